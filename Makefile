@@ -1,0 +1,52 @@
+# partitur — developer commands. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export PARTITUR_DATABASE_URL ?= sqlite:///var/partitur.db
+
+.PHONY: run test lint pytest bench bench-smoke install system-deps clean demo
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+## serve API, worker and UI on 127.0.0.1 with the demo workspace loaded (once)
+run: $(STAMP)
+	mkdir -p var
+	$(BIN)/partitur migrate
+	$(BIN)/partitur demo --if-empty
+	$(BIN)/partitur serve --host $(HOST) --port $(PORT) --with-worker --with-smtp
+
+demo: $(STAMP)
+	$(BIN)/partitur demo --if-empty
+
+## lint, type-check, architecture contracts and the test-suite (installs what tests need)
+test: system-deps $(STAMP) lint pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+bench-smoke: $(STAMP)
+	for b in bench/*.py; do [ -e "$$b" ] || continue; $(BIN)/python $$b --smoke || exit 1; done
+
+clean:
+	rm -rf $(VENV) var/*.db* .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from partitur.cli.main import main
+
+main()

@@ -1,0 +1,78 @@
+"""Every error leaves the API as ``application/problem+json`` naming the field at fault."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from partitur.core.errors import PartiturError
+
+log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+
+def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PartiturError)
+    async def _partitur_error(request: Request, exc: PartiturError) -> JSONResponse:
+        return problem_response(exc.status, exc.to_problem(instance=request.url.path))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _loc_to_field(e.get("loc", ())), "message": e.get("msg", "invalid")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+        return problem_response(
+            422,
+            {
+                "type": "https://partitur.dev/problems/validation-error",
+                "title": "Validation failed",
+                "status": 422,
+                "detail": f"{first['field']}: {first['message']}",
+                "field": first["field"],
+                "errors": errors,
+                "instance": request.url.path,
+            },
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(
+            exc.status_code,
+            {
+                "type": "about:blank",
+                "title": str(exc.detail),
+                "status": exc.status_code,
+                "detail": str(exc.detail),
+                "instance": request.url.path,
+            },
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error path=%s", request.url.path)
+        return problem_response(
+            500,
+            {
+                "type": "https://partitur.dev/problems/internal-error",
+                "title": "Internal error",
+                "status": 500,
+                "detail": "an unexpected error occurred; it has been logged",
+                "instance": request.url.path,
+            },
+        )

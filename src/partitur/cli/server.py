@@ -1,0 +1,62 @@
+"""``partitur serve``, ``partitur worker`` and ``partitur migrate``."""
+
+from __future__ import annotations
+
+import threading
+
+import typer
+
+from partitur.cli.common import console, open_context
+from partitur.settings import load_settings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def migrate() -> None:
+        """Create or upgrade the database schema."""
+        ctx = open_context()
+        console.print(f"database is up to date ({ctx.store.dialect})")
+        ctx.close()
+
+    @app.command()
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="Interface to bind"),
+        port: int = typer.Option(8000, help="TCP port"),
+        with_worker: bool = typer.Option(False, help="Also run the worker loops in-process"),
+        with_smtp: bool = typer.Option(
+            False, help="Also run a local SMTP sink (demo) on the configured SMTP port"
+        ),
+    ) -> None:
+        """Serve the API and UI (migrations are applied first)."""
+        import uvicorn
+
+        from partitur.app import create_app
+        from partitur.worker import Worker
+
+        settings = load_settings()
+        ctx = open_context()
+        extras: list[threading.Thread] = []
+        worker: Worker | None = None
+        if with_smtp:
+            from partitur.channels.smtp_sink import start_sink
+
+            start_sink(ctx, host=settings.smtp_host, port=settings.smtp_port)
+        if with_worker:
+            worker = Worker(ctx)
+            extras = worker.start_threads()
+        console.print(f"partitur on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+        try:
+            uvicorn.run(create_app(settings, ctx=ctx), host=host, port=port, log_level="warning")
+        finally:
+            if worker is not None:
+                worker.stop()
+            for t in extras:
+                t.join(timeout=5)
+
+    @app.command()
+    def worker() -> None:
+        """Run the background loops (identity, journeys, timers, delivery) until stopped."""
+        from partitur.worker import Worker
+
+        ctx = open_context()
+        Worker(ctx).run()

@@ -1,0 +1,38 @@
+"""What the imperative shell hands to services: settings, the store and the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from partitur.core.clock import Clock, SystemClock
+from partitur.settings import Settings
+from partitur.storage.engine import Store
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: Store
+    clock: Clock = field(default_factory=SystemClock)
+    workspace_id: str = ""
+
+    @classmethod
+    def open(
+        cls, settings: Settings, *, clock: Clock | None = None, migrate: bool = True
+    ) -> Context:
+        """Open the store named by the settings, migrate it and make sure the workspace exists."""
+        from partitur.storage.migrate import upgrade
+        from partitur.workspaces.service import ensure_workspace
+
+        store = Store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        if migrate:
+            upgrade(store)
+        ctx = cls(settings=settings, store=store, clock=clock or SystemClock())
+        with store.begin() as conn:
+            ctx.workspace_id = ensure_workspace(
+                conn, name=settings.workspace, now=ctx.clock.now()
+            ).id
+        return ctx
+
+    def close(self) -> None:
+        self.store.dispose()

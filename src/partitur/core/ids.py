@@ -1,0 +1,28 @@
+"""Identifiers: short prefixed, time-ordered, URL-safe ids (``prf_01JD...``).
+
+The body is a ULID (48-bit millisecond time + 80 random bits, Crockford base32), so ids sort by
+creation time, which keeps B-tree inserts local and lets ids double as cursors.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def ulid(now_ms: int | None = None) -> str:
+    """Return a new 26-character ULID string."""
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str) -> str:
+    """Return a new id such as ``prf_01JD3...`` for the given short prefix."""
+    return f"{prefix}_{ulid()}"

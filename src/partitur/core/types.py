@@ -1,0 +1,47 @@
+"""Column types shared by every domain's tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime stored in UTC.
+
+    SQLite keeps ``YYYY-MM-DD HH:MM:SS.ffffff`` text in UTC (sortable, readable by DuckDB);
+    PostgreSQL keeps ``timestamptz``. Naive datetimes are refused on the way in.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UtcDateTime column")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+
+
+#: JSON documents: JSONB on PostgreSQL, JSON text on SQLite.
+JsonDoc: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+
+#: 64-bit auto-increment keys that are still SQLite rowid aliases.
+BigId: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")

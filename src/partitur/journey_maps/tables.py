@@ -1,0 +1,1 @@
+"""Tables of the journey_maps domain."""

@@ -1,0 +1,1 @@
+"""Journey definitions: the versioned document model and its validation."""

@@ -1,0 +1,1 @@
+"""The pure journey runtime: ``step(state, definition, stimulus, now)``."""

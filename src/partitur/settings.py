@@ -1,0 +1,40 @@
+"""Settings, read once at start-up from the environment (``PARTITUR_*``) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARTITUR_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/partitur.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+pg8000://user@host/db",
+    )
+    #: SQLite durability: FULL fsyncs the WAL at each commit (group commit keeps it fast).
+    sqlite_synchronous: str = "FULL"
+    base_url: str = "http://127.0.0.1:8000"
+    #: Key for signing links (unsubscribe, click tracking) and encrypting provider secrets.
+    secret_key: str = "partitur-dev-secret-change-me"
+    workspace: str = "default"
+    redis_url: str | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    log_level: str = "INFO"
+    #: Trait names whose values are external ids for identity resolution.
+    identity_external_id_traits: list[str] = Field(default_factory=lambda: ["crm_id"])
+    #: Values that never link identities (compared case-insensitively).
+    identity_blocked_values: list[str] = Field(
+        default_factory=lambda: ["", "0", "-1", "null", "none", "undefined", "anonymous", "nan"]
+    )
+    dedupe_window_days: int = 7
+    var_dir: Path = Path("var")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides (tests, CLI options)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

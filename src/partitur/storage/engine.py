@@ -1,0 +1,104 @@
+"""The store: one engine and connection discipline for SQLite (WAL) and PostgreSQL.
+
+Writers use ``store.begin()`` (on SQLite a ``BEGIN IMMEDIATE`` transaction, so two writers never
+deadlock on a lock upgrade); readers use ``store.read()``. Both are context managers yielding a
+SQLAlchemy ``Connection``; leaving the block commits, an exception rolls back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+
+class Store:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 8) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"future": True}
+        if self.dialect == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
+            if database in ("", ":memory:"):
+                raise ValueError("partitur needs a file-backed SQLite database (WAL mode)")
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = 16
+        else:
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = 16
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.dialect == "sqlite":
+            _configure_sqlite(self.engine, sqlite_synchronous)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The database file for SQLite stores (DuckDB attaches it for analytics)."""
+        return make_url(self.url).database if self.is_sqlite else None
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A write transaction."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only unit of work (deferred transaction on SQLite, never takes the write lock)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(partitur_read=True)
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    level = synchronous.upper()
+    if level not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ValueError(
+            f"sqlite_synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous}"
+        )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={level}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("partitur_read"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_store(url: str, **kwargs: Any) -> Store:
+    return Store(url, **kwargs)
+
+
+def null_pool_engine(url: str) -> Engine:
+    """An engine without pooling, for one-shot tools (migrations)."""
+    return create_engine(url, poolclass=NullPool, future=True)

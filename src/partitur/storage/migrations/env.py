@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Engine
+
+from partitur.storage.base import metadata
+
+config = context.config
+engine: Engine = config.attributes["engine"]
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

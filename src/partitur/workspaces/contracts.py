@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class Scope(StrEnum):
+    read = "read"
+    write = "write"
+    admin = "admin"
+
+
+#: A scope grants itself and every scope below it.
+SCOPE_RANK = {Scope.read: 1, Scope.write: 2, Scope.admin: 3}
+
+
+class Workspace(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+
+
+class Source(BaseModel):
+    id: str
+    workspace_id: str
+    name: str
+    write_key: str
+    created_at: datetime
+
+
+class ApiToken(BaseModel):
+    id: str
+    workspace_id: str
+    name: str
+    scopes: list[Scope]
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class IssuedToken(ApiToken):
+    """Returned once, at creation: the only time the token itself is shown."""
+
+    token: str
+
+
+class Principal(BaseModel):
+    """Who is calling the management API."""
+
+    workspace_id: str
+    token_id: str
+    scopes: list[Scope]
+
+    def allows(self, scope: Scope) -> bool:
+        return any(SCOPE_RANK[s] >= SCOPE_RANK[scope] for s in self.scopes)

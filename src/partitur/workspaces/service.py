@@ -1,0 +1,213 @@
+"""Workspaces, sources (write keys) and management API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from partitur.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from partitur.core.ids import new_id
+from partitur.privacy.audit import record_audit
+from partitur.workspaces.contracts import ApiToken, IssuedToken, Principal, Scope, Source, Workspace
+from partitur.workspaces.tables import api_tokens, sources, workspaces
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}$")
+
+
+def _check_name(name: str, field: str) -> str:
+    if not _NAME.match(name):
+        raise ValidationFailed(
+            f"{field} must be 1-100 letters, digits, spaces, '.', '_' or '-' and start with a "
+            "letter or digit",
+            field=field,
+        )
+    return name
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def ensure_workspace(conn: Connection, *, name: str, now: datetime) -> Workspace:
+    """Return the workspace called ``name``, creating it if needed."""
+    row = conn.execute(select(workspaces).where(workspaces.c.name == name)).mappings().first()
+    if row:
+        return Workspace.model_validate(dict(row))
+    _check_name(name, "name")
+    ws = Workspace(id=new_id("ws"), name=name, created_at=now)
+    conn.execute(workspaces.insert().values(**ws.model_dump()))
+    record_audit(
+        conn,
+        workspace_id=ws.id,
+        actor="system",
+        action="workspace.created",
+        subject_type="workspace",
+        subject_id=ws.id,
+        at=now,
+    )
+    return ws
+
+
+def create_source(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    name: str,
+    now: datetime,
+    actor: str = "cli",
+    write_key: str | None = None,
+) -> Source:
+    """Create a source with a new write key. Raises ``Conflict`` if the name is taken."""
+    _check_name(name, "name")
+    taken = conn.execute(
+        select(sources.c.id).where(sources.c.workspace_id == workspace_id, sources.c.name == name)
+    ).first()
+    if taken:
+        raise Conflict(f"a source named {name!r} exists already", field="name")
+    source = Source(
+        id=new_id("src"),
+        workspace_id=workspace_id,
+        name=name,
+        write_key=write_key or secrets.token_urlsafe(24),
+        created_at=now,
+    )
+    conn.execute(sources.insert().values(**source.model_dump()))
+    record_audit(
+        conn,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="source.created",
+        subject_type="source",
+        subject_id=source.id,
+        at=now,
+        details={"name": name},
+    )
+    return source
+
+
+def list_sources(conn: Connection, *, workspace_id: str) -> list[Source]:
+    rows = conn.execute(
+        select(sources).where(sources.c.workspace_id == workspace_id).order_by(sources.c.name)
+    ).mappings()
+    return [Source.model_validate(dict(r)) for r in rows]
+
+
+def get_source_by_name(conn: Connection, *, workspace_id: str, name: str) -> Source:
+    row = (
+        conn.execute(
+            select(sources).where(sources.c.workspace_id == workspace_id, sources.c.name == name)
+        )
+        .mappings()
+        .first()
+    )
+    if not row:
+        raise NotFound(f"no source named {name!r}", field="name")
+    return Source.model_validate(dict(row))
+
+
+def source_for_write_key(conn: Connection, write_key: str) -> Source:
+    """The enabled source with this write key; raises ``Unauthorized`` otherwise."""
+    row = (
+        conn.execute(
+            select(sources).where(sources.c.write_key == write_key, sources.c.disabled_at.is_(None))
+        )
+        .mappings()
+        .first()
+    )
+    if not row:
+        raise Unauthorized("unknown or disabled write key")
+    return Source.model_validate(dict(row))
+
+
+def create_token(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    name: str,
+    scopes: list[Scope],
+    now: datetime,
+    actor: str = "cli",
+) -> IssuedToken:
+    """Issue a management API token; the token text is returned only here."""
+    if not scopes:
+        raise ValidationFailed("a token needs at least one scope", field="scopes")
+    token = "ptk_" + secrets.token_urlsafe(32)
+    issued = IssuedToken(
+        id=new_id("tok"),
+        workspace_id=workspace_id,
+        name=name,
+        scopes=scopes,
+        created_at=now,
+        token=token,
+    )
+    conn.execute(
+        api_tokens.insert().values(
+            id=issued.id,
+            workspace_id=workspace_id,
+            name=name,
+            token_hash=_hash(token),
+            scopes=[s.value for s in scopes],
+            created_at=now,
+        )
+    )
+    record_audit(
+        conn,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="token.created",
+        subject_type="token",
+        subject_id=issued.id,
+        at=now,
+        details={"scopes": [s.value for s in scopes]},
+    )
+    return issued
+
+
+def list_tokens(conn: Connection, *, workspace_id: str) -> list[ApiToken]:
+    rows = conn.execute(
+        select(api_tokens)
+        .where(api_tokens.c.workspace_id == workspace_id)
+        .order_by(api_tokens.c.created_at)
+    ).mappings()
+    return [ApiToken.model_validate(dict(r)) for r in rows]
+
+
+def revoke_token(
+    conn: Connection, *, workspace_id: str, token_id: str, now: datetime, actor: str = "cli"
+) -> None:
+    done = conn.execute(
+        api_tokens.update()
+        .where(api_tokens.c.id == token_id, api_tokens.c.workspace_id == workspace_id)
+        .values(revoked_at=now)
+    )
+    if done.rowcount == 0:
+        raise NotFound(f"no token {token_id}", field="token_id")
+    record_audit(
+        conn,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="token.revoked",
+        subject_type="token",
+        subject_id=token_id,
+        at=now,
+    )
+
+
+def authenticate(conn: Connection, token: str) -> Principal:
+    """Resolve a bearer token; raises ``Unauthorized`` for an unknown or revoked one."""
+    row = (
+        conn.execute(select(api_tokens).where(api_tokens.c.token_hash == _hash(token)))
+        .mappings()
+        .first()
+    )
+    if not row or row["revoked_at"] is not None:
+        raise Unauthorized("unknown or revoked token")
+    return Principal(
+        workspace_id=row["workspace_id"],
+        token_id=row["id"],
+        scopes=[Scope(s) for s in row["scopes"]],
+    )
