@@ -69,10 +69,8 @@ def main() -> None:
     keep = [
         op
         for op in script.upgrade_ops.ops
-        if (isinstance(op, ops.CreateTableOp)
-        and op.table_name in wanted)
-        or (isinstance(op, ops.ModifyTableOps)
-        and op.table_name in wanted)
+        if (isinstance(op, ops.CreateTableOp) and op.table_name in wanted)
+        or (isinstance(op, ops.ModifyTableOps) and op.table_name in wanted)
     ]
     script.upgrade_ops.ops = keep
     script.downgrade_ops.ops = [op.reverse() for op in reversed(keep)]
