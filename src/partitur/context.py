@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from partitur.core.clock import Clock, SystemClock
+from partitur.core.signals import Signals
 from partitur.settings import Settings
 from partitur.storage.engine import Store
 
@@ -15,6 +16,8 @@ class Context:
     store: Store
     clock: Clock = field(default_factory=SystemClock)
     workspace_id: str = ""
+    #: wake-ups between the API and the loops of one process (see core/signals.py)
+    signals: Signals = field(default_factory=Signals)
 
     @classmethod
     def open(

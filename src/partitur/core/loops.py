@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 
 from partitur.core.clock import Clock, SystemClock
+from partitur.core.signals import Signals
 
 log = logging.getLogger(__name__)
 
@@ -18,10 +19,14 @@ class LoopService(ABC):
 
     name: str = "loop"
     interval_seconds: float = 1.0
+    #: a ``Signals`` topic that wakes this loop before its interval is up (e.g. "events")
+    wake_topic: str | None = None
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, signals: Signals | None = None) -> None:
         self.clock: Clock = clock or SystemClock()
+        self.signals = signals
         self._stop = threading.Event()
+        self._seen = 0
 
     @abstractmethod
     def run_once(self, now: datetime) -> int:
@@ -29,6 +34,21 @@ class LoopService(ABC):
 
     def stop(self) -> None:
         self._stop.set()
+        if self.signals is not None and self.wake_topic is not None:
+            self.signals.notify(self.wake_topic)
+
+    def _idle(self) -> None:
+        """Sleep for the interval, or less when the wake topic moves."""
+        if self.signals is None or self.wake_topic is None:
+            self._stop.wait(self.interval_seconds)
+            return
+        self.signals.wait(self.wake_topic, self._seen, self.interval_seconds)
+
+    def run_pass(self) -> int:
+        """One pass at the clock's current time (remembering the wake topic's version first)."""
+        if self.signals is not None and self.wake_topic is not None:
+            self._seen = self.signals.version(self.wake_topic)
+        return self.run_once(self.clock.now())
 
     @property
     def stopped(self) -> bool:
@@ -39,11 +59,11 @@ class LoopService(ABC):
         log.info("loop started name=%s", self.name)
         while not self._stop.is_set():
             try:
-                done = self.run_once(self.clock.now())
+                done = self.run_pass()
             except Exception:
                 # A failing pass must not kill the worker; it is logged and retried.
                 log.exception("loop pass failed name=%s", self.name)
                 done = 0
             if done == 0:
-                self._stop.wait(self.interval_seconds)
+                self._idle()
         log.info("loop stopped name=%s", self.name)

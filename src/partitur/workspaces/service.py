@@ -89,6 +89,21 @@ def create_source(
     return source
 
 
+def ensure_source(conn: Connection, *, workspace_id: str, name: str, now: datetime) -> Source:
+    """Return the source called ``name``, creating it if needed (internal sources such as the
+    one delivery events come back in through)."""
+    row = (
+        conn.execute(
+            select(sources).where(sources.c.workspace_id == workspace_id, sources.c.name == name)
+        )
+        .mappings()
+        .first()
+    )
+    if row:
+        return Source.model_validate(dict(row))
+    return create_source(conn, workspace_id=workspace_id, name=name, now=now, actor="system")
+
+
 def list_sources(conn: Connection, *, workspace_id: str) -> list[Source]:
     rows = conn.execute(
         select(sources).where(sources.c.workspace_id == workspace_id).order_by(sources.c.name)
