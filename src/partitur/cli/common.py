@@ -14,7 +14,8 @@ from partitur.core import jsonutil
 from partitur.settings import load_settings
 
 console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: an error stays on one line however narrow the terminal
+err_console = Console(stderr=True, soft_wrap=True)
 
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
 

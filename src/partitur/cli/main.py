@@ -6,6 +6,7 @@ import importlib
 import logging
 import sys
 
+import duckdb
 import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -76,6 +77,11 @@ def main() -> None:
             f"error: database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}",
             markup=False,
             highlight=False,
+        )
+        sys.exit(8)
+    except duckdb.Error as exc:
+        err_console.print(
+            f"error: analytics: {str(exc).splitlines()[0]}", markup=False, highlight=False
         )
         sys.exit(8)
     except (OSError, ValueError) as exc:
