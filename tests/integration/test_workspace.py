@@ -86,3 +86,19 @@ def test_cli_bad_input_is_one_line_and_non_zero(sqlite_url: str) -> None:
     assert again.stderr.strip().count("\n") == 0
     assert "exists already" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_audit_trail_records_who_created_a_source(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    made = client.post("/api/sources", json={"name": "shop"}, headers=admin_headers).json()
+    trail = client.get(
+        "/api/audit",
+        params={"subject_type": "source", "subject_id": made["id"]},
+        headers=admin_headers,
+    )
+    assert trail.status_code == 200
+    assert [e["action"] for e in trail.json()] == ["source.created"]
+    assert trail.json()[0]["details"] == {"name": "shop"}
+    missing = client.get("/api/audit", params={"subject_type": "source"}, headers=admin_headers)
+    assert missing.status_code == 422 and missing.json()["field"] == "subject_id"
