@@ -1,0 +1,66 @@
+"""What crosses the events boundary: ingestion results, rejections, stored events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+MessageType = Literal["identify", "track", "page", "screen", "group", "alias"]
+MESSAGE_TYPES: frozenset[str] = frozenset({"identify", "track", "page", "screen", "group", "alias"})
+
+#: Segment's limits: one message may hold 32 KB, one batch request 500 KB.
+MAX_MESSAGE_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+
+
+class Rejection(BaseModel):
+    """One message that was not accepted; ``index`` is its position in the request (0-based)
+    or, for imports, its line number (1-based)."""
+
+    index: int
+    reason: str
+    field: str | None = None
+
+
+class IngestResult(BaseModel):
+    accepted: int = 0
+    #: messages already stored before (same source and messageId): stored once, not an error
+    duplicates: int = 0
+    rejected: list[Rejection] = Field(default_factory=list)
+
+
+class StoredEvent(BaseModel):
+    """One row of the event log."""
+
+    seq: int
+    message_id: str
+    type: MessageType
+    event: str | None = None
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    profile_id: str | None = None
+    #: clock-skew corrected time of the event
+    timestamp: datetime
+    original_timestamp: datetime | None = None
+    sent_at: datetime | None = None
+    received_at: datetime
+    properties: dict[str, Any] | None = None
+    traits: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    extra: dict[str, Any] | None = None
+    source_id: str
+
+
+class QuarantinedMessage(BaseModel):
+    """A message that was refused, kept with the reason so nothing is silently lost."""
+
+    id: int
+    source_id: str | None = None
+    received_at: datetime
+    origin: str
+    position: str | None = None
+    reason: str
+    field: str | None = None
+    payload: str

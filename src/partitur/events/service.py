@@ -1,0 +1,369 @@
+"""Ingestion use cases: validate Segment messages, quarantine the bad ones, store the good once.
+
+``normalize`` is the specification of what partitur accepts. It is hand-written (no Pydantic per
+message) because it sits on the hot path of the HTTP API and of bulk imports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from partitur.core.errors import ValidationFailed
+from partitur.events import repository
+from partitur.events.contracts import (
+    MAX_MESSAGE_BYTES,
+    MESSAGE_TYPES,
+    IngestResult,
+    QuarantinedMessage,
+    Rejection,
+    StoredEvent,
+)
+
+log = logging.getLogger(__name__)
+
+#: Top-level fields that have their own column (everything else goes to ``extra``).
+_COLUMN_FIELDS = frozenset(
+    {
+        "type",
+        "messageId",
+        "userId",
+        "anonymousId",
+        "timestamp",
+        "originalTimestamp",
+        "sentAt",
+        "receivedAt",
+        "properties",
+        "traits",
+        "context",
+        "writeKey",
+    }
+)
+#: Left out of the content hash that stands in for a missing messageId: a retry of the same
+#: message differs only in these.
+_NOT_HASHED = ("sentAt", "writeKey", "messageId", "receivedAt")
+_MAX_ID = 255
+_MAX_MESSAGE_ID = 200
+_ZERO = timedelta(0)
+
+
+def _identifier(message: dict[str, Any], key: str, limit: int = _MAX_ID) -> str | None:
+    value = message.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationFailed(f"{key} must be a string", field=key)
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        raise ValidationFailed(f"{key} is longer than {limit} characters", field=key)
+    return text if text.strip() else None
+
+
+def _time(value: Any, key: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{key} must be an ISO 8601 timestamp", field=key)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(
+            f"{key} is not an ISO 8601 timestamp: {value[:40]!r}", field=key
+        ) from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    if moment.utcoffset() != _ZERO:
+        return moment.astimezone(UTC)
+    return moment if moment.tzinfo is UTC else moment.replace(tzinfo=UTC)
+
+
+def _document(message: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = message.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    raise ValidationFailed(f"{key} must be an object", field=key)
+
+
+def content_message_id(message: dict[str, Any]) -> str:
+    """A stable id for a message without ``messageId``: a hash of its content, so a retried
+    message dedupes like one with an id."""
+    hashed = {k: v for k, v in message.items() if k not in _NOT_HASHED}
+    digest = hashlib.blake2b(
+        orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS),
+        digest_size=16,
+    )
+    return "h-" + digest.hexdigest()
+
+
+def normalize(message: dict[str, Any], *, received_at: datetime) -> dict[str, Any]:
+    """Turn one Segment message into a row of the ``events`` table (without workspace/source).
+
+    Raises ``ValidationFailed(field=...)`` when the message is not acceptable: not an object,
+    larger than 32 KB, unknown type, neither userId nor anonymousId, a track without ``event``,
+    a group without ``groupId``, an alias without ``previousId``, a bad timestamp, or
+    properties/traits/context that are not objects.
+    """
+    return _normalize(message, received_at, None, check_size=True)
+
+
+def _normalize(
+    message: Any, received_at: datetime, sent_at_default: Any, *, check_size: bool
+) -> dict[str, Any]:
+    if not isinstance(message, dict):
+        raise ValidationFailed("a message must be a JSON object", field=None)
+    if check_size:
+        try:
+            size = len(orjson.dumps(message))
+        except TypeError as exc:
+            raise ValidationFailed(f"message cannot be serialised: {exc}", field=None) from None
+        if size > MAX_MESSAGE_BYTES:
+            raise ValidationFailed(
+                f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} (32 KB)",
+                field="message",
+            )
+    kind = message.get("type")
+    if kind not in MESSAGE_TYPES:
+        if kind is None:
+            raise ValidationFailed("type is required", field="type")
+        raise ValidationFailed(
+            f"type must be one of identify, track, page, screen, group, alias; not {kind!r:.40}",
+            field="type",
+        )
+    user_id = _identifier(message, "userId")
+    anonymous_id = _identifier(message, "anonymousId")
+    if user_id is None and anonymous_id is None:
+        raise ValidationFailed("userId or anonymousId is required", field="userId")
+
+    dropped: tuple[str, ...] = ()
+    name: str | None = None
+    if kind == "track":
+        name = _identifier(message, "event")
+        if name is None:
+            raise ValidationFailed("a track message needs an event name", field="event")
+        dropped = ("event",)
+    elif kind == "page" or kind == "screen":
+        name = _identifier(message, "name")
+        dropped = ("name",)
+    elif kind == "group":
+        if _identifier(message, "groupId") is None:
+            raise ValidationFailed("a group message needs a groupId", field="groupId")
+    elif kind == "alias" and _identifier(message, "previousId") is None:
+        raise ValidationFailed("an alias message needs a previousId", field="previousId")
+
+    message_id = _identifier(message, "messageId", _MAX_MESSAGE_ID)
+    if message_id is None:
+        message_id = content_message_id(message)
+
+    if message.get("originalTimestamp") is not None:
+        original = _time(message["originalTimestamp"], "originalTimestamp")
+    else:
+        original = _time(message.get("timestamp"), "timestamp")
+    sent_at = _time(message.get("sentAt", sent_at_default), "sentAt")
+    if original is None:
+        timestamp = received_at
+    elif sent_at is None:
+        timestamp = original
+    else:
+        # Clock-skew correction: the device clock may be off, but the delay between the event
+        # and its sending is measured on that same clock, so it carries over to ours.
+        try:
+            timestamp = received_at - (sent_at - original)
+        except OverflowError:
+            raise ValidationFailed(
+                "timestamp and sentAt are too far apart", field="timestamp"
+            ) from None
+
+    properties = _document(message, "properties")
+    traits = _document(message, "traits")
+    context = _document(message, "context")
+    extra: dict[str, Any] | None = {
+        k: v for k, v in message.items() if k not in _COLUMN_FIELDS and k not in dropped
+    }
+    return {
+        "message_id": message_id,
+        "type": kind,
+        "event": name,
+        "user_id": user_id,
+        "anonymous_id": anonymous_id,
+        "profile_id": None,
+        "timestamp": timestamp,
+        "original_timestamp": original,
+        "sent_at": sent_at,
+        "received_at": received_at,
+        "properties": properties,
+        "traits": traits,
+        "context": context,
+        "extra": extra or None,
+    }
+
+
+@dataclass
+class PreparedBatch:
+    """Messages of one request or import chunk, validated and ready to be written."""
+
+    workspace_id: str
+    source_id: str
+    origin: str
+    received_at: datetime
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    #: the raw payload of each rejected message (same order as ``rejected``)
+    rejected_payloads: list[str] = field(default_factory=list)
+
+
+def _payload_text(message: Any) -> str:
+    try:
+        return orjson.dumps(message).decode()
+    except TypeError:
+        return repr(message)
+
+
+def prepare(
+    messages: Sequence[Any],
+    *,
+    workspace_id: str,
+    source_id: str,
+    received_at: datetime,
+    origin: str,
+    sent_at: Any = None,
+    check_size: bool = True,
+    first_position: int = 0,
+) -> PreparedBatch:
+    """Validate messages (no I/O). ``sent_at`` is a batch-level sentAt applied to messages
+    without their own; ``check_size=False`` when the caller knows each message is small."""
+    batch = PreparedBatch(
+        workspace_id=workspace_id, source_id=source_id, origin=origin, received_at=received_at
+    )
+    rows = batch.rows
+    for index, message in enumerate(messages, first_position):
+        try:
+            rows.append(_normalize(message, received_at, sent_at, check_size=check_size))
+        except ValidationFailed as exc:
+            batch.rejected.append(Rejection(index=index, reason=exc.detail, field=exc.field))
+            batch.rejected_payloads.append(_payload_text(message))
+    return batch
+
+
+def write_prepared(conn: Connection, batch: PreparedBatch) -> IngestResult:
+    """Store a prepared batch in the caller's transaction: new events once, rejects to
+    quarantine."""
+    accepted = repository.insert_events(
+        conn, workspace_id=batch.workspace_id, source_id=batch.source_id, rows=batch.rows
+    )
+    if batch.rejected:
+        repository.insert_quarantine(
+            conn,
+            [
+                {
+                    "workspace_id": batch.workspace_id,
+                    "source_id": batch.source_id,
+                    "received_at": batch.received_at,
+                    "origin": batch.origin,
+                    "position": str(r.index),
+                    "reason": r.reason,
+                    "field": r.field,
+                    "payload": payload,
+                }
+                for r, payload in zip(batch.rejected, batch.rejected_payloads, strict=True)
+            ],
+        )
+        log.info(
+            "quarantined messages origin=%s source=%s count=%d",
+            batch.origin,
+            batch.source_id,
+            len(batch.rejected),
+        )
+    return IngestResult(
+        accepted=accepted, duplicates=len(batch.rows) - accepted, rejected=batch.rejected
+    )
+
+
+def ingest_messages(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    source_id: str,
+    messages: list[dict[str, Any]],
+    received_at: datetime,
+    origin: str,
+) -> IngestResult:
+    """Validate and store messages in the caller's transaction.
+
+    Invalid messages go to the quarantine (with origin, position, reason, field and the raw
+    payload); valid ones are inserted once per (workspace, source, messageId). Identities are
+    not resolved here: ``profile_id`` stays NULL until the identity loop sees the event. The
+    caller should ``ctx.signals.notify("events")`` after committing.
+    """
+    batch = prepare(
+        messages,
+        workspace_id=workspace_id,
+        source_id=source_id,
+        received_at=received_at,
+        origin=origin,
+    )
+    return write_prepared(conn, batch)
+
+
+def record_rejects(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    source_id: str | None,
+    received_at: datetime,
+    origin: str,
+    rejects: Sequence[tuple[Rejection, str]],
+) -> None:
+    """Quarantine messages refused before they could be parsed (e.g. a bad JSON line)."""
+    repository.insert_quarantine(
+        conn,
+        [
+            {
+                "workspace_id": workspace_id,
+                "source_id": source_id,
+                "received_at": received_at,
+                "origin": origin,
+                "position": str(r.index),
+                "reason": r.reason,
+                "field": r.field,
+                "payload": payload,
+            }
+            for r, payload in rejects
+        ],
+    )
+
+
+def list_events(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    profile_ids: list[str],
+    cursor: int | None,
+    limit: int,
+) -> tuple[list[StoredEvent], int | None]:
+    """Events of the given profiles, newest first (timestamp, then seq); returns the page and
+    the cursor of the next page (None at the end)."""
+    if not profile_ids:
+        return [], None
+    rows = repository.select_events(
+        conn, workspace_id=workspace_id, profile_ids=profile_ids, cursor=cursor, limit=limit + 1
+    )
+    page = [StoredEvent.model_validate(r) for r in rows[:limit]]
+    return page, (page[-1].seq if len(rows) > limit else None)
+
+
+def list_quarantine(
+    conn: Connection, *, workspace_id: str, cursor: int | None, limit: int
+) -> tuple[list[QuarantinedMessage], int | None]:
+    """Quarantined messages, newest first; returns the page and the next cursor."""
+    rows = repository.select_quarantine(
+        conn, workspace_id=workspace_id, cursor=cursor, limit=limit + 1
+    )
+    page = [QuarantinedMessage.model_validate(r) for r in rows[:limit]]
+    return page, (page[-1].id if len(rows) > limit else None)
