@@ -165,7 +165,8 @@ def _normalize(
         original = _time(message["originalTimestamp"], "originalTimestamp")
     else:
         original = _time(message.get("timestamp"), "timestamp")
-    sent_at = _time(message.get("sentAt", sent_at_default), "sentAt")
+    sent_value = message.get("sentAt")
+    sent_at = _time(sent_at_default if sent_value is None else sent_value, "sentAt")
     if original is None:
         timestamp = received_at
     elif sent_at is None:
