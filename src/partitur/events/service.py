@@ -95,10 +95,11 @@ def content_message_id(message: dict[str, Any]) -> str:
     """A stable id for a message without ``messageId``: a hash of its content, so a retried
     message dedupes like one with an id."""
     hashed = {k: v for k, v in message.items() if k not in _NOT_HASHED}
-    digest = hashlib.blake2b(
-        orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS),
-        digest_size=16,
-    )
+    try:
+        content = orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except TypeError as exc:
+        raise ValidationFailed(f"message cannot be serialised: {exc}", field=None) from None
+    digest = hashlib.blake2b(content, digest_size=16)
     return "h-" + digest.hexdigest()
 
 
