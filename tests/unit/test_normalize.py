@@ -92,8 +92,11 @@ def test_without_sent_at_the_timestamp_is_trusted() -> None:
     assert row["timestamp"] == datetime(2026, 2, 1, tzinfo=UTC)
 
 
+# hypothesis takes naive bounds and attaches the time zone itself
 moments = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    min_value=datetime(2000, 1, 1),  # noqa: DTZ001
+    max_value=datetime(2100, 1, 1),  # noqa: DTZ001
+    timezones=st.just(UTC),
 )
 
 

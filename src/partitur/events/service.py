@@ -130,7 +130,7 @@ def _normalize(
                 field="message",
             )
     kind = message.get("type")
-    if kind not in MESSAGE_TYPES:
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
         if kind is None:
             raise ValidationFailed("type is required", field="type")
         raise ValidationFailed(
