@@ -64,3 +64,18 @@ class QuarantinedMessage(BaseModel):
     reason: str
     field: str | None = None
     payload: str
+
+
+class ImportSummary(BaseModel):
+    """What ``partitur import events`` did."""
+
+    file: str
+    source: str
+    format: Literal["jsonl", "csv"]
+    lines: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    rejects_file: str | None = None
+    seconds: float
+    events_per_second: float

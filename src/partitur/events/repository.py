@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from partitur.events.tables import events, quarantine
 
@@ -45,15 +46,25 @@ def _sqlite_time(moment: datetime | None) -> str | None:
     # written here read back exactly like rows written through the table definition.
     if moment is None:
         return None
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # "YYYY-MM-DD HH:MM:SS.ffffff+00:00" without the offset
+    return moment.isoformat(" ", "microseconds")[:26]
 
 
 def _sqlite_json(value: dict[str, Any] | None) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def sqlite_params(workspace_id: str, source_id: str, row: dict[str, Any]) -> tuple[Any, ...]:
-    """One row as the positional parameters of the SQLite insert (pre-serialised)."""
+def sqlite_params(
+    workspace_id: str, source_id: str, row: dict[str, Any], received_text: str | None = None
+) -> tuple[Any, ...]:
+    """One row as the positional parameters of the SQLite insert (pre-serialised).
+    ``received_text`` is ``row["received_at"]`` already formatted (the same for a whole batch).
+    """
+    received = row["received_at"]
+    timestamp = row["timestamp"]
+    received_str = received_text or _sqlite_time(received)
     return (
         workspace_id,
         source_id,
@@ -62,10 +73,10 @@ def sqlite_params(workspace_id: str, source_id: str, row: dict[str, Any]) -> tup
         row["event"],
         row["user_id"],
         row["anonymous_id"],
-        _sqlite_time(row["timestamp"]),
+        received_str if timestamp is received else _sqlite_time(timestamp),
         _sqlite_time(row["original_timestamp"]),
         _sqlite_time(row["sent_at"]),
-        _sqlite_time(row["received_at"]),
+        received_str,
         _sqlite_json(row["properties"]),
         _sqlite_json(row["traits"]),
         _sqlite_json(row["context"]),
@@ -83,7 +94,14 @@ def insert_events(
     if not rows:
         return 0
     if conn.dialect.name == "sqlite":
-        params = [sqlite_params(workspace_id, source_id, row) for row in rows]
+        first = rows[0]["received_at"]
+        first_text = _sqlite_time(first)
+        params = [
+            sqlite_params(
+                workspace_id, source_id, row, first_text if row["received_at"] is first else None
+            )
+            for row in rows
+        ]
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(_SQLITE_INSERT, params)
@@ -113,8 +131,15 @@ def insert_sqlite_params(conn: Connection, params: Sequence[tuple[Any, ...]]) ->
 
 
 def insert_quarantine(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(quarantine.insert(), list(rows))
+    """Quarantine rows; those with a ``dedupe_key`` stored already are skipped."""
+    if not rows:
+        return
+    values = [{"dedupe_key": None, **row} for row in rows]
+    if conn.dialect.name == "sqlite":
+        stmt: Any = sqlite_insert(quarantine).on_conflict_do_nothing()
+    else:
+        stmt = pg_insert(quarantine).on_conflict_do_nothing()
+    conn.execute(stmt, values)
 
 
 def select_events(
@@ -140,9 +165,9 @@ def select_quarantine(
     conn: Connection, *, workspace_id: str, cursor: int | None, limit: int
 ) -> list[dict[str, Any]]:
     """Newest first by id; ``cursor`` is the id of the last row already seen."""
-    query = select(*[c for c in quarantine.c if c.name != "workspace_id"]).where(
-        quarantine.c.workspace_id == workspace_id
-    )
+    query = select(
+        *[c for c in quarantine.c if c.name not in ("workspace_id", "dedupe_key")]
+    ).where(quarantine.c.workspace_id == workspace_id)
     if cursor is not None:
         query = query.where(quarantine.c.id < cursor)
     query = query.order_by(quarantine.c.id.desc()).limit(limit)

@@ -56,6 +56,10 @@ _ZERO = timedelta(0)
 
 def _identifier(message: dict[str, Any], key: str, limit: int = _MAX_ID) -> str | None:
     value = message.get(key)
+    if value.__class__ is str:  # the common case first (hot path)
+        if len(value) > limit:
+            raise ValidationFailed(f"{key} is longer than {limit} characters", field=key)
+        return value if value and not value.isspace() else None
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -218,6 +222,12 @@ class PreparedBatch:
     rejected: list[Rejection] = field(default_factory=list)
     #: the raw payload of each rejected message (same order as ``rejected``)
     rejected_payloads: list[str] = field(default_factory=list)
+    #: set by imports: quarantine rows get a dedupe key so a re-run does not add them twice
+    dedupe_rejects: bool = False
+
+    def reject(self, position: int, reason: str, field: str | None, payload: str) -> None:
+        self.rejected.append(Rejection(index=position, reason=reason, field=field))
+        self.rejected_payloads.append(payload)
 
 
 def _payload_text(message: Any) -> str:
@@ -236,21 +246,30 @@ def prepare(
     origin: str,
     sent_at: Any = None,
     check_size: bool = True,
-    first_position: int = 0,
+    positions: Sequence[int] | None = None,
 ) -> PreparedBatch:
     """Validate messages (no I/O). ``sent_at`` is a batch-level sentAt applied to messages
-    without their own; ``check_size=False`` when the caller knows each message is small."""
+    without their own; ``check_size=False`` when the caller knows each message is small;
+    ``positions`` (e.g. line numbers) name the messages in rejections instead of their index."""
     batch = PreparedBatch(
         workspace_id=workspace_id, source_id=source_id, origin=origin, received_at=received_at
     )
     rows = batch.rows
-    for index, message in enumerate(messages, first_position):
+    numbered = (
+        zip(positions, messages, strict=True) if positions is not None else enumerate(messages)
+    )
+    for index, message in numbered:
         try:
             rows.append(_normalize(message, received_at, sent_at, check_size=check_size))
         except ValidationFailed as exc:
             batch.rejected.append(Rejection(index=index, reason=exc.detail, field=exc.field))
             batch.rejected_payloads.append(_payload_text(message))
     return batch
+
+
+def _reject_key(batch: PreparedBatch, position: int, payload: str) -> str:
+    text = f"{batch.source_id}\n{batch.origin}\n{position}\n{payload}"
+    return hashlib.blake2b(text.encode(), digest_size=24).hexdigest()
 
 
 def write_prepared(conn: Connection, batch: PreparedBatch) -> IngestResult:
@@ -272,6 +291,9 @@ def write_prepared(conn: Connection, batch: PreparedBatch) -> IngestResult:
                     "reason": r.reason,
                     "field": r.field,
                     "payload": payload,
+                    "dedupe_key": _reject_key(batch, r.index, payload)
+                    if batch.dedupe_rejects
+                    else None,
                 }
                 for r, payload in zip(batch.rejected, batch.rejected_payloads, strict=True)
             ],
@@ -311,34 +333,6 @@ def ingest_messages(
         origin=origin,
     )
     return write_prepared(conn, batch)
-
-
-def record_rejects(
-    conn: Connection,
-    *,
-    workspace_id: str,
-    source_id: str | None,
-    received_at: datetime,
-    origin: str,
-    rejects: Sequence[tuple[Rejection, str]],
-) -> None:
-    """Quarantine messages refused before they could be parsed (e.g. a bad JSON line)."""
-    repository.insert_quarantine(
-        conn,
-        [
-            {
-                "workspace_id": workspace_id,
-                "source_id": source_id,
-                "received_at": received_at,
-                "origin": origin,
-                "position": str(r.index),
-                "reason": r.reason,
-                "field": r.field,
-                "payload": payload,
-            }
-            for r, payload in rejects
-        ],
-    )
 
 
 def list_events(

@@ -49,5 +49,9 @@ quarantine = Table(
     Column("reason", Text, nullable=False),
     Column("field", String(200), nullable=True),
     Column("payload", Text, nullable=False),
+    # Imports set it (file, line, payload hash) so a re-run does not quarantine a row twice;
+    # NULL for the API (NULLs never conflict).
+    Column("dedupe_key", String(64), nullable=True),
     Index("ix_quarantine_ws_time", "workspace_id", "received_at"),
+    UniqueConstraint("workspace_id", "dedupe_key", name="uq_quarantine_dedupe"),
 )

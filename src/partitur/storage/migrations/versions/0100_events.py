@@ -82,7 +82,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("field", sa.String(length=200), nullable=True),
         sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine")),
+        sa.UniqueConstraint("workspace_id", "dedupe_key", name="uq_quarantine_dedupe"),
     )
     op.create_index(
         "ix_quarantine_ws_time", "quarantine", ["workspace_id", "received_at"], unique=False

@@ -1,0 +1,285 @@
+"""Bulk import of events from JSONL (Segment messages) or CSV (with a column mapping).
+
+The file is streamed in chunks; each chunk is validated with the same ``normalize`` as the HTTP
+API and written in ONE transaction (events set-based, rejects to the quarantine). A crash leaves
+only whole chunks behind, and a re-run completes the import: events dedupe on messageId (or the
+content hash), quarantined rows on (file, line, payload). Bad rows also go to a reject file
+(JSONL: line, reason, field, raw) and never stop the good ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import orjson
+from sqlalchemy import Connection
+
+from partitur.core.errors import BadRequest, NotFound, ValidationFailed
+from partitur.core.signals import Signals
+from partitur.events import service
+from partitur.events.contracts import MAX_MESSAGE_BYTES, MESSAGE_TYPES, ImportSummary
+from partitur.storage.engine import Store
+
+log = logging.getLogger(__name__)
+
+Format = Literal["jsonl", "csv"]
+DEFAULT_CHUNK = 20_000
+_TRAIT_TYPES = frozenset({"identify", "group"})
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """CSV column -> message field (dotted paths such as ``properties.revenue``)."""
+
+    fields: tuple[tuple[tuple[str, ...], str], ...]
+
+    @classmethod
+    def parse(cls, pairs: dict[str, str]) -> ColumnMapping:
+        fields = []
+        for target, column in pairs.items():
+            path = tuple(p for p in target.split(".") if p)
+            if not path or not column:
+                raise ValidationFailed(f"mapping {target}={column} needs FIELD=COLUMN", field="map")
+            fields.append((path, column))
+        return cls(tuple(fields))
+
+    def columns(self) -> set[str]:
+        return {column for _, column in self.fields}
+
+
+def parse_mapping_pairs(pairs: list[str]) -> dict[str, str]:
+    """``["userId=customer_id", ...]`` -> ``{"userId": "customer_id"}``."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        target, sep, column = pair.partition("=")
+        if not sep or not target.strip() or not column.strip():
+            raise ValidationFailed(f"--map {pair!r} must look like FIELD=COLUMN", field="map")
+        mapping[target.strip()] = column.strip()
+    return mapping
+
+
+def detect_format(path: Path, fmt: str | None) -> Format:
+    chosen = (fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")).lower()
+    if chosen not in ("jsonl", "csv"):
+        raise ValidationFailed(f"format must be jsonl or csv, not {chosen!r}", field="format")
+    return "csv" if chosen == "csv" else "jsonl"
+
+
+@dataclass
+class _Chunk:
+    messages: list[Any]
+    positions: list[int]
+    #: (line, reason, field, raw) for lines that could not even be parsed
+    unreadable: list[tuple[int, str, str | None, str]]
+    size: int
+
+
+def _jsonl_chunks(handle: IO[bytes], chunk_lines: int) -> Iterator[_Chunk]:
+    number = 0
+    while True:
+        lines = list(itertools.islice(handle, chunk_lines))
+        if not lines:
+            return
+        chunk = _Chunk([], [], [], sum(map(len, lines)))
+        messages, positions, loads = chunk.messages, chunk.positions, orjson.loads
+        for line in lines:
+            number += 1
+            if len(line) > MAX_MESSAGE_BYTES:
+                chunk.unreadable.append(
+                    (number, "message is larger than 32 KB", "message", _raw(line))
+                )
+                continue
+            try:
+                messages.append(loads(line))
+            except orjson.JSONDecodeError as exc:
+                if line.strip():
+                    chunk.unreadable.append((number, f"invalid JSON: {exc}", None, _raw(line)))
+                continue
+            positions.append(number)
+        yield chunk
+
+
+def _raw(line: bytes) -> str:
+    return line.decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+def _csv_chunks(
+    handle: IO[bytes], chunk_lines: int, mapping: ColumnMapping, default_type: str | None
+) -> Iterator[_Chunk]:
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    reader = csv.DictReader(text)
+    header = reader.fieldnames or []
+    missing = sorted(mapping.columns() - set(header))
+    if missing:
+        raise ValidationFailed(
+            f"the CSV has no column {', '.join(missing)} (columns: {', '.join(header)})",
+            field="map",
+        )
+    mapped = mapping.columns()
+    rest = [c for c in header if c not in mapped]
+    done = 0
+    while True:
+        chunk = _Chunk([], [], [], 0)
+        for row in itertools.islice(reader, chunk_lines):
+            message: dict[str, Any] = {}
+            if default_type:
+                message["type"] = default_type
+            for path, column in mapping.fields:
+                value = row.get(column)
+                if value is None or value == "":
+                    continue
+                target = message
+                for key in path[:-1]:
+                    target = target.setdefault(key, {})
+                target[path[-1]] = value
+            extras = {c: row[c] for c in rest if row.get(c) not in (None, "")}
+            if extras:
+                bag = "traits" if message.get("type") in _TRAIT_TYPES else "properties"
+                message[bag] = {**extras, **(message.get(bag) or {})}
+            chunk.messages.append(message)
+            chunk.positions.append(reader.line_num)
+        if not chunk.messages:
+            return
+        position = handle.tell() if handle.seekable() else done
+        chunk.size, done = position - done, position
+        yield chunk
+
+
+def import_events(
+    store: Store,
+    *,
+    workspace_id: str,
+    source_id: str,
+    source_name: str,
+    path: Path,
+    received_at: datetime,
+    fmt: str | None = None,
+    mapping: dict[str, str] | None = None,
+    default_type: str | None = None,
+    rejects_path: Path | None = None,
+    chunk_lines: int = DEFAULT_CHUNK,
+    signals: Signals | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Import a JSONL or CSV file of events; returns the summary.
+
+    Raises ``NotFound`` if the file does not exist, ``BadRequest`` if it cannot be read,
+    ``ValidationFailed`` for a bad mapping or type.
+    """
+    if not path.is_file():
+        raise NotFound(f"no such file: {path}", field="FILE")
+    chosen = detect_format(path, fmt)
+    if default_type is not None and default_type not in MESSAGE_TYPES:
+        raise ValidationFailed(
+            "type must be one of identify, track, page, screen, group, alias", field="type"
+        )
+    if chosen == "csv" and not default_type and not (mapping and "type" in mapping):
+        raise ValidationFailed("a CSV import needs --type or a mapping for type", field="type")
+    column_mapping = ColumnMapping.parse(mapping or {})
+    rejects_path = rejects_path or path.with_name(path.name + ".rejects.jsonl")
+    origin = f"import:{path.name}"
+    started = time.perf_counter()
+    lines = accepted = duplicates = rejected = 0
+    rejects_file: IO[bytes] | None = None
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise BadRequest(f"cannot read {path}: {exc.strerror}", field="FILE") from None
+    try:
+        if chosen == "csv":
+            chunks = _csv_chunks(handle, chunk_lines, column_mapping, default_type)
+        else:
+            chunks = _jsonl_chunks(handle, chunk_lines)
+        with _bulk_connection(store) as conn:
+            for chunk in chunks:
+                if default_type and chosen == "jsonl":
+                    for message in chunk.messages:
+                        if isinstance(message, dict) and "type" not in message:
+                            message["type"] = default_type
+                batch = service.prepare(
+                    chunk.messages,
+                    workspace_id=workspace_id,
+                    source_id=source_id,
+                    received_at=received_at,
+                    origin=origin,
+                    check_size=chosen == "csv",
+                    positions=chunk.positions,
+                )
+                for number, reason, field, raw in chunk.unreadable:
+                    batch.reject(number, reason, field, raw)
+                batch.dedupe_rejects = True
+                with conn.begin():
+                    result = service.write_prepared(conn, batch)
+                if signals is not None and result.accepted:
+                    signals.notify("events")
+                lines += len(chunk.positions) + len(chunk.unreadable)
+                accepted += result.accepted
+                duplicates += result.duplicates
+                rejected += len(result.rejected)
+                if result.rejected:
+                    if rejects_file is None:
+                        rejects_file = rejects_path.open("wb")
+                    for r, raw in sorted(
+                        zip(result.rejected, batch.rejected_payloads, strict=True),
+                        key=lambda pair: pair[0].index,
+                    ):
+                        rejects_file.write(
+                            orjson.dumps(
+                                {"line": r.index, "reason": r.reason, "field": r.field, "raw": raw}
+                            )
+                            + b"\n"
+                        )
+                if on_progress is not None:
+                    on_progress(chunk.size)
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"{path} is not UTF-8 text: {exc.reason}", field="FILE") from None
+    except csv.Error as exc:
+        raise BadRequest(f"{path} is not valid CSV: {exc}", field="FILE") from None
+    finally:
+        handle.close()
+        if rejects_file is not None:
+            rejects_file.close()
+    seconds = time.perf_counter() - started
+    return ImportSummary(
+        file=str(path),
+        source=source_name,
+        format=chosen,
+        lines=lines,
+        accepted=accepted,
+        duplicates=duplicates,
+        rejected=rejected,
+        rejects_file=str(rejects_path) if rejected else None,
+        seconds=round(seconds, 3),
+        events_per_second=round((accepted + duplicates) / seconds, 1) if seconds else 0.0,
+    )
+
+
+@contextlib.contextmanager
+def _bulk_connection(store: Store) -> Iterator[Connection]:
+    """One connection for the whole import. On SQLite its chunks commit with
+    ``synchronous=NORMAL``: WAL stays consistent, and a power cut may roll back only the last
+    whole chunks, which a re-run restores by idempotency. A full checkpoint at the end makes
+    everything durable; the connection's own level is restored before it goes back to the pool.
+    """
+    with store.engine.connect() as conn:
+        if not store.is_sqlite:
+            yield conn
+            return
+        raw = conn.connection.driver_connection
+        level = raw.execute("PRAGMA synchronous").fetchone()[0]  # type: ignore[union-attr]
+        raw.execute("PRAGMA synchronous=NORMAL")  # type: ignore[union-attr]
+        try:
+            yield conn
+        finally:
+            raw.execute("PRAGMA wal_checkpoint(FULL)")  # type: ignore[union-attr]
+            raw.execute(f"PRAGMA synchronous={int(level)}")  # type: ignore[union-attr]

@@ -1,0 +1,180 @@
+"""``partitur import events``: JSONL and CSV, reject file, quarantine, idempotent re-runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from partitur.context import Context
+from partitur.core.errors import NotFound, ValidationFailed
+from partitur.events import service
+from partitur.events.bulk_import import import_events
+from partitur.events.tables import events
+from partitur.workspaces.service import ensure_source
+
+JSONL = "\n".join(
+    [
+        '{"type":"track","userId":"u1","event":"Order Completed","messageId":"m1"}',
+        '{"type":"track","event":"nobody"}',
+        "{not json",
+        "",
+        '{"type":"identify","anonymousId":"a1","traits":{"plan":"pro"}}',
+        '{"userId":"u2","event":"Typeless"}',
+    ]
+)
+
+
+def run_import(ctx: Context, path: Path, **options: Any) -> Any:
+    with ctx.store.begin() as conn:
+        source = ensure_source(conn, workspace_id=ctx.workspace_id, name="crm", now=ctx.clock.now())
+    return import_events(
+        ctx.store,
+        workspace_id=ctx.workspace_id,
+        source_id=source.id,
+        source_name=source.name,
+        path=path,
+        received_at=ctx.clock.now(),
+        **options,
+    )
+
+
+def stored(ctx: Context) -> list[tuple[Any, ...]]:
+    with ctx.store.read() as conn:
+        rows = conn.execute(
+            select(events.c.type, events.c.user_id, events.c.anonymous_id, events.c.event).order_by(
+                events.c.seq
+            )
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_jsonl_import_keeps_good_lines_and_reports_bad_ones_by_line(
+    ctx: Context, tmp_path: Path
+) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(JSONL)
+    summary = run_import(ctx, path)
+    assert (summary.lines, summary.accepted, summary.rejected) == (5, 2, 3)
+    assert stored(ctx) == [("track", "u1", None, "Order Completed"), ("identify", None, "a1", None)]
+    rejects = [json.loads(line) for line in (tmp_path / "events.jsonl.rejects.jsonl").open()]
+    assert [(r["line"], r["field"]) for r in rejects] == [(2, "userId"), (3, None), (6, "type")]
+    assert rejects[1]["raw"] == "{not json"
+    assert "invalid JSON" in rejects[1]["reason"]
+    with ctx.store.read() as conn:
+        kept, _ = service.list_quarantine(conn, workspace_id=ctx.workspace_id, cursor=None, limit=9)
+    assert sorted(q.position for q in kept) == ["2", "3", "6"]
+    assert {q.origin for q in kept} == {"import:events.jsonl"}
+
+
+def test_re_running_an_import_stores_nothing_twice(ctx: Context, tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(JSONL)
+    run_import(ctx, path, default_type="track")
+    again = run_import(ctx, path, default_type="track")
+    assert (again.accepted, again.duplicates, again.rejected) == (0, 3, 2)
+    assert len(stored(ctx)) == 3
+    with ctx.store.read() as conn:
+        kept, _ = service.list_quarantine(conn, workspace_id=ctx.workspace_id, cursor=None, limit=9)
+    assert len(kept) == 2  # quarantined once, not once per run
+
+
+def test_an_interrupted_import_leaves_whole_chunks_and_a_re_run_completes_it(
+    ctx: Context, tmp_path: Path
+) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_text(
+        "\n".join(json.dumps({"type": "track", "userId": f"u{i}", "event": "E"}) for i in range(7))
+    )
+
+    def crash(_: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(ctx, path, chunk_lines=3, on_progress=crash)
+    assert len(stored(ctx)) == 3  # the first chunk, whole
+    resumed = run_import(ctx, path, chunk_lines=3)
+    assert (resumed.accepted, resumed.duplicates) == (4, 3)
+    assert [r[1] for r in stored(ctx)] == [f"u{i}" for i in range(7)]
+
+
+def test_csv_import_maps_columns_and_puts_the_rest_in_properties(
+    ctx: Context, tmp_path: Path
+) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer_id,action,ts,amount\n"
+        "c1,Order Completed,2025-12-01T10:00:00Z,19.90\n"
+        ",Order Completed,2025-12-01T11:00:00Z,5\n"
+    )
+    summary = run_import(
+        ctx,
+        path,
+        mapping={"userId": "customer_id", "event": "action", "timestamp": "ts"},
+        default_type="track",
+    )
+    assert (summary.accepted, summary.rejected) == (1, 1)
+    with ctx.store.read() as conn:
+        row = conn.execute(select(events)).mappings().one()
+    assert (row["user_id"], row["event"], row["properties"]) == (
+        "c1",
+        "Order Completed",
+        {"amount": "19.90"},
+    )
+    assert row["timestamp"].isoformat() == "2025-12-01T10:00:00+00:00"
+    [reject] = [json.loads(x) for x in (tmp_path / "orders.csv.rejects.jsonl").open()]
+    assert (reject["line"], reject["field"]) == (3, "userId")
+
+
+def test_csv_mapping_errors_name_the_field(ctx: Context, tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,action\nc1,Bought\n")
+    with pytest.raises(ValidationFailed) as no_column:
+        run_import(ctx, path, mapping={"userId": "cust"}, default_type="track")
+    assert no_column.value.field == "map"
+    with pytest.raises(ValidationFailed) as no_type:
+        run_import(ctx, path, mapping={"userId": "customer_id"})
+    assert no_type.value.field == "type"
+    with pytest.raises(NotFound):
+        run_import(ctx, tmp_path / "missing.csv")
+
+
+def cli(*args: str, url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "partitur", *args],
+        capture_output=True,
+        text=True,
+        env={"PARTITUR_DATABASE_URL": url, "PATH": ""},
+        timeout=60,
+        check=False,
+        cwd=cwd,
+    )
+
+
+def test_cli_imports_with_a_json_summary_and_fails_in_one_line(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(JSONL)
+    done = cli(
+        "import", "events", str(path), "--source", "crm", "--json", url=sqlite_url, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["accepted"], summary["rejected"], summary["source"]) == (2, 3, "crm")
+    assert summary["rejects_file"].endswith("events.jsonl.rejects.jsonl")
+    missing = cli("import", "events", "nope.jsonl", url=sqlite_url, cwd=tmp_path)
+    assert missing.returncode != 0
+    assert missing.stderr.strip() == "error (FILE): no such file: nope.jsonl"
+    csv_path = tmp_path / "x.csv"
+    csv_path.write_text("a,b\n1,2\n")
+    bad_map = cli(
+        "import", "events", str(csv_path), "--map", "userId", url=sqlite_url, cwd=tmp_path
+    )
+    assert bad_map.returncode != 0
+    assert bad_map.stderr.count("\n") == 1 and "FIELD=COLUMN" in bad_map.stderr
