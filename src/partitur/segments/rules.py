@@ -32,7 +32,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from partitur.core.durations import parse_duration
 
@@ -64,6 +72,19 @@ class Comparison(_Rule):
 
     op: Op = "eq"
     value: Any = None
+
+    @model_validator(mode="after")
+    def _value_fits_operator(self) -> Comparison:
+        if self.op in ("in", "not_in") and not isinstance(self.value, list):
+            raise ValueError(f"value must be a list for '{self.op}'")
+        if self.op == "matches":
+            if not isinstance(self.value, str):
+                raise ValueError("value must be a regular expression string for 'matches'")
+            try:
+                re.compile(self.value)
+            except re.error as exc:
+                raise ValueError(f"value is not a valid regular expression: {exc}") from exc
+        return self
 
 
 class PropertyFilter(Comparison):
@@ -224,7 +245,13 @@ def lookup(document: dict[str, Any], path: str) -> Any:
 
 
 def compare(actual: Any, op: str, expected: Any) -> bool:
-    """Apply one comparison operator; mismatched types compare as False, never raise."""
+    """Apply one comparison operator; mismatched types compare as False, never raise.
+
+    Types are strict: a number never equals or orders against a string (``"41"`` is not ``41``),
+    a boolean is not a number. Strings compare case-insensitively for ``eq``/``in``/``contains``/
+    ``starts_with``/``ends_with`` and by code point for ``gt``/``lt`` (ISO dates order well).
+    These are exactly the semantics the SQL compiler (``segments/compiler.py``) reproduces.
+    """
     if op == "exists":
         return actual is not None
     if op == "not_exists":
@@ -233,58 +260,99 @@ def compare(actual: Any, op: str, expected: Any) -> bool:
         return op in ("ne", "not_in", "not_contains")
     try:
         if op == "eq":
-            return bool(_norm(actual) == _norm(expected))
+            return _equal(actual, expected)
         if op == "ne":
-            return bool(_norm(actual) != _norm(expected))
+            return not _equal(actual, expected)
         if op in ("gt", "gte", "lt", "lte"):
-            a, b = _orderable(actual, expected)
-            return bool({"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op])
+            return _ordered(actual, op, expected)
         if op == "in":
-            return _norm(actual) in [_norm(v) for v in expected]
+            return _member(actual, expected)
         if op == "not_in":
-            return _norm(actual) not in [_norm(v) for v in expected]
+            return not _member(actual, expected)
         if op == "contains":
             return _contains(actual, expected)
         if op == "not_contains":
             return not _contains(actual, expected)
         if op == "starts_with":
-            return str(actual).lower().startswith(str(expected).lower())
+            return _both_str(actual, expected) and actual.casefold().startswith(expected.casefold())
         if op == "ends_with":
-            return str(actual).lower().endswith(str(expected).lower())
+            return _both_str(actual, expected) and actual.casefold().endswith(expected.casefold())
         if op == "matches":
-            return re.search(str(expected), str(actual)) is not None
+            return isinstance(actual, str) and re.search(str(expected), actual) is not None
     except (TypeError, ValueError, re.error):
         return False
     raise ValueError(f"unknown operator {op!r}")
 
 
-def _norm(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.casefold()
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
-        return value
+        return "bool"
     if isinstance(value, int | float):
-        return float(value)
-    return value
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, datetime):
+        return "datetime"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    return "other"
 
 
-def _orderable(actual: Any, expected: Any) -> tuple[Any, Any]:
-    if isinstance(actual, datetime) or isinstance(expected, datetime):
-        from partitur.core.clock import parse_iso8601
+def _both_str(actual: Any, expected: Any) -> bool:
+    return isinstance(actual, str) and isinstance(expected, str)
 
-        a = actual if isinstance(actual, datetime) else parse_iso8601(str(actual))
-        b = expected if isinstance(expected, datetime) else parse_iso8601(str(expected))
-        return a, b
-    if isinstance(actual, str) and isinstance(expected, str):
-        return actual, expected
-    return float(actual), float(expected)
+
+def _equal(actual: Any, expected: Any) -> bool:
+    kind = _kind(actual)
+    if kind == "datetime" or _kind(expected) == "datetime":
+        a, b = _as_datetimes(actual, expected)
+        return a == b
+    if kind != _kind(expected):
+        return False
+    if kind == "string":
+        return bool(actual.casefold() == expected.casefold())
+    if kind == "number":
+        return float(actual) == float(expected)
+    return bool(actual == expected)
+
+
+def _ordered(actual: Any, op: str, expected: Any) -> bool:
+    kind = _kind(actual)
+    a: Any
+    b: Any
+    if kind == "datetime" or _kind(expected) == "datetime":
+        a, b = _as_datetimes(actual, expected)
+    elif kind == "number" and _kind(expected) == "number":
+        a, b = float(actual), float(expected)
+    elif kind == "string" and _kind(expected) == "string":
+        a, b = actual, expected
+    else:
+        return False
+    return bool({"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op])
+
+
+def _as_datetimes(actual: Any, expected: Any) -> tuple[datetime, datetime]:
+    from partitur.core.clock import parse_iso8601
+
+    a = actual if isinstance(actual, datetime) else parse_iso8601(str(actual))
+    b = expected if isinstance(expected, datetime) else parse_iso8601(str(expected))
+    return a, b
+
+
+def _member(actual: Any, expected: Any) -> bool:
+    options = expected if isinstance(expected, list | tuple) else [expected]
+    return any(_equal(actual, option) for option in options)
 
 
 def _contains(actual: Any, expected: Any) -> bool:
     if isinstance(actual, str):
-        return str(expected).casefold() in actual.casefold()
-    if isinstance(actual, list | tuple | set):
-        return _norm(expected) in [_norm(v) for v in actual]
+        return isinstance(expected, str) and expected.casefold() in actual.casefold()
+    if isinstance(actual, list | tuple):
+        return any(_equal(item, expected) for item in actual)
     return False
 
 
@@ -365,3 +433,66 @@ def longest_window(rule: Rule) -> timedelta | None:
     if isinstance(rule, LastEventRule):
         return parse_duration(rule.within)
     return None
+
+
+def referenced_traits(rule: Rule) -> set[str]:
+    """Trait paths a rule reads (``computed.<name>`` for computed traits, scores included)."""
+    if isinstance(rule, AllRule | AnyRule):
+        parts = rule.all if isinstance(rule, AllRule) else rule.any
+        return set().union(*(referenced_traits(r) for r in parts))
+    if isinstance(rule, NotRule):
+        return referenced_traits(rule.not_)
+    if isinstance(rule, TraitRule):
+        return {rule.trait}
+    if isinstance(rule, ScoreRule):
+        return {f"computed.scores.{rule.score}"}
+    return set()
+
+
+def event_leaves(rule: Rule) -> list[EventCountRule | LastEventRule]:
+    """Every event leaf of a rule, in document order."""
+    if isinstance(rule, AllRule | AnyRule):
+        parts = rule.all if isinstance(rule, AllRule) else rule.any
+        return [leaf for r in parts for leaf in event_leaves(r)]
+    if isinstance(rule, NotRule):
+        return event_leaves(rule.not_)
+    if isinstance(rule, EventCountRule | LastEventRule):
+        return [rule]
+    return []
+
+
+def leaf_window(leaf: EventCountRule | LastEventRule) -> timedelta | None:
+    return parse_duration(leaf.within) if leaf.within else None
+
+
+def leaf_event(leaf: EventCountRule | LastEventRule) -> str:
+    return leaf.event if isinstance(leaf, EventCountRule) else leaf.last_event
+
+
+#: A window edge is passed one microsecond after ``timestamp + window`` (windows include their
+#: start: an event exactly ``within`` old still counts).
+EDGE = timedelta(microseconds=1)
+
+
+def next_change_at(rule: Rule, facts: Facts, now: datetime) -> datetime | None:
+    """The earliest moment after ``now`` at which time alone may change ``evaluate(rule, ...)``.
+
+    That is when the oldest matching event inside a window falls out of it, or when an event
+    stamped in the future becomes current. ``None``: only new events or trait changes can change
+    the result. Callers re-evaluate at that moment (the segments window loop does).
+    """
+    best: datetime | None = None
+    for leaf in event_leaves(rule):
+        window = leaf_window(leaf)
+        for e in facts.events(leaf_event(leaf)):
+            if not all(compare(lookup(e.properties, f.property), f.op, f.value) for f in leaf.where):
+                continue
+            if e.timestamp > now:
+                moment = e.timestamp
+            elif window is not None and e.timestamp >= now - window:
+                moment = e.timestamp + window + EDGE
+            else:
+                continue
+            if best is None or moment < best:
+                best = moment
+    return best

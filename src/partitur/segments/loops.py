@@ -1,0 +1,128 @@
+"""Background loops that keep segment membership current.
+
+* ``EventMembershipLoop`` follows the ``events`` table by ``seq`` (its own cursor) up to the
+  identity resolver's position and re-evaluates only the profiles the new events touched and
+  only the segments whose rules could change (wakes on the "events" topic);
+* ``TraitMembershipLoop`` follows ``trait_history`` by id for trait changes made outside events
+  (API, imports; wakes on "profiles");
+* ``WindowCheckLoop`` re-evaluates profile/segment pairs whose window edge has passed.
+
+Each notifies the "segments" topic after membership changed, so journeys wake at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+
+from partitur.context import Context
+from partitur.core.loops import LoopService
+from partitur.segments import facts as facts_adapter
+from partitur.segments import repository as repo
+from partitur.segments import service
+from partitur.storage.cursors import get_position, set_position
+
+log = logging.getLogger(__name__)
+
+EVENTS_CURSOR = "segments.events"
+TRAITS_CURSOR = "segments.traits"
+
+
+class _SegmentsLoop(LoopService):
+    def __init__(self, ctx: Context, batch: int | None = None) -> None:
+        super().__init__(clock=ctx.clock, signals=ctx.signals)
+        self.ctx = ctx
+        if batch is not None:
+            self.batch = batch
+
+    batch = 5000
+
+    def _announce(self, changed: int) -> None:
+        if changed:
+            self.ctx.signals.notify("segments")
+
+
+class EventMembershipLoop(_SegmentsLoop):
+    name = "segments.events"
+    wake_topic = "events"
+    interval_seconds = 1.0
+
+    def run_once(self, now: datetime) -> int:
+        """Process up to ``batch`` event seqs; returns how many seqs were consumed."""
+        changed = 0
+        with self.ctx.store.begin() as conn:
+            repo.lock_memberships(conn)
+            after = get_position(conn, EVENTS_CURSOR)
+            upto = min(facts_adapter.readable_position(conn), after + self.batch)
+            if upto <= after:
+                return 0
+            wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+            indexes: dict[str, service.SegmentIndex] = {}
+            for ws, pid, name, traits in facts_adapter.touched_by_events(
+                conn, after=after, upto=upto
+            ):
+                if ws not in indexes:
+                    indexes[ws] = service.SegmentIndex.load(conn, ws)
+                keys = indexes[ws].affected(name, traits)
+                if keys:
+                    wanted[ws][pid] |= keys
+            for ws, per_profile in wanted.items():
+                changed += len(
+                    service.refresh_profiles(
+                        conn, workspace_id=ws, wanted=dict(per_profile), now=now, index=indexes[ws]
+                    )
+                )
+            set_position(conn, EVENTS_CURSOR, upto, now)
+        self._announce(changed)
+        return upto - after
+
+
+class TraitMembershipLoop(_SegmentsLoop):
+    name = "segments.traits"
+    wake_topic = "profiles"
+    interval_seconds = 2.0
+
+    def run_once(self, now: datetime) -> int:
+        changed = 0
+        with self.ctx.store.begin() as conn:
+            repo.lock_memberships(conn)
+            after = get_position(conn, TRAITS_CURSOR)
+            upto, touched = facts_adapter.trait_changes(conn, after=after, limit=self.batch)
+            if upto <= after:
+                return 0
+            by_ws: dict[str, list[str]] = defaultdict(list)
+            for pid, ws in facts_adapter.profile_workspaces(conn, touched).items():
+                by_ws[ws].append(pid)
+            for ws, pids in by_ws.items():
+                index = service.SegmentIndex.load(conn, ws)
+                keys = index.by_traits | index.by_computed
+                if keys:
+                    changed += len(
+                        service.refresh_profiles(
+                            conn,
+                            workspace_id=ws,
+                            wanted={pid: set(keys) for pid in pids},
+                            now=now,
+                            index=index,
+                        )
+                    )
+            set_position(conn, TRAITS_CURSOR, upto, now)
+        self._announce(changed)
+        return upto - after
+
+
+class WindowCheckLoop(_SegmentsLoop):
+    name = "segments.windows"
+    interval_seconds = 15.0
+
+    def run_once(self, now: datetime) -> int:
+        with self.ctx.store.begin() as conn:
+            repo.lock_memberships(conn)
+            checked = service.run_due_checks(conn, now=now, limit=self.batch)
+        self._announce(checked)
+        return checked
+
+
+def build_loops(ctx: Context) -> list[LoopService]:
+    return [EventMembershipLoop(ctx), TraitMembershipLoop(ctx), WindowCheckLoop(ctx)]
