@@ -130,7 +130,7 @@ class _PgScalar:
         return self._type() == "string"
 
     def text(self) -> ColumnElement[Any]:
-        return self.value.op("#>>")(sa.literal_column("'{}'::text[]"))
+        return self.value.op("#>>", return_type=sa.Text)(sa.literal_column("'{}'::text[]"))
 
     def is_num(self) -> Bool:
         return self._type() == "number"
@@ -159,7 +159,7 @@ class _PgScalar:
 def _pg_path(column: ColumnElement[Any], parts: list[str]) -> _PgScalar:
     value: ColumnElement[Any] = column
     for part in parts:
-        value = value.op("->")(sa.cast(sa.literal(part), sa.Text))
+        value = value.op("->", return_type=postgresql.JSONB)(sa.cast(sa.literal(part), sa.Text))
     return _PgScalar(value)
 
 

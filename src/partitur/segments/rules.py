@@ -311,8 +311,8 @@ def _equal(actual: Any, expected: Any) -> bool:
     if kind == "datetime" or _kind(expected) == "datetime":
         a, b = _as_datetimes(actual, expected)
         return a == b
-    if kind != _kind(expected):
-        return False
+    if kind != _kind(expected) or kind == "null":
+        return False  # null equals nothing, not even null (as in SQL)
     if kind == "string":
         return bool(actual.casefold() == expected.casefold())
     if kind == "number":
