@@ -78,9 +78,9 @@ class Population:
         """Change traits the way the profiles service does: the row plus the trait history."""
         now = self.ctx.clock.now()
         with self.ctx.store.begin() as conn:
-            current = conn.execute(
-                profiles.select().where(profiles.c.id == profile_id)
-            ).mappings().one()
+            current = (
+                conn.execute(profiles.select().where(profiles.c.id == profile_id)).mappings().one()
+            )
             conn.execute(
                 profiles.update()
                 .where(profiles.c.id == profile_id)

@@ -28,7 +28,7 @@ FileArg = typer.Argument(..., help="A segment document (.json, .yaml or .yml); -
 def _read_document(path: Path) -> Any:
     text = typer.get_text_stream("stdin").read() if str(path) == "-" else path.read_text()
     try:
-        if path.suffix in (".yaml", ".yml") or (str(path) == "-" and not text.lstrip()[:1] in "{["):
+        if path.suffix in (".yaml", ".yml") or (str(path) == "-" and text.lstrip()[:1] not in "{["):
             return yaml.safe_load(text)
         return jsonutil.loads(text)
     except (ValueError, yaml.YAMLError) as exc:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -304,7 +304,9 @@ class _Compiler:
         if within:
             conditions.append(events.c.timestamp >= self.now - parse_duration(within))
         for f in where:
-            conditions.append(self.compare(self.path(events.c.properties, f.property), f.op, f.value))
+            conditions.append(
+                self.compare(self.path(events.c.properties, f.property), f.op, f.value)
+            )
         return conditions
 
     def event_count(self, rule: EventCountRule) -> Bool:
@@ -367,7 +369,7 @@ def compile_rule(
 
 def compile_property_filters(where: list[PropertyFilter], *, dialect: str) -> list[Bool]:
     """SQL conditions over ``events.properties`` for an event leaf's ``where`` filters."""
-    compiler = _Compiler(dialect, "", datetime.min, profiles)
+    compiler = _Compiler(dialect, "", datetime.min.replace(tzinfo=UTC), profiles)
     return [
         compiler.compare(compiler.path(events.c.properties, f.property), f.op, f.value)
         for f in where

@@ -119,8 +119,8 @@ class WindowCheckLoop(_SegmentsLoop):
     def run_once(self, now: datetime) -> int:
         with self.ctx.store.begin() as conn:
             repo.lock_memberships(conn)
-            checked = service.run_due_checks(conn, now=now, limit=self.batch)
-        self._announce(checked)
+            checked, changed = service.run_due_checks(conn, now=now, limit=self.batch)
+        self._announce(changed)
         return checked
 
 

@@ -269,7 +269,9 @@ def build_membership(
     conn.execute(
         m.insert().from_select(
             ["workspace_id", "segment_key", "profile_id", "entered_at"],
-            select(changes.c.workspace_id, changes.c.segment_key, changes.c.profile_id, changes.c.at)
+            select(
+                changes.c.workspace_id, changes.c.segment_key, changes.c.profile_id, changes.c.at
+            )
             .where(
                 changes.c.seq > start,
                 changes.c.workspace_id == workspace_id,
@@ -290,7 +292,7 @@ def window_edges(
     since: datetime | None,
     now: datetime,
 ) -> Iterator[tuple[str, datetime | None, datetime | None]]:
-    """Per profile: the oldest matching event in ``[since, now]`` and the first one after ``now``."""
+    """Per profile: the oldest matching event in ``[since, now]`` and the first after ``now``."""
     window = [events.c.timestamp >= since] if since is not None else [events.c.timestamp > now]
     ts = events.c.timestamp
     query = (

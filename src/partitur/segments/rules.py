@@ -485,7 +485,9 @@ def next_change_at(rule: Rule, facts: Facts, now: datetime) -> datetime | None:
     for leaf in event_leaves(rule):
         window = leaf_window(leaf)
         for e in facts.events(leaf_event(leaf)):
-            if not all(compare(lookup(e.properties, f.property), f.op, f.value) for f in leaf.where):
+            if not all(
+                compare(lookup(e.properties, f.property), f.op, f.value) for f in leaf.where
+            ):
                 continue
             if e.timestamp > now:
                 moment = e.timestamp

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import Connection
@@ -98,9 +98,7 @@ def _segment(row: Any) -> Segment:
 
 
 def _rules(conn: Connection, workspace_id: str) -> dict[str, Rule]:
-    return {
-        row["key"]: parse_rule(row["rule"]) for row in repo.segment_rows(conn, workspace_id)
-    }
+    return {row["key"]: parse_rule(row["rule"]) for row in repo.segment_rows(conn, workspace_id)}
 
 
 def _check_references(rules: dict[str, Rule], key: str, rule: Rule) -> None:
@@ -258,7 +256,9 @@ def delete_segment(
     repo.lock_memberships(conn)
     if repo.segment_row(conn, workspace_id, key) is None:
         raise NotFound(f"no segment {key!r}", field="key")
-    users = sorted(k for k, r in _rules(conn, workspace_id).items() if key in referenced_segments(r))
+    users = sorted(
+        k for k, r in _rules(conn, workspace_id).items() if key in referenced_segments(r)
+    )
     if users:
         raise Conflict(f"segment {key!r} is used by {', '.join(users)}", field="key")
     repo.delete_segment(conn, workspace_id, key)
@@ -348,6 +348,7 @@ def build(
     (set-based SQL where the rule compiles, Python batches otherwise) and schedule the window
     checks. Callers hold the membership lock."""
     dialect = conn.dialect.name
+    how: Literal["sql", "python"]
     try:
         condition = compile_rule(rule, dialect=dialect, workspace_id=workspace_id, now=now)
     except NotCompilable as why:
@@ -433,7 +434,9 @@ def preview(
 ) -> Preview:
     """How many live profiles match ``rule`` now, and a sample of them, without saving."""
     try:
-        condition = compile_rule(rule, dialect=conn.dialect.name, workspace_id=workspace_id, now=now)
+        condition = compile_rule(
+            rule, dialect=conn.dialect.name, workspace_id=workspace_id, now=now
+        )
     except NotCompilable:
         condition = None
     if condition is not None:
@@ -586,20 +589,24 @@ def _refresh(
     return changes
 
 
-def run_due_checks(conn: Connection, *, now: datetime, limit: int = 5000) -> int:
+def run_due_checks(conn: Connection, *, now: datetime, limit: int = 5000) -> tuple[int, int]:
     """Re-evaluate the profile/segment pairs whose window edge has passed; returns how many
-    pairs were checked. Callers hold the lock."""
+    pairs were checked and how many memberships changed. Callers hold the lock."""
     due = repo.due_checks(conn, now, limit)
     by_workspace: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for ws, key, pid in due:
         by_workspace[ws][pid].add(key)
+    changed = 0
     for ws, wanted in by_workspace.items():
         index = SegmentIndex.load(conn, ws)
         for pid, keys in wanted.items():
             for key in keys - set(index.rules):
                 repo.delete_check(conn, ws, key, pid)  # the segment was deleted
-        refresh_profiles(conn, workspace_id=ws, wanted=dict(wanted), now=now, index=index)
-    return len(due)
+        changes = refresh_profiles(
+            conn, workspace_id=ws, wanted=dict(wanted), now=now, index=index
+        )
+        changed += len(changes)
+    return len(due), changed
 
 
 # --- reading (what journeys code against) -----------------------------------------------------

@@ -68,6 +68,15 @@ leaf_traits = st.builds(
 )
 leaf_scores = st.builds(lambda c: {"score": "s", **c}, comparisons())
 filters = st.lists(st.builds(lambda c: {"property": "p", **c}, comparisons()), max_size=1)
+
+
+def _listed_for_in(leaf: dict[str, Any]) -> dict[str, Any]:
+    count = leaf["count"]
+    if count["op"] == "in":
+        return {**leaf, "count": {**count, "value": [count["value"]]}}
+    return leaf
+
+
 leaf_counts = st.builds(
     lambda name, where, within, op, n: {
         "event": name,
@@ -80,7 +89,7 @@ leaf_counts = st.builds(
     st.sampled_from([None, "P1D", "P3D"]),
     st.sampled_from(["gte", "gt", "eq", "lt", "ne", "in"]),
     st.one_of(st.integers(0, 3), st.just("1"), st.just(True)),
-).map(lambda r: {**r, "count": {**r["count"], "value": [r["count"]["value"]]}} if r["count"]["op"] == "in" else r)  # fmt: skip
+).map(_listed_for_in)
 leaf_last = st.builds(
     lambda name, where, within, negate: {
         "last_event": name,
@@ -196,7 +205,9 @@ def test_sql_and_python_agree_on_random_profiles_and_rules(
 )
 @given(
     comparison=comparisons(),
-    population=st.lists(st.one_of(values, st.text(alphabet="aA1%", max_size=3)), min_size=8, max_size=8),
+    population=st.lists(
+        st.one_of(values, st.text(alphabet="aA1%", max_size=3)), min_size=8, max_size=8
+    ),
 )
 def test_sql_and_python_agree_on_every_comparison_operator(
     ctx: Context, comparison: dict[str, Any], population: list[Any]

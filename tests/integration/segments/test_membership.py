@@ -66,7 +66,9 @@ def test_a_profile_enters_on_the_event_that_completes_the_rule(ctx: Context) -> 
         assert service.memberships(conn, workspace_id=ctx.workspace_id, profile_id=anna) == {
             "mortgage-research"
         }
-        assert service.size(conn, workspace_id=ctx.workspace_id, segment_key="mortgage-research") == 1
+        assert (
+            service.size(conn, workspace_id=ctx.workspace_id, segment_key="mortgage-research") == 1
+        )
 
 
 def test_a_profile_exits_when_its_events_leave_the_window(
