@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -22,16 +21,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from partitur.context import Context  # noqa: E402
-from partitur.core.clock import VirtualClock  # noqa: E402
-from partitur.events.tables import events  # noqa: E402
-from partitur.profiles.tables import profiles  # noqa: E402
-from partitur.segments import service  # noqa: E402
-from partitur.segments.contracts import SegmentDefinition  # noqa: E402
-from partitur.segments.loops import EventMembershipLoop  # noqa: E402
-from partitur.settings import Settings  # noqa: E402
+from partitur.context import Context
+from partitur.core.clock import VirtualClock
+from partitur.events.tables import events
+from partitur.profiles.tables import profiles
+from partitur.segments import service
+from partitur.segments.contracts import SegmentDefinition
+from partitur.segments.loops import EventMembershipLoop
+from partitur.settings import Settings
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 PLANS = ["free", "pro", "team"]
@@ -129,7 +126,12 @@ def main() -> None:
         build = define(
             ctx,
             "pro-30",
-            {"all": [{"trait": "plan", "value": "pro"}, {"trait": "age", "op": "gte", "value": 30}]},
+            {
+                "all": [
+                    {"trait": "plan", "value": "pro"},
+                    {"trait": "age", "op": "gte", "value": 30},
+                ]
+            },
         )
         with ctx.store.read() as conn:
             size = service.size(conn, workspace_id=ctx.workspace_id, segment_key="pro-30")

@@ -602,9 +602,7 @@ def run_due_checks(conn: Connection, *, now: datetime, limit: int = 5000) -> tup
         for pid, keys in wanted.items():
             for key in keys - set(index.rules):
                 repo.delete_check(conn, ws, key, pid)  # the segment was deleted
-        changes = refresh_profiles(
-            conn, workspace_id=ws, wanted=dict(wanted), now=now, index=index
-        )
+        changes = refresh_profiles(conn, workspace_id=ws, wanted=dict(wanted), now=now, index=index)
         changed += len(changes)
     return len(due), changed
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -252,16 +251,3 @@ def test_sql_and_python_agree_on_every_operator_over_a_grid_of_values(ctx: Conte
                 if (pid in by_sql) != evaluate(rule, facts, NOW):
                     wrong.append((op, expected, facts.traits.get("a", "<missing>")))
     assert wrong == []
-
-
-@pytest.mark.parametrize(
-    "document",
-    [
-        {"trait": "email", "op": "matches", "value": "@example\\.com$"},
-        {"trait": "tags", "op": "eq", "value": ["a"]},
-        {"trait": "city", "value": "Zürich"},
-    ],
-)
-def test_rules_sql_cannot_reproduce_are_refused(document: dict[str, Any]) -> None:
-    with pytest.raises(NotCompilable):
-        compile_rule(parse_rule(document), dialect="sqlite", workspace_id="ws", now=NOW)
