@@ -174,7 +174,7 @@ def _load(ctx: Context, population: list[Any]) -> list[tuple[str, ProfileFacts]]
 
 
 @settings(
-    max_examples=200,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -198,7 +198,7 @@ def test_sql_and_python_agree_on_random_profiles_and_rules(
 
 
 @settings(
-    max_examples=150,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
