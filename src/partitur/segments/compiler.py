@@ -295,8 +295,9 @@ class _Compiler:
     def event_filter(
         self, name: str, where: list[PropertyFilter], within: str | None
     ) -> list[Bool]:
+        # no workspace condition: the profile (already of this workspace) implies it, and it
+        # would tempt SQLite to scan the workspace's events instead of the profile's
         conditions: list[Bool] = [
-            events.c.workspace_id == self.workspace_id,
             events.c.profile_id == self.profile.c.id,
             events.c.event == name,
             events.c.timestamp <= self.now,

@@ -46,13 +46,14 @@ def load_profile_facts(
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         rows = conn.execute(
-            select(profiles.c.id, profiles.c.traits, profiles.c.computed).where(
-                profiles.c.workspace_id == workspace_id,
-                profiles.c.id.in_(chunk),
-                profiles.c.merged_into.is_(None),
-            )
+            # by id only: a workspace condition lets SQLite pick the workspace index and scan
+            select(
+                profiles.c.id, profiles.c.workspace_id, profiles.c.traits, profiles.c.computed
+            ).where(profiles.c.id.in_(chunk), profiles.c.merged_into.is_(None))
         )
-        for pid, traits, computed in rows:
+        for pid, ws, traits, computed in rows:
+            if ws != workspace_id:
+                continue
             found[pid] = ProfileSnapshot(
                 pid,
                 workspace_id,
@@ -68,7 +69,7 @@ def load_profile_facts(
         query = select(
             events.c.profile_id, events.c.event, events.c.timestamp, events.c.properties
         ).where(
-            events.c.workspace_id == workspace_id,
+            # profile ids are unique across workspaces; (profile_id, timestamp) is the index
             events.c.profile_id.in_([p for p in chunk if p in found]),
             events.c.event.in_(list(event_names)),
         )
