@@ -93,3 +93,20 @@ class Population:
                     for k, v in changes.items()
                 ],
             )
+
+
+def merge(ctx: Context, *, survivor: str, merged: str) -> None:
+    """Merge ``merged`` into ``survivor`` the way identity resolution records it."""
+    from partitur.identity.tables import identity_merges
+
+    now = ctx.clock.now()
+    with ctx.store.begin() as conn:
+        conn.execute(profiles.update().where(profiles.c.id == merged).values(merged_into=survivor))
+        conn.execute(
+            events.update().where(events.c.profile_id == merged).values(profile_id=survivor)
+        )
+        conn.execute(
+            identity_merges.insert().values(
+                workspace_id=ctx.workspace_id, survivor_id=survivor, merged_id=merged, merged_at=now
+            )
+        )

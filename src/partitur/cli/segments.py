@@ -18,7 +18,7 @@ from partitur.core.clock import isoformat
 from partitur.core.errors import BadRequest
 from partitur.segments import service
 from partitur.segments.contracts import PreviewRequest, SegmentDefinition, SegmentUpdate
-from partitur.segments.loops import EventMembershipLoop, TraitMembershipLoop, WindowCheckLoop
+from partitur.segments.loops import build_loops
 
 app = typer.Typer(help="Rule-based segments and their members.", no_args_is_help=True)
 
@@ -214,7 +214,7 @@ def refresh(json: bool = JsonOpt) -> None:
     """Catch membership up with every resolved event, trait change and passed window now
     (what the worker's loops do continuously)."""
     ctx = open_context()
-    loops = [EventMembershipLoop(ctx), TraitMembershipLoop(ctx), WindowCheckLoop(ctx)]
+    loops = build_loops(ctx)
     done = {loop.name: 0 for loop in loops}
     with Progress(console=console, transient=True, disable=json) as progress:
         task = progress.add_task("refreshing segments", total=None)

@@ -155,3 +155,25 @@ def trait_changes(conn: Connection, *, after: int, limit: int) -> tuple[int, set
         .distinct()
     ).scalars()
     return int(upto), set(ids)
+
+
+def merges_since(conn: Connection, *, after: int, limit: int) -> tuple[int, list[tuple[str, str]]]:
+    """Identity merges after id ``after`` (at most ``limit``): the last id read and
+    ``(workspace_id, profile_id)`` of every survivor and every merged-away profile."""
+    from partitur.identity.tables import identity_merges
+
+    rows = conn.execute(
+        select(
+            identity_merges.c.id,
+            identity_merges.c.workspace_id,
+            identity_merges.c.survivor_id,
+            identity_merges.c.merged_id,
+        )
+        .where(identity_merges.c.id > after)
+        .order_by(identity_merges.c.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return after, []
+    touched = [(ws, pid) for _, ws, survivor, merged in rows for pid in (survivor, merged)]
+    return int(rows[-1][0]), touched

@@ -5,6 +5,8 @@
   only the segments whose rules could change (wakes on the "events" topic);
 * ``TraitMembershipLoop`` follows ``trait_history`` by id for trait changes made outside events
   (API, imports; wakes on "profiles");
+* ``MergeMembershipLoop`` follows identity merges: the merged-away profile leaves its segments,
+  the survivor is re-evaluated (wakes on "profiles");
 * ``WindowCheckLoop`` re-evaluates profile/segment pairs whose window edge has passed.
 
 Each notifies the "segments" topic after membership changed, so journeys wake at once.
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_CURSOR = "segments.events"
 TRAITS_CURSOR = "segments.traits"
+MERGES_CURSOR = "segments.merges"
 
 
 class _SegmentsLoop(LoopService):
@@ -112,6 +115,42 @@ class TraitMembershipLoop(_SegmentsLoop):
         return upto - after
 
 
+class MergeMembershipLoop(_SegmentsLoop):
+    """When identity resolution merges two profiles, the merged-away one leaves every segment
+    and the survivor (now with both histories) is re-evaluated against every segment."""
+
+    name = "segments.merges"
+    wake_topic = "profiles"
+    interval_seconds = 2.0
+
+    def run_once(self, now: datetime) -> int:
+        changed = 0
+        with self.ctx.store.begin() as conn:
+            repo.lock_memberships(conn)
+            after = get_position(conn, MERGES_CURSOR)
+            upto, touched = facts_adapter.merges_since(conn, after=after, limit=self.batch)
+            if upto <= after:
+                return 0
+            by_ws: dict[str, set[str]] = defaultdict(set)
+            for ws, pid in touched:
+                by_ws[ws].add(pid)
+            for ws, pids in by_ws.items():
+                index = service.SegmentIndex.load(conn, ws)
+                everything = set(index.rules)
+                changed += len(
+                    service.refresh_profiles(
+                        conn,
+                        workspace_id=ws,
+                        wanted={pid: everything for pid in pids},
+                        now=now,
+                        index=index,
+                    )
+                )
+            set_position(conn, MERGES_CURSOR, upto, now)
+        self._announce(changed)
+        return upto - after
+
+
 class WindowCheckLoop(_SegmentsLoop):
     name = "segments.windows"
     interval_seconds = 15.0
@@ -125,4 +164,9 @@ class WindowCheckLoop(_SegmentsLoop):
 
 
 def build_loops(ctx: Context) -> list[LoopService]:
-    return [EventMembershipLoop(ctx), TraitMembershipLoop(ctx), WindowCheckLoop(ctx)]
+    return [
+        EventMembershipLoop(ctx),
+        TraitMembershipLoop(ctx),
+        MergeMembershipLoop(ctx),
+        WindowCheckLoop(ctx),
+    ]

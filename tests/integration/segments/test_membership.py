@@ -8,8 +8,13 @@ from partitur.context import Context
 from partitur.core.clock import VirtualClock
 from partitur.segments import service
 from partitur.segments.contracts import SegmentDefinition
-from partitur.segments.loops import EventMembershipLoop, TraitMembershipLoop, WindowCheckLoop
-from tests.support.segments import Population
+from partitur.segments.loops import (
+    EventMembershipLoop,
+    MergeMembershipLoop,
+    TraitMembershipLoop,
+    WindowCheckLoop,
+)
+from tests.support.segments import Population, merge
 
 MORTGAGE_RESEARCH = {
     "event": "Page Viewed",
@@ -180,3 +185,22 @@ def test_the_loop_waits_for_events_without_a_profile(ctx: Context) -> None:
     loop = EventMembershipLoop(ctx)
     assert loop.run_once(ctx.clock.now()) == first  # stops before the unresolved event
     assert loop.run_once(ctx.clock.now()) == 0
+
+
+def test_a_merge_moves_membership_to_the_survivor(ctx: Context) -> None:
+    people = Population(ctx)
+    web, crm = people.profile(), people.profile()
+    define(ctx, "mortgage-research", MORTGAGE_RESEARCH)
+    for pid in (web, web, crm):
+        people.event(pid, "Page Viewed", properties={"category": "mortgage"})
+    people.event(web, "Page Viewed", properties={"category": "mortgage"})
+    EventMembershipLoop(ctx).run_once(ctx.clock.now())
+    assert members_of(ctx, "mortgage-research") == {web}
+
+    merge(ctx, survivor=crm, merged=web)  # crm now holds all four views
+    assert MergeMembershipLoop(ctx).run_once(ctx.clock.now()) == 1
+    assert members_of(ctx, "mortgage-research") == {crm}
+    assert set(changes(ctx)[-2:]) == {
+        ("mortgage-research", web, "exited"),
+        ("mortgage-research", crm, "entered"),
+    }
