@@ -383,3 +383,13 @@ def members_page(
         query = query.where(m.c.profile_id > after)
     rows = conn.execute(query.order_by(m.c.profile_id).limit(limit)).mappings()
     return [Member.model_validate(dict(r)) for r in rows]
+
+
+def member_ids(
+    conn: Connection, workspace_id: str, key: str, after: str | None, limit: int
+) -> list[str]:
+    m = segment_memberships
+    query = select(m.c.profile_id).where(m.c.workspace_id == workspace_id, m.c.segment_key == key)
+    if after is not None:
+        query = query.where(m.c.profile_id > after)
+    return list(conn.execute(query.order_by(m.c.profile_id).limit(limit)).scalars())

@@ -628,13 +628,13 @@ def audience(
     """The members of a segment as chunks of profile ids (ordered by id, keyset-paged)."""
     after: str | None = None
     while True:
-        page = repo.members_page(conn, workspace_id, segment_key, after, chunk)
-        if not page:
+        ids = repo.member_ids(conn, workspace_id, segment_key, after, chunk)
+        if not ids:
             return
-        yield [m.profile_id for m in page]
-        if len(page) < chunk:
+        yield ids
+        if len(ids) < chunk:
             return
-        after = page[-1].profile_id
+        after = ids[-1]
 
 
 def size(conn: Connection, *, workspace_id: str, segment_key: str) -> int:
