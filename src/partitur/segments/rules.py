@@ -26,6 +26,7 @@ Leaves:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -383,11 +384,11 @@ def evaluate(rule: Rule, facts: Facts, now: datetime) -> bool:
     if isinstance(rule, SegmentRule):
         return facts.in_segment(rule.segment)
     if isinstance(rule, EventCountRule):
-        since = now - parse_duration(rule.within) if rule.within else None
+        since = now - _window(rule.within) if rule.within else None
         count = len(_matching(facts.events(rule.event), rule.where, since, now))
         return compare(count, rule.count.op, rule.count.value)
     if isinstance(rule, LastEventRule):
-        since = now - parse_duration(rule.within)
+        since = now - _window(rule.within)
         hit = bool(_matching(facts.events(rule.last_event), rule.where, since, now))
         return hit != rule.negate
     raise TypeError(f"not a rule: {rule!r}")
@@ -462,7 +463,13 @@ def event_leaves(rule: Rule) -> list[EventCountRule | LastEventRule]:
 
 
 def leaf_window(leaf: EventCountRule | LastEventRule) -> timedelta | None:
-    return parse_duration(leaf.within) if leaf.within else None
+    return _window(leaf.within) if leaf.within else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _window(text: str) -> timedelta:
+    """``parse_duration`` for the hot evaluation path (rules repeat a handful of windows)."""
+    return parse_duration(text)
 
 
 def leaf_event(leaf: EventCountRule | LastEventRule) -> str:
