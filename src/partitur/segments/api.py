@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
 from partitur.core import jsonutil
@@ -58,14 +59,18 @@ def list_segments(ctx: ContextDep, who: ReadPrincipal) -> list[Segment]:
 async def create_segment(request: Request, ctx: ContextDep, who: WritePrincipal) -> SegmentDetail:
     """Create a segment from a JSON or YAML document and build its membership."""
     definition = service.parse_definition(await _document(request))
-    with ctx.store.begin() as conn:
-        created = service.create_segment(
-            conn,
-            workspace_id=who.workspace_id,
-            definition=definition,
-            now=ctx.clock.now(),
-            actor=who.token_id,
-        )
+
+    def work() -> SegmentDetail:
+        with ctx.store.begin() as conn:
+            return service.create_segment(
+                conn,
+                workspace_id=who.workspace_id,
+                definition=definition,
+                now=ctx.clock.now(),
+                actor=who.token_id,
+            )
+
+    created = await run_in_threadpool(work)  # a build may take seconds: not on the event loop
     ctx.signals.notify("segments")
     return created
 
@@ -78,14 +83,18 @@ async def preview(request: Request, ctx: ContextDep, who: ReadPrincipal) -> Prev
         body = PreviewRequest.model_validate(document)
     except ValidationError as exc:
         raise service.invalid_document(exc) from None
-    with ctx.store.read() as conn:
-        return service.preview(
-            conn,
-            workspace_id=who.workspace_id,
-            rule=body.rule,
-            now=ctx.clock.now(),
-            sample=body.sample,
-        )
+
+    def work() -> Preview:
+        with ctx.store.read() as conn:
+            return service.preview(
+                conn,
+                workspace_id=who.workspace_id,
+                rule=body.rule,
+                now=ctx.clock.now(),
+                sample=body.sample,
+            )
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/changes", response_model=list[MembershipChange])
@@ -118,15 +127,19 @@ async def update_segment(
         update = SegmentUpdate.model_validate(document)
     except ValidationError as exc:
         raise service.invalid_document(exc) from None
-    with ctx.store.begin() as conn:
-        updated = service.update_segment(
-            conn,
-            workspace_id=who.workspace_id,
-            key=key,
-            update=update,
-            now=ctx.clock.now(),
-            actor=who.token_id,
-        )
+
+    def work() -> SegmentDetail:
+        with ctx.store.begin() as conn:
+            return service.update_segment(
+                conn,
+                workspace_id=who.workspace_id,
+                key=key,
+                update=update,
+                now=ctx.clock.now(),
+                actor=who.token_id,
+            )
+
+    updated = await run_in_threadpool(work)
     ctx.signals.notify("segments")
     return updated
 
