@@ -96,14 +96,17 @@ def memberships_of(
     ids = list(profile_ids)
     found: dict[str, set[str]] = defaultdict(set)
     for start in range(0, len(ids), 500):
+        # by profile id only, so that SQLite uses the profile index rather than scanning the
+        # workspace's part of the primary key
+        m = segment_memberships
         rows = conn.execute(
-            select(segment_memberships.c.profile_id, segment_memberships.c.segment_key).where(
-                segment_memberships.c.workspace_id == workspace_id,
-                segment_memberships.c.profile_id.in_(ids[start : start + 500]),
+            select(m.c.profile_id, m.c.segment_key, m.c.workspace_id).where(
+                m.c.profile_id.in_(ids[start : start + 500])
             )
         )
-        for pid, key in rows:
-            found[pid].add(key)
+        for pid, key, ws in rows:
+            if ws == workspace_id:
+                found[pid].add(key)
     return {pid: frozenset(keys) for pid, keys in found.items()}
 
 

@@ -47,7 +47,8 @@ segment_memberships = Table(
     Column("segment_key", String(100), primary_key=True),
     Column("profile_id", String(40), primary_key=True),
     Column("entered_at", UtcDateTime, nullable=False),
-    Index("ix_segment_memberships_profile", "workspace_id", "profile_id"),
+    # a profile's memberships; profile ids are unique across workspaces
+    Index("ix_segment_memberships_profile", "profile_id", "segment_key", "workspace_id"),
 )
 
 #: When time alone may change a profile's membership (a window edge passes): re-check then.

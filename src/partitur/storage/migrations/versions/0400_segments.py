@@ -65,7 +65,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_segment_memberships_profile",
         "segment_memberships",
-        ["workspace_id", "profile_id"],
+        ["profile_id", "segment_key", "workspace_id"],
         unique=False,
     )
     op.create_table(
