@@ -294,27 +294,31 @@ def window_edges(
     filters: list[sa.ColumnElement[bool]],
     since: datetime | None,
     now: datetime,
+    profile_ids: list[str] | None = None,
 ) -> Iterator[tuple[str, datetime | None, datetime | None]]:
-    """Per profile: the oldest matching event in ``[since, now]`` and the first after ``now``."""
+    """Per profile (all of the workspace, or those in ``profile_ids``): the oldest matching
+    event in ``[since, now]`` and the first after ``now``."""
     window = [events.c.timestamp >= since] if since is not None else [events.c.timestamp > now]
     ts = events.c.timestamp
-    query = (
-        select(
-            events.c.profile_id,
-            sa.func.min(sa.case((ts <= now, ts), else_=None)).label("oldest"),
-            sa.func.min(sa.case((ts > now, ts), else_=None)).label("future"),
-        )
-        .where(
-            events.c.workspace_id == workspace_id,
-            events.c.profile_id.is_not(None),
-            events.c.event == name,
-            *window,
-            *filters,
-        )
-        .group_by(events.c.profile_id)
-    )
-    for pid, oldest, future in conn.execute(query):
-        yield pid, _as_utc(oldest), _as_utc(future)
+    query = select(
+        events.c.profile_id,
+        sa.func.min(sa.case((ts <= now, ts), else_=None)).label("oldest"),
+        sa.func.min(sa.case((ts > now, ts), else_=None)).label("future"),
+    ).group_by(events.c.profile_id)
+    common = [events.c.event == name, *window, *filters]
+    if profile_ids is None:
+        chunks: list[list[Any]] = [
+            [events.c.workspace_id == workspace_id, events.c.profile_id.is_not(None)]
+        ]
+    else:
+        # by profile id (the profile index); the ids are of this workspace already
+        chunks = [
+            [events.c.profile_id.in_(profile_ids[i : i + 500])]
+            for i in range(0, len(profile_ids), 500)
+        ]
+    for scope in chunks:
+        for pid, oldest, future in conn.execute(query.where(*scope, *common)):
+            yield pid, _as_utc(oldest), _as_utc(future)
 
 
 def _as_utc(value: Any) -> datetime | None:
@@ -325,6 +329,28 @@ def _as_utc(value: Any) -> datetime | None:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def matching_among(
+    conn: Connection,
+    workspace_id: str,
+    profile_ids: list[str],
+    condition: sa.ColumnElement[bool],
+) -> set[str]:
+    """Which of ``profile_ids`` are live profiles of the workspace satisfying ``condition``."""
+    found: set[str] = set()
+    for start in range(0, len(profile_ids), 500):
+        rows = conn.execute(
+            select(profiles.c.id).where(
+                profiles.c.id.in_(profile_ids[start : start + 500]),
+                # wrapped so that SQLite looks profiles up by id, not by the workspace index
+                sa.func.coalesce(profiles.c.workspace_id, "") == workspace_id,
+                profiles.c.merged_into.is_(None),
+                condition,
+            )
+        )
+        found.update(rows.scalars())
+    return found
 
 
 def live_profile_ids(

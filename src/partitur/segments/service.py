@@ -45,7 +45,6 @@ from partitur.segments.contracts import (
 )
 from partitur.segments.rules import (
     EDGE,
-    ProfileFacts,
     Rule,
     evaluate,
     event_leaves,
@@ -374,15 +373,26 @@ def build(
 def _schedule_window_checks(
     conn: Connection, workspace_id: str, key: str, rule: Rule, now: datetime
 ) -> None:
-    """Set-based counterpart of ``rules.next_change_at`` for every profile with events."""
     repo.clear_checks(conn, workspace_id, key)
+    repo.insert_checks(conn, workspace_id, key, _window_due(conn, workspace_id, rule, now))
+
+
+def _window_due(
+    conn: Connection,
+    workspace_id: str,
+    rule: Rule,
+    now: datetime,
+    profile_ids: list[str] | None = None,
+) -> dict[str, datetime]:
+    """Set-based counterpart of ``rules.next_change_at``: per profile with matching events
+    (all, or those in ``profile_ids``), the next moment time alone may change the result."""
     due: dict[str, datetime] = {}
     for leaf in event_leaves(rule):
         window = leaf_window(leaf)
         filters = compile_property_filters(leaf.where, dialect=conn.dialect.name)
         since = now - window if window is not None else None
         for pid, oldest, future in repo.window_edges(
-            conn, workspace_id, leaf_event(leaf), filters, since, now
+            conn, workspace_id, leaf_event(leaf), filters, since, now, profile_ids
         ):
             candidates = [future] if future is not None else []
             if window is not None and oldest is not None:
@@ -391,7 +401,7 @@ def _schedule_window_checks(
                 moment = min(candidates)
                 if pid not in due or moment < due[pid]:
                     due[pid] = moment
-    repo.insert_checks(conn, workspace_id, key, due)
+    return due
 
 
 def _build_in_python(
@@ -530,6 +540,9 @@ def _refresh(
     rules: dict[str, Rule],
     order: list[str],
 ) -> list[tuple[str, str, str]]:
+    """Segment by segment in dependency order (so a segment that refers to another sees its
+    new membership): compiled rules are evaluated in SQL for the whole batch of profiles at
+    once; the rest in Python over facts loaded once for the batch."""
     closure: dict[str, set[str]] = {}
     dependents_of = {key: set(_dependents(rules, key)) for key in rules} if len(rules) > 1 else {}
     for pid, keys in wanted.items():
@@ -540,10 +553,78 @@ def _refresh(
             closure[pid] = keys
     if not closure:
         return []
-    needed = set().union(*closure.values())
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for pid in sorted(closure):
+        for key in closure[pid]:
+            by_key[key].append(pid)
+    dialect = conn.dialect.name
+    compiled: dict[str, Any] = {}
+    for key in by_key:
+        try:
+            compiled[key] = compile_rule(
+                rules[key], dialect=dialect, workspace_id=workspace_id, now=now
+            )
+        except NotCompilable:
+            compiled[key] = None
+    python_keys = [k for k in by_key if compiled[k] is None]
+    current = {
+        pid: set(keys) for pid, keys in repo.memberships_of(conn, workspace_id, closure).items()
+    }
+    snapshots = (
+        _load_facts(conn, workspace_id, python_keys, by_key, rules, now) if python_keys else {}
+    )
+    changes: list[tuple[str, str, str]] = []
+    for key in order:
+        pids = by_key.get(key)
+        if not pids:
+            continue
+        rule = rules[key]
+        due: dict[str, datetime] = {}
+        if compiled[key] is not None:
+            inside = repo.matching_among(conn, workspace_id, pids, compiled[key])
+            if event_leaves(rule):
+                due = _window_due(conn, workspace_id, rule, now, pids)
+        else:
+            inside = set()
+            for pid in pids:
+                snap = snapshots.get(pid)
+                if snap is None:
+                    continue  # merged away or gone: in no segment
+                snap.facts.segments = frozenset(current.get(pid, set()))
+                if evaluate(rule, snap.facts, now):
+                    inside.add(pid)
+                moment = next_change_at(rule, snap.facts, now)
+                if moment is not None:
+                    due[pid] = moment
+        step: list[tuple[str, str, str]] = []
+        for pid in pids:
+            member = key in current.get(pid, set())
+            if pid in inside and not member:
+                step.append((key, pid, "entered"))
+                current.setdefault(pid, set()).add(key)
+            elif pid not in inside and member:
+                step.append((key, pid, "exited"))
+                current[pid].discard(key)
+        # written before dependents are evaluated: their SQL reads these memberships
+        repo.apply_changes(conn, workspace_id, step, now)
+        repo.replace_checks(conn, workspace_id, {(key, pid): due.get(pid) for pid in pids})
+        changes.extend(step)
+    return changes
+
+
+def _load_facts(
+    conn: Connection,
+    workspace_id: str,
+    keys: list[str],
+    by_key: dict[str, list[str]],
+    rules: dict[str, Rule],
+    now: datetime,
+) -> dict[str, facts_adapter.ProfileSnapshot]:
+    """Facts for the profiles of the segments evaluated in Python (one load for the batch)."""
+    pids = sorted({pid for key in keys for pid in by_key[key]})
     event_names: set[str] = set()
     windows: list[timedelta | None] = []
-    for key in needed:
+    for key in keys:
         names = referenced_events(rules[key])
         if names:
             event_names |= names
@@ -551,42 +632,14 @@ def _refresh(
     since = None
     if windows and all(w is not None for w in windows):
         since = now - max(w for w in windows if w is not None)
-    memberships = repo.memberships_of(conn, workspace_id, closure)
-    snapshots = facts_adapter.load_profile_facts(
+    return facts_adapter.load_profile_facts(
         conn,
         workspace_id=workspace_id,
-        profile_ids=list(closure),
+        profile_ids=pids,
         event_names=event_names,
         since=since,
-        segments=memberships,
+        segments={},
     )
-    changes: list[tuple[str, str, str]] = []
-    checks: dict[tuple[str, str], datetime | None] = {}
-    for pid, keys in closure.items():
-        current = set(memberships.get(pid, frozenset()))
-        snap = snapshots.get(pid)
-        profile_facts: ProfileFacts | None = snap.facts if snap is not None else None
-        for key in order:
-            if key not in keys:
-                continue
-            rule = rules[key]
-            due: datetime | None = None
-            if profile_facts is None:
-                inside = False
-            else:
-                profile_facts.segments = frozenset(current)
-                inside = evaluate(rule, profile_facts, now)
-                due = next_change_at(rule, profile_facts, now)
-            if inside and key not in current:
-                changes.append((key, pid, "entered"))
-                current.add(key)
-            elif not inside and key in current:
-                changes.append((key, pid, "exited"))
-                current.discard(key)
-            checks[(key, pid)] = due
-    repo.apply_changes(conn, workspace_id, changes, now)
-    repo.replace_checks(conn, workspace_id, checks)
-    return changes
 
 
 def run_due_checks(conn: Connection, *, now: datetime, limit: int = 5000) -> tuple[int, int]:

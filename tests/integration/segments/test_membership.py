@@ -204,3 +204,13 @@ def test_a_merge_moves_membership_to_the_survivor(ctx: Context) -> None:
         ("mortgage-research", web, "exited"),
         ("mortgage-research", crm, "entered"),
     }
+
+
+def test_rules_sql_cannot_express_are_kept_current_in_python(ctx: Context) -> None:
+    people = Population(ctx)
+    anna = people.profile({"email": "anna@shop.example"})
+    define(ctx, "example-staff", {"trait": "email", "op": "matches", "value": r"@example\.com$"})
+    assert members_of(ctx, "example-staff") == set()
+    people.set_traits(anna, email="anna@example.com")
+    TraitMembershipLoop(ctx).run_once(ctx.clock.now())
+    assert members_of(ctx, "example-staff") == {anna}
