@@ -156,14 +156,18 @@ def replace_checks(
     """Set (or clear, for None) the window check of each ``(segment_key, profile_id)``."""
     if not checks:
         return
-    conn.execute(
-        segment_checks.delete().where(
-            segment_checks.c.workspace_id == sa.bindparam("ws"),
-            segment_checks.c.segment_key == sa.bindparam("key"),
-            segment_checks.c.profile_id == sa.bindparam("pid"),
-        ),
-        [{"ws": workspace_id, "key": k, "pid": p} for k, p in checks],
-    )
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for key, pid in checks:
+        by_key[key].append(pid)
+    for key, pids in by_key.items():
+        for start in range(0, len(pids), 500):
+            conn.execute(
+                segment_checks.delete().where(
+                    segment_checks.c.workspace_id == workspace_id,
+                    segment_checks.c.segment_key == key,
+                    segment_checks.c.profile_id.in_(pids[start : start + 500]),
+                )
+            )
     due = [
         {"workspace_id": workspace_id, "segment_key": k, "profile_id": p, "due_at": at}
         for (k, p), at in checks.items()
