@@ -21,7 +21,7 @@ def sql(document: dict[str, Any], dialect: str) -> str:
 
 
 def test_sqlite_reads_json_with_quoted_paths() -> None:
-    text = sql({"trait": "address.city", "value": "Köln".replace("ö", "o")}, "sqlite")
+    text = sql({"trait": "address.city", "value": "Koln"}, "sqlite")
     assert "json_type(profiles.traits" in text and "lower(json_extract(" in text
 
 
