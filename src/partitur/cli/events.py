@@ -57,6 +57,9 @@ def events_command(
         None, "--rejects", help="Where bad rows go (default FILE.rejects.jsonl)"
     ),
     chunk: int = typer.Option(DEFAULT_CHUNK, min=1, help="Lines per transaction"),
+    workers: int | None = typer.Option(
+        None, min=0, help="Processes parsing JSONL in parallel (default: automatic; 0: none)"
+    ),
     json: bool = JsonOpt,
 ) -> None:
     """Import events; bad rows go to a reject file and the quarantine, good rows go on.
@@ -95,6 +98,7 @@ def events_command(
                 default_type=type_,
                 rejects_path=rejects,
                 chunk_lines=chunk,
+                workers=workers,
                 signals=ctx.signals,
                 on_progress=lambda done: progress.advance(task, done),
             )

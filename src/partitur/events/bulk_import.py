@@ -14,8 +14,12 @@ import csv
 import io
 import itertools
 import logging
+import multiprocessing
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +38,8 @@ log = logging.getLogger(__name__)
 
 Format = Literal["jsonl", "csv"]
 DEFAULT_CHUNK = 20_000
+#: JSONL files larger than this are parsed by worker processes (when workers is automatic)
+PARALLEL_FROM_BYTES = 32 * 1024 * 1024
 _TRAIT_TYPES = frozenset({"identify", "group"})
 
 
@@ -84,29 +90,96 @@ class _Chunk:
     size: int
 
 
-def _jsonl_chunks(handle: IO[bytes], chunk_lines: int) -> Iterator[_Chunk]:
-    number = 0
+def _line_blocks(handle: IO[bytes], chunk_lines: int) -> Iterator[tuple[list[bytes], int]]:
+    """Blocks of raw lines with the number of the first line."""
+    number = 1
     while True:
         lines = list(itertools.islice(handle, chunk_lines))
         if not lines:
             return
-        chunk = _Chunk([], [], [], sum(map(len, lines)))
-        messages, positions, loads = chunk.messages, chunk.positions, orjson.loads
-        for line in lines:
-            number += 1
-            if len(line) > MAX_MESSAGE_BYTES:
-                chunk.unreadable.append(
-                    (number, "message is larger than 32 KB", "message", _raw(line))
-                )
-                continue
-            try:
-                messages.append(loads(line))
-            except orjson.JSONDecodeError as exc:
-                if line.strip():
-                    chunk.unreadable.append((number, f"invalid JSON: {exc}", None, _raw(line)))
-                continue
-            positions.append(number)
-        yield chunk
+        yield lines, number
+        number += len(lines)
+
+
+def _parse_jsonl(lines: list[bytes], first_line: int) -> _Chunk:
+    chunk = _Chunk([], [], [], sum(map(len, lines)))
+    messages, positions, loads = chunk.messages, chunk.positions, orjson.loads
+    for number, line in enumerate(lines, first_line):
+        if len(line) > MAX_MESSAGE_BYTES:
+            chunk.unreadable.append((number, "message is larger than 32 KB", "message", _raw(line)))
+            continue
+        try:
+            messages.append(loads(line))
+        except orjson.JSONDecodeError as exc:
+            if line.strip():
+                chunk.unreadable.append((number, f"invalid JSON: {exc}", None, _raw(line)))
+            continue
+        positions.append(number)
+    return chunk
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What preparing a chunk needs (picklable: it travels to worker processes)."""
+
+    workspace_id: str
+    source_id: str
+    received_at: datetime
+    origin: str
+    default_type: str | None
+    check_size: bool
+    for_sqlite: bool
+
+
+@dataclass
+class _Ready:
+    batch: service.PreparedBatch
+    lines: int
+    size: int
+
+
+def _prepare_chunk(job: _Job, chunk: _Chunk) -> _Ready:
+    if job.default_type:
+        for message in chunk.messages:
+            if isinstance(message, dict) and "type" not in message:
+                message["type"] = job.default_type
+    batch = service.prepare(
+        chunk.messages,
+        workspace_id=job.workspace_id,
+        source_id=job.source_id,
+        received_at=job.received_at,
+        origin=job.origin,
+        check_size=job.check_size,
+        positions=chunk.positions,
+    )
+    for number, reason, field, raw in chunk.unreadable:
+        batch.reject(number, reason, field, raw)
+    batch.dedupe_rejects = True
+    if job.for_sqlite:
+        batch.to_sqlite_params()
+    return _Ready(batch, len(chunk.positions) + len(chunk.unreadable), chunk.size)
+
+
+def _prepare_jsonl_block(job: _Job, lines: list[bytes], first_line: int) -> _Ready:
+    return _prepare_chunk(job, _parse_jsonl(lines, first_line))
+
+
+def _parallel(
+    job: _Job, handle: IO[bytes], chunk_lines: int, workers: int
+) -> Generator[_Ready, None, None]:
+    """Parse and validate blocks in worker processes; hand them back IN FILE ORDER, so the
+    committed chunks are always a prefix of the file."""
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pending: deque[Future[_Ready]] = deque()
+    try:
+        for lines, first in _line_blocks(handle, chunk_lines):
+            pending.append(pool.submit(_prepare_jsonl_block, job, lines, first))
+            if len(pending) > workers + 1:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _raw(line: bytes) -> str:
@@ -168,13 +241,16 @@ def import_events(
     default_type: str | None = None,
     rejects_path: Path | None = None,
     chunk_lines: int = DEFAULT_CHUNK,
+    workers: int | None = None,
     signals: Signals | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Import a JSONL or CSV file of events; returns the summary.
 
     Raises ``NotFound`` if the file does not exist, ``BadRequest`` if it cannot be read,
-    ``ValidationFailed`` for a bad mapping or type.
+    ``ValidationFailed`` for a bad mapping or type. ``workers``: processes that parse and
+    validate JSONL in parallel with the inserts (None: automatic for files over 32 MB on 3+
+    cores; 0: none).
     """
     if not path.is_file():
         raise NotFound(f"no such file: {path}", field="FILE")
@@ -196,33 +272,39 @@ def import_events(
     except OSError as exc:
         raise BadRequest(f"cannot read {path}: {exc.strerror}", field="FILE") from None
     try:
+        job = _Job(
+            workspace_id=workspace_id,
+            source_id=source_id,
+            received_at=received_at,
+            origin=origin,
+            default_type=default_type if chosen == "jsonl" else None,
+            check_size=chosen == "csv",
+            for_sqlite=store.is_sqlite,
+        )
+        if workers is None:
+            # Worker processes pay for pickling the prepared rows back; that only wins with
+            # cores to spare (measured: on 2 shared cores the inline path was as fast or faster).
+            cores = os.cpu_count() or 1
+            big = path.stat().st_size > PARALLEL_FROM_BYTES
+            workers = min(4, cores - 1) if big and cores >= 3 else 0
+        ready: Generator[_Ready, None, None]
         if chosen == "csv":
-            chunks = _csv_chunks(handle, chunk_lines, column_mapping, default_type)
+            csv_chunks = _csv_chunks(handle, chunk_lines, column_mapping, default_type)
+            ready = (_prepare_chunk(job, chunk) for chunk in csv_chunks)
+        elif workers > 0:
+            ready = _parallel(job, handle, chunk_lines, workers)
         else:
-            chunks = _jsonl_chunks(handle, chunk_lines)
-        with _bulk_connection(store) as conn:
-            for chunk in chunks:
-                if default_type and chosen == "jsonl":
-                    for message in chunk.messages:
-                        if isinstance(message, dict) and "type" not in message:
-                            message["type"] = default_type
-                batch = service.prepare(
-                    chunk.messages,
-                    workspace_id=workspace_id,
-                    source_id=source_id,
-                    received_at=received_at,
-                    origin=origin,
-                    check_size=chosen == "csv",
-                    positions=chunk.positions,
-                )
-                for number, reason, field, raw in chunk.unreadable:
-                    batch.reject(number, reason, field, raw)
-                batch.dedupe_rejects = True
+            ready = (
+                _prepare_jsonl_block(job, *block) for block in _line_blocks(handle, chunk_lines)
+            )
+        with _bulk_connection(store) as conn, contextlib.closing(ready):
+            for chunk in ready:
+                batch = chunk.batch
                 with conn.begin():
                     result = service.write_prepared(conn, batch)
                 if signals is not None and result.accepted:
                     signals.notify("events")
-                lines += len(chunk.positions) + len(chunk.unreadable)
+                lines += chunk.lines
                 accepted += result.accepted
                 duplicates += result.duplicates
                 rejected += len(result.rejected)

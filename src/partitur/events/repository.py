@@ -84,6 +84,21 @@ def sqlite_params(
     )
 
 
+def sqlite_param_rows(
+    workspace_id: str, source_id: str, rows: Sequence[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    if not rows:
+        return []
+    first = rows[0]["received_at"]
+    first_text = _sqlite_time(first)
+    return [
+        sqlite_params(
+            workspace_id, source_id, row, first_text if row["received_at"] is first else None
+        )
+        for row in rows
+    ]
+
+
 def insert_events(
     conn: Connection, *, workspace_id: str, source_id: str, rows: Sequence[dict[str, Any]]
 ) -> int:
@@ -94,14 +109,7 @@ def insert_events(
     if not rows:
         return 0
     if conn.dialect.name == "sqlite":
-        first = rows[0]["received_at"]
-        first_text = _sqlite_time(first)
-        params = [
-            sqlite_params(
-                workspace_id, source_id, row, first_text if row["received_at"] is first else None
-            )
-            for row in rows
-        ]
+        params = sqlite_param_rows(workspace_id, source_id, rows)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(_SQLITE_INSERT, params)

@@ -224,6 +224,16 @@ class PreparedBatch:
     rejected_payloads: list[str] = field(default_factory=list)
     #: set by imports: quarantine rows get a dedupe key so a re-run does not add them twice
     dedupe_rejects: bool = False
+    #: SQLite only: ``rows`` already turned into insert parameters (bulk import workers send
+    #: these instead of the rows, which are then left empty)
+    sqlite_params: list[tuple[Any, ...]] | None = None
+
+    def to_sqlite_params(self) -> None:
+        """Serialise the rows for SQLite now (e.g. in a worker process) and drop them."""
+        self.sqlite_params = repository.sqlite_param_rows(
+            self.workspace_id, self.source_id, self.rows
+        )
+        self.rows = []
 
     def reject(self, position: int, reason: str, field: str | None, payload: str) -> None:
         self.rejected.append(Rejection(index=position, reason=reason, field=field))
@@ -275,9 +285,14 @@ def _reject_key(batch: PreparedBatch, position: int, payload: str) -> str:
 def write_prepared(conn: Connection, batch: PreparedBatch) -> IngestResult:
     """Store a prepared batch in the caller's transaction: new events once, rejects to
     quarantine."""
-    accepted = repository.insert_events(
-        conn, workspace_id=batch.workspace_id, source_id=batch.source_id, rows=batch.rows
-    )
+    if batch.sqlite_params is not None:
+        count = len(batch.sqlite_params)
+        accepted = repository.insert_sqlite_params(conn, batch.sqlite_params)
+    else:
+        count = len(batch.rows)
+        accepted = repository.insert_events(
+            conn, workspace_id=batch.workspace_id, source_id=batch.source_id, rows=batch.rows
+        )
     if batch.rejected:
         repository.insert_quarantine(
             conn,
@@ -304,9 +319,7 @@ def write_prepared(conn: Connection, batch: PreparedBatch) -> IngestResult:
             batch.source_id,
             len(batch.rejected),
         )
-    return IngestResult(
-        accepted=accepted, duplicates=len(batch.rows) - accepted, rejected=batch.rejected
-    )
+    return IngestResult(accepted=accepted, duplicates=count - accepted, rejected=batch.rejected)
 
 
 def ingest_messages(

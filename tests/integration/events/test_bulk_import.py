@@ -103,6 +103,19 @@ def test_an_interrupted_import_leaves_whole_chunks_and_a_re_run_completes_it(
     assert [r[1] for r in stored(ctx)] == [f"u{i}" for i in range(7)]
 
 
+def test_worker_processes_import_the_same_as_inline(ctx: Context, tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(JSONL + "\n" + JSONL.replace('"m1"', '"m2"'))
+    summary = run_import(ctx, path, workers=1, chunk_lines=4)
+    assert (summary.lines, summary.accepted, summary.duplicates, summary.rejected) == (10, 3, 1, 6)
+    rejects = [json.loads(line) for line in (tmp_path / "events.jsonl.rejects.jsonl").open()]
+    assert [r["line"] for r in rejects] == [2, 3, 6, 8, 9, 12]
+    assert stored(ctx)[:2] == [
+        ("track", "u1", None, "Order Completed"),
+        ("identify", None, "a1", None),
+    ]
+
+
 def test_csv_import_maps_columns_and_puts_the_rest_in_properties(
     ctx: Context, tmp_path: Path
 ) -> None:
