@@ -88,7 +88,7 @@ def source_for(ctx: Context) -> tuple[str, str]:
     return src.id, src.write_key
 
 
-def raw_insert_rate(directory: Path, messages: list[dict[str, Any]]) -> float:
+def raw_insert_rate(directory: Path, messages: list[dict[str, Any]]) -> tuple[float, float]:
     """executemany of the already-normalised rows into the events table (the storage limit)."""
     ctx = new_store(directory, "raw.db")
     source_id, _ = source_for(ctx)
@@ -102,25 +102,26 @@ def raw_insert_rate(directory: Path, messages: list[dict[str, Any]]) -> float:
     sql = repository._SQLITE_INSERT
     conn = sqlite3.connect(str(path), isolation_level=None)
     conn.execute("PRAGMA synchronous=NORMAL")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for i in range(0, len(params), 20_000):
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(sql, params[i : i + 20_000])
         conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(FULL)")
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     conn.close()
-    return len(params) / seconds
+    return len(params) / seconds, len(params) / cpu
 
 
-def bench_import(directory: Path, messages: list[dict[str, Any]]) -> tuple[float, float]:
-    """Write the JSONL file, import it; returns (events/s, seconds)."""
+def bench_import(directory: Path, messages: list[dict[str, Any]]) -> tuple[float, float, float]:
+    """Write the JSONL file, import it; returns (events/s, seconds, events per CPU-second)."""
     path = directory / "events.jsonl"
     with path.open("wb") as handle:
         for m in messages:
             handle.write(orjson.dumps(m) + b"\n")
     ctx = new_store(directory, "import.db")
     source_id, _ = source_for(ctx)
+    cpu = time.process_time()
     summary = import_events(
         ctx.store,
         workspace_id=ctx.workspace_id,
@@ -129,9 +130,10 @@ def bench_import(directory: Path, messages: list[dict[str, Any]]) -> tuple[float
         path=path,
         received_at=datetime.now(UTC),
     )
+    cpu = time.process_time() - cpu
     ctx.close()
     assert summary.accepted == len(messages), summary
-    return summary.events_per_second, summary.seconds
+    return summary.events_per_second, summary.seconds, len(messages) / cpu
 
 
 # --- HTTP load ------------------------------------------------------------------------------
@@ -267,6 +269,12 @@ def run_load(port: int, requests: list[bytes], processes: int, connections: int)
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def count_events(db: Path) -> int:
     conn = sqlite3.connect(str(db))
     try:
@@ -283,18 +291,23 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="record the server with py-spy to this file")
     args = parser.parse_args()
     import_n = 20_000 if args.smoke else 1_000_000
-    batch_requests = 100 if args.smoke else 1_500
-    track_requests = 2_000 if args.smoke else 20_000
+    batch_requests = 50 if args.smoke else 1_500
+    track_requests = 1_000 if args.smoke else 20_000
 
     with tempfile.TemporaryDirectory(prefix="partitur-bench-") as tmp:
         directory = Path(tmp)
         messages = make_messages(import_n, seed=1, prefix="imp")
-        raw = raw_insert_rate(directory, messages)
-        print(f"raw SQLite executemany insert:  {raw:>10,.0f} rows/s   (baseline)")
-        rate, seconds = bench_import(directory, messages)
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        raw, raw_cpu = raw_insert_rate(directory, messages)
+        print(
+            f"raw SQLite executemany insert:  {raw:>10,.0f} rows/s   (baseline; "
+            f"{raw_cpu:,.0f} rows per CPU-second)"
+        )
+        rate, seconds, rate_cpu = bench_import(directory, messages)
         print(
             f"import {import_n:,}-line JSONL:  {rate:>10,.0f} events/s "
-            f"({seconds:.1f} s)  ratio {rate / raw:.2f}"
+            f"({seconds:.1f} s)  ratio {rate / raw:.2f}  ({rate_cpu:,.0f} per CPU-second, "
+            f"ratio {rate_cpu / raw_cpu:.2f})"
         )
         del messages
 
@@ -309,14 +322,17 @@ def main() -> None:
                 )
                 for i in range(0, len(batch_messages), 100)
             ]
+            cpu = cpu_seconds(proc.pid)
             load = run_load(port, bodies, args.processes, max(1, args.connections // 4))
+            cpu = cpu_seconds(proc.pid) - cpu
             events_per_second = len(batch_messages) / load["seconds"]
             stored = count_events(db)
             print(
                 f"/v1/batch (100 events/request): {events_per_second:>10,.0f} events/s committed "
                 f"p50 {load['p50_ms']:.1f} ms p99 {load['p99_ms']:.1f} ms  "
                 f"ratio {events_per_second / raw:.2f}  (stored {stored:,}, "
-                f"failures {load['failures']})"
+                f"failures {load['failures']}; server {len(batch_messages) / cpu:,.0f} events "
+                f"per CPU-second)"
             )
             single = make_messages(track_requests, seed=3, prefix="trk")
             tracks = [
@@ -328,17 +344,21 @@ def main() -> None:
                 for m in single
                 if m["type"] == "track"
             ]
+            cpu = cpu_seconds(proc.pid)
             load = run_load(port, tracks, args.processes, args.connections)
+            cpu = cpu_seconds(proc.pid) - cpu
             rps = load["requests"] / load["seconds"]
             print(
                 f"/v1/track single events:       {rps:>10,.0f} requests/s "
                 f"p50 {load['p50_ms']:.1f} ms p99 {load['p99_ms']:.1f} ms  "
-                f"ratio {rps / raw:.3f}  (failures {load['failures']})"
+                f"ratio {rps / raw:.3f}  (failures {load['failures']}; server "
+                f"{load['requests'] / cpu:,.0f} requests per CPU-second)"
             )
             if load["failure_samples"]:
                 print("  failures:", load["failure_samples"])
             total = count_events(db)
             assert total == stored + len(tracks), (total, stored, len(tracks))
+            print(f"load average after: {os.getloadavg()[0]:.1f}")
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=60)
