@@ -46,6 +46,8 @@ _COLUMN_FIELDS = frozenset(
         "writeKey",
     }
 )
+_TRACK_COLUMN_FIELDS = _COLUMN_FIELDS | {"event"}
+_VIEW_COLUMN_FIELDS = _COLUMN_FIELDS | {"name"}
 #: Left out of the content hash that stands in for a missing messageId: a retry of the same
 #: message differs only in these.
 _NOT_HASHED = ("sentAt", "writeKey", "messageId", "receivedAt")
@@ -90,7 +92,7 @@ def _time(value: Any, key: str) -> datetime | None:
 
 def _document(message: dict[str, Any], key: str) -> dict[str, Any] | None:
     value = message.get(key)
-    if value is None or isinstance(value, dict):
+    if value is None or value.__class__ is dict or isinstance(value, dict):
         return value
     raise ValidationFailed(f"{key} must be an object", field=key)
 
@@ -146,16 +148,16 @@ def _normalize(
     if user_id is None and anonymous_id is None:
         raise ValidationFailed("userId or anonymousId is required", field="userId")
 
-    dropped: tuple[str, ...] = ()
+    columns = _COLUMN_FIELDS
     name: str | None = None
     if kind == "track":
         name = _identifier(message, "event")
         if name is None:
             raise ValidationFailed("a track message needs an event name", field="event")
-        dropped = ("event",)
+        columns = _TRACK_COLUMN_FIELDS
     elif kind == "page" or kind == "screen":
         name = _identifier(message, "name")
-        dropped = ("name",)
+        columns = _VIEW_COLUMN_FIELDS
     elif kind == "group":
         if _identifier(message, "groupId") is None:
             raise ValidationFailed("a group message needs a groupId", field="groupId")
@@ -189,9 +191,7 @@ def _normalize(
     properties = _document(message, "properties")
     traits = _document(message, "traits")
     context = _document(message, "context")
-    extra: dict[str, Any] | None = {
-        k: v for k, v in message.items() if k not in _COLUMN_FIELDS and k not in dropped
-    }
+    extra: dict[str, Any] | None = {k: v for k, v in message.items() if k not in columns}
     return {
         "message_id": message_id,
         "type": kind,
