@@ -129,10 +129,8 @@ def _basic_write_key(request: Request) -> str | None:
     return user or None
 
 
-async def _authenticate(
-    request: Request, gateway: IngestGateway, header_key: str | None, body: dict[str, Any]
-) -> Source:
-    key = header_key or body.get("writeKey")
+async def _body_key_source(gateway: IngestGateway, body: dict[str, Any]) -> Source:
+    key = body.get("writeKey")
     if not key or not isinstance(key, str):
         raise Unauthorized(
             "a write key is required: HTTP Basic (key as user name) or writeKey in the body",
@@ -164,12 +162,12 @@ def _ok(result: IngestResult) -> Response:
 async def _single(request: Request, kind: str) -> Response:
     gateway = _gateway(request)
     received_at = gateway.ctx.clock.now()
+    # HTTP Basic is checked before the body is read; a writeKey in the body after parsing it
     header_key = _basic_write_key(request)
-    if header_key:
-        source = await gateway.source(header_key)
+    source = await gateway.source(header_key) if header_key else None
     body = _parse(await _read_body(request, MAX_MESSAGE_BYTES, "a message"))
-    if not header_key:
-        source = await _authenticate(request, gateway, None, body)
+    if source is None:
+        source = await _body_key_source(gateway, body)
     body["type"] = kind
     batch = service.prepare(
         [body],
@@ -249,12 +247,11 @@ async def batch(request: Request) -> Response:
     gateway = _gateway(request)
     received_at = gateway.ctx.clock.now()
     header_key = _basic_write_key(request)
-    if header_key:
-        source = await gateway.source(header_key)
+    source = await gateway.source(header_key) if header_key else None
     raw = await _read_body(request, MAX_BATCH_BYTES, "a batch request")
     body = _parse(raw)
-    if not header_key:
-        source = await _authenticate(request, gateway, None, body)
+    if source is None:
+        source = await _body_key_source(gateway, body)
     messages = body.get("batch")
     if not isinstance(messages, list):
         raise BadRequest("batch must be a list of messages", field="batch")
