@@ -44,6 +44,13 @@ def test_track_with_http_basic_is_committed_before_the_answer(
     assert (row["type"], row["event"], row["user_id"]) == ("track", "Order Completed", "u1")
 
 
+def test_tracking_endpoints_are_documented_in_openapi(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for kind in ("identify", "track", "page", "screen", "group", "alias", "batch"):
+        assert "post" in paths[f"/v1/{kind}"]
+    assert "get" in paths["/api/quarantine"]
+
+
 def test_write_key_in_the_body_is_accepted(
     client: TestClient, ctx: Context, write_key: str
 ) -> None:
