@@ -238,8 +238,9 @@ def _client_process(
 
 
 def run_load(port: int, requests: list[bytes], processes: int, connections: int) -> dict[str, Any]:
-    """Send ``requests`` from separate processes; timing starts once every client is up."""
-    ctx = mp.get_context("spawn")
+    """Send ``requests`` from separate processes; timing starts once every client is up.
+    (fork: the clients need nothing but the prepared bytes, and start in milliseconds.)"""
+    ctx = mp.get_context("fork")
     queue: Any = ctx.Queue()
     ready: Any = ctx.Queue()
     go = ctx.Event()
