@@ -187,9 +187,39 @@ async def _single(request: Request, kind: str) -> Response:
     return _ok(result)
 
 
+_MESSAGE_SCHEMA = {
+    "type": "object",
+    "description": "A Segment message: userId and/or anonymousId, messageId, timestamp, sentAt, "
+    "context, integrations, and per type event/properties (track), traits (identify, group), "
+    "name/properties (page, screen), groupId (group), previousId (alias).",
+    "additionalProperties": True,
+}
 _DOC = {
     "description": "Segment-compatible: a 200 means the events are durably committed. Auth: "
-    "HTTP Basic with the write key as user name and an empty password, or writeKey in the body."
+    "HTTP Basic with the write key as user name and an empty password, or writeKey in the body. "
+    "Up to 32 KB; gzip accepted.",
+    "requestBody": {"required": True, "content": {"application/json": {"schema": _MESSAGE_SCHEMA}}},
+}
+_BATCH_DOC = {
+    "description": "Up to 500 KB (after gzip inflation). Invalid messages are reported in "
+    "`rejected` and kept in the quarantine; the valid ones are stored.",
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["batch"],
+                    "properties": {
+                        "batch": {"type": "array", "items": _MESSAGE_SCHEMA},
+                        "sentAt": {"type": "string", "format": "date-time"},
+                        "context": {"type": "object"},
+                        "writeKey": {"type": "string"},
+                    },
+                }
+            }
+        },
+    },
 }
 
 
@@ -242,7 +272,7 @@ def _merge_batch_defaults(messages: list[Any], body: dict[str, Any]) -> None:
                     message[key] = {**shared, **(own or {})}
 
 
-@router.post("/v1/batch", openapi_extra=_DOC)
+@router.post("/v1/batch", openapi_extra=_BATCH_DOC)
 async def batch(request: Request) -> Response:
     """Many messages at once (``batch``: a list, up to 500 KB). Invalid messages do not sink the
     valid ones: they are reported in ``rejected`` and kept in the quarantine."""

@@ -49,6 +49,12 @@ def test_tracking_endpoints_are_documented_in_openapi(client: TestClient) -> Non
     for kind in ("identify", "track", "page", "screen", "group", "alias", "batch"):
         assert "post" in paths[f"/v1/{kind}"]
     assert "get" in paths["/api/quarantine"]
+    assert (
+        "batch"
+        in paths["/v1/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"][
+            "properties"
+        ]
+    )
 
 
 def test_write_key_in_the_body_is_accepted(
@@ -203,6 +209,8 @@ def test_partial_batch_accepts_the_good_and_quarantines_the_bad(
     assert sorted(q["position"] for q in kept) == ["1", "2", "4", "5"]
     assert any(orjson.loads(q["payload"]) == "not an object" for q in kept)
     assert client.get("/api/quarantine").status_code == 401
+    bad_cursor = client.get("/api/quarantine?cursor=%%%", headers=admin_headers)
+    assert (bad_cursor.status_code, bad_cursor.json()["field"]) == (400, "cursor")
 
 
 def test_retried_batch_is_stored_once(client: TestClient, ctx: Context, write_key: str) -> None:
