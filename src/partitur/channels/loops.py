@@ -1,0 +1,46 @@
+"""Background loops of the channels domain: the dispatcher and the retry/recovery loop."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from partitur.channels.dispatch import Dispatcher
+from partitur.context import Context
+from partitur.core.loops import LoopService
+
+#: the signals topic ``enqueue`` callers may notify to wake the dispatcher at once
+WAKE_TOPIC = "outbox"
+
+
+class DispatcherLoop(LoopService):
+    """Sends every due message of the outbox (queued, and deferred whose time has come)."""
+
+    name = "channels.dispatcher"
+    interval_seconds = 1.0
+    wake_topic = WAKE_TOPIC
+
+    def __init__(self, ctx: Context, dispatcher: Dispatcher) -> None:
+        super().__init__(clock=ctx.clock, signals=ctx.signals)
+        self.dispatcher = dispatcher
+
+    def run_once(self, now: datetime) -> int:
+        return self.dispatcher.run_once(now).claimed
+
+
+class RetryLoop(LoopService):
+    """Puts messages whose sender died mid-send back in the queue once their lease expires."""
+
+    name = "channels.retry"
+    interval_seconds = 15.0
+
+    def __init__(self, ctx: Context, dispatcher: Dispatcher) -> None:
+        super().__init__(clock=ctx.clock, signals=ctx.signals)
+        self.dispatcher = dispatcher
+
+    def run_once(self, now: datetime) -> int:
+        return self.dispatcher.recover(now)
+
+
+def build_loops(ctx: Context) -> list[LoopService]:
+    dispatcher = Dispatcher(ctx)
+    return [DispatcherLoop(ctx, dispatcher), RetryLoop(ctx, dispatcher)]

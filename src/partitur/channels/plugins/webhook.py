@@ -1,0 +1,79 @@
+"""Webhooks: JSON POST signed with HMAC-SHA256, bounded by a timeout; retries, dead letters and
+the per-endpoint circuit breaker are the dispatcher's (see ``decisions``)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+import httpx
+
+from partitur.channels.base import (
+    Channel,
+    DeliveryContext,
+    DeliveryResult,
+    InvalidAddress,
+    OutboundMessage,
+)
+from partitur.channels.plugins.http import make_client, status_failure, transport_failure
+from partitur.channels.recipients import Recipient
+from partitur.core import jsonutil
+
+SIGNATURE_HEADER = "X-Partitur-Signature"
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """``t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`` (receivers recompute and compare)."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+class Webhook(Channel):
+    """Config: url, timeout (seconds, default 10), max_attempts (default from the policy).
+    Secrets: signing_secret."""
+
+    kind = "webhook"
+    channel = "webhook"
+    needs_template = False
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.client = make_client(self.config)
+        self.url = str(self.config.get("url", ""))
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"webhook {self.name!r} needs an http(s) url")
+
+    def address(self, recipient: Recipient, payload: dict[str, Any]) -> str | None:
+        if not self.url:
+            raise InvalidAddress(f"webhook {self.name!r} has no url")
+        return self.name
+
+    def send(self, message: OutboundMessage, context: DeliveryContext) -> DeliveryResult:
+        document = {
+            "message_id": message.id,
+            "profile_id": message.profile_id,
+            "journey_id": message.journey_id,
+            "node_id": message.node_id,
+            "data": message.payload.get("body", message.data),
+        }
+        body = jsonutil.dumps(document)
+        timestamp = int(context.now.timestamp())
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": message.id,
+            "User-Agent": "partitur-webhooks",
+        }
+        secret = self.secrets.get("signing_secret")
+        if secret:
+            headers[SIGNATURE_HEADER] = signature(secret, timestamp, body)
+        try:
+            response = self.client.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return transport_failure(exc, f"webhook {self.name}")
+        if response.status_code >= 300:
+            return status_failure(response, f"webhook {self.name}")
+        return DeliveryResult("delivered", details={"status": response.status_code})
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,280 @@
+"""Queries of the channels domain (the service and the dispatcher call these)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from partitur.channels.contracts import DeliveryPolicy, TemplateIn
+from partitur.channels.tables import (
+    agent_tasks,
+    channel_policies,
+    channel_providers,
+    consents,
+    device_tokens,
+    inbox_items,
+    message_templates,
+    messages,
+    subscription_groups,
+    suppressions,
+)
+from partitur.channels.templates import TemplateKey
+
+DUE = ("queued", "deferred")
+SENT = ("sent", "delivered")
+
+
+def message_row(conn: Connection, message_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(messages).where(messages.c.id == message_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def message_by_key(conn: Connection, key: str) -> dict[str, Any] | None:
+    row = conn.execute(select(messages).where(messages.c.idempotency_key == key)).mappings().first()
+    return dict(row) if row else None
+
+
+def due_ids(conn: Connection, *, now: datetime, limit: int) -> list[str]:
+    query = (
+        select(messages.c.id)
+        .where(
+            messages.c.status.in_(DUE),
+            or_(messages.c.next_attempt_at.is_(None), messages.c.next_attempt_at <= now),
+        )
+        .order_by(messages.c.priority.desc(), messages.c.created_at, messages.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(conn.execute(query).scalars())
+
+
+def claim(
+    conn: Connection, *, ids: Sequence[str], claim_id: str, now: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """Mark due rows as ``sending`` for this claim; returns the rows this claim won."""
+    if not ids:
+        return []
+    conn.execute(
+        update(messages)
+        .where(messages.c.id.in_(ids), messages.c.status.in_(DUE))
+        .values(
+            status="sending",
+            claim=claim_id,
+            locked_until=until,
+            attempts=messages.c.attempts + 1,
+            updated_at=now,
+        )
+    )
+    rows = conn.execute(
+        select(messages).where(messages.c.claim == claim_id, messages.c.status == "sending")
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def stale_sending(conn: Connection, *, now: datetime, limit: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(messages)
+        .where(messages.c.status == "sending", messages.c.locked_until < now)
+        .limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def finish(
+    conn: Connection, *, message_id: str, claim_id: str | None, values: dict[str, Any]
+) -> bool:
+    """Write a message's outcome (only while this claim still holds it)."""
+    where = [messages.c.id == message_id]
+    if claim_id is not None:
+        where.append(messages.c.claim == claim_id)
+    done = conn.execute(update(messages).where(and_(*where)).values(**values))
+    return done.rowcount > 0
+
+
+def recent_sends(
+    conn: Connection, *, profile_ids: Iterable[str], since: datetime
+) -> dict[str, list[tuple[str, datetime]]]:
+    """Marketing messages sent to these profiles since ``since``: ``(channel, sent_at)``."""
+    found: dict[str, list[tuple[str, datetime]]] = {}
+    rows = conn.execute(
+        select(messages.c.profile_id, messages.c.channel, messages.c.sent_at).where(
+            messages.c.profile_id.in_(list(profile_ids)),
+            messages.c.sent_at >= since,
+            messages.c.category == "marketing",
+            messages.c.status.in_((*SENT, "bounced")),
+        )
+    )
+    for pid, channel, at in rows:
+        found.setdefault(pid, []).append((channel, at))
+    return found
+
+
+def engagement_times(
+    conn: Connection, *, profile_ids: Iterable[str], limit: int = 200
+) -> dict[str, list[datetime]]:
+    found: dict[str, list[datetime]] = {}
+    rows = conn.execute(
+        select(messages.c.profile_id, messages.c.opened_at, messages.c.clicked_at)
+        .where(
+            messages.c.profile_id.in_(list(profile_ids)),
+            or_(messages.c.opened_at.is_not(None), messages.c.clicked_at.is_not(None)),
+        )
+        .order_by(messages.c.created_at.desc())
+        .limit(limit)
+    )
+    for pid, opened, clicked in rows:
+        at = opened or clicked
+        if at is not None:
+            found.setdefault(pid, []).append(at)
+    return found
+
+
+def consent_map(
+    conn: Connection, *, workspace_id: str, profile_ids: Iterable[str]
+) -> dict[str, dict[tuple[str, str], str]]:
+    found: dict[str, dict[tuple[str, str], str]] = {}
+    rows = conn.execute(
+        select(consents.c.profile_id, consents.c.channel, consents.c.group_key, consents.c.status)
+        .where(consents.c.workspace_id == workspace_id)
+        .where(consents.c.profile_id.in_(list(profile_ids)))
+    )
+    for pid, channel, group, status in rows:
+        found.setdefault(pid, {})[(channel, group)] = status
+    return found
+
+
+def suppressed(
+    conn: Connection, *, workspace_id: str, pairs: Iterable[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which ``(channel, address)`` pairs are on the suppression list."""
+    wanted = set(pairs)
+    if not wanted:
+        return set()
+    rows = conn.execute(
+        select(suppressions.c.channel, suppressions.c.address).where(
+            suppressions.c.workspace_id == workspace_id,
+            suppressions.c.address.in_([a for _, a in wanted]),
+        )
+    )
+    return {(c, a) for c, a in rows if (c, a) in wanted}
+
+
+def invalid_tokens(conn: Connection, *, workspace_id: str, tokens: Iterable[str]) -> set[str]:
+    rows = conn.execute(
+        select(device_tokens.c.token).where(
+            device_tokens.c.workspace_id == workspace_id,
+            device_tokens.c.token.in_(list(tokens)),
+            device_tokens.c.invalidated_at.is_not(None),
+        )
+    )
+    return set(rows.scalars())
+
+
+def active_tokens(
+    conn: Connection, *, workspace_id: str, profile_ids: Iterable[str]
+) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    rows = conn.execute(
+        select(device_tokens.c.profile_id, device_tokens.c.token).where(
+            device_tokens.c.workspace_id == workspace_id,
+            device_tokens.c.profile_id.in_(list(profile_ids)),
+            device_tokens.c.invalidated_at.is_(None),
+        )
+    )
+    for pid, token in rows:
+        found.setdefault(pid, []).append(token)
+    return found
+
+
+def group_channels(conn: Connection, *, workspace_id: str) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(
+        select(subscription_groups).where(subscription_groups.c.workspace_id == workspace_id)
+    ).mappings()
+    return {r["key"]: dict(r) for r in rows}
+
+
+def load_policy(conn: Connection, *, workspace_id: str) -> DeliveryPolicy:
+    row = conn.execute(
+        select(channel_policies.c.policy).where(channel_policies.c.workspace_id == workspace_id)
+    ).first()
+    return DeliveryPolicy.model_validate(row[0]) if row else DeliveryPolicy()
+
+
+def template_book_rows(conn: Connection, *, workspace_id: str) -> dict[TemplateKey, TemplateIn]:
+    rows = conn.execute(
+        select(message_templates).where(message_templates.c.workspace_id == workspace_id)
+    ).mappings()
+    return {(r["kind"], r["key"], r["locale"]): TemplateIn.model_validate(dict(r)) for r in rows}
+
+
+def providers(conn: Connection, *, workspace_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(channel_providers)
+        .where(channel_providers.c.workspace_id == workspace_id)
+        .order_by(channel_providers.c.channel, channel_providers.c.name)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def add_inbox_item(
+    conn: Connection,
+    *,
+    item_id: str,
+    workspace_id: str,
+    profile_id: str,
+    message_id: str,
+    title: str | None,
+    body: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> str:
+    """Insert the inbox item of a message once (a retry finds the existing one)."""
+    existing = conn.execute(
+        select(inbox_items.c.id).where(inbox_items.c.message_id == message_id)
+    ).scalar()
+    if existing:
+        return str(existing)
+    conn.execute(
+        inbox_items.insert().values(
+            id=item_id,
+            workspace_id=workspace_id,
+            profile_id=profile_id,
+            message_id=message_id,
+            title=title,
+            body=body,
+            data=data,
+            created_at=now,
+        )
+    )
+    return item_id
+
+
+def add_agent_task(
+    conn: Connection, *, task_id: str, message_id: str, now: datetime, **values: Any
+) -> str:
+    existing = conn.execute(
+        select(agent_tasks.c.id).where(agent_tasks.c.message_id == message_id)
+    ).scalar()
+    if existing:
+        return str(existing)
+    conn.execute(
+        agent_tasks.insert().values(
+            id=task_id, message_id=message_id, status="open", created_at=now, **values
+        )
+    )
+    return task_id
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Any, values: dict[str, Any]) -> bool:
+    """Insert a row unless its key exists; True if inserted. Uses a savepoint."""
+    try:
+        with conn.begin_nested():
+            conn.execute(table.insert().values(**values))
+    except IntegrityError:
+        return False
+    return True
