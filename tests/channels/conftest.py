@@ -60,7 +60,9 @@ def grant(ctx: Context, profile_id: str, channel: str, group: str = "*") -> None
         service.set_consent(
             conn,
             workspace_id=ctx.workspace_id,
-            change=ConsentChange(profile_id=profile_id, channel=channel, group=group, status="granted"),  # type: ignore[arg-type]
+            change=ConsentChange(
+                profile_id=profile_id, channel=channel, group=group, status="granted"
+            ),  # type: ignore[arg-type]
             now=ctx.clock.now(),
             secret_key=ctx.settings.secret_key,
         )
@@ -210,7 +212,12 @@ def http_server() -> Iterator[HttpServer]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
-            rec = Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
+            rec = Recorded(
+                "POST",
+                self.path,
+                {k.lower(): v for k, v in self.headers.items()},
+                self.rfile.read(length),
+            )
             requests.append(rec)
             status, body = respond[0](rec)
             data = body if isinstance(body, bytes) else json.dumps(body).encode()

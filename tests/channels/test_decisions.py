@@ -28,38 +28,93 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # 13:00 in Berlin
 
 def test_marketing_email_needs_an_opt_in_but_transactional_does_not() -> None:
     none: dict[tuple[str, str], str] = {}
-    assert consent_verdict(channel="email", category="marketing", group=None, consents=none, suppressed=False).action == "suppress"
-    assert consent_verdict(channel="email", category="transactional", group=None, consents=none, suppressed=False).action == "send"
+    assert (
+        consent_verdict(
+            channel="email", category="marketing", group=None, consents=none, suppressed=False
+        ).action
+        == "suppress"
+    )
+    assert (
+        consent_verdict(
+            channel="email", category="transactional", group=None, consents=none, suppressed=False
+        ).action
+        == "send"
+    )
     granted = {("email", "*"): "granted"}
-    assert consent_verdict(channel="email", category="marketing", group=None, consents=granted, suppressed=False).action == "send"
+    assert (
+        consent_verdict(
+            channel="email", category="marketing", group=None, consents=granted, suppressed=False
+        ).action
+        == "send"
+    )
 
 
 def test_a_revoked_group_blocks_only_that_group_and_suppression_blocks_everything() -> None:
     consents = {("email", "*"): "granted", ("email", "news"): "revoked"}
-    assert consent_verdict(channel="email", category="marketing", group="news", consents=consents, suppressed=False).action == "suppress"
-    assert consent_verdict(channel="email", category="marketing", group="offers", consents=consents, suppressed=False).action == "send"
-    hard = consent_verdict(channel="email", category="transactional", group=None, consents=consents, suppressed=True)
+    assert (
+        consent_verdict(
+            channel="email", category="marketing", group="news", consents=consents, suppressed=False
+        ).action
+        == "suppress"
+    )
+    assert (
+        consent_verdict(
+            channel="email",
+            category="marketing",
+            group="offers",
+            consents=consents,
+            suppressed=False,
+        ).action
+        == "send"
+    )
+    hard = consent_verdict(
+        channel="email", category="transactional", group=None, consents=consents, suppressed=True
+    )
     assert hard.action == "suppress" and "suppression" in hard.reason
 
 
 def test_pending_double_opt_in_is_not_consent() -> None:
-    verdict = consent_verdict(channel="email", category="marketing", group="news", consents={("email", "news"): "pending"}, suppressed=False)
+    verdict = consent_verdict(
+        channel="email",
+        category="marketing",
+        group="news",
+        consents={("email", "news"): "pending"},
+        suppressed=False,
+    )
     assert verdict.action == "suppress" and "double opt-in" in verdict.reason
 
 
 def test_in_app_needs_no_opt_in_but_honours_an_opt_out() -> None:
-    assert consent_verdict(channel="in_app", category="marketing", group=None, consents={}, suppressed=False).action == "send"
-    assert consent_verdict(channel="in_app", category="marketing", group=None, consents={("in_app", "*"): "revoked"}, suppressed=False).action == "suppress"
+    assert (
+        consent_verdict(
+            channel="in_app", category="marketing", group=None, consents={}, suppressed=False
+        ).action
+        == "send"
+    )
+    assert (
+        consent_verdict(
+            channel="in_app",
+            category="marketing",
+            group=None,
+            consents={("in_app", "*"): "revoked"},
+            suppressed=False,
+        ).action
+        == "suppress"
+    )
 
 
-def _cand(cid: str, priority: int, channel: str = "email", category: str = "marketing", minutes: int = 0) -> Candidate:
+def _cand(
+    cid: str, priority: int, channel: str = "email", category: str = "marketing", minutes: int = 0
+) -> Candidate:
     return Candidate(cid, channel, priority, NOW - timedelta(minutes=minutes), category)
 
 
 def test_the_higher_priority_journey_wins_the_last_cap_slot() -> None:
     rules = [CapRule(limit=2, window_hours=24)]
     sent = [("email", NOW - timedelta(hours=3))]
-    verdicts = cap_contest(sent=sent, candidates=[_cand("low", 1, minutes=10), _cand("high", 9)], rules=rules, now=NOW)
+    verdicts = cap_contest(
+        sent=sent, candidates=[_cand("low", 1, minutes=10), _cand("high", 9)], rules=rules, now=NOW
+    )
     assert verdicts["high"].action == "send"
     assert verdicts["low"].action == "cap"
     assert "2 per 24 h" in verdicts["low"].reason
@@ -68,17 +123,27 @@ def test_the_higher_priority_journey_wins_the_last_cap_slot() -> None:
 def test_caps_use_a_rolling_window_and_per_channel_limits() -> None:
     rules = [CapRule(limit=5, window_hours=24), CapRule(channel="sms", limit=1, window_hours=24)]
     sent = [("sms", NOW - timedelta(hours=25)), ("sms", NOW - timedelta(hours=23))]
-    verdicts = cap_contest(sent=sent, candidates=[_cand("sms", 0, "sms"), _cand("mail", 0, "email")], rules=rules, now=NOW)
+    verdicts = cap_contest(
+        sent=sent,
+        candidates=[_cand("sms", 0, "sms"), _cand("mail", 0, "email")],
+        rules=rules,
+        now=NOW,
+    )
     assert verdicts["sms"].action == "cap"
     assert verdicts["mail"].action == "send"
-    later = cap_contest(sent=sent, candidates=[_cand("sms", 0, "sms")], rules=rules, now=NOW + timedelta(hours=2))
+    later = cap_contest(
+        sent=sent, candidates=[_cand("sms", 0, "sms")], rules=rules, now=NOW + timedelta(hours=2)
+    )
     assert later["sms"].action == "send"
 
 
 def test_transactional_messages_are_exempt_from_caps_and_do_not_use_slots() -> None:
     rules = [CapRule(limit=1, window_hours=24)]
     verdicts = cap_contest(
-        sent=[], candidates=[_cand("receipt", 0, category="transactional"), _cand("promo", 0)], rules=rules, now=NOW
+        sent=[],
+        candidates=[_cand("receipt", 0, category="transactional"), _cand("promo", 0)],
+        rules=rules,
+        now=NOW,
     )
     assert verdicts == {"receipt": verdicts["receipt"], "promo": verdicts["promo"]}
     assert verdicts["receipt"].action == verdicts["promo"].action == "send"
@@ -90,45 +155,98 @@ def test_quiet_hours_defer_to_the_local_morning_not_drop() -> None:
     assert verdict.action == "defer"
     assert verdict.until == datetime(2026, 3, 3, 7, 0, tzinfo=UTC)  # 08:00 Berlin
     early = datetime(2026, 3, 3, 5, 0, tzinfo=UTC)  # 06:00 Berlin
-    assert quiet_hours_verdict(now=early, timezone="Europe/Berlin", start="21:00", end="08:00").until == datetime(2026, 3, 3, 7, 0, tzinfo=UTC)
-    assert quiet_hours_verdict(now=NOW, timezone="Europe/Berlin", start="21:00", end="08:00").action == "send"
+    assert quiet_hours_verdict(
+        now=early, timezone="Europe/Berlin", start="21:00", end="08:00"
+    ).until == datetime(2026, 3, 3, 7, 0, tzinfo=UTC)
+    assert (
+        quiet_hours_verdict(now=NOW, timezone="Europe/Berlin", start="21:00", end="08:00").action
+        == "send"
+    )
 
 
 def test_quiet_hours_follow_the_profiles_timezone_and_fall_back_for_unknown_zones() -> None:
     at = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # 04:00 Berlin, 22:00 New York (the day before)
-    assert quiet_hours_verdict(now=at, timezone="America/New_York", start="21:00", end="08:00").action == "defer"
-    assert quiet_hours_verdict(now=at, timezone="Asia/Tokyo", start="21:00", end="08:00").action == "send"  # 12:00
-    assert quiet_hours_verdict(now=at, timezone="Not/AZone", start="21:00", end="08:00").action == "defer"  # UTC 03:00
+    assert (
+        quiet_hours_verdict(now=at, timezone="America/New_York", start="21:00", end="08:00").action
+        == "defer"
+    )
+    assert (
+        quiet_hours_verdict(now=at, timezone="Asia/Tokyo", start="21:00", end="08:00").action
+        == "send"
+    )  # 12:00
+    assert (
+        quiet_hours_verdict(now=at, timezone="Not/AZone", start="21:00", end="08:00").action
+        == "defer"
+    )  # UTC 03:00
 
 
-@given(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)))
+@given(
+    st.datetimes(
+        min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
+    )
+)
 def test_a_deferred_message_is_released_outside_quiet_hours(now: datetime) -> None:
     verdict = quiet_hours_verdict(now=now, timezone="Europe/Berlin", start="21:00", end="08:00")
     if verdict.action == "defer":
-        assert verdict.until is not None and now < verdict.until <= now + timedelta(hours=11, minutes=1)
-        again = quiet_hours_verdict(now=verdict.until, timezone="Europe/Berlin", start="21:00", end="08:00")
+        assert verdict.until is not None and now < verdict.until <= now + timedelta(
+            hours=11, minutes=1
+        )
+        again = quiet_hours_verdict(
+            now=verdict.until, timezone="Europe/Berlin", start="21:00", end="08:00"
+        )
         assert again.action == "send"
 
 
 def test_gate_skips_caps_and_quiet_hours_for_transactional_messages() -> None:
     night = datetime(2026, 3, 2, 23, 0, tzinfo=UTC)
-    facts = DeliveryFacts(channel="email", category="transactional", group=None, consents={}, suppressed=False, timezone="Europe/Berlin")
-    assert gate(facts, now=night, quiet_start="21:00", quiet_end="08:00", quiet_channels={"email"}).action == "send"
-    marketing = DeliveryFacts(channel="email", category="marketing", group=None, consents={("email", "*"): "granted"}, suppressed=False, timezone="Europe/Berlin")
-    assert gate(marketing, now=night, quiet_start="21:00", quiet_end="08:00", quiet_channels={"email"}).action == "defer"
+    facts = DeliveryFacts(
+        channel="email",
+        category="transactional",
+        group=None,
+        consents={},
+        suppressed=False,
+        timezone="Europe/Berlin",
+    )
+    assert (
+        gate(
+            facts, now=night, quiet_start="21:00", quiet_end="08:00", quiet_channels={"email"}
+        ).action
+        == "send"
+    )
+    marketing = DeliveryFacts(
+        channel="email",
+        category="marketing",
+        group=None,
+        consents={("email", "*"): "granted"},
+        suppressed=False,
+        timezone="Europe/Berlin",
+    )
+    assert (
+        gate(
+            marketing, now=night, quiet_start="21:00", quiet_end="08:00", quiet_channels={"email"}
+        ).action
+        == "defer"
+    )
 
 
 def test_best_hour_is_learned_from_engagement_with_a_fallback() -> None:
-    opens = [datetime(2026, 3, d, 18, 15, tzinfo=UTC) for d in range(1, 5)] + [datetime(2026, 3, 5, 7, 0, tzinfo=UTC)]
+    opens = [datetime(2026, 3, d, 18, 15, tzinfo=UTC) for d in range(1, 5)] + [
+        datetime(2026, 3, 5, 7, 0, tzinfo=UTC)
+    ]
     assert best_hour(opens, timezone="Europe/Berlin", fallback_hour=10, min_events=3) == 19
     assert best_hour(opens[:2], timezone="Europe/Berlin", fallback_hour=10, min_events=3) == 10
     when = next_send_time(now=NOW, hour=19, timezone="Europe/Berlin")
     assert when == datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
-    assert next_send_time(now=NOW, hour=9, timezone="Europe/Berlin") == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    assert next_send_time(now=NOW, hour=9, timezone="Europe/Berlin") == datetime(
+        2026, 3, 3, 8, 0, tzinfo=UTC
+    )
 
 
 def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
-    delays = [backoff(attempt=a, base_seconds=10, max_seconds=300, jitter=jitter_fraction("m", a)) for a in range(1, 8)]
+    delays = [
+        backoff(attempt=a, base_seconds=10, max_seconds=300, jitter=jitter_fraction("m", a))
+        for a in range(1, 8)
+    ]
     for attempt, delay in enumerate(delays, start=1):
         ceiling = min(300, 10 * 2 ** (attempt - 1))
         assert ceiling / 2 <= delay.total_seconds() <= ceiling

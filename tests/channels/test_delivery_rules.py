@@ -12,7 +12,15 @@ from partitur.channels.contracts import CapRule, TemplateIn
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
 from partitur.core.clock import VirtualClock
-from tests.channels.conftest import MailSink, grant, make_profile, message, provider, send, set_policy
+from tests.channels.conftest import (
+    MailSink,
+    grant,
+    make_profile,
+    message,
+    provider,
+    send,
+    set_policy,
+)
 
 
 def inbox_send(ctx: Context, pid: str, **fields: object) -> str:
@@ -23,7 +31,13 @@ def inbox_send(ctx: Context, pid: str, **fields: object) -> str:
 def test_without_consent_marketing_is_suppressed_and_transactional_goes_out(
     ctx: Context, smtp_server: MailSink, dispatcher: Dispatcher
 ) -> None:
-    provider(ctx, channel="email", name="l", kind="smtp", config={"host": smtp_server.host, "port": smtp_server.port})
+    provider(
+        ctx,
+        channel="email",
+        name="l",
+        kind="smtp",
+        config={"host": smtp_server.host, "port": smtp_server.port},
+    )
     pid = make_profile(ctx, email="a@example.com")
     promo = send(ctx, pid, payload={"subject": "Sale", "text": "x"})
     receipt = send(ctx, pid, payload={"subject": "Receipt", "text": "x"}, category="transactional")
@@ -34,7 +48,9 @@ def test_without_consent_marketing_is_suppressed_and_transactional_goes_out(
     assert [m["Subject"] for m in smtp_server.mails] == ["Receipt"]
 
 
-def test_frequency_caps_let_the_higher_priority_journey_win(ctx: Context, dispatcher: Dispatcher) -> None:
+def test_frequency_caps_let_the_higher_priority_journey_win(
+    ctx: Context, dispatcher: Dispatcher
+) -> None:
     set_policy(ctx, caps=[CapRule(limit=1, window_hours=24)])
     pid = make_profile(ctx)
     low = inbox_send(ctx, pid, priority=1, journey_id="jrn_low")
@@ -49,7 +65,9 @@ def test_frequency_caps_let_the_higher_priority_journey_win(ctx: Context, dispat
     assert message(ctx, later).status == "capped"
 
 
-def test_caps_roll_over_after_the_window(ctx: Context, clock: VirtualClock, dispatcher: Dispatcher) -> None:
+def test_caps_roll_over_after_the_window(
+    ctx: Context, clock: VirtualClock, dispatcher: Dispatcher
+) -> None:
     set_policy(ctx, caps=[CapRule(channel="in_app", limit=1, window_hours=24)])
     pid = make_profile(ctx)
     inbox_send(ctx, pid)
@@ -71,7 +89,9 @@ def test_quiet_hours_defer_until_the_profiles_morning_then_send(
     fine = inbox_send(ctx, new_york)
     dispatcher.run_once(ctx.clock.now())
     row = message(ctx, late)
-    assert row.status == "deferred" and row.next_attempt_at == datetime(2026, 1, 6, 7, 0, tzinfo=UTC)
+    assert row.status == "deferred" and row.next_attempt_at == datetime(
+        2026, 1, 6, 7, 0, tzinfo=UTC
+    )
     assert row.error == "quiet hours until 08:00 local" and row.attempts == 0
     assert message(ctx, fine).status == "delivered"
     clock.set(datetime(2026, 1, 6, 6, 59, tzinfo=UTC))
@@ -107,11 +127,20 @@ def test_a_provider_rate_limit_defers_the_excess(
     ctx: Context, smtp_server: MailSink, dispatcher: Dispatcher, clock: VirtualClock
 ) -> None:
     provider(
-        ctx, channel="email", name="slow", kind="smtp", rate_per_second=2,
+        ctx,
+        channel="email",
+        name="slow",
+        kind="smtp",
+        rate_per_second=2,
         config={"host": smtp_server.host, "port": smtp_server.port},
     )
     ids = [
-        send(ctx, make_profile(ctx, email=f"p{i}@example.com"), category="transactional", payload={"subject": "s", "text": "t"})
+        send(
+            ctx,
+            make_profile(ctx, email=f"p{i}@example.com"),
+            category="transactional",
+            payload={"subject": "s", "text": "t"},
+        )
         for i in range(5)
     ]
     dispatcher.run_once(ctx.clock.now())
@@ -122,9 +151,19 @@ def test_a_provider_rate_limit_defers_the_excess(
 
 
 def test_double_opt_in_sends_a_confirmation_and_grants_on_the_link(
-    ctx: Context, client: TestClient, admin_headers: dict[str, str], smtp_server: MailSink, dispatcher: Dispatcher
+    ctx: Context,
+    client: TestClient,
+    admin_headers: dict[str, str],
+    smtp_server: MailSink,
+    dispatcher: Dispatcher,
 ) -> None:
-    provider(ctx, channel="email", name="l", kind="smtp", config={"host": smtp_server.host, "port": smtp_server.port})
+    provider(
+        ctx,
+        channel="email",
+        name="l",
+        kind="smtp",
+        config={"host": smtp_server.host, "port": smtp_server.port},
+    )
     made = client.post(
         "/api/channels/groups",
         json={"key": "newsletter", "name": "Newsletter", "channel": "email", "double_opt_in": True},
@@ -134,7 +173,13 @@ def test_double_opt_in_sends_a_confirmation_and_grants_on_the_link(
     pid = make_profile(ctx, email="jana@example.com")
     state = client.post(
         "/api/channels/consents",
-        json={"profile_id": pid, "channel": "email", "group": "newsletter", "status": "granted", "source": "signup form"},
+        json={
+            "profile_id": pid,
+            "channel": "email",
+            "group": "newsletter",
+            "status": "granted",
+            "source": "signup form",
+        },
         headers=admin_headers,
     ).json()
     assert state["status"] == "pending"
@@ -149,7 +194,10 @@ def test_double_opt_in_sends_a_confirmation_and_grants_on_the_link(
     dispatcher.run_once(ctx.clock.now())
     assert message(ctx, again).status == "sent"
     ledger = client.get(f"/api/channels/consents/{pid}", headers=admin_headers).json()["ledger"]
-    assert [(e["action"], e["source"]) for e in ledger] == [("requested", "signup form"), ("confirmed", "double-opt-in link")]
+    assert [(e["action"], e["source"]) for e in ledger] == [
+        ("requested", "signup form"),
+        ("confirmed", "double-opt-in link"),
+    ]
 
 
 def test_check_template_reports_problems_at_publish_time(ctx: Context) -> None:
@@ -158,26 +206,61 @@ def test_check_template_reports_problems_at_publish_time(ctx: Context) -> None:
         service.save_template(
             conn,
             workspace_id=ctx.workspace_id,
-            template=TemplateIn(key="promo", channel="email", subject="Hi {{ profile.first_name }}", body_text="{{ offer }}", sample_profile_id=pid),
+            template=TemplateIn(
+                key="promo",
+                channel="email",
+                subject="Hi {{ profile.first_name }}",
+                body_text="{{ offer }}",
+                sample_profile_id=pid,
+            ),
             now=ctx.clock.now(),
         )
-        problems = service.check_template(conn, workspace_id=ctx.workspace_id, key="promo", channel="email")
+        problems = service.check_template(
+            conn, workspace_id=ctx.workspace_id, key="promo", channel="email"
+        )
         assert problems == ["[en] promo (body_text): missing variable: 'offer' is undefined"]
-        assert service.check_template(conn, workspace_id=ctx.workspace_id, key="missing", channel="email") == ["template 'missing' does not exist"]
+        assert service.check_template(
+            conn, workspace_id=ctx.workspace_id, key="missing", channel="email"
+        ) == ["template 'missing' does not exist"]
         service.save_template(
             conn,
             workspace_id=ctx.workspace_id,
-            template=TemplateIn(key="promo", channel="email", subject="Hi {{ profile.first_name }}", body_text="{{ offer }}", sample_profile_id=pid, sample_data={"offer": "10%"}),
+            template=TemplateIn(
+                key="promo",
+                channel="email",
+                subject="Hi {{ profile.first_name }}",
+                body_text="{{ offer }}",
+                sample_profile_id=pid,
+                sample_data={"offer": "10%"},
+            ),
             now=ctx.clock.now(),
         )
-        assert service.check_template(conn, workspace_id=ctx.workspace_id, key="promo", channel="email") == []
-        preview = service.preview_template(conn, workspace_id=ctx.workspace_id, key="promo", profile_id=pid, data={"offer": "20%"})
+        assert (
+            service.check_template(
+                conn, workspace_id=ctx.workspace_id, key="promo", channel="email"
+            )
+            == []
+        )
+        preview = service.preview_template(
+            conn, workspace_id=ctx.workspace_id, key="promo", profile_id=pid, data={"offer": "20%"}
+        )
         assert (preview.subject, preview.text) == ("Hi Jana", "20%")
-        assert service.known_channels() == {"email", "sms", "push", "in_app", "webhook", "agent_task"}
+        assert service.known_channels() == {
+            "email",
+            "sms",
+            "push",
+            "in_app",
+            "webhook",
+            "agent_task",
+        }
 
 
-def test_a_template_with_a_syntax_error_is_refused_naming_the_field(client: TestClient, admin_headers: dict[str, str]) -> None:
-    bad = client.put("/api/channels/templates", json={"key": "x", "body_text": "{% if %}"}, headers=admin_headers)
+def test_a_template_with_a_syntax_error_is_refused_naming_the_field(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    bad = client.put(
+        "/api/channels/templates", json={"key": "x", "body_text": "{% if %}"}, headers=admin_headers
+    )
     assert bad.status_code == 422 and bad.json()["field"] == "body_text"
 
 
@@ -189,7 +272,13 @@ def test_a_worker_killed_mid_send_leaves_the_message_to_be_retried(
     pid = make_profile(ctx)
     mid = inbox_send(ctx, pid, category="transactional")
     with ctx.store.begin() as conn:  # claimed by a worker that then dies
-        repository.claim(conn, ids=[mid], claim_id="clm_dead", now=clock.now(), until=clock.now() + timedelta(minutes=5))
+        repository.claim(
+            conn,
+            ids=[mid],
+            claim_id="clm_dead",
+            now=clock.now(),
+            until=clock.now() + timedelta(minutes=5),
+        )
     assert dispatcher.run_once(clock.now()).claimed == 0
     assert dispatcher.recover(clock.now()) == 0
     clock.advance(timedelta(minutes=6))

@@ -48,7 +48,9 @@ def setup_email(ctx: Context, smtp: MailSink) -> None:
                 body_text="Hallo {{ profile.first_name }}",
             ),
         ):
-            service.save_template(conn, workspace_id=ctx.workspace_id, template=t, now=ctx.clock.now())
+            service.save_template(
+                conn, workspace_id=ctx.workspace_id, template=t, now=ctx.clock.now()
+            )
 
 
 def bodies(mail: EmailMessage) -> tuple[str, str]:
@@ -64,14 +66,23 @@ def test_email_arrives_as_multipart_with_one_click_unsubscribe_headers(
     setup_email(ctx, smtp_server)
     pid = make_profile(ctx, email="Jana@Example.com", first_name="Jana")
     grant(ctx, pid, "email")
-    mid = send(ctx, pid, template="welcome", data={"url": "https://acme.test/offer?a=1"}, journey_id="jrn_1", node_id="n1")
+    mid = send(
+        ctx,
+        pid,
+        template="welcome",
+        data={"url": "https://acme.test/offer?a=1"},
+        journey_id="jrn_1",
+        node_id="n1",
+    )
     report = dispatcher.run_once(ctx.clock.now())
     assert report.sent == 1
     mail = smtp_server.last()
     assert smtp_server.envelopes[-1] == ("news@acme.test", ["jana@example.com"])
     assert mail["Subject"] == "Welcome Jana"
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert re.fullmatch(r"<http://127\.0\.0\.1:8000/api/channels/u/[\w.\-]+>", mail["List-Unsubscribe"])
+    assert re.fullmatch(
+        r"<http://127\.0\.0\.1:8000/api/channels/u/[\w.\-]+>", mail["List-Unsubscribe"]
+    )
     text, html = bodies(mail)
     assert text.strip() == "Hello Jana, see https://acme.test/offer?a=1"
     assert "/api/channels/t/c/" in html and "https://acme.test/offer" not in html
@@ -82,7 +93,9 @@ def test_email_arrives_as_multipart_with_one_click_unsubscribe_headers(
     assert ("message.sent", mid) in delivery_events(ctx)
 
 
-def test_the_profiles_locale_picks_the_german_variant(ctx: Context, smtp_server: MailSink, dispatcher: Dispatcher) -> None:
+def test_the_profiles_locale_picks_the_german_variant(
+    ctx: Context, smtp_server: MailSink, dispatcher: Dispatcher
+) -> None:
     setup_email(ctx, smtp_server)
     pid = make_profile(ctx, locale="de-DE", email="max@example.com", first_name="Max")
     send(ctx, pid, template="welcome", category="transactional", data={"url": "x"})
@@ -114,7 +127,11 @@ def test_unsubscribe_open_and_click_links_work_and_cannot_be_forged(
     assert "message.opened" in names and "message.clicked" in names
 
     unsubscribe = smtp_server.last()["List-Unsubscribe"].strip("<>").removeprefix(base)
-    done = client.post(unsubscribe, content="List-Unsubscribe=One-Click", headers={"content-type": "application/x-www-form-urlencoded"})
+    done = client.post(
+        unsubscribe,
+        content="List-Unsubscribe=One-Click",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert done.status_code == 200 and "unsubscribed" in done.text
     again = send(ctx, pid, template="welcome", data={"url": "https://acme.test/offer"})
     dispatcher.run_once(ctx.clock.now())
@@ -130,14 +147,19 @@ def test_a_hard_bounce_marks_the_address_undeliverable_and_the_batch_goes_on(
     bad = make_profile(ctx, email="bounce@example.com", first_name="B")
     broken = make_profile(ctx, email="not-an-address", first_name="C")
     good = make_profile(ctx, email="ok@example.com", first_name="D")
-    ids = [send(ctx, p, template="welcome", category="transactional", data={"url": "u"}) for p in (bad, broken, good)]
+    ids = [
+        send(ctx, p, template="welcome", category="transactional", data={"url": "u"})
+        for p in (bad, broken, good)
+    ]
     dispatcher.run_once(ctx.clock.now())
     statuses = [message(ctx, i) for i in ids]
     assert [m.status for m in statuses] == ["bounced", "failed", "sent"]
     assert "550" in (statuses[0].error or "")
     assert "invalid email address 'not-an-address'" in (statuses[1].error or "")
     with ctx.store.read() as conn:
-        assert [s.address for s in service.list_suppressions(conn, workspace_id=ctx.workspace_id)] == ["bounce@example.com"]
+        assert [
+            s.address for s in service.list_suppressions(conn, workspace_id=ctx.workspace_id)
+        ] == ["bounce@example.com"]
     later = send(ctx, bad, template="welcome", category="transactional", data={"url": "u"})
     dispatcher.run_once(ctx.clock.now())
     assert message(ctx, later).status == "suppressed"
@@ -153,7 +175,9 @@ def test_a_template_that_does_not_render_fails_only_its_message(
     fine = send(ctx, pid, template="welcome", category="transactional", data={"url": "u"})
     dispatcher.run_once(ctx.clock.now())
     assert message(ctx, broken).status == "failed"
-    assert "missing variable" in (message(ctx, broken).error or "") and "url" in (message(ctx, broken).error or "")
+    assert "missing variable" in (message(ctx, broken).error or "") and "url" in (
+        message(ctx, broken).error or ""
+    )
     assert message(ctx, fine).status == "sent"
 
 
@@ -162,14 +186,27 @@ def test_enqueue_is_idempotent_and_nothing_is_sent_twice(
 ) -> None:
     setup_email(ctx, smtp_server)
     pid = make_profile(ctx, email="a@example.com", first_name="A")
-    first = send(ctx, pid, idempotency_key="inst_1:n1:0", template="welcome", category="transactional", data={"url": "u"})
+    first = send(
+        ctx,
+        pid,
+        idempotency_key="inst_1:n1:0",
+        template="welcome",
+        category="transactional",
+        data={"url": "u"},
+    )
     dispatcher.run_once(ctx.clock.now())
     with ctx.store.begin() as conn:
         from partitur.channels.contracts import SendRequest
 
         again = service.enqueue(
             conn,
-            request=SendRequest(idempotency_key="inst_1:n1:0", workspace_id=ctx.workspace_id, profile_id=pid, channel="email", template="welcome"),
+            request=SendRequest(
+                idempotency_key="inst_1:n1:0",
+                workspace_id=ctx.workspace_id,
+                profile_id=pid,
+                channel="email",
+                template="welcome",
+            ),
             now=ctx.clock.now(),
         )
     assert (again.id, again.status, again.duplicate) == (first, "sent", True)
@@ -177,12 +214,20 @@ def test_enqueue_is_idempotent_and_nothing_is_sent_twice(
     assert len(smtp_server.mails) == 1
 
 
-def test_a_down_smtp_server_is_retried_with_backoff_then_dead_lettered(ctx: Context, clock, dispatcher: Dispatcher) -> None:  # type: ignore[no-untyped-def]
+def test_a_down_smtp_server_is_retried_with_backoff_then_dead_lettered(
+    ctx: Context, clock, dispatcher: Dispatcher
+) -> None:  # type: ignore[no-untyped-def]
     from datetime import timedelta
 
     from tests.support.postgres import free_port
 
-    provider(ctx, channel="email", name="down", kind="smtp", config={"host": "127.0.0.1", "port": free_port(), "timeout": 2})
+    provider(
+        ctx,
+        channel="email",
+        name="down",
+        kind="smtp",
+        config={"host": "127.0.0.1", "port": free_port(), "timeout": 2},
+    )
     pid = make_profile(ctx, email="a@example.com")
     mid = send(ctx, pid, category="transactional", payload={"subject": "s", "text": "t"})
     dispatcher.run_once(ctx.clock.now())

@@ -9,7 +9,15 @@ from fastapi.testclient import TestClient
 
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
-from tests.channels.conftest import HttpServer, Recorded, grant, make_profile, message, provider, send
+from tests.channels.conftest import (
+    HttpServer,
+    Recorded,
+    grant,
+    make_profile,
+    message,
+    provider,
+    send,
+)
 
 
 def twilio(ctx: Context, server: HttpServer) -> None:
@@ -18,7 +26,12 @@ def twilio(ctx: Context, server: HttpServer) -> None:
         channel="sms",
         name="twilio",
         kind="twilio",
-        config={"base_url": server.url, "account_sid": "AC123", "from": "+15550001111", "cost_per_segment": "0.05"},
+        config={
+            "base_url": server.url,
+            "account_sid": "AC123",
+            "from": "+15550001111",
+            "cost_per_segment": "0.05",
+        },
         secrets={"auth_token": "tw-secret"},
     )
 
@@ -36,7 +49,9 @@ def test_twilio_gets_form_data_basic_auth_and_an_idempotency_token(
     assert request.path == "/2010-04-01/Accounts/AC123/Messages.json"
     form = parse_qs(request.body.decode())
     assert form["To"] == ["+4915112345678"] and form["From"] == ["+15550001111"]
-    assert request.headers["authorization"] == "Basic " + base64.b64encode(b"AC123:tw-secret").decode()
+    assert (
+        request.headers["authorization"] == "Basic " + base64.b64encode(b"AC123:tw-secret").decode()
+    )
     assert request.headers["i-twilio-idempotency-token"] == "i1:n1:0"
     row = message(ctx, mid)
     assert (row.status, row.provider_message_id, str(row.cost)) == ("sent", "SM42", "0.100000")
@@ -55,7 +70,11 @@ def test_a_provider_answering_garbage_fails_that_message_without_retrying(
     other = send(ctx, bad_phone, "sms", payload={"text": "hi"})
     dispatcher.run_once(ctx.clock.now())
     row = message(ctx, mid)
-    assert row.status == "failed" and "garbage" in (row.error or "") and "not JSON" in (row.error or "")
+    assert (
+        row.status == "failed"
+        and "garbage" in (row.error or "")
+        and "not JSON" in (row.error or "")
+    )
     assert "invalid phone number '12'" in (message(ctx, other).error or "")
     assert len(http_server.requests) == 1
 
@@ -68,7 +87,12 @@ def test_generic_http_sms_gateway_posts_json_with_configured_fields(
         channel="sms",
         name="gateway",
         kind="http_sms",
-        config={"url": http_server.url + "/send", "to_field": "msisdn", "text_field": "message", "id_field": "ref"},
+        config={
+            "url": http_server.url + "/send",
+            "to_field": "msisdn",
+            "text_field": "message",
+            "id_field": "ref",
+        },
         secrets={"api_key": "k-1"},
     )
     http_server.answer(lambda r: (200, {"ref": "G-9"}))
@@ -82,7 +106,11 @@ def test_generic_http_sms_gateway_posts_json_with_configured_fields(
 
 
 def test_inbound_stop_and_start_change_sms_consent(
-    ctx: Context, client: TestClient, admin_headers: dict[str, str], http_server: HttpServer, dispatcher: Dispatcher
+    ctx: Context,
+    client: TestClient,
+    admin_headers: dict[str, str],
+    http_server: HttpServer,
+    dispatcher: Dispatcher,
 ) -> None:
     twilio(ctx, http_server)
     http_server.answer(lambda r: (201, {"sid": f"SM{len(http_server.requests)}"}))
@@ -103,7 +131,10 @@ def test_inbound_stop_and_start_change_sms_consent(
     ledger = client.get(f"/api/channels/consents/{pid}", headers=admin_headers).json()["ledger"]
     assert [e["action"] for e in ledger] == ["granted", "revoked", "granted"]
     assert ledger[1]["source"] == "sms keyword STOP"
-    assert client.post(path[:-4] + "xxxx", data={"From": "+4915112345678", "Body": "STOP"}).status_code == 400
+    assert (
+        client.post(path[:-4] + "xxxx", data={"From": "+4915112345678", "Body": "STOP"}).status_code
+        == 400
+    )
 
 
 def test_push_goes_to_each_token_and_an_unregistered_token_is_removed(
@@ -121,7 +152,13 @@ def test_push_goes_to_each_token_and_an_unregistered_token_is_removed(
     def fcm(request: Recorded) -> tuple[int, object]:
         token = request.json()["message"]["token"]
         if token == "dead-token-1":
-            return 404, {"error": {"code": 404, "status": "NOT_FOUND", "details": [{"errorCode": "UNREGISTERED"}]}}
+            return 404, {
+                "error": {
+                    "code": 404,
+                    "status": "NOT_FOUND",
+                    "details": [{"errorCode": "UNREGISTERED"}],
+                }
+            }
         return 200, {"name": f"projects/acme/messages/{token}"}
 
     http_server.answer(fcm)
@@ -132,7 +169,10 @@ def test_push_goes_to_each_token_and_an_unregistered_token_is_removed(
     assert message(ctx, first).status == "sent"
     assert http_server.requests[0].path == "/v1/projects/acme/messages:send"
     assert http_server.requests[0].headers["authorization"] == "Bearer ya29.token"
-    assert http_server.requests[0].json()["message"]["notification"] == {"title": "Sale", "body": "50% off"}
+    assert http_server.requests[0].json()["message"]["notification"] == {
+        "title": "Sale",
+        "body": "50% off",
+    }
     assert len(http_server.requests) == 2
     send(ctx, pid, "push", payload={"text": "again"})
     dispatcher.run_once(ctx.clock.now())

@@ -10,12 +10,37 @@ from partitur.channels.templates import TemplateBook, TemplateProblem
 
 def book() -> TemplateBook:
     templates = [
-        TemplateIn(key="welcome", channel="email", locale="en", subject="Hi {{ profile.first_name }}",
-                   body_text="Welcome, {{ profile.first_name }}! Code {{ code }}", body_html="<p>Welcome {{ profile.first_name }}</p>", layout="brand"),
-        TemplateIn(key="welcome", channel="email", locale="de", subject="Hallo {{ profile.first_name }}",
-                   body_text="Willkommen, {{ profile.first_name }}! Code {{ code }}", body_html="<p>Willkommen</p>{% include 'snippet:footer' %}", layout="brand"),
-        TemplateIn(key="brand", kind="layout", body_text="", body_html="<html><body><header>ACME</header>{{ content }}</body></html>"),
-        TemplateIn(key="footer", kind="snippet", locale="de", body_text="", body_html="<footer>Impressum</footer>"),
+        TemplateIn(
+            key="welcome",
+            channel="email",
+            locale="en",
+            subject="Hi {{ profile.first_name }}",
+            body_text="Welcome, {{ profile.first_name }}! Code {{ code }}",
+            body_html="<p>Welcome {{ profile.first_name }}</p>",
+            layout="brand",
+        ),
+        TemplateIn(
+            key="welcome",
+            channel="email",
+            locale="de",
+            subject="Hallo {{ profile.first_name }}",
+            body_text="Willkommen, {{ profile.first_name }}! Code {{ code }}",
+            body_html="<p>Willkommen</p>{% include 'snippet:footer' %}",
+            layout="brand",
+        ),
+        TemplateIn(
+            key="brand",
+            kind="layout",
+            body_text="",
+            body_html="<html><body><header>ACME</header>{{ content }}</body></html>",
+        ),
+        TemplateIn(
+            key="footer",
+            kind="snippet",
+            locale="de",
+            body_text="",
+            body_html="<footer>Impressum</footer>",
+        ),
     ]
     return TemplateBook({(t.kind, t.key, t.locale): t for t in templates})
 
@@ -27,9 +52,20 @@ def test_the_profiles_locale_picks_the_variant_and_others_fall_back_to_english()
 
 
 def test_html_is_wrapped_in_the_brand_layout_with_snippets_and_escaped() -> None:
-    html = book().render("welcome", locale="de", context={"profile": {"first_name": "<b>x</b>"}, "code": 1}).html
-    assert html == "<html><body><header>ACME</header><p>Willkommen</p><footer>Impressum</footer></body></html>"
-    english = book().render("welcome", locale="en", context={"profile": {"first_name": "<b>x</b>"}, "code": 1}).html
+    html = (
+        book()
+        .render("welcome", locale="de", context={"profile": {"first_name": "<b>x</b>"}, "code": 1})
+        .html
+    )
+    assert (
+        html
+        == "<html><body><header>ACME</header><p>Willkommen</p><footer>Impressum</footer></body></html>"
+    )
+    english = (
+        book()
+        .render("welcome", locale="en", context={"profile": {"first_name": "<b>x</b>"}, "code": 1})
+        .html
+    )
     assert "&lt;b&gt;x&lt;/b&gt;" in (english or "")
 
 
@@ -39,10 +75,14 @@ def test_a_missing_variable_is_an_error_naming_it() -> None:
 
 
 def test_check_lists_every_problem_per_locale() -> None:
-    problems = book().check("welcome", channel="email", contexts={"en": {"profile": {"first_name": "A"}}, "de": {"profile": {}, "code": 1}})
+    problems = book().check(
+        "welcome",
+        channel="email",
+        contexts={"en": {"profile": {"first_name": "A"}}, "de": {"profile": {}, "code": 1}},
+    )
     assert any(p.startswith("[de]") and "first_name" in p for p in problems)
     assert any(p.startswith("[en]") and "code" in p for p in problems)
-    assert book().check("welcome", channel="sms", contexts={}) [0].endswith("is for email, not sms")
+    assert book().check("welcome", channel="sms", contexts={})[0].endswith("is for email, not sms")
     assert book().check("nope", channel="email", contexts={}) == ["template 'nope' does not exist"]
 
 

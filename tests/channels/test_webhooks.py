@@ -10,10 +10,19 @@ from partitur.channels.decisions import CircuitBreaker
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
 from partitur.core.clock import VirtualClock
-from tests.channels.conftest import HttpServer, delivery_events, make_profile, message, provider, send
+from tests.channels.conftest import (
+    HttpServer,
+    delivery_events,
+    make_profile,
+    message,
+    provider,
+    send,
+)
 
 
-def hook(ctx: Context, server: HttpServer, name: str = "crm", path: str = "/hook", **config: object) -> None:
+def hook(
+    ctx: Context, server: HttpServer, name: str = "crm", path: str = "/hook", **config: object
+) -> None:
     provider(
         ctx,
         channel="webhook",
@@ -29,12 +38,20 @@ def test_webhook_body_is_signed_with_hmac_sha256_and_carries_an_idempotency_key(
 ) -> None:
     hook(ctx, http_server)
     pid = make_profile(ctx)
-    mid = send(ctx, pid, "webhook", payload={"endpoint": "crm", "body": {"lead": "hot"}}, journey_id="jrn_1")
+    mid = send(
+        ctx,
+        pid,
+        "webhook",
+        payload={"endpoint": "crm", "body": {"lead": "hot"}},
+        journey_id="jrn_1",
+    )
     dispatcher.run_once(ctx.clock.now())
     request = http_server.requests[-1]
     assert request.json()["data"] == {"lead": "hot"} and request.json()["journey_id"] == "jrn_1"
     stamp, mac = request.headers["x-partitur-signature"].split(",")
-    expected = hmac.new(b"whsec-1", stamp.removeprefix("t=").encode() + b"." + request.body, hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        b"whsec-1", stamp.removeprefix("t=").encode() + b"." + request.body, hashlib.sha256
+    ).hexdigest()
     assert mac == f"v1={expected}"
     assert request.headers["idempotency-key"] == mid
     row = message(ctx, mid)
@@ -48,7 +65,9 @@ def test_transient_errors_are_retried_until_success_and_permanent_ones_are_not(
     hook(ctx, http_server)
     hook(ctx, http_server, name="strict", path="/strict")
     answers = {"/hook": [503, 502, 200], "/strict": [400]}
-    http_server.answer(lambda r: (answers[r.path].pop(0) if len(answers[r.path]) > 1 else answers[r.path][0], {}))
+    http_server.answer(
+        lambda r: (answers[r.path].pop(0) if len(answers[r.path]) > 1 else answers[r.path][0], {})
+    )
     pid = make_profile(ctx)
     flaky = send(ctx, pid, "webhook", payload={"endpoint": "crm"})
     strict = send(ctx, pid, "webhook", payload={"endpoint": "strict"})
@@ -84,7 +103,9 @@ def test_the_circuit_opens_per_endpoint_and_defers_without_calling_it(
     hook(ctx, http_server, name="down", path="/down")
     hook(ctx, http_server, name="up", path="/up")
     http_server.answer(lambda r: (503, {}) if r.path == "/down" else (200, {}))
-    dispatcher = Dispatcher(ctx, threads=2, breaker=CircuitBreaker(threshold=2, cooldown=timedelta(minutes=10)))
+    dispatcher = Dispatcher(
+        ctx, threads=2, breaker=CircuitBreaker(threshold=2, cooldown=timedelta(minutes=10))
+    )
     try:
         pid = make_profile(ctx)
         for i in range(2):
@@ -96,13 +117,17 @@ def test_the_circuit_opens_per_endpoint_and_defers_without_calling_it(
         dispatcher.run_once(ctx.clock.now())
         assert [r.path for r in http_server.requests[2:]] == ["/up"]
         row = message(ctx, blocked)
-        assert row.status == "deferred" and row.error == "circuit open for down" and row.attempts == 0
+        assert (
+            row.status == "deferred" and row.error == "circuit open for down" and row.attempts == 0
+        )
         assert message(ctx, fine).status == "delivered"
     finally:
         dispatcher.close()
 
 
-def test_provider_secrets_are_encrypted_at_rest_and_never_shown(ctx: Context, http_server: HttpServer) -> None:
+def test_provider_secrets_are_encrypted_at_rest_and_never_shown(
+    ctx: Context, http_server: HttpServer
+) -> None:
     from sqlalchemy import select
 
     from partitur.channels import service

@@ -98,16 +98,18 @@ def cap_contest(
     """
     counts: list[int] = []
     for rule in rules:
-        since = now - timedelta(hours=rule.window_hours)
-        counts.append(
-            sum(
-                1
-                for channel, at in sent
-                if at > since and (rule.channel is None or rule.channel == channel)
-            )
-        )
+        since = now - _hours(rule.window_hours)
+        scope = rule.channel
+        count = 0
+        for channel, at in sent:
+            if at > since and (scope is None or scope == channel):
+                count += 1
+        counts.append(count)
     verdicts: dict[str, Verdict] = {}
-    for cand in sorted(candidates, key=lambda c: (-c.priority, c.created_at, c.id)):
+    ordered = list(candidates)
+    if len(ordered) > 1:
+        ordered.sort(key=lambda c: (-c.priority, c.created_at, c.id))
+    for cand in ordered:
         if cand.category == "transactional":
             verdicts[cand.id] = SEND
             continue
@@ -128,6 +130,11 @@ def cap_contest(
                 counts[i] += 1
         verdicts[cand.id] = SEND
     return verdicts
+
+
+@lru_cache(maxsize=64)
+def _hours(hours: float) -> timedelta:
+    return timedelta(hours=hours)
 
 
 # --- quiet hours ---------------------------------------------------------------------------

@@ -92,6 +92,10 @@ class Dispatcher:
         self.buckets: dict[str, TokenBucket] = {}
         self._plugins: dict[tuple[Any, ...], Channel] = {}
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send")
+        #: delivery events of the current transaction, written in one go at its end
+        self._events: list[
+            tuple[str, tuple[str, dict[str, Any], dict[str, Any]], Recipient | None]
+        ] = []
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -103,6 +107,7 @@ class Dispatcher:
 
     def run_once(self, now: datetime) -> DispatchReport:
         report = DispatchReport()
+        self._events = []
         claim_id = new_id("clm")
         with self.ctx.store.begin() as conn:
             ids = repository.due_ids(conn, now=now, limit=self.batch_size)
@@ -113,11 +118,26 @@ class Dispatcher:
             if not rows:
                 return report
             jobs = self._plan(conn, rows, claim_id, now, report)
+            self._flush_events(conn, now)
         results = self._send(jobs, now)
         with self.ctx.store.begin() as conn:
             for job, result in zip(jobs, results, strict=True):
                 self._record(conn, job, result, claim_id, now, report)
+            self._flush_events(conn, now)
         return report
+
+    def _flush_events(self, conn: Connection, now: datetime) -> None:
+        pending, self._events = self._events, []
+        by_workspace: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
+        recipients: dict[str, Recipient] = {}
+        for workspace_id, item, recipient in pending:
+            by_workspace.setdefault(workspace_id, []).append(item)
+            if recipient is not None:
+                recipients[recipient.profile_id] = recipient
+        for workspace_id, items in by_workspace.items():
+            service.emit_events(
+                conn, workspace_id=workspace_id, items=items, now=now, recipients=recipients
+            )
 
     def recover(self, now: datetime) -> int:
         """Put rows whose sender died back in the queue (same idempotency key)."""
@@ -495,7 +515,6 @@ class Dispatcher:
     ) -> None:
         row = job.row
         ws_id = row["workspace_id"]
-        recipients = {row["profile_id"]: job.recipient}
         if result.invalid_tokens:
             service.invalidate_tokens(
                 conn,
@@ -531,9 +550,7 @@ class Dispatcher:
                 report.delivered += 1
             else:
                 report.sent += 1
-            service.emit_events(
-                conn, workspace_id=ws_id, items=events, now=now, recipients=recipients
-            )
+            self._events.extend((ws_id, item, job.recipient) for item in events)
             self._notify_owner(conn, job, now)
             return
         if result.outcome == "bounced":
@@ -632,12 +649,8 @@ class Dispatcher:
             return
         setattr(report, status, getattr(report, status) + 1)
         if status in ("failed", "bounced"):
-            service.emit_events(
-                conn,
-                workspace_id=row["workspace_id"],
-                items=[(status, row, {"error": error, **(extra or {})})],
-                now=now,
-            )
+            item = (status, row, {"error": error, **(extra or {})})
+            self._events.append((row["workspace_id"], item, None))
 
     def _defer(
         self,
