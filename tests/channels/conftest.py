@@ -23,7 +23,6 @@ from partitur.core.ids import new_id
 from partitur.profiles.tables import profiles
 from tests.support.postgres import free_port
 
-
 # --- builders ------------------------------------------------------------------------------
 
 

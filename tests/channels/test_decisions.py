@@ -182,7 +182,9 @@ def test_quiet_hours_follow_the_profiles_timezone_and_fall_back_for_unknown_zone
 
 @given(
     st.datetimes(
-        min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
+        min_value=datetime(2020, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
+        max_value=datetime(2030, 1, 1),  # noqa: DTZ001
+        timezones=st.just(UTC),
     )
 )
 def test_a_deferred_message_is_released_outside_quiet_hours(now: datetime) -> None:

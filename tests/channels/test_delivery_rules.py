@@ -14,7 +14,6 @@ from partitur.context import Context
 from partitur.core.clock import VirtualClock
 from tests.channels.conftest import (
     MailSink,
-    grant,
     make_profile,
     message,
     provider,

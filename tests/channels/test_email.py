@@ -38,7 +38,7 @@ def setup_email(ctx: Context, smtp: MailSink) -> None:
                 channel="email",
                 subject="Welcome {{ profile.first_name }}",
                 body_text="Hello {{ profile.first_name }}, see {{ url }}",
-                body_html='<p>Hello {{ profile.first_name }}, <a href="{{ url }}">our offer</a></p>',
+                body_html='<p>Hello {{ profile.first_name }}, <a href="{{ url }}">offer</a></p>',
             ),
             TemplateIn(
                 key="welcome",

@@ -34,7 +34,7 @@ def test_segments_follow_gsm7_and_ucs2_limits(text: str, expected: tuple[str, in
 def test_phone_numbers_are_normalised_to_e164_or_refused() -> None:
     assert normalise_phone("+49 151 1234-5678") == "+4915112345678"
     assert normalise_phone("0049 151 12345678") == "+4915112345678"
-    with pytest.raises(InvalidAddress, match="E.164"):
+    with pytest.raises(InvalidAddress, match=r"E\.164"):
         normalise_phone("0151 12345678")
     with pytest.raises(InvalidAddress):
         normalise_phone("call me")

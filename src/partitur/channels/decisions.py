@@ -119,10 +119,10 @@ def cap_contest(
                 blocked = rule
                 break
         if blocked is not None:
-            scope = blocked.channel or "all channels"
+            where = blocked.channel or "all channels"
             verdicts[cand.id] = Verdict(
                 "cap",
-                f"frequency cap: {blocked.limit} per {blocked.window_hours:g} h on {scope}",
+                f"frequency cap: {blocked.limit} per {blocked.window_hours:g} h on {where}",
             )
             continue
         for i, rule in enumerate(rules):
