@@ -242,3 +242,25 @@ def test_a_down_smtp_server_is_retried_with_backoff_then_dead_lettered(
     final = message(ctx, mid)
     assert final.status == "failed" and final.attempts == 5
     assert (final.error or "").startswith("dead letter after 5 attempts")
+
+
+def test_delivery_events_pass_ingestion_validation(
+    ctx: Context, smtp_server: MailSink, dispatcher: Dispatcher
+) -> None:
+    from sqlalchemy import func, select
+
+    from partitur.events.tables import events, quarantine
+
+    setup_email(ctx, smtp_server)
+    pid = make_profile(ctx, email="a@example.com", first_name="A", user_id="crm-7")
+    mid = send(ctx, pid, template="welcome", category="transactional", data={"url": "u"})
+    dispatcher.run_once(ctx.clock.now())
+    with ctx.store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(quarantine)).scalar() == 0
+        rows = conn.execute(
+            select(events.c.event, events.c.user_id, events.c.properties).order_by(events.c.seq)
+        ).all()
+    assert [r[0] for r in rows] == ["message.queued", "message.sent"]
+    assert [r[1] for r in rows] == ["crm-7", "crm-7"]
+    sent = rows[1]
+    assert sent[2]["message_id"] == mid and sent[2]["template"] == "welcome"

@@ -74,7 +74,7 @@ def record_delivery_events(
     except (ModuleNotFoundError, AttributeError):
         _append_directly(conn, workspace_id, source.id, events, profile_ids, now)
         return
-    ingest(
+    result = ingest(
         conn,
         workspace_id=workspace_id,
         source_id=source.id,
@@ -82,6 +82,8 @@ def record_delivery_events(
         received_at=now,
         origin="channels",
     )
+    for rejection in result.rejected:
+        log.warning("delivery event rejected by ingestion: %s", rejection)
 
 
 def _append_directly(

@@ -100,7 +100,13 @@ def enqueue(conn: Connection, *, request: SendRequest, now: datetime) -> QueuedM
         if again is None:  # pragma: no cover - the unique key was taken by another row
             raise Conflict("idempotency key is taken", field="idempotency_key")
         return QueuedMessage(id=again["id"], status=again["status"], duplicate=True)
-    emit_events(conn, workspace_id=request.workspace_id, items=[("queued", row, {})], now=now)
+    emit_events(
+        conn,
+        workspace_id=request.workspace_id,
+        items=[("queued", row, {})],
+        now=now,
+        recipients=load_recipients(conn, profile_ids=[request.profile_id]),
+    )
     return QueuedMessage(id=row["id"], status=row["status"], duplicate=False)
 
 
