@@ -70,6 +70,7 @@ def send_message(body: SendIn, ctx: ContextDep, principal: WritePrincipal) -> Qu
     with ctx.store.begin() as conn:
         queued = service.enqueue(conn, request=request, now=ctx.clock.now())
     ctx.signals.notify("outbox")
+    ctx.signals.notify("events")
     return queued
 
 
@@ -338,6 +339,7 @@ def unsubscribe(token: str, ctx: ContextDep) -> HTMLResponse:
         service.unsubscribe(
             conn, token=token, secret_key=ctx.settings.secret_key, now=ctx.clock.now()
         )
+    ctx.signals.notify("events")
     return _page("You are unsubscribed", "<p>You will not get these messages any more.</p>")
 
 
@@ -347,6 +349,7 @@ def open_pixel(token: str, ctx: ContextDep) -> Response:
         service.record_open(
             conn, token=token, secret_key=ctx.settings.secret_key, now=ctx.clock.now()
         )
+    ctx.signals.notify("events")
     return Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store"})
 
 
@@ -357,6 +360,7 @@ def click(token: str, ctx: ContextDep) -> RedirectResponse:
         url = service.record_click(
             conn, token=token, secret_key=ctx.settings.secret_key, now=ctx.clock.now()
         )
+    ctx.signals.notify("events")
     return RedirectResponse(url, status_code=302)
 
 

@@ -124,6 +124,7 @@ class Dispatcher:
             for job, result in zip(jobs, results, strict=True):
                 self._record(conn, job, result, claim_id, now, report)
             self._flush_events(conn, now)
+        self.ctx.signals.notify("events")  # journeys waiting on message.* events wake up
         return report
 
     def _flush_events(self, conn: Connection, now: datetime) -> None:
