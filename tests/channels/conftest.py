@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import hypothesis  # noqa: F401 - see below
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -22,6 +23,10 @@ from partitur.context import Context
 from partitur.core.ids import new_id
 from partitur.profiles.tables import profiles
 from tests.support.postgres import free_port
+
+# hypothesis is imported up front: its pytest plugin otherwise imports it at the terminal summary,
+# and on CPython 3.11.7 that late ast.parse has been seen to fail with "AST constructor
+# recursion depth mismatch" after the TLS SMTP test (a CPython bug, not ours).
 
 # --- builders ------------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ from partitur.channels.recipients import Recipient, load_recipients
 from partitur.channels.signing import decrypt_secrets
 from partitur.channels.templates import TemplateBook, TemplateProblem
 from partitur.context import Context
+from partitur.core import jsonutil
 from partitur.core.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,8 @@ class Dispatcher:
                     name=kind, config={}, secrets={}, settings=self.ctx.settings
                 )
             return self._plugins[key], Decimal("0"), {}
-        key = (chosen["id"], chosen["updated_at"])
+        # a changed provider (config or secrets) gets a fresh plugin instance
+        key = (chosen["id"], chosen["secrets"], jsonutil.dumps_str(chosen["config"]))
         if key not in self._plugins:
             plugin_class = plugins.get(chosen["kind"])
             if plugin_class is None:

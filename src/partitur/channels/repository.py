@@ -71,7 +71,9 @@ def claim(
         )
     )
     rows = conn.execute(
-        select(messages).where(messages.c.claim == claim_id, messages.c.status == "sending")
+        select(messages).where(
+            messages.c.id.in_(ids), messages.c.claim == claim_id, messages.c.status == "sending"
+        )
     ).mappings()
     return [dict(r) for r in rows]
 
