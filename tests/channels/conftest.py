@@ -64,9 +64,9 @@ def grant(ctx: Context, profile_id: str, channel: str, group: str = "*") -> None
         service.set_consent(
             conn,
             workspace_id=ctx.workspace_id,
-            change=ConsentChange(
-                profile_id=profile_id, channel=channel, group=group, status="granted"
-            ),  # type: ignore[arg-type]
+            change=ConsentChange.model_validate(
+                {"profile_id": profile_id, "channel": channel, "group": group, "status": "granted"}
+            ),
             now=ctx.clock.now(),
             secret_key=ctx.settings.secret_key,
         )
@@ -77,8 +77,9 @@ def send(ctx: Context, profile_id: str, channel: str = "email", **fields: Any) -
     with ctx.store.begin() as conn:
         queued = service.enqueue(
             conn,
-            request=SendRequest(
-                workspace_id=ctx.workspace_id, profile_id=profile_id, channel=channel, **fields
+            request=SendRequest.model_validate(
+                {"workspace_id": ctx.workspace_id, "profile_id": profile_id, "channel": channel}
+                | fields
             ),
             now=ctx.clock.now(),
         )

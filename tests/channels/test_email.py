@@ -11,6 +11,7 @@ from partitur.channels import service
 from partitur.channels.contracts import TemplateIn
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
+from partitur.core.clock import VirtualClock
 from tests.channels.conftest import (
     MailSink,
     delivery_events,
@@ -215,8 +216,8 @@ def test_enqueue_is_idempotent_and_nothing_is_sent_twice(
 
 
 def test_a_down_smtp_server_is_retried_with_backoff_then_dead_lettered(
-    ctx: Context, clock, dispatcher: Dispatcher
-) -> None:  # type: ignore[no-untyped-def]
+    ctx: Context, clock: VirtualClock, dispatcher: Dispatcher
+) -> None:
     from datetime import timedelta
 
     from tests.support.postgres import free_port
