@@ -183,3 +183,43 @@ def test_api_send_queues_and_the_dispatch_endpoint_delivers(
         "/api/channels/messages", json={**body, "channel": "fax"}, headers=admin_headers
     )
     assert bad.status_code == 422 and bad.json()["field"] == "channel"
+
+
+def test_an_agent_task_template_is_the_agents_brief_and_is_optional_at_publish(
+    ctx: Context, client: TestClient, admin_headers: dict[str, str], dispatcher: Dispatcher
+) -> None:
+    from partitur.channels import service
+    from partitur.channels.contracts import TemplateIn
+
+    with ctx.store.begin() as conn:
+        assert (
+            service.check_template(
+                conn, workspace_id=ctx.workspace_id, key="winback-call", channel="agent_task"
+            )
+            == []
+        )
+        service.save_template(
+            conn,
+            workspace_id=ctx.workspace_id,
+            template=TemplateIn(
+                key="winback-call",
+                channel="agent_task",
+                subject="Call {{ profile.name }}",
+                body_text="Offer {{ offer }}",
+                sample_data={"offer": "x"},
+            ),
+            now=ctx.clock.now(),
+        )
+    pid = make_profile(ctx, name="Jana")
+    send(
+        ctx,
+        pid,
+        "agent_task",
+        template="winback-call",
+        data={"offer": "STAY20"},
+        payload={"queue": "retention"},
+        category="transactional",
+    )
+    dispatcher.run_once(ctx.clock.now())
+    task = client.get("/api/channels/tasks?queue=retention", headers=admin_headers).json()[0]
+    assert (task["reason"], task["context"]["brief"]) == ("Call Jana", "Offer STAY20")

@@ -140,3 +140,53 @@ def test_provider_secrets_are_encrypted_at_rest_and_never_shown(
     assert stored and "whsec-1" not in stored
     assert shown[0].secret_names == ["signing_secret"]
     assert "whsec-1" not in shown[0].model_dump_json()
+
+
+def test_a_journey_webhook_node_names_its_endpoint_by_template_and_sends_its_payload(
+    ctx: Context, http_server: HttpServer, dispatcher: Dispatcher
+) -> None:
+    from partitur.channels import service
+    from partitur.channels.contracts import TemplateIn
+
+    with ctx.store.read() as conn:
+        assert service.check_template(
+            conn, workspace_id=ctx.workspace_id, key="crm-lead-cold", channel="webhook"
+        ) == ["no webhook endpoint is configured (for 'crm-lead-cold')"]
+    hook(ctx, http_server, name="crm-lead-cold", path="/cold")
+    hook(ctx, http_server, name="default", path="/default")
+    with ctx.store.begin() as conn:
+        assert (
+            service.check_template(
+                conn, workspace_id=ctx.workspace_id, key="crm-lead-cold", channel="webhook"
+            )
+            == []
+        )
+        service.save_template(
+            conn,
+            workspace_id=ctx.workspace_id,
+            template=TemplateIn(
+                key="crm-lead-hot",
+                channel="webhook",
+                body_text='{"lead": "{{ profile.email }}", "score": {{ score }}}',
+                sample_data={"score": 1},
+            ),
+            now=ctx.clock.now(),
+        )
+    pid = make_profile(ctx, email="jana@example.com")
+    cold = send(
+        ctx,
+        pid,
+        "webhook",
+        template="crm-lead-cold",
+        payload={"status": "no-application"},
+        category="transactional",
+    )
+    hot = send(
+        ctx, pid, "webhook", template="crm-lead-hot", data={"score": 87}, category="transactional"
+    )
+    dispatcher.run_once(ctx.clock.now())
+    by_path = {r.path: r.json() for r in http_server.requests}
+    assert by_path["/cold"]["data"] == {"status": "no-application"}
+    assert by_path["/cold"]["template"] == "crm-lead-cold"
+    assert by_path["/default"]["data"] == {"lead": "jana@example.com", "score": 87}
+    assert message(ctx, cold).status == message(ctx, hot).status == "delivered"

@@ -187,9 +187,10 @@ class Dispatcher:
             if chosen is None:
                 raise InvalidAddress(f"no {channel} provider named {wanted!r}")
         else:
-            chosen = next(
-                (p for p in candidates if p["is_default"]), candidates[0] if candidates else None
-            )
+            # a webhook node's template may name its endpoint (journeys: template "crm-lead")
+            named = [p for p in candidates if channel == "webhook" and p["name"] == row["template"]]
+            defaults = [p for p in candidates if p["is_default"]] or candidates
+            chosen = named[0] if named else (defaults[0] if defaults else None)
         plugins = registry()
         if chosen is None:
             kind = DEFAULT_KIND.get(channel)
@@ -468,7 +469,15 @@ class Dispatcher:
                 text=f"Please confirm your subscription by opening this link:\n{url}\n",
             )
         if not plugin.needs_template:
-            return None
+            # webhooks and agent tasks may use a template (the body, the agent's brief)
+            has = row["template"] and book.pick("message", row["template"], None) is not None
+            if not has:
+                return None
+            return book.render(
+                row["template"],
+                locale=recipient.locale or policy.default_locale,
+                context=service.template_context(recipient, row["data"], message_id=row["id"]),
+            )
         if not row["template"]:
             if not payload.get("text") and not payload.get("html"):
                 raise TemplateProblem(f"a {row['channel']} message needs a template or a text")

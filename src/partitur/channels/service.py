@@ -401,6 +401,18 @@ def check_template(conn: Connection, *, workspace_id: str, key: str, channel: st
     or a variable missing from them is found when a journey is published, not when it sends.
     """
     book = template_book(conn, workspace_id=workspace_id)
+    if channel in ("webhook", "agent_task") and not book.locales(key):
+        # a template is optional there: the payload is the body / the task's reason
+        if channel == "agent_task":
+            return []
+        hooks = [
+            p
+            for p in repository.providers(conn, workspace_id=workspace_id)
+            if p["channel"] == "webhook"
+        ]
+        if not hooks:
+            return [f"no webhook endpoint is configured (for {key!r})"]
+        return []
     contexts: dict[str, dict[str, Any]] = {}
     problems: list[str] = []
     for loc in book.locales(key):

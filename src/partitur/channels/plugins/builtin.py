@@ -51,7 +51,9 @@ class AgentHandoff(Channel):
 
     def send(self, message: OutboundMessage, context: DeliveryContext) -> DeliveryResult:
         payload = message.payload
+        rendered = message.rendered
         task_context = {
+            "brief": rendered.text.strip() if rendered else None,
             "profile": message.recipient.summary(),
             "journey": {"journey_id": message.journey_id, "node_id": message.node_id},
             "data": message.data,
@@ -65,7 +67,11 @@ class AgentHandoff(Channel):
                 profile_id=message.profile_id,
                 journey_id=message.journey_id,
                 queue=str(payload.get("queue", "default")),
-                reason=str(payload.get("reason", "journey hand-off")),
+                reason=str(
+                    payload.get("reason")
+                    or (rendered.subject if rendered and rendered.subject else None)
+                    or f"journey hand-off ({message.template or 'no template'})"
+                ),
                 priority=int(payload.get("priority", message.priority) or 0),
                 suggested_offer=payload.get("suggested_offer"),
                 context=task_context,

@@ -29,6 +29,24 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac}"
 
 
+def webhook_body(message: OutboundMessage) -> Any:
+    """What the endpoint gets as ``data``: ``payload.body`` if given; else the rendered template
+    (parsed when it is JSON) merged with the payload; else the payload itself."""
+    payload = {k: v for k, v in message.payload.items() if k != "endpoint"}
+    if "body" in payload:
+        return payload["body"]
+    if message.rendered is not None:
+        text = message.rendered.text.strip()
+        try:
+            parsed = jsonutil.loads(text)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            return {**payload, **parsed}
+        return {**payload, "text": text}
+    return payload or message.data
+
+
 class Webhook(Channel):
     """Config: url, timeout (seconds, default 10), max_attempts (default from the policy).
     Secrets: signing_secret."""
@@ -55,7 +73,8 @@ class Webhook(Channel):
             "profile_id": message.profile_id,
             "journey_id": message.journey_id,
             "node_id": message.node_id,
-            "data": message.payload.get("body", message.data),
+            "template": message.template,
+            "data": webhook_body(message),
         }
         body = jsonutil.dumps(document)
         timestamp = int(context.now.timestamp())
