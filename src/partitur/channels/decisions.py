@@ -72,7 +72,7 @@ def consent_verdict(
 # --- frequency caps --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Candidate:
     """A message competing for cap slots."""
 
@@ -220,7 +220,7 @@ def next_send_time(*, now: datetime, hour: int, timezone: str | None) -> datetim
 # --- one combined decision -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DeliveryFacts:
     """Everything the gate needs about one message, loaded in bulk by the dispatcher."""
 
