@@ -272,6 +272,22 @@ def add_agent_task(
     return task_id
 
 
+def insert_message(conn: Connection, row: dict[str, Any]) -> bool:
+    """Insert an outbox row unless its idempotency key exists (one statement, race-safe);
+    True if inserted."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(messages).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(messages).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    else:  # pragma: no cover - partitur runs on SQLite and PostgreSQL
+        return insert_ignoring_duplicates(conn, messages, row)
+    return bool(conn.execute(stmt.values(**row)).rowcount)
+
+
 def insert_ignoring_duplicates(conn: Connection, table: Any, values: dict[str, Any]) -> bool:
     """Insert a row unless its key exists; True if inserted. Uses a savepoint."""
     try:

@@ -69,9 +69,6 @@ def enqueue(conn: Connection, *, request: SendRequest, now: datetime) -> QueuedM
     The idempotency key is unique: a repeat returns the existing message with
     ``duplicate=True`` and is never sent twice. A ``not_before`` in the future defers the send.
     """
-    existing = repository.message_by_key(conn, request.idempotency_key)
-    if existing:
-        return QueuedMessage(id=existing["id"], status=existing["status"], duplicate=True)
     deferred = request.not_before is not None and request.not_before > now
     row: dict[str, Any] = {
         "id": new_id("msg"),
@@ -95,11 +92,11 @@ def enqueue(conn: Connection, *, request: SendRequest, now: datetime) -> QueuedM
         "data": request.data,
         "clicks": 0,
     }
-    if not repository.insert_ignoring_duplicates(conn, messages, row):
-        again = repository.message_by_key(conn, request.idempotency_key)
-        if again is None:  # pragma: no cover - the unique key was taken by another row
+    if not repository.insert_message(conn, row):
+        existing = repository.message_by_key(conn, request.idempotency_key)
+        if existing is None:  # pragma: no cover - the unique key was taken by another row
             raise Conflict("idempotency key is taken", field="idempotency_key")
-        return QueuedMessage(id=again["id"], status=again["status"], duplicate=True)
+        return QueuedMessage(id=existing["id"], status=existing["status"], duplicate=True)
     emit_events(
         conn,
         workspace_id=request.workspace_id,

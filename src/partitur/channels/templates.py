@@ -15,6 +15,7 @@ from jinja2 import (
     BaseLoader,
     Environment,
     StrictUndefined,
+    Template,
     TemplateError,
     TemplateNotFound,
     TemplateSyntaxError,
@@ -62,6 +63,8 @@ class TemplateBook:
         self.templates = dict(templates)
         self.default_locale = default_locale
         self._locale = default_locale
+        #: compiled templates by (environment, source): compiling costs far more than rendering
+        self._compiled: dict[tuple[int, str], Template] = {}
         self.env = SandboxedEnvironment(
             undefined=StrictUndefined,
             autoescape=False,
@@ -123,12 +126,15 @@ class TemplateBook:
             self.html_env, source, {**context, "content": _Markup(content)}, layout.key, "layout"
         )
 
-    @staticmethod
     def _render(
-        env: Environment, source: str, context: Mapping[str, Any], key: str, part: str
+        self, env: Environment, source: str, context: Mapping[str, Any], key: str, part: str
     ) -> str:
         try:
-            return env.from_string(source).render(**context)
+            compiled = self._compiled.get((id(env), source))
+            if compiled is None:
+                compiled = env.from_string(source)
+                self._compiled[(id(env), source)] = compiled
+            return compiled.render(**context)
         except UndefinedError as exc:
             raise TemplateProblem(f"{key} ({part}): missing variable: {exc.message}") from exc
         except TemplateSyntaxError as exc:
