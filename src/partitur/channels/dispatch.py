@@ -94,6 +94,7 @@ class Dispatcher:
         self._plugins: dict[tuple[Any, ...], Channel] = {}
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send")
         #: delivery events of the current transaction, written in one go at its end
+        self._finished: list[dict[str, Any]] = []
         self._events: list[
             tuple[str, tuple[str, dict[str, Any], dict[str, Any]], Recipient | None]
         ] = []
@@ -122,8 +123,10 @@ class Dispatcher:
             self._flush_events(conn, now)
         results = self._send(jobs, now)
         with self.ctx.store.begin() as conn:
+            self._finished = []
             for job, result in zip(jobs, results, strict=True):
                 self._record(conn, job, result, claim_id, now, report)
+            repository.finish_many(conn, self._finished)
             self._flush_events(conn, now)
         self.ctx.signals.notify("events")  # journeys waiting on message.* events wake up
         return report
@@ -539,6 +542,8 @@ class Dispatcher:
             self.breaker.record(job.endpoint, True, now)
             delivered = result.outcome == "delivered"
             values = {
+                "_id": row["id"],
+                "_claim": claim_id,
                 "status": result.outcome,
                 "sent_at": now,
                 "delivered_at": now if delivered else None,
@@ -552,8 +557,7 @@ class Dispatcher:
                 "locked_until": None,
                 "updated_at": now,
             }
-            if not repository.finish(conn, message_id=row["id"], claim_id=claim_id, values=values):
-                return
+            self._finished.append(values)
             events: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
                 ("sent", row, dict(result.details))
             ]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from partitur.channels.contracts import DeliveryPolicy, TemplateIn
@@ -23,6 +24,8 @@ from partitur.channels.tables import (
     suppressions,
 )
 from partitur.channels.templates import TemplateKey
+
+log = logging.getLogger(__name__)
 
 DUE = ("queued", "deferred")
 SENT = ("sent", "delivered")
@@ -96,6 +99,22 @@ def finish(
         where.append(messages.c.claim == claim_id)
     done = conn.execute(update(messages).where(and_(*where)).values(**values))
     return done.rowcount > 0
+
+
+def finish_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Write many successful outcomes in one statement; each dict holds ``_id`` and ``_claim``
+    plus the same columns (only rows this claim still holds are written)."""
+    if not rows:
+        return
+    columns = [k for k in rows[0] if not k.startswith("_")]
+    stmt = (
+        update(messages)
+        .where(messages.c.id == bindparam("_id"), messages.c.claim == bindparam("_claim"))
+        .values({c: bindparam(c) for c in columns})
+    )
+    done = conn.execute(stmt, rows)
+    if done.rowcount != len(rows):
+        log.warning("outcomes of %d messages found their claim lost", len(rows) - done.rowcount)
 
 
 def recent_sends(
