@@ -273,3 +273,24 @@ def test_token_bucket_limits_a_provider_rate() -> None:
     assert [bucket.take(NOW) for _ in range(2)] == [0.0, 0.0]
     assert bucket.take(NOW) == 0.5
     assert bucket.take(NOW + timedelta(seconds=1)) == 0.0
+
+
+@given(
+    sent_hours=st.lists(st.floats(min_value=0.01, max_value=48), max_size=6),
+    priorities=st.lists(st.integers(min_value=0, max_value=9), min_size=1, max_size=8),
+    limit=st.integers(min_value=0, max_value=4),
+)
+def test_a_cap_contest_never_admits_more_than_the_limit_and_prefers_priority(
+    sent_hours: list[float], priorities: list[int], limit: int
+) -> None:
+    rules = [CapRule(limit=limit, window_hours=24)]
+    sent = [("email", NOW - timedelta(hours=h)) for h in sent_hours]
+    cands = [_cand(f"c{i}", p) for i, p in enumerate(priorities)]
+    verdicts = cap_contest(sent=sent, candidates=cands, rules=rules, now=NOW)
+    admitted = [c for c in cands if verdicts[c.id].action == "send"]
+    recent = sum(1 for h in sent_hours if h < 24)
+    assert len(admitted) == max(0, min(len(cands), limit - recent))
+    if admitted and len(admitted) < len(cands):
+        assert min(c.priority for c in admitted) >= max(
+            c.priority for c in cands if verdicts[c.id].action == "cap"
+        )
