@@ -288,3 +288,35 @@ def test_a_worker_killed_mid_send_leaves_the_message_to_be_retried(
     with ctx.store.read() as conn:
         items = service.list_inbox(conn, workspace_id=ctx.workspace_id, profile_id=pid)
     assert len(items) == 1
+
+
+def test_opt_in_traits_on_the_profile_count_unless_the_ledger_says_otherwise(
+    ctx: Context, smtp_server: MailSink, dispatcher: Dispatcher
+) -> None:
+    from partitur.channels.contracts import ConsentChange
+
+    provider(
+        ctx,
+        channel="email",
+        name="l",
+        kind="smtp",
+        config={"host": smtp_server.host, "port": smtp_server.port},
+    )
+    opted_in = make_profile(ctx, email="in@example.com", email_opt_in=True)
+    opted_out = make_profile(ctx, email="out@example.com", email_opt_in=False)
+    overruled = make_profile(ctx, email="over@example.com", email_opt_in=True)
+    with ctx.store.begin() as conn:
+        service.set_consent(
+            conn,
+            workspace_id=ctx.workspace_id,
+            change=ConsentChange(profile_id=overruled, channel="email", status="revoked"),
+            now=ctx.clock.now(),
+            secret_key=ctx.settings.secret_key,
+        )
+    ids = [
+        send(ctx, p, payload={"subject": "News", "text": "x"})
+        for p in (opted_in, opted_out, overruled)
+    ]
+    dispatcher.run_once(ctx.clock.now())
+    assert [message(ctx, i).status for i in ids] == ["sent", "suppressed", "suppressed"]
+    assert [m["To"] for m in smtp_server.mails] == ["in@example.com"]

@@ -76,6 +76,18 @@ class _Workspace:
     groups: dict[str, dict[str, Any]]
 
 
+def with_trait_consent(
+    consents: dict[tuple[str, str], str], recipient: Recipient, channel: str
+) -> dict[tuple[str, str], str]:
+    """Consent kept on the profile (``email_opt_in``, ``sms_opt_in``, ``push_opt_in`` traits,
+    e.g. synced from a CRM) counts as a channel-wide grant or revocation when the consent ledger
+    has no entry for the channel; the ledger wins."""
+    flag = recipient.traits.get(f"{channel}_opt_in")
+    if not isinstance(flag, bool) or (channel, "*") in consents:
+        return consents
+    return {**consents, (channel, "*"): "granted" if flag else "revoked"}
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -344,7 +356,9 @@ class Dispatcher:
                     channel=row["channel"],
                     category=row["category"],
                     group=str(group) if group else None,
-                    consents=consent.get(row["profile_id"], {}),
+                    consents=with_trait_consent(
+                        consent.get(row["profile_id"], {}), recipient, row["channel"]
+                    ),
                     suppressed=is_suppressed,
                     timezone=recipient.timezone,
                     cap=caps.get(row["id"], SEND),
