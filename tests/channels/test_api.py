@@ -121,3 +121,41 @@ def test_the_worker_loops_deliver_and_recover(ctx: Context) -> None:
     assert retry_loop.run_pass() == 0
     assert message(ctx, mid).status == "delivered"
     dispatcher_loop.dispatcher.close()  # type: ignore[attr-defined]
+
+
+def test_the_demo_step_makes_every_example_template_publishable_and_is_idempotent(
+    ctx: Context, client: TestClient
+) -> None:
+    from partitur.channels import service
+    from partitur.channels.demo import MESSAGES, setup_channels
+
+    class Report:
+        def __init__(self) -> None:
+            self.extras: dict[str, object] = {}
+            self.notes: list[str] = []
+
+        def add(self, label: str, value: object) -> None:
+            self.extras[label] = value
+
+        def note(self, text: str) -> None:
+            self.notes.append(text)
+
+    first, second = Report(), Report()
+    setup_channels(ctx, first)
+    setup_channels(ctx, second)
+    assert first.extras["message templates"] == 35 and second.extras["message templates"] == 0
+    with ctx.store.read() as conn:
+        for key, (channel, _) in MESSAGES.items():
+            assert (
+                service.check_template(
+                    conn, workspace_id=ctx.workspace_id, key=key, channel=channel
+                )
+                == []
+            ), key
+        assert (
+            service.check_template(
+                conn, workspace_id=ctx.workspace_id, key="crm-lead-cold", channel="webhook"
+            )
+            == []
+        )
+    assert client.post("/api/channels/webhook-sink", json={"x": 1}).status_code == 204

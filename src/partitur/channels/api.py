@@ -396,6 +396,13 @@ def sms_inbound(
     return Response("<Response/>", media_type="application/xml")
 
 
+@router.post("/webhook-sink", status_code=204, include_in_schema=False)
+async def webhook_sink(request: Request) -> Response:
+    """A receiver that accepts any webhook (the demo's CRM stand-in); it keeps nothing."""
+    await request.body()
+    return Response(status_code=204)
+
+
 # --- agent tasks ---------------------------------------------------------------------------
 
 
