@@ -41,3 +41,13 @@ trait_history = Table(
     Column("source", String(300), nullable=True),
     Index("ix_trait_history_profile", "profile_id", "trait", "changed_at"),
 )
+
+#: Content hashes of imported CSV rows: re-running an import skips rows already applied.
+profile_imports = Table(
+    "profile_imports",
+    metadata,
+    Column("workspace_id", String(40), primary_key=True),
+    Column("row_hash", String(64), primary_key=True),
+    Column("profile_id", String(40), nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+)

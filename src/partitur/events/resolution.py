@@ -1,0 +1,237 @@
+"""The event log's side of identity resolution: reading events to resolve and (re)pointing
+``events.profile_id``. Everything here is set-based (one statement per batch, not per event).
+
+Identity and profiles call these functions; they never touch the ``events`` table themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, and_, delete, func, or_, select, text
+
+from partitur.events.tables import events
+from partitur.storage.scratch import insert_rows, temp_table
+
+
+class EventToResolve(NamedTuple):
+    seq: int
+    workspace_id: str
+    type: str
+    user_id: str | None
+    anonymous_id: str | None
+    timestamp: datetime
+    traits: dict[str, Any] | None
+    context_traits: Any
+    external_ids: Any
+    previous_id: Any
+    timezone: Any
+    locale: Any
+
+
+def pending_seqs(conn: Connection, *, after: int, limit: int) -> list[int]:
+    """The next ``limit`` committed event seqs after ``after``, ascending."""
+    rows = conn.execute(
+        select(events.c.seq).where(events.c.seq > after).order_by(events.c.seq).limit(limit)
+    )
+    return [r[0] for r in rows]
+
+
+def max_seq(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one())
+
+
+def events_to_resolve(conn: Connection, *, after: int, upto: int) -> Iterator[EventToResolve]:
+    """Unresolved events with ``after < seq <= upto``: the fields identity resolution reads."""
+    ctx = events.c.context
+    stmt = (
+        select(
+            events.c.seq,
+            events.c.workspace_id,
+            events.c.type,
+            events.c.user_id,
+            events.c.anonymous_id,
+            events.c.timestamp,
+            events.c.traits,
+            ctx[("traits",)],
+            ctx[("externalIds",)],
+            events.c.extra[("previousId",)],
+            ctx[("timezone",)],
+            ctx[("locale",)],
+        )
+        .where(events.c.seq > after, events.c.seq <= upto, events.c.profile_id.is_(None))
+        .order_by(events.c.seq)
+    )
+    for row in conn.execute(stmt):
+        yield EventToResolve(*row)
+
+
+def assign_profiles(conn: Connection, assignments: Sequence[tuple[int, str]]) -> None:
+    """Set ``profile_id`` for the given (seq, profile_id) pairs in one statement (the pairs stay
+    staged for ``stage_activity``)."""
+    temp_table(conn, "tmp_event_profiles", "seq BIGINT PRIMARY KEY, profile_id VARCHAR(40)")
+    if not assignments:
+        return
+    insert_rows(conn, "tmp_event_profiles", ("seq", "profile_id"), assignments)
+    conn.exec_driver_sql(
+        "UPDATE events SET profile_id = t.profile_id FROM tmp_event_profiles t "
+        "WHERE events.seq = t.seq"
+    )
+
+
+def repoint_profiles(conn: Connection, moves: Mapping[str, str]) -> None:
+    """Move every event of each merged profile (key) to its survivor (value)."""
+    if not moves:
+        return
+    temp_table(conn, "tmp_event_moves", "old_id VARCHAR(40) PRIMARY KEY, new_id VARCHAR(40)")
+    insert_rows(conn, "tmp_event_moves", ("old_id", "new_id"), list(moves.items()))
+    conn.exec_driver_sql(
+        "UPDATE events SET profile_id = m.new_id FROM tmp_event_moves m "
+        "WHERE events.profile_id = m.old_id"
+    )
+
+
+def delete_events(conn: Connection, seqs: Iterable[int]) -> int:
+    """Delete events by seq (suppressed identifiers); returns how many went."""
+    wanted = [(s,) for s in seqs]
+    if not wanted:
+        return 0
+    temp_table(conn, "tmp_event_drop", "seq BIGINT PRIMARY KEY")
+    insert_rows(conn, "tmp_event_drop", ("seq",), wanted)
+    result = conn.exec_driver_sql("DELETE FROM events WHERE seq IN (SELECT seq FROM tmp_event_drop)")
+    return int(result.rowcount)
+
+
+def stage_activity(conn: Connection, *, source_names: Mapping[str, str], table: str) -> None:
+    """Aggregate the events just assigned by ``assign_profiles`` per profile into temp ``table``:
+    ``profile_id, n, first_ts, last_ts, orders, revenue, last_channel``.
+
+    ``Order Completed`` events count as orders; their ``revenue`` (else ``total``) property is
+    summed. The last channel is ``context.channel`` (else top-level ``channel``, else the name of
+    the source) of the profile's latest event.
+    """
+    temp_table(conn, "tmp_source_names", "source_id VARCHAR(40) PRIMARY KEY, name VARCHAR(200)")
+    insert_rows(conn, "tmp_source_names", ("source_id", "name"), list(source_names.items()))
+    if conn.dialect.name == "sqlite":
+        money = (
+            "COALESCE(CAST(json_extract(e.properties, '$.revenue') AS REAL), "
+            "CAST(json_extract(e.properties, '$.total') AS REAL), 0)"
+        )
+        channel = (
+            "COALESCE(json_extract(e.context, '$.channel'), json_extract(e.extra, '$.channel'), "
+            "s.name, e.source_id)"
+        )
+        create = f"CREATE TEMPORARY TABLE {table} AS "
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+    else:
+        money = (
+            "CASE WHEN jsonb_typeof(e.properties->'revenue') = 'number' "
+            "THEN (e.properties->>'revenue')::numeric "
+            "WHEN jsonb_typeof(e.properties->'total') = 'number' "
+            "THEN (e.properties->>'total')::numeric ELSE 0 END"
+        )
+        channel = "COALESCE(e.context->>'channel', e.extra->>'channel', s.name, e.source_id)"
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+        create = f"CREATE TEMPORARY TABLE {table} ON COMMIT DROP AS "
+    conn.execute(
+        text(
+            create
+            + f"""
+            WITH b AS (
+                SELECT e.profile_id, e.timestamp AS ts,
+                       CASE WHEN e.event = 'Order Completed' THEN 1 ELSE 0 END AS is_order,
+                       CASE WHEN e.event = 'Order Completed' THEN {money} ELSE 0 END AS money,
+                       {channel} AS channel,
+                       ROW_NUMBER() OVER (PARTITION BY e.profile_id
+                                          ORDER BY e.timestamp DESC, e.seq DESC) AS rn
+                FROM events e
+                JOIN tmp_event_profiles t ON t.seq = e.seq
+                LEFT JOIN tmp_source_names s ON s.source_id = e.source_id
+            )
+            SELECT profile_id, COUNT(*) AS n, MIN(ts) AS first_ts, MAX(ts) AS last_ts,
+                   SUM(is_order) AS orders, SUM(money) AS revenue,
+                   MAX(CASE WHEN rn = 1 THEN channel END) AS last_channel
+            FROM b GROUP BY profile_id
+            """
+        )
+    )
+
+
+def first_unresolved_seq(conn: Connection, *, upto: int) -> int | None:
+    """The lowest seq <= ``upto`` that still has no profile (late commits on PostgreSQL)."""
+    row = conn.execute(
+        select(func.min(events.c.seq)).where(events.c.profile_id.is_(None), events.c.seq <= upto)
+    ).scalar_one()
+    return int(row) if row is not None else None
+
+
+def unresolved_seqs(conn: Connection, *, upto: int, limit: int) -> list[int]:
+    rows = conn.execute(
+        select(events.c.seq)
+        .where(events.c.profile_id.is_(None), events.c.seq <= upto)
+        .order_by(events.c.seq)
+        .limit(limit)
+    )
+    return [r[0] for r in rows]
+
+
+class ProfileEvent(NamedTuple):
+    seq: int
+    type: str
+    event: str | None
+    source_id: str
+    message_id: str
+    user_id: str | None
+    anonymous_id: str | None
+    timestamp: datetime
+    received_at: datetime
+    properties: Any
+    traits: Any
+    context: Any
+
+
+def profile_events(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    profile_ids: Sequence[str],
+    before: tuple[datetime, int] | None = None,
+    limit: int | None = None,
+) -> list[ProfileEvent]:
+    """The events of the given profiles, newest first (by timestamp, then seq); ``before`` is
+    the (timestamp, seq) of the last event of the previous page."""
+    stmt = select(
+        events.c.seq,
+        events.c.type,
+        events.c.event,
+        events.c.source_id,
+        events.c.message_id,
+        events.c.user_id,
+        events.c.anonymous_id,
+        events.c.timestamp,
+        events.c.received_at,
+        events.c.properties,
+        events.c.traits,
+        events.c.context,
+    ).where(events.c.workspace_id == workspace_id, events.c.profile_id.in_(list(profile_ids)))
+    if before is not None:
+        ts, seq = before
+        stmt = stmt.where(
+            or_(events.c.timestamp < ts, and_(events.c.timestamp == ts, events.c.seq < seq))
+        )
+    stmt = stmt.order_by(events.c.timestamp.desc(), events.c.seq.desc())
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [ProfileEvent(*row) for row in conn.execute(stmt)]
+
+
+def delete_profile_events(conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]) -> int:
+    """Erase every event of the given profiles; returns how many were deleted."""
+    result = conn.execute(
+        delete(events).where(
+            events.c.workspace_id == workspace_id, events.c.profile_id.in_(list(profile_ids))
+        )
+    )
+    return int(result.rowcount)

@@ -1,0 +1,294 @@
+"""Queries on profiles, trait history and the identity graph (bulk where the resolver needs it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, select, text
+
+from partitur.core.types import UtcDateTime
+from partitur.identity.tables import identities, identity_merges
+from partitur.profiles.tables import profile_imports, profiles, trait_history
+from partitur.profiles.traits import HistoryRow, ProfileState
+from partitur.storage.scratch import insert_rows, temp_table
+
+
+def _state(row: Mapping[str, Any]) -> ProfileState:
+    return ProfileState(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        created_at=row["created_at"],
+        traits=dict(row["traits"] or {}),
+        trait_times=dict(row["trait_times"] or {}),
+        computed=dict(row["computed"] or {}),
+        first_seen_at=row["first_seen_at"],
+        last_seen_at=row["last_seen_at"],
+        timezone=row["timezone"],
+        locale=row["locale"],
+    )
+
+
+def load_states(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileState]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    temp_table(conn, "tmp_profile_ids", "id VARCHAR(40) PRIMARY KEY")
+    insert_rows(conn, "tmp_profile_ids", ("id",), [(i,) for i in wanted])
+    rows = conn.execute(
+        select(profiles).where(profiles.c.id.in_(text("SELECT id FROM tmp_profile_ids")))
+    ).mappings()
+    return {r["id"]: _state(r) for r in rows}
+
+
+def created_at_of(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
+    out: dict[str, datetime] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = list(ids[start : start + 5000])
+        rows = conn.execute(
+            select(profiles.c.id, profiles.c.created_at).where(profiles.c.id.in_(chunk))
+        )
+        out.update({r[0]: r[1] for r in rows})
+    return out
+
+
+def insert_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
+    if not states:
+        return
+    conn.execute(
+        profiles.insert(),
+        [
+            {
+                "id": s.id,
+                "workspace_id": s.workspace_id,
+                "created_at": s.created_at,
+                "updated_at": now,
+                "merged_into": None,
+                "traits": s.traits,
+                "trait_times": s.trait_times,
+                "computed": s.computed,
+                "first_seen_at": s.first_seen_at,
+                "last_seen_at": s.last_seen_at,
+                "timezone": s.timezone,
+                "locale": s.locale,
+                "is_test": False,
+            }
+            for s in states
+        ],
+    )
+
+
+def update_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
+    if not states:
+        return
+    conn.execute(
+        profiles.update()
+        .where(profiles.c.id == bindparam("b_id"))
+        .values(
+            traits=bindparam("b_traits"),
+            trait_times=bindparam("b_times"),
+            computed=bindparam("b_computed"),
+            first_seen_at=bindparam("b_first"),
+            last_seen_at=bindparam("b_last"),
+            timezone=bindparam("b_tz"),
+            locale=bindparam("b_locale"),
+            updated_at=now,
+        ),
+        [
+            {
+                "b_id": s.id,
+                "b_traits": s.traits,
+                "b_times": s.trait_times,
+                "b_computed": s.computed,
+                "b_first": s.first_seen_at,
+                "b_last": s.last_seen_at,
+                "b_tz": s.timezone,
+                "b_locale": s.locale,
+            }
+            for s in states
+        ],
+    )
+
+
+def mark_merged(conn: Connection, moves: Mapping[str, str], now: datetime) -> None:
+    """Point merged profiles (keys) at their survivors; earlier redirects follow along."""
+    if not moves:
+        return
+    conn.execute(
+        profiles.update()
+        .where(profiles.c.id == bindparam("b_id"))
+        .values(merged_into=bindparam("b_into"), updated_at=now),
+        [{"b_id": old, "b_into": new} for old, new in moves.items()],
+    )
+    conn.execute(
+        profiles.update()
+        .where(profiles.c.merged_into == bindparam("b_old"))
+        .values(merged_into=bindparam("b_into")),
+        [{"b_old": old, "b_into": new} for old, new in moves.items()],
+    )
+    conn.execute(
+        trait_history.update()
+        .where(trait_history.c.profile_id == bindparam("b_old"))
+        .values(profile_id=bindparam("b_into")),
+        [{"b_old": old, "b_into": new} for old, new in moves.items()],
+    )
+
+
+def insert_history(conn: Connection, rows: Sequence[HistoryRow]) -> None:
+    if rows:
+        conn.execute(
+            trait_history.insert(),
+            [
+                {
+                    "profile_id": r.profile_id,
+                    "trait": r.trait,
+                    "value": r.value,
+                    "changed_at": r.changed_at,
+                    "source": r.source,
+                }
+                for r in rows
+            ],
+        )
+
+
+def apply_activity(conn: Connection, *, table: str, now: datetime) -> None:
+    """Add the per-profile activity aggregates staged in ``table`` (see
+    ``events.resolution.stage_activity``) to the profiles' computed traits, set-based."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            text(
+                f"""
+                UPDATE profiles SET
+                  first_seen_at = CASE WHEN profiles.first_seen_at IS NULL
+                      OR a.first_ts < profiles.first_seen_at THEN a.first_ts
+                      ELSE profiles.first_seen_at END,
+                  last_seen_at = CASE WHEN profiles.last_seen_at IS NULL
+                      OR a.last_ts > profiles.last_seen_at THEN a.last_ts
+                      ELSE profiles.last_seen_at END,
+                  computed = json_set(profiles.computed,
+                      '$.event_count',
+                      COALESCE(json_extract(profiles.computed, '$.event_count'), 0) + a.n,
+                      '$.order_count',
+                      COALESCE(json_extract(profiles.computed, '$.order_count'), 0) + a.orders,
+                      '$.revenue', ROUND(
+                      COALESCE(json_extract(profiles.computed, '$.revenue'), 0) + a.revenue, 2),
+                      '$.last_channel', CASE WHEN profiles.last_seen_at IS NULL
+                          OR a.last_ts >= profiles.last_seen_at THEN a.last_channel
+                          ELSE json_extract(profiles.computed, '$.last_channel') END),
+                  updated_at = :now
+                FROM {table} a WHERE profiles.id = a.profile_id
+                """
+            ).bindparams(bindparam("now", type_=UtcDateTime)),
+            {"now": now},
+        )
+        return
+    conn.execute(
+        text(
+            f"""
+            UPDATE profiles p SET
+              first_seen_at = LEAST(COALESCE(p.first_seen_at, a.first_ts), a.first_ts),
+              last_seen_at = GREATEST(COALESCE(p.last_seen_at, a.last_ts), a.last_ts),
+              computed = p.computed || jsonb_build_object(
+                  'event_count', COALESCE((p.computed->>'event_count')::bigint, 0) + a.n,
+                  'order_count', COALESCE((p.computed->>'order_count')::bigint, 0) + a.orders,
+                  'revenue', ROUND(COALESCE((p.computed->>'revenue')::numeric, 0)
+                      + a.revenue::numeric, 2),
+                  'last_channel', CASE WHEN p.last_seen_at IS NULL
+                      OR a.last_ts >= p.last_seen_at THEN to_jsonb(a.last_channel)
+                      ELSE p.computed->'last_channel' END),
+              updated_at = :now
+            FROM {table} a WHERE p.id = a.profile_id
+            """
+        ).bindparams(bindparam("now", type_=UtcDateTime)),
+        {"now": now},
+    )
+
+
+# -- single-profile reads ----------------------------------------------------------------------
+
+
+def profile_row(conn: Connection, profile_id: str) -> Mapping[str, Any] | None:
+    return conn.execute(select(profiles).where(profiles.c.id == profile_id)).mappings().first()
+
+
+def identities_of(conn: Connection, profile_id: str) -> dict[str, list[str]]:
+    rows = conn.execute(
+        select(identities.c.kind, identities.c.value)
+        .where(identities.c.profile_id == profile_id)
+        .order_by(identities.c.kind, identities.c.first_seen_at, identities.c.value)
+    )
+    out: dict[str, list[str]] = {}
+    for kind, value in rows:
+        out.setdefault(kind, []).append(value)
+    return out
+
+
+def merged_ids(conn: Connection, profile_id: str) -> list[str]:
+    rows = conn.execute(
+        select(profiles.c.id).where(profiles.c.merged_into == profile_id).order_by(profiles.c.id)
+    )
+    return [r[0] for r in rows]
+
+
+def profile_for_identity(
+    conn: Connection, *, workspace_id: str, kind: str, value: str
+) -> str | None:
+    row = conn.execute(
+        select(identities.c.profile_id).where(
+            identities.c.workspace_id == workspace_id,
+            identities.c.kind == kind,
+            identities.c.value == value,
+        )
+    ).first()
+    return row[0] if row else None
+
+
+def history_of(conn: Connection, profile_id: str) -> list[Mapping[str, Any]]:
+    return list(
+        conn.execute(
+            select(trait_history)
+            .where(trait_history.c.profile_id == profile_id)
+            .order_by(trait_history.c.changed_at, trait_history.c.id)
+        ).mappings()
+    )
+
+
+def merges_of(conn: Connection, profile_id: str) -> list[Mapping[str, Any]]:
+    return list(
+        conn.execute(
+            select(identity_merges)
+            .where(
+                (identity_merges.c.survivor_id == profile_id)
+                | (identity_merges.c.merged_id == profile_id)
+            )
+            .order_by(identity_merges.c.id)
+        ).mappings()
+    )
+
+
+def erase_rows(conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]) -> dict[str, int]:
+    """Delete the profiles, their identities, trait history and merge records."""
+    ids = list(profile_ids)
+    counts = {
+        "identities": conn.execute(
+            delete(identities).where(
+                identities.c.workspace_id == workspace_id, identities.c.profile_id.in_(ids)
+            )
+        ).rowcount,
+        "history": conn.execute(
+            delete(trait_history).where(trait_history.c.profile_id.in_(ids))
+        ).rowcount,
+        "merges": conn.execute(
+            delete(identity_merges).where(
+                identity_merges.c.survivor_id.in_(ids) | identity_merges.c.merged_id.in_(ids)
+            )
+        ).rowcount,
+        "imports": conn.execute(
+            delete(profile_imports).where(profile_imports.c.profile_id.in_(ids))
+        ).rowcount,
+        "profiles": conn.execute(
+            delete(profiles).where(profiles.c.workspace_id == workspace_id, profiles.c.id.in_(ids))
+        ).rowcount,
+    }
+    return {k: int(v) for k, v in counts.items()}
