@@ -7,9 +7,10 @@ Identity and profiles call these functions; they never touch the ``events`` tabl
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import Connection, and_, delete, func, or_, select, text
 
 from partitur.events.tables import events
@@ -22,8 +23,8 @@ class EventToResolve(NamedTuple):
     type: str
     user_id: str | None
     anonymous_id: str | None
-    timestamp: datetime
-    traits: dict[str, Any] | None
+    timestamp: Any  # raw from the driver; see event_time
+    traits: Any
     context_traits: Any
     external_ids: Any
     previous_id: Any
@@ -43,29 +44,66 @@ def max_seq(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one())
 
 
+_TO_RESOLVE = {
+    "sqlite": (
+        "SELECT seq, workspace_id, type, user_id, anonymous_id, timestamp, traits, "
+        "json_extract(context, '$.traits'), json_extract(context, '$.externalIds'), "
+        "json_extract(extra, '$.previousId'), json_extract(context, '$.timezone'), "
+        "json_extract(context, '$.locale') FROM events "
+        "WHERE seq > ? AND seq <= ? AND profile_id IS NULL ORDER BY seq"
+    ),
+    "postgresql": (
+        "SELECT seq, workspace_id, type, user_id, anonymous_id, timestamp, traits::text, "
+        "(context->'traits')::text, (context->'externalIds')::text, extra->>'previousId', "
+        "context->>'timezone', context->>'locale' FROM events "
+        "WHERE seq > %s AND seq <= %s AND profile_id IS NULL ORDER BY seq"
+    ),
+}
+
+
+def _doc(raw: Any) -> Any:
+    if raw is None or raw == "null":
+        return None
+    if isinstance(raw, str):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+    return raw
+
+
+def _moment(raw: Any) -> datetime:
+    if isinstance(raw, datetime):
+        return raw if raw.tzinfo else raw.replace(tzinfo=UTC)
+    return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+
+
 def events_to_resolve(conn: Connection, *, after: int, upto: int) -> Iterator[EventToResolve]:
-    """Unresolved events with ``after < seq <= upto``: the fields identity resolution reads."""
-    ctx = events.c.context
-    stmt = (
-        select(
-            events.c.seq,
-            events.c.workspace_id,
-            events.c.type,
-            events.c.user_id,
-            events.c.anonymous_id,
-            events.c.timestamp,
-            events.c.traits,
-            ctx[("traits",)],
-            ctx[("externalIds",)],
-            events.c.extra[("previousId",)],
-            ctx[("timezone",)],
-            ctx[("locale",)],
+    """Unresolved events with ``after < seq <= upto``: the fields identity resolution reads.
+
+    JSON documents are parsed only where present (most events carry no traits)."""
+    sql = _TO_RESOLVE["sqlite" if conn.dialect.name == "sqlite" else "postgresql"]
+    for row in conn.exec_driver_sql(sql, (after, upto)):
+        seq, ws, type_, user_id, anon, ts, traits, ctraits, ext, prev, tz, locale = row
+        yield EventToResolve(
+            seq,
+            ws,
+            type_,
+            user_id,
+            anon,
+            ts,
+            _doc(traits) if traits is not None else None,
+            _doc(ctraits) if ctraits is not None else None,
+            _doc(ext) if ext is not None else None,
+            prev,
+            tz,
+            locale,
         )
-        .where(events.c.seq > after, events.c.seq <= upto, events.c.profile_id.is_(None))
-        .order_by(events.c.seq)
-    )
-    for row in conn.execute(stmt):
-        yield EventToResolve(*row)
+
+
+def event_time(raw: Any) -> datetime:
+    """``EventToResolve.timestamp`` as an aware datetime (kept raw until needed)."""
+    return _moment(raw)
 
 
 def assign_profiles(conn: Connection, assignments: Sequence[tuple[int, str]]) -> None:

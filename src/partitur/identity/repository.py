@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, select, text
 from partitur.identity.extract import Identifier
 from partitur.identity.graph import Merge
 from partitur.identity.tables import identities, identity_merges, suppressed_identifiers
-from partitur.storage.scratch import insert_rows, temp_table
+from partitur.storage.scratch import db_time, insert_rows, temp_table
 
 
 def existing_identities(
@@ -65,19 +65,12 @@ def insert_identities(
     """New (kind, value, profile_id) rows."""
     if not rows:
         return
-    conn.execute(
-        identities.insert(),
-        [
-            {
-                "workspace_id": workspace_id,
-                "kind": kind,
-                "value": value,
-                "profile_id": profile_id,
-                "first_seen_at": now,
-                "last_seen_at": now,
-            }
-            for kind, value, profile_id in rows
-        ],
+    at = db_time(conn, now)
+    insert_rows(
+        conn,
+        "identities",
+        ("workspace_id", "kind", "value", "profile_id", "first_seen_at", "last_seen_at"),
+        [(workspace_id, kind, value, profile_id, at, at) for kind, value, profile_id in rows],
     )
 
 

@@ -280,19 +280,21 @@ def _resolve_workspace(
 
     # 6. traits, timezone and locale from identify traits and context.traits, oldest first
     history: list[HistoryRow] = []
-    trait_rows.sort(key=lambda n: (rows[n].timestamp, rows[n].seq))
+    moments = {n: event_log.event_time(rows[n].timestamp) for n in trait_rows}
+    trait_rows.sort(key=lambda n: (moments[n], rows[n].seq))
     for n in trait_rows:
         row = rows[n]
+        at = moments[n]
         state = states[event_profile[n] or ""]
         source = f"event:{row.seq}"
         if isinstance(row.context_traits, dict) and row.context_traits:
-            history += apply_traits(state, row.context_traits, at=row.timestamp, source=source)
+            history += apply_traits(state, row.context_traits, at=at, source=source)
         if row.type == "identify" and isinstance(row.traits, dict) and row.traits:
-            history += apply_traits(state, row.traits, at=row.timestamp, source=source)
+            history += apply_traits(state, row.traits, at=at, source=source)
         tz = row.timezone
         if tz is None and isinstance(row.traits, dict) and row.type == "identify":
             tz = row.traits.get("timezone")
-        apply_place(state, timezone=tz, locale=row.locale, at=row.timestamp)
+        apply_place(state, timezone=tz, locale=row.locale, at=at)
 
     # 7. write: profiles, identities, merges, events
     profiles.write_states(

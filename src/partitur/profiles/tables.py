@@ -27,6 +27,7 @@ profiles = Table(
     Column("locale", String(16), nullable=True),
     Column("is_test", Boolean, nullable=False, default=False),
     Index("ix_profiles_ws_seen", "workspace_id", "last_seen_at"),
+    Index("ix_profiles_merged_into", "merged_into"),
 )
 
 trait_history = Table(

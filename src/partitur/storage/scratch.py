@@ -7,6 +7,7 @@ Bulk work (identity resolution, imports) stages rows in a temporary table and th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -39,3 +40,10 @@ def insert_rows(
         params: list[Any] = [v for row in chunk for v in row]
         values = ", ".join(one for _ in chunk)
         conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES {values}", tuple(params))
+
+
+def db_time(conn: Connection, moment: datetime) -> Any:
+    """A datetime as ``insert_rows`` must pass it for a ``UtcDateTime`` column."""
+    if conn.dialect.name == "sqlite":
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment

@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column("is_test", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_profiles")),
     )
+    op.create_index("ix_profiles_merged_into", "profiles", ["merged_into"], unique=False)
     op.create_index(
         "ix_profiles_ws_seen", "profiles", ["workspace_id", "last_seen_at"], unique=False
     )
@@ -136,6 +137,7 @@ def downgrade() -> None:
     op.drop_table("trait_history")
     op.drop_table("suppressed_identifiers")
     op.drop_index("ix_profiles_ws_seen", table_name="profiles")
+    op.drop_index("ix_profiles_merged_into", table_name="profiles")
     op.drop_table("profiles")
     op.drop_table("profile_imports")
     op.drop_index("ix_identity_merges_survivor", table_name="identity_merges")
