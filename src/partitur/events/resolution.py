@@ -164,10 +164,11 @@ def stage_activity(conn: Connection, *, source_names: Mapping[str, str], table: 
         create = f"CREATE TEMPORARY TABLE {table} AS "
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
     else:
+        num = r"'^\s*-?[0-9]+(\.[0-9]+)?\s*$'"
         money = (
-            "CASE WHEN jsonb_typeof(e.properties->'revenue') = 'number' "
+            f"CASE WHEN (e.properties->>'revenue') ~ {num} "
             "THEN (e.properties->>'revenue')::numeric "
-            "WHEN jsonb_typeof(e.properties->'total') = 'number' "
+            f"WHEN (e.properties->>'total') ~ {num} "
             "THEN (e.properties->>'total')::numeric ELSE 0 END"
         )
         channel = "COALESCE(e.context->>'channel', e.extra->>'channel', s.name, e.source_id)"

@@ -41,6 +41,7 @@ __all__ = [
     "find_profile",
     "get_profile",
     "list_events",
+    "list_merges",
     "merge_states",
     "set_computed",
     "update_traits",
@@ -287,6 +288,12 @@ def erase_profile(
         suppressed_identifiers=suppressed,
         erased_at=now,
     )
+
+
+def list_merges(conn: Connection, *, workspace_id: str, profile_id: str) -> list[ProfileMerge]:
+    """The merges that formed this profile (oldest first)."""
+    profile = get_profile(conn, profile_id=profile_id, workspace_id=workspace_id)
+    return [ProfileMerge.model_validate(dict(r)) for r in repo.merges_of(conn, profile.id)]
 
 
 def _merge_family(conn: Connection, survivor_id: str) -> list[str]:
