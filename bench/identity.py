@@ -131,7 +131,9 @@ def main() -> None:
         resolve_s = time.perf_counter() - t0
 
         check = sqlite3.connect(db)
-        profiles = check.execute("SELECT count(*) FROM profiles WHERE merged_into IS NULL").fetchone()[0]
+        profiles = check.execute(
+            "SELECT count(*) FROM profiles WHERE merged_into IS NULL"
+        ).fetchone()[0]
         merged = check.execute("SELECT count(*) FROM identity_merges").fetchone()[0]
         open_ = check.execute("SELECT count(*) FROM events WHERE profile_id IS NULL").fetchone()[0]
         check.close()

@@ -138,7 +138,9 @@ def delete_events(conn: Connection, seqs: Iterable[int]) -> int:
         return 0
     temp_table(conn, "tmp_event_drop", "seq BIGINT PRIMARY KEY")
     insert_rows(conn, "tmp_event_drop", ("seq",), wanted)
-    result = conn.exec_driver_sql("DELETE FROM events WHERE seq IN (SELECT seq FROM tmp_event_drop)")
+    result = conn.exec_driver_sql(
+        "DELETE FROM events WHERE seq IN (SELECT seq FROM tmp_event_drop)"
+    )
     return int(result.rowcount)
 
 
@@ -266,7 +268,9 @@ def profile_events(
     return [ProfileEvent(*row) for row in conn.execute(stmt)]
 
 
-def delete_profile_events(conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]) -> int:
+def delete_profile_events(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> int:
     """Erase every event of the given profiles; returns how many were deleted."""
     result = conn.execute(
         delete(events).where(

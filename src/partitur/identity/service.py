@@ -105,13 +105,15 @@ def _safe_upto(conn: Connection, seqs: list[int], after: int, gap: GapWatch) -> 
     if gap.seq != hole:
         gap.seq = hole
         gap.xmax = int(
-            conn.execute(text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"))
-            .scalar_one()
+            conn.execute(
+                text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+            ).scalar_one()
         )
         return hole - 1
     xmin = int(
-        conn.execute(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
-        .scalar_one()
+        conn.execute(
+            text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        ).scalar_one()
     )
     if gap.xmax is not None and xmin >= gap.xmax:
         gap.seq = gap.xmax = None
@@ -311,9 +313,7 @@ def _resolve_workspace(
         repo.touch_identities(conn, workspace_id=workspace_id, now=now)
     if moves:
         repo.repoint_identities(conn, moves)
-        repo.record_merges(
-            conn, workspace_id=workspace_id, merges=resolution.merges, now=now
-        )
+        repo.record_merges(conn, workspace_id=workspace_id, merges=resolution.merges, now=now)
         record_audits(
             conn,
             [
@@ -336,4 +336,3 @@ def _resolve_workspace(
     profiles.apply_activity(conn, table="tmp_profile_activity", now=now)
     result.profiles_created += len(new_states)
     result.merges += len(resolution.merges)
-

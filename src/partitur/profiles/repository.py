@@ -267,7 +267,9 @@ def merges_of(conn: Connection, profile_id: str) -> list[Mapping[str, Any]]:
     )
 
 
-def erase_rows(conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]) -> dict[str, int]:
+def erase_rows(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> dict[str, int]:
     """Delete the profiles, their identities, trait history and merge records."""
     ids = list(profile_ids)
     counts = {

@@ -26,6 +26,7 @@ from partitur.profiles.contracts import (
     TimelineEvent,
     TraitChange,
 )
+from partitur.profiles.importer import ImportTally, ProfileRow, external_columns_for, import_rows
 from partitur.profiles.tables import profiles
 from partitur.profiles.traits import (
     HistoryRow,
@@ -113,9 +114,7 @@ def find_profile(conn: Connection, *, workspace_id: str, kind: str, value: str) 
     if kind not in LOOKUP_KINDS and not kind.startswith("external:"):
         raise ValidationFailed(f"cannot look profiles up by {kind}", field="kind")
     normal = normalise_lookup(kind, value)
-    profile_id = repo.profile_for_identity(
-        conn, workspace_id=workspace_id, kind=kind, value=normal
-    )
+    profile_id = repo.profile_for_identity(conn, workspace_id=workspace_id, kind=kind, value=normal)
     if profile_id is None:
         raise NotFound(f"no profile with this {kind}", field=kind)
     return get_profile(conn, profile_id=profile_id, workspace_id=workspace_id)
@@ -230,7 +229,9 @@ def export_profile(
     ]
     export = ProfileExport(
         profile=profile,
-        trait_history=[TraitChange.model_validate(dict(r)) for r in repo.history_of(conn, profile.id)],
+        trait_history=[
+            TraitChange.model_validate(dict(r)) for r in repo.history_of(conn, profile.id)
+        ],
         merges=[ProfileMerge.model_validate(dict(r)) for r in repo.merges_of(conn, profile.id)],
         events=[TimelineEvent.model_validate(r._asdict()) for r in rows],
         audit=audit,
@@ -335,3 +336,35 @@ def write_states(
 
 def apply_activity(conn: Connection, *, table: str, now: datetime) -> None:
     repo.apply_activity(conn, table=table, now=now)
+
+
+# -- CSV import --------------------------------------------------------------------------------
+
+
+def import_profile_rows(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    rows: Sequence[ProfileRow],
+    source: str,
+    now: datetime,
+    tally: ImportTally,
+) -> None:
+    """Import parsed CSV rows (see ``profiles.importer``) in the caller's transaction."""
+    import_rows(conn, workspace_id=workspace_id, rows=rows, source=source, now=now, tally=tally)
+    created_or_updated = tally.created + tally.updated
+    if created_or_updated:
+        record_audit(
+            conn,
+            workspace_id=workspace_id,
+            actor="cli",
+            action="profiles.imported",
+            subject_type="import",
+            subject_id=source[:200],
+            at=now,
+            details={"rows": len(rows)},
+        )
+
+
+def import_external_columns(columns: Iterable[str], configured: Iterable[str]) -> dict[str, str]:
+    return external_columns_for(columns, configured)

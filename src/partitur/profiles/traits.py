@@ -63,23 +63,23 @@ def apply_traits(
     return history
 
 
-def apply_place(
-    state: ProfileState, *, timezone: Any, locale: Any, at: datetime
-) -> None:
+def apply_place(state: ProfileState, *, timezone: Any, locale: Any, at: datetime) -> None:
     """Timezone and locale from the latest message that carries them."""
     when = stamp(at)
-    if isinstance(timezone, str) and timezone.strip():
-        if state.trait_times.get("@timezone", "") <= when:
-            state.trait_times["@timezone"] = when
-            if state.timezone != timezone.strip()[:64]:
-                state.timezone = timezone.strip()[:64]
-                state.dirty = True
-    if isinstance(locale, str) and locale.strip():
-        if state.trait_times.get("@locale", "") <= when:
-            state.trait_times["@locale"] = when
-            if state.locale != locale.strip()[:16]:
-                state.locale = locale.strip()[:16]
-                state.dirty = True
+    if (
+        isinstance(timezone, str)
+        and timezone.strip()
+        and state.trait_times.get("@timezone", "") <= when
+    ):
+        state.trait_times["@timezone"] = when
+        if state.timezone != timezone.strip()[:64]:
+            state.timezone = timezone.strip()[:64]
+            state.dirty = True
+    if isinstance(locale, str) and locale.strip() and state.trait_times.get("@locale", "") <= when:
+        state.trait_times["@locale"] = when
+        if state.locale != locale.strip()[:16]:
+            state.locale = locale.strip()[:16]
+            state.dirty = True
 
 
 def merge_states(survivor: ProfileState, loser: ProfileState) -> None:

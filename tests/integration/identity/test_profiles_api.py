@@ -142,7 +142,9 @@ def test_erasure_deletes_the_person_and_drops_later_events_for_them(
     assert erased.json()["events_erased"] == 4
     assert erased.json()["suppressed_identifiers"] == 4
     assert client.get(f"/api/profiles/{pid}", headers=admin_headers).status_code == 404
-    assert client.get("/api/profiles?email=ada@example.com", headers=admin_headers).status_code == 404
+    assert (
+        client.get("/api/profiles?email=ada@example.com", headers=admin_headers).status_code == 404
+    )
 
     # later traffic for any erased identifier is dropped and counted, never re-creating Ada
     timeline.add(
@@ -158,7 +160,10 @@ def test_erasure_deletes_the_person_and_drops_later_events_for_them(
     )
     timeline.resolve()
     assert client.get("/api/profiles?user_id=u-ada", headers=admin_headers).status_code == 404
-    assert client.get("/api/profiles?anonymous_id=new-device", headers=admin_headers).status_code == 404
+    assert (
+        client.get("/api/profiles?anonymous_id=new-device", headers=admin_headers).status_code
+        == 404
+    )
     assert client.get("/api/profiles?user_id=u-bob", headers=admin_headers).status_code == 200
     with ctx.store.read() as conn:
         left = conn.execute(select(events.c.user_id, events.c.anonymous_id)).all()

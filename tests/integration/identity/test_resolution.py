@@ -39,7 +39,9 @@ def test_anonymous_visitor_who_identifies_is_merged_with_the_known_customer(
     )
     timeline.resolve()
     with ctx.store.read() as conn:
-        older = profiles.find_profile(conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-1")
+        older = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-1"
+        )
         anon = profiles.find_profile(
             conn, workspace_id=ctx.workspace_id, kind="anonymous_id", value="anon-1"
         )
@@ -90,8 +92,12 @@ def test_anonymous_visitor_who_identifies_is_merged_with_the_known_customer(
 
 def test_blocked_values_never_link_two_people(ctx: Context, timeline: Timeline) -> None:
     timeline.add(
-        message("identify", at=START, user_id="u-a", anonymous_id="00000000", traits={"email": "a@x.io"}),
-        message("identify", at=START, user_id="u-b", anonymous_id="00000000", traits={"email": "null"}),
+        message(
+            "identify", at=START, user_id="u-a", anonymous_id="00000000", traits={"email": "a@x.io"}
+        ),
+        message(
+            "identify", at=START, user_id="u-b", anonymous_id="00000000", traits={"email": "null"}
+        ),
         message("track", at=START, user_id="u-c", anonymous_id="undefined", event="Tick"),
         message("track", at=START, user_id="u-d", anonymous_id="Undefined", event="Tick"),
         message("track", at=START, user_id="u-e", anonymous_id="--", event="Tick"),
@@ -113,14 +119,20 @@ def test_a_second_user_id_starts_a_new_profile_instead_of_merging(
     first = timeline.add(message("identify", at=START, user_id="u-1", anonymous_id="shared-device"))
     timeline.resolve()
     second = timeline.add(
-        message("identify", at=START + timedelta(hours=1), user_id="u-2", anonymous_id="shared-device"),
+        message(
+            "identify", at=START + timedelta(hours=1), user_id="u-2", anonymous_id="shared-device"
+        ),
         message("track", at=START + timedelta(hours=2), anonymous_id="shared-device", event="Tap"),
     )
     timeline.resolve()
     owners = _profile_ids(ctx)
     with ctx.store.read() as conn:
-        one = profiles.find_profile(conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-1")
-        two = profiles.find_profile(conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-2")
+        one = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-1"
+        )
+        two = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-2"
+        )
         merges = conn.execute(select(identity_merges)).all()
     assert one.id != two.id
     assert merges == []
@@ -158,8 +170,12 @@ def test_email_and_external_ids_link_and_alias_joins_previous_id(
     )
     timeline.resolve()
     with ctx.store.read() as conn:
-        bob = profiles.find_profile(conn, workspace_id=ctx.workspace_id, kind="email", value="BOB@shop.de")
-        other = profiles.find_profile(conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-2")
+        bob = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="email", value="BOB@shop.de"
+        )
+        other = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-2"
+        )
     assert bob.identities["anonymous_id"] == ["a-10", "a-9"] or sorted(
         bob.identities["anonymous_id"]
     ) == ["a-10", "a-9"]
