@@ -265,7 +265,7 @@ def profile_events(
     stmt = stmt.order_by(events.c.timestamp.desc(), events.c.seq.desc())
     if limit is not None:
         stmt = stmt.limit(limit)
-    return [ProfileEvent(*row) for row in conn.execute(stmt)]
+    return [ProfileEvent._make(row) for row in conn.execute(stmt)]
 
 
 def delete_profile_events(

@@ -187,11 +187,12 @@ def suppress(
     return len(wanted)
 
 
-def suppression_rows(conn: Connection, *, workspace_id: str) -> list[Mapping[str, Any]]:
-    return list(
-        conn.execute(
+def suppression_rows(conn: Connection, *, workspace_id: str) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(
             select(suppressed_identifiers).where(
                 suppressed_identifiers.c.workspace_id == workspace_id
             )
         ).mappings()
-    )
+    ]

@@ -235,15 +235,15 @@ def _resolve_workspace(
         limits=config.limits,
     )
     result.refused_links += resolution.refused
-    profile_of = dict(resolution.profile_of_component)
+    profile_of: dict[int, str] = {}
     new_states: dict[str, ProfileState] = {}
-    for comp, profile_id in profile_of.items():
+    for comp, profile_id in resolution.profile_of_component.items():
         if profile_id is None:
-            pid = new_id("prf")
-            profile_of[comp] = pid
-            new_states[pid] = ProfileState(
-                id=pid, workspace_id=workspace_id, created_at=now, is_new=True
+            profile_id = new_id("prf")
+            new_states[profile_id] = ProfileState(
+                id=profile_id, workspace_id=workspace_id, created_at=now, is_new=True
             )
+        profile_of[comp] = profile_id
 
     # 4. which profile each event belongs to: its anchor identifier's
     assignments: list[tuple[int, str]] = []
@@ -272,9 +272,10 @@ def _resolve_workspace(
         and row.type != "group"
     ]
     needed = set(moves) | set(moves.values())
-    needed.update(
-        pid for n in trait_rows if (pid := event_profile[n]) is not None and pid not in new_states
-    )
+    for n in trait_rows:
+        target = event_profile[n]
+        if target is not None and target not in new_states:
+            needed.add(target)
     states = profiles.load_states(conn, needed)
     states.update(new_states)
     for merge in resolution.merges:

@@ -39,7 +39,7 @@ def load_states(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileState]
     rows = conn.execute(
         select(profiles).where(profiles.c.id.in_(text("SELECT id FROM tmp_profile_ids")))
     ).mappings()
-    return {r["id"]: _state(r) for r in rows}
+    return {r["id"]: _state(dict(r)) for r in rows}
 
 
 def created_at_of(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
@@ -208,8 +208,9 @@ def apply_activity(conn: Connection, *, table: str, now: datetime) -> None:
 # -- single-profile reads ----------------------------------------------------------------------
 
 
-def profile_row(conn: Connection, profile_id: str) -> Mapping[str, Any] | None:
-    return conn.execute(select(profiles).where(profiles.c.id == profile_id)).mappings().first()
+def profile_row(conn: Connection, profile_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(profiles).where(profiles.c.id == profile_id)).mappings().first()
+    return dict(row) if row is not None else None
 
 
 def identities_of(conn: Connection, profile_id: str) -> dict[str, list[str]]:
@@ -244,19 +245,21 @@ def profile_for_identity(
     return row[0] if row else None
 
 
-def history_of(conn: Connection, profile_id: str) -> list[Mapping[str, Any]]:
-    return list(
-        conn.execute(
+def history_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(
             select(trait_history)
             .where(trait_history.c.profile_id == profile_id)
             .order_by(trait_history.c.changed_at, trait_history.c.id)
         ).mappings()
-    )
+    ]
 
 
-def merges_of(conn: Connection, profile_id: str) -> list[Mapping[str, Any]]:
-    return list(
-        conn.execute(
+def merges_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(
             select(identity_merges)
             .where(
                 (identity_merges.c.survivor_id == profile_id)
@@ -264,7 +267,7 @@ def merges_of(conn: Connection, profile_id: str) -> list[Mapping[str, Any]]:
             )
             .order_by(identity_merges.c.id)
         ).mappings()
-    )
+    ]
 
 
 def erase_rows(

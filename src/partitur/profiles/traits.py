@@ -92,9 +92,9 @@ def merge_states(survivor: ProfileState, loser: ProfileState) -> None:
             survivor.traits[name] = value
             survivor.trait_times[name] = theirs
     for key in ("@timezone", "@locale"):
-        theirs = loser.trait_times.get(key)
-        if theirs and theirs > survivor.trait_times.get(key, ""):
-            survivor.trait_times[key] = theirs
+        place_time = loser.trait_times.get(key)
+        if place_time and place_time > survivor.trait_times.get(key, ""):
+            survivor.trait_times[key] = place_time
             if key == "@timezone":
                 survivor.timezone = loser.timezone
             else:
