@@ -33,7 +33,7 @@ COLUMNS = (
 def build_rows(events: int, people: int, merges: int, workspace_id: str) -> list[tuple]:
     rng = random.Random(7)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    per_person = max(1, (events - merges) // people)
+    base, extra = divmod(max(events - merges, people), people)
     rows: list[tuple] = []
 
     def ts(k: int) -> str:
@@ -60,6 +60,7 @@ def build_rows(events: int, people: int, merges: int, workspace_id: str) -> list
     for p in range(people):
         user, anon = f"user-{p}", f"anon-{p}"
         merging = p < merges
+        per_person = base + (1 if p < extra else 0)
         for j in range(per_person):
             k = rng.randrange(10_000_000)
             if j == 0:

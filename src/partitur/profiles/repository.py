@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, text
 
+from partitur.core import jsonutil
 from partitur.core.types import UtcDateTime
 from partitur.identity.tables import identities, identity_merges
 from partitur.profiles.tables import profile_imports, profiles, trait_history
 from partitur.profiles.traits import HistoryRow, ProfileState
-from partitur.storage.scratch import insert_rows, temp_table
+from partitur.storage.scratch import db_time, insert_rows, temp_table
 
 
 def _state(row: Mapping[str, Any]) -> ProfileState:
@@ -53,59 +54,81 @@ def created_at_of(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
     return out
 
 
+def _json(value: Any) -> str:
+    return jsonutil.dumps_str(value)
+
+
+def _time(conn: Connection, moment: datetime | None) -> Any:
+    return None if moment is None else db_time(conn, moment)
+
+
 def insert_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
+    """Insert new profiles (bulk, straight through the driver)."""
     if not states:
         return
-    conn.execute(
-        profiles.insert(),
+    at = db_time(conn, now)
+    insert_rows(
+        conn,
+        "profiles",
+        (
+            "id",
+            "workspace_id",
+            "created_at",
+            "updated_at",
+            "merged_into",
+            "traits",
+            "trait_times",
+            "computed",
+            "first_seen_at",
+            "last_seen_at",
+            "timezone",
+            "locale",
+            "is_test",
+        ),
         [
-            {
-                "id": s.id,
-                "workspace_id": s.workspace_id,
-                "created_at": s.created_at,
-                "updated_at": now,
-                "merged_into": None,
-                "traits": s.traits,
-                "trait_times": s.trait_times,
-                "computed": s.computed,
-                "first_seen_at": s.first_seen_at,
-                "last_seen_at": s.last_seen_at,
-                "timezone": s.timezone,
-                "locale": s.locale,
-                "is_test": False,
-            }
+            (
+                s.id,
+                s.workspace_id,
+                db_time(conn, s.created_at),
+                at,
+                None,
+                _json(s.traits),
+                _json(s.trait_times),
+                _json(s.computed),
+                _time(conn, s.first_seen_at),
+                _time(conn, s.last_seen_at),
+                s.timezone,
+                s.locale,
+                False,
+            )
             for s in states
         ],
     )
 
 
 def update_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
+    """Write changed profiles back (bulk)."""
     if not states:
         return
-    conn.execute(
-        profiles.update()
-        .where(profiles.c.id == bindparam("b_id"))
-        .values(
-            traits=bindparam("b_traits"),
-            trait_times=bindparam("b_times"),
-            computed=bindparam("b_computed"),
-            first_seen_at=bindparam("b_first"),
-            last_seen_at=bindparam("b_last"),
-            timezone=bindparam("b_tz"),
-            locale=bindparam("b_locale"),
-            updated_at=now,
-        ),
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    cast = "" if conn.dialect.name == "sqlite" else "::jsonb"
+    at = db_time(conn, now)
+    conn.exec_driver_sql(
+        f"UPDATE profiles SET traits = {mark}{cast}, trait_times = {mark}{cast}, "
+        f"computed = {mark}{cast}, first_seen_at = {mark}, last_seen_at = {mark}, "
+        f"timezone = {mark}, locale = {mark}, updated_at = {mark} WHERE id = {mark}",
         [
-            {
-                "b_id": s.id,
-                "b_traits": s.traits,
-                "b_times": s.trait_times,
-                "b_computed": s.computed,
-                "b_first": s.first_seen_at,
-                "b_last": s.last_seen_at,
-                "b_tz": s.timezone,
-                "b_locale": s.locale,
-            }
+            (
+                _json(s.traits),
+                _json(s.trait_times),
+                _json(s.computed),
+                _time(conn, s.first_seen_at),
+                _time(conn, s.last_seen_at),
+                s.timezone,
+                s.locale,
+                at,
+                s.id,
+            )
             for s in states
         ],
     )
@@ -136,20 +159,15 @@ def mark_merged(conn: Connection, moves: Mapping[str, str], now: datetime) -> No
 
 
 def insert_history(conn: Connection, rows: Sequence[HistoryRow]) -> None:
-    if rows:
-        conn.execute(
-            trait_history.insert(),
-            [
-                {
-                    "profile_id": r.profile_id,
-                    "trait": r.trait,
-                    "value": r.value,
-                    "changed_at": r.changed_at,
-                    "source": r.source,
-                }
-                for r in rows
-            ],
-        )
+    insert_rows(
+        conn,
+        "trait_history",
+        ("profile_id", "trait", "value", "changed_at", "source"),
+        [
+            (r.profile_id, r.trait, _json(r.value), db_time(conn, r.changed_at), r.source)
+            for r in rows
+        ],
+    )
 
 
 def apply_activity(conn: Connection, *, table: str, now: datetime) -> None:
