@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, and_, delete, func, or_, select, text
+from sqlalchemy import Connection, and_, delete, func, or_, select
 
 from partitur.events.tables import events
 from partitur.storage.scratch import insert_rows, temp_table
@@ -30,6 +30,11 @@ class EventToResolve(NamedTuple):
     previous_id: Any
     timezone: Any
     locale: Any
+    event: str | None
+    source_id: str
+    channel: Any
+    #: the order value of an ``Order Completed`` event, else None
+    order_value: float | None
 
 
 def pending_seqs(conn: Connection, *, after: int, limit: int) -> list[int]:
@@ -44,19 +49,31 @@ def max_seq(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one())
 
 
+_NUMBER = r"'^\s*-?[0-9]+(\.[0-9]+)?\s*$'"
+#: ``Order Completed`` events count as orders; their ``revenue`` (else ``total``) property is
+#: the order value. The channel is ``context.channel``, else top-level ``channel``.
 _TO_RESOLVE = {
     "sqlite": (
         "SELECT seq, workspace_id, type, user_id, anonymous_id, timestamp, traits, "
         "json_extract(context, '$.traits'), json_extract(context, '$.externalIds'), "
         "json_extract(extra, '$.previousId'), json_extract(context, '$.timezone'), "
-        "json_extract(context, '$.locale') FROM events "
-        "WHERE seq > ? AND seq <= ? AND profile_id IS NULL ORDER BY seq"
+        "json_extract(context, '$.locale'), event, source_id, "
+        "COALESCE(json_extract(context, '$.channel'), json_extract(extra, '$.channel')), "
+        "CASE WHEN event = 'Order Completed' THEN "
+        "COALESCE(CAST(json_extract(properties, '$.revenue') AS REAL), "
+        "CAST(json_extract(properties, '$.total') AS REAL), 0) END "
+        "FROM events WHERE seq > ? AND seq <= ? AND profile_id IS NULL ORDER BY seq"
     ),
     "postgresql": (
         "SELECT seq, workspace_id, type, user_id, anonymous_id, timestamp, traits::text, "
         "(context->'traits')::text, (context->'externalIds')::text, extra->>'previousId', "
-        "context->>'timezone', context->>'locale' FROM events "
-        "WHERE seq > %s AND seq <= %s AND profile_id IS NULL ORDER BY seq"
+        "context->>'timezone', context->>'locale', event, source_id, "
+        "COALESCE(context->>'channel', extra->>'channel'), "
+        "CASE WHEN event = 'Order Completed' THEN "
+        f"CASE WHEN (properties->>'revenue') ~ {_NUMBER} THEN (properties->>'revenue')::float8 "
+        f"WHEN (properties->>'total') ~ {_NUMBER} THEN (properties->>'total')::float8 "
+        "ELSE 0 END END "
+        "FROM events WHERE seq > %s AND seq <= %s AND profile_id IS NULL ORDER BY seq"
     ),
 }
 
@@ -84,7 +101,7 @@ def events_to_resolve(conn: Connection, *, after: int, upto: int) -> Iterator[Ev
     JSON documents are parsed only where present (most events carry no traits)."""
     sql = _TO_RESOLVE["sqlite" if conn.dialect.name == "sqlite" else "postgresql"]
     for row in conn.exec_driver_sql(sql, (after, upto)):
-        seq, ws, type_, user_id, anon, ts, traits, ctraits, ext, prev, tz, locale = row
+        (seq, ws, type_, user_id, anon, ts, traits, ctraits, ext, prev, tz, locale) = row[:12]
         yield EventToResolve(
             seq,
             ws,
@@ -98,6 +115,10 @@ def events_to_resolve(conn: Connection, *, after: int, upto: int) -> Iterator[Ev
             prev,
             tz,
             locale,
+            row[12],
+            row[13],
+            row[14],
+            float(row[15]) if row[15] is not None else None,
         )
 
 
@@ -107,12 +128,18 @@ def event_time(raw: Any) -> datetime:
 
 
 def assign_profiles(conn: Connection, assignments: Sequence[tuple[int, str]]) -> None:
-    """Set ``profile_id`` for the given (seq, profile_id) pairs in one statement (the pairs stay
-    staged for ``stage_activity``)."""
+    """Set ``profile_id`` for the given (seq, profile_id) pairs in one statement."""
     temp_table(conn, "tmp_event_profiles", "seq BIGINT PRIMARY KEY, profile_id VARCHAR(40)")
     if not assignments:
         return
     insert_rows(conn, "tmp_event_profiles", ("seq", "profile_id"), assignments)
+    if conn.dialect.name == "sqlite":
+        # drive the update from the scratch table (rowid lookups), not a scan of the log
+        conn.exec_driver_sql(
+            "UPDATE events SET profile_id = (SELECT t.profile_id FROM tmp_event_profiles t "
+            "WHERE t.seq = events.seq) WHERE seq IN (SELECT seq FROM tmp_event_profiles)"
+        )
+        return
     conn.exec_driver_sql(
         "UPDATE events SET profile_id = t.profile_id FROM tmp_event_profiles t "
         "WHERE events.seq = t.seq"
@@ -125,6 +152,13 @@ def repoint_profiles(conn: Connection, moves: Mapping[str, str]) -> None:
         return
     temp_table(conn, "tmp_event_moves", "old_id VARCHAR(40) PRIMARY KEY, new_id VARCHAR(40)")
     insert_rows(conn, "tmp_event_moves", ("old_id", "new_id"), list(moves.items()))
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            "UPDATE events SET profile_id = (SELECT m.new_id FROM tmp_event_moves m "
+            "WHERE m.old_id = events.profile_id) "
+            "WHERE profile_id IN (SELECT old_id FROM tmp_event_moves)"
+        )
+        return
     conn.exec_driver_sql(
         "UPDATE events SET profile_id = m.new_id FROM tmp_event_moves m "
         "WHERE events.profile_id = m.old_id"
@@ -142,62 +176,6 @@ def delete_events(conn: Connection, seqs: Iterable[int]) -> int:
         "DELETE FROM events WHERE seq IN (SELECT seq FROM tmp_event_drop)"
     )
     return int(result.rowcount)
-
-
-def stage_activity(conn: Connection, *, source_names: Mapping[str, str], table: str) -> None:
-    """Aggregate the events just assigned by ``assign_profiles`` per profile into temp ``table``:
-    ``profile_id, n, first_ts, last_ts, orders, revenue, last_channel``.
-
-    ``Order Completed`` events count as orders; their ``revenue`` (else ``total``) property is
-    summed. The last channel is ``context.channel`` (else top-level ``channel``, else the name of
-    the source) of the profile's latest event.
-    """
-    temp_table(conn, "tmp_source_names", "source_id VARCHAR(40) PRIMARY KEY, name VARCHAR(200)")
-    insert_rows(conn, "tmp_source_names", ("source_id", "name"), list(source_names.items()))
-    if conn.dialect.name == "sqlite":
-        money = (
-            "COALESCE(CAST(json_extract(e.properties, '$.revenue') AS REAL), "
-            "CAST(json_extract(e.properties, '$.total') AS REAL), 0)"
-        )
-        channel = (
-            "COALESCE(json_extract(e.context, '$.channel'), json_extract(e.extra, '$.channel'), "
-            "s.name, e.source_id)"
-        )
-        create = f"CREATE TEMPORARY TABLE {table} AS "
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
-    else:
-        num = r"'^\s*-?[0-9]+(\.[0-9]+)?\s*$'"
-        money = (
-            f"CASE WHEN (e.properties->>'revenue') ~ {num} "
-            "THEN (e.properties->>'revenue')::numeric "
-            f"WHEN (e.properties->>'total') ~ {num} "
-            "THEN (e.properties->>'total')::numeric ELSE 0 END"
-        )
-        channel = "COALESCE(e.context->>'channel', e.extra->>'channel', s.name, e.source_id)"
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
-        create = f"CREATE TEMPORARY TABLE {table} ON COMMIT DROP AS "
-    conn.execute(
-        text(
-            create
-            + f"""
-            WITH b AS (
-                SELECT e.profile_id, e.timestamp AS ts,
-                       CASE WHEN e.event = 'Order Completed' THEN 1 ELSE 0 END AS is_order,
-                       CASE WHEN e.event = 'Order Completed' THEN {money} ELSE 0 END AS money,
-                       {channel} AS channel,
-                       ROW_NUMBER() OVER (PARTITION BY e.profile_id
-                                          ORDER BY e.timestamp DESC, e.seq DESC) AS rn
-                FROM events e
-                JOIN tmp_event_profiles t ON t.seq = e.seq
-                LEFT JOIN tmp_source_names s ON s.source_id = e.source_id
-            )
-            SELECT profile_id, COUNT(*) AS n, MIN(ts) AS first_ts, MAX(ts) AS last_ts,
-                   SUM(is_order) AS orders, SUM(money) AS revenue,
-                   MAX(CASE WHEN rn = 1 THEN channel END) AS last_channel
-            FROM b GROUP BY profile_id
-            """
-        )
-    )
 
 
 def first_unresolved_seq(conn: Connection, *, upto: int) -> int | None:

@@ -333,7 +333,35 @@ def _resolve_workspace(
         event_log.repoint_profiles(conn, moves)
     event_log.assign_profiles(conn, assignments)
     sources = {s.id: s.name for s in list_sources(conn, workspace_id=workspace_id)}
-    event_log.stage_activity(conn, source_names=sources, table="tmp_profile_activity")
-    profiles.apply_activity(conn, table="tmp_profile_activity", now=now)
+    profiles.add_activity(conn, _activity(rows, event_profile, sources), now=now)
     result.profiles_created += len(new_states)
     result.merges += len(resolution.merges)
+
+
+def _activity(
+    rows: list[event_log.EventToResolve],
+    event_profile: list[str | None],
+    sources: dict[str, str],
+) -> list[tuple[Any, ...]]:
+    """Per profile: (id, events, first ts, last ts, orders, revenue, channel of the latest)."""
+    acc: dict[str, list[Any]] = {}
+    for n, row in enumerate(rows):
+        pid = event_profile[n]
+        if pid is None:
+            continue
+        ts = row.timestamp
+        item = acc.get(pid)
+        if item is None:
+            item = acc[pid] = [pid, 0, ts, ts, 0, 0.0, None]
+        item[1] += 1
+        if ts < item[2]:
+            item[2] = ts
+        if ts >= item[3]:
+            item[3] = ts
+            item[6] = row.channel or sources.get(row.source_id, row.source_id)
+        elif item[6] is None:
+            item[6] = row.channel or sources.get(row.source_id, row.source_id)
+        if row.order_value is not None:
+            item[4] += 1
+            item[5] += row.order_value
+    return [tuple(v) for v in acc.values()]

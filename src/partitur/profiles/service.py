@@ -34,6 +34,7 @@ from partitur.profiles.traits import (
     apply_traits,
     merge_states,
 )
+from partitur.storage.scratch import insert_rows, temp_table
 
 __all__ = [
     "channel_addresses",
@@ -334,8 +335,25 @@ def write_states(
     repo.insert_history(conn, history)
 
 
-def apply_activity(conn: Connection, *, table: str, now: datetime) -> None:
-    repo.apply_activity(conn, table=table, now=now)
+def add_activity(conn: Connection, rows: Sequence[tuple[Any, ...]], *, now: datetime) -> None:
+    """Add a batch's activity to profiles' computed traits: rows of (profile_id, events,
+    first ts, last ts, orders, revenue, last channel), timestamps as the driver returned them."""
+    if not rows:
+        return
+    moment = "TEXT" if conn.dialect.name == "sqlite" else "TIMESTAMPTZ"
+    temp_table(
+        conn,
+        "tmp_profile_activity",
+        f"profile_id VARCHAR(40) PRIMARY KEY, n BIGINT, first_ts {moment}, last_ts {moment}, "
+        "orders BIGINT, revenue DOUBLE PRECISION, last_channel VARCHAR(200)",
+    )
+    insert_rows(
+        conn,
+        "tmp_profile_activity",
+        ("profile_id", "n", "first_ts", "last_ts", "orders", "revenue", "last_channel"),
+        rows,
+    )
+    repo.apply_activity(conn, table="tmp_profile_activity", now=now)
 
 
 # -- CSV import --------------------------------------------------------------------------------

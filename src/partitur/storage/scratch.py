@@ -6,6 +6,7 @@ Bulk work (identity resolution, imports) stages rows in a temporary table and th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -45,5 +46,11 @@ def insert_rows(
 def db_time(conn: Connection, moment: datetime) -> Any:
     """A datetime as ``insert_rows`` must pass it for a ``UtcDateTime`` column."""
     if conn.dialect.name == "sqlite":
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return _sqlite_time(moment)
     return moment
+
+
+@functools.lru_cache(maxsize=4096)
+def _sqlite_time(moment: datetime) -> str:
+    # the text SQLAlchemy's SQLite DateTime type writes (sortable, read back by UtcDateTime)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
