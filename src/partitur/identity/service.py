@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from partitur.core.ids import new_id
+from partitur.core.ids import new_ids
 from partitur.events import resolution as event_log
 from partitur.identity import repository as repo
 from partitur.identity.extract import (
@@ -237,9 +237,12 @@ def _resolve_workspace(
     result.refused_links += resolution.refused
     profile_of: dict[int, str] = {}
     new_states: dict[str, ProfileState] = {}
+    unlinked = sum(1 for n, ids in enumerate(per_event) if keep[n] and not ids)
+    wanted = sum(1 for p in resolution.profile_of_component.values() if p is None) + unlinked
+    fresh_ids = iter(new_ids("prf", wanted))
     for comp, profile_id in resolution.profile_of_component.items():
         if profile_id is None:
-            profile_id = new_id("prf")
+            profile_id = next(fresh_ids)
             new_states[profile_id] = ProfileState(
                 id=profile_id, workspace_id=workspace_id, created_at=now, is_new=True
             )
@@ -255,7 +258,7 @@ def _resolve_workspace(
         if ids:
             pid = profile_of[owner[ids[0]]]
         else:  # nothing but blocked values: a profile of its own, linked to nothing
-            pid = new_id("prf")
+            pid = next(fresh_ids)
             new_states[pid] = ProfileState(
                 id=pid, workspace_id=workspace_id, created_at=now, is_new=True
             )

@@ -104,3 +104,13 @@ def test_email_normalisation_is_idempotent(email: str) -> None:
     once = normalise_email(email)
     assert once is not None
     assert normalise_email(once) == once
+
+
+def test_bulk_ids_are_unique_sortable_ulids() -> None:
+    from partitur.core.ids import new_ids
+
+    ids = new_ids("prf", 1000, now_ms=1_700_000_000_000)
+    assert len(set(ids)) == 1000
+    assert all(len(i) == 30 and i.startswith("prf_01") for i in ids)
+    later = new_ids("prf", 1, now_ms=1_700_000_000_001)[0]
+    assert later[:14] > ids[0][:14]
