@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, delete, select, text
 
 from partitur.core import jsonutil
@@ -37,10 +38,39 @@ def load_states(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileState]
         return {}
     temp_table(conn, "tmp_profile_ids", "id VARCHAR(40) PRIMARY KEY")
     insert_rows(conn, "tmp_profile_ids", ("id",), [(i,) for i in wanted])
-    rows = conn.execute(
-        select(profiles).where(profiles.c.id.in_(text("SELECT id FROM tmp_profile_ids")))
-    ).mappings()
-    return {r["id"]: _state(dict(r)) for r in rows}
+    cols = (
+        "id, workspace_id, created_at, traits, trait_times, computed, first_seen_at, "
+        "last_seen_at, timezone, locale"
+    )
+    rows = conn.exec_driver_sql(
+        f"SELECT {cols} FROM profiles WHERE id IN (SELECT id FROM tmp_profile_ids)"
+    )
+    out: dict[str, ProfileState] = {}
+    for pid, ws, created, traits, times, computed, first, last, tz, locale in rows:
+        out[pid] = ProfileState(
+            id=pid,
+            workspace_id=ws,
+            created_at=_moment(created),
+            traits=_doc(traits),
+            trait_times=_doc(times),
+            computed=_doc(computed),
+            first_seen_at=_moment(first) if first is not None else None,
+            last_seen_at=_moment(last) if last is not None else None,
+            timezone=tz,
+            locale=locale,
+        )
+    return out
+
+
+def _doc(raw: Any) -> dict[str, Any]:
+    value = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _moment(raw: Any) -> datetime:
+    if isinstance(raw, datetime):
+        return raw if raw.tzinfo else raw.replace(tzinfo=UTC)
+    return datetime.fromisoformat(raw).replace(tzinfo=UTC)
 
 
 def created_at_of(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
