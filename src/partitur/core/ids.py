@@ -6,6 +6,7 @@ creation time, which keeps B-tree inserts local and lets ids double as cursors.
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 
@@ -26,3 +27,17 @@ def ulid(now_ms: int | None = None) -> str:
 def new_id(prefix: str) -> str:
     """Return a new id such as ``prf_01JD3...`` for the given short prefix."""
     return f"{prefix}_{ulid()}"
+
+
+_RFC4648 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_TO_CROCKFORD = str.maketrans(_RFC4648, _ALPHABET)
+
+
+def new_ids(prefix: str, count: int, now_ms: int | None = None) -> list[str]:
+    """``count`` new ids (as ``new_id``) at once, for bulk creation: one time part, and the
+    random parts encoded in one pass."""
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    head = ulid(ms)[:10]
+    randomness = os.urandom(10 * count)
+    body = base64.b32encode(randomness).decode().translate(_TO_CROCKFORD)
+    return [f"{prefix}_{head}{body[i * 16 : i * 16 + 16]}" for i in range(count)]

@@ -59,3 +59,9 @@ def list_audit(
         .order_by(audit_log.c.id)
     ).mappings()
     return [AuditEntry.model_validate(dict(r)) for r in rows]
+
+
+def record_audits(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    """Append many audit rows at once (each a dict of ``record_audit``'s keyword arguments)."""
+    if entries:
+        conn.execute(audit_log.insert(), entries)

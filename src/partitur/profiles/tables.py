@@ -27,6 +27,7 @@ profiles = Table(
     Column("locale", String(16), nullable=True),
     Column("is_test", Boolean, nullable=False, default=False),
     Index("ix_profiles_ws_seen", "workspace_id", "last_seen_at"),
+    Index("ix_profiles_merged_into", "merged_into"),
 )
 
 trait_history = Table(
@@ -40,4 +41,14 @@ trait_history = Table(
     # event seq, "api", "import:<file>", ...
     Column("source", String(300), nullable=True),
     Index("ix_trait_history_profile", "profile_id", "trait", "changed_at"),
+)
+
+#: Content hashes of imported CSV rows: re-running an import skips rows already applied.
+profile_imports = Table(
+    "profile_imports",
+    metadata,
+    Column("workspace_id", String(40), primary_key=True),
+    Column("row_hash", String(64), primary_key=True),
+    Column("profile_id", String(40), nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
 )

@@ -53,6 +53,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_identity_merges_survivor", "identity_merges", ["survivor_id"], unique=False)
     op.create_table(
+        "profile_imports",
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("row_hash", sa.String(length=64), nullable=False),
+        sa.Column("profile_id", sa.String(length=40), nullable=False),
+        sa.Column("imported_at", partitur.core.types.UtcDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("workspace_id", "row_hash", name=op.f("pk_profile_imports")),
+    )
+    op.create_table(
         "profiles",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("workspace_id", sa.String(length=40), nullable=False),
@@ -81,6 +89,7 @@ def upgrade() -> None:
         sa.Column("is_test", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_profiles")),
     )
+    op.create_index("ix_profiles_merged_into", "profiles", ["merged_into"], unique=False)
     op.create_index(
         "ix_profiles_ws_seen", "profiles", ["workspace_id", "last_seen_at"], unique=False
     )
@@ -128,7 +137,9 @@ def downgrade() -> None:
     op.drop_table("trait_history")
     op.drop_table("suppressed_identifiers")
     op.drop_index("ix_profiles_ws_seen", table_name="profiles")
+    op.drop_index("ix_profiles_merged_into", table_name="profiles")
     op.drop_table("profiles")
+    op.drop_table("profile_imports")
     op.drop_index("ix_identity_merges_survivor", table_name="identity_merges")
     op.drop_table("identity_merges")
     op.drop_index("ix_identities_profile", table_name="identities")

@@ -1,0 +1,183 @@
+"""Union-find over identifier tuples with per-kind limits: the pure heart of identity resolution.
+
+Rules (see docs/identity-and-profiles.md):
+
+* Each message's identifiers are linked to its *anchor* (the first identifier, in the order
+  user_id, anonymous_id, external ids, email, phone).
+* A link that would give one profile more values of a limited kind than allowed (default: more
+  than one ``user_id``) is refused: the identifier stays where it was and the message belongs to
+  its anchor's profile.
+* When a link joins two existing profiles they are merged; the survivor is the oldest profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from partitur.identity.extract import Identifier
+
+DEFAULT_LIMITS: dict[str, int] = {"user_id": 1}
+
+Node = tuple[str, str]  # an Identifier, or ("@profile", id) for an existing profile
+
+
+@dataclass
+class _Component:
+    limited: dict[str, set[str]] = field(default_factory=dict)
+    profiles: list[str] = field(default_factory=list)
+    #: (seq, anchor kind, other kind) of the first link that joined profiles
+    links: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Merge:
+    survivor_id: str
+    merged_id: str
+    event_seq: int | None
+    reason: dict[str, Any]
+
+
+@dataclass
+class Resolution:
+    """Where every identifier of the batch belongs.
+
+    ``owner`` maps each identifier to a component key; ``profile_of_component`` gives the
+    existing survivor profile of a component or ``None`` for a component that needs a new
+    profile. ``merges`` lists existing profiles to fold into a survivor. ``refused`` counts links
+    the limits refused.
+    """
+
+    owner: dict[Identifier, int]
+    profile_of_component: dict[int, str | None]
+    merges: list[Merge]
+    refused: int
+
+    def profile_for(self, identifier: Identifier) -> tuple[int, str | None]:
+        comp = self.owner[identifier]
+        return comp, self.profile_of_component[comp]
+
+
+class _UnionFind:
+    def __init__(self, limits: Mapping[str, int]) -> None:
+        self.parent: dict[Node, Node] = {}
+        self.comp: dict[Node, _Component] = {}
+        self.limits = limits
+
+    def find(self, node: Node) -> Node:
+        parent = self.parent
+        root = node
+        while parent[root] != root:
+            root = parent[root]
+        while parent[node] != root:
+            parent[node], node = root, parent[node]
+        return root
+
+    def add(self, node: Node, component: _Component) -> bool:
+        if node in self.parent:
+            return False
+        self.parent[node] = node
+        self.comp[node] = component
+        return True
+
+    def fits(self, a: _Component, b: _Component) -> bool:
+        for kind, limit in self.limits.items():
+            va = a.limited.get(kind)
+            vb = b.limited.get(kind)
+            if va and vb and len(va | vb) > limit:
+                return False
+        return True
+
+    def union(self, a: Node, b: Node, *, force: bool = False, link: tuple[int, str, str]) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return True
+        ca, cb = self.comp[ra], self.comp[rb]
+        if not force and not self.fits(ca, cb):
+            return False
+        if ca.profiles and cb.profiles:
+            ca.links.append(link)
+        if len(ca.profiles) + len(ca.limited) < len(cb.profiles) + len(cb.limited):
+            ra, rb, ca, cb = rb, ra, cb, ca
+        self.parent[rb] = ra
+        for kind, values in cb.limited.items():
+            ca.limited.setdefault(kind, set()).update(values)
+        ca.profiles.extend(cb.profiles)
+        ca.links.extend(cb.links)
+        del self.comp[rb]
+        return True
+
+
+def resolve(
+    tuples: Sequence[tuple[int, tuple[Identifier, ...]]],
+    *,
+    existing: Mapping[Identifier, str],
+    profile_limited: Mapping[str, Mapping[str, set[str]]],
+    profile_age: Mapping[str, Any],
+    limits: Mapping[str, int] = DEFAULT_LIMITS,
+) -> Resolution:
+    """Resolve ``tuples`` (first seq, identifiers anchor first) against the ``existing`` graph.
+
+    ``profile_limited`` holds each existing profile's values of limited kinds, ``profile_age``
+    a sort key per existing profile (older first: the survivor of a merge).
+    """
+    uf = _UnionFind(limits)
+    refused = 0
+
+    def node_for(identifier: Identifier, seq: int) -> Node:
+        kind, value = identifier
+        if uf.add(identifier, _limited_component(kind, value, limits)):
+            profile_id = existing.get(identifier)
+            if profile_id is not None:
+                pnode: Node = ("@profile", profile_id)
+                if uf.add(pnode, _Component(profiles=[profile_id])):
+                    comp = uf.comp[pnode]
+                    for k, values in profile_limited.get(profile_id, {}).items():
+                        comp.limited.setdefault(k, set()).update(values)
+                uf.union(pnode, identifier, force=True, link=(seq, kind, kind))
+        return identifier
+
+    for seq, identifiers in tuples:
+        if not identifiers:
+            continue
+        anchor = node_for(identifiers[0], seq)
+        for other in identifiers[1:]:
+            node_for(other, seq)
+            if not uf.union(anchor, other, link=(seq, identifiers[0][0], other[0])):
+                refused += 1
+
+    owner: dict[Identifier, int] = {}
+    keys: dict[Node, int] = {}
+    for node in uf.parent:
+        if node[0] == "@profile":
+            continue
+        root = uf.find(node)
+        owner[node] = keys.setdefault(root, len(keys))
+    profile_of: dict[int, str | None] = {}
+    merges: list[Merge] = []
+    for root, key in keys.items():
+        comp = uf.comp[root]
+        if not comp.profiles:
+            profile_of[key] = None
+            continue
+        ordered = sorted(set(comp.profiles), key=lambda p: (profile_age[p], p))
+        survivor = ordered[0]
+        profile_of[key] = survivor
+        first = min(comp.links) if comp.links else None
+        for loser in ordered[1:]:
+            merges.append(
+                Merge(
+                    survivor_id=survivor,
+                    merged_id=loser,
+                    event_seq=first[0] if first else None,
+                    reason={"linked_kinds": sorted({first[1], first[2]})} if first else {},
+                )
+            )
+    return Resolution(owner=owner, profile_of_component=profile_of, merges=merges, refused=refused)
+
+
+def _limited_component(kind: str, value: str, limits: Mapping[str, int]) -> _Component:
+    if kind in limits:
+        return _Component(limited={kind: {value}})
+    return _Component()

@@ -1,0 +1,57 @@
+"""The identity resolver loop: follows the event log and resolves each batch after ingestion."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from partitur.context import Context
+from partitur.core.loops import LoopService
+from partitur.identity.service import GapWatch, ResolverConfig, run_resolution_pass
+
+log = logging.getLogger(__name__)
+
+
+class IdentityResolver(LoopService):
+    name = "identity-resolver"
+    interval_seconds = 1.0
+    wake_topic = "events"
+
+    def __init__(self, ctx: Context, *, batch_size: int = 100_000) -> None:
+        super().__init__(clock=ctx.clock, signals=ctx.signals)
+        self.ctx = ctx
+        self.config = ResolverConfig(
+            blocked_values=list(ctx.settings.identity_blocked_values),
+            external_id_traits=list(ctx.settings.identity_external_id_traits),
+            batch_size=batch_size,
+        )
+        self.gap = GapWatch()
+
+    def run_once(self, now: datetime) -> int:
+        """Resolve one batch (one transaction); returns the number of events handled."""
+        with self.ctx.store.begin() as conn:
+            result = run_resolution_pass(conn, config=self.config, now=now, gap=self.gap)
+        if result.events:
+            log.info(
+                "identity batch events=%d created=%d merges=%d dropped=%d position=%d",
+                result.events,
+                result.profiles_created,
+                result.merges,
+                result.dropped,
+                result.position,
+            )
+            self.ctx.signals.notify("profiles")
+        return result.events
+
+    def run_until_idle(self, now: datetime | None = None) -> int:
+        """Resolve until nothing is pending (tests, imports, the CLI)."""
+        total = 0
+        while True:
+            done = self.run_once(now or self.clock.now())
+            total += done
+            if done == 0:
+                return total
+
+
+def build_loops(ctx: Context) -> list[LoopService]:
+    return [IdentityResolver(ctx)]

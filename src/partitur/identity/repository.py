@@ -1,0 +1,198 @@
+"""Queries on the identity graph, merges and the suppression list (bulk, via scratch tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, text
+
+from partitur.identity.extract import Identifier
+from partitur.identity.graph import Merge
+from partitur.identity.tables import identities, identity_merges, suppressed_identifiers
+from partitur.storage.scratch import db_time, insert_rows, temp_table
+
+
+def existing_identities(
+    conn: Connection, *, workspace_id: str, keys: Sequence[Identifier]
+) -> dict[Identifier, str]:
+    """Which of ``keys`` are known already, and to which profile."""
+    if not keys:
+        return {}
+    temp_table(conn, "tmp_identity_keys", "kind VARCHAR(64), value VARCHAR(255)")
+    insert_rows(conn, "tmp_identity_keys", ("kind", "value"), keys)
+    rows = conn.execute(
+        text(
+            "SELECT i.kind, i.value, i.profile_id FROM identities i "
+            "JOIN tmp_identity_keys k ON i.kind = k.kind AND i.value = k.value "
+            "WHERE i.workspace_id = :ws"
+        ),
+        {"ws": workspace_id},
+    )
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def limited_values(
+    conn: Connection, *, profile_ids: Iterable[str], kinds: Iterable[str]
+) -> dict[str, dict[str, set[str]]]:
+    """The values of the limited kinds each profile holds."""
+    ids = sorted(set(profile_ids))
+    wanted = list(kinds)
+    out: dict[str, dict[str, set[str]]] = {}
+    if not ids or not wanted:
+        return out
+    temp_table(conn, "tmp_limited_profiles", "id VARCHAR(40) PRIMARY KEY")
+    insert_rows(conn, "tmp_limited_profiles", ("id",), [(i,) for i in ids])
+    rows = conn.execute(
+        select(identities.c.profile_id, identities.c.kind, identities.c.value).where(
+            identities.c.profile_id.in_(text("SELECT id FROM tmp_limited_profiles")),
+            identities.c.kind.in_(wanted),
+        )
+    )
+    for profile_id, kind, value in rows:
+        out.setdefault(profile_id, {}).setdefault(kind, set()).add(value)
+    return out
+
+
+def insert_identities(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    rows: Sequence[tuple[str, str, str]],
+    now: datetime,
+) -> None:
+    """New (kind, value, profile_id) rows."""
+    if not rows:
+        return
+    at = db_time(conn, now)
+    insert_rows(
+        conn,
+        "identities",
+        ("workspace_id", "kind", "value", "profile_id", "first_seen_at", "last_seen_at"),
+        [(workspace_id, kind, value, profile_id, at, at) for kind, value, profile_id in rows],
+    )
+
+
+def touch_identities(conn: Connection, *, workspace_id: str, now: datetime) -> None:
+    """Mark the identities staged in ``tmp_identity_keys`` as seen ``now``."""
+    conn.execute(
+        text(
+            "UPDATE identities SET last_seen_at = :now WHERE workspace_id = :ws "
+            "AND (kind, value) IN (SELECT kind, value FROM tmp_identity_keys)"
+        ).bindparams(bindparam("now", type_=identities.c.last_seen_at.type)),
+        {"now": now, "ws": workspace_id},
+    )
+
+
+def repoint_identities(conn: Connection, moves: Mapping[str, str]) -> None:
+    if moves:
+        conn.execute(
+            identities.update()
+            .where(identities.c.profile_id == bindparam("b_old"))
+            .values(profile_id=bindparam("b_new")),
+            [{"b_old": old, "b_new": new} for old, new in moves.items()],
+        )
+
+
+def record_merges(
+    conn: Connection, *, workspace_id: str, merges: Sequence[Merge], now: datetime
+) -> None:
+    if merges:
+        conn.execute(
+            identity_merges.insert(),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "survivor_id": m.survivor_id,
+                    "merged_id": m.merged_id,
+                    "merged_at": now,
+                    "reason": m.reason,
+                    "event_seq": m.event_seq,
+                }
+                for m in merges
+            ],
+        )
+
+
+def has_suppressions(conn: Connection, *, workspace_id: str) -> bool:
+    return (
+        conn.execute(
+            select(suppressed_identifiers.c.kind)
+            .where(suppressed_identifiers.c.workspace_id == workspace_id)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def suppressed_among(
+    conn: Connection, *, workspace_id: str, hashes: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which (kind, value_hash) pairs are on the suppression list."""
+    if not hashes:
+        return set()
+    temp_table(conn, "tmp_identity_hashes", "kind VARCHAR(64), value_hash VARCHAR(64)")
+    insert_rows(conn, "tmp_identity_hashes", ("kind", "value_hash"), hashes)
+    rows = conn.execute(
+        text(
+            "SELECT s.kind, s.value_hash FROM suppressed_identifiers s "
+            "JOIN tmp_identity_hashes h ON s.kind = h.kind AND s.value_hash = h.value_hash "
+            "WHERE s.workspace_id = :ws"
+        ),
+        {"ws": workspace_id},
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
+def count_dropped(
+    conn: Connection, *, workspace_id: str, counts: Mapping[tuple[str, str], int]
+) -> None:
+    if counts:
+        conn.execute(
+            suppressed_identifiers.update()
+            .where(
+                suppressed_identifiers.c.workspace_id == workspace_id,
+                suppressed_identifiers.c.kind == bindparam("b_kind"),
+                suppressed_identifiers.c.value_hash == bindparam("b_hash"),
+            )
+            .values(dropped_count=suppressed_identifiers.c.dropped_count + bindparam("b_n")),
+            [{"b_kind": k, "b_hash": h, "b_n": n} for (k, h), n in counts.items()],
+        )
+
+
+def suppress(
+    conn: Connection, *, workspace_id: str, hashes: Iterable[tuple[str, str]], now: datetime
+) -> int:
+    """Add (kind, value_hash) pairs to the suppression list (existing ones stay)."""
+    wanted = sorted(set(hashes))
+    if not wanted:
+        return 0
+    known = suppressed_among(conn, workspace_id=workspace_id, hashes=wanted)
+    fresh = [h for h in wanted if h not in known]
+    if fresh:
+        conn.execute(
+            suppressed_identifiers.insert(),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "kind": kind,
+                    "value_hash": value_hash,
+                    "erased_at": now,
+                    "dropped_count": 0,
+                }
+                for kind, value_hash in fresh
+            ],
+        )
+    return len(wanted)
+
+
+def suppression_rows(conn: Connection, *, workspace_id: str) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(
+            select(suppressed_identifiers).where(
+                suppressed_identifiers.c.workspace_id == workspace_id
+            )
+        ).mappings()
+    ]

@@ -1,0 +1,155 @@
+"""Profiles over HTTP: read, look up, timeline, traits, GDPR export and erasure.
+
+A merged profile id answers with the survivor (HTTP 200); ``requested_id`` then names the id
+asked for and ``id`` the survivor, so clients can update stored ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal, WritePrincipal
+from partitur.core.clock import parse_iso8601
+from partitur.core.errors import BadRequest, ValidationFailed
+from partitur.core.pagination import Page, decode_cursor, encode_cursor
+from partitur.profiles import service
+from partitur.profiles.contracts import (
+    Erasure,
+    Profile,
+    ProfileExport,
+    ProfileMerge,
+    TimelineEvent,
+)
+
+router = APIRouter(prefix="/api/profiles", tags=["profiles"])
+
+
+class TraitsPatch(BaseModel):
+    traits: dict[str, Any] = Field(min_length=1, description="traits to set; history is kept")
+
+
+@router.get("", response_model=Profile)
+def lookup_profile(
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    user_id: str | None = None,
+    email: str | None = None,
+    anonymous_id: str | None = None,
+    phone: str | None = None,
+) -> Profile:
+    """Find the profile holding exactly one of the given identifiers."""
+    given = {
+        k: v
+        for k, v in {
+            "user_id": user_id,
+            "email": email,
+            "anonymous_id": anonymous_id,
+            "phone": phone,
+        }.items()
+        if v is not None
+    }
+    if len(given) != 1:
+        raise ValidationFailed(
+            "give exactly one of user_id, email, anonymous_id, phone", field="user_id"
+        )
+    ((kind, value),) = given.items()
+    with ctx.store.read() as conn:
+        return service.find_profile(conn, workspace_id=who.workspace_id, kind=kind, value=value)
+
+
+@router.get("/{profile_id}", response_model=Profile)
+def get_profile(profile_id: str, ctx: ContextDep, who: ReadPrincipal) -> Profile:
+    with ctx.store.read() as conn:
+        return service.get_profile(conn, profile_id=profile_id, workspace_id=who.workspace_id)
+
+
+@router.get("/{profile_id}/merges", response_model=list[ProfileMerge])
+def get_merges(profile_id: str, ctx: ContextDep, who: ReadPrincipal) -> list[ProfileMerge]:
+    with ctx.store.read() as conn:
+        return service.list_merges(conn, workspace_id=who.workspace_id, profile_id=profile_id)
+
+
+def _before(cursor: str | None) -> tuple[Any, int] | None:
+    if cursor is None:
+        return None
+    raw = decode_cursor(cursor)
+    moment, _, seq = str(raw).rpartition("|")
+    try:
+        return parse_iso8601(moment), int(seq)
+    except ValueError as exc:
+        raise BadRequest("cursor is not valid", field="cursor") from exc
+
+
+@router.get("/{profile_id}/events", response_model=Page[TimelineEvent])
+def get_events(
+    profile_id: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+) -> Page[TimelineEvent]:
+    """The timeline, newest first, ``limit`` per page; pass ``next_cursor`` for the next page."""
+    with ctx.store.read() as conn:
+        _, items = service.list_events(
+            conn,
+            workspace_id=who.workspace_id,
+            profile_id=profile_id,
+            before=_before(cursor),
+            limit=limit + 1,
+        )
+    more = len(items) > limit
+    items = items[:limit]
+    next_cursor = None
+    if more and items:
+        last = items[-1]
+        next_cursor = encode_cursor(f"{last.timestamp.isoformat()}|{last.seq}")
+    return Page[TimelineEvent](items=items, next_cursor=next_cursor)
+
+
+@router.patch("/{profile_id}", response_model=Profile)
+def patch_traits(
+    profile_id: str, body: TraitsPatch, ctx: ContextDep, who: WritePrincipal
+) -> Profile:
+    with ctx.store.begin() as conn:
+        profile = service.update_traits(
+            conn,
+            workspace_id=who.workspace_id,
+            profile_id=profile_id,
+            traits=body.traits,
+            now=ctx.clock.now(),
+            source="api",
+            actor=who.token_id,
+        )
+    ctx.signals.notify("profiles")
+    return profile
+
+
+@router.get("/{profile_id}/export", response_model=ProfileExport)
+def export_profile(profile_id: str, ctx: ContextDep, who: AdminPrincipal) -> ProfileExport:
+    """GDPR access: everything partitur holds about the person."""
+    with ctx.store.begin() as conn:
+        return service.export_profile(
+            conn,
+            workspace_id=who.workspace_id,
+            profile_id=profile_id,
+            now=ctx.clock.now(),
+            actor=who.token_id,
+        )
+
+
+@router.delete("/{profile_id}", response_model=Erasure)
+def erase_profile(profile_id: str, ctx: ContextDep, who: AdminPrincipal) -> Erasure:
+    """GDPR erasure; later events for the erased identifiers are dropped and counted."""
+    with ctx.store.begin() as conn:
+        erased = service.erase_profile(
+            conn,
+            workspace_id=who.workspace_id,
+            profile_id=profile_id,
+            now=ctx.clock.now(),
+            actor=who.token_id,
+        )
+    ctx.signals.notify("profiles")
+    return erased

@@ -1,0 +1,92 @@
+"""What crosses the profiles boundary: the unified profile and its parts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Profile(BaseModel):
+    """One person: current traits, computed traits, identities and where to reach them.
+
+    ``computed`` holds ``first_seen``, ``last_seen``, ``event_count``, ``order_count``,
+    ``revenue`` (a float sum in the store's currency), ``last_channel`` and anything other
+    domains set (scores). ``merged_from`` lists the ids folded into this profile.
+    """
+
+    id: str
+    workspace_id: str
+    traits: dict[str, Any] = Field(default_factory=dict)
+    computed: dict[str, Any] = Field(default_factory=dict)
+    timezone: str | None = None
+    locale: str | None = None
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    identities: dict[str, list[str]] = Field(default_factory=dict)
+    is_test: bool = False
+    created_at: datetime
+    updated_at: datetime
+    #: set when the id asked for was merged into this profile (the id asked for)
+    requested_id: str | None = None
+    merged_from: list[str] = Field(default_factory=list)
+
+
+class TraitChange(BaseModel):
+    trait: str
+    value: Any = None
+    changed_at: datetime
+    source: str | None = None
+
+
+class ProfileMerge(BaseModel):
+    survivor_id: str
+    merged_id: str
+    merged_at: datetime
+    event_seq: int | None = None
+    reason: dict[str, Any] | None = None
+
+
+class TimelineEvent(BaseModel):
+    seq: int
+    type: str
+    event: str | None = None
+    source_id: str
+    message_id: str
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    timestamp: datetime
+    received_at: datetime
+    properties: dict[str, Any] | None = None
+    traits: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+
+
+class ProfileExport(BaseModel):
+    """Everything partitur holds about one person (GDPR access)."""
+
+    profile: Profile
+    trait_history: list[TraitChange]
+    merges: list[ProfileMerge]
+    events: list[TimelineEvent]
+    audit: list[dict[str, Any]]
+    exported_at: datetime
+
+
+class Erasure(BaseModel):
+    profile_id: str
+    profiles_erased: int
+    identities_erased: int
+    events_erased: int
+    suppressed_identifiers: int
+    erased_at: datetime
+
+
+class ImportReport(BaseModel):
+    rows: int
+    created: int
+    updated: int
+    skipped: int
+    rejected: int
+    reject_file: str | None = None

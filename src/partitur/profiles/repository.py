@@ -1,0 +1,347 @@
+"""Queries on profiles, trait history and the identity graph (bulk where the resolver needs it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, bindparam, delete, select, text
+
+from partitur.core import jsonutil
+from partitur.core.types import UtcDateTime
+from partitur.identity.tables import identities, identity_merges
+from partitur.profiles.tables import profile_imports, profiles, trait_history
+from partitur.profiles.traits import HistoryRow, ProfileState
+from partitur.storage.scratch import db_time, insert_rows, temp_table
+
+
+def _state(row: Mapping[str, Any]) -> ProfileState:
+    return ProfileState(
+        id=row["id"],
+        workspace_id=row["workspace_id"],
+        created_at=row["created_at"],
+        traits=dict(row["traits"] or {}),
+        trait_times=dict(row["trait_times"] or {}),
+        computed=dict(row["computed"] or {}),
+        first_seen_at=row["first_seen_at"],
+        last_seen_at=row["last_seen_at"],
+        timezone=row["timezone"],
+        locale=row["locale"],
+    )
+
+
+def load_states(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileState]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    temp_table(conn, "tmp_profile_ids", "id VARCHAR(40) PRIMARY KEY")
+    insert_rows(conn, "tmp_profile_ids", ("id",), [(i,) for i in wanted])
+    cols = (
+        "id, workspace_id, created_at, traits, trait_times, computed, first_seen_at, "
+        "last_seen_at, timezone, locale"
+    )
+    rows = conn.exec_driver_sql(
+        f"SELECT {cols} FROM profiles WHERE id IN (SELECT id FROM tmp_profile_ids)"
+    )
+    out: dict[str, ProfileState] = {}
+    for pid, ws, created, traits, times, computed, first, last, tz, locale in rows:
+        out[pid] = ProfileState(
+            id=pid,
+            workspace_id=ws,
+            created_at=_moment(created),
+            traits=_doc(traits),
+            trait_times=_doc(times),
+            computed=_doc(computed),
+            first_seen_at=_moment(first) if first is not None else None,
+            last_seen_at=_moment(last) if last is not None else None,
+            timezone=tz,
+            locale=locale,
+        )
+    return out
+
+
+def _doc(raw: Any) -> dict[str, Any]:
+    value = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _moment(raw: Any) -> datetime:
+    if isinstance(raw, datetime):
+        return raw if raw.tzinfo else raw.replace(tzinfo=UTC)
+    return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+
+
+def created_at_of(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
+    out: dict[str, datetime] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = list(ids[start : start + 5000])
+        rows = conn.execute(
+            select(profiles.c.id, profiles.c.created_at).where(profiles.c.id.in_(chunk))
+        )
+        out.update({r[0]: r[1] for r in rows})
+    return out
+
+
+def _json(value: Any) -> str:
+    return jsonutil.dumps_str(value)
+
+
+def _time(conn: Connection, moment: datetime | None) -> Any:
+    return None if moment is None else db_time(conn, moment)
+
+
+def insert_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
+    """Insert new profiles (bulk, straight through the driver)."""
+    if not states:
+        return
+    at = db_time(conn, now)
+    insert_rows(
+        conn,
+        "profiles",
+        (
+            "id",
+            "workspace_id",
+            "created_at",
+            "updated_at",
+            "merged_into",
+            "traits",
+            "trait_times",
+            "computed",
+            "first_seen_at",
+            "last_seen_at",
+            "timezone",
+            "locale",
+            "is_test",
+        ),
+        [
+            (
+                s.id,
+                s.workspace_id,
+                db_time(conn, s.created_at),
+                at,
+                None,
+                _json(s.traits),
+                _json(s.trait_times),
+                _json(s.computed),
+                _time(conn, s.first_seen_at),
+                _time(conn, s.last_seen_at),
+                s.timezone,
+                s.locale,
+                False,
+            )
+            for s in states
+        ],
+    )
+
+
+def update_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
+    """Write changed profiles back (bulk)."""
+    if not states:
+        return
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    cast = "" if conn.dialect.name == "sqlite" else "::jsonb"
+    at = db_time(conn, now)
+    conn.exec_driver_sql(
+        f"UPDATE profiles SET traits = {mark}{cast}, trait_times = {mark}{cast}, "
+        f"computed = {mark}{cast}, first_seen_at = {mark}, last_seen_at = {mark}, "
+        f"timezone = {mark}, locale = {mark}, updated_at = {mark} WHERE id = {mark}",
+        [
+            (
+                _json(s.traits),
+                _json(s.trait_times),
+                _json(s.computed),
+                _time(conn, s.first_seen_at),
+                _time(conn, s.last_seen_at),
+                s.timezone,
+                s.locale,
+                at,
+                s.id,
+            )
+            for s in states
+        ],
+    )
+
+
+def mark_merged(conn: Connection, moves: Mapping[str, str], now: datetime) -> None:
+    """Point merged profiles (keys) at their survivors; earlier redirects follow along."""
+    if not moves:
+        return
+    conn.execute(
+        profiles.update()
+        .where(profiles.c.id == bindparam("b_id"))
+        .values(merged_into=bindparam("b_into"), updated_at=now),
+        [{"b_id": old, "b_into": new} for old, new in moves.items()],
+    )
+    conn.execute(
+        profiles.update()
+        .where(profiles.c.merged_into == bindparam("b_old"))
+        .values(merged_into=bindparam("b_into")),
+        [{"b_old": old, "b_into": new} for old, new in moves.items()],
+    )
+    conn.execute(
+        trait_history.update()
+        .where(trait_history.c.profile_id == bindparam("b_old"))
+        .values(profile_id=bindparam("b_into")),
+        [{"b_old": old, "b_into": new} for old, new in moves.items()],
+    )
+
+
+def insert_history(conn: Connection, rows: Sequence[HistoryRow]) -> None:
+    insert_rows(
+        conn,
+        "trait_history",
+        ("profile_id", "trait", "value", "changed_at", "source"),
+        [
+            (r.profile_id, r.trait, _json(r.value), db_time(conn, r.changed_at), r.source)
+            for r in rows
+        ],
+    )
+
+
+def apply_activity(conn: Connection, *, table: str, now: datetime) -> None:
+    """Add the per-profile activity aggregates staged in ``table`` (see
+    ``events.resolution.stage_activity``) to the profiles' computed traits, set-based."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            text(
+                f"""
+                UPDATE profiles SET
+                  first_seen_at = CASE WHEN profiles.first_seen_at IS NULL
+                      OR a.first_ts < profiles.first_seen_at THEN a.first_ts
+                      ELSE profiles.first_seen_at END,
+                  last_seen_at = CASE WHEN profiles.last_seen_at IS NULL
+                      OR a.last_ts > profiles.last_seen_at THEN a.last_ts
+                      ELSE profiles.last_seen_at END,
+                  computed = json_set(profiles.computed,
+                      '$.event_count',
+                      COALESCE(json_extract(profiles.computed, '$.event_count'), 0) + a.n,
+                      '$.order_count',
+                      COALESCE(json_extract(profiles.computed, '$.order_count'), 0) + a.orders,
+                      '$.revenue', ROUND(
+                      COALESCE(json_extract(profiles.computed, '$.revenue'), 0) + a.revenue, 2),
+                      '$.last_channel', CASE WHEN profiles.last_seen_at IS NULL
+                          OR a.last_ts >= profiles.last_seen_at THEN a.last_channel
+                          ELSE json_extract(profiles.computed, '$.last_channel') END),
+                  updated_at = :now
+                FROM {table} a WHERE profiles.id = a.profile_id
+                """
+            ).bindparams(bindparam("now", type_=UtcDateTime)),
+            {"now": now},
+        )
+        return
+    conn.execute(
+        text(
+            f"""
+            UPDATE profiles p SET
+              first_seen_at = LEAST(COALESCE(p.first_seen_at, a.first_ts), a.first_ts),
+              last_seen_at = GREATEST(COALESCE(p.last_seen_at, a.last_ts), a.last_ts),
+              computed = p.computed || jsonb_build_object(
+                  'event_count', COALESCE((p.computed->>'event_count')::bigint, 0) + a.n,
+                  'order_count', COALESCE((p.computed->>'order_count')::bigint, 0) + a.orders,
+                  'revenue', ROUND(COALESCE((p.computed->>'revenue')::numeric, 0)
+                      + a.revenue::numeric, 2),
+                  'last_channel', CASE WHEN p.last_seen_at IS NULL
+                      OR a.last_ts >= p.last_seen_at THEN to_jsonb(a.last_channel)
+                      ELSE p.computed->'last_channel' END),
+              updated_at = :now
+            FROM {table} a WHERE p.id = a.profile_id
+            """
+        ).bindparams(bindparam("now", type_=UtcDateTime)),
+        {"now": now},
+    )
+
+
+# -- single-profile reads ----------------------------------------------------------------------
+
+
+def profile_row(conn: Connection, profile_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(profiles).where(profiles.c.id == profile_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def identities_of(conn: Connection, profile_id: str) -> dict[str, list[str]]:
+    rows = conn.execute(
+        select(identities.c.kind, identities.c.value)
+        .where(identities.c.profile_id == profile_id)
+        .order_by(identities.c.kind, identities.c.first_seen_at, identities.c.value)
+    )
+    out: dict[str, list[str]] = {}
+    for kind, value in rows:
+        out.setdefault(kind, []).append(value)
+    return out
+
+
+def merged_ids(conn: Connection, profile_id: str) -> list[str]:
+    rows = conn.execute(
+        select(profiles.c.id).where(profiles.c.merged_into == profile_id).order_by(profiles.c.id)
+    )
+    return [r[0] for r in rows]
+
+
+def profile_for_identity(
+    conn: Connection, *, workspace_id: str, kind: str, value: str
+) -> str | None:
+    row = conn.execute(
+        select(identities.c.profile_id).where(
+            identities.c.workspace_id == workspace_id,
+            identities.c.kind == kind,
+            identities.c.value == value,
+        )
+    ).first()
+    return row[0] if row else None
+
+
+def history_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(
+            select(trait_history)
+            .where(trait_history.c.profile_id == profile_id)
+            .order_by(trait_history.c.changed_at, trait_history.c.id)
+        ).mappings()
+    ]
+
+
+def merges_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(
+            select(identity_merges)
+            .where(
+                (identity_merges.c.survivor_id == profile_id)
+                | (identity_merges.c.merged_id == profile_id)
+            )
+            .order_by(identity_merges.c.id)
+        ).mappings()
+    ]
+
+
+def erase_rows(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> dict[str, int]:
+    """Delete the profiles, their identities, trait history and merge records."""
+    ids = list(profile_ids)
+    counts = {
+        "identities": conn.execute(
+            delete(identities).where(
+                identities.c.workspace_id == workspace_id, identities.c.profile_id.in_(ids)
+            )
+        ).rowcount,
+        "history": conn.execute(
+            delete(trait_history).where(trait_history.c.profile_id.in_(ids))
+        ).rowcount,
+        "merges": conn.execute(
+            delete(identity_merges).where(
+                identity_merges.c.survivor_id.in_(ids) | identity_merges.c.merged_id.in_(ids)
+            )
+        ).rowcount,
+        "imports": conn.execute(
+            delete(profile_imports).where(profile_imports.c.profile_id.in_(ids))
+        ).rowcount,
+        "profiles": conn.execute(
+            delete(profiles).where(profiles.c.workspace_id == workspace_id, profiles.c.id.in_(ids))
+        ).rowcount,
+    }
+    return {k: int(v) for k, v in counts.items()}

@@ -1,0 +1,121 @@
+"""Pure trait bookkeeping: apply traits by recency, merge two profiles' states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+#: computed keys that add up when two profiles merge
+ADDITIVE = ("event_count", "order_count", "revenue")
+
+
+@dataclass
+class ProfileState:
+    id: str
+    workspace_id: str
+    created_at: datetime
+    traits: dict[str, Any] = field(default_factory=dict)
+    trait_times: dict[str, str] = field(default_factory=dict)
+    computed: dict[str, Any] = field(default_factory=dict)
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    timezone: str | None = None
+    locale: str | None = None
+    is_new: bool = False
+    dirty: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    profile_id: str
+    trait: str
+    value: Any
+    changed_at: datetime
+    source: str
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds")
+
+
+def apply_traits(
+    state: ProfileState, traits: dict[str, Any], *, at: datetime, source: str
+) -> list[HistoryRow]:
+    """Set each trait unless the profile holds a value set later than ``at``; returns the
+    history rows for values that changed."""
+    history: list[HistoryRow] = []
+    when = stamp(at)
+    for name, value in traits.items():
+        if not isinstance(name, str) or not name or len(name) > 200:
+            continue
+        previous = state.trait_times.get(name)
+        if previous is not None and previous > when:
+            continue
+        state.trait_times[name] = when
+        if name in state.traits and state.traits[name] == value:
+            continue
+        state.traits[name] = value
+        state.dirty = True
+        history.append(HistoryRow(state.id, name, value, at, source))
+    if history:
+        state.dirty = True
+    return history
+
+
+def apply_place(state: ProfileState, *, timezone: Any, locale: Any, at: datetime) -> None:
+    """Timezone and locale from the latest message that carries them."""
+    when = stamp(at)
+    if (
+        isinstance(timezone, str)
+        and timezone.strip()
+        and state.trait_times.get("@timezone", "") <= when
+    ):
+        state.trait_times["@timezone"] = when
+        if state.timezone != timezone.strip()[:64]:
+            state.timezone = timezone.strip()[:64]
+            state.dirty = True
+    if isinstance(locale, str) and locale.strip() and state.trait_times.get("@locale", "") <= when:
+        state.trait_times["@locale"] = when
+        if state.locale != locale.strip()[:16]:
+            state.locale = locale.strip()[:16]
+            state.dirty = True
+
+
+def merge_states(survivor: ProfileState, loser: ProfileState) -> None:
+    """Fold ``loser`` into ``survivor``: each trait keeps its most recent value, counts add up,
+    first/last seen widen, the latest activity's channel wins."""
+    for name, value in loser.traits.items():
+        theirs = loser.trait_times.get(name, "")
+        ours = survivor.trait_times.get(name)
+        if ours is None or theirs > ours:
+            survivor.traits[name] = value
+            survivor.trait_times[name] = theirs
+    for key in ("@timezone", "@locale"):
+        place_time = loser.trait_times.get(key)
+        if place_time and place_time > survivor.trait_times.get(key, ""):
+            survivor.trait_times[key] = place_time
+            if key == "@timezone":
+                survivor.timezone = loser.timezone
+            else:
+                survivor.locale = loser.locale
+    survivor.timezone = survivor.timezone or loser.timezone
+    survivor.locale = survivor.locale or loser.locale
+    loser_later = loser.last_seen_at is not None and (
+        survivor.last_seen_at is None or loser.last_seen_at > survivor.last_seen_at
+    )
+    for key, value in loser.computed.items():
+        if key in ADDITIVE:
+            total = (survivor.computed.get(key) or 0) + (value or 0)
+            survivor.computed[key] = round(total, 2) if key == "revenue" else total
+        elif key not in survivor.computed or (loser_later and key == "last_channel"):
+            survivor.computed[key] = value
+    if loser.first_seen_at is not None and (
+        survivor.first_seen_at is None or loser.first_seen_at < survivor.first_seen_at
+    ):
+        survivor.first_seen_at = loser.first_seen_at
+    if loser_later:
+        survivor.last_seen_at = loser.last_seen_at
+    survivor.dirty = True
+    loser.traits, loser.trait_times, loser.computed = {}, {}, {}
+    loser.dirty = True

@@ -1,0 +1,56 @@
+"""Scratch tables for set-based work inside one transaction, and fast bulk row inserts.
+
+Bulk work (identity resolution, imports) stages rows in a temporary table and then runs one
+``UPDATE ... FROM`` / ``INSERT ... SELECT`` instead of a statement per row.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+#: rows per multi-row VALUES statement on engines without a fast executemany (pg8000)
+_CHUNK = 2000
+
+
+def temp_table(conn: Connection, name: str, columns: str) -> None:
+    """(Re)create the temporary table ``name`` with the column list ``columns`` (SQL)."""
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    suffix = "" if conn.dialect.name == "sqlite" else " ON COMMIT DROP"
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({columns}){suffix}")
+
+
+def insert_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert plain values (str, int, float, None) into ``table`` as fast as the driver allows."""
+    if not rows:
+        return
+    cols = ", ".join(columns)
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in columns)
+        conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(rows))
+        return
+    one = "(" + ", ".join("%s" for _ in columns) + ")"
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        params: list[Any] = [v for row in chunk for v in row]
+        values = ", ".join(one for _ in chunk)
+        conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES {values}", tuple(params))
+
+
+def db_time(conn: Connection, moment: datetime) -> Any:
+    """A datetime as ``insert_rows`` must pass it for a ``UtcDateTime`` column."""
+    if conn.dialect.name == "sqlite":
+        return _sqlite_time(moment)
+    return moment
+
+
+@functools.lru_cache(maxsize=4096)
+def _sqlite_time(moment: datetime) -> str:
+    # the text SQLAlchemy's SQLite DateTime type writes (sortable, read back by UtcDateTime)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

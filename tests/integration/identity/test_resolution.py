@@ -1,0 +1,249 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from partitur.context import Context
+from partitur.events.tables import events
+from partitur.identity import service as identity
+from partitur.identity.tables import identities, identity_merges
+from partitur.privacy.audit import list_audit
+from partitur.profiles import service as profiles
+from tests.conftest import START
+from tests.integration.identity.conftest import Timeline
+from tests.support.events import message
+
+
+def _profile_ids(ctx: Context) -> dict[int, str | None]:
+    with ctx.store.read() as conn:
+        return {r[0]: r[1] for r in conn.execute(select(events.c.seq, events.c.profile_id))}
+
+
+def test_anonymous_visitor_who_identifies_is_merged_with_the_known_customer(
+    ctx: Context, timeline: Timeline
+) -> None:
+    known = timeline.add(
+        message(
+            "identify",
+            at=START - timedelta(days=3),
+            user_id="u-1",
+            traits={"email": "Ada@Example.com", "plan": "basic", "name": "Ada"},
+        )
+    )
+    timeline.resolve()
+    ctx.clock.advance(timedelta(hours=1))
+    visits = timeline.add(
+        message("page", at=START, anonymous_id="anon-1", context={"locale": "de-DE"}),
+        message("track", at=START + timedelta(minutes=1), anonymous_id="anon-1", event="Viewed"),
+    )
+    timeline.resolve()
+    with ctx.store.read() as conn:
+        older = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-1"
+        )
+        anon = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="anonymous_id", value="anon-1"
+        )
+    assert older.id != anon.id
+
+    ctx.clock.advance(timedelta(hours=1))
+    link = timeline.add(
+        message(
+            "identify",
+            at=START + timedelta(minutes=5),
+            user_id="u-1",
+            anonymous_id="anon-1",
+            traits={"plan": "premium"},
+            context={"timezone": "Europe/Berlin"},
+        )
+    )
+    timeline.resolve()
+
+    owners = _profile_ids(ctx)
+    with ctx.store.read() as conn:
+        merged = profiles.get_profile(conn, profile_id=anon.id)
+        survivor = profiles.get_profile(conn, profile_id=older.id)
+        rows = conn.execute(select(identity_merges)).mappings().all()
+        audit = list_audit(
+            conn, workspace_id=ctx.workspace_id, subject_type="profile", subject_id=survivor.id
+        )
+    # the survivor is the older profile; the merged id redirects to it
+    assert merged.id == survivor.id == older.id
+    assert merged.requested_id == anon.id
+    assert survivor.merged_from == [anon.id]
+    assert {owners[s] for s in visits + known + link} == {older.id}
+    assert survivor.traits == {"email": "Ada@Example.com", "plan": "premium", "name": "Ada"}
+    assert survivor.identities == {
+        "anonymous_id": ["anon-1"],
+        "email": ["ada@example.com"],
+        "user_id": ["u-1"],
+    }
+    assert survivor.computed["event_count"] == 4
+    assert survivor.timezone == "Europe/Berlin"
+    assert survivor.locale == "de-DE"
+    assert [(r["survivor_id"], r["merged_id"], r["event_seq"]) for r in rows] == [
+        (older.id, anon.id, link[0])
+    ]
+    assert [a.action for a in audit] == ["profile.merged"]
+    with ctx.store.read() as conn:
+        assert identity.resolved_position(conn) == link[0]
+
+
+def test_blocked_values_never_link_two_people(ctx: Context, timeline: Timeline) -> None:
+    timeline.add(
+        message(
+            "identify", at=START, user_id="u-a", anonymous_id="00000000", traits={"email": "a@x.io"}
+        ),
+        message(
+            "identify", at=START, user_id="u-b", anonymous_id="00000000", traits={"email": "null"}
+        ),
+        message("track", at=START, user_id="u-c", anonymous_id="undefined", event="Tick"),
+        message("track", at=START, user_id="u-d", anonymous_id="Undefined", event="Tick"),
+        message("track", at=START, user_id="u-e", anonymous_id="--", event="Tick"),
+    )
+    timeline.resolve()
+    with ctx.store.read() as conn:
+        found = [
+            profiles.find_profile(conn, workspace_id=ctx.workspace_id, kind="user_id", value=u)
+            for u in ("u-a", "u-b", "u-c", "u-d", "u-e")
+        ]
+    assert len({p.id for p in found}) == 5
+    assert all("anonymous_id" not in p.identities for p in found)
+    assert found[0].identities == {"user_id": ["u-a"], "email": ["a@x.io"]}
+
+
+def test_a_second_user_id_starts_a_new_profile_instead_of_merging(
+    ctx: Context, timeline: Timeline
+) -> None:
+    first = timeline.add(message("identify", at=START, user_id="u-1", anonymous_id="shared-device"))
+    timeline.resolve()
+    second = timeline.add(
+        message(
+            "identify", at=START + timedelta(hours=1), user_id="u-2", anonymous_id="shared-device"
+        ),
+        message("track", at=START + timedelta(hours=2), anonymous_id="shared-device", event="Tap"),
+    )
+    timeline.resolve()
+    owners = _profile_ids(ctx)
+    with ctx.store.read() as conn:
+        one = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-1"
+        )
+        two = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-2"
+        )
+        merges = conn.execute(select(identity_merges)).all()
+    assert one.id != two.id
+    assert merges == []
+    # the anonymous id stays where it was; the identify message goes to its user_id's profile
+    assert one.identities == {"user_id": ["u-1"], "anonymous_id": ["shared-device"]}
+    assert two.identities == {"user_id": ["u-2"]}
+    assert owners[first[0]] == one.id
+    assert owners[second[0]] == two.id
+    assert owners[second[1]] == one.id
+
+
+def test_email_and_external_ids_link_and_alias_joins_previous_id(
+    ctx: Context, timeline: Timeline
+) -> None:
+    timeline.add(
+        message("identify", at=START, user_id="u-1", traits={"email": " Bob@Shop.DE "}),
+        message(
+            "track",
+            at=START,
+            anonymous_id="a-9",
+            event="Order Completed",
+            properties={"revenue": 30.5},
+            context={"traits": {"email": "bob@shop.de"}, "channel": "browser"},
+        ),
+        message(
+            "track",
+            at=START + timedelta(minutes=1),
+            anonymous_id="a-10",
+            event="Order Completed",
+            properties={"total": "12.25"},
+            context={"externalIds": [{"id": "C-77", "type": "crm", "collection": "users"}]},
+        ),
+        message("alias", at=START, user_id="u-1", extra={"previousId": "a-10"}),
+        message("identify", at=START, user_id="u-2", traits={"crm_id": "C-77"}),
+    )
+    timeline.resolve()
+    with ctx.store.read() as conn:
+        bob = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="email", value="BOB@shop.de"
+        )
+        other = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-2"
+        )
+    assert bob.identities["anonymous_id"] == ["a-10", "a-9"]
+    # C-77 came with a-10, which the alias joined to u-1; u-2's claim on it is refused
+    assert bob.identities["external:crm"] == ["C-77"]
+    assert "external:crm" not in other.identities
+    assert bob.computed["order_count"] == 2
+    assert bob.computed["revenue"] == 42.75
+    assert bob.computed["event_count"] == 4
+
+
+def test_concurrent_ingestion_loses_no_events_and_keeps_one_profile_per_user(
+    ctx: Context, timeline: Timeline
+) -> None:
+    import threading
+
+    users = [f"u-{i}" for i in range(8)]
+    stop = threading.Event()
+    written: list[int] = []
+    lock = threading.Lock()
+
+    def ingest(worker: int) -> None:
+        for round_ in range(15):
+            batch = [
+                message(
+                    "identify" if round_ % 3 == 0 else "track",
+                    at=START + timedelta(seconds=round_),
+                    user_id=u if (round_ + worker) % 2 else None,
+                    anonymous_id=f"anon-{u}-{worker}",
+                    event=None if round_ % 3 == 0 else "Tick",
+                )
+                for u in users
+            ]
+            seqs = timeline.add(*batch)
+            with lock:
+                written.extend(seqs)
+
+    def resolve_loop() -> None:
+        while not stop.is_set():
+            timeline.resolver.run_once(ctx.clock.now())
+
+    resolvers = [threading.Thread(target=resolve_loop) for _ in range(2)]
+    writers = [threading.Thread(target=ingest, args=(w,)) for w in range(3)]
+    for t in resolvers + writers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in resolvers:
+        t.join()
+    timeline.resolve()
+
+    owners = _profile_ids(ctx)
+    assert len(written) == 3 * 15 * 8
+    assert all(owners[s] is not None for s in written)
+    with ctx.store.read() as conn:
+        ids = conn.execute(
+            select(identities.c.value, identities.c.profile_id).where(
+                identities.c.kind == "user_id"
+            )
+        ).all()
+        live = {
+            p.id
+            for p in (
+                profiles.find_profile(conn, workspace_id=ctx.workspace_id, kind="user_id", value=u)
+                for u in users
+            )
+        }
+        assert identity.resolved_position(conn) == max(written)
+    assert sorted(v for v, _ in ids) == sorted(users)
+    assert len(live) == len(users)
+    # every event of a user's anonymous ids ends on that user's one profile
+    assert {owners[s] for s in written} == live
