@@ -51,9 +51,13 @@ def attribute(
         con.register("_cv_src", conversions)
         tp_cols = [str(r[0]) for r in con.execute("DESCRIBE _tp_src").fetchall()]
         cv_cols = [str(r[0]) for r in con.execute("DESCRIBE _cv_src").fetchall()]
-        for name, cols, field in ((case, tp_cols, "case"), (channel, tp_cols, "channel"),
-                                  (timestamp, tp_cols, "timestamp"), (case, cv_cols, "case"),
-                                  (timestamp, cv_cols, "timestamp")):
+        for name, cols, field in (
+            (case, tp_cols, "case"),
+            (channel, tp_cols, "channel"),
+            (timestamp, tp_cols, "timestamp"),
+            (case, cv_cols, "case"),
+            (timestamp, cv_cols, "timestamp"),
+        ):
             if name not in cols:
                 raise ValidationFailed(f"column {name!r} is missing", field=field)
         val = f'CAST("{value}" AS DOUBLE)' if value and value in cv_cols else "0.0"
@@ -99,8 +103,11 @@ def _attribute_sql(con: duckdb.DuckDBPyConnection, half_life: timedelta) -> Attr
     for row in rows:
         for i, m in enumerate(heuristics):
             models[m].append(
-                ChannelCredit(channel=str(row[0]), conversions=float(row[1 + 2 * i]),
-                              revenue=float(row[2 + 2 * i]))
+                ChannelCredit(
+                    channel=str(row[0]),
+                    conversions=float(row[1 + 2 * i]),
+                    revenue=float(row[2 + 2 * i]),
+                )
             )
     totals = con.execute(
         "SELECT count(*), coalesce(sum(v), 0) FROM _cv WHERE c IN (SELECT c FROM _w)"
@@ -166,9 +173,7 @@ def _markov(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     base = conversion_probability(None)
     if base <= 0:
         return {ch: 0.0 for ch in channels}
-    return {
-        ch: max(0.0, 1.0 - conversion_probability(index[ch]) / base) for ch in channels
-    }
+    return {ch: max(0.0, 1.0 - conversion_probability(index[ch]) / base) for ch in channels}
 
 
 def store_attribution(

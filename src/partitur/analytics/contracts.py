@@ -219,8 +219,14 @@ class JourneyScore(BaseModel):
 # -- monitoring --------------------------------------------------------------------------------
 
 AlertKind = Literal[
-    "rise", "drop", "missing", "new_event", "vanished_event",
-    "new_property", "missing_property", "type_change",
+    "rise",
+    "drop",
+    "missing",
+    "new_event",
+    "vanished_event",
+    "new_property",
+    "missing_property",
+    "type_change",
 ]
 
 

@@ -127,7 +127,7 @@ class AnalyticsEngine:
         for name in spec["timestamps"]:
             if name in columns:
                 if "TIME ZONE" in columns[name]:
-                    fixes.append(f"timezone('UTC', \"{name}\") AS \"{name}\"")
+                    fixes.append(f'timezone(\'UTC\', "{name}") AS "{name}"')
                 else:
                     fixes.append(f'CAST("{name}" AS TIMESTAMP) AS "{name}"')
         for name in spec["json"]:
@@ -207,10 +207,14 @@ class AnalyticsEngine:
                     field=table,
                 )
 
-    def query(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
+    def query(
+        self, sql: str, params: list[Any] | dict[str, Any] | None = None
+    ) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params or [])
 
-    def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    def rows(
+        self, sql: str, params: list[Any] | dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         cursor = self.con.execute(sql, params or [])
         names = [d[0] for d in cursor.description or []]
         return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]

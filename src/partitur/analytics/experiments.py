@@ -31,8 +31,9 @@ def _check(pair: tuple[int, int], field: str) -> tuple[int, int]:
     return conversions, n
 
 
-def chance_to_beat(control: tuple[int, int], variant: tuple[int, int],
-                   prior: tuple[float, float] = (1.0, 1.0)) -> float:
+def chance_to_beat(
+    control: tuple[int, int], variant: tuple[int, int], prior: tuple[float, float] = (1.0, 1.0)
+) -> float:
     """P(p_variant > p_control) under Beta posteriors: the integral of
     pdf_control(x) * sf_variant(x) over [0, 1]."""
     a_c, b_c = prior[0] + control[0], prior[1] + control[1] - control[0]
@@ -43,23 +44,27 @@ def chance_to_beat(control: tuple[int, int], variant: tuple[int, int],
     # the mass sits in a narrow band for large samples: give quad the interesting points
     points = sorted({float(post_c.mean()), float(post_v.mean())})
     value, _ = integrate.quad(
-        lambda x: post_c.pdf(x) * post_v.sf(x), lo, hi, points=points, limit=200,
-        epsabs=1e-11, epsrel=1e-10,
+        lambda x: post_c.pdf(x) * post_v.sf(x),
+        lo,
+        hi,
+        points=points,
+        limit=200,
+        epsabs=1e-11,
+        epsrel=1e-10,
     )
     return float(min(1.0, max(0.0, value)))
 
 
-def sample_ratio_mismatch(observed: Sequence[int],
-                          expected_weights: Sequence[float] | None = None) -> SampleRatioCheck:
+def sample_ratio_mismatch(
+    observed: Sequence[int], expected_weights: Sequence[float] | None = None
+) -> SampleRatioCheck:
     """Chi-square goodness of fit of group sizes against the expected split."""
     counts = np.asarray(observed, dtype=float)
     weights = np.asarray(
         expected_weights if expected_weights is not None else [1.0] * len(counts), dtype=float
     )
     if len(weights) != len(counts) or (weights <= 0).any():
-        raise ValidationFailed(
-            "give one positive weight per group", field="expected_weights"
-        )
+        raise ValidationFailed("give one positive weight per group", field="expected_weights")
     weights = weights / weights.sum()
     expected = weights * counts.sum()
     chi2 = float(((counts - expected) ** 2 / expected).sum())

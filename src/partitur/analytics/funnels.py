@@ -127,18 +127,16 @@ def _strict_sql(spec: FunnelSpec, params: _Params) -> str:
         for k in range(2, n + 1)
     )
     # depth = 1 + number of consecutive following steps that match within the window
-    ok = [f"(coalesce(n{k}, false) AND u{k} <= ts + to_seconds({window}::BIGINT))"
-          for k in range(2, n + 1)]
+    ok = [
+        f"(coalesce(n{k}, false) AND u{k} <= ts + to_seconds({window}::BIGINT))"
+        for k in range(2, n + 1)
+    ]
     depth_terms = ["1"] + [
         "CASE WHEN " + " AND ".join(ok[: k - 1]) + " THEN 1 ELSE 0 END" for k in range(2, n + 1)
     ]
     depth = " + ".join(depth_terms)
-    times = ", ".join(
-        f"CASE WHEN depth >= {k} THEN u{k} END AS t{k}" for k in range(2, n + 1)
-    )
-    picks = ", ".join(
-        f"first(t{k} ORDER BY depth DESC, t1) AS t{k}" for k in range(2, n + 1)
-    )
+    times = ", ".join(f"CASE WHEN depth >= {k} THEN u{k} END AS t{k}" for k in range(2, n + 1))
+    picks = ", ".join(f"first(t{k} ORDER BY depth DESC, t1) AS t{k}" for k in range(2, n + 1))
     return f"""
     WITH base AS ({_base_sql(spec, params, True)}),
          flagged AS (SELECT actor, ts, bd, {flags} FROM base),
@@ -152,8 +150,13 @@ def _strict_sql(spec: FunnelSpec, params: _Params) -> str:
     """
 
 
-def _summarise(engine: AnalyticsEngine, spec: FunnelSpec, reached_sql: str,
-               params: dict[str, Any], by_group: bool) -> list[tuple[Any, list[FunnelStep]]]:
+def _summarise(
+    engine: AnalyticsEngine,
+    spec: FunnelSpec,
+    reached_sql: str,
+    params: dict[str, Any],
+    by_group: bool,
+) -> list[tuple[Any, list[FunnelStep]]]:
     n = len(spec.steps)
     aggs = ["count(t1) AS c1"]
     for k in range(2, n + 1):
@@ -205,12 +208,21 @@ def funnel(engine: AnalyticsEngine, spec: FunnelSpec) -> FunnelResult:
     engine.query(f"CREATE OR REPLACE TEMP TABLE _funnel AS {reached}", params.values)
     try:
         total = _summarise(engine, spec, "SELECT * FROM _funnel", {}, False)
-        steps = total[0][1] if total else [
-            FunnelStep(label=s.label or s.event, count=0, conversion_from_start=None,
-                       conversion_from_previous=None, median_seconds_from_previous=None,
-                       avg_seconds_from_previous=None)
-            for s in spec.steps
-        ]
+        steps = (
+            total[0][1]
+            if total
+            else [
+                FunnelStep(
+                    label=s.label or s.event,
+                    count=0,
+                    conversion_from_start=None,
+                    conversion_from_previous=None,
+                    median_seconds_from_previous=None,
+                    avg_seconds_from_previous=None,
+                )
+                for s in spec.steps
+            ]
+        )
         groups = []
         if spec.breakdown:
             groups = [

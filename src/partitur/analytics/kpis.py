@@ -42,7 +42,9 @@ def _cost_expr(channel_costs: dict[str, float] | None) -> tuple[str, dict[str, A
     cases = []
     for i, (channel, price) in enumerate(sorted(channel_costs.items())):
         if price < 0:
-            raise ValidationFailed("channel costs cannot be negative", field=f"channel_costs.{channel}")
+            raise ValidationFailed(
+                "channel costs cannot be negative", field=f"channel_costs.{channel}"
+            )
         params[f"ch{i}"] = channel
         params[f"price{i}"] = float(price)
         cases.append(f"WHEN channel = $ch{i} THEN $price{i}")
@@ -123,9 +125,7 @@ def journey_kpis(
         result.messages_sent = int(msg[0])
         result.total_cost = float(msg[1])
         result.cost_per_conversion = float(msg[1]) / converted if converted else None
-        result.contacts_per_customer = (
-            int(msg[0]) / result.profiles if result.profiles else None
-        )
+        result.contacts_per_customer = int(msg[0]) / result.profiles if result.profiles else None
     if now is not None and "journey_transitions" in engine.available:
         cutoff = naive_utc(now - inactive_after, "now")
         inactive = engine.query(

@@ -28,8 +28,9 @@ END = "END"
 
 def _ident(name: str, field: str, columns: list[str]) -> str:
     if name not in columns:
-        raise ValidationFailed(f"column {name!r} not in the table ({', '.join(columns)})",
-                               field=field)
+        raise ValidationFailed(
+            f"column {name!r} not in the table ({', '.join(columns)})", field=field
+        )
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -63,9 +64,7 @@ def process_map(
         con.close()
 
 
-def _process_map_sql(
-    con: duckdb.DuckDBPyConnection, source: str, top_variants: int
-) -> ProcessMap:
+def _process_map_sql(con: duckdb.DuckDBPyConnection, source: str, top_variants: int) -> ProcessMap:
     """Process map of a relation with columns ``c`` (case), ``a`` (activity), ``t`` (time)."""
     if top_variants < 0:
         raise ValidationFailed("top_variants cannot be negative", field="top_variants")
@@ -112,7 +111,10 @@ def _process_map_sql(
         nodes=[ProcessNode(activity=str(a), events=int(n), cases=int(k)) for a, n, k in nodes],
         edges=[
             ProcessEdge(
-                source=str(s), target=str(t), count=int(n), cases=int(k),
+                source=str(s),
+                target=str(t),
+                count=int(n),
+                cases=int(k),
                 mean_seconds=None if m is None else float(m),
                 median_seconds=None if md is None else float(md),
             )
@@ -120,7 +122,8 @@ def _process_map_sql(
         ],
         variants=[
             Variant(
-                activities=[str(x) for x in path], cases=int(n),
+                activities=[str(x) for x in path],
+                cases=int(n),
                 share=int(n) / cases if cases else 0.0,
                 median_case_seconds=None if d is None else float(d),
             )
@@ -183,7 +186,7 @@ def conversion_paths(
             WITH ev AS (SELECT coalesce(profile_id, user_id, anonymous_id) AS actor,
                                "timestamp" AS ts, event FROM events WHERE event IS NOT NULL),
                  conv AS (SELECT actor, min(ts) AS at FROM ev
-                          WHERE {" AND ".join(where).replace('"timestamp"', 'ts')}
+                          WHERE {" AND ".join(where).replace('"timestamp"', "ts")}
                           GROUP BY actor)
             SELECT ev.actor AS c, ev.event AS a, ev.ts AS t
             FROM ev JOIN conv USING (actor)

@@ -32,14 +32,15 @@ def normalise(scale: Scale, response: float) -> float:
     return float(normalise_many(scale, [response])[0])
 
 
-def normalise_many(scale: Scale, responses: Sequence[float]) -> np.ndarray:
+def normalise_many(scale: Scale, responses: Sequence[float] | np.ndarray) -> np.ndarray:
     if scale not in SCALES:
         raise ValidationFailed(f"unknown scale {scale!r}", field="scale")
     low, high, _ = SCALES[scale]
     values = np.asarray(responses, dtype=float)
     if values.size and (np.isnan(values).any() or values.min() < low or values.max() > high):
-        raise ValidationFailed(f"{scale} responses must be between {low} and {high}",
-                               field="responses")
+        raise ValidationFailed(
+            f"{scale} responses must be between {low} and {high}", field="responses"
+        )
     return (values - low) / (high - low) * 100.0
 
 
@@ -103,5 +104,6 @@ def journey_score(
     if total <= 0:
         raise ValidationFailed("no weighted component has a value", field="components")
     score = sum(scaled[k] * weights[k] for k in scaled) / total
-    return JourneyScore(score=score, components=scaled,
-                        weights={k: weights[k] / total for k in scaled})
+    return JourneyScore(
+        score=score, components=scaled, weights={k: weights[k] / total for k in scaled}
+    )
