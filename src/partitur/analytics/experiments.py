@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import integrate, stats
@@ -124,3 +125,46 @@ def compare(
         chance_to_beat_control=chance_to_beat((c_conv, c_n), (v_conv, v_n)),
         srm=sample_ratio_mismatch([c_n, v_n], expected_weights),
     )
+
+
+def journey_experiment(
+    engine: Any,
+    *,
+    journey_id: str,
+    split_node: str,
+    control: str | None = None,
+    version: int | None = None,
+    confidence: float = 0.95,
+) -> list[ExperimentResult]:
+    """Compare the branches of a journey split: instances grouped by the variant recorded in
+    ``split_variants[split_node]``, converted = status converted or ``converted_at`` set. Every
+    variant is compared with ``control`` (default: the variant named "control", else the first
+    by name); the SRM check assumes an even split."""
+    engine.require("journey_instances")
+    where = "journey_id = $j"
+    params: dict[str, Any] = {"j": journey_id, "path": f'$."{split_node}"'}
+    if version is not None:
+        where += " AND version = $v"
+        params["v"] = version
+    rows = engine.query(
+        f"""SELECT json_extract_string(split_variants, $path) AS variant, count(*) AS n,
+                   count(*) FILTER (WHERE status = 'converted' OR converted_at IS NOT NULL)
+            FROM journey_instances WHERE {where} AND split_variants IS NOT NULL
+            GROUP BY 1 HAVING variant IS NOT NULL ORDER BY 1""",
+        params,
+    ).fetchall()
+    if len(rows) < 2:
+        raise ValidationFailed(
+            f"split {split_node!r} has fewer than two variants with instances", field="split_node"
+        )
+    groups = {str(v): (int(c), int(n)) for v, n, c in rows}
+    base = control or ("control" if "control" in groups else sorted(groups)[0])
+    if base not in groups:
+        raise ValidationFailed(f"no instances in variant {base!r}", field="control")
+    return [
+        compare(
+            control=groups[base], variant=groups[name], confidence=confidence, names=(base, name)
+        )
+        for name in sorted(groups)
+        if name != base
+    ]

@@ -260,3 +260,34 @@ def evaluation_window(
 
 
 HISTORY_HOURS = 4 * WEEK + 2 * WEEK  # baseline weeks + dispersion window
+
+
+def volume_series(
+    engine: AnalyticsEngine,
+    *,
+    end_hour: int,
+    hours: int,
+    source_id: str | None = None,
+    event_name: str | None = None,
+) -> tuple[list[datetime], list[float], list[float | None]]:
+    """Observed and expected hourly volume of the last ``hours`` before ``end_hour``, summed
+    over the series that match ``source_id``/``event_name`` (all when not given)."""
+    from partitur.analytics.detection import seasonal_baseline
+
+    first = end_hour - hours - 4 * WEEK
+    volume = hourly_volume(engine, first_hour=first, end_hour=end_hour)
+    keep = [
+        i
+        for i, (src, name) in enumerate(volume.series)
+        if (source_id is None or src == source_id) and (event_name is None or name == event_name)
+    ]
+    counts = (
+        volume.counts[keep].sum(axis=0, keepdims=True) if keep else np.zeros((1, end_hour - first))
+    )
+    base = seasonal_baseline(counts)[0, -hours:]
+    moments = [volume.hour_at(c) for c in range(end_hour - first - hours, end_hour - first)]
+    return (
+        moments,
+        [float(v) for v in counts[0, -hours:]],
+        [None if np.isnan(v) else float(v) for v in base],
+    )
