@@ -132,10 +132,10 @@ def journey_kpis(
             f"""
             WITH act AS (SELECT id, entered_at FROM journey_instances
                          WHERE {where} AND status = 'active'),
-                 last AS (SELECT instance_id, max(at) AS at FROM journey_transitions
+                 last AS (SELECT instance_id, max("at") AS last_at FROM journey_transitions
                           WHERE instance_id IN (SELECT id FROM act) GROUP BY 1)
             SELECT count(*) FROM act LEFT JOIN last ON last.instance_id = act.id
-            WHERE coalesce(last.at, act.entered_at) < $cutoff
+            WHERE coalesce(last.last_at, act.entered_at) < $cutoff
             """,
             {**params, "cutoff": cutoff},
         ).fetchone()

@@ -148,7 +148,7 @@ def journey_process_map(
         params["version"] = version
     engine.query(
         f"""CREATE OR REPLACE TEMP TABLE _journey_log AS
-            SELECT CAST(instance_id AS VARCHAR) AS c, CAST(node_id AS VARCHAR) AS a, at AS t
+            SELECT CAST(instance_id AS VARCHAR) AS c, CAST(node_id AS VARCHAR) AS a, "at" AS t
             FROM journey_transitions WHERE {where}""",
         params,
     )
