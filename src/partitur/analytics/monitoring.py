@@ -102,6 +102,9 @@ def volume_findings(
 ) -> list[Finding]:
     """Rise, drop and missing-data findings for columns ``evaluate_from..``, plus new and
     vanished event names."""
+    # hours before a series' first event are unknown, not zero (a series or a workspace that
+    # started recently must not be judged against an empty past)
+    observed = np.where(np.cumsum(volume.counts, axis=1) > 0, volume.counts, np.nan)
     findings = [
         Finding(
             kind=d.kind,
@@ -112,7 +115,7 @@ def volume_findings(
             expected=d.expected,
             score=d.score,
         )
-        for d in detect(volume.counts, evaluate_from, settings)
+        for d in detect(observed, evaluate_from, settings)
     ]
     counts = volume.counts
     if counts.shape[0] == 0:
