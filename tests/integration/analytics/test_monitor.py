@@ -25,14 +25,32 @@ def seed_traffic(ctx: Context) -> None:
     rows = []
     hour = last - timedelta(weeks=3)
     while hour < last:
-        rows += [event_row(ws, "src_web", "Page Viewed", hour + i * timedelta(minutes=2))
-                 for i in range(20)]
-        rows += [event_row(ws, "src_web", "Order Completed", hour + i * timedelta(minutes=5),
-                           properties={"total": 12.5, "currency": "EUR"}) for i in range(10)]
+        rows += [
+            event_row(ws, "src_web", "Page Viewed", hour + i * timedelta(minutes=2))
+            for i in range(20)
+        ]
+        rows += [
+            event_row(
+                ws,
+                "src_web",
+                "Order Completed",
+                hour + i * timedelta(minutes=5),
+                properties={"total": 12.5, "currency": "EUR"},
+            )
+            for i in range(10)
+        ]
         hour += HOUR
     # last hour: no page views at all, four times the orders with a changed schema, a new event
-    rows += [event_row(ws, "src_web", "Order Completed", last + i * timedelta(seconds=80),
-                       properties={"total": "12.5", "coupon": "WINTER"}) for i in range(40)]
+    rows += [
+        event_row(
+            ws,
+            "src_web",
+            "Order Completed",
+            last + i * timedelta(seconds=80),
+            properties={"total": "12.5", "coupon": "WINTER"},
+        )
+        for i in range(40)
+    ]
     rows.append(event_row(ws, "src_web", "Signup", last + timedelta(minutes=3)))
     insert_events(ctx.store, rows)
 
@@ -45,8 +63,12 @@ def test_monitor_finds_volume_and_schema_problems_and_calls_the_webhook(ctx: Con
     seed_traffic(ctx)
     with WebhookReceiver() as hook:
         with ctx.store.begin() as conn:
-            service.update_config(conn, workspace_id=ctx.workspace_id,
-                                  config=MonitorConfig(webhook_url=hook.url), now=ctx.clock.now())
+            service.update_config(
+                conn,
+                workspace_id=ctx.workspace_id,
+                config=MonitorConfig(webhook_url=hook.url),
+                now=ctx.clock.now(),
+            )
         run = service.run_monitor(ctx, now=ctx.clock.now())
         assert kinds(run.alerts) == {
             ("missing", "Page Viewed", None),
@@ -73,8 +95,12 @@ def test_failed_webhook_deliveries_are_retried_on_the_next_run(ctx: Context) -> 
     seed_traffic(ctx)
     with WebhookReceiver(status=500) as hook:
         with ctx.store.begin() as conn:
-            service.update_config(conn, workspace_id=ctx.workspace_id,
-                                  config=MonitorConfig(webhook_url=hook.url), now=ctx.clock.now())
+            service.update_config(
+                conn,
+                workspace_id=ctx.workspace_id,
+                config=MonitorConfig(webhook_url=hook.url),
+                now=ctx.clock.now(),
+            )
         run = service.run_monitor(ctx, now=ctx.clock.now())
         assert run.alerts and all(a.webhook_delivered_at is None for a in run.alerts)
         hook.status = 200
@@ -88,27 +114,32 @@ def test_failed_webhook_deliveries_are_retried_on_the_next_run(ctx: Context) -> 
 def test_alerts_are_listed_by_the_api_with_a_read_token(ctx: Context, client: TestClient) -> None:
     seed_traffic(ctx)
     with ctx.store.begin() as conn:
-        write = workspaces.create_token(conn, workspace_id=ctx.workspace_id, name="w",
-                                        scopes=[Scope.write], now=ctx.clock.now()).token
-        read = workspaces.create_token(conn, workspace_id=ctx.workspace_id, name="r",
-                                       scopes=[Scope.read], now=ctx.clock.now()).token
+        write = workspaces.create_token(
+            conn, workspace_id=ctx.workspace_id, name="w", scopes=[Scope.write], now=ctx.clock.now()
+        ).token
+        read = workspaces.create_token(
+            conn, workspace_id=ctx.workspace_id, name="r", scopes=[Scope.read], now=ctx.clock.now()
+        ).token
     ran = client.post("/api/analytics/monitor/run", headers={"Authorization": f"Bearer {write}"})
     assert ran.status_code == 200 and len(ran.json()["alerts"]) == 6
-    listed = client.get("/api/analytics/alerts?kind=missing",
-                        headers={"Authorization": f"Bearer {read}"})
+    listed = client.get(
+        "/api/analytics/alerts?kind=missing", headers={"Authorization": f"Bearer {read}"}
+    )
     assert listed.status_code == 200
     (alert,) = listed.json()["items"]
     assert (alert["event_name"], alert["observed"]) == ("Page Viewed", 0)
-    csv_text = client.get("/api/analytics/alerts?format=csv",
-                          headers={"Authorization": f"Bearer {read}"}).text
+    csv_text = client.get(
+        "/api/analytics/alerts?format=csv", headers={"Authorization": f"Bearer {read}"}
+    ).text
     assert csv_text.splitlines()[0].startswith("id,kind,source_id,event_name")
     assert len(csv_text.splitlines()) == 7
-    timeline = client.get("/api/analytics/volume?event=Page%20Viewed&hours=48&format=png",
-                          headers={"Authorization": f"Bearer {read}"})
+    timeline = client.get(
+        "/api/analytics/volume?event=Page%20Viewed&hours=48&format=png",
+        headers={"Authorization": f"Bearer {read}"},
+    )
     assert timeline.headers["content-type"] == "image/png"
     assert timeline.content.startswith(b"\x89PNG")
-    refused = client.post("/api/analytics/monitor/run",
-                          headers={"Authorization": f"Bearer {read}"})
+    refused = client.post("/api/analytics/monitor/run", headers={"Authorization": f"Bearer {read}"})
     assert refused.status_code == 403
 
 

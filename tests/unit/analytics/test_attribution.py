@@ -18,8 +18,13 @@ def example():
     # case 1: A (day 0), B (day 7), converts day 14 for 100, then C (day 20, after: ignored)
     # case 2: A, never converts; case 3: B (day 0), converts day 1 for 50
     touchpoints = pd.DataFrame(
-        [("1", "A", day(0)), ("1", "B", day(7)), ("1", "C", day(20)),
-         ("2", "A", day(0)), ("3", "B", day(0))],
+        [
+            ("1", "A", day(0)),
+            ("1", "B", day(7)),
+            ("1", "C", day(20)),
+            ("2", "A", day(0)),
+            ("3", "B", day(0)),
+        ],
         columns=["case_id", "channel", "timestamp"],
     )
     conversions = pd.DataFrame(
@@ -29,8 +34,7 @@ def example():
 
 
 def credit(result, model: str) -> dict[str, tuple[float, float]]:
-    return {c.channel: (round(c.conversions, 6), round(c.revenue, 6))
-            for c in result.models[model]}
+    return {c.channel: (round(c.conversions, 6), round(c.revenue, 6)) for c in result.models[model]}
 
 
 def test_rule_based_models() -> None:
@@ -58,8 +62,12 @@ def test_position_based_gives_forty_percent_to_each_end() -> None:
     )
     cv = pd.DataFrame([("1", day(5), 10.0)], columns=["case_id", "timestamp", "value"])
     r = attribute(tp, cv)
-    assert credit(r, "position_based") == {"A": (0.4, 4), "D": (0.4, 4), "B": (0.1, 1),
-                                           "C": (0.1, 1)}
+    assert credit(r, "position_based") == {
+        "A": (0.4, 4),
+        "D": (0.4, 4),
+        "B": (0.1, 1),
+        "C": (0.1, 1),
+    }
 
 
 def test_markov_removal_effects() -> None:

@@ -60,8 +60,11 @@ def test_evaluation_recall_and_false_alert_rate_on_synthetic_series() -> None:
     rate = normal.copy()
     truth = np.zeros(rate.shape, dtype=bool)
     for _ in range(200):
-        s, t, length = rng.integers(series), rng.integers(judged_from, len(hours) - 3), \
-            rng.integers(1, 4)
+        s, t, length = (
+            rng.integers(series),
+            rng.integers(judged_from, len(hours) - 3),
+            rng.integers(1, 4),
+        )
         factor = [rng.uniform(2.5, 4.0), rng.uniform(0.0, 0.25), 0.0][rng.integers(3)]
         rate[s, t : t + length] = normal[s, t : t + length] * factor
         truth[s, t : t + length] = True

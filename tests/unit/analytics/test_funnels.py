@@ -108,8 +108,10 @@ def test_time_range_limits_events_considered() -> None:
 
 
 def test_bad_property_name_is_refused_with_its_field() -> None:
-    bad = [{"event": "View", "where": [{"property": 'x"; DROP', "op": "eq", "value": 1}]},
-           {"event": "Cart"}]
+    bad = [
+        {"event": "View", "where": [{"property": 'x"; DROP', "op": "eq", "value": 1}]},
+        {"event": "Cart"},
+    ]
     with pytest.raises(ValidationFailed) as caught:
         funnel(make_engine(), spec(steps=bad))
     assert caught.value.field == "steps.0.where.0.property"

@@ -14,9 +14,14 @@ T0 = pd.Timestamp("2026-01-05 09:00")
 
 def log() -> pd.DataFrame:
     rows = [
-        ("c1", "register", 0), ("c1", "verify", 10), ("c1", "buy", 70),
-        ("c2", "register", 0), ("c2", "verify", 30), ("c2", "buy", 50),
-        ("c3", "register", 0), ("c3", "buy", 5),
+        ("c1", "register", 0),
+        ("c1", "verify", 10),
+        ("c1", "buy", 70),
+        ("c2", "register", 0),
+        ("c2", "verify", 30),
+        ("c2", "buy", 50),
+        ("c3", "register", 0),
+        ("c3", "buy", 5),
         ("c4", "verify", 0),
     ]
     return pd.DataFrame(

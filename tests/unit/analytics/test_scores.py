@@ -39,6 +39,7 @@ def test_journey_score_weights_and_rescales_components() -> None:
     # conversion 40 % -> 40, satisfaction 80, effort 2 contacts of 10 -> 80
     s = journey_score({"conversion": 0.4, "satisfaction": 80, "effort": 2})
     assert s.score == pytest.approx(0.5 * 40 + 0.3 * 80 + 0.2 * 80)
-    custom = journey_score({"conversion": 0.4, "satisfaction": None}, {"conversion": 1,
-                                                                        "satisfaction": 1})
+    custom = journey_score(
+        {"conversion": 0.4, "satisfaction": None}, {"conversion": 1, "satisfaction": 1}
+    )
     assert custom.score == pytest.approx(40) and custom.weights == {"conversion": 1.0}
