@@ -280,7 +280,7 @@ def process_map_command(
 
     con = duckdb.connect()
     reader = "read_parquet" if file.suffix.lower() == ".parquet" else "read_csv_auto"
-    table = con.sql(f"SELECT * FROM {reader}(?)", params=[str(file)]).arrow()
+    table = con.execute(f"SELECT * FROM {reader}(?)", [str(file)]).to_arrow_table()
     pm = paths.process_map(
         table, case=case, activity=activity, timestamp=timestamp, top_variants=top
     )
