@@ -124,7 +124,6 @@ class ProcessEdge(BaseModel):
     source: str
     target: str
     count: int
-    cases: int
     mean_seconds: float | None
     median_seconds: float | None
 

@@ -14,7 +14,9 @@ only the newer rows from the store. Everything is SQL; nothing loops over events
 from __future__ import annotations
 
 import logging
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,20 +47,25 @@ TABLES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-_EXTENSIONS_LOADED: set[str] = set()
 _PART = re.compile(r"part-(\d+)-(\d+)\.parquet$")
 
 
 def _load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Install the extension from its offline PyPI package (never from the network)."""
+    """Load an extension, installing it from its offline PyPI package (``duckdb-extension-<name>``)
+    when needed: nothing is downloaded. Without a home directory (services, sandboxes) DuckDB
+    keeps installed extensions under the temp directory."""
     try:
         con.execute(f"LOAD {name}")
         return
     except duckdb.Error:
         pass
+    if not os.environ.get("HOME"):
+        home = Path(tempfile.gettempdir()) / "partitur-duckdb"
+        home.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET home_directory = {_quote(str(home))}")
     from duckdb_extensions import import_extension
 
-    import_extension(name)
+    import_extension(name, con=con)
     con.execute(f"LOAD {name}")
 
 

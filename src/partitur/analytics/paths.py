@@ -55,7 +55,7 @@ def process_map(
         t = _ident(timestamp, "timestamp", columns)
         con.execute(
             f"""CREATE TEMP VIEW _log AS
-                SELECT CAST({c} AS VARCHAR) AS c, CAST({a} AS VARCHAR) AS a,
+                SELECT {c} AS c, CAST({a} AS VARCHAR) AS a,
                        CAST({t} AS TIMESTAMP) AS t
                 FROM _log_source WHERE {c} IS NOT NULL AND {a} IS NOT NULL AND {t} IS NOT NULL"""
         )
@@ -65,69 +65,85 @@ def process_map(
 
 
 def _process_map_sql(con: duckdb.DuckDBPyConnection, source: str, top_variants: int) -> ProcessMap:
-    """Process map of a relation with columns ``c`` (case), ``a`` (activity), ``t`` (time)."""
+    """Process map of a relation with columns ``c`` (case), ``a`` (activity), ``t`` (time).
+
+    Activities are coded as small integers first (cheaper sorting and grouping); a variant is
+    keyed by ``sum(hash(code, position))`` over its events, an order-free aggregate, and only
+    the top variants are spelled out from one representative case each.
+    """
     if top_variants < 0:
         raise ValidationFailed("top_variants cannot be negative", field="top_variants")
+    activities = [
+        str(r[0]) for r in con.execute(f"SELECT DISTINCT a FROM {source} ORDER BY a").fetchall()
+    ]
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _ordered AS
-            SELECT c, a, t,
-                   lead(a) OVER w AS na, lead(t) OVER w AS nt,
+            SELECT c, k, t, lead(k) OVER w AS nk, lead(t) OVER w AS nt,
                    row_number() OVER w AS rn
-            FROM {source} WINDOW w AS (PARTITION BY c ORDER BY t, a)"""
+            FROM (SELECT c, t, list_position($acts, a)::INTEGER AS k FROM {source})
+            WINDOW w AS (PARTITION BY c ORDER BY t, k)""",
+        {"acts": activities},
     )
     try:
-        totals = con.execute("SELECT count(DISTINCT c), count(*) FROM _ordered").fetchone()
-        assert totals is not None
-        cases, events = int(totals[0]), int(totals[1])
+        names = {i + 1: a for i, a in enumerate(activities)}
+        names[0], names[-1] = START, END
         nodes = con.execute(
-            "SELECT a, count(*), count(DISTINCT c) FROM _ordered GROUP BY a ORDER BY 2 DESC, a"
+            """SELECT k, sum(n) AS events, count(*) AS cases
+               FROM (SELECT k, c, count(*) AS n FROM _ordered GROUP BY k, c)
+               GROUP BY k ORDER BY events DESC, k"""
         ).fetchall()
         edges = con.execute(
-            f"""
+            """
             WITH e AS (
-                SELECT c, a AS source, na AS target, epoch(nt - t) AS d FROM _ordered
-                WHERE na IS NOT NULL
-                UNION ALL SELECT c, '{START}', a, NULL FROM _ordered WHERE rn = 1
-                UNION ALL SELECT c, a, '{END}', NULL FROM _ordered WHERE na IS NULL)
-            SELECT source, target, count(*) AS n, count(DISTINCT c) AS cases,
-                   avg(d) AS mean_d, median(d) AS median_d
-            FROM e GROUP BY 1, 2 ORDER BY n DESC, source, target
+                SELECT c, k AS s, nk AS d, epoch(nt - t) AS dur FROM _ordered
+                WHERE nk IS NOT NULL
+                UNION ALL SELECT c, 0, k, NULL FROM _ordered WHERE rn = 1
+                UNION ALL SELECT c, k, -1, NULL FROM _ordered WHERE nk IS NULL)
+            SELECT s, d, count(*) AS n, avg(dur), median(dur)
+            FROM e GROUP BY s, d ORDER BY n DESC, s, d
             """
         ).fetchall()
         variants = con.execute(
             f"""
-            WITH v AS (SELECT c, list(a ORDER BY rn) AS path,
-                              epoch(max(t) - min(t)) AS dur
-                       FROM _ordered GROUP BY c)
-            SELECT path, count(*) AS n, median(dur) FROM v GROUP BY path
-            ORDER BY n DESC, path LIMIT {int(top_variants)}
+            WITH v AS (SELECT c, sum(hash(k, rn)) AS key, epoch(max(t) - min(t)) AS dur
+                       FROM _ordered GROUP BY c),
+                 top AS (SELECT key, count(*) AS n, median(dur) AS dur, min(c) AS example,
+                                sum(count(*)) OVER () AS total
+                         FROM v GROUP BY key ORDER BY n DESC, example
+                         LIMIT {max(1, int(top_variants))})
+            SELECT top.n, top.dur, list(o.k ORDER BY o.rn) AS path, top.total
+            FROM top JOIN _ordered o ON o.c = top.example
+            GROUP BY top.key, top.n, top.dur, top.total ORDER BY top.n DESC, path
             """
         ).fetchall()
     finally:
         con.execute("DROP TABLE IF EXISTS _ordered")
+    cases = int(variants[0][3]) if variants else 0
+    events = sum(int(n) for _, n, _ in nodes)
     return ProcessMap(
         cases=cases,
         events=events,
-        nodes=[ProcessNode(activity=str(a), events=int(n), cases=int(k)) for a, n, k in nodes],
+        nodes=[
+            ProcessNode(activity=names[int(k)], events=int(n), cases=int(m)) for k, n, m in nodes
+        ],
         edges=[
             ProcessEdge(
-                source=str(s),
-                target=str(t),
+                source=names[int(s)],
+                target=names[int(t)],
                 count=int(n),
-                cases=int(k),
                 mean_seconds=None if m is None else float(m),
                 median_seconds=None if md is None else float(md),
             )
-            for s, t, n, k, m, md in edges
+            for s, t, n, m, md in edges
         ],
         variants=[
             Variant(
-                activities=[str(x) for x in path],
+                activities=[names[int(x)] for x in path],
                 cases=int(n),
                 share=int(n) / cases if cases else 0.0,
                 median_case_seconds=None if d is None else float(d),
             )
-            for path, n, d in variants
+            for n, d, path, _ in variants[:top_variants]
         ],
     )
 
