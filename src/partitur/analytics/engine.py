@@ -209,10 +209,7 @@ class AnalyticsEngine:
         """Raise ``NotFound`` naming the first table this store does not have."""
         for table in tables:
             if table not in self.available:
-                raise NotFound(
-                    f"the store has no {table} table yet (is that domain migrated?)",
-                    field=table,
-                )
+                raise NotFound(f"the store has no {table} table yet", field=table)
 
     def query(
         self, sql: str, params: list[Any] | dict[str, Any] | None = None

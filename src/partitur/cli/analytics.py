@@ -16,7 +16,7 @@ from partitur.analytics.contracts import FunnelSpec, MonitorConfig, ProcessMap
 from partitur.analytics.engine import AnalyticsEngine, open_engine
 from partitur.analytics.exports import funnel_rows, to_csv
 from partitur.analytics.funnels import funnel
-from partitur.cli.common import JsonOpt, console, emit_json, open_context
+from partitur.cli.common import JsonOpt, console, emit_json, err_console, open_context
 from partitur.core.clock import isoformat, parse_iso8601
 from partitur.core.durations import parse_duration
 from partitur.core.errors import ValidationFailed
@@ -56,7 +56,7 @@ def _chart(path: Path | None, draw: Any) -> None:
     if fmt not in charts.FORMATS:
         raise ValidationFailed("the chart file must end in .png or .svg", field="--chart")
     path.write_bytes(draw(fmt))
-    console.print(f"chart written to {path}", style="dim")
+    err_console.print(f"chart written to {path}", style="dim")
 
 
 def _csv(path: Path | None, rows: Any) -> None:

@@ -91,6 +91,11 @@ def test_monitor_finds_volume_and_schema_problems_and_calls_the_webhook(ctx: Con
         assert again.alerts == [] and len(hook.bodies) == 6
 
 
+# the engines are compared by the test above; the rest runs on SQLite to keep the suite fast
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
 def test_failed_webhook_deliveries_are_retried_on_the_next_run(ctx: Context) -> None:
     seed_traffic(ctx)
     with WebhookReceiver(status=500) as hook:
@@ -111,6 +116,7 @@ def test_failed_webhook_deliveries_are_retried_on_the_next_run(ctx: Context) -> 
     assert len(hook.bodies) == 2 * len(run.alerts)
 
 
+@SQLITE_ONLY
 def test_alerts_are_listed_by_the_api_with_a_read_token(ctx: Context, client: TestClient) -> None:
     seed_traffic(ctx)
     with ctx.store.begin() as conn:
@@ -143,6 +149,7 @@ def test_alerts_are_listed_by_the_api_with_a_read_token(ctx: Context, client: Te
     assert refused.status_code == 403
 
 
+@SQLITE_ONLY
 def test_alert_events_reach_the_event_log_when_ingestion_is_available(ctx: Context) -> None:
     ingest = pytest.importorskip("partitur.events.service")
     if not hasattr(ingest, "ingest_messages"):
