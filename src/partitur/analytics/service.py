@@ -192,11 +192,7 @@ def emit_alert_events(
     analytics see them). The one adapter to the events domain; returns the ids emitted."""
     if not alerts:
         return []
-    try:
-        from partitur.events.service import ingest_messages
-    except ImportError:
-        log.warning("event ingestion unavailable; alerts are stored and sent to the webhook")
-        return []
+    from partitur.events.service import ingest_messages
     from partitur.workspaces.service import ensure_source
 
     source = ensure_source(conn, workspace_id=workspace_id, name=MONITOR_SOURCE, now=now)
@@ -211,9 +207,18 @@ def emit_alert_events(
         }
         for a in alerts
     ]
-    ingest_messages(
-        conn, workspace_id=workspace_id, source_id=source.id, messages=messages, now=now
+    result = ingest_messages(
+        conn,
+        workspace_id=workspace_id,
+        source_id=source.id,
+        messages=messages,
+        received_at=now,
+        origin="analytics:monitor",
     )
+    if result.rejected:
+        log.warning(
+            "alert events rejected count=%d first=%s", len(result.rejected), result.rejected[0]
+        )
     return [a.id for a in alerts]
 
 
