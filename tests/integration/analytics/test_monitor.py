@@ -165,3 +165,13 @@ def test_alert_events_reach_the_event_log(ctx: Context) -> None:
     # the monitor does not judge its own source: a second pass finds nothing new
     later = service.run_monitor(ctx, now=ctx.clock.now() + timedelta(hours=1))
     assert not [a for a in later.alerts if a.event_name == "Data Quality Alert"]
+
+
+@SQLITE_ONLY
+def test_the_worker_loop_runs_the_monitor_once_per_completed_hour(ctx: Context) -> None:
+    from partitur.worker import build_loops
+
+    seed_traffic(ctx)
+    (monitor,) = [loop for loop in build_loops(ctx) if loop.name == "analytics.monitor"]
+    assert monitor.run_once(ctx.clock.now()) == 6
+    assert monitor.run_once(ctx.clock.now()) == 0

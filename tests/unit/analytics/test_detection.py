@@ -79,3 +79,25 @@ def test_evaluation_recall_and_false_alert_rate_on_synthetic_series() -> None:
     false_per_1000 = (flagged & judged & ~truth).sum() / clean_hours * 1000
     assert recall >= 0.95
     assert false_per_1000 <= 1.0
+
+
+def test_new_and_vanished_event_names() -> None:
+    from datetime import UTC, datetime
+
+    from partitur.analytics.detection import DetectorSettings
+    from partitur.analytics.monitoring import HourlyVolume, volume_findings
+
+    hours = 9 * 24
+    counts = np.zeros((2, hours))
+    counts[0, : hours - 24] = 3  # "Old": every hour for 8 days, then silent for 24 hours
+    counts[1, hours - 1] = 1  # "New": first seen in the last hour
+    first = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp()) // 3600
+    volume = HourlyVolume([("web", "Old"), ("web", "New")], first, counts)
+    found = volume_findings(volume, hours - 1, DetectorSettings())
+    assert {(f.kind, f.event_name) for f in found} == {
+        ("vanished_event", "Old"),
+        ("new_event", "New"),
+    }
+    vanished = next(f for f in found if f.kind == "vanished_event")
+    assert vanished.expected == 72  # 3 an hour: 72 a day
+    assert vanished.hour == datetime(2026, 1, 9, 23, tzinfo=UTC)
