@@ -244,3 +244,46 @@ def test_cli_prints_json_and_writes_csv_and_charts(sqlite_url: str, tmp_path: Pa
         "analytics", "compare", "--control", "x", "--variant", "1/2", url=sqlite_url, cwd=tmp_path
     )
     assert bad.returncode == 2 and "CONVERSIONS/N" in bad.stderr
+
+
+def test_attribution_over_sent_messages_and_conversion_events(
+    ctx: Context, client: TestClient, read_headers: dict[str, str]
+) -> None:
+    seed_journey(ctx.store, ctx.workspace_id)
+    ws = ctx.workspace_id
+    insert_events(
+        ctx.store,
+        [
+            event_row(
+                ws,
+                "src_web",
+                "Order Completed",
+                D + timedelta(hours=1),
+                actor="p1",
+                properties={"revenue": 100},
+            ),
+            event_row(
+                ws,
+                "src_web",
+                "Order Completed",
+                D + timedelta(hours=7),
+                actor="p4",
+                properties={"revenue": 20},
+            ),
+        ],
+    )
+    got = client.post(
+        "/api/analytics/attribution",
+        headers=read_headers,
+        json={"conversion_event": "Order Completed"},
+    )
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert (body["conversions"], body["revenue"]) == (2, 120.0)
+    last = {c["channel"]: (c["conversions"], c["revenue"]) for c in body["models"]["last_touch"]}
+    assert last == {"email": (1, 100), "sms": (1, 20)}
+    # paths: p1 email->conv, p4 sms->conv, p2/p3 email->null, p5 sms->null: P(conv) = 0.4,
+    # 0.2 without either channel, so both removal effects are 0.5 and credit is shared evenly
+    assert body["removal_effects"] == pytest.approx({"email": 0.5, "sms": 0.5})
+    markov = {c["channel"]: c["conversions"] for c in body["models"]["markov"]}
+    assert markov == pytest.approx({"email": 1.0, "sms": 1.0})
