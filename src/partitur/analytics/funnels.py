@@ -76,12 +76,8 @@ def _step_sql(spec: FunnelSpec, index: int, params: _Params) -> str:
     return "(" + " AND ".join(parts) + ")"
 
 
-def _base_sql(spec: FunnelSpec, params: _Params, breakdown: bool, only_steps: bool = False) -> str:
+def _base_sql(spec: FunnelSpec, params: _Params, breakdown: bool) -> str:
     where = ["event IS NOT NULL"]
-    if only_steps:
-        # a plain IN filter is pushed into the scan; the step conditions run on what is left
-        names = sorted({s.event for s in spec.steps})
-        where.append("event IN (" + ", ".join(params.add(name) for name in names) + ")")
     if spec.start is not None:
         where.append(f'"timestamp" >= {params.add(naive_utc(spec.start, "start"))}')
     if spec.end is not None:
@@ -100,24 +96,19 @@ def _relaxed_sql(spec: FunnelSpec, params: _Params) -> str:
     n = len(spec.steps)
     conds = [_step_sql(spec, i, params) for i in range(n)]
     window = params.add(spec.window_seconds)
-    flags = ", ".join(f"coalesce({c}, false) AS m{i + 1}" for i, c in enumerate(conds))
-    # one scan of the log keeps only the events that match some step
     ctes = [
-        f"""steps AS MATERIALIZED (
-                SELECT * FROM (
-                    SELECT actor, ts, bd, {flags}
-                    FROM ({_base_sql(spec, params, True, only_steps=True)}))
-                WHERE {" OR ".join(f"m{i + 1}" for i in range(n))})""",
-        """s1 AS (SELECT actor, min(ts) AS t1, arg_min(bd, ts) AS bd
-                   FROM steps WHERE m1 GROUP BY actor)""",
+        f"base AS ({_base_sql(spec, params, True)})",
+        f"""s1 AS (SELECT actor, min(ts) AS t1, arg_min(bd, ts) AS bd
+                   FROM base WHERE {conds[0]} GROUP BY actor)""",
     ]
     for k in range(2, n + 1):
         same = spec.steps[k - 1].event == spec.steps[k - 2].event
         after = ">" if same else ">="
         ctes.append(
-            f"""s{k} AS (SELECT p.actor, min(e.ts) AS t{k}
-                     FROM s{k - 1} p JOIN s1 f USING (actor) JOIN steps e USING (actor)
-                     WHERE e.m{k} AND e.ts {after} p.t{k - 1}
+            f"""e{k} AS (SELECT actor, ts FROM base WHERE {conds[k - 1]}),
+            s{k} AS (SELECT p.actor, min(e.ts) AS t{k}
+                     FROM s{k - 1} p JOIN s1 f USING (actor) JOIN e{k} e USING (actor)
+                     WHERE e.ts {after} p.t{k - 1}
                        AND e.ts <= f.t1 + to_seconds({window}::BIGINT)
                      GROUP BY p.actor)"""
         )
