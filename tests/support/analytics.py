@@ -4,6 +4,7 @@ and events written straight into the event log."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,6 +83,46 @@ def ensure_journey_tables(store: Store) -> None:
         for table in _meta.sorted_tables:
             if table.name not in existing:
                 table.create(conn)
+
+
+def _insert(conn: Any, name: str, rows: list[dict[str, Any]]) -> None:
+    """Insert through the table as the store has it: the owning domain may have more columns
+    (required ones get neutral values) and other column types (text for money)."""
+    table = Table(name, MetaData(), autoload_with=conn)
+    fill: dict[str, Any] = {}
+    for col in table.columns:
+        if col.nullable or col.server_default is not None or col.name in rows[0]:
+            continue
+        if col.primary_key and col.autoincrement in (True, "auto"):
+            continue
+        kind = type(col.type).__name__.upper()
+        if "JSON" in kind:
+            fill[col.name] = {}
+        elif "BOOL" in kind:
+            fill[col.name] = False
+        elif "INT" in kind or "NUMERIC" in kind:
+            fill[col.name] = 0
+        elif "DATE" in kind or "TIME" in kind:
+            fill[col.name] = D
+        else:
+            fill[col.name] = None  # text: made unique per row below
+    out = []
+    for i, row in enumerate(rows):
+        full = {**row}
+        for key, value in fill.items():
+            full[key] = f"{name}-{key}-{i}" if value is None else value
+        for col in table.columns:
+            value = full.get(col.name)
+            if isinstance(value, float) and "CHAR" in type(col.type).__name__.upper():
+                full[col.name] = str(value)
+            if (
+                isinstance(value, dict)
+                and col.name not in fill
+                and "JSON" not in type(col.type).__name__.upper()
+            ):
+                full[col.name] = json.dumps(value)
+        out.append(full)
+    conn.execute(table.insert(), out)
 
 
 def _instance(
@@ -191,7 +232,7 @@ def seed_journey(store: Store, ws: str) -> None:
             "node_id": node,
             "from_node": path[i - 1] if i else None,
             "at": entered[iid] + i * M,
-            "reason": None,
+            "reason": "advance",
         }
         for iid, path in paths.items()
         for i, node in enumerate(path)
@@ -239,9 +280,9 @@ def seed_journey(store: Store, ws: str) -> None:
         msg("m6", "i6", "p6", "sms", "sms1", 0, 0.05, status="failed"),
     ]
     with store.begin() as conn:
-        conn.execute(journey_instances.insert(), inst)
-        conn.execute(journey_transitions.insert(), transitions)
-        conn.execute(messages.insert(), outbox)
+        _insert(conn, "journey_instances", inst)
+        _insert(conn, "journey_transitions", transitions)
+        _insert(conn, "messages", outbox)
 
 
 def event_row(

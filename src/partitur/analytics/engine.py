@@ -103,6 +103,8 @@ class AnalyticsEngine:
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         self.available: set[str] = set()
+        #: the store's columns of each available table (name -> DuckDB type)
+        self.columns: dict[str, dict[str, str]] = {}
         self._store = store
         if store is not None:
             self._attach(store)
@@ -142,7 +144,8 @@ class AnalyticsEngine:
                 fixes.append(f'CAST("{name}" AS JSON) AS "{name}"')
         for name in ("revenue", "cost"):
             if name in columns:
-                fixes.append(f'CAST("{name}" AS DOUBLE) AS "{name}"')
+                # money may be stored as text (exact decimals): analytics sums doubles
+                fixes.append(f'TRY_CAST("{name}" AS DOUBLE) AS "{name}"')
         replace = f" REPLACE ({', '.join(fixes)})" if fixes else ""
         return f"SELECT *{replace} FROM {source}"
 
@@ -167,6 +170,7 @@ class AnalyticsEngine:
                 f"SELECT * FROM ({body}) WHERE workspace_id = {ws}"
             )
             self.available.add(table)
+            self.columns[table] = columns
 
     # -- snapshots -----------------------------------------------------------------------------
     @staticmethod

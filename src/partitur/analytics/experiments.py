@@ -142,6 +142,8 @@ def journey_experiment(
     by name); the SRM check assumes an even split."""
     engine.require("journey_instances")
     where = "journey_id = $j"
+    if "is_test" in engine.columns.get("journey_instances", {}):
+        where += " AND NOT coalesce(is_test, false)"
     params: dict[str, Any] = {"j": journey_id, "path": f'$."{split_node}"'}
     if version is not None:
         where += " AND version = $v"

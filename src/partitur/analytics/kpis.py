@@ -19,9 +19,15 @@ _CONVERTED = "(status = 'converted' OR converted_at IS NOT NULL)"
 
 
 def _instance_filter(
-    journey_id: str, version: int | None, start: datetime | None, end: datetime | None
+    journey_id: str,
+    version: int | None,
+    start: datetime | None,
+    end: datetime | None,
+    engine: AnalyticsEngine | None = None,
 ) -> tuple[str, dict[str, Any]]:
     where = ["journey_id = $journey_id"]
+    if engine is not None and "is_test" in engine.columns.get("journey_instances", {}):
+        where.append("NOT coalesce(is_test, false)")  # test sends are not customers
     params: dict[str, Any] = {"journey_id": journey_id}
     if version is not None:
         where.append("version = $version")
@@ -69,7 +75,7 @@ def journey_kpis(
     ``inactive_after``) needs ``now`` and ``journey_transitions``.
     """
     engine.require("journey_instances")
-    where, params = _instance_filter(journey_id, version, start, end)
+    where, params = _instance_filter(journey_id, version, start, end, engine)
     row = engine.query(
         f"""
         SELECT count(*) AS entered,
@@ -158,7 +164,7 @@ def node_kpis(
     """Per node: instances that reached it, wait there, exited there (drop-off), and the
     messages sent from it with their delivery funnel and cost."""
     engine.require("journey_instances", "journey_transitions")
-    where, params = _instance_filter(journey_id, version, start, end)
+    where, params = _instance_filter(journey_id, version, start, end, engine)
     has_messages = "messages" in engine.available
     cost, cost_params = _cost_expr(channel_costs)
     message_cte = (
@@ -221,7 +227,7 @@ def kpi_timeseries(
     if interval not in {"hour", "day", "week", "month"}:
         raise ValidationFailed("interval must be hour, day, week or month", field="interval")
     engine.require("journey_instances")
-    where, params = _instance_filter(journey_id, version, start, end)
+    where, params = _instance_filter(journey_id, version, start, end, engine)
     rows = engine.query(
         f"""SELECT date_trunc('{interval}', entered_at) AS period, count(*) AS entered,
                count(*) FILTER (WHERE {_CONVERTED}) AS converted

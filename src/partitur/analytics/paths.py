@@ -157,7 +157,7 @@ def journey_process_map(
 ) -> ProcessMap:
     """The paths instances took through a journey (case = instance, activity = node)."""
     engine.require("journey_transitions")
-    where = "journey_id = $journey_id"
+    where = "journey_id = $journey_id AND node_id IS NOT NULL"
     params: dict[str, Any] = {"journey_id": journey_id}
     if version is not None:
         where += " AND version = $version"

@@ -104,3 +104,43 @@ def test_missing_journey_tables_are_a_clear_not_found() -> None:
     with pytest.raises(NotFound) as caught:
         kpis.journey_kpis(engine, journey_id="j1")
     assert caught.value.field == "journey_instances"
+
+
+RICH_INSTANCES = """CREATE TABLE journey_instances (
+    id VARCHAR(40) PRIMARY KEY, workspace_id VARCHAR(40) NOT NULL,
+    journey_id VARCHAR(40) NOT NULL, version INTEGER NOT NULL, profile_id VARCHAR(40) NOT NULL,
+    status VARCHAR(16) NOT NULL, entered_at DATETIME NOT NULL, ended_at DATETIME,
+    end_reason TEXT, current_node VARCHAR(100), converted_at DATETIME, revenue VARCHAR(40),
+    split_variants JSON, state JSON NOT NULL, rev INTEGER NOT NULL, is_test BOOLEAN NOT NULL)"""
+RICH_MESSAGES = """CREATE TABLE messages (
+    id VARCHAR(40) PRIMARY KEY, workspace_id VARCHAR(40) NOT NULL,
+    profile_id VARCHAR(40) NOT NULL, channel VARCHAR(20) NOT NULL, template VARCHAR(100),
+    category VARCHAR(20) NOT NULL, journey_id VARCHAR(40), journey_version INTEGER,
+    instance_id VARCHAR(40), node_id VARCHAR(100), status VARCHAR(20) NOT NULL,
+    attempts INTEGER NOT NULL, priority INTEGER NOT NULL, created_at DATETIME NOT NULL,
+    updated_at DATETIME NOT NULL, sent_at DATETIME, delivered_at DATETIME, opened_at DATETIME,
+    clicked_at DATETIME, cost NUMERIC(12, 6), error TEXT,
+    idempotency_key VARCHAR(300) NOT NULL)"""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_kpis_read_the_owning_domains_richer_tables(ctx: Context) -> None:
+    """The journeys and channels domains keep more columns (state, test flags, idempotency
+    keys) and money as exact text; analytics reads them all the same and skips test
+    instances."""
+    from sqlalchemy import inspect, text
+
+    existing = set(inspect(ctx.store.engine).get_table_names())
+    with ctx.store.begin() as conn:
+        if "journey_instances" not in existing:
+            conn.execute(text(RICH_INSTANCES))
+        if "messages" not in existing:
+            conn.execute(text(RICH_MESSAGES))
+    seed_journey(ctx.store, ctx.workspace_id)
+    with ctx.store.begin() as conn:
+        conn.execute(text("UPDATE journey_instances SET is_test = 1 WHERE id = 'i8'"))
+    with open_engine(ctx.store, ctx.workspace_id) as engine:
+        k = kpis.journey_kpis(engine, journey_id="j1", version=1)
+    assert (k.entered, k.completed, k.converted) == (7, 0, 2)
+    assert k.attributed_revenue == pytest.approx(150.0)
+    assert k.total_cost == pytest.approx(0.103)
