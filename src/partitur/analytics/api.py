@@ -30,6 +30,7 @@ from partitur.analytics.exports import funnel_rows, to_csv
 from partitur.analytics.funnels import funnel
 from partitur.analytics.monitoring import epoch_hour, volume_series
 from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
+from partitur.core.errors import Forbidden
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
@@ -364,7 +365,5 @@ def put_monitor_config(body: MonitorConfig, ctx: ContextDep, who: WritePrincipal
 def run_monitor(ctx: ContextDep, who: WritePrincipal) -> MonitorRun:
     """Judge the completed hours now (the worker does this every minute)."""
     if who.workspace_id != ctx.workspace_id:
-        from partitur.core.errors import Forbidden
-
         raise Forbidden("the monitor runs for the served workspace only")
     return service.run_monitor(ctx, now=ctx.clock.now())
