@@ -1,0 +1,168 @@
+"""Analytics benchmarks: funnel, process map and journey KPIs on generated data.
+
+    python bench/analytics.py          # issue sizes (10M events; 1M events, 100k cases; 1M inst.)
+    python bench/analytics.py --smoke    # 1/100 of that, for CI (< 20 s)
+
+Data is generated in DuckDB (no Python loops). Each figure is printed with a baseline measured in
+the same run: a plain DuckDB scan (COUNT(*) with a filter) of the same table, and the ratio.
+Targets (issue 6): funnel < 2 s, process map < 1 s, KPI summary < 200 ms (full sizes only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from partitur.analytics.contracts import FunnelSpec
+from partitur.analytics.engine import AnalyticsEngine
+from partitur.analytics.funnels import funnel
+from partitur.analytics.kpis import journey_kpis
+from partitur.analytics.paths import process_map
+
+EVENTS = (
+    "['Page Viewed','Product Viewed','Cart Viewed','Checkout Started','Order Completed',"
+    "'Search','Login','Logout','Email Opened','Support Ticket']"
+)
+
+
+def timed(fn: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
+    """Best of ``repeat`` runs (seconds) and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def report(name: str, seconds: float, baseline: float, target: float | None, full: bool) -> bool:
+    ratio = seconds / baseline if baseline > 0 else float("inf")
+    ok = target is None or not full or seconds < target
+    verdict = "" if target is None else (f" target < {target:g} s: " + ("ok" if ok else "MISSED"))
+    print(
+        f"{name:<44} {seconds * 1000:9.1f} ms   baseline scan {baseline * 1000:7.1f} ms"
+        f"   ratio {ratio:6.1f}x{verdict if full else ''}"
+    )
+    return ok
+
+
+def bench_funnel(n_events: int, full: bool) -> bool:
+    engine = AnalyticsEngine(None, "")
+    users = max(1, n_events // 10)
+    engine.query(f"""
+        CREATE TABLE events AS
+        SELECT 'u' || (i % {users}) AS profile_id, NULL::VARCHAR AS user_id,
+               NULL::VARCHAR AS anonymous_id,
+               {EVENTS}[1 + (hash(i) % 10)::INTEGER] AS event,
+               TIMESTAMP '2026-01-01' + to_seconds((hash(i * 7 + 1) % (30 * 86400))::BIGINT)
+                   AS "timestamp",
+               NULL::JSON AS properties
+        FROM range({n_events}) t(i)""")
+    engine.available.add("events")
+    spec = FunnelSpec.model_validate(
+        {
+            "steps": [
+                {"event": "Product Viewed"},
+                {"event": "Checkout Started"},
+                {"event": "Order Completed"},
+            ],
+            "window_seconds": 7 * 86400,
+        }
+    )
+    base, _ = timed(
+        lambda: engine.query(
+            "SELECT count(*) FROM events WHERE event = 'Order Completed'"
+        ).fetchone()
+    )
+    seconds, result = timed(lambda: funnel(engine, spec))
+    counts = [s.count for s in result.steps]
+    ok = report(f"3-step funnel, {n_events:,} events", seconds, base, 2.0, full)
+    print(f"{'':<44} steps {counts}")
+    strict, _ = timed(lambda: funnel(engine, spec.model_copy(update={"order": "strict"})), 1)
+    report(f"3-step strict funnel, {n_events:,} events", strict, base, None, full)
+    engine.close()
+    return ok
+
+
+def bench_process_map(n_events: int, n_cases: int, full: bool) -> bool:
+    engine = AnalyticsEngine(None, "")
+    table = engine.query(f"""
+        SELECT (i % {n_cases}) AS case_id,
+               ['register','verify','browse','cart','checkout','pay','ship','review']
+                   [1 + (hash(i) % 8)::INTEGER] AS activity,
+               TIMESTAMP '2026-01-01' + to_seconds((hash(i * 3 + 1) % (7 * 86400))::BIGINT)
+                   AS "timestamp"
+        FROM range({n_events}) t(i)""").to_arrow_table()
+    engine.con.register("log", table)
+    base, _ = timed(
+        lambda: engine.query("SELECT count(*) FROM log WHERE activity = 'pay'").fetchone()
+    )
+    seconds, pm = timed(
+        lambda: process_map(table, case="case_id", activity="activity", timestamp="timestamp")
+    )
+    ok = report(
+        f"process map + variants, {n_events:,} ev / {n_cases:,} cases", seconds, base, 1.0, full
+    )
+    print(f"{'':<44} {len(pm.edges)} edges, top variant {pm.variants[0].cases} cases")
+    engine.close()
+    return ok
+
+
+def bench_kpis(n_instances: int, full: bool) -> bool:
+    engine = AnalyticsEngine(None, "")
+    engine.query(f"""
+        CREATE TABLE journey_instances AS
+        SELECT 'ji' || i AS id, 'ws' AS workspace_id, 'j1' AS journey_id,
+               1 + (i % 2) AS version, 'p' || (i % {max(1, n_instances // 2)}) AS profile_id,
+               ['active','completed','converted','exited'][1 + (hash(i) % 4)::INTEGER] AS status,
+               TIMESTAMP '2026-01-01' + to_seconds((hash(i + 11) % (30 * 86400))::BIGINT)
+                   AS entered_at,
+               NULL::TIMESTAMP AS ended_at,
+               ['timeout','unsubscribed','goal_elsewhere'][1 + (hash(i + 5) % 3)::INTEGER]
+                   AS end_reason,
+               'node' || (hash(i + 3) % 12) AS current_node,
+               NULL::TIMESTAMP AS converted_at, (hash(i) % 100)::DOUBLE AS revenue,
+               NULL::JSON AS split_variants
+        FROM range({n_instances}) t(i)""")
+    engine.query("""UPDATE journey_instances SET converted_at = entered_at
+                    + to_seconds((hash(id) % 86400)::BIGINT) WHERE status = 'converted'""")
+    engine.available.add("journey_instances")
+    base, _ = timed(
+        lambda: engine.query(
+            "SELECT count(*) FROM journey_instances WHERE journey_id = 'j1'"
+        ).fetchone(),
+        5,
+    )
+    seconds, k = timed(lambda: journey_kpis(engine, journey_id="j1"), 5)
+    ok = report(f"journey KPI summary, {n_instances:,} instances", seconds, base, 0.2, full)
+    print(
+        f"{'':<44} entered {k.entered:,}, converted {k.converted:,}, "
+        f"median time to goal {k.median_time_to_goal_seconds:,.0f} s"
+    )
+    engine.close()
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="small sizes (< 20 s)")
+    args = parser.parse_args()
+    scale = 100 if args.smoke else 1
+    full = not args.smoke
+    print(f"partitur analytics bench ({'smoke' if args.smoke else 'full'} sizes; best of runs)")
+    started = time.perf_counter()
+    results = [
+        bench_funnel(10_000_000 // scale, full),
+        bench_process_map(1_000_000 // scale, 100_000 // scale, full),
+        bench_kpis(1_000_000 // scale, full),
+    ]
+    print(f"total {time.perf_counter() - started:.1f} s")
+    if not all(results):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,369 @@
+"""HTTP API of analytics (read scope to read; write scope to configure and run the monitor)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from partitur.analytics import attribution, charts, experiments, kpis, paths, scores, service
+from partitur.analytics.contracts import (
+    Alert,
+    AttributionResult,
+    ExperimentResult,
+    FunnelResult,
+    FunnelSpec,
+    JourneyKpis,
+    JourneyScore,
+    KpiPoint,
+    MonitorConfig,
+    MonitorRun,
+    NodeKpis,
+    ProcessMap,
+    Scale,
+    ScoreSummary,
+)
+from partitur.analytics.engine import open_engine
+from partitur.analytics.exports import funnel_rows, to_csv
+from partitur.analytics.funnels import funnel
+from partitur.analytics.monitoring import epoch_hour, volume_series
+from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
+from partitur.core.errors import Forbidden
+from partitur.core.pagination import Page, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/api/analytics", tags=["analytics"])
+
+TableFormat = Literal["json", "csv"]
+ChartFormat = Literal["json", "csv", "png", "svg"]
+
+
+def _csv(text: str) -> Response:
+    return Response(text, media_type="text/csv; charset=utf-8")
+
+
+def _image(data: bytes, fmt: str) -> Response:
+    return Response(data, media_type=charts.FORMATS[fmt])
+
+
+class JourneyKpiReport(BaseModel):
+    summary: JourneyKpis
+    nodes: list[NodeKpis]
+
+
+@router.get("/journeys/{journey_id}/kpis", response_model=JourneyKpiReport)
+def journey_kpis(
+    journey_id: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    version: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    inactive_days: float = Query(7.0, gt=0),
+    format: TableFormat = "json",
+) -> Any:
+    """KPI summary and per-node figures (drop-off, messages, cost) of a journey."""
+    with ctx.store.read() as conn:
+        costs = service.get_config(conn, workspace_id=who.workspace_id).channel_costs
+    with open_engine(ctx.store, who.workspace_id) as engine:
+        summary = kpis.journey_kpis(
+            engine,
+            journey_id=journey_id,
+            version=version,
+            start=start,
+            end=end,
+            channel_costs=costs,
+            now=ctx.clock.now(),
+            inactive_after=timedelta(days=inactive_days),
+        )
+        nodes = kpis.node_kpis(
+            engine,
+            journey_id=journey_id,
+            version=version,
+            start=start,
+            end=end,
+            channel_costs=costs,
+        )
+    if format == "csv":
+        return _csv(to_csv(nodes))
+    return JourneyKpiReport(summary=summary, nodes=nodes)
+
+
+@router.get("/journeys/{journey_id}/timeseries", response_model=list[KpiPoint])
+def journey_timeseries(
+    journey_id: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    version: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    interval: Literal["hour", "day", "week", "month"] = "day",
+    format: ChartFormat = "json",
+) -> Any:
+    """Entered and converted instances over time (JSON, CSV, or a PNG/SVG chart)."""
+    with open_engine(ctx.store, who.workspace_id) as engine:
+        points = kpis.kpi_timeseries(
+            engine, journey_id=journey_id, version=version, start=start, end=end, interval=interval
+        )
+    if format == "csv":
+        return _csv(to_csv(points))
+    if format in charts.FORMATS:
+        return _image(charts.kpi_chart(points, format, title=journey_id), format)
+    return points
+
+
+@router.get("/journeys/{journey_id}/process-map", response_model=ProcessMap)
+def journey_process_map(
+    journey_id: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    version: int | None = None,
+    top: int = Query(10, ge=0, le=100),
+    format: ChartFormat = "json",
+) -> Any:
+    """The paths instances took through the journey's nodes."""
+    with open_engine(ctx.store, who.workspace_id) as engine:
+        pm = paths.journey_process_map(
+            engine, journey_id=journey_id, version=version, top_variants=top
+        )
+    return _process_map_response(pm, format, journey_id)
+
+
+def _process_map_response(pm: ProcessMap, format: str, title: str) -> Any:
+    if format == "csv":
+        return _csv(to_csv(pm.edges))
+    if format in charts.FORMATS:
+        return _image(charts.process_map_chart(pm, format, title=title), format)
+    return pm
+
+
+@router.get(
+    "/journeys/{journey_id}/experiments/{split_node}", response_model=list[ExperimentResult]
+)
+def journey_experiment(
+    journey_id: str,
+    split_node: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    control: str | None = None,
+    version: int | None = None,
+    confidence: float = Query(0.95, gt=0, lt=1),
+) -> list[ExperimentResult]:
+    """Each branch of a split compared with the control branch."""
+    with open_engine(ctx.store, who.workspace_id) as engine:
+        return experiments.journey_experiment(
+            engine,
+            journey_id=journey_id,
+            split_node=split_node,
+            control=control,
+            version=version,
+            confidence=confidence,
+        )
+
+
+@router.post("/funnels", response_model=FunnelResult)
+def run_funnel(
+    spec: FunnelSpec, ctx: ContextDep, who: ReadPrincipal, format: ChartFormat = "json"
+) -> Any:
+    """An ordered funnel over the event log."""
+    with open_engine(ctx.store, who.workspace_id) as engine:
+        result = funnel(engine, spec)
+    if format == "csv":
+        return _csv(to_csv(funnel_rows(result)))
+    if format in charts.FORMATS:
+        return _image(charts.funnel_chart(result, format), format)
+    return result
+
+
+class ConversionPathsQuery(BaseModel):
+    conversion_event: str = Field(min_length=1, max_length=255)
+    lookback_days: float = Field(default=30, gt=0, le=366)
+    start: datetime | None = None
+    end: datetime | None = None
+    top: int = Field(default=10, ge=0, le=100)
+
+
+@router.post("/paths/conversions", response_model=ProcessMap)
+def conversion_paths(
+    body: ConversionPathsQuery,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    format: ChartFormat = "json",
+) -> Any:
+    """Which events precede a conversion (process map of the events before it)."""
+    with open_engine(ctx.store, who.workspace_id) as engine:
+        pm = paths.conversion_paths(
+            engine,
+            conversion_event=body.conversion_event,
+            lookback=timedelta(days=body.lookback_days),
+            start=body.start,
+            end=body.end,
+            top_variants=body.top,
+        )
+    return _process_map_response(pm, format, body.conversion_event)
+
+
+class Counts(BaseModel):
+    conversions: int = Field(ge=0)
+    n: int = Field(gt=0)
+
+
+class CompareRequest(BaseModel):
+    control: Counts
+    variant: Counts
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    expected_weights: tuple[float, float] = (0.5, 0.5)
+
+
+@router.post("/experiments/compare", response_model=ExperimentResult)
+def compare(body: CompareRequest, who: ReadPrincipal) -> ExperimentResult:
+    """Compare two groups on conversion (lift, p-value, chance to beat control, SRM)."""
+    return experiments.compare(
+        control=(body.control.conversions, body.control.n),
+        variant=(body.variant.conversions, body.variant.n),
+        confidence=body.confidence,
+        expected_weights=body.expected_weights,
+    )
+
+
+class AttributionQuery(BaseModel):
+    conversion_event: str = Field(min_length=1, max_length=255)
+    by: Literal["channel", "template", "category"] = "channel"
+    lookback_days: float = Field(default=30, gt=0, le=366)
+    half_life_days: float = Field(default=7, gt=0)
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@router.post("/attribution", response_model=AttributionResult)
+def attribute(body: AttributionQuery, ctx: ContextDep, who: ReadPrincipal) -> AttributionResult:
+    """Credit conversions to the messages that preceded them, with every model."""
+    with open_engine(ctx.store, who.workspace_id) as engine:
+        return attribution.store_attribution(
+            engine,
+            conversion_event=body.conversion_event,
+            by=body.by,
+            lookback=timedelta(days=body.lookback_days),
+            half_life=timedelta(days=body.half_life_days),
+            start=body.start,
+            end=body.end,
+        )
+
+
+class ScoreRequest(BaseModel):
+    scale: Scale
+    responses: list[float] = Field(max_length=1_000_000)
+
+
+@router.post("/scores", response_model=ScoreSummary)
+def score(body: ScoreRequest, who: ReadPrincipal) -> ScoreSummary:
+    """Survey responses (CSAT, NPS, stars, CES) summarised on the 0-100 scale."""
+    return scores.summarise(body.scale, body.responses)
+
+
+class JourneyScoreRequest(BaseModel):
+    components: dict[str, float | None]
+    weights: dict[str, float] | None = None
+
+
+@router.post("/scores/journey", response_model=JourneyScore)
+def journey_score(body: JourneyScoreRequest, who: ReadPrincipal) -> JourneyScore:
+    """One 0-100 journey score from weighted KPIs."""
+    return scores.journey_score(body.components, body.weights)
+
+
+@router.get("/alerts", response_model=Page[Alert])
+def list_alerts(
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    kind: str | None = None,
+    since: datetime | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    cursor: str | None = None,
+    format: TableFormat = "json",
+) -> Any:
+    """Data-quality alerts, newest first."""
+    before = decode_cursor(cursor) if cursor else None
+    with ctx.store.read() as conn:
+        items = service.list_alerts(
+            conn,
+            workspace_id=who.workspace_id,
+            kind=kind,
+            since=since,
+            before_id=int(before) if before else None,
+            limit=limit,
+        )
+    if format == "csv":
+        return _csv(to_csv(items))
+    next_cursor = encode_cursor(items[-1].id) if len(items) == limit else None
+    return Page[Alert](items=items, next_cursor=next_cursor)
+
+
+@router.get("/volume")
+def volume(
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    source_id: str | None = None,
+    event: str | None = None,
+    hours: int = Query(168, ge=1, le=24 * 60),
+    format: ChartFormat = "json",
+) -> Any:
+    """Hourly volume with the seasonal expectation and the alerts (anomaly timeline)."""
+    now = ctx.clock.now()
+    with open_engine(ctx.store, who.workspace_id) as engine:
+        moments, observed, expected = volume_series(
+            engine,
+            end_hour=epoch_hour(now),
+            hours=hours,
+            source_id=source_id,
+            event_name=event,
+        )
+    with ctx.store.read() as conn:
+        alerts = [
+            a
+            for a in service.list_alerts(
+                conn, workspace_id=who.workspace_id, since=moments[0], limit=1000
+            )
+            if (source_id is None or a.source_id == source_id)
+            and (event is None or a.event_name == event)
+        ]
+    rows = [
+        {"hour": m, "observed": o, "expected": e}
+        for m, o, e in zip(moments, observed, expected, strict=True)
+    ]
+    if format == "csv":
+        return _csv(to_csv(rows))
+    if format in charts.FORMATS:
+        title = " / ".join(x for x in (source_id, event) if x) or "all events"
+        return _image(
+            charts.anomaly_chart(moments, observed, expected, alerts, format, title=title), format
+        )
+    return {"series": rows, "alerts": [a.model_dump(mode="json") for a in alerts]}
+
+
+@router.get("/monitor/config", response_model=MonitorConfig)
+def get_monitor_config(ctx: ContextDep, who: ReadPrincipal) -> MonitorConfig:
+    with ctx.store.read() as conn:
+        return service.get_config(conn, workspace_id=who.workspace_id)
+
+
+@router.put("/monitor/config", response_model=MonitorConfig)
+def put_monitor_config(body: MonitorConfig, ctx: ContextDep, who: WritePrincipal) -> MonitorConfig:
+    """Webhook URL, detection threshold and channel costs of the workspace."""
+    with ctx.store.begin() as conn:
+        return service.update_config(
+            conn,
+            workspace_id=who.workspace_id,
+            config=body,
+            now=ctx.clock.now(),
+            actor=who.token_id,
+        )
+
+
+@router.post("/monitor/run", response_model=MonitorRun)
+def run_monitor(ctx: ContextDep, who: WritePrincipal) -> MonitorRun:
+    """Judge the completed hours now (the worker does this every minute)."""
+    if who.workspace_id != ctx.workspace_id:
+        raise Forbidden("the monitor runs for the served workspace only")
+    return service.run_monitor(ctx, now=ctx.clock.now())

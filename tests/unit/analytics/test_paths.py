@@ -1,0 +1,60 @@
+"""Process maps on pandas and Arrow tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from partitur.analytics.paths import process_map
+from partitur.core.errors import ValidationFailed
+
+T0 = pd.Timestamp("2026-01-05 09:00")
+
+
+def log() -> pd.DataFrame:
+    rows = [
+        ("c1", "register", 0),
+        ("c1", "verify", 10),
+        ("c1", "buy", 70),
+        ("c2", "register", 0),
+        ("c2", "verify", 30),
+        ("c2", "buy", 50),
+        ("c3", "register", 0),
+        ("c3", "buy", 5),
+        ("c4", "verify", 0),
+    ]
+    return pd.DataFrame(
+        [{"case": c, "step": a, "at": T0 + pd.Timedelta(minutes=m)} for c, a, m in rows]
+    )
+
+
+def test_directly_follows_graph_with_frequencies_and_durations() -> None:
+    pm = process_map(log(), case="case", activity="step", timestamp="at")
+    assert (pm.cases, pm.events) == (4, 9)
+    edges = {(e.source, e.target): e for e in pm.edges}
+    reg_ver = edges[("register", "verify")]
+    assert (reg_ver.count, reg_ver.mean_seconds, reg_ver.median_seconds) == (2, 1200, 1200)
+    ver_buy = edges[("verify", "buy")]
+    assert (ver_buy.count, ver_buy.mean_seconds) == (2, (3600 + 1200) / 2)
+    assert edges[("START", "register")].count == 3
+    assert edges[("START", "verify")].count == 1
+    assert edges[("buy", "END")].count == 3
+    nodes = {n.activity: (n.events, n.cases) for n in pm.nodes}
+    assert nodes == {"register": (3, 3), "verify": (3, 3), "buy": (3, 3)}
+
+
+def test_top_variants_are_whole_sequences_with_counts() -> None:
+    pm = process_map(pa.Table.from_pandas(log()), case="case", activity="step", timestamp="at")
+    top = pm.variants[0]
+    assert top.activities == ["register", "verify", "buy"]
+    assert (top.cases, top.share) == (2, 0.5)
+    # c1 took 70 minutes and c2 50: the median case duration is 60 minutes
+    assert top.median_case_seconds == 3600
+    assert [v.cases for v in pm.variants] == [2, 1, 1]
+
+
+def test_a_missing_column_names_the_argument() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        process_map(log(), case="case", activity="nope", timestamp="at")
+    assert caught.value.field == "activity"
