@@ -10,6 +10,7 @@ from typing import Any
 from partitur.context import Context
 from partitur.core.ids import new_id
 from partitur.events.tables import events
+from partitur.identity.loops import IdentityResolver
 from partitur.profiles.tables import profiles, trait_history
 
 _messages = itertools.count(1)
@@ -53,6 +54,7 @@ class Population:
         properties: dict[str, Any] | None = None,
         kind: str = "track",
         traits: dict[str, Any] | None = None,
+        resolve: bool = True,
     ) -> int:
         moment = at or self.ctx.clock.now()
         with self.ctx.store.begin() as conn:
@@ -72,6 +74,10 @@ class Population:
                     traits=traits,
                 )
             )
+        # The event is already attributed; the resolver still has to pass it so that loops
+        # following resolved events (segments, journeys) may read it.
+        if resolve:
+            IdentityResolver(self.ctx).run_until_idle()
         return int(result.inserted_primary_key[0])
 
     def set_traits(self, profile_id: str, **changes: Any) -> None:

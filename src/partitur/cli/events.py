@@ -138,3 +138,9 @@ def quarantine_command(
     for q in items:
         table.add_row(isoformat(q.received_at), q.origin, q.position or "", q.field or "", q.reason)
     console.print(table)
+
+
+# ``partitur import profiles FILE.csv`` lives with the profiles domain.
+from partitur.cli.profiles_import import import_profiles_command  # noqa: E402
+
+app.command("profiles")(import_profiles_command)
