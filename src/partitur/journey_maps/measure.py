@@ -1,0 +1,271 @@
+"""Measure a journey map against what customers really did (DuckDB over the event log).
+
+Each touchpoint names the events that make it up; a customer "is in" a stage when they touched
+one of its touchpoints in the period. Conversion to the next stage counts the stage's customers
+who touch the next stage at or after their first touch of this one. All of it is set-based SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from partitur.analytics.engine import AnalyticsEngine, naive_utc
+from partitur.journey_maps.contracts import (
+    EventMatcher,
+    JourneyMapDocument,
+    MapMeasurement,
+    SatisfactionSource,
+    StageMeasure,
+    Taxonomy,
+    TouchpointMeasure,
+)
+from partitur.journey_maps.ports import sentiment_of
+from partitur.segments.rules import PropertyFilter
+
+#: SQL that maps a raw survey answer ``x`` on each scale to 0..100.
+SCALE_SQL = {
+    "csat": "(x - 1) / 4.0 * 100",
+    "stars": "(x - 1) / 4.0 * 100",
+    "nps": "x * 10.0",
+    # CES on the 1..7 agreement scale ("it was easy to ..."): 7 is best
+    "ces": "(x - 1) / 6.0 * 100",
+}
+SCALE_RANGE = {"csat": (1, 5), "stars": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+#: How many texts per touchpoint go to sentiment scoring (the most recent ones).
+TEXT_SAMPLE = 500
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(float(value))
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _path(prop: str) -> str:
+    return "'$." + ".".join(f'"{p}"' for p in prop.replace("'", "").split(".")) + "'"
+
+
+def filter_sql(f: PropertyFilter) -> str:
+    """Compile one property filter to DuckDB SQL with the rule format's semantics
+    (strings compare case-insensitively, a missing property matches only negative operators)."""
+    raw = f"json_extract_string(properties, {_path(f.property)})"
+    text = f"lower({raw})"
+    num = f"TRY_CAST({raw} AS DOUBLE)"
+    value = f.value
+    if f.op == "exists":
+        return f"{raw} IS NOT NULL"
+    if f.op == "not_exists":
+        return f"{raw} IS NULL"
+    if f.op in ("eq", "ne"):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            cond = f"{num} = {_literal(value)}"
+        else:
+            cond = f"{text} = lower({_literal(value)})"
+        return cond if f.op == "eq" else f"({raw} IS NULL OR NOT ({cond}))"
+    if f.op in ("gt", "gte", "lt", "lte"):
+        sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[f.op]
+        if isinstance(value, int | float):
+            return f"{num} {sign} {_literal(value)}"
+        return f"{raw} {sign} {_literal(value)}"
+    if f.op in ("in", "not_in"):
+        values = ", ".join(f"lower({_literal(v)})" for v in (value or []))
+        cond = f"{text} IN ({values})" if values else "FALSE"
+        return cond if f.op == "in" else f"({raw} IS NULL OR NOT ({cond}))"
+    if f.op in ("contains", "not_contains"):
+        cond = f"contains({text}, lower({_literal(value)}))"
+        return cond if f.op == "contains" else f"({raw} IS NULL OR NOT ({cond}))"
+    if f.op == "starts_with":
+        return f"starts_with({text}, lower({_literal(value)}))"
+    if f.op == "ends_with":
+        return f"ends_with({text}, lower({_literal(value)}))"
+    if f.op == "matches":
+        return f"regexp_matches({raw}, {_literal(value)})"
+    raise ValueError(f"unknown operator {f.op}")
+
+
+def _matcher_sql(m: EventMatcher | SatisfactionSource) -> str:
+    parts = [f"event = {_literal(m.event)}"] + [filter_sql(f) for f in m.where]
+    return " AND ".join(parts)
+
+
+def _hits_sql(document: JourneyMapDocument, order: dict[str, int]) -> str | None:
+    selects = []
+    for stage in document.stages:
+        for tp in stage.touchpoints:
+            for m in tp.events:
+                selects.append(
+                    f"SELECT {_literal(stage.key)} AS stage, {order[stage.key]} AS pos, "
+                    f"{_literal(tp.id)} AS touchpoint, profile_id, timestamp, properties "
+                    f"FROM events WHERE profile_id IS NOT NULL AND timestamp >= $since "
+                    f"AND timestamp < $until AND {_matcher_sql(m)}"
+                )
+    return " UNION ALL ".join(selects) if selects else None
+
+
+def measure_map(
+    engine: AnalyticsEngine,
+    *,
+    document: JourneyMapDocument,
+    taxonomy: Taxonomy,
+    since: datetime,
+    until: datetime,
+    with_sentiment: bool = True,
+) -> MapMeasurement:
+    """Volume, customers, conversion, drop-off, satisfaction, sentiment and measured emotion per
+    stage and touchpoint of ``document`` between ``since`` and ``until``."""
+    engine.require("events")
+    names = {s.key: s.name for s in taxonomy.stages}
+    order = {s.key: i for i, s in enumerate(document.stages)}
+    params = {"since": naive_utc(since, "since"), "until": naive_utc(until, "until")}
+    tp_stats: dict[str, dict[str, Any]] = {}
+    stage_stats: dict[str, dict[str, Any]] = {}
+    conversions: dict[str, tuple[int, int]] = {}
+    hits = _hits_sql(document, order)
+    if hits:
+        engine.con.execute(f"CREATE OR REPLACE TEMP TABLE map_hits AS {hits}", params)
+        for tp, events, customers in engine.con.execute(
+            "SELECT touchpoint, count(*), count(DISTINCT profile_id) FROM map_hits GROUP BY 1"
+        ).fetchall():
+            tp_stats[tp] = {"events": int(events), "customers": int(customers)}
+        for stage, events, customers in engine.con.execute(
+            "SELECT stage, count(*), count(DISTINCT profile_id) FROM map_hits GROUP BY 1"
+        ).fetchall():
+            stage_stats[stage] = {"events": int(events), "customers": int(customers)}
+        rows = engine.con.execute(
+            """
+            WITH spans AS (
+                SELECT profile_id, pos, min(timestamp) AS first_at, max(timestamp) AS last_at
+                FROM map_hits GROUP BY profile_id, pos
+            )
+            SELECT a.pos, count(*) AS entered, count(b.profile_id) AS converted
+            FROM spans a LEFT JOIN spans b
+              ON b.profile_id = a.profile_id AND b.pos = a.pos + 1 AND b.last_at >= a.first_at
+            GROUP BY a.pos
+            """
+        ).fetchall()
+        by_pos = {int(pos): (int(e), int(c)) for pos, e, c in rows}
+        for key, pos in order.items():
+            conversions[key] = by_pos.get(pos, (0, 0))
+    satisfaction = _satisfaction(engine, document, params)
+    sentiment = _sentiment(engine, document, params) if with_sentiment and hits else {}
+
+    touchpoints: list[TouchpointMeasure] = []
+    stages: list[StageMeasure] = []
+    last = len(document.stages) - 1
+    for i, stage in enumerate(document.stages):
+        sat_values: list[tuple[float, int]] = []
+        sent_values: list[tuple[float, int]] = []
+        for tp in stage.touchpoints:
+            stats = tp_stats.get(tp.id, {"events": 0, "customers": 0})
+            sat, answers = satisfaction.get(tp.id, (None, 0))
+            sent, texts = sentiment.get(tp.id, (None, 0))
+            touchpoints.append(
+                TouchpointMeasure(
+                    touchpoint=tp.id,
+                    stage=stage.key,
+                    events=stats["events"],
+                    customers=stats["customers"],
+                    satisfaction=sat,
+                    satisfaction_answers=answers,
+                    sentiment=sent,
+                    texts=texts,
+                )
+            )
+            if sat is not None:
+                sat_values.append((sat, answers))
+            if sent is not None:
+                sent_values.append((sent, texts))
+        entered, converted = conversions.get(stage.key, (0, 0))
+        conversion = converted / entered if entered and i < last else None
+        stage_sat = _weighted(sat_values)
+        stage_sent = _weighted(sent_values)
+        stages.append(
+            StageMeasure(
+                stage=stage.key,
+                name=names.get(stage.key, stage.key),
+                customers=stage_stats.get(stage.key, {}).get("customers", 0),
+                events=stage_stats.get(stage.key, {}).get("events", 0),
+                conversion_to_next=conversion,
+                drop_off=None if conversion is None else 1 - conversion,
+                satisfaction=stage_sat,
+                sentiment=stage_sent,
+                designed_emotion=stage.emotion,
+                measured_emotion=measured_emotion(stage_sat, stage_sent),
+            )
+        )
+    return MapMeasurement(
+        map_key=document.key, since=since, until=until, stages=stages, touchpoints=touchpoints
+    )
+
+
+def _weighted(values: list[tuple[float, int]]) -> float | None:
+    total = sum(n for _, n in values)
+    if not total:
+        return None
+    return sum(v * n for v, n in values) / total
+
+
+def measured_emotion(satisfaction: float | None, sentiment: float | None) -> float | None:
+    """Put measured satisfaction (0-100) and sentiment (-1..1) on the map's -2..+2 scale."""
+    parts = []
+    if satisfaction is not None:
+        parts.append((satisfaction - 50) / 25)
+    if sentiment is not None:
+        parts.append(sentiment * 2)
+    if not parts:
+        return None
+    return max(-2.0, min(2.0, sum(parts) / len(parts)))
+
+
+def _satisfaction(
+    engine: AnalyticsEngine, document: JourneyMapDocument, params: dict[str, Any]
+) -> dict[str, tuple[float | None, int]]:
+    selects = []
+    for stage in document.stages:
+        for tp in stage.touchpoints:
+            src = tp.satisfaction
+            if src is None:
+                continue
+            low, high = SCALE_RANGE[src.scale]
+            value = f"TRY_CAST(json_extract_string(properties, {_path(src.property)}) AS DOUBLE)"
+            selects.append(
+                f"SELECT {_literal(tp.id)} AS touchpoint, "
+                f"{SCALE_SQL[src.scale].replace('x', 'v')} AS score FROM "
+                f"(SELECT {value} AS v FROM events WHERE timestamp >= $since "
+                f"AND timestamp < $until AND {_matcher_sql(src)}) "
+                f"WHERE v BETWEEN {low} AND {high}"
+            )
+    if not selects:
+        return {}
+    rows = engine.con.execute(
+        f"SELECT touchpoint, avg(score), count(*) FROM ({' UNION ALL '.join(selects)}) GROUP BY 1",
+        params,
+    ).fetchall()
+    return {tp: (float(avg), int(n)) for tp, avg, n in rows}
+
+
+def _sentiment(
+    engine: AnalyticsEngine, document: JourneyMapDocument, params: dict[str, Any]
+) -> dict[str, tuple[float | None, int]]:
+    wanted = {
+        tp.id: tp.text_property for s in document.stages for tp in s.touchpoints if tp.text_property
+    }
+    if not wanted:
+        return {}
+    result: dict[str, tuple[float | None, int]] = {}
+    for tp_id, prop in wanted.items():
+        texts = [
+            r[0]
+            for r in engine.con.execute(
+                f"SELECT json_extract_string(properties, {_path(str(prop))}) AS t FROM map_hits "
+                f"WHERE touchpoint = ? AND t IS NOT NULL AND length(t) > 0 "
+                f"ORDER BY timestamp DESC LIMIT {TEXT_SAMPLE}",
+                [tp_id],
+            ).fetchall()
+        ]
+        scores = sentiment_of(texts)
+        result[tp_id] = (sum(scores) / len(scores) if scores else None, len(scores))
+    return result
