@@ -151,7 +151,9 @@ def render_map(
     curve.axhline(0, color="#999", linewidth=0.8)
     curve.set_xlim(0, n)
     curve.set_ylim(-2.3, 2.3)
-    curve.set_yticks([-2, -1, 0, 1, 2], ["-2 very negative", "-1", "0", "+1", "+2 very positive"], fontsize=8)
+    curve.set_yticks(
+        [-2, -1, 0, 1, 2], ["-2 very negative", "-1", "0", "+1", "+2 very positive"], fontsize=8
+    )
     curve.set_xticks(xs, [names.get(s.key, s.key) for s in stages], fontsize=8)
     curve.set_ylabel("emotion")
     curve.grid(axis="y", alpha=0.3)
