@@ -7,6 +7,6 @@ from collections.abc import Sequence
 
 def sentiment_of(texts: Sequence[str]) -> list[float]:
     """Sentiment (-1..1) of each text, German or English, from the ML domain."""
-    from partitur.ml.sentiment import score_texts
+    from partitur.ml.sentiment import analyse_many
 
-    return [float(s) for s in score_texts(list(texts))]
+    return [s.score for s in analyse_many(list(texts))]
