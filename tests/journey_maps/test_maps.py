@@ -294,3 +294,17 @@ def test_cli_imports_measures_and_exports(tmp_path: Any, sqlite_url: str) -> Non
     missing = cli("import", str(tmp_path / "nope.json"))
     assert missing.returncode != 0 and "no such file" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_example_maps_validate_and_use_only_standard_stages() -> None:
+    from pathlib import Path
+
+    from partitur.journey_maps.contracts import DEFAULT_STAGES
+
+    files = sorted(Path("examples/maps").glob("*.yaml"))
+    assert len(files) >= 2
+    standard = {s.key for s in DEFAULT_STAGES}
+    for path in files:
+        document = io.load_file(path)
+        assert {s.key for s in document.stages} <= standard, path
+        assert any(s.pain_points for s in document.stages), path
