@@ -1,1 +1,625 @@
-"""Journey definitions: the versioned document model and its validation."""
+"""Journey definitions: the versioned document model and its validation.
+
+A journey is a JSON/YAML document: how profiles enter (``entry``), who may enter again
+(``re_entry``), how fast (``throttle``), what counts as success (``goal``), what ends an instance
+at once (``exits``) and a graph of ``nodes`` starting at ``start``. Conditions use the shared rule
+format of :mod:`partitur.segments.rules`. This module is pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from partitur.core.durations import parse_duration
+from partitur.core.errors import InvalidDocument
+from partitur.segments.rules import PropertyFilter, Rule
+
+#: Channels a ``send`` node may name; ``preferred`` reads the profile's ``preferred_channel``.
+CHANNELS = ("email", "sms", "push", "in_app", "webhook", "agent_task")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,99}$")
+_LOCAL_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(value: str | None) -> str | None:
+    if value is not None:
+        parse_duration(value)
+    return value
+
+
+# --- entry, re-entry, throttle, goal, exits ------------------------------------------------
+
+
+class EventEntry(_Doc):
+    """Enter when a profile performs ``event`` (with property filters and a profile condition)."""
+
+    type: Literal["event"] = "event"
+    event: str = Field(min_length=1)
+    where: list[PropertyFilter] = Field(default_factory=list)
+    condition: Rule | None = None
+
+
+class SegmentEntry(_Doc):
+    """Enter when a profile enters (or exits) a segment."""
+
+    type: Literal["segment"] = "segment"
+    segment: str = Field(min_length=1)
+    change: Literal["entered", "exited"] = "entered"
+    condition: Rule | None = None
+
+
+class AudienceEntry(_Doc):
+    """Enrol every member of a segment once, or again every ``every`` (ISO 8601 duration)."""
+
+    type: Literal["audience"] = "audience"
+    segment: str = Field(min_length=1)
+    every: str | None = None
+    start_at: datetime | None = None
+    condition: Rule | None = None
+
+    @field_validator("every")
+    @classmethod
+    def _check_every(cls, value: str | None) -> str | None:
+        return _duration(value)
+
+
+class ManualEntry(_Doc):
+    """Enrol only through the API/CLI (``partitur journeys enrol``)."""
+
+    type: Literal["manual"] = "manual"
+    condition: Rule | None = None
+
+
+Entry = Annotated[
+    EventEntry | SegmentEntry | AudienceEntry | ManualEntry, Field(discriminator="type")
+]
+
+
+class ReEntry(_Doc):
+    """``never``: a profile enters once; ``after``: again once ``period`` has passed since its
+    last entry; ``when_not_active``: again whenever it has no active instance."""
+
+    policy: Literal["never", "after", "when_not_active"] = "never"
+    period: str | None = None
+
+    @field_validator("period")
+    @classmethod
+    def _check_period(cls, value: str | None) -> str | None:
+        return _duration(value)
+
+
+class Throttle(_Doc):
+    max_per_minute: int = Field(gt=0)
+
+
+class Goal(_Doc):
+    """An event (with property filters) that ends an instance as ``converted``."""
+
+    event: str = Field(min_length=1)
+    where: list[PropertyFilter] = Field(default_factory=list)
+    revenue_property: str | None = "revenue"
+
+
+class ExitCriterion(_Doc):
+    """Ends an instance at once: an event (with filters) or a segment change."""
+
+    event: str | None = None
+    where: list[PropertyFilter] = Field(default_factory=list)
+    segment: str | None = None
+    change: Literal["entered", "exited"] = "entered"
+    reason: str | None = None
+
+    def model_post_init(self, _context: Any) -> None:
+        if (self.event is None) == (self.segment is None):
+            raise ValueError("an exit criterion names exactly one of 'event' or 'segment'")
+
+
+# --- nodes ---------------------------------------------------------------------------------
+
+
+class _Node(_Doc):
+    id: str = Field(min_length=1, max_length=100)
+    label: str | None = None
+
+    def edges(self) -> list[tuple[str, str]]:
+        """(edge name, target node id) pairs."""
+        return []
+
+
+class _Linear(_Node):
+    next: str | None = None
+
+    def edges(self) -> list[tuple[str, str]]:
+        return [("next", self.next)] if self.next else []
+
+
+class WaitNode(_Linear):
+    """Wait for one of: ``duration``; ``until`` a moment; the next ``local_time`` (HH:MM) in the
+    profile's timezone; or relative to a profile date ``attribute`` (e.g. ``birthday``) shifted
+    by ``offset_days`` (negative: before), at ``local_time`` (default 09:00), yearly when
+    ``annually``. A profile without the attribute continues at ``missing_next`` (else ``next``)."""
+
+    type: Literal["wait"] = "wait"
+    duration: str | None = None
+    until: datetime | None = None
+    local_time: str | None = None
+    weekdays: list[int] | None = Field(default=None, description="0=Monday .. 6=Sunday")
+    attribute: str | None = None
+    offset_days: int = 0
+    annually: bool = False
+    missing_next: str | None = None
+
+    @field_validator("duration")
+    @classmethod
+    def _check_duration(cls, value: str | None) -> str | None:
+        return _duration(value)
+
+    @field_validator("local_time")
+    @classmethod
+    def _time(cls, value: str | None) -> str | None:
+        if value is not None and not _LOCAL_TIME.match(value):
+            raise ValueError("local_time must be HH:MM (24 h)")
+        return value
+
+    def model_post_init(self, _context: Any) -> None:
+        kinds = [self.duration is not None, self.until is not None, self.attribute is not None]
+        if sum(kinds) > 1:
+            raise ValueError("a wait names one of 'duration', 'until' or 'attribute'")
+        if not any(kinds) and self.local_time is None:
+            raise ValueError("a wait needs 'duration', 'until', 'local_time' or 'attribute'")
+        if self.until is not None and self.until.tzinfo is None:
+            raise ValueError("'until' needs a UTC offset")
+
+    def edges(self) -> list[tuple[str, str]]:
+        out = super().edges()
+        if self.missing_next:
+            out.append(("missing_next", self.missing_next))
+        return out
+
+
+class WaitForEventNode(_Node):
+    """Wait until the profile performs ``event``; after ``timeout`` continue at ``timeout_next``."""
+
+    type: Literal["wait_for_event"] = "wait_for_event"
+    event: str = Field(min_length=1)
+    where: list[PropertyFilter] = Field(default_factory=list)
+    timeout: str
+    next: str | None = None
+    timeout_next: str | None = None
+
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, value: str | None) -> str | None:
+        return _duration(value)
+
+    def edges(self) -> list[tuple[str, str]]:
+        return [(k, v) for k, v in (("next", self.next), ("timeout_next", self.timeout_next)) if v]
+
+
+class BranchCase(_Doc):
+    when: Rule
+    next: str
+
+
+class BranchNode(_Node):
+    """The first case whose rule holds wins; ``else_`` (``else`` in documents) otherwise."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    type: Literal["branch"] = "branch"
+    cases: list[BranchCase] = Field(min_length=1)
+    else_: str | None = Field(default=None, alias="else")
+
+    def edges(self) -> list[tuple[str, str]]:
+        out = [(f"cases[{i}]", c.next) for i, c in enumerate(self.cases)]
+        if self.else_:
+            out.append(("else", self.else_))
+        return out
+
+
+class SplitVariant(_Doc):
+    key: str = Field(min_length=1, max_length=50)
+    weight: float = Field(gt=0)
+    next: str
+
+
+class AutoWinner(_Doc):
+    """Route everyone to the winning variant once each has ``min_sample`` entries and the
+    winner beats the first variant (the control path) with ``p_value < significance``."""
+
+    min_sample: int = Field(default=1000, gt=0)
+    significance: float = Field(default=0.05, gt=0, lt=1)
+
+
+class SplitNode(_Node):
+    """Random A/B/n split, deterministic and sticky per profile and journey. ``control_weight``
+    holds back a share of profiles, who end the journey as the control group."""
+
+    type: Literal["split"] = "split"
+    variants: list[SplitVariant] = Field(min_length=1)
+    control_weight: float = Field(default=0, ge=0)
+    auto_winner: AutoWinner | None = None
+
+    def edges(self) -> list[tuple[str, str]]:
+        return [(f"variants[{v.key}]", v.next) for v in self.variants]
+
+
+class SendNode(_Linear):
+    """Send ``template`` on ``channel`` (``preferred``: the profile's ``preferred_channel``
+    trait, else ``fallback_channel``)."""
+
+    type: Literal["send"] = "send"
+    channel: str
+    template: str = Field(min_length=1)
+    fallback_channel: str = "email"
+    data: dict[str, Any] = Field(default_factory=dict)
+    category: Literal["marketing", "transactional"] | None = None
+    priority: int = 0
+
+
+class UpdateProfileNode(_Linear):
+    type: Literal["update_profile"] = "update_profile"
+    traits: dict[str, Any] = Field(min_length=1)
+
+
+class WebhookNode(_Linear):
+    """Call an external system (e.g. a CRM) through the webhook channel."""
+
+    type: Literal["webhook"] = "webhook"
+    template: str = Field(min_length=1)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentTaskNode(_Linear):
+    """Hand off to an agent or sales queue."""
+
+    type: Literal["agent_task"] = "agent_task"
+    template: str = Field(min_length=1)
+    queue: str = Field(min_length=1)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    priority: int = 0
+
+
+class OfferCase(_Doc):
+    offer: str = Field(min_length=1)
+    next: str
+
+
+class DecideNode(_Node):
+    """Ask decisioning for the next best offer at ``placement`` and branch on the answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    type: Literal["decide"] = "decide"
+    placement: str = Field(min_length=1)
+    offers: list[OfferCase] = Field(default_factory=list)
+    any_offer: str | None = None
+    else_: str | None = Field(default=None, alias="else")
+
+    def edges(self) -> list[tuple[str, str]]:
+        out = [(f"offers[{c.offer}]", c.next) for c in self.offers]
+        out += [(k, v) for k, v in (("any_offer", self.any_offer), ("else", self.else_)) if v]
+        return out
+
+
+class JumpNode(_Node):
+    """Jump to node ``to`` at most ``max_times`` per instance (then ``then``), or enrol the
+    profile in another ``journey`` and end here."""
+
+    type: Literal["jump"] = "jump"
+    to: str | None = None
+    journey: str | None = None
+    max_times: int | None = Field(default=None, gt=0)
+    then: str | None = None
+
+    def model_post_init(self, _context: Any) -> None:
+        if (self.to is None) == (self.journey is None):
+            raise ValueError("a jump names exactly one of 'to' (a node) or 'journey'")
+
+    def edges(self) -> list[tuple[str, str]]:
+        return [(k, v) for k, v in (("to", self.to), ("then", self.then)) if v]
+
+
+class ExitNode(_Node):
+    type: Literal["exit"] = "exit"
+    reason: str = "completed"
+
+
+Node = Annotated[
+    WaitNode
+    | WaitForEventNode
+    | BranchNode
+    | SplitNode
+    | SendNode
+    | UpdateProfileNode
+    | WebhookNode
+    | AgentTaskNode
+    | DecideNode
+    | JumpNode
+    | ExitNode,
+    Field(discriminator="type"),
+]
+
+NODE_TYPES = (
+    "wait",
+    "wait_for_event",
+    "branch",
+    "split",
+    "send",
+    "update_profile",
+    "webhook",
+    "agent_task",
+    "decide",
+    "jump",
+    "exit",
+)
+
+
+class JourneyDefinition(_Doc):
+    """One version of a journey."""
+
+    key: str
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    category: Literal["marketing", "transactional"] = "marketing"
+    entry: Entry
+    re_entry: ReEntry = Field(default_factory=ReEntry)
+    throttle: Throttle | None = None
+    goal: Goal | None = None
+    exits: list[ExitCriterion] = Field(default_factory=list)
+    start: str
+    nodes: list[Node] = Field(min_length=1)
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not _KEY.match(value):
+            raise ValueError("key: lower-case letters, digits, '-' and '_' (max 100)")
+        return value
+
+    def node(self, node_id: str) -> Node:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def node_map(self) -> dict[str, Node]:
+        return {n.id: n for n in self.nodes}
+
+    def template_refs(self) -> set[tuple[str, str]]:
+        """(channel, template) pairs this journey sends (``preferred`` as its fallback)."""
+        refs: set[tuple[str, str]] = set()
+        for n in self.nodes:
+            if isinstance(n, SendNode):
+                refs.add(
+                    (n.fallback_channel if n.channel == "preferred" else n.channel, n.template)
+                )
+            elif isinstance(n, WebhookNode):
+                refs.add(("webhook", n.template))
+            elif isinstance(n, AgentTaskNode):
+                refs.add(("agent_task", n.template))
+        return refs
+
+    def referenced_events(self) -> set[str]:
+        """Event names the journey reacts to (entry, waits, goal, exits)."""
+        names: set[str] = set()
+        if isinstance(self.entry, EventEntry):
+            names.add(self.entry.event)
+        if self.goal:
+            names.add(self.goal.event)
+        names |= {e.event for e in self.exits if e.event}
+        names |= {n.event for n in self.nodes if isinstance(n, WaitForEventNode)}
+        return names
+
+    def rules(self) -> list[Rule]:
+        """Every profile rule in the document (to know which facts to load)."""
+        out: list[Rule] = []
+        if self.entry.condition is not None:
+            out.append(self.entry.condition)
+        for n in self.nodes:
+            if isinstance(n, BranchNode):
+                out.extend(c.when for c in n.cases)
+        return out
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def parse_definition(document: Any) -> JourneyDefinition:
+    """Validate a document's shape; raises ``InvalidDocument`` listing every problem (with the
+    node id when the problem is inside a node)."""
+    try:
+        return JourneyDefinition.model_validate(document)
+    except ValidationError as exc:
+        problems = shape_problems(document, exc)
+        raise InvalidDocument(
+            f"the journey document has {len(problems)} problem(s)", problems=problems
+        ) from exc
+
+
+def validate_definition(
+    document: Any,
+    *,
+    known_channels: Iterable[str] | None = None,
+    template_problems: Mapping[tuple[str, str], list[str]] | None = None,
+) -> JourneyDefinition:
+    """Shape and graph validation; raises ``InvalidDocument`` with every problem."""
+    definition = parse_definition(document)
+    problems = graph_problems(
+        definition, known_channels=known_channels, template_problems=template_problems
+    )
+    if problems:
+        raise InvalidDocument(
+            f"the journey {definition.key!r} has {len(problems)} problem(s)", problems=problems
+        )
+    return definition
+
+
+def shape_problems(document: Any, exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors as problems, naming the node id when the error is inside a node."""
+    problems: list[dict[str, Any]] = []
+    nodes = document.get("nodes") if isinstance(document, dict) else None
+    for err in exc.errors():
+        loc = list(err.get("loc", ()))
+        problem: dict[str, Any] = {
+            "path": ".".join(str(p) for p in loc) or "document",
+            "message": err.get("msg", "invalid"),
+        }
+        index = loc[1] if len(loc) >= 2 and loc[0] == "nodes" else None
+        if isinstance(index, int) and isinstance(nodes, list) and index < len(nodes):
+            node_doc = nodes[index]
+            if isinstance(node_doc, dict) and node_doc.get("id") is not None:
+                problem["node"] = str(node_doc["id"])
+        problems.append(problem)
+    return problems
+
+
+def graph_problems(
+    definition: JourneyDefinition,
+    *,
+    known_channels: Iterable[str] | None = None,
+    template_problems: Mapping[tuple[str, str], list[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """Every structural problem: duplicate ids, a missing start, dangling edges, unreachable
+    nodes, branches without else, loops without a wait or a limit, unknown channels/templates.
+    Each problem is ``{"node": id | None, "message": ...}``."""
+    problems: list[dict[str, Any]] = []
+
+    def add(node: str | None, message: str) -> None:
+        problems.append({"node": node, "message": message})
+
+    seen: set[str] = set()
+    for n in definition.nodes:
+        if n.id in seen:
+            add(n.id, f"duplicate node id {n.id!r}")
+        seen.add(n.id)
+    nodes = definition.node_map()
+    if definition.start not in nodes:
+        add(None, f"start node {definition.start!r} does not exist")
+    for n in definition.nodes:
+        for edge, target in n.edges():
+            if target not in nodes:
+                add(n.id, f"edge {edge} points to unknown node {target!r}")
+        if isinstance(n, BranchNode) and not n.else_:
+            add(n.id, "branch has no else path")
+        if isinstance(n, DecideNode) and not n.else_:
+            add(n.id, "decide has no else path (no offer)")
+        if isinstance(n, SplitNode):
+            keys = [v.key for v in n.variants]
+            if len(set(keys)) != len(keys):
+                add(n.id, "split variant keys must be unique")
+        if (
+            isinstance(n, WaitNode)
+            and n.weekdays is not None
+            and (not n.weekdays or any(d < 0 or d > 6 for d in n.weekdays))
+        ):
+            add(n.id, "weekdays must be a non-empty list of 0 (Monday) .. 6 (Sunday)")
+    # reachability
+    if definition.start in nodes:
+        reached: set[str] = set()
+        todo = [definition.start]
+        while todo:
+            current = todo.pop()
+            if current in reached or current not in nodes:
+                continue
+            reached.add(current)
+            todo.extend(t for _, t in nodes[current].edges())
+        for n in definition.nodes:
+            if n.id not in reached:
+                add(n.id, "node is unreachable from the start")
+    # loops: every cycle must pass a wait or a jump with max_times
+    for cycle in _cycles_without_brake(nodes):
+        add(cycle[0], "loop without a wait or a jump limit: " + " -> ".join(cycle))
+    # channels and templates
+    channels = set(known_channels) if known_channels is not None else set(CHANNELS)
+    for n in definition.nodes:
+        if isinstance(n, SendNode):
+            for ch in (n.channel,) if n.channel != "preferred" else (n.fallback_channel,):
+                if ch not in channels:
+                    add(n.id, f"unknown channel {ch!r} (known: {', '.join(sorted(channels))})")
+    if template_problems:
+        for n in definition.nodes:
+            pairs = {
+                (n.fallback_channel if n.channel == "preferred" else n.channel, n.template)
+                if isinstance(n, SendNode)
+                else ("webhook", n.template)
+                if isinstance(n, WebhookNode)
+                else ("agent_task", n.template)
+                if isinstance(n, AgentTaskNode)
+                else None
+            } - {None}
+            for pair in pairs:
+                assert pair is not None
+                for message in template_problems.get(pair, []):
+                    add(n.id, f"template {pair[1]!r} ({pair[0]}): {message}")
+    return problems
+
+
+def _brakes(node: Node) -> bool:
+    if isinstance(node, WaitNode | WaitForEventNode):
+        return True
+    return isinstance(node, JumpNode) and node.max_times is not None
+
+
+def _cycles_without_brake(nodes: dict[str, Node]) -> list[list[str]]:
+    """Cycles in the graph after removing braking nodes (strongly connected components)."""
+    graph = {
+        nid: [t for _, t in n.edges() if t in nodes and not _brakes(nodes[t])]
+        for nid, n in nodes.items()
+        if not _brakes(n)
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+    counter = [0]
+
+    def visit(root: str) -> None:
+        # iterative Tarjan
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            v, i = work.pop()
+            if i == 0:
+                index[v] = low[v] = counter[0]
+                counter[0] += 1
+                stack.append(v)
+                on_stack.add(v)
+            succ = graph[v]
+            if i < len(succ):
+                work.append((v, i + 1))
+                w = succ[i]
+                if w not in index:
+                    work.append((w, 0))
+                elif w in on_stack:
+                    low[v] = min(low[v], index[w])
+                continue
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                if len(comp) > 1 or v in graph[v]:
+                    out.append(sorted(comp))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[v])
+
+    for nid in graph:
+        if nid not in index:
+            visit(nid)
+    return out
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a journey document."""
+    return JourneyDefinition.model_json_schema(by_alias=True)
