@@ -275,6 +275,7 @@ class _Run:
         self.winners = winners
         self.commands: list[Command] = []
         self.executed = 0
+        self.deciding = False
 
     # -- stimuli --
 
@@ -361,6 +362,8 @@ class _Run:
             self.state = replace(self.state, current_node=node.id, visits=visits)
             self.commands.append(Transition(node.id, previous, self.now, reason))
             target, reason = self._execute(node)
+        if self.state.active and self.state.waiting is None and not self.deciding:
+            self.end("completed", "end of path")
 
     def end(self, status: Status, reason: str) -> None:
         if self.state.waiting is not None:
@@ -453,6 +456,7 @@ class _Run:
             return node.next, f"task for {node.queue}"
         if isinstance(node, DecideNode):
             self.commands.append(Decide(node.id, node.placement))
+            self.deciding = True
             return None, ""
         if isinstance(node, JumpNode):
             if node.journey is not None:
