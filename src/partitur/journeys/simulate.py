@@ -17,8 +17,8 @@ from partitur.core.clock import VirtualClock, isoformat
 from partitur.journeys.definition import EventEntry, JourneyDefinition
 from partitur.journeys.runtime import (
     Command,
-    DecisionMade,
     Decide,
+    DecisionMade,
     EnrolmentRecord,
     Enter,
     EventOccurred,

@@ -1,0 +1,72 @@
+"""Journey contracts that cross the boundary (API, CLI, other domains)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class JourneySummary(BaseModel):
+    id: str
+    key: str
+    name: str
+    status: str
+    latest_version: int | None
+    test_mode: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class JourneyDetail(JourneySummary):
+    draft: dict[str, Any]
+    published: dict[str, Any] | None = None
+
+
+class PublishedVersion(BaseModel):
+    journey_id: str
+    key: str
+    version: int
+    published_at: datetime
+
+
+class TransitionInfo(BaseModel):
+    node_id: str | None
+    from_node: str | None
+    at: datetime
+    reason: str
+
+
+class InstanceInfo(BaseModel):
+    id: str
+    journey_id: str
+    journey_key: str | None = None
+    version: int
+    profile_id: str
+    status: str
+    entered_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+    current_node: str | None
+    converted_at: datetime | None = None
+    revenue: str | None = None
+    split_variants: dict[str, str] | None = None
+    history: list[TransitionInfo] | None = None
+
+
+class NodeCount(BaseModel):
+    node_id: str
+    entered: int
+    active_here: int
+
+
+class EnrolResult(BaseModel):
+    enrolled: int
+    skipped: int
+    reasons: dict[str, int]
+
+
+class ValidationResult(BaseModel):
+    valid: bool
+    problems: list[dict[str, Any]]

@@ -1,0 +1,323 @@
+"""Thin adapters to the other domains, one function per dependency.
+
+Each adapter calls the other domain's service when it is installed and otherwise falls back to
+the smallest correct behaviour (documented on each function). When a domain lands on main, only
+its adapter changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from partitur.journeys.tables import journey_sends
+from partitur.segments.rules import EventFact
+
+
+@cache
+def _module(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and name.startswith(exc.name):
+            return None
+        raise
+
+
+def _service(name: str, attr: str) -> Any:
+    module = _module(name)
+    return getattr(module, attr, None) if module is not None else None
+
+
+@dataclass(frozen=True)
+class ProfileSnapshot:
+    profile_id: str
+    traits: dict[str, Any] = field(default_factory=dict)
+    computed: dict[str, Any] = field(default_factory=dict)
+    timezone: str | None = None
+    is_test: bool = False
+
+
+def load_profiles(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> dict[str, ProfileSnapshot]:
+    """Profiles by id (missing ones are absent). Uses ``profiles.service.get_profile``; until
+    it exists, reads the ``profiles`` table in one query."""
+    get_profile = _service("partitur.profiles.service", "get_profile")
+    out: dict[str, ProfileSnapshot] = {}
+    if get_profile is not None:
+        for pid in profile_ids:
+            p = get_profile(conn, profile_id=pid)
+            if p is not None:
+                out[pid] = ProfileSnapshot(
+                    pid,
+                    dict(p.traits or {}),
+                    dict(p.computed or {}),
+                    p.timezone,
+                    bool(p.is_test),
+                )
+        return out
+    from partitur.profiles.tables import profiles
+
+    ids = list(dict.fromkeys(profile_ids))
+    for i in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(
+                profiles.c.id,
+                profiles.c.traits,
+                profiles.c.computed,
+                profiles.c.timezone,
+                profiles.c.is_test,
+            ).where(profiles.c.id.in_(ids[i : i + 500]))
+        )
+        for r in rows:
+            out[r.id] = ProfileSnapshot(
+                r.id, dict(r.traits or {}), dict(r.computed or {}), r.timezone, bool(r.is_test)
+            )
+    return out
+
+
+def update_traits(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    profile_id: str,
+    traits: dict[str, Any],
+    now: datetime,
+    source: str,
+) -> None:
+    """``profiles.service.update_traits``; until it exists, merges into ``profiles.traits``."""
+    update = _service("partitur.profiles.service", "update_traits")
+    if update is not None:
+        update(
+            conn,
+            workspace_id=workspace_id,
+            profile_id=profile_id,
+            traits=traits,
+            now=now,
+            source=source,
+        )
+        return
+    from partitur.profiles.tables import profiles
+
+    row = conn.execute(select(profiles.c.traits).where(profiles.c.id == profile_id)).first()
+    if row is None:
+        return
+    conn.execute(
+        profiles.update()
+        .where(profiles.c.id == profile_id)
+        .values(traits={**(row.traits or {}), **traits}, updated_at=now)
+    )
+
+
+def recent_events(
+    conn: Connection, *, profile_id: str, names: set[str], since: datetime | None
+) -> list[EventFact]:
+    """The profile's events of the given names since ``since`` (rule facts)."""
+    if not names:
+        return []
+    from partitur.events.tables import events
+
+    query = select(events.c.event, events.c.timestamp, events.c.properties).where(
+        events.c.profile_id == profile_id, events.c.event.in_(sorted(names))
+    )
+    if since is not None:
+        query = query.where(events.c.timestamp >= since)
+    return [
+        EventFact(r.event, r.timestamp, dict(r.properties or {}))
+        for r in conn.execute(query.order_by(events.c.timestamp))
+    ]
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    seq: int
+    profile_id: str
+    event: str
+    timestamp: datetime
+    properties: dict[str, Any]
+
+
+def resolved_position(conn: Connection) -> int:
+    """The highest event ``seq`` up to which every event has its ``profile_id``.
+
+    ``identity.service.resolved_position`` when available; until then: one below the first
+    event that identity resolution has not reached (or the last seq)."""
+    resolved = _service("partitur.identity.service", "resolved_position")
+    if resolved is not None:
+        return int(resolved(conn))
+    from partitur.events.tables import events
+
+    first_open = conn.execute(
+        select(func.min(events.c.seq)).where(events.c.profile_id.is_(None))
+    ).scalar()
+    if first_open is not None:
+        return int(first_open) - 1
+    return int(conn.execute(select(func.max(events.c.seq))).scalar() or 0)
+
+
+def events_after(
+    conn: Connection, *, workspace_id: str, after: int, upto: int, limit: int
+) -> list[LoggedEvent]:
+    """Resolved events (track/page/screen with a name) in ``seq`` order."""
+    from partitur.events.tables import events
+
+    rows = conn.execute(
+        select(
+            events.c.seq,
+            events.c.profile_id,
+            events.c.event,
+            events.c.timestamp,
+            events.c.properties,
+        )
+        .where(
+            events.c.workspace_id == workspace_id,
+            events.c.seq > after,
+            events.c.seq <= upto,
+        )
+        .order_by(events.c.seq)
+        .limit(limit)
+    )
+    return [
+        LoggedEvent(r.seq, r.profile_id or "", r.event or "", r.timestamp, r.properties or {})
+        for r in rows
+    ]
+
+
+def last_seq(rows: Sequence[LoggedEvent], default: int) -> int:
+    return rows[-1].seq if rows else default
+
+
+def enqueue(conn: Connection, *, request: dict[str, Any], now: datetime) -> None:
+    """Hand a send to the channels outbox (``channels.service.enqueue``), inside the caller's
+    transaction. Until channels is on main, rows go to ``journey_sends`` (unique by key)."""
+    enqueue_fn = _service("partitur.channels.service", "enqueue")
+    contracts = _module("partitur.channels.contracts")
+    if enqueue_fn is not None and contracts is not None:
+        enqueue_fn(conn, request=contracts.SendRequest(**request), now=now)
+        return
+    enqueue_many(conn, requests=[request], now=now)
+
+
+def enqueue_many(conn: Connection, *, requests: list[dict[str, Any]], now: datetime) -> None:
+    """Several sends at once (bulk insert on the fallback outbox)."""
+    if not requests:
+        return
+    if _service("partitur.channels.service", "enqueue") is not None:
+        for r in requests:
+            enqueue(conn, request=r, now=now)
+        return
+    conn.execute(
+        journey_sends.insert(),
+        [
+            {
+                "idempotency_key": r["idempotency_key"],
+                "workspace_id": r["workspace_id"],
+                "profile_id": r["profile_id"],
+                "channel": r["channel"],
+                "template": r["template"],
+                "category": r["category"],
+                "payload": {"payload": r.get("payload"), "data": r.get("data")},
+                "journey_id": r["journey_id"],
+                "instance_id": r["instance_id"],
+                "node_id": r["node_id"],
+                "created_at": now,
+            }
+            for r in requests
+        ],
+    )
+
+
+def known_channels() -> set[str] | None:
+    """``channels.service.known_channels()``; None (the built-in list) until it exists."""
+    fn = _service("partitur.channels.service", "known_channels")
+    return set(fn()) if fn is not None else None
+
+
+def check_template(conn: Connection, *, workspace_id: str, key: str, channel: str) -> list[str]:
+    """Problems with a template (``channels.service.check_template``); none until it exists."""
+    fn = _service("partitur.channels.service", "check_template")
+    if fn is None:
+        return []
+    return list(fn(conn, workspace_id=workspace_id, key=key, channel=channel))
+
+
+def memberships(conn: Connection, *, workspace_id: str, profile_id: str) -> frozenset[str]:
+    """Segments the profile is in (``segments.service.memberships``); empty until it exists."""
+    fn = _service("partitur.segments.service", "memberships")
+    if fn is None:
+        return frozenset()
+    return frozenset(fn(conn, workspace_id=workspace_id, profile_id=profile_id))
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    seq: int
+    segment_key: str
+    profile_id: str
+    change: str
+    at: datetime
+
+
+def segment_changes(
+    conn: Connection, *, workspace_id: str, after: int, limit: int
+) -> list[MembershipChange]:
+    """``segments.service.changes_since``; nothing until segments is on main."""
+    fn = _service("partitur.segments.service", "changes_since")
+    if fn is None:
+        return []
+    return [
+        MembershipChange(c.seq, c.segment_key, c.profile_id, c.change, c.at)
+        for c in fn(conn, workspace_id=workspace_id, after=after, limit=limit)
+    ]
+
+
+def audience(conn: Connection, *, workspace_id: str, segment_key: str) -> Iterator[list[str]]:
+    """Profile id chunks of a segment (``segments.service.audience``)."""
+    fn = _service("partitur.segments.service", "audience")
+    if fn is None:
+        return iter(())
+    chunks: Iterator[list[str]] = fn(conn, workspace_id=workspace_id, segment_key=segment_key)
+    return chunks
+
+
+def next_best_offer(
+    conn: Connection, *, workspace_id: str, profile_id: str, placement: str, now: datetime
+) -> str | None:
+    """The offer key decisioning picks (``decisions.service.next_best_offer``); None (no offer)
+    until decisions is on main."""
+    fn = _service("partitur.decisions.service", "next_best_offer")
+    if fn is None:
+        return None
+    decision = fn(
+        conn, workspace_id=workspace_id, profile_id=profile_id, placement=placement, now=now
+    )
+    return decision.offer_key if decision is not None else None
+
+
+def beats_control(control: tuple[int, int], variant: tuple[int, int], significance: float) -> bool:
+    """Whether ``variant`` converts significantly better than ``control`` (conversions, n):
+    ``analytics.experiments.compare`` when available, else a one-sided two-proportion z-test."""
+    compare = _service("partitur.analytics.experiments", "compare")
+    if compare is not None:
+        result = compare(control=control, variant=variant)
+        return bool(result.p_value < significance and result.relative_lift > 0)
+    (c1, n1), (c2, n2) = control, variant
+    if n1 == 0 or n2 == 0:
+        return False
+    p1, p2 = c1 / n1, c2 / n2
+    pooled = (c1 + c2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return False
+    z = (p2 - p1) / se
+    p_value = 0.5 * math.erfc(z / math.sqrt(2))
+    return p_value < significance

@@ -1,0 +1,1229 @@
+"""Journey use cases: the lifecycle of journeys and the imperative shell around ``step``.
+
+The shell (:class:`Runner`) loads instance state, calls the pure :func:`runtime.step`, and writes
+the new state, transitions, timers and sends in the caller's ONE transaction (``store.begin()``),
+so a worker killed at any instant leaves either all of a step or none of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Connection, and_, delete, func, select, update
+
+from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
+from partitur.core.ids import new_id
+from partitur.journeys import ports
+from partitur.journeys.contracts import (
+    EnrolResult,
+    InstanceInfo,
+    JourneyDetail,
+    JourneySummary,
+    NodeCount,
+    PublishedVersion,
+    TransitionInfo,
+)
+from partitur.journeys.definition import (
+    AudienceEntry,
+    EventEntry,
+    JourneyDefinition,
+    SegmentEntry,
+    SplitNode,
+    graph_problems,
+    parse_definition,
+)
+from partitur.journeys.runtime import (
+    CancelTimers,
+    Decide,
+    DecisionMade,
+    EnrolInJourney,
+    EnrolmentRecord,
+    Enter,
+    EventOccurred,
+    InstanceState,
+    ProfileView,
+    ScheduleTimer,
+    SegmentChanged,
+    Send,
+    Stimulus,
+    Stop,
+    TimerFired,
+    Transition,
+    UpdateProfile,
+    admit,
+    matches,
+    step,
+)
+from partitur.journeys.tables import (
+    journey_enrolments,
+    journey_instances,
+    journey_timers,
+    journey_transitions,
+    journey_versions,
+    journeys,
+)
+from partitur.privacy.audit import record_audit
+from partitur.segments.rules import (
+    ProfileFacts,
+    evaluate,
+    longest_window,
+    referenced_events,
+    referenced_segments,
+)
+
+log = logging.getLogger(__name__)
+
+#: "No audience run due" (a far-future time that sorts after every real one).
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)
+#: The pseudo node of the timer that starts a bulk-enrolled (audience) instance.
+ENTER_NODE = "__enter__"
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+
+def _summary(row: Any) -> JourneySummary:
+    return JourneySummary(
+        id=row.id,
+        key=row.key,
+        name=row.name,
+        status=row.status,
+        latest_version=row.latest_version,
+        test_mode=bool(row.test_mode),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _row(conn: Connection, workspace_id: str, key: str) -> Any:
+    row = conn.execute(
+        select(journeys).where(journeys.c.workspace_id == workspace_id, journeys.c.key == key)
+    ).first()
+    if row is None:
+        raise NotFound(f"no journey {key!r}", field="key")
+    return row
+
+
+def validate(conn: Connection, *, workspace_id: str, document: dict[str, Any]) -> JourneyDefinition:
+    """Shape and graph validation with the channels the platform knows and the workspace's
+    templates; raises ``InvalidDocument`` listing every problem with its node id."""
+    definition = parse_definition(document)
+    template_problems = {
+        (channel, key): ports.check_template(
+            conn, workspace_id=workspace_id, key=key, channel=channel
+        )
+        for channel, key in definition.template_refs()
+    }
+    problems = graph_problems(
+        definition, known_channels=ports.known_channels(), template_problems=template_problems
+    )
+    if problems:
+        raise InvalidDocument(
+            f"the journey {definition.key!r} has {len(problems)} problem(s)", problems=problems
+        )
+    return definition
+
+
+def save_draft(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    document: dict[str, Any],
+    now: datetime,
+    actor: str = "system",
+) -> JourneySummary:
+    """Create a journey or replace its draft (shape-checked; graph problems allowed in drafts)."""
+    definition = parse_definition(document)
+    existing = conn.execute(
+        select(journeys.c.id).where(
+            journeys.c.workspace_id == workspace_id, journeys.c.key == definition.key
+        )
+    ).first()
+    doc = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if existing is None:
+        journey_id = new_id("jny")
+        conn.execute(
+            journeys.insert().values(
+                id=journey_id,
+                workspace_id=workspace_id,
+                key=definition.key,
+                name=definition.name,
+                status="draft",
+                draft=doc,
+                test_mode=False,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        action = "journey.created"
+    else:
+        journey_id = existing.id
+        conn.execute(
+            journeys.update()
+            .where(journeys.c.id == journey_id)
+            .values(draft=doc, name=definition.name, updated_at=now)
+        )
+        action = "journey.draft_saved"
+    record_audit(
+        conn,
+        workspace_id=workspace_id,
+        actor=actor,
+        action=action,
+        subject_type="journey",
+        subject_id=journey_id,
+        at=now,
+    )
+    return _summary(_row(conn, workspace_id, definition.key))
+
+
+def list_journeys(conn: Connection, *, workspace_id: str) -> list[JourneySummary]:
+    rows = conn.execute(
+        select(journeys).where(journeys.c.workspace_id == workspace_id).order_by(journeys.c.key)
+    )
+    return [_summary(r) for r in rows]
+
+
+def get_journey(conn: Connection, *, workspace_id: str, key: str) -> JourneyDetail:
+    row = _row(conn, workspace_id, key)
+    published = None
+    if row.latest_version is not None:
+        published = conn.execute(
+            select(journey_versions.c.definition).where(
+                journey_versions.c.journey_id == row.id,
+                journey_versions.c.version == row.latest_version,
+            )
+        ).scalar()
+    return JourneyDetail(**_summary(row).model_dump(), draft=row.draft, published=published)
+
+
+def publish(
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: str = "system"
+) -> PublishedVersion:
+    """Validate the draft and freeze it as the next immutable version; new entries use it,
+    running instances stay on theirs. A draft journey becomes active."""
+    row = _row(conn, workspace_id, key)
+    if row.status == "stopped":
+        raise Conflict(f"journey {key!r} is stopped; create a new journey", field="status")
+    definition = validate(conn, workspace_id=workspace_id, document=row.draft)
+    version = (row.latest_version or 0) + 1
+    conn.execute(
+        journey_versions.insert().values(
+            workspace_id=workspace_id,
+            journey_id=row.id,
+            version=version,
+            definition=definition.model_dump(mode="json", by_alias=True, exclude_none=True),
+            published_at=now,
+            winners={},
+        )
+    )
+    status = "active" if row.status == "draft" else row.status
+    conn.execute(
+        journeys.update()
+        .where(journeys.c.id == row.id)
+        .values(
+            latest_version=version,
+            status=status,
+            updated_at=now,
+            next_audience_at=None if isinstance(definition.entry, AudienceEntry) else NEVER,
+        )
+    )
+    record_audit(
+        conn,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="journey.published",
+        subject_type="journey",
+        subject_id=row.id,
+        at=now,
+        details={"version": version},
+    )
+    return PublishedVersion(journey_id=row.id, key=key, version=version, published_at=now)
+
+
+def set_status(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    key: str,
+    action: str,
+    now: datetime,
+    actor: str = "system",
+) -> JourneySummary:
+    """``pause`` (no entries, timers and events held), ``resume``, or ``stop`` (every active
+    instance exits, for good)."""
+    row = _row(conn, workspace_id, key)
+    allowed = {"pause": ("active",), "resume": ("paused",), "stop": ("active", "paused")}
+    if action not in allowed:
+        raise ValidationFailed(f"unknown action {action!r}", field="action")
+    if row.status not in allowed[action]:
+        raise Conflict(f"cannot {action} a journey that is {row.status}", field="status")
+    status = {"pause": "paused", "resume": "active", "stop": "stopped"}[action]
+    conn.execute(
+        journeys.update().where(journeys.c.id == row.id).values(status=status, updated_at=now)
+    )
+    if action == "stop":
+        _stop_instances(conn, workspace_id=workspace_id, journey_id=row.id, now=now)
+    record_audit(
+        conn,
+        workspace_id=workspace_id,
+        actor=actor,
+        action=f"journey.{action}",
+        subject_type="journey",
+        subject_id=row.id,
+        at=now,
+    )
+    return _summary(_row(conn, workspace_id, key))
+
+
+def set_test_mode(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    key: str,
+    enabled: bool,
+    now: datetime,
+    actor: str = "system",
+) -> JourneySummary:
+    """In test mode a journey enrols only test profiles (``profiles.is_test``)."""
+    row = _row(conn, workspace_id, key)
+    conn.execute(
+        journeys.update().where(journeys.c.id == row.id).values(test_mode=enabled, updated_at=now)
+    )
+    record_audit(
+        conn,
+        workspace_id=workspace_id,
+        actor=actor,
+        action="journey.test_mode",
+        subject_type="journey",
+        subject_id=row.id,
+        at=now,
+        details={"enabled": enabled},
+    )
+    return _summary(_row(conn, workspace_id, key))
+
+
+def _stop_instances(conn: Connection, *, workspace_id: str, journey_id: str, now: datetime) -> None:
+    """Exit every active instance in bulk (a stop is the same for all; no step per instance)."""
+    active = conn.execute(
+        select(
+            journey_instances.c.id, journey_instances.c.version, journey_instances.c.current_node
+        ).where(
+            journey_instances.c.journey_id == journey_id, journey_instances.c.status == "active"
+        )
+    ).all()
+    for i in range(0, len(active), 5000):
+        chunk = active[i : i + 5000]
+        ids = [r.id for r in chunk]
+        conn.execute(
+            journey_transitions.insert(),
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "instance_id": r.id,
+                    "journey_id": journey_id,
+                    "version": r.version,
+                    "node_id": None,
+                    "from_node": r.current_node,
+                    "at": now,
+                    "reason": "journey stopped",
+                }
+                for r in chunk
+            ],
+        )
+        conn.execute(
+            journey_instances.update()
+            .where(journey_instances.c.id.in_(ids))
+            .values(
+                status="exited",
+                ended_at=now,
+                end_reason="journey stopped",
+                rev=journey_instances.c.rev + 1,
+            )
+        )
+        conn.execute(delete(journey_timers).where(journey_timers.c.instance_id.in_(ids)))
+    conn.execute(
+        journey_enrolments.update()
+        .where(journey_enrolments.c.journey_id == journey_id)
+        .values(active_instance_id=None)
+    )
+
+
+# --- the shell around step -----------------------------------------------------------------
+
+
+@dataclass
+class Live:
+    """An instance loaded into (or created in) a runner."""
+
+    journey_id: str
+    state: InstanceState
+    rev: int
+    is_new: bool
+    is_test: bool = False
+    dirty: bool = False
+
+
+@dataclass(frozen=True)
+class Published:
+    journey_id: str
+    key: str
+    version: int
+    status: str
+    test_mode: bool
+    definition: JourneyDefinition
+    winners: dict[str, str]
+
+
+def _state_from_row(row: Any, key: str) -> InstanceState:
+    doc = row.state or {}
+    return InstanceState(
+        instance_id=row.id,
+        journey_key=key,
+        version=row.version,
+        profile_id=row.profile_id,
+        entered_at=row.entered_at,
+        status=row.status,
+        current_node=row.current_node,
+        waiting=InstanceState.waiting_from_json(doc),
+        visits=doc.get("visits", {}),
+        jumps=doc.get("jumps", {}),
+        split_variants=row.split_variants or {},
+        tokens=int(doc.get("tokens", 0)),
+        ended_at=row.ended_at,
+        end_reason=row.end_reason,
+        converted_at=row.converted_at,
+        revenue=row.revenue,
+    )
+
+
+class Runner:
+    """One transaction's worth of steps: collects writes and flushes them in bulk."""
+
+    def __init__(self, conn: Connection, *, workspace_id: str, now: datetime) -> None:
+        self.conn = conn
+        self.workspace_id = workspace_id
+        self.now = now
+        self._versions: dict[tuple[str, int], Published] = {}
+        self._profiles: dict[str, ports.ProfileSnapshot] = {}
+        self.live: dict[str, Live] = {}
+        self.transitions: list[dict[str, Any]] = []
+        self.timers: list[dict[str, Any]] = []
+        self.cancel: set[str] = set()
+        self.sends: list[dict[str, Any]] = []
+        self.enrolled: list[Live] = []
+        self.steps = 0
+        self.entries_last_minute: Counter[str] = Counter()
+        self._throttle_loaded: set[str] = set()
+
+    # -- loading --
+
+    def version(self, journey_id: str, version: int) -> Published:
+        key = (journey_id, version)
+        if key not in self._versions:
+            row = self.conn.execute(
+                select(
+                    journey_versions.c.definition,
+                    journey_versions.c.winners,
+                    journeys.c.key,
+                    journeys.c.status,
+                    journeys.c.test_mode,
+                )
+                .join(journeys, journeys.c.id == journey_versions.c.journey_id)
+                .where(
+                    journey_versions.c.journey_id == journey_id,
+                    journey_versions.c.version == version,
+                )
+            ).one()
+            self._versions[key] = Published(
+                journey_id,
+                row.key,
+                version,
+                row.status,
+                bool(row.test_mode),
+                JourneyDefinition.model_validate(row.definition),
+                dict(row.winners or {}),
+            )
+        return self._versions[key]
+
+    def active_journeys(self) -> list[Published]:
+        rows = self.conn.execute(
+            select(journeys.c.id, journeys.c.latest_version).where(
+                journeys.c.workspace_id == self.workspace_id,
+                journeys.c.status == "active",
+                journeys.c.latest_version.is_not(None),
+            )
+        ).all()
+        return [self.version(r.id, r.latest_version) for r in rows]
+
+    def load_profiles(self, profile_ids: Iterable[str]) -> None:
+        missing = [p for p in dict.fromkeys(profile_ids) if p not in self._profiles]
+        if missing:
+            found = ports.load_profiles(
+                self.conn, workspace_id=self.workspace_id, profile_ids=missing
+            )
+            for pid in missing:
+                self._profiles[pid] = found.get(pid, ports.ProfileSnapshot(pid))
+
+    def profile(self, profile_id: str) -> ports.ProfileSnapshot:
+        self.load_profiles([profile_id])
+        return self._profiles[profile_id]
+
+    def load_instances(self, where: Any) -> list[Live]:
+        rows = self.conn.execute(select(journey_instances).where(where)).all()
+        out = []
+        for r in rows:
+            if r.id in self.live:
+                out.append(self.live[r.id])
+                continue
+            published = self.version(r.journey_id, r.version)
+            live = Live(r.journey_id, _state_from_row(r, published.key), r.rev, False, r.is_test)
+            self.live[r.id] = live
+            out.append(live)
+        return out
+
+    def view(self, profile_id: str, definition: JourneyDefinition) -> ProfileView:
+        snap = self.profile(profile_id)
+        rules = definition.rules()
+        names: set[str] = set().union(*(referenced_events(r) for r in rules)) if rules else set()
+        segs: set[str] = set().union(*(referenced_segments(r) for r in rules)) if rules else set()
+        history = []
+        if names:
+            windows = [longest_window(r) for r in rules if referenced_events(r)]
+            since = (
+                None
+                if any(w is None for w in windows)
+                else self.now - max(w for w in windows if w is not None)
+            )
+            history = ports.recent_events(
+                self.conn, profile_id=profile_id, names=names, since=since
+            )
+        segments = (
+            ports.memberships(self.conn, workspace_id=self.workspace_id, profile_id=profile_id)
+            if segs
+            else frozenset()
+        )
+        facts = ProfileFacts(snap.traits, snap.computed, tuple(history), segments)
+        return ProfileView(profile_id, facts, snap.traits, snap.timezone)
+
+    # -- stepping --
+
+    def apply(self, live: Live, stimulus: Stimulus) -> None:
+        published = self.version(live.journey_id, live.state.version)
+        definition = published.definition
+        view = self.view(live.state.profile_id, definition)
+        todo: list[Stimulus] = [stimulus]
+        while todo:
+            state, commands = step(
+                live.state,
+                definition,
+                todo.pop(0),
+                self.now,
+                profile=view,
+                winners=published.winners,
+            )
+            self.steps += 1
+            live.state = state
+            live.dirty = True
+            for c in commands:
+                if isinstance(c, Transition):
+                    self.transitions.append(
+                        {
+                            "workspace_id": self.workspace_id,
+                            "instance_id": state.instance_id,
+                            "journey_id": live.journey_id,
+                            "version": state.version,
+                            "node_id": c.node,
+                            "from_node": c.from_node,
+                            "at": c.at,
+                            "reason": c.reason[:2000],
+                        }
+                    )
+                elif isinstance(c, Send):
+                    self.sends.append(self._send_request(live, c))
+                elif isinstance(c, ScheduleTimer):
+                    self.timers.append(
+                        {
+                            "workspace_id": self.workspace_id,
+                            "instance_id": state.instance_id,
+                            "node_id": c.node,
+                            "token": c.token,
+                            "due_at": c.due,
+                        }
+                    )
+                elif isinstance(c, CancelTimers):
+                    self.cancel.add(state.instance_id)
+                elif isinstance(c, UpdateProfile):
+                    ports.update_traits(
+                        self.conn,
+                        workspace_id=self.workspace_id,
+                        profile_id=state.profile_id,
+                        traits=dict(c.traits),
+                        now=self.now,
+                        source=f"journey:{published.key}",
+                    )
+                    self.profile(state.profile_id).traits.update(c.traits)
+                    view = self.view(state.profile_id, definition)
+                elif isinstance(c, Decide):
+                    offer = ports.next_best_offer(
+                        self.conn,
+                        workspace_id=self.workspace_id,
+                        profile_id=state.profile_id,
+                        placement=c.placement,
+                        now=self.now,
+                    )
+                    todo.append(DecisionMade(c.node, offer))
+                elif isinstance(c, EnrolInJourney):
+                    target = self.conn.execute(
+                        select(journeys.c.id, journeys.c.latest_version).where(
+                            journeys.c.workspace_id == self.workspace_id,
+                            journeys.c.key == c.journey_key,
+                            journeys.c.status == "active",
+                        )
+                    ).first()
+                    if target is not None and target.latest_version is not None:
+                        self.try_enrol(
+                            self.version(target.id, target.latest_version),
+                            state.profile_id,
+                            f"jump from {published.key}",
+                        )
+
+    def _send_request(self, live: Live, c: Send) -> dict[str, Any]:
+        return {
+            "idempotency_key": c.idempotency_key,
+            "workspace_id": self.workspace_id,
+            "profile_id": live.state.profile_id,
+            "channel": c.channel,
+            "template": c.template,
+            "payload": dict(c.payload),
+            "data": dict(c.data),
+            "category": c.category,
+            "journey_id": live.journey_id,
+            "journey_version": live.state.version,
+            "instance_id": live.state.instance_id,
+            "node_id": c.node,
+            "priority": c.priority,
+            "not_before": None,
+        }
+
+    def _records(self, journey_id: str, profile_ids: Sequence[str]) -> dict[str, EnrolmentRecord]:
+        rows = self.conn.execute(
+            select(
+                journey_enrolments.c.profile_id,
+                journey_enrolments.c.last_entered_at,
+                journey_enrolments.c.active_instance_id,
+            ).where(
+                journey_enrolments.c.journey_id == journey_id,
+                journey_enrolments.c.profile_id.in_(list(profile_ids)),
+            )
+        )
+        return {
+            r.profile_id: EnrolmentRecord(r.last_entered_at, r.active_instance_id is not None)
+            for r in rows
+        }
+
+    def try_enrol(
+        self,
+        published: Published,
+        profile_id: str,
+        reason: str,
+        properties: dict[str, Any] | None = None,
+        record: EnrolmentRecord | None = None,
+        known: bool = False,
+    ) -> str:
+        """Enrol one profile if the journey admits it; returns the reason either way."""
+        if published.status != "active":
+            return f"journey {published.status}"
+        snap = self.profile(profile_id)
+        if published.test_mode and not snap.is_test:
+            return "test mode: not a test profile"
+        # the latest word on this profile within this batch wins over the stored record
+        mine = [
+            lv
+            for lv in self.enrolled
+            if lv.journey_id == published.journey_id and lv.state.profile_id == profile_id
+        ]
+        if mine:
+            last = mine[-1]
+            record = EnrolmentRecord(last.state.entered_at, last.state.active)
+        elif not known:
+            record = self._records(published.journey_id, [profile_id]).get(profile_id)
+        if published.definition.throttle and published.journey_id not in self._throttle_loaded:
+            self._throttle_loaded.add(published.journey_id)
+            self.entries_last_minute[published.journey_id] = int(
+                self.conn.execute(
+                    select(func.count()).where(
+                        journey_instances.c.journey_id == published.journey_id,
+                        journey_instances.c.entered_at > self.now - timedelta(minutes=1),
+                    )
+                ).scalar()
+                or 0
+            )
+        ok, why = admit(
+            published.definition,
+            record,
+            self.now,
+            entries_last_minute=self.entries_last_minute[published.journey_id],
+        )
+        if not ok:
+            return why
+        condition = published.definition.entry.condition
+        if condition is not None and not evaluate(
+            condition, self.view(profile_id, published.definition).facts, self.now
+        ):
+            return "entry condition not met"
+        self.entries_last_minute[published.journey_id] += 1
+        state = InstanceState(
+            instance_id=new_id("jin"),
+            journey_key=published.key,
+            version=published.version,
+            profile_id=profile_id,
+            entered_at=self.now,
+        )
+        live = Live(published.journey_id, state, 0, True, snap.is_test)
+        self.live[state.instance_id] = live
+        self.enrolled.append(live)
+        self.apply(live, Enter(reason, properties or {}))
+        return "entered"
+
+    # -- writing --
+
+    def flush(self) -> None:
+        """Write everything collected, in the caller's transaction."""
+        conn = self.conn
+        new_rows = []
+        for live in self.live.values():
+            if not live.dirty:
+                continue
+            s = live.state
+            values = {
+                "status": s.status,
+                "ended_at": s.ended_at,
+                "end_reason": s.end_reason,
+                "current_node": s.current_node,
+                "converted_at": s.converted_at,
+                "revenue": s.revenue,
+                "split_variants": dict(s.split_variants),
+                "state": s.to_json(),
+            }
+            if live.is_new:
+                new_rows.append(
+                    {
+                        "id": s.instance_id,
+                        "workspace_id": self.workspace_id,
+                        "journey_id": live.journey_id,
+                        "version": s.version,
+                        "profile_id": s.profile_id,
+                        "entered_at": s.entered_at,
+                        "rev": 1,
+                        "is_test": live.is_test,
+                        **values,
+                    }
+                )
+            else:
+                done = conn.execute(
+                    update(journey_instances)
+                    .where(
+                        journey_instances.c.id == s.instance_id, journey_instances.c.rev == live.rev
+                    )
+                    .values(rev=live.rev + 1, **values)
+                )
+                if done.rowcount != 1:
+                    raise Conflict(f"instance {s.instance_id} changed concurrently; retry")
+            live.rev += 1
+            live.is_new = False
+            live.dirty = False
+        if new_rows:
+            conn.execute(journey_instances.insert(), new_rows)
+        if self.transitions:
+            conn.execute(journey_transitions.insert(), self.transitions)
+        ended = {i for i, lv in self.live.items() if not lv.state.active}
+        drop = self.cancel | ended
+        if drop:
+            ids = sorted(drop)
+            for i in range(0, len(ids), 500):
+                conn.execute(
+                    delete(journey_timers).where(journey_timers.c.instance_id.in_(ids[i : i + 500]))
+                )
+        timers = [
+            t
+            for t in self.timers
+            if (w := self.live[t["instance_id"]].state.waiting) is not None
+            and w.token == t["token"]
+            and self.live[t["instance_id"]].state.active
+        ]
+        if timers:
+            conn.execute(journey_timers.insert(), timers)
+        ports.enqueue_many(conn, requests=self.sends, now=self.now)
+        self._write_enrolments(ended)
+        self.transitions, self.timers, self.sends, self.enrolled = [], [], [], []
+        self.cancel = set()
+
+    def _write_enrolments(self, ended: set[str]) -> None:
+        conn = self.conn
+        latest: dict[tuple[str, str], Live] = {}
+        counts: Counter[tuple[str, str]] = Counter()
+        for live in self.enrolled:
+            key = (live.journey_id, live.state.profile_id)
+            latest[key] = live
+            counts[key] += 1
+        if latest:
+            existing: set[tuple[str, str]] = set()
+            by_journey: dict[str, list[str]] = {}
+            for jid, pid in latest:
+                by_journey.setdefault(jid, []).append(pid)
+            for jid, pids in by_journey.items():
+                for i in range(0, len(pids), 500):
+                    rows = conn.execute(
+                        select(journey_enrolments.c.profile_id).where(
+                            journey_enrolments.c.journey_id == jid,
+                            journey_enrolments.c.profile_id.in_(pids[i : i + 500]),
+                        )
+                    )
+                    existing |= {(jid, r.profile_id) for r in rows}
+            inserts = []
+            for key, live in latest.items():
+                active_id = live.state.instance_id if live.state.active else None
+                if key in existing:
+                    conn.execute(
+                        journey_enrolments.update()
+                        .where(
+                            journey_enrolments.c.journey_id == key[0],
+                            journey_enrolments.c.profile_id == key[1],
+                        )
+                        .values(
+                            entries=journey_enrolments.c.entries + counts[key],
+                            last_entered_at=live.state.entered_at,
+                            active_instance_id=active_id,
+                        )
+                    )
+                else:
+                    inserts.append(
+                        {
+                            "journey_id": key[0],
+                            "profile_id": key[1],
+                            "workspace_id": self.workspace_id,
+                            "entries": counts[key],
+                            "last_entered_at": live.state.entered_at,
+                            "active_instance_id": active_id,
+                        }
+                    )
+            if inserts:
+                conn.execute(journey_enrolments.insert(), inserts)
+        enrolled_now = {lv.state.instance_id for lv in self.enrolled}
+        finished = sorted(ended - enrolled_now)
+        for i in range(0, len(finished), 500):
+            conn.execute(
+                journey_enrolments.update()
+                .where(journey_enrolments.c.active_instance_id.in_(finished[i : i + 500]))
+                .values(active_instance_id=None)
+            )
+
+
+# --- feeding stimuli -----------------------------------------------------------------------
+
+
+def process_events(
+    conn: Connection, *, workspace_id: str, events: Sequence[ports.LoggedEvent], now: datetime
+) -> int:
+    """Evaluate a batch of resolved events at once: exits, goals and ``wait_for_event`` of the
+    profiles' active instances first, then event-triggered entries. Returns instance steps."""
+    if not events:
+        return 0
+    runner = Runner(conn, workspace_id=workspace_id, now=now)
+    published = runner.active_journeys()
+    reacting = {name for p in published for name in p.definition.referenced_events()}
+    relevant = [e for e in events if e.profile_id and e.event in reacting]
+    if not relevant:
+        return 0
+    pids = sorted({e.profile_id for e in relevant})
+    active_ids = {p.journey_id for p in published}
+    by_profile: dict[str, list[Live]] = {}
+    for i in range(0, len(pids), 500):
+        for live in runner.load_instances(
+            and_(
+                journey_instances.c.profile_id.in_(pids[i : i + 500]),
+                journey_instances.c.status == "active",
+            )
+        ):
+            by_profile.setdefault(live.state.profile_id, []).append(live)
+    triggers = [p for p in published if isinstance(p.definition.entry, EventEntry)]
+    runner.load_profiles(pids)
+    records: dict[tuple[str, str], EnrolmentRecord] = {}
+    for p in triggers:
+        for i in range(0, len(pids), 500):
+            for pid, rec in runner._records(p.journey_id, pids[i : i + 500]).items():
+                records[(p.journey_id, pid)] = rec
+    for ev in relevant:
+        for live in list(by_profile.get(ev.profile_id, [])):
+            if not live.state.active or live.journey_id not in active_ids:
+                continue
+            if (
+                ev.event
+                in runner.version(
+                    live.journey_id, live.state.version
+                ).definition.referenced_events()
+            ):
+                runner.apply(live, EventOccurred(ev.event, ev.properties))
+        for p in triggers:
+            entry = p.definition.entry
+            assert isinstance(entry, EventEntry)
+            if entry.event == ev.event and matches(entry.where, ev.properties):
+                before = len(runner.enrolled)
+                runner.try_enrol(
+                    p,
+                    ev.profile_id,
+                    f"event {ev.event}",
+                    ev.properties,
+                    record=records.get((p.journey_id, ev.profile_id)),
+                    known=True,
+                )
+                if len(runner.enrolled) > before:
+                    by_profile.setdefault(ev.profile_id, []).append(runner.enrolled[-1])
+    runner.flush()
+    return runner.steps
+
+
+def process_segment_changes(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    changes: Sequence[ports.MembershipChange],
+    now: datetime,
+) -> int:
+    """Segment entry/exit: exit criteria of active instances, then segment-triggered entries."""
+    if not changes:
+        return 0
+    runner = Runner(conn, workspace_id=workspace_id, now=now)
+    published = runner.active_journeys()
+    for ch in changes:
+        for live in runner.load_instances(
+            and_(
+                journey_instances.c.profile_id == ch.profile_id,
+                journey_instances.c.status == "active",
+            )
+        ):
+            if live.state.active:
+                change: Literal["entered", "exited"] = (
+                    "entered" if ch.change == "entered" else "exited"
+                )
+                runner.apply(live, SegmentChanged(ch.segment_key, change))
+        for p in published:
+            entry = p.definition.entry
+            if (
+                isinstance(entry, SegmentEntry)
+                and entry.segment == ch.segment_key
+                and entry.change == ch.change
+            ):
+                runner.try_enrol(p, ch.profile_id, f"segment {ch.change} {ch.segment_key}")
+    runner.flush()
+    return runner.steps
+
+
+def fire_timers(conn: Connection, *, workspace_id: str, now: datetime, limit: int = 1000) -> int:
+    """Fire up to ``limit`` due timers (oldest first) of active journeys; returns timers fired."""
+    due = conn.execute(
+        select(
+            journey_timers.c.id,
+            journey_timers.c.instance_id,
+            journey_timers.c.node_id,
+            journey_timers.c.token,
+        )
+        .join(journey_instances, journey_instances.c.id == journey_timers.c.instance_id)
+        .join(journeys, journeys.c.id == journey_instances.c.journey_id)
+        .where(
+            journey_timers.c.workspace_id == workspace_id,
+            journey_timers.c.due_at <= now,
+            journeys.c.status == "active",
+        )
+        .order_by(journey_timers.c.due_at)
+        .limit(limit)
+    ).all()
+    if not due:
+        return 0
+    runner = Runner(conn, workspace_id=workspace_id, now=now)
+    ids = sorted({t.instance_id for t in due})
+    for i in range(0, len(ids), 500):
+        runner.load_instances(journey_instances.c.id.in_(ids[i : i + 500]))
+    runner.load_profiles({lv.state.profile_id for lv in runner.live.values()})
+    for t in due:
+        live = runner.live.get(t.instance_id)
+        if live is None or not live.state.active:
+            continue
+        if t.node_id == ENTER_NODE and live.state.current_node is None:
+            live.state = InstanceState(**{**live.state.__dict__, "waiting": None})
+            runner.apply(live, Enter("audience"))
+        else:
+            runner.apply(live, TimerFired(t.node_id, t.token))
+    timer_ids = [t.id for t in due]
+    for i in range(0, len(timer_ids), 500):
+        conn.execute(delete(journey_timers).where(journey_timers.c.id.in_(timer_ids[i : i + 500])))
+    runner.flush()
+    return len(due)
+
+
+def enrol(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    key: str,
+    profile_ids: Sequence[str],
+    now: datetime,
+    reason: str = "enrolled by API",
+) -> EnrolResult:
+    """Enrol profiles now (API/manual entry), each through its first step."""
+    row = _row(conn, workspace_id, key)
+    if row.latest_version is None:
+        raise Conflict(f"journey {key!r} has no published version", field="key")
+    runner = Runner(conn, workspace_id=workspace_id, now=now)
+    published = runner.version(row.id, row.latest_version)
+    reasons: Counter[str] = Counter()
+    for pid in profile_ids:
+        reasons[runner.try_enrol(published, pid, reason)] += 1
+    runner.flush()
+    return EnrolResult(
+        enrolled=reasons.get("entered", 0),
+        skipped=sum(v for k, v in reasons.items() if k != "entered"),
+        reasons=dict(reasons),
+    )
+
+
+def enrol_bulk(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    journey_id: str,
+    version: int,
+    profile_ids: Sequence[str],
+    now: datetime,
+    policy_never: bool = True,
+) -> int:
+    """Audience entry: insert instances plus a start timer due now, in bulk (no step per
+    profile in this transaction; the timer scheduler starts them). Profiles with an enrolment
+    record are skipped (re-entry is decided per run: ``never`` and ``when_not_active`` both
+    skip profiles already enrolled/active)."""
+    ids = list(dict.fromkeys(profile_ids))
+    known: set[str] = set()
+    for i in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(journey_enrolments.c.profile_id, journey_enrolments.c.active_instance_id).where(
+                journey_enrolments.c.journey_id == journey_id,
+                journey_enrolments.c.profile_id.in_(ids[i : i + 500]),
+            )
+        )
+        known |= {r.profile_id for r in rows if policy_never or r.active_instance_id}
+    fresh = [p for p in ids if p not in known]
+    if not fresh:
+        return 0
+    instance_ids = [new_id("jin") for _ in fresh]
+    conn.execute(
+        journey_instances.insert(),
+        [
+            {
+                "id": iid,
+                "workspace_id": workspace_id,
+                "journey_id": journey_id,
+                "version": version,
+                "profile_id": pid,
+                "status": "active",
+                "entered_at": now,
+                "state": {"waiting": None, "visits": {}, "jumps": {}, "tokens": 0},
+                "split_variants": {},
+                "rev": 1,
+                "is_test": False,
+            }
+            for iid, pid in zip(instance_ids, fresh, strict=True)
+        ],
+    )
+    conn.execute(
+        journey_timers.insert(),
+        [
+            {
+                "workspace_id": workspace_id,
+                "instance_id": iid,
+                "node_id": ENTER_NODE,
+                "token": 0,
+                "due_at": now,
+            }
+            for iid in instance_ids
+        ],
+    )
+    conn.execute(
+        journey_enrolments.insert(),
+        [
+            {
+                "journey_id": journey_id,
+                "profile_id": pid,
+                "workspace_id": workspace_id,
+                "entries": 1,
+                "last_entered_at": now,
+                "active_instance_id": iid,
+            }
+            for iid, pid in zip(instance_ids, fresh, strict=True)
+        ],
+    )
+    return len(fresh)
+
+
+def update_auto_winners(conn: Connection, *, workspace_id: str, now: datetime) -> int:
+    """Decide auto-winner splits of active journeys: once each variant has ``min_sample``
+    instances and one converts significantly better than the first (control) variant, route
+    everyone there. Returns how many winners were set."""
+    runner = Runner(conn, workspace_id=workspace_id, now=now)
+    decided = 0
+    for p in runner.active_journeys():
+        winners = dict(p.winners)
+        for node in p.definition.nodes:
+            if not isinstance(node, SplitNode) or node.auto_winner is None or node.id in winners:
+                continue
+            stats: dict[str, tuple[int, int]] = {}
+            rows = conn.execute(
+                select(journey_instances.c.split_variants, journey_instances.c.status).where(
+                    journey_instances.c.journey_id == p.journey_id
+                )
+            )
+            counts: Counter[tuple[str, bool]] = Counter()
+            for r in rows:
+                v = (r.split_variants or {}).get(node.id)
+                if v is not None:
+                    counts[(v, r.status == "converted")] += 1
+            for v in node.variants:
+                conv = counts[(v.key, True)]
+                stats[v.key] = (conv, conv + counts[(v.key, False)])
+            if any(n < node.auto_winner.min_sample for _, n in stats.values()):
+                continue
+            control = stats[node.variants[0].key]
+            best = max(stats, key=lambda k: stats[k][0] / max(stats[k][1], 1))
+            if best != node.variants[0].key and ports.beats_control(
+                control, stats[best], node.auto_winner.significance
+            ):
+                winners[node.id] = best
+                decided += 1
+        if winners != p.winners:
+            conn.execute(
+                journey_versions.update()
+                .where(
+                    journey_versions.c.journey_id == p.journey_id,
+                    journey_versions.c.version == p.version,
+                )
+                .values(winners=winners)
+            )
+    return decided
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _instance_info(row: Any, key: str | None = None) -> InstanceInfo:
+    return InstanceInfo(
+        id=row.id,
+        journey_id=row.journey_id,
+        journey_key=key,
+        version=row.version,
+        profile_id=row.profile_id,
+        status=row.status,
+        entered_at=row.entered_at,
+        ended_at=row.ended_at,
+        end_reason=row.end_reason,
+        current_node=row.current_node,
+        converted_at=row.converted_at,
+        revenue=row.revenue,
+        split_variants=row.split_variants or None,
+    )
+
+
+def list_instances(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    key: str,
+    status: str | None = None,
+    limit: int = 100,
+    after: str | None = None,
+) -> list[InstanceInfo]:
+    row = _row(conn, workspace_id, key)
+    query = select(journey_instances).where(journey_instances.c.journey_id == row.id)
+    if status:
+        query = query.where(journey_instances.c.status == status)
+    if after:
+        query = query.where(journey_instances.c.id > after)
+    rows = conn.execute(query.order_by(journey_instances.c.id).limit(limit))
+    return [_instance_info(r, key) for r in rows]
+
+
+def profile_journeys(conn: Connection, *, workspace_id: str, profile_id: str) -> list[InstanceInfo]:
+    """A profile's instances, newest first, each with its transitions (node, time, reason)."""
+    rows = conn.execute(
+        select(journey_instances, journeys.c.key)
+        .join(journeys, journeys.c.id == journey_instances.c.journey_id)
+        .where(
+            journey_instances.c.workspace_id == workspace_id,
+            journey_instances.c.profile_id == profile_id,
+        )
+        .order_by(journey_instances.c.entered_at.desc(), journey_instances.c.id.desc())
+    ).all()
+    out = []
+    for r in rows:
+        info = _instance_info(r, r.key)
+        info.history = [
+            TransitionInfo(node_id=t.node_id, from_node=t.from_node, at=t.at, reason=t.reason)
+            for t in conn.execute(
+                select(journey_transitions)
+                .where(journey_transitions.c.instance_id == r.id)
+                .order_by(journey_transitions.c.id)
+            )
+        ]
+        out.append(info)
+    return out
+
+
+def node_counts(
+    conn: Connection, *, workspace_id: str, key: str, version: int | None = None
+) -> list[NodeCount]:
+    """Per node: how many times instances entered it and how many are there now."""
+    row = _row(conn, workspace_id, key)
+    entered = select(journey_transitions.c.node_id, func.count()).where(
+        journey_transitions.c.journey_id == row.id, journey_transitions.c.node_id.is_not(None)
+    )
+    here = select(journey_instances.c.current_node, func.count()).where(
+        journey_instances.c.journey_id == row.id, journey_instances.c.status == "active"
+    )
+    if version is not None:
+        entered = entered.where(journey_transitions.c.version == version)
+        here = here.where(journey_instances.c.version == version)
+    counts: dict[str, int] = dict(
+        conn.execute(entered.group_by(journey_transitions.c.node_id)).all()
+    )
+    active: dict[str, int] = dict(
+        conn.execute(here.group_by(journey_instances.c.current_node)).all()
+    )
+    nodes = list(row.draft.get("nodes", []))
+    order = [n["id"] for n in nodes] + sorted(set(counts) - {n["id"] for n in nodes})
+    return [
+        NodeCount(node_id=n, entered=int(counts.get(n, 0)), active_here=int(active.get(n, 0)))
+        for n in order
+    ]
+
+
+def outcome_counts(conn: Connection, *, workspace_id: str, key: str) -> dict[str, int]:
+    row = _row(conn, workspace_id, key)
+    rows = conn.execute(
+        select(journey_instances.c.status, func.count())
+        .where(journey_instances.c.journey_id == row.id)
+        .group_by(journey_instances.c.status)
+    ).all()
+    return {str(s): int(n) for s, n in rows}
+
+
+def stop_instance(conn: Connection, *, workspace_id: str, instance_id: str, now: datetime) -> None:
+    """End one instance (e.g. an agent resolved the case)."""
+    runner = Runner(conn, workspace_id=workspace_id, now=now)
+    found = runner.load_instances(journey_instances.c.id == instance_id)
+    if not found:
+        raise NotFound(f"no instance {instance_id!r}")
+    runner.apply(found[0], Stop("stopped by API"))
+    runner.flush()

@@ -1,0 +1,93 @@
+"""Builders for journey tests: profiles and resolved events written straight to the store.
+
+The events and profiles domains own these tables; tests use them directly only to arrange
+state until those domains expose services for it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from partitur.events.tables import events
+from partitur.profiles.tables import profiles
+
+_ids = itertools.count(1)
+
+
+def add_profile(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    profile_id: str,
+    now: datetime,
+    traits: dict[str, Any] | None = None,
+    timezone: str | None = None,
+    is_test: bool = False,
+) -> str:
+    conn.execute(
+        profiles.insert().values(
+            id=profile_id,
+            workspace_id=workspace_id,
+            created_at=now,
+            updated_at=now,
+            traits=traits or {},
+            trait_times={},
+            computed={},
+            timezone=timezone,
+            is_test=is_test,
+        )
+    )
+    return profile_id
+
+
+def add_event(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    profile_id: str,
+    event: str,
+    at: datetime,
+    properties: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        events.insert().values(
+            workspace_id=workspace_id,
+            source_id="src_test",
+            message_id=f"m{next(_ids)}-{profile_id}",
+            type="track",
+            event=event,
+            user_id=profile_id,
+            profile_id=profile_id,
+            timestamp=at,
+            received_at=at,
+            properties=properties or {},
+        )
+    )
+
+
+def add_events(
+    conn: Connection, *, workspace_id: str, rows: list[tuple[str, str, datetime]]
+) -> None:
+    """Many (profile_id, event, at) rows in one statement."""
+    conn.execute(
+        events.insert(),
+        [
+            {
+                "workspace_id": workspace_id,
+                "source_id": "src_test",
+                "message_id": f"m{next(_ids)}-{pid}",
+                "type": "track",
+                "event": name,
+                "user_id": pid,
+                "profile_id": pid,
+                "timestamp": at,
+                "received_at": at,
+                "properties": {},
+            }
+            for pid, name, at in rows
+        ],
+    )
