@@ -20,8 +20,8 @@ from partitur.journeys.runtime import (
     InstanceState,
     ProfileView,
     ScheduleTimer,
-    Send,
     SegmentChanged,
+    Send,
     Stop,
     TimerFired,
     UpdateProfile,
@@ -167,7 +167,7 @@ def test_goal_converts_with_revenue_and_exit_criteria_end_at_once() -> None:
     exited = run(definition, [ev("Signed Up", 0), ev("Unsubscribed", 5)])
     assert exited.instances[0].status == "exited"
     state, _ = step(fresh(definition), definition, Enter(), T0)
-    state, commands = step(state, definition, SegmentChanged("churned", "entered"), T0)
+    state, _commands = step(state, definition, SegmentChanged("churned", "entered"), T0)
     assert state.status == "exited" and state.waiting is None
 
 
