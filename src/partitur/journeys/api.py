@@ -1,0 +1,186 @@
+"""HTTP API of journeys: documents, lifecycle, enrolment, instances, history and counts.
+
+Journey documents are accepted as JSON or YAML (``Content-Type: application/yaml``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import yaml
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
+from partitur.core import jsonutil
+from partitur.core.errors import BadRequest
+from partitur.journeys import service
+from partitur.journeys.contracts import (
+    EnrolResult,
+    InstanceInfo,
+    JourneyDetail,
+    JourneySummary,
+    NodeCount,
+    PublishedVersion,
+    ValidationResult,
+)
+from partitur.journeys.definition import json_schema
+
+router = APIRouter(prefix="/api/journeys", tags=["journeys"])
+
+
+async def read_document(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    try:
+        if kind in ("application/yaml", "application/x-yaml", "text/yaml"):
+            document = yaml.safe_load(raw)
+        else:
+            document = jsonutil.loads(raw)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise BadRequest(f"the body is not valid {kind}: {exc}", field="body") from exc
+    if not isinstance(document, dict):
+        raise BadRequest("a journey document is an object", field="body")
+    return document
+
+
+class EnrolBody(BaseModel):
+    profile_ids: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class TestModeBody(BaseModel):
+    enabled: bool
+
+
+@router.get("", response_model=list[JourneySummary])
+def list_journeys(ctx: ContextDep, who: ReadPrincipal) -> list[JourneySummary]:
+    with ctx.store.read() as conn:
+        return service.list_journeys(conn, workspace_id=who.workspace_id)
+
+
+@router.get("/schema")
+def schema(who: ReadPrincipal) -> dict[str, Any]:
+    """The JSON Schema of journey documents."""
+    return json_schema()
+
+
+@router.post(
+    "",
+    response_model=JourneySummary,
+    status_code=201,
+    openapi_extra={"requestBody": {"content": {"application/json": {}, "application/yaml": {}}}},
+)
+async def save_draft(request: Request, ctx: ContextDep, who: WritePrincipal) -> JourneySummary:
+    """Create a journey, or replace the draft of the journey with the document's key."""
+    document = await read_document(request)
+    with ctx.store.begin() as conn:
+        return service.save_draft(
+            conn,
+            workspace_id=who.workspace_id,
+            document=document,
+            now=ctx.clock.now(),
+            actor=who.token_id,
+        )
+
+
+@router.post("/validate", response_model=ValidationResult)
+async def validate(request: Request, ctx: ContextDep, who: ReadPrincipal) -> ValidationResult:
+    """Validate a document without saving it: 200 when valid, else 422 listing every problem."""
+    document = await read_document(request)
+    with ctx.store.read() as conn:
+        service.validate(conn, workspace_id=who.workspace_id, document=document)
+    return ValidationResult(valid=True, problems=[])
+
+
+@router.get("/by-profile/{profile_id}", response_model=list[InstanceInfo])
+def profile_journeys(profile_id: str, ctx: ContextDep, who: ReadPrincipal) -> list[InstanceInfo]:
+    """A profile's journeys, newest first, each with its transitions (node, time, reason)."""
+    with ctx.store.read() as conn:
+        return service.profile_journeys(conn, workspace_id=who.workspace_id, profile_id=profile_id)
+
+
+@router.get("/{key}", response_model=JourneyDetail)
+def get_journey(key: str, ctx: ContextDep, who: ReadPrincipal) -> JourneyDetail:
+    with ctx.store.read() as conn:
+        return service.get_journey(conn, workspace_id=who.workspace_id, key=key)
+
+
+@router.post("/{key}/publish", response_model=PublishedVersion, status_code=201)
+def publish(key: str, ctx: ContextDep, who: WritePrincipal) -> PublishedVersion:
+    """Validate the draft and publish it as the next immutable version (422 with problems)."""
+    with ctx.store.begin() as conn:
+        return service.publish(
+            conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who.token_id
+        )
+
+
+@router.put("/{key}/test-mode", response_model=JourneySummary)
+def test_mode(key: str, body: TestModeBody, ctx: ContextDep, who: WritePrincipal) -> JourneySummary:
+    """In test mode only test profiles (``is_test``) enter."""
+    with ctx.store.begin() as conn:
+        return service.set_test_mode(
+            conn,
+            workspace_id=who.workspace_id,
+            key=key,
+            enabled=body.enabled,
+            now=ctx.clock.now(),
+            actor=who.token_id,
+        )
+
+
+@router.post("/{key}/enrolments", response_model=EnrolResult)
+def enrol(key: str, body: EnrolBody, ctx: ContextDep, who: WritePrincipal) -> EnrolResult:
+    """Enrol profiles now (re-entry, throttle and test mode apply)."""
+    with ctx.store.begin() as conn:
+        result = service.enrol(
+            conn,
+            workspace_id=who.workspace_id,
+            key=key,
+            profile_ids=body.profile_ids,
+            now=ctx.clock.now(),
+        )
+    return result
+
+
+@router.get("/{key}/instances", response_model=list[InstanceInfo])
+def list_instances(
+    key: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    status: Annotated[str | None, Query(pattern="^(active|completed|exited|converted)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: str | None = None,
+) -> list[InstanceInfo]:
+    """Instances by id (``after`` is the last id of the previous page)."""
+    with ctx.store.read() as conn:
+        return service.list_instances(
+            conn, workspace_id=who.workspace_id, key=key, status=status, limit=limit, after=after
+        )
+
+
+@router.get("/{key}/nodes", response_model=list[NodeCount])
+def node_counts(
+    key: str, ctx: ContextDep, who: ReadPrincipal, version: int | None = None
+) -> list[NodeCount]:
+    """Per node: instances that entered it and instances waiting there now."""
+    with ctx.store.read() as conn:
+        return service.node_counts(conn, workspace_id=who.workspace_id, key=key, version=version)
+
+
+@router.post("/{key}/{action}", response_model=JourneySummary)
+def change_status(
+    key: str,
+    action: Literal["pause", "resume", "stop"],
+    ctx: ContextDep,
+    who: WritePrincipal,
+) -> JourneySummary:
+    """Pause (entries, timers and events held), resume, or stop (every instance exits)."""
+    with ctx.store.begin() as conn:
+        return service.set_status(
+            conn,
+            workspace_id=who.workspace_id,
+            key=key,
+            action=action,
+            now=ctx.clock.now(),
+            actor=who.token_id,
+        )
