@@ -321,3 +321,32 @@ def beats_control(control: tuple[int, int], variant: tuple[int, int], significan
     z = (p2 - p1) / se
     p_value = 0.5 * math.erfc(z / math.sqrt(2))
     return p_value < significance
+
+
+def events_between(
+    conn: Connection, *, workspace_id: str, since: datetime, until: datetime, names: set[str]
+) -> list[LoggedEvent]:
+    """Resolved events of the given names in a time window (simulation over stored history)."""
+    from partitur.events.tables import events
+
+    rows = conn.execute(
+        select(
+            events.c.seq,
+            events.c.profile_id,
+            events.c.event,
+            events.c.timestamp,
+            events.c.properties,
+        )
+        .where(
+            events.c.workspace_id == workspace_id,
+            events.c.profile_id.is_not(None),
+            events.c.timestamp >= since,
+            events.c.timestamp <= until,
+            events.c.event.in_(sorted(names)),
+        )
+        .order_by(events.c.timestamp, events.c.seq)
+    )
+    return [
+        LoggedEvent(r.seq, r.profile_id, r.event or "", r.timestamp, r.properties or {})
+        for r in rows
+    ]

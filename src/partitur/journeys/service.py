@@ -59,6 +59,7 @@ from partitur.journeys.runtime import (
     matches,
     step,
 )
+from partitur.journeys.simulate import SimEvent, SimProfile
 from partitur.journeys.tables import (
     journey_enrolments,
     journey_instances,
@@ -1227,3 +1228,44 @@ def stop_instance(conn: Connection, *, workspace_id: str, instance_id: str, now:
         raise NotFound(f"no instance {instance_id!r}")
     runner.apply(found[0], Stop("stopped by API"))
     runner.flush()
+
+
+def load_definition(conn: Connection, *, workspace_id: str, key: str) -> JourneyDefinition:
+    """The latest published version of a journey, else its draft."""
+    detail = get_journey(conn, workspace_id=workspace_id, key=key)
+    return parse_definition(detail.published or detail.draft)
+
+
+def simulation_input(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    definition: JourneyDefinition,
+    since: datetime,
+    until: datetime,
+    events: Sequence[SimEvent] | None = None,
+) -> tuple[list[SimProfile], list[SimEvent]]:
+    """Profiles and events for a simulation: the stored history of the window (events the
+    journey or its rules refer to), or the given events with the stored profiles they name."""
+    if events is None:
+        names = set(definition.referenced_events())
+        for rule in definition.rules():
+            names |= referenced_events(rule)
+        logged = ports.events_between(
+            conn, workspace_id=workspace_id, since=since, until=until, names=names
+        )
+        events = [SimEvent(e.profile_id, e.event, e.timestamp, e.properties) for e in logged]
+    pids = sorted({e.profile_id for e in events})
+    found = ports.load_profiles(conn, workspace_id=workspace_id, profile_ids=pids)
+    profiles = []
+    for pid in pids:
+        snap = found.get(pid, ports.ProfileSnapshot(pid))
+        segments = (
+            ports.memberships(conn, workspace_id=workspace_id, profile_id=pid)
+            if any(referenced_segments(r) for r in definition.rules())
+            else frozenset()
+        )
+        profiles.append(
+            SimProfile(pid, dict(snap.traits), dict(snap.computed), snap.timezone, segments)
+        )
+    return profiles, list(events)
