@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from partitur.journeys.bulk import bulk_insert
 from partitur.journeys.tables import journey_sends
 from partitur.segments.rules import EventFact
 
@@ -215,8 +216,9 @@ def enqueue_many(conn: Connection, *, requests: list[dict[str, Any]], now: datet
         for r in requests:
             enqueue(conn, request=r, now=now)
         return
-    conn.execute(
-        journey_sends.insert(),
+    bulk_insert(
+        conn,
+        journey_sends,
         [
             {
                 "idempotency_key": r["idempotency_key"],

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, and_, delete, func, select, update
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.journeys import ports
+from partitur.journeys.bulk import bulk_insert
 from partitur.journeys.contracts import (
     EnrolResult,
     InstanceInfo,
@@ -320,8 +321,9 @@ def _stop_instances(conn: Connection, *, workspace_id: str, journey_id: str, now
     for i in range(0, len(active), 5000):
         chunk = active[i : i + 5000]
         ids = [r.id for r in chunk]
-        conn.execute(
-            journey_transitions.insert(),
+        bulk_insert(
+            conn,
+            journey_transitions,
             [
                 {
                     "workspace_id": workspace_id,
@@ -420,6 +422,8 @@ class Runner:
         self.steps = 0
         self.entries_last_minute: Counter[str] = Counter()
         self._throttle_loaded: set[str] = set()
+        #: the newest instance per (journey, profile) created by this runner
+        self._latest: dict[tuple[str, str], Live] = {}
 
     # -- loading --
 
@@ -643,13 +647,8 @@ class Runner:
         if published.test_mode and not snap.is_test:
             return "test mode: not a test profile"
         # the latest word on this profile within this batch wins over the stored record
-        mine = [
-            lv
-            for lv in self.enrolled
-            if lv.journey_id == published.journey_id and lv.state.profile_id == profile_id
-        ]
-        if mine:
-            last = mine[-1]
+        last = self._latest.get((published.journey_id, profile_id))
+        if last is not None:
             record = EnrolmentRecord(last.state.entered_at, last.state.active)
         elif not known:
             record = self._records(published.journey_id, [profile_id]).get(profile_id)
@@ -688,6 +687,7 @@ class Runner:
         live = Live(published.journey_id, state, 0, True, snap.is_test)
         self.live[state.instance_id] = live
         self.enrolled.append(live)
+        self._latest[(published.journey_id, profile_id)] = live
         self.apply(live, Enter(reason, properties or {}))
         return "entered"
 
@@ -738,10 +738,8 @@ class Runner:
             live.rev += 1
             live.is_new = False
             live.dirty = False
-        if new_rows:
-            conn.execute(journey_instances.insert(), new_rows)
-        if self.transitions:
-            conn.execute(journey_transitions.insert(), self.transitions)
+        bulk_insert(conn, journey_instances, new_rows)
+        bulk_insert(conn, journey_transitions, self.transitions)
         ended = {i for i, lv in self.live.items() if not lv.state.active}
         drop = self.cancel | ended
         if drop:
@@ -757,11 +755,11 @@ class Runner:
             and w.token == t["token"]
             and self.live[t["instance_id"]].state.active
         ]
-        if timers:
-            conn.execute(journey_timers.insert(), timers)
+        bulk_insert(conn, journey_timers, timers)
         ports.enqueue_many(conn, requests=self.sends, now=self.now)
         self._write_enrolments(ended)
         self.transitions, self.timers, self.sends, self.enrolled = [], [], [], []
+        self._latest = {}
         self.cancel = set()
 
     def _write_enrolments(self, ended: set[str]) -> None:
@@ -813,8 +811,7 @@ class Runner:
                             "active_instance_id": active_id,
                         }
                     )
-            if inserts:
-                conn.execute(journey_enrolments.insert(), inserts)
+            bulk_insert(conn, journey_enrolments, inserts)
         enrolled_now = {lv.state.instance_id for lv in self.enrolled}
         finished = sorted(ended - enrolled_now)
         for i in range(0, len(finished), 500):
@@ -1021,8 +1018,9 @@ def enrol_bulk(
     if not fresh:
         return 0
     instance_ids = [new_id("jin") for _ in fresh]
-    conn.execute(
-        journey_instances.insert(),
+    bulk_insert(
+        conn,
+        journey_instances,
         [
             {
                 "id": iid,
@@ -1040,8 +1038,9 @@ def enrol_bulk(
             for iid, pid in zip(instance_ids, fresh, strict=True)
         ],
     )
-    conn.execute(
-        journey_timers.insert(),
+    bulk_insert(
+        conn,
+        journey_timers,
         [
             {
                 "workspace_id": workspace_id,
@@ -1053,8 +1052,9 @@ def enrol_bulk(
             for iid in instance_ids
         ],
     )
-    conn.execute(
-        journey_enrolments.insert(),
+    bulk_insert(
+        conn,
+        journey_enrolments,
         [
             {
                 "journey_id": journey_id,

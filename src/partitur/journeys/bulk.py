@@ -1,0 +1,36 @@
+"""Bulk inserts for the journey shell's hot paths."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+from partitur.core import jsonutil
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # the storage format of SQLAlchemy's SQLite DateTime (what UtcDateTime writes)
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if isinstance(value, dict | list):
+        return jsonutil.dumps_str(value)
+    return value
+
+
+def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows of the same shape. On SQLite the rows go straight to the driver (the
+    per-row parameter processing of SQLAlchemy Core costs more than the insert itself); values
+    are converted exactly as the column types would."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    conn.exec_driver_sql(sql, [tuple(_sqlite_value(r[c]) for c in columns) for r in rows])

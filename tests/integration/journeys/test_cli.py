@@ -1,0 +1,102 @@
+"""``partitur journeys`` from the command line: validate, save/publish, simulate, inspect."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from partitur.cli.main import app
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "journeys"
+
+
+@pytest.fixture
+def cli(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("PARTITUR_DATABASE_URL", sqlite_url)
+    return CliRunner()
+
+
+def test_validate_reports_problems_with_node_ids_and_exit_code_2(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "key: bad\nname: Bad\nentry: {type: manual}\nstart: a\nnodes:\n"
+        "  - {id: a, type: branch, cases: [{when: {trait: x, op: exists}, next: b}]}\n"
+        "  - {id: b, type: send, channel: fax, template: t}\n"
+    )
+    result = cli.invoke(app, ["journeys", "validate", str(bad), "--json"])
+    assert result.exit_code == 2
+    problems = json.loads(result.stdout)["problems"]
+    assert {(p["node"], p["message"].split()[0]) for p in problems} == {
+        ("a", "branch"),
+        ("b", "unknown"),
+    }
+    ok = cli.invoke(app, ["journeys", "validate", str(EXAMPLES / "welcome.yaml")])
+    assert ok.exit_code == 0 and "valid" in ok.stdout
+
+
+def test_save_publish_list_and_simulate_an_event_file(cli: CliRunner, tmp_path: Path) -> None:
+    saved = cli.invoke(
+        app, ["journeys", "save", str(EXAMPLES / "cart-abandonment.yaml"), "--publish"]
+    )
+    assert saved.exit_code == 0, saved.output
+    listed = json.loads(cli.invoke(app, ["journeys", "list", "--json"]).stdout)
+    assert [(j["key"], j["status"], j["latest_version"]) for j in listed] == [
+        ("cart-abandonment", "active", 1)
+    ]
+    t0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC).isoformat()
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        "\n".join(
+            json.dumps(e)
+            for e in [
+                {
+                    "userId": "u1",
+                    "event": "Cart Abandoned",
+                    "timestamp": t0,
+                    "properties": {"cart_value": 10},
+                },
+                {
+                    "userId": "u2",
+                    "event": "Cart Abandoned",
+                    "timestamp": t0,
+                    "properties": {"cart_value": 10},
+                },
+                {
+                    "userId": "u2",
+                    "event": "Order Completed",
+                    "timestamp": t0.replace("08:00", "08:20"),
+                },
+            ]
+        )
+    )
+    result = cli.invoke(
+        app,
+        [
+            "journeys",
+            "simulate",
+            "cart-abandonment",
+            "--events",
+            str(events),
+            "--days",
+            "3",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["entered"] == 2
+    assert report["node_counts"]["wait_order"] == 2
+    assert report["node_counts"]["reminder_email"] == 1
+    assert report["outcomes"] == {"completed": 1, "converted": 1}
+    assert report["sends"] == {"email:cart-reminder": 1, "sms:cart-reminder-sms": 1}
+    assert [s["node"] for s in report["samples"]["u2"]] == ["wait_order", None]
+    text = cli.invoke(app, ["journeys", "simulate", "cart-abandonment", "--events", str(events)])
+    assert "reminder_email" in text.stdout and "nothing sent" in text.stdout
+    paused = cli.invoke(app, ["journeys", "pause", "cart-abandonment"])
+    assert paused.exit_code == 0 and "paused" in paused.stdout
