@@ -67,6 +67,7 @@ def add_event(
             properties=properties or {},
         )
     )
+    mark_resolved(conn, at)
 
 
 def add_events(
@@ -91,3 +92,17 @@ def add_events(
             for pid, name, at in rows
         ],
     )
+    if rows:
+        mark_resolved(conn, rows[-1][2])
+
+
+def mark_resolved(conn: Connection, now: datetime) -> None:
+    """Tell the event consumers that identity resolution has seen every event so far (the
+    builders above write ``profile_id`` themselves instead of running the resolver)."""
+    from sqlalchemy import func, select
+
+    from partitur.identity.service import CURSOR
+    from partitur.storage.cursors import set_position
+
+    position = conn.execute(select(func.max(events.c.seq))).scalar() or 0
+    set_position(conn, CURSOR, int(position), now)

@@ -8,6 +8,7 @@ its adapter changes.
 from __future__ import annotations
 
 import importlib
+import logging
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +19,12 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from partitur.core.errors import NotFound
 from partitur.journeys.bulk import bulk_insert
 from partitur.journeys.tables import journey_sends
 from partitur.segments.rules import EventFact
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -50,39 +54,46 @@ class ProfileSnapshot:
 def load_profiles(
     conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
 ) -> dict[str, ProfileSnapshot]:
-    """Profiles by id (missing ones are absent). Uses ``profiles.service.get_profile``; until
-    it exists, reads the ``profiles`` table in one query."""
-    get_profile = _service("partitur.profiles.service", "get_profile")
-    out: dict[str, ProfileSnapshot] = {}
-    if get_profile is not None:
-        for pid in profile_ids:
-            p = get_profile(conn, profile_id=pid)
-            if p is not None:
-                out[pid] = ProfileSnapshot(
-                    pid,
-                    dict(p.traits or {}),
-                    dict(p.computed or {}),
-                    p.timezone,
-                    bool(p.is_test),
-                )
-        return out
+    """Profiles by id (missing ones are absent), following merges to the survivor.
+
+    One query per 500 ids on the ``profiles`` table: ``profiles.service.get_profile`` costs
+    several queries per profile (identities, merges), too slow for batches of thousands of
+    steps. Switch to a bulk ``profiles.service`` function when there is one."""
     from partitur.profiles.tables import profiles
 
-    ids = list(dict.fromkeys(profile_ids))
-    for i in range(0, len(ids), 500):
-        rows = conn.execute(
-            select(
-                profiles.c.id,
-                profiles.c.traits,
-                profiles.c.computed,
-                profiles.c.timezone,
-                profiles.c.is_test,
-            ).where(profiles.c.id.in_(ids[i : i + 500]))
-        )
-        for r in rows:
-            out[r.id] = ProfileSnapshot(
-                r.id, dict(r.traits or {}), dict(r.computed or {}), r.timezone, bool(r.is_test)
+    def fetch(ids: list[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for i in range(0, len(ids), 500):
+            rows = conn.execute(
+                select(
+                    profiles.c.id,
+                    profiles.c.merged_into,
+                    profiles.c.traits,
+                    profiles.c.computed,
+                    profiles.c.timezone,
+                    profiles.c.is_test,
+                ).where(profiles.c.id.in_(ids[i : i + 500]))
             )
+            found.update({r.id: r for r in rows})
+        return found
+
+    wanted = list(dict.fromkeys(profile_ids))
+    rows = fetch(wanted)
+    target = {pid: pid for pid in wanted if pid in rows}
+    for _ in range(5):  # follow merges to the survivor
+        hops = {pid: rows[t].merged_into for pid, t in target.items() if rows[t].merged_into}
+        if not hops:
+            break
+        rows.update(fetch(sorted(set(hops.values()) - set(rows))))
+        for pid, survivor in hops.items():
+            if survivor in rows:
+                target[pid] = survivor
+    out: dict[str, ProfileSnapshot] = {}
+    for pid, t in target.items():
+        r = rows[t]
+        out[pid] = ProfileSnapshot(
+            pid, dict(r.traits or {}), dict(r.computed or {}), r.timezone, bool(r.is_test)
+        )
     return out
 
 
@@ -98,14 +109,18 @@ def update_traits(
     """``profiles.service.update_traits``; until it exists, merges into ``profiles.traits``."""
     update = _service("partitur.profiles.service", "update_traits")
     if update is not None:
-        update(
-            conn,
-            workspace_id=workspace_id,
-            profile_id=profile_id,
-            traits=traits,
-            now=now,
-            source=source,
-        )
+        try:
+            update(
+                conn,
+                workspace_id=workspace_id,
+                profile_id=profile_id,
+                traits=traits,
+                now=now,
+                source=source,
+                actor="journeys",
+            )
+        except NotFound:
+            log.warning("update_profile: no profile %s", profile_id)
         return
     from partitur.profiles.tables import profiles
 
