@@ -280,3 +280,60 @@ def test_a_second_worker_cannot_take_a_held_lease(ctx: Context, clock: VirtualCl
     clock.advance(timedelta(minutes=1))
     with ctx.store.begin() as conn:
         assert take_lease(conn, name="journeys.events.0of1", owner="w2", now=clock.now())
+
+
+def test_split_decide_webhook_agent_task_and_jump_through_the_shell(
+    ctx: Context, clock: VirtualClock
+) -> None:
+    publish(
+        ctx,
+        {
+            "key": "mixed",
+            "name": "Mixed",
+            "entry": {"type": "manual"},
+            "start": "ab",
+            "nodes": [
+                {
+                    "id": "ab",
+                    "type": "split",
+                    "variants": [{"key": "a", "weight": 1, "next": "crm"}],
+                },
+                {"id": "crm", "type": "webhook", "template": "crm-sync", "next": "call"},
+                {
+                    "id": "call",
+                    "type": "agent_task",
+                    "template": "call",
+                    "queue": "sales",
+                    "next": "nbo",
+                },
+                {
+                    "id": "nbo",
+                    "type": "decide",
+                    "placement": "home",
+                    "offers": [{"offer": "loan", "next": "again"}],
+                    "else": "again",
+                },
+                {"id": "again", "type": "jump", "to": "pause", "max_times": 1, "then": "bye"},
+                {"id": "pause", "type": "wait", "duration": "PT1M", "next": "crm"},
+                {"id": "bye", "type": "exit", "reason": "done twice"},
+            ],
+        },
+    )
+    profile(ctx, "p1")
+    with ctx.store.begin() as conn:
+        service.enrol(
+            conn, workspace_id=ctx.workspace_id, key="mixed", profile_ids=["p1"], now=clock.now()
+        )
+    clock.advance(timedelta(minutes=1))
+    pump(ctx)
+    (instance,) = history(ctx, "p1")
+    assert instance.status == "completed" and instance.end_reason == "done twice"
+    assert instance.split_variants == {"ab": "a"}
+    reasons = [t.reason for t in instance.history if t.node_id == "again"]
+    assert reasons == ["no offer", "no offer"]  # decisioning had no offer: the else path
+    assert [(s[1], s[2].split(":", 1)[1]) for s in sends(ctx)] == [
+        ("crm-sync", "crm:1"),
+        ("call", "call:1"),
+        ("crm-sync", "crm:2"),
+        ("call", "call:2"),
+    ]
