@@ -71,7 +71,9 @@ class EventConsumer(LoopService):
     """Follows the event log by ``seq`` up to the identity-resolved position."""
 
     name = "journeys.events"
-    wake_topic = "events"
+    # identity resolution notifies "profiles" after each batch it resolved: only then are the
+    # new events visible below ``resolved_position``
+    wake_topic = "profiles"
     interval_seconds = 0.5
 
     def __init__(self, ctx: Context, *, batch: int = 1000, shard: int = 0, shards: int = 1) -> None:
