@@ -99,6 +99,37 @@ def save(
         console.print(f"{summary.key}: {summary.status} (version {summary.latest_version or '-'})")
 
 
+@app.command("load")
+def load(
+    directory: Path = typer.Argument(
+        Path("examples/journeys"), exists=True, file_okay=False, help="A folder of documents."
+    ),
+    publish: bool = typer.Option(True, "--publish/--draft", help="Publish what was loaded."),
+    json: bool = JsonOpt,
+) -> None:
+    """Save (and publish) every journey document in a folder (the demo loads the examples)."""
+    documents = [
+        read_document(p)
+        for p in sorted(directory.iterdir())
+        if p.suffix in (".json", ".yaml", ".yml")
+    ]
+    ctx = open_context()
+    with ctx.store.begin() as conn:
+        rows = service.load_documents(
+            conn,
+            workspace_id=ctx.workspace_id,
+            documents=documents,
+            now=ctx.clock.now(),
+            publish_them=publish,
+            actor="cli",
+        )
+    if json:
+        emit_json(rows)
+    else:
+        for j in rows:
+            console.print(f"{j.key}: {j.status} (version {j.latest_version or '-'})")
+
+
 @app.command("list")
 def list_(json: bool = JsonOpt) -> None:
     """List journeys."""

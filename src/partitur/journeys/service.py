@@ -1269,3 +1269,35 @@ def simulation_input(
             SimProfile(pid, dict(snap.traits), dict(snap.computed), snap.timezone, segments)
         )
     return profiles, list(events)
+
+
+def load_documents(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    documents: Sequence[dict[str, Any]],
+    now: datetime,
+    publish_them: bool = True,
+    actor: str = "system",
+) -> list[JourneySummary]:
+    """Save (and publish) several journey documents, e.g. the examples for the demo workspace.
+    A journey whose published version already equals the document is left alone."""
+    out = []
+    for document in documents:
+        definition = parse_definition(document)
+        current = conn.execute(
+            select(journeys.c.id).where(
+                journeys.c.workspace_id == workspace_id, journeys.c.key == definition.key
+            )
+        ).first()
+        doc = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if current is not None:
+            detail = get_journey(conn, workspace_id=workspace_id, key=definition.key)
+            if detail.published == doc:
+                out.append(JourneySummary(**detail.model_dump(exclude={"draft", "published"})))
+                continue
+        save_draft(conn, workspace_id=workspace_id, document=document, now=now, actor=actor)
+        if publish_them:
+            publish(conn, workspace_id=workspace_id, key=definition.key, now=now, actor=actor)
+        out.append(_summary(_row(conn, workspace_id, definition.key)))
+    return out

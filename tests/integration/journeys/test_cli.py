@@ -100,3 +100,13 @@ def test_save_publish_list_and_simulate_an_event_file(cli: CliRunner, tmp_path: 
     assert "reminder_email" in text.stdout and "nothing sent" in text.stdout
     paused = cli.invoke(app, ["journeys", "pause", "cart-abandonment"])
     assert paused.exit_code == 0 and "paused" in paused.stdout
+
+
+def test_load_publishes_every_example_once(cli: CliRunner) -> None:
+    first = cli.invoke(app, ["journeys", "load", str(EXAMPLES), "--json"])
+    assert first.exit_code == 0, first.output
+    loaded = json.loads(first.stdout)
+    assert len(loaded) == len(list(EXAMPLES.glob("*.yaml")))
+    assert {j["status"] for j in loaded} == {"active"}
+    again = json.loads(cli.invoke(app, ["journeys", "load", str(EXAMPLES), "--json"]).stdout)
+    assert {j["latest_version"] for j in again} == {1}, "unchanged documents are not re-published"
