@@ -34,3 +34,37 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
     conn.exec_driver_sql(sql, [tuple(_sqlite_value(r[c]) for c in columns) for r in rows])
+
+
+def bulk_update_checked(
+    conn: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    key: str,
+    check: str,
+    bump: str,
+) -> int:
+    """Update many rows by ``key`` only where ``check`` still has the value given in the row
+    (optimistic concurrency), setting ``bump`` to ``check + 1``. Returns rows updated; the
+    caller compares with ``len(rows)``."""
+    if not rows:
+        return 0
+    columns = [c for c in rows[0] if c not in (key, check)]
+    if conn.dialect.name != "sqlite":
+        updated = 0
+        for r in rows:
+            result = conn.execute(
+                table.update()
+                .where(table.c[key] == r[key], table.c[check] == r[check])
+                .values({c: r[c] for c in columns} | {bump: r[check] + 1})
+            )
+            updated += result.rowcount
+        return updated
+    sets = ", ".join(f"{c} = ?" for c in columns)
+    sql = f"UPDATE {table.name} SET {sets}, {bump} = {check} + 1 WHERE {key} = ? AND {check} = ?"
+    cursor = conn.exec_driver_sql(
+        sql,
+        [(*tuple(_sqlite_value(r[c]) for c in columns), r[key], r[check]) for r in rows],
+    )
+    return int(cursor.rowcount)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select
 
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.journeys import ports
-from partitur.journeys.bulk import bulk_insert
+from partitur.journeys.bulk import bulk_insert, bulk_update_checked
 from partitur.journeys.contracts import (
     EnrolResult,
     InstanceInfo,
@@ -696,7 +696,8 @@ class Runner:
     def flush(self) -> None:
         """Write everything collected, in the caller's transaction."""
         conn = self.conn
-        new_rows = []
+        new_rows: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for live in self.live.values():
             if not live.dirty:
                 continue
@@ -726,18 +727,15 @@ class Runner:
                     }
                 )
             else:
-                done = conn.execute(
-                    update(journey_instances)
-                    .where(
-                        journey_instances.c.id == s.instance_id, journey_instances.c.rev == live.rev
-                    )
-                    .values(rev=live.rev + 1, **values)
-                )
-                if done.rowcount != 1:
-                    raise Conflict(f"instance {s.instance_id} changed concurrently; retry")
+                updates.append({"id": s.instance_id, "rev": live.rev, **values})
             live.rev += 1
             live.is_new = False
             live.dirty = False
+        updated = bulk_update_checked(
+            conn, journey_instances, updates, key="id", check="rev", bump="rev"
+        )
+        if updated != len(updates):
+            raise Conflict("a journey instance changed concurrently; retry")
         bulk_insert(conn, journey_instances, new_rows)
         bulk_insert(conn, journey_transitions, self.transitions)
         ended = {i for i, lv in self.live.items() if not lv.state.active}
@@ -813,12 +811,22 @@ class Runner:
                     )
             bulk_insert(conn, journey_enrolments, inserts)
         enrolled_now = {lv.state.instance_id for lv in self.enrolled}
-        finished = sorted(ended - enrolled_now)
-        for i in range(0, len(finished), 500):
+        finished = [
+            {"j": lv.journey_id, "p": lv.state.profile_id, "i": lv.state.instance_id}
+            for iid in sorted(ended - enrolled_now)
+            if (lv := self.live[iid])
+        ]
+        if finished:
+            # by primary key: the enrolment no longer has an active instance
             conn.execute(
                 journey_enrolments.update()
-                .where(journey_enrolments.c.active_instance_id.in_(finished[i : i + 500]))
-                .values(active_instance_id=None)
+                .where(
+                    journey_enrolments.c.journey_id == bindparam("j"),
+                    journey_enrolments.c.profile_id == bindparam("p"),
+                    journey_enrolments.c.active_instance_id == bindparam("i"),
+                )
+                .values(active_instance_id=None),
+                finished,
             )
 
 
