@@ -181,7 +181,9 @@ class ScaledClock:
         return self.start + timedelta(seconds=(time.perf_counter() - self.epoch) * self.speed)
 
 
-def bench_timers(directory: Path, n: int, speed: float) -> dict[str, float]:
+def bench_timers(directory: Path, n: int, speed: float, window: float) -> dict[str, float]:
+    """``n`` timers due evenly over one simulated hour, all in the table; the scheduler runs on
+    a clock ``speed`` times faster than real time for the first ``window`` of that hour."""
     setup_clock = VirtualClock(T0)
     ctx = open_ctx(directory, "timers.db", setup_clock)
     journey_id = publish(
@@ -247,9 +249,10 @@ def bench_timers(directory: Path, n: int, speed: float) -> dict[str, float]:
             conn.execute(journey_instances.insert(), instances)
             conn.execute(journey_timers.insert(), timers)
     clock = ScaledClock(T0, speed)
-    end = T0 + lead + timedelta(hours=1, seconds=speed)
+    end = T0 + lead + timedelta(hours=window)
+    expected = int(n * window)
     fired = 0
-    while clock.now() < end or fired < n:
+    while clock.now() < end or fired < expected:
         with ctx.store.begin() as conn:
             done = service.fire_timers(
                 conn, workspace_id=ctx.workspace_id, now=clock.now(), limit=2000
@@ -266,12 +269,14 @@ def bench_timers(directory: Path, n: int, speed: float) -> dict[str, float]:
                 journey_transitions.c.node_id == "s"
             )
         ):
-            lateness.append((row.at - due[row.instance_id]).total_seconds() / speed)
+            if due[row.instance_id] <= end:
+                lateness.append((row.at - due[row.instance_id]).total_seconds() / speed)
     ctx.close()
     lateness.sort()
     p99 = lateness[int(len(lateness) * 0.99) - 1] if lateness else float("nan")
     return {
         "timers": float(n),
+        "window": window,
         "fired": float(len(lateness)),
         "speed": speed,
         "p50_s": statistics.median(lateness) if lateness else float("nan"),
@@ -383,13 +388,21 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="small sizes (< 20 s)")
     args = parser.parse_args()
     sizes = (
-        {"events": 3_000, "audience": 20_000, "timers": 2_000, "speed": 900.0, "latency": 30}
+        {
+            "events": 3_000,
+            "audience": 20_000,
+            "timers": 2_000,
+            "speed": 900.0,
+            "window": 1.0,
+            "latency": 30,
+        }
         if args.smoke
         else {
             "events": 100_000,
             "audience": 1_000_000,
             "timers": 1_000_000,
-            "speed": 20.0,
+            "speed": 4.0,
+            "window": 0.25,
             "latency": 200,
         }
     )
@@ -413,9 +426,10 @@ def main() -> None:
             f"{1_000_000 / au['profiles_per_s']:.1f} s wall, "
             f"{1_000_000 / au['profiles_per_cpu_s']:.1f} s CPU)"
         )
-        tm = bench_timers(directory, sizes["timers"], sizes["speed"])
+        tm = bench_timers(directory, sizes["timers"], sizes["speed"], sizes["window"])
         print(
-            f"timers: {tm['fired']:.0f}/{tm['timers']:.0f} fired over 1 h of simulated time at "
+            f"timers: {tm['timers']:.0f} due within 1 h of simulated time; the first "
+            f"{60 * tm['window']:.0f} min ({tm['fired']:.0f} timers) run at "
             f"{tm['speed']:.0f}x real load; lateness p50 {tm['p50_s']:.3f} s, "
             f"p99 {tm['p99_s']:.3f} s, "
             f"max {tm['max_s']:.3f} s (target p99 < 1 s)"
