@@ -514,6 +514,8 @@ def graph_problems(
             keys = [v.key for v in n.variants]
             if len(set(keys)) != len(keys):
                 add(n.id, "split variant keys must be unique")
+            if "control" in keys:
+                add(n.id, "'control' is reserved for the control group (control_weight)")
         if (
             isinstance(n, WaitNode)
             and n.weekdays is not None
