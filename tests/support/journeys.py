@@ -98,11 +98,17 @@ def add_events(
 
 def mark_resolved(conn: Connection, now: datetime) -> None:
     """Tell the event consumers that identity resolution has seen every event so far (the
-    builders above write ``profile_id`` themselves instead of running the resolver)."""
+    builders above write ``profile_id`` themselves instead of running the resolver). Without
+    the identity domain, the consumers read every event that has a ``profile_id``."""
+    import importlib.util
+
     from sqlalchemy import func, select
 
-    from partitur.identity.service import CURSOR
     from partitur.storage.cursors import set_position
+
+    if importlib.util.find_spec("partitur.identity.service") is None:
+        return
+    from partitur.identity.service import CURSOR
 
     position = conn.execute(select(func.max(events.c.seq))).scalar() or 0
     set_position(conn, CURSOR, int(position), now)

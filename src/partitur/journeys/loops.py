@@ -71,13 +71,15 @@ class EventConsumer(LoopService):
     """Follows the event log by ``seq`` up to the identity-resolved position."""
 
     name = "journeys.events"
-    # identity resolution notifies "profiles" after each batch it resolved: only then are the
-    # new events visible below ``resolved_position``
-    wake_topic = "profiles"
+    wake_topic = "events"
     interval_seconds = 0.5
 
     def __init__(self, ctx: Context, *, batch: int = 1000, shard: int = 0, shards: int = 1) -> None:
         super().__init__(ctx.clock, ctx.signals)
+        # identity resolution notifies "profiles" after each batch it resolved: only then are
+        # the new events below ``resolved_position``; without it, ingestion's "events" wakes us
+        if ports.identity_installed():
+            self.wake_topic = "profiles"
         self.ctx = ctx
         self.batch = batch
         self.shard = shard

@@ -162,6 +162,10 @@ class LoggedEvent:
     properties: dict[str, Any]
 
 
+def identity_installed() -> bool:
+    return _service("partitur.identity.service", "resolved_position") is not None
+
+
 def resolved_position(conn: Connection) -> int:
     """The highest event ``seq`` up to which every event has its ``profile_id``.
 
