@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, select
 
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
-from partitur.journeys import ports
+from partitur.journeys import ports, repository
 from partitur.journeys.bulk import bulk_insert, bulk_update_checked
 from partitur.journeys.contracts import (
     EnrolResult,
@@ -27,7 +27,6 @@ from partitur.journeys.contracts import (
     JourneySummary,
     NodeCount,
     PublishedVersion,
-    TransitionInfo,
 )
 from partitur.journeys.definition import (
     AudienceEntry,
@@ -961,7 +960,7 @@ def fire_timers(conn: Connection, *, workspace_id: str, now: datetime, limit: in
         if live is None or not live.state.active:
             continue
         if t.node_id == ENTER_NODE and live.state.current_node is None:
-            live.state = InstanceState(**{**live.state.__dict__, "waiting": None})
+            live.state = replace(live.state, waiting=None)
             runner.apply(live, Enter("audience"))
         else:
             runner.apply(live, TimerFired(t.node_id, t.token))
@@ -1127,24 +1126,6 @@ def update_auto_winners(conn: Connection, *, workspace_id: str, now: datetime) -
 # --- reading -------------------------------------------------------------------------------
 
 
-def _instance_info(row: Any, key: str | None = None) -> InstanceInfo:
-    return InstanceInfo(
-        id=row.id,
-        journey_id=row.journey_id,
-        journey_key=key,
-        version=row.version,
-        profile_id=row.profile_id,
-        status=row.status,
-        entered_at=row.entered_at,
-        ended_at=row.ended_at,
-        end_reason=row.end_reason,
-        current_node=row.current_node,
-        converted_at=row.converted_at,
-        revenue=row.revenue,
-        split_variants=row.split_variants or None,
-    )
-
-
 def list_instances(
     conn: Connection,
     *,
@@ -1154,78 +1135,34 @@ def list_instances(
     limit: int = 100,
     after: str | None = None,
 ) -> list[InstanceInfo]:
+    """A journey's instances by id (``after``: the last id of the previous page)."""
     row = _row(conn, workspace_id, key)
-    query = select(journey_instances).where(journey_instances.c.journey_id == row.id)
-    if status:
-        query = query.where(journey_instances.c.status == status)
-    if after:
-        query = query.where(journey_instances.c.id > after)
-    rows = conn.execute(query.order_by(journey_instances.c.id).limit(limit))
-    return [_instance_info(r, key) for r in rows]
+    return repository.instances_of(
+        conn, journey_id=row.id, key=key, status=status, limit=limit, after=after
+    )
 
 
 def profile_journeys(conn: Connection, *, workspace_id: str, profile_id: str) -> list[InstanceInfo]:
     """A profile's instances, newest first, each with its transitions (node, time, reason)."""
-    rows = conn.execute(
-        select(journey_instances, journeys.c.key)
-        .join(journeys, journeys.c.id == journey_instances.c.journey_id)
-        .where(
-            journey_instances.c.workspace_id == workspace_id,
-            journey_instances.c.profile_id == profile_id,
-        )
-        .order_by(journey_instances.c.entered_at.desc(), journey_instances.c.id.desc())
-    ).all()
-    out = []
-    for r in rows:
-        info = _instance_info(r, r.key)
-        info.history = [
-            TransitionInfo(node_id=t.node_id, from_node=t.from_node, at=t.at, reason=t.reason)
-            for t in conn.execute(
-                select(journey_transitions)
-                .where(journey_transitions.c.instance_id == r.id)
-                .order_by(journey_transitions.c.id)
-            )
-        ]
-        out.append(info)
-    return out
+    return repository.instances_of_profile(conn, workspace_id=workspace_id, profile_id=profile_id)
 
 
 def node_counts(
     conn: Connection, *, workspace_id: str, key: str, version: int | None = None
 ) -> list[NodeCount]:
-    """Per node: how many times instances entered it and how many are there now."""
+    """Per node (in document order): instances that entered it and instances there now."""
     row = _row(conn, workspace_id, key)
-    entered = select(journey_transitions.c.node_id, func.count()).where(
-        journey_transitions.c.journey_id == row.id, journey_transitions.c.node_id.is_not(None)
-    )
-    here = select(journey_instances.c.current_node, func.count()).where(
-        journey_instances.c.journey_id == row.id, journey_instances.c.status == "active"
-    )
-    if version is not None:
-        entered = entered.where(journey_transitions.c.version == version)
-        here = here.where(journey_instances.c.version == version)
-    counts: dict[str, int] = dict(
-        conn.execute(entered.group_by(journey_transitions.c.node_id)).all()
-    )
-    active: dict[str, int] = dict(
-        conn.execute(here.group_by(journey_instances.c.current_node)).all()
-    )
+    entered, here = repository.node_tallies(conn, journey_id=row.id, version=version)
     nodes = list(row.draft.get("nodes", []))
-    order = [n["id"] for n in nodes] + sorted(set(counts) - {n["id"] for n in nodes})
+    order = [n["id"] for n in nodes] + sorted(set(entered) - {n["id"] for n in nodes})
     return [
-        NodeCount(node_id=n, entered=int(counts.get(n, 0)), active_here=int(active.get(n, 0)))
-        for n in order
+        NodeCount(node_id=n, entered=entered.get(n, 0), active_here=here.get(n, 0)) for n in order
     ]
 
 
 def outcome_counts(conn: Connection, *, workspace_id: str, key: str) -> dict[str, int]:
-    row = _row(conn, workspace_id, key)
-    rows = conn.execute(
-        select(journey_instances.c.status, func.count())
-        .where(journey_instances.c.journey_id == row.id)
-        .group_by(journey_instances.c.status)
-    ).all()
-    return {str(s): int(n) for s, n in rows}
+    """Instances per status."""
+    return repository.status_counts(conn, journey_id=_row(conn, workspace_id, key).id)
 
 
 def stop_instance(conn: Connection, *, workspace_id: str, instance_id: str, now: datetime) -> None:
