@@ -430,3 +430,36 @@ def test_auto_winner_routes_new_entries_to_the_significantly_better_variant(
         )
     # new profiles that the hash would have put on the first path now take the winner
     assert {history(ctx, pid)[0].split_variants["split"] for pid in later} == {"better"}
+
+
+def test_simulation_over_stored_history_sends_nothing(ctx: Context, clock: VirtualClock) -> None:
+    from partitur.journeys.definition import parse_definition
+    from partitur.journeys.simulate import simulate
+
+    profile(ctx, "p1", traits={"plan": "pro"})
+    profile(ctx, "p2")
+    event(ctx, "p1", "Cart Abandoned")
+    event(ctx, "p2", "Cart Abandoned")
+    clock.advance(timedelta(minutes=10))
+    event(ctx, "p2", "Order Completed", total=5)
+    clock.advance(timedelta(days=1))
+    definition = parse_definition(CART)
+    with ctx.store.read() as conn:
+        profiles_, events_ = service.simulation_input(
+            conn,
+            workspace_id=ctx.workspace_id,
+            definition=definition,
+            since=clock.now() - timedelta(days=2),
+            until=clock.now(),
+        )
+    report = simulate(
+        definition,
+        profiles_,
+        events_,
+        start=clock.now() - timedelta(days=2),
+        end=clock.now() + timedelta(days=2),
+    )
+    assert report.entered == 2
+    assert report.outcomes == {"completed": 1, "converted": 1}
+    assert report.sends == {"email:cart": 1, "sms:cart-sms": 1}
+    assert sends(ctx) == [] and history(ctx, "p1") == []
