@@ -25,6 +25,8 @@ from tests.support.journeys import add_events
 ENROLMENTS = 10_000
 KILLS = 6
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+# The wait is 20 simulated minutes = 10 s of wall time on the worker's 120x clock, so the
+# kills (each within ~2 s of a restart) land while instances are still in flight.
 JOURNEY = {
     "key": "kill",
     "name": "Kill test",
@@ -32,7 +34,7 @@ JOURNEY = {
     "start": "hello",
     "nodes": [
         {"id": "hello", "type": "send", "channel": "email", "template": "hello", "next": "wait"},
-        {"id": "wait", "type": "wait", "duration": "PT2M", "next": "nudge"},
+        {"id": "wait", "type": "wait", "duration": "PT20M", "next": "nudge"},
         {"id": "nudge", "type": "send", "channel": "sms", "template": "nudge", "next": "done"},
         {"id": "done", "type": "exit"},
     ],
