@@ -19,6 +19,23 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
+def _sqlite_rows(rows: list[dict[str, Any]], columns: list[str]) -> list[tuple[Any, ...]]:
+    """Rows as driver tuples; repeated datetimes (most rows share ``now``) convert once."""
+    seen: dict[datetime, str] = {}
+
+    def convert(value: Any) -> Any:
+        if value is None or isinstance(value, str | int | float):
+            return value
+        if isinstance(value, datetime):
+            text = seen.get(value)
+            if text is None:
+                text = seen[value] = _sqlite_value(value)
+            return text
+        return _sqlite_value(value)
+
+    return [tuple(convert(r[c]) for c in columns) for r in rows]
+
+
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows of the same shape. On SQLite the rows go straight to the driver (the
     per-row parameter processing of SQLAlchemy Core costs more than the insert itself); values
@@ -33,7 +50,7 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
-    conn.exec_driver_sql(sql, [tuple(_sqlite_value(r[c]) for c in columns) for r in rows])
+    conn.exec_driver_sql(sql, _sqlite_rows(rows, columns))
 
 
 def bulk_update_checked(
@@ -65,6 +82,9 @@ def bulk_update_checked(
     sql = f"UPDATE {table.name} SET {sets}, {bump} = {check} + 1 WHERE {key} = ? AND {check} = ?"
     cursor = conn.exec_driver_sql(
         sql,
-        [(*tuple(_sqlite_value(r[c]) for c in columns), r[key], r[check]) for r in rows],
+        [
+            (*values, r[key], r[check])
+            for values, r in zip(_sqlite_rows(rows, columns), rows, strict=True)
+        ],
     )
     return int(cursor.rowcount)
