@@ -34,12 +34,13 @@ from sqlalchemy import select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.journeys import add_event, add_events  # noqa: E402
+from tests.support.journeys import add_event, add_events, add_templates  # noqa: E402
 
 from partitur.context import Context  # noqa: E402
 from partitur.core.clock import Clock, SystemClock, VirtualClock  # noqa: E402
 from partitur.core.ids import new_id  # noqa: E402
 from partitur.journeys import ports, service  # noqa: E402
+from partitur.journeys.definition import parse_definition  # noqa: E402
 from partitur.journeys.loops import EventConsumer  # noqa: E402
 from partitur.journeys.tables import (  # noqa: E402
     journey_instances,
@@ -85,6 +86,12 @@ def open_ctx(directory: Path, name: str, clock: Clock) -> Context:
 
 def publish(ctx: Context, document: dict[str, Any], now: datetime) -> str:
     with ctx.store.begin() as conn:
+        add_templates(
+            conn,
+            workspace_id=ctx.workspace_id,
+            refs=parse_definition(document).template_refs(),
+            now=now,
+        )
         service.save_draft(conn, workspace_id=ctx.workspace_id, document=document, now=now)
         return service.publish(
             conn, workspace_id=ctx.workspace_id, key=document["key"], now=now
@@ -363,9 +370,9 @@ def bench_http_resume_latency(directory: Path, samples: int) -> dict[str, float]
 
     import httpx
     import uvicorn
-    from partitur.identity.loops import IdentityResolver
 
     from partitur.app import create_app
+    from partitur.identity.loops import IdentityResolver
     from partitur.profiles import service as profiles
     from partitur.workspaces import service as workspaces
 

@@ -112,3 +112,58 @@ def mark_resolved(conn: Connection, now: datetime) -> None:
 
     position = conn.execute(select(func.max(events.c.seq))).scalar() or 0
     set_position(conn, CURSOR, int(position), now)
+
+
+def channels_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("partitur.channels.service") is not None
+
+
+def add_templates(
+    conn: Connection, *, workspace_id: str, refs: set[tuple[str, str]], now: datetime
+) -> None:
+    """Create a plain template for each (channel, key) a journey sends, so that publishing
+    passes the channels' template check."""
+    if not channels_installed():
+        return
+    from partitur.channels import service as channels
+    from partitur.channels.contracts import TemplateIn
+
+    for channel, key in sorted(refs):
+        channels.save_template(
+            conn,
+            workspace_id=workspace_id,
+            template=TemplateIn(
+                key=key,
+                channel=channel,  # type: ignore[arg-type]
+                subject="Hello" if channel == "email" else None,
+                body_text="Hello",
+            ),
+            now=now,
+        )
+
+
+def outbox_table() -> Any:
+    """Where sends land: the channels outbox (``messages``) or the journeys' fallback."""
+    if channels_installed():
+        from partitur.channels.tables import messages
+
+        return messages
+    from partitur.journeys.tables import journey_sends
+
+    return journey_sends
+
+
+def sent(conn: Connection) -> list[tuple[str, str, str]]:
+    """(profile_id, template, idempotency key) of every send handed to the channels, in time
+    order (the channels outbox when installed, else the journeys' fallback outbox)."""
+    from sqlalchemy import select
+
+    outbox = outbox_table()
+    rows = conn.execute(
+        select(outbox.c.profile_id, outbox.c.template, outbox.c.idempotency_key).order_by(
+            outbox.c.created_at, outbox.c.idempotency_key
+        )
+    ).all()
+    return [(r[0], r[1] or "", r[2]) for r in rows]

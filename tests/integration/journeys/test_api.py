@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from partitur.context import Context
 from tests.integration.journeys.test_shell import CART, profile
+from tests.support.journeys import add_templates
 
 WELCOME = {
     "key": "welcome",
@@ -25,6 +26,13 @@ WELCOME = {
 def test_create_publish_enrol_and_inspect(
     client: TestClient, admin_headers: dict[str, str], ctx: Context
 ) -> None:
+    with ctx.store.begin() as conn:
+        add_templates(
+            conn,
+            workspace_id=ctx.workspace_id,
+            refs={("email", "welcome"), ("email", "tips")},
+            now=ctx.clock.now(),
+        )
     body = yaml.safe_dump(WELCOME)
     created = client.post(
         "/api/journeys", content=body, headers={**admin_headers, "content-type": "application/yaml"}
@@ -56,8 +64,15 @@ def test_create_publish_enrol_and_inspect(
 
 
 def test_invalid_documents_get_422_with_every_problem(
-    client: TestClient, admin_headers: dict[str, str]
+    client: TestClient, admin_headers: dict[str, str], ctx: Context
 ) -> None:
+    with ctx.store.begin() as conn:
+        add_templates(
+            conn,
+            workspace_id=ctx.workspace_id,
+            refs={("email", "cart"), ("sms", "cart-sms")},
+            now=ctx.clock.now(),
+        )
     broken = {
         **CART,
         "nodes": [
@@ -70,7 +85,8 @@ def test_invalid_documents_get_422_with_every_problem(
     assert answer.headers["content-type"] == "application/problem+json"
     problems = answer.json()["problems"]
     assert {p["node"] for p in problems} == {"orphan"}
-    assert len(problems) == 2  # unreachable and unknown channel
+    messages = " | ".join(p["message"] for p in problems)
+    assert "unreachable" in messages and "unknown channel 'fax'" in messages
     ok = client.post("/api/journeys/validate", json=CART, headers=admin_headers)
     assert ok.json() == {"valid": True, "problems": []}
     bad_yaml = client.post(

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from partitur.context import Context
 from partitur.core.clock import VirtualClock, isoformat
 from partitur.journeys import service
-from partitur.journeys.tables import journey_instances, journey_sends
+from partitur.journeys.tables import journey_instances
 from partitur.settings import Settings
-from tests.support.journeys import add_events
+from tests.support.journeys import add_events, add_templates, outbox_table
 
 ENROLMENTS = 10_000
 KILLS = 6
@@ -67,6 +67,12 @@ def test_sigkilled_workers_lose_nothing_and_send_everything_exactly_once(tmp_pat
         Settings(database_url=url, sqlite_synchronous="NORMAL"), clock=VirtualClock(START)
     )
     with ctx.store.begin() as conn:
+        add_templates(
+            conn,
+            workspace_id=ctx.workspace_id,
+            refs={("email", "hello"), ("sms", "nudge")},
+            now=START,
+        )
         service.save_draft(conn, workspace_id=ctx.workspace_id, document=JOURNEY, now=START)
         service.publish(conn, workspace_id=ctx.workspace_id, key="kill", now=START)
         add_events(
@@ -115,6 +121,7 @@ def test_sigkilled_workers_lose_nothing_and_send_everything_exactly_once(tmp_pat
                 )
             ).all()
         )
+        journey_sends = outbox_table()
         per_instance = conn.execute(
             select(journey_sends.c.instance_id, func.count())
             .group_by(journey_sends.c.instance_id)
