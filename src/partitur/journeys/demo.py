@@ -1,0 +1,37 @@
+"""Demo step: the example journeys from ``examples/journeys``, saved and published (idempotent:
+a journey whose published version equals its file is left alone). They react to what arrives
+after they were published."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from partitur.context import Context
+from partitur.journeys import service
+
+if TYPE_CHECKING:
+    from partitur.demo.steps import DemoReport
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "journeys"
+
+
+def publish_example_journeys(ctx: Context, report: DemoReport) -> None:
+    documents: list[dict[str, Any]] = [
+        yaml.safe_load(path.read_text(encoding="utf-8")) for path in sorted(EXAMPLES.glob("*.yaml"))
+    ]
+    with ctx.store.begin() as conn:
+        published = service.load_documents(
+            conn,
+            workspace_id=ctx.workspace_id,
+            documents=documents,
+            now=ctx.clock.now(),
+            actor="demo",
+        )
+    report.add("journeys published", len(published))
+    report.note("journeys: partitur journeys list; partitur journeys simulate cart-abandonment")
+
+
+DEMO_STEPS = [publish_example_journeys]
