@@ -1,0 +1,176 @@
+"""``partitur models``: customer lifetime value, sentiment, topics and the model registry."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from partitur.cli.common import JsonOpt, console, emit_json, open_context
+from partitur.core.clock import parse_iso8601
+from partitur.core.errors import ValidationFailed
+from partitur.ml import registry
+from partitur.ml import service as ml_service
+
+app = typer.Typer(
+    help="Models: CLV, sentiment, topics and the model registry.", no_args_is_help=True
+)
+
+
+def _date(value: str, field: str) -> datetime:
+    try:
+        moment = parse_iso8601(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"{value!r} is not an ISO 8601 date", field=field) from exc
+    return moment.astimezone(UTC)
+
+
+@app.command("clv")
+def clv_command(
+    until: str = typer.Option(..., help="Calibration cut-off (ISO 8601); later orders validate."),
+    unit: str = typer.Option("days", help="Time unit of the model: days or weeks."),
+    event: str = typer.Option("Order Completed", help="The order event name."),
+    revenue: str = typer.Option("revenue", help="The revenue property of the order event."),
+    horizon_days: int = typer.Option(365, help="CLV horizon in days."),
+    discount_rate: float = typer.Option(0.01, help="Discount rate per 30-day period."),
+    chart: Path = typer.Option(Path("clv-holdout.png"), help="Where to write the holdout chart."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Fit and report without storing."),
+    json: bool = JsonOpt,
+) -> None:
+    """Fit BG/NBD + Gamma-Gamma on orders, validate on the holdout, store CLV traits."""
+    if unit not in ("days", "weeks"):
+        raise ValidationFailed("unit must be days or weeks", field="unit")
+    cut_off = _date(until, "until")
+    ctx = open_context()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+        disable=json,
+    ) as progress:
+        progress.add_task("fitting CLV models", total=None)
+        with ctx.store.begin() as conn:
+            report = ml_service.run_clv(
+                conn,
+                workspace_id=ctx.workspace_id,
+                until=cut_off,
+                now=ctx.clock.now(),
+                var_dir=ctx.settings.var_dir,
+                unit=unit,  # type: ignore[arg-type]
+                event=event,
+                revenue_property=revenue,
+                horizon_days=horizon_days,
+                discount_rate=discount_rate,
+                store=not dry_run,
+                chart_path=chart,
+                actor="cli",
+            )
+    if json:
+        emit_json(report)
+        return
+    bg = report.bg_nbd
+    console.print(
+        f"BG/NBD on {report.customers} customers ({report.repeat_customers} repeat): "
+        f"r={bg['r']:.3f} alpha={bg['alpha']:.3f} a={bg['a']:.3f} b={bg['b']:.3f} "
+        f"LL={bg['log_likelihood']:.1f}"
+    )
+    if report.gamma_gamma:
+        gg = report.gamma_gamma
+        console.print(f"Gamma-Gamma: p={gg['p']:.3f} q={gg['q']:.3f} v={gg['v']:.3f}")
+    table = Table(
+        "calibration purchases",
+        "customers",
+        "predicted",
+        "actual",
+        title=f"holdout: {report.holdout_length:.1f} {report.unit}",
+    )
+    for b in report.buckets:
+        table.add_row(b.frequency, str(b.customers), f"{b.predicted:.2f}", f"{b.actual:.2f}")
+    console.print(table)
+    console.print(
+        f"holdout purchases predicted {report.predicted_holdout_purchases:.0f}, actual "
+        f"{report.actual_holdout_purchases:.0f}, MAE per customer {report.holdout_mae:.3f}"
+    )
+    console.print(f"chart: {report.chart}; profiles updated: {report.profiles_updated}")
+
+
+@app.command("list")
+def list_command(
+    name: str = typer.Argument(None, help="Only this model."), json: bool = JsonOpt
+) -> None:
+    """List registered model versions."""
+    ctx = open_context()
+    with ctx.store.read() as conn:
+        rows = registry.list_versions(conn, workspace_id=ctx.workspace_id, name=name)
+    if json:
+        emit_json(rows)
+        return
+    table = Table("name", "version", "kind", "active", "created")
+    for r in rows:
+        table.add_row(
+            r.name, str(r.version), r.kind, "yes" if r.active else "", r.created_at.isoformat()
+        )
+    console.print(table)
+
+
+@app.command("activate")
+def activate_command(name: str, version: int, json: bool = JsonOpt) -> None:
+    """Make a registered version the active one."""
+    ctx = open_context()
+    with ctx.store.begin() as conn:
+        model = registry.activate_version(
+            conn,
+            workspace_id=ctx.workspace_id,
+            name=name,
+            version=version,
+            now=ctx.clock.now(),
+            actor="cli",
+        )
+    if json:
+        emit_json(model)
+    else:
+        console.print(f"{model.name}@{model.version} is active")
+
+
+@app.command("sentiment")
+def sentiment_command(
+    text: list[str] = typer.Argument(None, help="Texts to score; read stdin lines if none."),
+    json: bool = JsonOpt,
+) -> None:
+    """Score the sentiment (-1..1) of German or English texts."""
+    from partitur.ml.sentiment import analyse
+
+    texts = text or [line.strip() for line in sys.stdin if line.strip()]
+    results = [analyse(t) for t in texts]
+    if json:
+        emit_json(results)
+        return
+    table = Table("language", "score", "label", "text")
+    for t, r in zip(texts, results, strict=True):
+        table.add_row(r.language, f"{r.score:+.2f}", r.label, t[:80])
+    console.print(table)
+
+
+@app.command("topics")
+def topics_command(
+    file: Path = typer.Argument(..., help="A text file, one comment per line."),
+    topics: int = typer.Option(5, help="Number of topics."),
+    json: bool = JsonOpt,
+) -> None:
+    """Find topics with readable labels in German/English comments (TF-IDF + NMF)."""
+    from partitur.ml.topics import find_topics
+
+    lines = [ln.strip() for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    model = find_topics(lines, n_topics=topics)
+    if json:
+        emit_json(model)
+        return
+    table = Table("topic", "label", "size", "keywords")
+    for t in model.topics:
+        table.add_row(str(t.id), t.label, str(t.size), ", ".join(t.keywords))
+    console.print(table)

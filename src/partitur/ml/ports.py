@@ -1,0 +1,188 @@
+"""Where ml and decisions meet the profiles and events domains.
+
+This is the one adapter module: writes of computed traits go through
+``partitur.profiles.service.set_computed`` when that service is installed; reads that the
+hot decision path needs (one profile's traits and recent events) and the bulk reads of
+order events for model features are plain SELECTs kept here, so that swapping them for the
+owning domains' service functions touches one file.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, and_, bindparam, select
+
+from partitur.events.tables import events
+from partitur.profiles.tables import profiles
+from partitur.segments.rules import EventFact
+
+_MAX_CHAIN = 20
+
+
+@dataclass
+class ProfileSnapshot:
+    """What decisions read about one person."""
+
+    id: str
+    traits: dict[str, Any] = field(default_factory=dict)
+    computed: dict[str, Any] = field(default_factory=dict)
+
+
+def get_profile_snapshot(
+    conn: Connection, *, workspace_id: str, profile_id: str
+) -> ProfileSnapshot | None:
+    """Traits and computed traits of a profile (following merges), or None."""
+    current = profile_id
+    for _ in range(_MAX_CHAIN):
+        row = conn.execute(
+            select(
+                profiles.c.id,
+                profiles.c.workspace_id,
+                profiles.c.merged_into,
+                profiles.c.traits,
+                profiles.c.computed,
+            ).where(profiles.c.id == current)
+        ).first()
+        if row is None or row.workspace_id != workspace_id:
+            return None
+        if row.merged_into is None:
+            return ProfileSnapshot(id=row.id, traits=row.traits or {}, computed=row.computed or {})
+        current = row.merged_into
+    return None
+
+
+def recent_events(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    profile_id: str,
+    names: Iterable[str],
+    since: datetime | None,
+    now: datetime,
+    limit: int = 500,
+) -> list[EventFact]:
+    """The profile's events with the given names in [since, now], newest first."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return []
+    query = select(events.c.event, events.c.timestamp, events.c.properties).where(
+        events.c.profile_id == profile_id,
+        events.c.workspace_id == workspace_id,
+        events.c.event.in_(wanted),
+        events.c.timestamp <= now,
+    )
+    if since is not None:
+        query = query.where(events.c.timestamp >= since)
+    rows = conn.execute(query.order_by(events.c.timestamp.desc()).limit(limit)).all()
+    return [EventFact(r.event, r.timestamp, r.properties or {}) for r in rows]
+
+
+def order_events(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    event: str,
+    revenue_property: str,
+    until: datetime | None = None,
+) -> pd.DataFrame:
+    """Columns ``profile_id``, ``timestamp`` (UTC), ``revenue`` (float, NaN when missing) of
+    the workspace's resolved events named ``event``."""
+    query = select(
+        events.c.profile_id,
+        events.c.timestamp,
+        events.c.properties[revenue_property].as_float().label("revenue"),
+    ).where(
+        events.c.workspace_id == workspace_id,
+        events.c.event == event,
+        events.c.profile_id.is_not(None),
+    )
+    if until is not None:
+        query = query.where(events.c.timestamp <= until)
+    rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["profile_id", "timestamp", "revenue"])
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    frame["revenue"] = pd.to_numeric(frame["revenue"], errors="coerce").astype("float64")
+    return frame
+
+
+def event_counts(
+    conn: Connection, *, workspace_id: str, names: Sequence[str], until: datetime
+) -> pd.DataFrame:
+    """Columns ``profile_id``, ``event``, ``timestamp`` of the given events up to ``until``
+    (feature building aggregates these in DuckDB)."""
+    rows = conn.execute(
+        select(events.c.profile_id, events.c.event, events.c.timestamp).where(
+            events.c.workspace_id == workspace_id,
+            events.c.event.in_(list(names)),
+            events.c.profile_id.is_not(None),
+            events.c.timestamp <= until,
+        )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["profile_id", "event", "timestamp"])
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    return frame
+
+
+def _profiles_service() -> Any | None:
+    try:
+        return importlib.import_module("partitur.profiles.service")
+    except ModuleNotFoundError as exc:
+        if exc.name != "partitur.profiles.service":
+            raise
+        return None
+
+
+def merge_computed(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    values: dict[str, dict[str, Any]],
+    now: datetime,
+    chunk: int = 2000,
+) -> int:
+    """Set computed traits per profile; nested objects (``scores``) are merged one level deep
+    so one model's scores do not erase another's. Returns how many profiles were updated."""
+    service = _profiles_service()
+    updated = 0
+    ids = list(values)
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        current = {
+            r.id: (r.computed or {})
+            for r in conn.execute(
+                select(profiles.c.id, profiles.c.computed).where(
+                    and_(profiles.c.id.in_(part), profiles.c.workspace_id == workspace_id)
+                )
+            )
+        }
+        batch: dict[str, dict[str, Any]] = {}
+        for pid in part:
+            if pid not in current:
+                continue
+            keys = dict(values[pid])
+            for name, value in keys.items():
+                existing = current[pid].get(name)
+                if isinstance(value, dict) and isinstance(existing, dict):
+                    keys[name] = {**existing, **value}
+            batch[pid] = keys
+        if not batch:
+            continue
+        if service is not None:
+            updated += int(
+                service.set_computed(conn, workspace_id=workspace_id, values=batch, now=now)
+            )
+            continue
+        conn.execute(
+            profiles.update()
+            .where(profiles.c.id == bindparam("b_id"))
+            .values(computed=bindparam("b_computed"), updated_at=now),
+            [{"b_id": pid, "b_computed": {**current[pid], **keys}} for pid, keys in batch.items()],
+        )
+        updated += len(batch)
+    return updated
