@@ -62,6 +62,7 @@ class Sentiment(BaseModel):
 
 class Topic(BaseModel):
     id: int
+    language: Literal["de", "en"]
     label: str
     keywords: list[str]
     size: int
