@@ -10,7 +10,7 @@ owning domains' service functions touches one file.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -186,3 +186,25 @@ def merge_computed(
         )
         updated += len(batch)
     return updated
+
+
+def iter_profiles(
+    conn: Connection, *, workspace_id: str, chunk: int = 5000
+) -> Iterator[list[tuple[str, dict[str, Any], dict[str, Any]]]]:
+    """Live (unmerged) profiles of a workspace as (id, traits, computed), in chunks by id."""
+    after = ""
+    while True:
+        rows = conn.execute(
+            select(profiles.c.id, profiles.c.traits, profiles.c.computed)
+            .where(
+                profiles.c.workspace_id == workspace_id,
+                profiles.c.merged_into.is_(None),
+                profiles.c.id > after,
+            )
+            .order_by(profiles.c.id)
+            .limit(chunk)
+        ).all()
+        if not rows:
+            return
+        yield [(r.id, r.traits or {}, r.computed or {}) for r in rows]
+        after = rows[-1].id

@@ -14,7 +14,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from partitur.ml.contracts import Topic, TopicModel
 from partitur.ml.lexicon import de, en
-from partitur.ml.sentiment import detect_language
+from partitur.ml.sentiment import Language, detect_language
 
 _EXTRA_STOPWORDS = {
     "ist",
@@ -104,7 +104,8 @@ def find_topics(
     languages = [detect_language(t) for t in texts]
     topics: list[Topic] = []
     assignments = [-1] * len(texts)
-    for language in ("de", "en"):
+    languages_in_order: tuple[Language, ...] = ("de", "en")
+    for language in languages_in_order:
         index = [i for i, lang in enumerate(languages) if lang == language]
         if not index:
             continue
@@ -117,7 +118,7 @@ def find_topics(
 
 
 def _fit(
-    texts: list[str], n_topics: int, top_terms: int, seed: int, language: str, offset: int
+    texts: list[str], n_topics: int, top_terms: int, seed: int, language: Language, offset: int
 ) -> TopicModel:
     vectorizer = TfidfVectorizer(
         lowercase=True,
