@@ -174,3 +174,95 @@ def topics_command(
     for t in model.topics:
         table.add_row(str(t.id), t.label, str(t.size), ", ".join(t.keywords))
     console.print(table)
+
+
+@app.command("churn")
+def churn_command(
+    name: str = typer.Option("churn", help="Model (and score) name."),
+    horizon_days: int = typer.Option(90, help="Churn = no order within this many days."),
+    score: bool = typer.Option(True, help="Batch-score all profiles after training."),
+    json: bool = JsonOpt,
+) -> None:
+    """Train a LightGBM churn model (time-based split, calibrated), register it, score."""
+    ctx = open_context()
+    now = ctx.clock.now()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+        disable=json,
+    ) as progress:
+        task = progress.add_task("training", total=None)
+        with ctx.store.begin() as conn:
+            model = ml_service.train_churn_model(
+                conn,
+                workspace_id=ctx.workspace_id,
+                now=now,
+                var_dir=ctx.settings.var_dir,
+                name=name,
+                horizon_days=horizon_days,
+                actor="cli",
+            )
+        updated, drift = 0, None
+        if score:
+            progress.update(task, description="scoring profiles")
+            with ctx.store.begin() as conn:
+                updated, drift = ml_service.score_profiles(
+                    conn,
+                    workspace_id=ctx.workspace_id,
+                    now=now,
+                    var_dir=ctx.settings.var_dir,
+                    name=name,
+                )
+    if json:
+        emit_json(
+            {
+                "model": model.model_dump(mode="json"),
+                "profiles_scored": updated,
+                "drift": drift.model_dump(mode="json") if drift else None,
+            }
+        )
+        return
+    m = model.metrics
+    console.print(
+        f"{model.name}@{model.version}: ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}  "
+        f"Brier {m['brier']:.3f} (test: {m['test_customers']} customers as of {m['test_as_of']})"
+    )
+    table = Table("decile", "customers", "churn rate", "lift")
+    for row in m["lift"]:
+        table.add_row(
+            str(row["decile"]), str(row["customers"]), f"{row['rate']:.3f}", f"{row['lift']:.2f}"
+        )
+    console.print(table)
+    top = ", ".join(f"{k} {v:.2f}" for k, v in list(m["feature_importance"].items())[:5])
+    console.print(f"feature importance (gain share): {top}")
+    if drift is not None:
+        console.print(
+            f"scored {updated} profiles; score PSI {drift.score_psi:.3f}"
+            + (f"; ALERTS: {'; '.join(drift.alerts)}" if drift.alert else "")
+        )
+
+
+@app.command("score")
+def score_command(
+    name: str = typer.Option("churn", help="Model name."),
+    json: bool = JsonOpt,
+) -> None:
+    """Batch-score every profile with the active model version and check drift."""
+    ctx = open_context()
+    with ctx.store.begin() as conn:
+        updated, drift = ml_service.score_profiles(
+            conn,
+            workspace_id=ctx.workspace_id,
+            now=ctx.clock.now(),
+            var_dir=ctx.settings.var_dir,
+            name=name,
+        )
+    if json:
+        emit_json({"profiles_scored": updated, "drift": drift.model_dump(mode="json")})
+        return
+    console.print(
+        f"scored {updated} profiles; score PSI {drift.score_psi:.3f}"
+        + (f"; ALERTS: {'; '.join(drift.alerts)}" if drift.alert else "")
+    )

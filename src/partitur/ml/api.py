@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field
 
 from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal
 from partitur.ml import registry
-from partitur.ml.contracts import ModelVersion, Sentiment, TopicModel
+from partitur.ml import service as ml_service
+from partitur.ml.contracts import ModelVersion, ScoreResult, Sentiment, TopicModel
 from partitur.ml.sentiment import analyse
 from partitur.ml.topics import find_topics
 
@@ -57,4 +58,22 @@ def activate(name: str, version: int, ctx: ContextDep, who: AdminPrincipal) -> M
             version=version,
             now=ctx.clock.now(),
             actor=who.token_id,
+        )
+
+
+class ScoreRequest(BaseModel):
+    profile_id: str = Field(min_length=1)
+
+
+@router.post("/models/{name}/score", response_model=ScoreResult)
+def score(name: str, body: ScoreRequest, ctx: ContextDep, who: ReadPrincipal) -> ScoreResult:
+    """Score one profile now with the active version of a model (on demand)."""
+    with ctx.store.read() as conn:
+        return ml_service.score_profile(
+            conn,
+            workspace_id=who.workspace_id,
+            profile_id=body.profile_id,
+            now=ctx.clock.now(),
+            var_dir=ctx.settings.var_dir,
+            name=name,
         )

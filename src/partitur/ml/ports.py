@@ -10,7 +10,7 @@ owning domains' service functions touches one file.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -111,21 +111,41 @@ def order_events(
     return frame
 
 
-def event_counts(
-    conn: Connection, *, workspace_id: str, names: Sequence[str], until: datetime
+def event_frame(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    until: datetime,
+    since: datetime | None = None,
+    profile_id: str | None = None,
 ) -> pd.DataFrame:
-    """Columns ``profile_id``, ``event``, ``timestamp`` of the given events up to ``until``
-    (feature building aggregates these in DuckDB)."""
-    rows = conn.execute(
-        select(events.c.profile_id, events.c.event, events.c.timestamp).where(
-            events.c.workspace_id == workspace_id,
-            events.c.event.in_(list(names)),
-            events.c.profile_id.is_not(None),
-            events.c.timestamp <= until,
-        )
-    ).all()
-    frame = pd.DataFrame(rows, columns=["profile_id", "event", "timestamp"])
+    """Columns profile_id, event, timestamp (UTC), revenue, score, sentiment (numeric
+    properties, NaN when missing) of the workspace's resolved track events."""
+    props = events.c.properties
+    query = select(
+        events.c.profile_id,
+        events.c.event,
+        events.c.timestamp,
+        props["revenue"].as_float().label("revenue"),
+        props["score"].as_float().label("score"),
+        props["sentiment"].as_float().label("sentiment"),
+    ).where(
+        events.c.workspace_id == workspace_id,
+        events.c.profile_id.is_not(None),
+        events.c.event.is_not(None),
+        events.c.timestamp <= until,
+    )
+    if since is not None:
+        query = query.where(events.c.timestamp > since)
+    if profile_id is not None:
+        query = query.where(events.c.profile_id == profile_id)
+    rows = conn.execute(query).all()
+    frame = pd.DataFrame(
+        rows, columns=["profile_id", "event", "timestamp", "revenue", "score", "sentiment"]
+    )
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    for column in ("revenue", "score", "sentiment"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     return frame
 
 

@@ -1,5 +1,5 @@
-"""Use cases of the ml domain: fit CLV from order events, validate on a holdout period, store
-the results as computed traits and register the model."""
+"""Use cases of the ml domain: CLV from order events (holdout-validated), churn/propensity
+models (train, register, batch and on-demand scoring, drift checks)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from partitur.core import jsonutil
-from partitur.core.errors import ValidationFailed
-from partitur.ml import clv, ports, registry
-from partitur.ml.contracts import ClvBucket, ClvReport
+from partitur.core.errors import NotFound, ValidationFailed
+from partitur.ml import churn, clv, ports, registry
+from partitur.ml.contracts import ClvBucket, ClvReport, DriftReport, ModelVersion, ScoreResult
+from partitur.ml.features import FeatureSpec, build_features
 from partitur.ml.rfm import UNIT_DAYS, Unit, rfm_summary
 
 log = logging.getLogger(__name__)
@@ -225,3 +226,166 @@ def run_clv(
         report.profiles_updated,
     )
     return report
+
+
+# --- churn / propensity -------------------------------------------------------------------
+
+
+def train_churn_model(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    now: datetime,
+    var_dir: Path,
+    name: str = "churn",
+    horizon_days: int = 90,
+    spec: FeatureSpec | None = None,
+    actor: str = "system",
+) -> ModelVersion:
+    """Train, evaluate (out of time) and register a churn model as the active version of
+    ``name``. Raises ``ValidationFailed`` when there is too little history."""
+    frame = ports.event_frame(conn, workspace_id=workspace_id, until=now)
+    try:
+        model, report = churn.train(frame, now=now, horizon_days=horizon_days, spec=spec)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="horizon_days") from exc
+    spec = spec or FeatureSpec()
+    return registry.register_model(
+        conn,
+        workspace_id=workspace_id,
+        name=name,
+        kind="lightgbm_classifier",
+        params={
+            "features": model.features,
+            "horizon_days": horizon_days,
+            "spec": {
+                "order_event": spec.order_event,
+                "ticket_event": spec.ticket_event,
+                "nps_event": spec.nps_event,
+            },
+        },
+        metrics=report,
+        files=model.to_files(),
+        var_dir=var_dir,
+        now=now,
+        actor=actor,
+    )
+
+
+def _load(
+    conn: Connection, workspace_id: str, name: str, var_dir: Path
+) -> tuple[ModelVersion, churn.ChurnModel, FeatureSpec]:
+    version = registry.get_version(conn, workspace_id=workspace_id, name=name)
+    if version.kind != "lightgbm_classifier":
+        raise ValidationFailed(f"model {name} is not a classifier", field="name")
+    files = {
+        f: registry.read_artifact(var_dir, version, f)
+        for f in ("model.txt", "calibration.json", "reference.json")
+    }
+    spec = FeatureSpec(**version.params.get("spec", {}))
+    return version, churn.ChurnModel.from_files(files, version.params["features"]), spec
+
+
+def score_profiles(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    now: datetime,
+    var_dir: Path,
+    name: str = "churn",
+) -> tuple[int, DriftReport]:
+    """Batch-score every profile with events into ``computed.scores.<name>`` and check drift
+    (PSI of features and scores against the training reference; alert above 0.2)."""
+    version, model, spec = _load(conn, workspace_id, name, var_dir)
+    frame = ports.event_frame(conn, workspace_id=workspace_id, until=now)
+    features = build_features(frame, as_of=now, spec=spec)
+    matrix = features[model.features].to_numpy(dtype=np.float64)
+    scores = model.predict(matrix) if len(features) else np.zeros(0)
+    values = {
+        str(pid): {"scores": {name: round(float(s), 4)}}
+        for pid, s in zip(features["profile_id"], scores, strict=True)
+    }
+    updated = ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
+    report = check_drift(
+        conn,
+        workspace_id=workspace_id,
+        version=version,
+        model=model,
+        matrix=matrix,
+        scores=scores,
+        now=now,
+    )
+    return updated, report
+
+
+def check_drift(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    version: ModelVersion,
+    model: churn.ChurnModel,
+    matrix: np.ndarray,
+    scores: np.ndarray,
+    now: datetime,
+) -> DriftReport:
+    """Record a PSI check; ``alert`` when the score or any feature has PSI > 0.2."""
+    from partitur.ml.tables import ml_drift_checks
+
+    result: dict[str, Any] = {"score": 0.0, "features": {}}
+    if len(scores):
+        result = churn.drift(model.reference, matrix, scores)
+    alerts = [f"{n}: PSI {v:.2f}" for n, v in result["features"].items() if v > churn.PSI_ALERT]
+    if result["score"] > churn.PSI_ALERT:
+        alerts.insert(0, f"score: PSI {result['score']:.2f}")
+    report = DriftReport(
+        model=version.name,
+        version=version.version,
+        checked_at=now,
+        score_psi=result["score"],
+        feature_psi=result["features"],
+        alert=bool(alerts),
+        alerts=alerts,
+    )
+    conn.execute(
+        ml_drift_checks.insert().values(
+            workspace_id=workspace_id,
+            model=version.name,
+            version=version.version,
+            checked_at=now,
+            psi=result,
+            alert=report.alert,
+        )
+    )
+    if alerts:
+        log.warning("model drift model=%s alerts=%s", version.name, "; ".join(alerts))
+    return report
+
+
+def score_profile(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    profile_id: str,
+    now: datetime,
+    var_dir: Path,
+    name: str = "churn",
+) -> ScoreResult:
+    """Score one profile on demand (features from its own events). Raises ``NotFound``."""
+    version, model, spec = _load(conn, workspace_id, name, var_dir)
+    snapshot = ports.get_profile_snapshot(conn, workspace_id=workspace_id, profile_id=profile_id)
+    if snapshot is None:
+        raise NotFound(f"no profile {profile_id}", field="profile_id")
+    frame = ports.event_frame(conn, workspace_id=workspace_id, until=now, profile_id=snapshot.id)
+    features = build_features(frame, as_of=now, spec=spec)
+    if len(features):
+        row = features[model.features].to_numpy(dtype=np.float64)[:1]
+    else:  # no events at all: the model sees a customer who never ordered
+        row = np.array([[9999.0, 0, 0, 0, 0, 0, 0, -1, 0, 0]], dtype=np.float64)
+    score = float(model.predict(row)[0])
+    return ScoreResult(
+        model=name,
+        version=version.version,
+        profile_id=snapshot.id,
+        score=round(score, 4),
+        features={n: float(v) for n, v in zip(model.features, row[0], strict=True)},
+    )
