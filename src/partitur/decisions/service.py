@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -45,6 +46,10 @@ _POLICIES: dict[str, tuple[type[BaseModel], dict[str, Any]]] = {
     "offers": (OfferSettings, DEFAULT_OFFER_SETTINGS),
 }
 M = TypeVar("M", bound=BaseModel)
+#: Parsed live policies per (workspace, kind): the decision hot path reads them on every call.
+#: A change made in this process is seen at once; other processes see it within the TTL.
+POLICY_TTL_SECONDS = 2.0
+_policy_cache: dict[tuple[str, str], tuple[float, int, BaseModel]] = {}
 
 
 def _invalid(exc: ValidationError, what: str) -> InvalidDocument:
@@ -61,11 +66,18 @@ def get_policy(conn: Connection, *, workspace_id: str, kind: str) -> tuple[int, 
     """The live version of a policy (version 0 = the built-in default)."""
     if kind not in _POLICIES:
         raise NotFound(f"no policy kind {kind!r}", field="kind")
+    cached = _policy_cache.get((workspace_id, kind))
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1], cached[2]
     model, default = _POLICIES[kind]
     row = repo.latest_policy(conn, workspace_id, kind)
-    if row is None:
-        return 0, model.model_validate(default)
-    return int(row.version), model.model_validate(row.document)
+    version, policy = (
+        (0, model.model_validate(default))
+        if row is None
+        else (int(row.version), model.model_validate(row.document))
+    )
+    _policy_cache[(workspace_id, kind)] = (time.monotonic() + POLICY_TTL_SECONDS, version, policy)
+    return version, policy
 
 
 def _typed(conn: Connection, workspace_id: str, kind: str, model: type[M]) -> M:
@@ -95,6 +107,7 @@ def put_policy(
     version = repo.insert_policy(
         conn, workspace_id=workspace_id, kind=kind, document=stored, now=now, actor=actor
     )
+    _policy_cache.pop((workspace_id, kind), None)
     record_audit(
         conn,
         workspace_id=workspace_id,

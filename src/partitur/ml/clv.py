@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
-from scipy.special import gammaln, hyp2f1
+from scipy.special import digamma, gammaln, hyp2f1
 
 FloatArray = NDArray[np.float64]
 
@@ -123,6 +123,45 @@ def bg_nbd_log_likelihood(
     return result
 
 
+def _bg_nbd_ll_and_gradient(
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    x: FloatArray,
+    t_x: FloatArray,
+    big_t: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Per-customer log-likelihood and its gradient (rows r, alpha, a, b), analytically."""
+    ll = bg_nbd_log_likelihood(r, alpha, a, b, x, t_x, big_t)
+    a3 = -(r + x) * np.log(alpha + big_t)
+    with np.errstate(divide="ignore"):
+        a4 = np.where(
+            x > 0,
+            np.log(a) - np.log(np.maximum(b + x - 1.0, 1e-300)) - (r + x) * np.log(alpha + t_x),
+            -np.inf,
+        )
+    both = np.logaddexp(a3, a4)
+    w3, w4 = np.exp(a3 - both), np.exp(a4 - both)
+    d_r = (
+        digamma(r + x)
+        - digamma(r)
+        + np.log(alpha)
+        - w3 * np.log(alpha + big_t)
+        - w4 * np.log(alpha + t_x)
+    )
+    d_alpha = r / alpha - w3 * (r + x) / (alpha + big_t) - w4 * (r + x) / (alpha + t_x)
+    d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
+    d_b = (
+        digamma(a + b)
+        + digamma(b + x)
+        - digamma(b)
+        - digamma(a + b + x)
+        - w4 / np.maximum(b + x - 1.0, 1e-300)
+    )
+    return ll, np.vstack([d_r, d_alpha, d_a, d_b])
+
+
 def _compress(*columns: FloatArray) -> tuple[list[FloatArray], FloatArray]:
     """Group identical customers; the likelihood is then summed with weights (same answer)."""
     stacked = np.column_stack(columns)
@@ -147,21 +186,28 @@ def fit_bg_nbd(
     ut_s, uT_s = ut / scale, uT / scale
     total = float(weights.sum())
 
-    def negative_ll(log_params: FloatArray) -> float:
+    def negative_ll(log_params: FloatArray) -> tuple[float, FloatArray]:
         r, alpha, a, b = np.exp(log_params)
-        ll = bg_nbd_log_likelihood(r, alpha, a, b, ux, ut_s, uT_s)
+        ll, grad = _bg_nbd_ll_and_gradient(r, alpha, a, b, ux, ut_s, uT_s)
         value = -float(np.dot(weights, ll)) / total
-        return value if np.isfinite(value) else 1e300
+        if not np.isfinite(value):
+            return 1e300, np.zeros(4)
+        # chain rule for the log-parameters: d/d(log theta) = theta * d/d(theta)
+        gradient = -(grad @ weights) / total * np.array([r, alpha, a, b])
+        return value, gradient
 
     start = np.log(np.asarray(initial, dtype=np.float64))
     start[1] -= np.log(scale)
     result = optimize.minimize(
-        negative_ll, start, method="L-BFGS-B", options={"ftol": 1e-12, "gtol": 1e-8}
+        negative_ll, start, jac=True, method="L-BFGS-B", options={"ftol": 1e-13, "gtol": 1e-9}
     )
     best = result
     if not result.success:  # rare: fall back to a derivative-free polish
         polished = optimize.minimize(
-            negative_ll, result.x, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-12}
+            lambda v: negative_ll(v)[0],
+            result.x,
+            method="Nelder-Mead",
+            options={"xatol": 1e-8, "fatol": 1e-12},
         )
         best = polished if polished.fun <= result.fun else result
     r, alpha, a, b = (float(v) for v in np.exp(best.x))
@@ -274,18 +320,32 @@ def fit_gamma_gamma(
     m_s = m / scale
     total = float(x.size)
 
-    def negative_ll(log_params: FloatArray) -> float:
+    def negative_ll(log_params: FloatArray) -> tuple[float, FloatArray]:
         p, q, v = np.exp(log_params)
         value = -float(np.sum(gamma_gamma_log_likelihood(p, q, v, x, m_s))) / total
-        return value if np.isfinite(value) else 1e300
+        if not np.isfinite(value):
+            return 1e300, np.zeros(3)
+        px = p * x
+        log_xm_v = np.log(x * m_s + v)
+        d_p = np.sum(x * (digamma(px + q) - digamma(px) + np.log(m_s) + np.log(x) - log_xm_v))
+        d_q = np.sum(digamma(px + q) - digamma(q) + np.log(v) - log_xm_v)
+        d_v = np.sum(q / v - (px + q) / (x * m_s + v))
+        return value, -np.array([d_p * p, d_q * q, d_v * v]) / total
 
     result = optimize.minimize(
-        negative_ll, np.log(initial), method="L-BFGS-B", options={"ftol": 1e-12, "gtol": 1e-8}
+        negative_ll,
+        np.log(initial),
+        jac=True,
+        method="L-BFGS-B",
+        options={"ftol": 1e-13, "gtol": 1e-9},
     )
     best = result
     if not result.success:  # rare: fall back to a derivative-free polish
         polished = optimize.minimize(
-            negative_ll, result.x, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-12}
+            lambda v: negative_ll(v)[0],
+            result.x,
+            method="Nelder-Mead",
+            options={"xatol": 1e-8, "fatol": 1e-12},
         )
         best = polished if polished.fun <= result.fun else result
     p, q, v = (float(val) for val in np.exp(best.x))
