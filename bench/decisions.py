@@ -114,6 +114,7 @@ def bench_scoring(profiles: int, store_profiles: int) -> None:
     rng = np.random.default_rng(2)
     train_frame = _event_log(20_000, rng)
     model, report = churn.train(train_frame, now=NOW, horizon_days=60, rounds=100)
+    print(f"churn model on 20,000 synthetic customers: out-of-time ROC-AUC {report['roc_auc']:.3f}")
     frame, gen_seconds = _timed(_event_log, profiles, rng)
     print(
         f"scoring: synthetic log of {len(frame):,} events for {profiles:,} profiles "
