@@ -15,7 +15,7 @@ def test_train_score_and_serve_a_churn_model(
     ctx: Context, client: TestClient, admin_headers: dict[str, str]
 ) -> None:
     now = ctx.clock.now()
-    rows = synthetic_customers(250, now=now, seed=9)
+    rows = synthetic_customers(170, now=now, seed=9)
     with ctx.store.begin() as conn:
         for pid in sorted({r[0] for r in rows}):
             add_profile(conn, workspace_id=ctx.workspace_id, profile_id=pid, now=now)

@@ -16,7 +16,7 @@ NOW = datetime(2026, 1, 5, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def trained():
-    frame = frame_of(synthetic_customers(1500, now=NOW, seed=4))
+    frame = frame_of(synthetic_customers(700, now=NOW, seed=4))
     model, report = churn.train(frame, now=NOW, horizon_days=60)
     return frame, model, report
 
