@@ -115,7 +115,8 @@ def bench_scoring(profiles: int, store_profiles: int, train_profiles: int) -> No
     train_frame = _event_log(train_profiles, rng)
     model, report = churn.train(train_frame, now=NOW, horizon_days=60, rounds=100)
     print(
-        f"churn model on {train_profiles:,} synthetic customers: out-of-time ROC-AUC {report['roc_auc']:.3f}"
+        f"churn model on {train_profiles:,} synthetic customers: "
+        f"out-of-time ROC-AUC {report['roc_auc']:.3f}"
     )
     frame, gen_seconds = _timed(_event_log, profiles, rng)
     print(
