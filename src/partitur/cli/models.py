@@ -266,3 +266,20 @@ def score_command(
         f"scored {updated} profiles; score PSI {drift.score_psi:.3f}"
         + (f"; ALERTS: {'; '.join(drift.alerts)}" if drift.alert else "")
     )
+
+
+@app.command("sentiment-refresh")
+def sentiment_refresh_command(
+    days: int = typer.Option(90, help="Texts of the last this many days count."),
+    json: bool = JsonOpt,
+) -> None:
+    """Store computed.sentiment on profiles from their tickets, survey answers and reviews."""
+    ctx = open_context()
+    with ctx.store.begin() as conn:
+        updated = ml_service.refresh_profile_sentiment(
+            conn, workspace_id=ctx.workspace_id, now=ctx.clock.now(), days=days
+        )
+    if json:
+        emit_json({"profiles_updated": updated})
+    else:
+        console.print(f"updated {updated} profiles")

@@ -10,7 +10,7 @@ owning domains' service functions touches one file.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -228,3 +228,34 @@ def iter_profiles(
             return
         yield [(r.id, r.traits or {}, r.computed or {}) for r in rows]
         after = rows[-1].id
+
+
+def event_texts(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    names: Sequence[str],
+    text_properties: Sequence[str],
+    since: datetime,
+    until: datetime,
+) -> pd.DataFrame:
+    """Columns profile_id, timestamp, text: the first non-empty text property of each event."""
+    props = events.c.properties
+    columns = [props[p].as_string().label(f"t{i}") for i, p in enumerate(text_properties)]
+    rows = conn.execute(
+        select(events.c.profile_id, events.c.timestamp, *columns).where(
+            events.c.workspace_id == workspace_id,
+            events.c.profile_id.is_not(None),
+            events.c.event.in_(list(names)),
+            events.c.timestamp > since,
+            events.c.timestamp <= until,
+        )
+    ).all()
+    frame = pd.DataFrame(
+        rows, columns=["profile_id", "timestamp", *[f"t{i}" for i in range(len(columns))]]
+    )
+    text = frame[[f"t{i}" for i in range(len(columns))]].bfill(axis=1).iloc[:, 0]
+    out = pd.DataFrame(
+        {"profile_id": frame["profile_id"], "timestamp": frame["timestamp"], "text": text}
+    )
+    return out[out["text"].fillna("").str.strip() != ""].reset_index(drop=True)

@@ -389,3 +389,67 @@ def score_profile(
         score=round(score, 4),
         features={n: float(v) for n, v in zip(model.features, row[0], strict=True)},
     )
+
+
+# --- sentiment on profiles ----------------------------------------------------------------
+
+TEXT_EVENTS = ("Ticket Created", "Survey Answered", "Review Submitted", "Feedback Given")
+TEXT_PROPERTIES = ("text", "comment", "body", "message", "review")
+
+
+def refresh_profile_sentiment(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    now: datetime,
+    days: int = 90,
+    event_names: tuple[str, ...] = TEXT_EVENTS,
+    text_properties: tuple[str, ...] = TEXT_PROPERTIES,
+) -> int:
+    """Score the texts customers wrote in the last ``days`` (tickets, surveys, reviews) and
+    store ``computed.sentiment = {score, label, texts, language, as_of}`` (the mean score,
+    recent texts weighing more) per profile. Returns how many profiles were updated."""
+    from partitur.ml.sentiment import NEUTRAL_BAND, analyse
+
+    texts = ports.event_texts(
+        conn,
+        workspace_id=workspace_id,
+        names=event_names,
+        text_properties=text_properties,
+        since=now - timedelta(days=days),
+        until=now,
+    )
+    if texts.empty:
+        return 0
+    results = [analyse(t) for t in texts["text"]]  # one call per text: the lexicon is Python
+    texts["score"] = [r.score for r in results]
+    texts["language"] = [r.language for r in results]
+    age_days = (pd.Timestamp(now) - pd.to_datetime(texts["timestamp"], utc=True)).dt.days
+    texts["weight"] = 0.5 ** (age_days.to_numpy() / 30.0)  # half-life of 30 days
+    texts["weighted"] = texts["score"] * texts["weight"]
+    grouped = texts.groupby("profile_id").agg(
+        weighted=("weighted", "sum"),
+        weight=("weight", "sum"),
+        texts=("score", "size"),
+        language=("language", lambda s: s.mode().iat[0]),
+    )
+    values: dict[str, dict[str, Any]] = {}
+    for pid, row in grouped.iterrows():
+        score = float(row["weighted"] / row["weight"])
+        label = (
+            "positive"
+            if score >= NEUTRAL_BAND
+            else "negative"
+            if score <= -NEUTRAL_BAND
+            else "neutral"
+        )
+        values[str(pid)] = {
+            "sentiment": {
+                "score": round(score, 4),
+                "label": label,
+                "texts": int(row["texts"]),
+                "language": row["language"],
+                "as_of": now.isoformat(),
+            }
+        }
+    return ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
