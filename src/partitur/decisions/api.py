@@ -22,9 +22,11 @@ router = APIRouter(prefix="/api/decisions", tags=["decisions"])
 
 
 @router.post("/route", response_model=RouteDecision)
-def route(body: RouteRequest, ctx: ContextDep, who: ReadPrincipal) -> RouteDecision:
+async def route(body: RouteRequest, ctx: ContextDep, who: ReadPrincipal) -> RouteDecision:
     """Where a contact goes (specialist, standard agent, bot, self-service, complaint
     management), its priority (1 = most urgent) and the reasons."""
+    # async on purpose: a few indexed reads (milliseconds) are cheaper inline on the event
+    # loop than a hop to the thread pool, which roughly doubled throughput in bench/decisions.py
     with ctx.store.read() as conn:
         return service.route_request(
             conn, workspace_id=who.workspace_id, request=body, now=ctx.clock.now()
