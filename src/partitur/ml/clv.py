@@ -133,32 +133,30 @@ def _bg_nbd_ll_and_gradient(
     big_t: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
     """Per-customer log-likelihood and its gradient (rows r, alpha, a, b), analytically."""
-    ll = bg_nbd_log_likelihood(r, alpha, a, b, x, t_x, big_t)
-    a3 = -(r + x) * np.log(alpha + big_t)
+    log_alpha_t = np.log(alpha + big_t)
+    log_alpha_tx = np.log(alpha + t_x)
+    b_x1 = np.maximum(b + x - 1.0, 1e-300)
+    a3 = -(r + x) * log_alpha_t
     with np.errstate(divide="ignore"):
-        a4 = np.where(
-            x > 0,
-            np.log(a) - np.log(np.maximum(b + x - 1.0, 1e-300)) - (r + x) * np.log(alpha + t_x),
-            -np.inf,
-        )
+        a4 = np.where(x > 0, np.log(a) - np.log(b_x1) - (r + x) * log_alpha_tx, -np.inf)
+    lg_abx = gammaln(a + b + x)
+    ll = (
+        gammaln(r + x)
+        - gammaln(r)
+        + r * np.log(alpha)
+        + gammaln(a + b)
+        + gammaln(b + x)
+        - gammaln(b)
+        - lg_abx
+        + np.logaddexp(a3, a4)
+    )
     both = np.logaddexp(a3, a4)
     w3, w4 = np.exp(a3 - both), np.exp(a4 - both)
-    d_r = (
-        digamma(r + x)
-        - digamma(r)
-        + np.log(alpha)
-        - w3 * np.log(alpha + big_t)
-        - w4 * np.log(alpha + t_x)
-    )
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * log_alpha_t - w4 * log_alpha_tx
     d_alpha = r / alpha - w3 * (r + x) / (alpha + big_t) - w4 * (r + x) / (alpha + t_x)
-    d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
-    d_b = (
-        digamma(a + b)
-        + digamma(b + x)
-        - digamma(b)
-        - digamma(a + b + x)
-        - w4 / np.maximum(b + x - 1.0, 1e-300)
-    )
+    dg_ab, dg_abx = digamma(a + b), digamma(a + b + x)
+    d_a = dg_ab - dg_abx + w4 / a
+    d_b = dg_ab + digamma(b + x) - digamma(b) - dg_abx - w4 / b_x1
     return ll, np.vstack([d_r, d_alpha, d_a, d_b])
 
 

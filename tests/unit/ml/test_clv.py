@@ -154,3 +154,16 @@ def test_same_estimates_as_the_lifetimes_reference_package(cdnow_like) -> None:
     gg = clv.fit_gamma_gamma(x, m)
     for name in ("p", "q", "v"):
         assert getattr(gg, name) == pytest.approx(gg_reference[name], rel=1e-3)
+
+
+def test_analytic_gradient_matches_finite_differences(cdnow_like) -> None:
+    x, t_x, big_t, _ = cdnow_like
+    x, t_x, big_t = x[:500], t_x[:500], big_t[:500]
+    params = np.array([0.3, 5.0, 0.8, 2.2])
+    _, grad = clv._bg_nbd_ll_and_gradient(*params, x, t_x, big_t)
+    for i in range(4):
+        step = np.zeros(4)
+        step[i] = 1e-6 * params[i]
+        up = clv.bg_nbd_log_likelihood(*(params + step), x, t_x, big_t).sum()
+        down = clv.bg_nbd_log_likelihood(*(params - step), x, t_x, big_t).sum()
+        assert grad[i].sum() == pytest.approx((up - down) / (2 * step[i]), rel=1e-5)
