@@ -37,7 +37,14 @@ from partitur.decisions.defaults import (
 )
 from partitur.ml import ports
 from partitur.privacy.audit import record_audit
-from partitur.segments.rules import ProfileFacts, Rule, longest_window, referenced_events
+from partitur.segments import service as segments
+from partitur.segments.rules import (
+    ProfileFacts,
+    Rule,
+    longest_window,
+    referenced_events,
+    referenced_segments,
+)
 
 PolicyKind = Literal["routing", "value_model", "offers"]
 _POLICIES: dict[str, tuple[type[BaseModel], dict[str, Any]]] = {
@@ -205,6 +212,15 @@ def _rule_events(rules: Iterable[Rule | None]) -> tuple[set[str], timedelta | No
     return names, longest, unbounded
 
 
+def _segments(
+    conn: Connection, workspace_id: str, profile_id: str, rules: Iterable[Rule | None]
+) -> frozenset[str]:
+    """Segment memberships, read only when a rule asks about segments."""
+    if not any(referenced_segments(r) for r in rules if r is not None):
+        return frozenset()
+    return segments.memberships(conn, workspace_id=workspace_id, profile_id=profile_id)
+
+
 def route_request(
     conn: Connection, *, workspace_id: str, request: RouteRequest, now: datetime
 ) -> RouteDecision:
@@ -252,6 +268,7 @@ def route_request(
         traits={**snapshot.traits, "request": facts_request, "tier": tier},
         computed=snapshot.computed,
         recent_events=history,
+        segments=_segments(conn, workspace_id, snapshot.id, [r.when for r in policy.rules]),
     )
     return logic.route(policy, facts, now, tier)
 
@@ -408,7 +425,12 @@ def next_best_offer(
         if names
         else []
     )
-    facts = ProfileFacts(traits=snapshot.traits, computed=snapshot.computed, recent_events=history)
+    facts = ProfileFacts(
+        traits=snapshot.traits,
+        computed=snapshot.computed,
+        recent_events=history,
+        segments=_segments(conn, workspace_id, snapshot.id, [o.eligibility for o in offers]),
+    )
     from partitur.segments.rules import evaluate
 
     eligible = []

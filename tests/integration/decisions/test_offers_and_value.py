@@ -245,3 +245,24 @@ def test_value_tiers_from_weighted_features(
         client.get("/api/decisions/value/occasional", headers=admin_headers).json()["tier"]
         == "gold"
     )
+
+
+def test_offers_can_target_a_segment(ctx: Context) -> None:
+    from partitur.segments import service as segments
+    from partitur.segments.contracts import SegmentDefinition
+
+    _setup(ctx)
+    _offer(ctx, "austria-only", eligibility={"segment": "austrians"})
+    with ctx.store.begin() as conn:
+        segments.create_segment(
+            conn,
+            workspace_id=ctx.workspace_id,
+            definition=SegmentDefinition(
+                key="austrians",
+                name="Austrians",
+                rule={"trait": "country", "op": "eq", "value": "AT"},
+            ),
+            now=ctx.clock.now(),
+        )
+    assert _decide(ctx, "ben").offer_key == "austria-only"
+    assert _decide(ctx, "anna").offer_key is None
