@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Body, Response
+import orjson
+from fastapi import APIRouter, Body, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal, WritePrincipal
+from partitur.context import Context
+from partitur.core.errors import BadRequest, Forbidden, Unauthorized
 from partitur.decisions import service
 from partitur.decisions.contracts import (
     Offer,
@@ -17,8 +25,11 @@ from partitur.decisions.contracts import (
     RouteRequest,
     ValueAssessment,
 )
+from partitur.workspaces.contracts import Principal, Scope
+from partitur.workspaces.service import authenticate
 
 router = APIRouter(prefix="/api/decisions", tags=["decisions"])
+M = TypeVar("M", bound=BaseModel)
 
 
 @router.post("/route", response_model=RouteDecision)
@@ -127,3 +138,93 @@ def delete_offer(key: str, ctx: ContextDep, who: AdminPrincipal) -> Response:
             conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who.token_id
         )
     return Response(status_code=204)
+
+
+# --- hot path --------------------------------------------------------------------------------
+
+#: How long a bearer token -> principal lookup is trusted (a revoked token stops within this).
+TOKEN_CACHE_SECONDS = 5.0
+_tokens: dict[str, tuple[Principal, float]] = {}
+
+
+def _principal(ctx: Context, request: Request, scope: Scope) -> Principal:
+    kind, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if kind.lower() != "bearer" or not token:
+        raise Unauthorized(
+            "send an API token as 'Authorization: Bearer <token>'", field="Authorization"
+        )
+    now = time.monotonic()
+    cached = _tokens.get(token)
+    if cached is None or cached[1] < now:
+        with ctx.store.read() as conn:
+            principal = authenticate(conn, token)
+        if len(_tokens) > 10_000:
+            _tokens.clear()
+        cached = (principal, now + TOKEN_CACHE_SECONDS)
+        _tokens[token] = cached
+    if not cached[0].allows(scope):
+        raise Forbidden(f"this token lacks the '{scope.value}' scope", field="Authorization")
+    return cached[0]
+
+
+async def _body(request: Request, model: type[M]) -> M:
+    raw = await request.body()
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("the body is not valid JSON", field="body") from exc
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from exc
+
+
+def _json(model: BaseModel) -> Response:
+    return Response(orjson.dumps(model.model_dump(mode="json")), media_type="application/json")
+
+
+async def _fast_route(request: Request) -> Response:
+    ctx: Context = request.app.state.ctx
+    who = _principal(ctx, request, Scope.read)
+    body = await _body(request, RouteRequest)
+    with ctx.store.read() as conn:
+        decision = service.route_request(
+            conn, workspace_id=who.workspace_id, request=body, now=ctx.clock.now()
+        )
+    return _json(decision)
+
+
+def _decide_offer_sync(ctx: Context, who: Principal, body: OfferRequest) -> OfferDecision:
+    with ctx.store.begin() as conn:
+        return service.next_best_offer(
+            conn,
+            workspace_id=who.workspace_id,
+            profile_id=body.profile_id,
+            placement=body.placement,
+            now=ctx.clock.now(),
+        )
+
+
+async def _fast_offers(request: Request) -> Response:
+    ctx: Context = request.app.state.ctx
+    who = _principal(ctx, request, Scope.write)
+    body = await _body(request, OfferRequest)
+    # the decision writes an impression: keep the (possibly waiting) write off the event loop
+    decision = await run_in_threadpool(_decide_offer_sync, ctx, who, body)
+    return _json(decision)
+
+
+def _serve_decisions_without_dependency_injection() -> None:
+    """Hot path: serve the two decision endpoints through plain Starlette routes placed before
+    the FastAPI routes above (which stay, for the OpenAPI documentation): no per-request
+    dependency solving, a short token cache, orjson in and out. Errors still render as
+    problem+json (the app's exception handlers wrap every route)."""
+    router.routes[:0] = [
+        Route("/api/decisions/route", _fast_route, methods=["POST"], name="route_fast"),
+        Route("/api/decisions/offers", _fast_offers, methods=["POST"], name="offers_fast"),
+    ]
+
+
+_serve_decisions_without_dependency_injection()

@@ -160,3 +160,28 @@ def test_unknown_profile_is_a_404(people: Context, client: TestClient, admin_hea
     body = {"profile_id": "nobody", "intent": "x", "channel": "phone"}
     response = client.post("/api/decisions/route", json=body, headers=admin_headers)
     assert response.status_code == 404 and response.json()["field"] == "profile_id"
+
+
+def test_the_decision_endpoints_check_token_scope_and_body(
+    people: Context, client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    body = {"profile_id": "premium", "intent": "billing", "channel": "phone"}
+    assert client.post("/api/decisions/route", json=body).status_code == 401
+    bad_token = {"Authorization": "Bearer nope"}
+    assert client.post("/api/decisions/route", json=body, headers=bad_token).status_code == 401
+    not_json = client.post(
+        "/api/decisions/route",
+        content=b"{oops",
+        headers={**admin_headers, "content-type": "application/json"},
+    )
+    assert not_json.status_code == 400
+    invalid = client.post(
+        "/api/decisions/route", json={**body, "urgency": "whenever"}, headers=admin_headers
+    )
+    assert invalid.status_code == 422
+    assert invalid.headers["content-type"].startswith("application/problem+json")
+    assert "urgency" in invalid.text
+    offers = client.post(
+        "/api/decisions/offers", json={"profile_id": "premium"}, headers=admin_headers
+    )
+    assert offers.status_code == 422 and "placement" in offers.text
