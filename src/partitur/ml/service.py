@@ -393,8 +393,16 @@ def score_profile(
 
 # --- sentiment on profiles ----------------------------------------------------------------
 
-TEXT_EVENTS = ("Ticket Created", "Survey Answered", "Review Submitted", "Feedback Given")
-TEXT_PROPERTIES = ("text", "comment", "body", "message", "review")
+TEXT_EVENTS = (
+    "Ticket Created",
+    "NPS Submitted",
+    "CSAT Submitted",
+    "Product Reviewed",
+    "Survey Answered",
+    "Review Submitted",
+    "Feedback Given",
+)
+TEXT_PROPERTIES = ("text", "comment", "review_body", "body", "message", "review")
 
 
 def refresh_profile_sentiment(
