@@ -1,0 +1,407 @@
+"""Read-only views the UI pages show: dashboard figures, profile lookups and timelines.
+
+The UI reads through the domains' service functions where they exist. The dashboard's
+aggregates (events per day and source, counts) and the profile 360 view are shaped for the
+page; they read the event log, the identity graph and the profiles with lightweight table
+clauses (no writes, no import of another domain's ``tables`` module). When the events and
+profiles services offer equivalent functions, these queries should become calls to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, String, column, func, select, table
+
+from partitur.core.types import BigId, JsonDoc, UtcDateTime
+from partitur.workspaces import service as workspaces
+
+_events = table(
+    "events",
+    column("seq", BigId),
+    column("workspace_id", String),
+    column("source_id", String),
+    column("message_id", String),
+    column("type", String),
+    column("event", String),
+    column("user_id", String),
+    column("anonymous_id", String),
+    column("profile_id", String),
+    column("timestamp", UtcDateTime),
+    column("properties", JsonDoc),
+    column("traits", JsonDoc),
+    column("context", JsonDoc),
+)
+_quarantine = table(
+    "quarantine",
+    column("id", BigId),
+    column("workspace_id", String),
+    column("source_id", String),
+    column("received_at", UtcDateTime),
+    column("origin", String),
+    column("position", String),
+    column("reason", String),
+    column("field", String),
+)
+_profiles = table(
+    "profiles",
+    column("id", String),
+    column("workspace_id", String),
+    column("merged_into", String),
+    column("traits", JsonDoc),
+    column("computed", JsonDoc),
+    column("first_seen_at", UtcDateTime),
+    column("last_seen_at", UtcDateTime),
+    column("created_at", UtcDateTime),
+    column("timezone", String),
+    column("locale", String),
+)
+_identities = table(
+    "identities",
+    column("workspace_id", String),
+    column("kind", String),
+    column("value", String),
+    column("profile_id", String),
+    column("first_seen_at", UtcDateTime),
+    column("last_seen_at", UtcDateTime),
+)
+
+
+@dataclass
+class DailyVolume:
+    day: date
+    by_source: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_source.values())
+
+
+@dataclass
+class QuarantineItem:
+    received_at: datetime
+    source: str
+    reason: str
+    field: str | None
+    origin: str
+
+
+@dataclass
+class Overview:
+    profiles: int
+    events: int
+    events_last_day: int
+    quarantined: int
+    sources: list[str]
+    daily: list[DailyVolume]
+    recent_quarantine: list[QuarantineItem]
+
+
+@dataclass
+class ProfileSummary:
+    id: str
+    name: str
+    email: str | None
+    user_id: str | None
+    last_seen_at: datetime | None
+    event_count: int | None
+
+
+@dataclass
+class Identity:
+    kind: str
+    value: str
+    first_seen_at: datetime | None
+
+
+@dataclass
+class ProfileView:
+    id: str
+    name: str
+    traits: dict[str, Any]
+    computed: dict[str, Any]
+    identities: list[Identity]
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+    timezone: str | None
+    locale: str | None
+
+
+@dataclass
+class TimelineItem:
+    seq: int
+    timestamp: datetime
+    type: str
+    name: str
+    source: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    #: the few properties worth a glance ("Order NH-100231 · 129.90 EUR")
+    summary: str = ""
+    #: a customer's own words (ticket, review, survey comment), shown as a quote
+    text: str | None = None
+    sentiment: str | None = None
+
+
+def _source_names(conn: Connection, workspace_id: str) -> dict[str, str]:
+    return {s.id: s.name for s in workspaces.list_sources(conn, workspace_id=workspace_id)}
+
+
+def _day_expr(conn: Connection) -> Any:
+    ts = _events.c.timestamp
+    if conn.dialect.name == "sqlite":
+        return func.substr(ts, 1, 10)
+    return func.to_char(func.timezone("UTC", ts), "YYYY-MM-DD")
+
+
+def overview(conn: Connection, *, workspace_id: str, now: datetime, days: int = 30) -> Overview:
+    """Counts and the event volume per day and source over the last ``days`` days (UTC)."""
+    names = _source_names(conn, workspace_id)
+    ws = _events.c.workspace_id == workspace_id
+    events = conn.execute(select(func.count()).select_from(_events).where(ws)).scalar_one()
+    last_day = conn.execute(
+        select(func.count())
+        .select_from(_events)
+        .where(ws, _events.c.timestamp >= now - timedelta(days=1))
+    ).scalar_one()
+    profiles = conn.execute(
+        select(func.count())
+        .select_from(_profiles)
+        .where(_profiles.c.workspace_id == workspace_id, _profiles.c.merged_into.is_(None))
+    ).scalar_one()
+    quarantined = conn.execute(
+        select(func.count())
+        .select_from(_quarantine)
+        .where(_quarantine.c.workspace_id == workspace_id)
+    ).scalar_one()
+    first_day = (now - timedelta(days=days - 1)).date()
+    day = _day_expr(conn).label("day")
+    rows = conn.execute(
+        select(day, _events.c.source_id, func.count().label("n"))
+        .where(
+            ws, _events.c.timestamp >= datetime.combine(first_day, datetime.min.time(), now.tzinfo)
+        )
+        .group_by(day, _events.c.source_id)
+    ).all()
+    per_day: dict[date, dict[str, int]] = {first_day + timedelta(days=k): {} for k in range(days)}
+    for day_text, source_id, n in rows:
+        bucket = per_day.get(date.fromisoformat(str(day_text)))
+        if bucket is not None:
+            name = names.get(source_id, "other")
+            bucket[name] = bucket.get(name, 0) + int(n)
+    recent = conn.execute(
+        select(_quarantine)
+        .where(_quarantine.c.workspace_id == workspace_id)
+        .order_by(_quarantine.c.id.desc())
+        .limit(8)
+    ).mappings()
+    return Overview(
+        profiles=int(profiles),
+        events=int(events),
+        events_last_day=int(last_day),
+        quarantined=int(quarantined),
+        sources=sorted(names.values()),
+        daily=[DailyVolume(d, by) for d, by in per_day.items()],
+        recent_quarantine=[
+            QuarantineItem(
+                received_at=r["received_at"],
+                source=names.get(r["source_id"] or "", "—"),
+                reason=r["reason"],
+                field=r["field"],
+                origin=r["origin"],
+            )
+            for r in recent
+        ],
+    )
+
+
+def display_name(traits: dict[str, Any]) -> str:
+    full = " ".join(str(traits[k]) for k in ("first_name", "last_name") if traits.get(k))
+    return full or str(traits.get("name") or traits.get("email") or "Anonymous visitor")
+
+
+def _live_id(conn: Connection, workspace_id: str, profile_id: str) -> str | None:
+    """Follow merges to the surviving profile."""
+    for _ in range(20):
+        row = conn.execute(
+            select(_profiles.c.id, _profiles.c.merged_into).where(
+                _profiles.c.workspace_id == workspace_id, _profiles.c.id == profile_id
+            )
+        ).first()
+        if row is None:
+            return None
+        if row.merged_into is None:
+            return str(row.id)
+        profile_id = row.merged_into
+    return None
+
+
+def _summaries(conn: Connection, workspace_id: str, ids: list[str]) -> list[ProfileSummary]:
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(_profiles).where(_profiles.c.workspace_id == workspace_id, _profiles.c.id.in_(ids))
+    ).mappings()
+    by_id = {r["id"]: r for r in rows}
+    uids = dict(
+        conn.execute(
+            select(_identities.c.profile_id, _identities.c.value).where(
+                _identities.c.workspace_id == workspace_id,
+                _identities.c.kind == "user_id",
+                _identities.c.profile_id.in_(ids),
+            )
+        ).all()
+    )
+    result = []
+    for pid in ids:
+        r = by_id.get(pid)
+        if r is None:
+            continue
+        traits = r["traits"] or {}
+        computed = r["computed"] or {}
+        count = computed.get("event_count")
+        result.append(
+            ProfileSummary(
+                id=pid,
+                name=display_name(traits),
+                email=traits.get("email"),
+                user_id=uids.get(pid),
+                last_seen_at=r["last_seen_at"],
+                event_count=int(count) if isinstance(count, int | float) else None,
+            )
+        )
+    return result
+
+
+def find_profiles(
+    conn: Connection, *, workspace_id: str, query: str, limit: int = 20
+) -> list[ProfileSummary]:
+    """Profiles whose id, user id, anonymous id, email, phone or external id is ``query``."""
+    text = query.strip()
+    if not text:
+        return []
+    values = {text, text.lower()}
+    matched = conn.execute(
+        select(_identities.c.profile_id)
+        .where(_identities.c.workspace_id == workspace_id, _identities.c.value.in_(values))
+        .limit(limit)
+    ).scalars()
+    ids: list[str] = []
+    for pid in [*matched, text]:
+        live = _live_id(conn, workspace_id, pid)
+        if live and live not in ids:
+            ids.append(live)
+    return _summaries(conn, workspace_id, ids[:limit])
+
+
+def recent_profiles(
+    conn: Connection, *, workspace_id: str, limit: int = 25
+) -> list[ProfileSummary]:
+    ids = conn.execute(
+        select(_profiles.c.id)
+        .where(_profiles.c.workspace_id == workspace_id, _profiles.c.merged_into.is_(None))
+        .order_by(_profiles.c.last_seen_at.desc())
+        .limit(limit)
+    ).scalars()
+    return _summaries(conn, workspace_id, list(ids))
+
+
+def get_profile(conn: Connection, *, workspace_id: str, profile_id: str) -> ProfileView | None:
+    """The profile (following merges to the survivor) or None."""
+    live = _live_id(conn, workspace_id, profile_id)
+    if live is None:
+        return None
+    row = conn.execute(select(_profiles).where(_profiles.c.id == live)).mappings().first()
+    if row is None:
+        return None
+    idents = conn.execute(
+        select(_identities.c.kind, _identities.c.value, _identities.c.first_seen_at)
+        .where(_identities.c.workspace_id == workspace_id, _identities.c.profile_id == live)
+        .order_by(_identities.c.kind, _identities.c.first_seen_at)
+    ).all()
+    traits = row["traits"] or {}
+    return ProfileView(
+        id=live,
+        name=display_name(traits),
+        traits=traits,
+        computed=row["computed"] or {},
+        identities=[Identity(k, v, t) for k, v, t in idents],
+        first_seen_at=row["first_seen_at"],
+        last_seen_at=row["last_seen_at"],
+        timezone=row["timezone"] or traits.get("timezone"),
+        locale=row["locale"] or traits.get("locale"),
+    )
+
+
+def timeline(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    profile_id: str,
+    before: datetime | None = None,
+    limit: int = 50,
+) -> list[TimelineItem]:
+    """The profile's events, newest first (``before``: older than this time)."""
+    names = _source_names(conn, workspace_id)
+    query = select(
+        _events.c.seq,
+        _events.c.timestamp,
+        _events.c.type,
+        _events.c.event,
+        _events.c.source_id,
+        _events.c.properties,
+        _events.c.traits,
+    ).where(_events.c.workspace_id == workspace_id, _events.c.profile_id == profile_id)
+    if before is not None:
+        query = query.where(_events.c.timestamp < before)
+    rows = conn.execute(
+        query.order_by(_events.c.timestamp.desc(), _events.c.seq.desc()).limit(limit)
+    ).all()
+    return [
+        _timeline_item(r.seq, r.timestamp, r.type, r.event, names.get(r.source_id, "—"), r)
+        for r in rows
+    ]
+
+
+def _timeline_item(
+    seq: int, ts: datetime, kind: str, event: str | None, source: str, row: Any
+) -> TimelineItem:
+    props: dict[str, Any] = row.properties or {}
+    if kind == "identify":
+        traits: dict[str, Any] = row.traits or {}
+        keys = ", ".join(list(traits)[:6])
+        return TimelineItem(seq, ts, kind, "Identified", source, traits, f"traits: {keys}")
+    name = event or ("Page viewed" if kind == "page" else kind.title())
+    if kind in ("page", "screen"):
+        name = f"{'Viewed' if kind == 'page' else 'Opened'} {event or 'page'}"
+        summary = str(props.get("title") or props.get("path") or "")
+        return TimelineItem(seq, ts, kind, name, source, props, summary)
+    parts: list[str] = []
+    if props.get("name"):
+        parts.append(str(props["name"]))
+    for key, label in (
+        ("order_id", "order"),
+        ("ticket_id", "ticket"),
+        ("topic", "topic"),
+        ("campaign_name", "campaign"),
+        ("rating", "rating"),
+        ("score", "score"),
+    ):
+        if key in props and props[key] not in (None, "-", ""):
+            parts.append(f"{label} {props[key]}")
+    money = props.get("revenue", props.get("total"))
+    if money is not None and props.get("currency"):
+        parts.append(f"{money:,.2f} {props['currency']}" if isinstance(money, float) else "")
+    text = props.get("text") or props.get("review_body") or props.get("comment")
+    return TimelineItem(
+        seq,
+        ts,
+        kind,
+        name,
+        source,
+        props,
+        " · ".join(p for p in parts if p),
+        str(text) if text else None,
+        props.get("sentiment_label"),
+    )
