@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, column, func, select, table
+from sqlalchemy import Connection, String, column, func, literal_column, select, table
 
 from partitur.core.types import BigId, JsonDoc, UtcDateTime
 from partitur.workspaces import service as workspaces
@@ -152,7 +152,9 @@ def _day_expr(conn: Connection) -> Any:
     ts = _events.c.timestamp
     if conn.dialect.name == "sqlite":
         return func.substr(ts, 1, 10)
-    return func.to_char(func.timezone("UTC", ts), "YYYY-MM-DD")
+    # literals, not bound parameters: GROUP BY must repeat the very same expression
+    utc = func.timezone(literal_column("'UTC'"), ts)
+    return func.to_char(utc, literal_column("'YYYY-MM-DD'"))
 
 
 def overview(conn: Connection, *, workspace_id: str, now: datetime, days: int = 30) -> Overview:

@@ -111,6 +111,7 @@ def _event_icon(item: Any) -> str:
         (("Email", "Unsubscribed"), "mail"),
         (("Ticket",), "chat"),
         (("Review", "NPS", "CSAT", "Survey"), "star"),
+        (("Viewed",), "eye"),
     ):
         if any(w in name for w in words):
             return icon
