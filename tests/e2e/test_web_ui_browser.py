@@ -1,4 +1,4 @@
-"""The web UI in a real browser: a served partitur with a small demo, driven by headless Chromium."""
+"""The web UI in a real browser: a served partitur with a small demo, in headless Chromium."""
 
 from __future__ import annotations
 
@@ -105,7 +105,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             except httpx.TransportError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {server.stderr and server.stderr.read()}")
+                raise RuntimeError(
+                    f"server did not start: {server.stderr and server.stderr.read()}"
+                )
             time.sleep(0.2)
         email, name = _busiest_customer()
         yield Served(base_url, report["admin_token"], email, name)
@@ -149,13 +151,17 @@ def test_sign_in_see_the_dashboard_find_a_customer_by_email_and_read_the_timelin
             expect(page.locator(".timeline")).to_contain_text("Identified")
             page.screenshot(path=str(tmp_path / "profile.png"), full_page=True)
 
-            page.click("text=Sources")
+            page.get_by_role("navigation").get_by_role("link", name="Sources").click()
+            expect(page).to_have_url(served.base_url + "/ui/sources")
             expect(page.locator("table")).to_contain_text("support")
             page.set_viewport_size({"width": 400, "height": 800})
             page.goto(served.base_url + "/")
             expect(page.locator(".menu-toggle")).to_be_visible()
             page.click(".menu-toggle")
             expect(page.locator("#sidebar")).to_have_class("sidebar open")
+            page.wait_for_function(
+                "document.getElementById('sidebar').getBoundingClientRect().x >= 0"
+            )
             page.screenshot(path=str(tmp_path / "overview-narrow.png"))
         finally:
             browser.close()

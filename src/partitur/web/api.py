@@ -146,7 +146,7 @@ def overview(request: Request, ctx: ContextDep, who: UiPrincipal) -> Response:
         [d.day for d in data.daily],
         [d.by_source for d in data.daily],
         series,
-        title="Events per day and source, last 30 days (UTC)",
+        title="Events per day and source (UTC)",
     )
     return render(
         request,

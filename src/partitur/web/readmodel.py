@@ -93,6 +93,8 @@ class Overview:
     profiles: int
     events: int
     events_last_day: int
+    #: the first and last day of ``daily``
+    period: tuple[date, date]
     quarantined: int
     sources: list[str]
     daily: list[DailyVolume]
@@ -158,7 +160,8 @@ def _day_expr(conn: Connection) -> Any:
 
 
 def overview(conn: Connection, *, workspace_id: str, now: datetime, days: int = 30) -> Overview:
-    """Counts and the event volume per day and source over the last ``days`` days (UTC)."""
+    """Counts and the event volume per day and source over the last ``days`` days (UTC) that
+    have data (ending today, or on the day of the newest event if that is earlier)."""
     names = _source_names(conn, workspace_id)
     ws = _events.c.workspace_id == workspace_id
     events = conn.execute(select(func.count()).select_from(_events).where(ws)).scalar_one()
@@ -177,7 +180,10 @@ def overview(conn: Connection, *, workspace_id: str, now: datetime, days: int = 
         .select_from(_quarantine)
         .where(_quarantine.c.workspace_id == workspace_id)
     ).scalar_one()
-    first_day = (now - timedelta(days=days - 1)).date()
+    # the window ends at the newest event (imported history may end before today)
+    newest = conn.execute(select(func.max(_events.c.timestamp)).where(ws)).scalar_one()
+    until = min(now, newest) if newest is not None else now
+    first_day = (until - timedelta(days=days - 1)).date()
     day = _day_expr(conn).label("day")
     rows = conn.execute(
         select(day, _events.c.source_id, func.count().label("n"))
@@ -202,6 +208,7 @@ def overview(conn: Connection, *, workspace_id: str, now: datetime, days: int = 
         profiles=int(profiles),
         events=int(events),
         events_last_day=int(last_day),
+        period=(first_day, first_day + timedelta(days=days - 1)),
         quarantined=int(quarantined),
         sources=sorted(names.values()),
         daily=[DailyVolume(d, by) for d, by in per_day.items()],
