@@ -262,3 +262,37 @@ def test_a_registered_navigation_entry_appears_in_the_sidebar(
         from partitur.web import ui
 
         ui._NAV[:] = [i for i in nav_items() if i.key != "journeys-test"]
+
+
+def test_a_long_timeline_pages_back_with_older_events(
+    client: TestClient, ctx: Context, anna: str
+) -> None:
+    now = ctx.clock.now()
+    with ctx.store.begin() as conn:
+        source = workspaces.get_source_by_name(conn, workspace_id=ctx.workspace_id, name="web")
+        conn.execute(
+            events.insert(),
+            [
+                {
+                    "workspace_id": ctx.workspace_id,
+                    "source_id": source.id,
+                    "message_id": f"old-{k}",
+                    "type": "track",
+                    "event": f"Old Event {k}",
+                    "user_id": "C100001",
+                    "profile_id": anna,
+                    "timestamp": now - timedelta(days=10, minutes=k),
+                    "received_at": now,
+                }
+                for k in range(60)
+            ],
+        )
+    _login(client, _token(ctx, Scope.read))
+    first = client.get(f"/ui/profiles/{anna}").text
+    assert first.count('class="event ') == 50
+    assert "Ticket Created" in first and "Old Event 59" not in first
+    older = first.split('href="?cursor=')[1].split('"')[0]
+    second = client.get(f"/ui/profiles/{anna}", params={"cursor": older}).text
+    assert second.count('class="event ') == 13
+    assert "Old Event 59" in second and "Ticket Created" not in second
+    assert "?cursor=" not in second

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import importlib
 import mimetypes
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from partitur.api.deps import ContextDep
-from partitur.core.clock import parse_iso8601
 from partitur.core.errors import NotFound, Unauthorized
 from partitur.web import readmodel
 from partitur.web.charts import series_for, stacked_bars
@@ -188,16 +186,10 @@ def profile(
     ctx: ContextDep,
     who: UiPrincipal,
     profile_id: str,
-    before: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[int | None, Query(ge=0)] = None,
 ) -> Response:
     if who is None:
         return login_redirect(request)
-    older_than: datetime | None = None
-    if before:
-        try:
-            older_than = parse_iso8601(before)
-        except ValueError:
-            older_than = None
     with ctx.store.read() as conn:
         view = readmodel.get_profile(conn, workspace_id=who.workspace_id, profile_id=profile_id)
         if view is None:
@@ -212,8 +204,8 @@ def profile(
             )
         if view.id != profile_id:
             return RedirectResponse(f"/ui/profiles/{view.id}", status_code=303)
-        items = readmodel.timeline(
-            conn, workspace_id=who.workspace_id, profile_id=view.id, before=older_than, limit=50
+        items, older = readmodel.timeline(
+            conn, workspace_id=who.workspace_id, profile_id=view.id, cursor=cursor, limit=50
         )
     return render(
         request,
@@ -223,7 +215,7 @@ def profile(
         title=view.name,
         profile=view,
         timeline=items,
-        older=items[-1].timestamp.isoformat() if len(items) == 50 else None,
+        older=older,
     )
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, String, column, func, literal_column, select, table
 
 from partitur.core.types import BigId, JsonDoc, UtcDateTime
+from partitur.events import service as events_service
+from partitur.events.contracts import StoredEvent
 from partitur.workspaces import service as workspaces
 
 _events = table(
@@ -198,12 +200,9 @@ def overview(conn: Connection, *, workspace_id: str, now: datetime, days: int = 
         if bucket is not None:
             name = names.get(source_id, "other")
             bucket[name] = bucket.get(name, 0) + int(n)
-    recent = conn.execute(
-        select(_quarantine)
-        .where(_quarantine.c.workspace_id == workspace_id)
-        .order_by(_quarantine.c.id.desc())
-        .limit(8)
-    ).mappings()
+    recent, _ = events_service.list_quarantine(
+        conn, workspace_id=workspace_id, cursor=None, limit=8
+    )
     return Overview(
         profiles=int(profiles),
         events=int(events),
@@ -214,13 +213,13 @@ def overview(conn: Connection, *, workspace_id: str, now: datetime, days: int = 
         daily=[DailyVolume(d, by) for d, by in per_day.items()],
         recent_quarantine=[
             QuarantineItem(
-                received_at=r["received_at"],
-                source=names.get(r["source_id"] or "", "—"),
-                reason=r["reason"],
-                field=r["field"],
-                origin=r["origin"],
+                received_at=q.received_at,
+                source=names.get(q.source_id or "", "—"),
+                reason=q.reason,
+                field=q.field,
+                origin=q.origin,
             )
-            for r in recent
+            for q in recent
         ],
     )
 
@@ -348,37 +347,22 @@ def timeline(
     *,
     workspace_id: str,
     profile_id: str,
-    before: datetime | None = None,
+    cursor: int | None = None,
     limit: int = 50,
-) -> list[TimelineItem]:
-    """The profile's events, newest first (``before``: older than this time)."""
+) -> tuple[list[TimelineItem], int | None]:
+    """A page of the profile's events, newest first, and the cursor of the next page."""
     names = _source_names(conn, workspace_id)
-    query = select(
-        _events.c.seq,
-        _events.c.timestamp,
-        _events.c.type,
-        _events.c.event,
-        _events.c.source_id,
-        _events.c.properties,
-        _events.c.traits,
-    ).where(_events.c.workspace_id == workspace_id, _events.c.profile_id == profile_id)
-    if before is not None:
-        query = query.where(_events.c.timestamp < before)
-    rows = conn.execute(
-        query.order_by(_events.c.timestamp.desc(), _events.c.seq.desc()).limit(limit)
-    ).all()
-    return [
-        _timeline_item(r.seq, r.timestamp, r.type, r.event, names.get(r.source_id, "—"), r)
-        for r in rows
-    ]
+    page, next_cursor = events_service.list_events(
+        conn, workspace_id=workspace_id, profile_ids=[profile_id], cursor=cursor, limit=limit
+    )
+    return [_timeline_item(e, names.get(e.source_id, "—")) for e in page], next_cursor
 
 
-def _timeline_item(
-    seq: int, ts: datetime, kind: str, event: str | None, source: str, row: Any
-) -> TimelineItem:
-    props: dict[str, Any] = row.properties or {}
+def _timeline_item(e: StoredEvent, source: str) -> TimelineItem:
+    seq, ts, kind, event = e.seq, e.timestamp, e.type, e.event
+    props: dict[str, Any] = e.properties or {}
     if kind == "identify":
-        traits: dict[str, Any] = row.traits or {}
+        traits: dict[str, Any] = e.traits or {}
         keys = ", ".join(list(traits)[:6])
         return TimelineItem(seq, ts, kind, "Identified", source, traits, f"traits: {keys}")
     name = event or ("Page viewed" if kind == "page" else kind.title())
