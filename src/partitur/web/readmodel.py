@@ -9,6 +9,7 @@ profiles services offer equivalent functions, these queries should become calls 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -161,17 +162,65 @@ def _day_expr(conn: Connection) -> Any:
     return func.to_char(utc, literal_column("'YYYY-MM-DD'"))
 
 
+@dataclass(frozen=True)
+class _EventFigures:
+    events: int
+    last_day: int
+    first_day: date
+    per_day: dict[date, dict[str, int]]
+
+
+#: The event figures are scans of the event log; they are kept until a new event arrives
+#: (the key holds the log's highest ``seq``), so reloading the dashboard costs nothing.
+_figures_cache: dict[str, tuple[tuple[Any, ...], _EventFigures]] = {}
+_cache_lock = threading.Lock()
+
+
+def _event_figures(
+    conn: Connection, *, workspace_id: str, now: datetime, days: int
+) -> _EventFigures:
+    ws = _events.c.workspace_id == workspace_id
+    newest_seq = conn.execute(select(func.max(_events.c.seq))).scalar_one()
+    key = (newest_seq, days, now.date())
+    with _cache_lock:
+        cached = _figures_cache.get(workspace_id)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    # the window ends at the newest event (imported history may end before today)
+    newest = conn.execute(
+        select(_events.c.timestamp).where(ws).order_by(_events.c.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    until = min(now, newest) if newest is not None else now
+    first_day = (until - timedelta(days=days - 1)).date()
+    events = conn.execute(select(func.count()).select_from(_events).where(ws)).scalar_one()
+    day = _day_expr(conn).label("day")
+    since = datetime.combine(first_day, datetime.min.time(), now.tzinfo)
+    rows = conn.execute(
+        select(day, _events.c.source_id, func.count().label("n"))
+        .where(ws, _events.c.timestamp >= since)
+        .group_by(day, _events.c.source_id)
+    ).all()
+    last_day = conn.execute(
+        select(func.count())
+        .select_from(_events)
+        .where(ws, _events.c.timestamp >= max(now - timedelta(days=1), since))
+    ).scalar_one()
+    per_day: dict[date, dict[str, int]] = {first_day + timedelta(days=k): {} for k in range(days)}
+    for day_text, source_id, n in rows:
+        bucket = per_day.get(date.fromisoformat(str(day_text)))
+        if bucket is not None:
+            bucket[source_id] = bucket.get(source_id, 0) + int(n)
+    figures = _EventFigures(int(events), int(last_day), first_day, per_day)
+    with _cache_lock:
+        _figures_cache[workspace_id] = (key, figures)
+    return figures
+
+
 def overview(conn: Connection, *, workspace_id: str, now: datetime, days: int = 30) -> Overview:
     """Counts and the event volume per day and source over the last ``days`` days (UTC) that
     have data (ending today, or on the day of the newest event if that is earlier)."""
     names = _source_names(conn, workspace_id)
-    ws = _events.c.workspace_id == workspace_id
-    events = conn.execute(select(func.count()).select_from(_events).where(ws)).scalar_one()
-    last_day = conn.execute(
-        select(func.count())
-        .select_from(_events)
-        .where(ws, _events.c.timestamp >= now - timedelta(days=1))
-    ).scalar_one()
+    figures = _event_figures(conn, workspace_id=workspace_id, now=now, days=days)
     profiles = conn.execute(
         select(func.count())
         .select_from(_profiles)
@@ -182,35 +231,24 @@ def overview(conn: Connection, *, workspace_id: str, now: datetime, days: int = 
         .select_from(_quarantine)
         .where(_quarantine.c.workspace_id == workspace_id)
     ).scalar_one()
-    # the window ends at the newest event (imported history may end before today)
-    newest = conn.execute(select(func.max(_events.c.timestamp)).where(ws)).scalar_one()
-    until = min(now, newest) if newest is not None else now
-    first_day = (until - timedelta(days=days - 1)).date()
-    day = _day_expr(conn).label("day")
-    rows = conn.execute(
-        select(day, _events.c.source_id, func.count().label("n"))
-        .where(
-            ws, _events.c.timestamp >= datetime.combine(first_day, datetime.min.time(), now.tzinfo)
-        )
-        .group_by(day, _events.c.source_id)
-    ).all()
-    per_day: dict[date, dict[str, int]] = {first_day + timedelta(days=k): {} for k in range(days)}
-    for day_text, source_id, n in rows:
-        bucket = per_day.get(date.fromisoformat(str(day_text)))
-        if bucket is not None:
-            name = names.get(source_id, "other")
-            bucket[name] = bucket.get(name, 0) + int(n)
     recent, _ = events_service.list_quarantine(
         conn, workspace_id=workspace_id, cursor=None, limit=8
     )
+    daily = []
+    for d, by_id in figures.per_day.items():
+        by_name: dict[str, int] = {}
+        for source_id, n in by_id.items():
+            name = names.get(source_id, "other")
+            by_name[name] = by_name.get(name, 0) + n
+        daily.append(DailyVolume(d, by_name))
     return Overview(
         profiles=int(profiles),
-        events=int(events),
-        events_last_day=int(last_day),
-        period=(first_day, first_day + timedelta(days=days - 1)),
+        events=figures.events,
+        events_last_day=figures.last_day,
+        period=(figures.first_day, figures.first_day + timedelta(days=days - 1)),
         quarantined=int(quarantined),
         sources=sorted(names.values()),
-        daily=[DailyVolume(d, by) for d, by in per_day.items()],
+        daily=daily,
         recent_quarantine=[
             QuarantineItem(
                 received_at=q.received_at,
