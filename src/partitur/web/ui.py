@@ -17,6 +17,7 @@ simply has no navigation entry.
 from __future__ import annotations
 
 import importlib.resources
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from partitur import __version__
 from partitur.api.deps import ContextDep
+from partitur.core.clock import parse_iso8601
 from partitur.core.errors import Unauthorized
 from partitur.workspaces.contracts import Principal, Scope
 from partitur.workspaces.service import authenticate
@@ -93,6 +95,23 @@ def _localtime(
     return value.astimezone(tz).strftime(fmt)
 
 
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _display(value: Any, zone: str | None = None) -> str:
+    """A trait value for people: timestamps in the profile's zone, numbers grouped."""
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        try:
+            return _localtime(parse_iso8601(value), zone)
+        except ValueError:
+            return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return _number(value)
+    return str(value)
+
+
 def _number(value: Any) -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.2f}"
@@ -121,6 +140,7 @@ def _event_icon(item: Any) -> str:
 env.filters["localtime"] = _localtime
 env.filters["event_icon"] = _event_icon
 env.filters["number"] = _number
+env.filters["display"] = _display
 env.globals["version"] = __version__
 
 
