@@ -102,6 +102,7 @@ def load_dataset(
                 accepted += _count(result, "accepted", len(messages))
                 rejected += _count(result, "rejected", 0)
                 done += len(messages)
+        ctx.signals.notify("events")
         progress("load", done, total)
     return accepted, rejected
 
