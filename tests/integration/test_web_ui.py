@@ -296,3 +296,12 @@ def test_a_long_timeline_pages_back_with_older_events(
     assert second.count('class="event ') == 13
     assert "Old Event 59" in second and "Ticket Created" not in second
     assert "?cursor=" not in second
+
+
+def test_the_quarantine_page_lists_refused_messages_with_reason_and_field(
+    client: TestClient, ctx: Context, anna: str
+) -> None:
+    _login(client, _token(ctx, Scope.read))
+    page = client.get("/ui/quarantine").text
+    assert "a message needs a userId or an anonymousId" in page
+    assert "<code>userId</code>" in page and ">web</span>" in page

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from partitur.api.deps import ContextDep
 from partitur.core.errors import NotFound, Unauthorized
+from partitur.events import service as events_service
 from partitur.web import readmodel
 from partitur.web.charts import series_for, stacked_bars
 from partitur.web.ui import (
@@ -216,6 +217,32 @@ def profile(
         profile=view,
         timeline=items,
         older=older,
+    )
+
+
+@router.get("/ui/quarantine", response_class=HTMLResponse)
+def quarantine(
+    request: Request,
+    ctx: ContextDep,
+    who: UiPrincipal,
+    cursor: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    if who is None:
+        return login_redirect(request)
+    with ctx.store.read() as conn:
+        items, next_cursor = events_service.list_quarantine(
+            conn, workspace_id=who.workspace_id, cursor=cursor, limit=50
+        )
+        names = {s.id: s.name for s in workspaces.list_sources(conn, workspace_id=who.workspace_id)}
+    return render(
+        request,
+        "quarantine.html",
+        who=who,
+        active="quarantine",
+        title="Quarantine",
+        items=items,
+        next_cursor=next_cursor,
+        sources=names,
     )
 
 

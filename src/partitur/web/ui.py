@@ -59,6 +59,7 @@ class NavItem:
 _NAV: list[NavItem] = [
     NavItem("overview", "Overview", "/", 10, "dashboard"),
     NavItem("profiles", "Profiles", "/ui/profiles", 20, "people"),
+    NavItem("quarantine", "Quarantine", "/ui/quarantine", 85, "alert"),
     NavItem("sources", "Sources", "/ui/sources", 90, "key"),
 ]
 
