@@ -93,7 +93,7 @@ def collect_steps(modules: list[str] | None = None) -> list[DemoStep]:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name == name:
+            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
                 continue
             raise
         steps.extend(module.DEMO_STEPS)
