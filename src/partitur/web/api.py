@@ -171,7 +171,12 @@ def profiles(
         return login_redirect(request)
     with ctx.store.read() as conn:
         if q.strip():
-            found = readmodel.find_profiles(conn, workspace_id=who.workspace_id, query=q)
+            found = readmodel.find_profiles(
+                conn,
+                workspace_id=who.workspace_id,
+                query=q,
+                external_kinds=list(ctx.settings.identity_external_id_traits),
+            )
             if len(found) == 1:
                 return RedirectResponse(f"/ui/profiles/{found[0].id}", status_code=303)
         else:

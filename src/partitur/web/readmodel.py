@@ -1,10 +1,10 @@
 """Read-only views the UI pages show: dashboard figures, profile lookups and timelines.
 
-The UI reads through the domains' service functions where they exist. The dashboard's
-aggregates (events per day and source, counts) and the profile 360 view are shaped for the
-page; they read the event log, the identity graph and the profiles with lightweight table
-clauses (no writes, no import of another domain's ``tables`` module). When the events and
-profiles services offer equivalent functions, these queries should become calls to them.
+Profiles, identities, timelines and quarantine are read through the profiles and events
+services. The dashboard's aggregates (events per day and source, counts) and the list of
+recently active profiles have no service function yet; they read the event log and the
+profiles with lightweight table clauses (read-only, no import of another domain's ``tables``
+module) and should move behind service functions when those domains offer them.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from typing import Any
 
 from sqlalchemy import Connection, String, column, func, literal_column, select, table
 
+from partitur.core.errors import NotFound, ValidationFailed
 from partitur.core.types import BigId, JsonDoc, UtcDateTime
 from partitur.events import service as events_service
 from partitur.events.contracts import StoredEvent
+from partitur.profiles import service as profiles_service
 from partitur.workspaces import service as workspaces
 
 _events = table(
@@ -118,7 +120,6 @@ class ProfileSummary:
 class Identity:
     kind: str
     value: str
-    first_seen_at: datetime | None
 
 
 @dataclass
@@ -132,6 +133,8 @@ class ProfileView:
     last_seen_at: datetime | None
     timezone: str | None
     locale: str | None
+    #: how many profiles were merged into this one
+    merged_from: int = 0
 
 
 @dataclass
@@ -267,22 +270,6 @@ def display_name(traits: dict[str, Any]) -> str:
     return full or str(traits.get("name") or traits.get("email") or "Anonymous visitor")
 
 
-def _live_id(conn: Connection, workspace_id: str, profile_id: str) -> str | None:
-    """Follow merges to the surviving profile."""
-    for _ in range(20):
-        row = conn.execute(
-            select(_profiles.c.id, _profiles.c.merged_into).where(
-                _profiles.c.workspace_id == workspace_id, _profiles.c.id == profile_id
-            )
-        ).first()
-        if row is None:
-            return None
-        if row.merged_into is None:
-            return str(row.id)
-        profile_id = row.merged_into
-    return None
-
-
 def _summaries(conn: Connection, workspace_id: str, ids: list[str]) -> list[ProfileSummary]:
     if not ids:
         return []
@@ -321,23 +308,35 @@ def _summaries(conn: Connection, workspace_id: str, ids: list[str]) -> list[Prof
 
 
 def find_profiles(
-    conn: Connection, *, workspace_id: str, query: str, limit: int = 20
+    conn: Connection,
+    *,
+    workspace_id: str,
+    query: str,
+    external_kinds: list[str] | None = None,
+    limit: int = 20,
 ) -> list[ProfileSummary]:
-    """Profiles whose id, user id, anonymous id, email, phone or external id is ``query``."""
+    """Profiles whose email, user id, anonymous id, phone, external id or profile id is
+    ``query`` (each identifier normalised the way identity resolution stores it)."""
     text = query.strip()
     if not text:
         return []
-    values = {text, text.lower()}
-    matched = conn.execute(
-        select(_identities.c.profile_id)
-        .where(_identities.c.workspace_id == workspace_id, _identities.c.value.in_(values))
-        .limit(limit)
-    ).scalars()
     ids: list[str] = []
-    for pid in [*matched, text]:
-        live = _live_id(conn, workspace_id, pid)
-        if live and live not in ids:
-            ids.append(live)
+    kinds = [*profiles_service.LOOKUP_KINDS, *(f"external:{k}" for k in external_kinds or [])]
+    for kind in kinds:
+        try:
+            found = profiles_service.find_profile(
+                conn, workspace_id=workspace_id, kind=kind, value=text
+            )
+        except (NotFound, ValidationFailed):
+            continue
+        if found.id not in ids:
+            ids.append(found.id)
+    try:
+        direct = profiles_service.get_profile(conn, profile_id=text, workspace_id=workspace_id)
+    except NotFound:
+        direct = None
+    if direct is not None and direct.id not in ids:
+        ids.append(direct.id)
     return _summaries(conn, workspace_id, ids[:limit])
 
 
@@ -355,28 +354,27 @@ def recent_profiles(
 
 def get_profile(conn: Connection, *, workspace_id: str, profile_id: str) -> ProfileView | None:
     """The profile (following merges to the survivor) or None."""
-    live = _live_id(conn, workspace_id, profile_id)
-    if live is None:
+    try:
+        profile = profiles_service.get_profile(
+            conn, profile_id=profile_id, workspace_id=workspace_id
+        )
+    except NotFound:
         return None
-    row = conn.execute(select(_profiles).where(_profiles.c.id == live)).mappings().first()
-    if row is None:
-        return None
-    idents = conn.execute(
-        select(_identities.c.kind, _identities.c.value, _identities.c.first_seen_at)
-        .where(_identities.c.workspace_id == workspace_id, _identities.c.profile_id == live)
-        .order_by(_identities.c.kind, _identities.c.first_seen_at)
-    ).all()
-    traits = row["traits"] or {}
     return ProfileView(
-        id=live,
-        name=display_name(traits),
-        traits=traits,
-        computed=row["computed"] or {},
-        identities=[Identity(k, v, t) for k, v, t in idents],
-        first_seen_at=row["first_seen_at"],
-        last_seen_at=row["last_seen_at"],
-        timezone=row["timezone"] or traits.get("timezone"),
-        locale=row["locale"] or traits.get("locale"),
+        id=profile.id,
+        name=display_name(profile.traits),
+        traits=profile.traits,
+        computed=profile.computed,
+        identities=[
+            Identity(kind, value)
+            for kind, values in sorted(profile.identities.items())
+            for value in values
+        ],
+        first_seen_at=profile.first_seen_at,
+        last_seen_at=profile.last_seen_at,
+        timezone=profile.timezone or profile.traits.get("timezone"),
+        locale=profile.locale or profile.traits.get("locale"),
+        merged_from=len(profile.merged_from),
     )
 
 
