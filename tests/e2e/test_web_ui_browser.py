@@ -19,7 +19,6 @@ import pytest
 from partitur.demo.generator import DemoConfig, generate
 
 pytestmark = pytest.mark.browser
-pytest.importorskip("partitur.identity.loops", reason="identity resolution is not merged yet")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

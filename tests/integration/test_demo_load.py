@@ -9,17 +9,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from partitur.context import Context
 from partitur.demo.generator import DemoConfig, generate
 from partitur.demo.loader import run_demo
 from partitur.demo.steps import DemoReport
 from partitur.workspaces import service as workspaces
 from partitur.workspaces.contracts import Scope
-
-pytest.importorskip("partitur.identity.loops", reason="identity resolution is not merged yet")
-pytest.importorskip("partitur.profiles.service", reason="profiles are not merged yet")
 
 END = datetime(2026, 1, 5, 12, tzinfo=UTC)
 SMALL = {"customers": 80, "days": 21, "seed": 5, "end": END}
