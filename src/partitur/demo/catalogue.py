@@ -1,0 +1,455 @@
+"""The fixed world of the demo retailer "Nordhafen": markets, regions, names, products, content.
+
+Everything here is constant data; the generator draws from it with a seeded RNG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COMPANY = "Nordhafen"
+
+
+@dataclass(frozen=True)
+class Market:
+    locale: str
+    language: str  # "de" | "en"
+    country: str
+    currency: str
+    #: (region code, region name, IANA timezone, weight)
+    regions: tuple[tuple[str, str, str, float], ...]
+    first_names: tuple[str, ...]
+    last_names: tuple[str, ...]
+    phone_prefixes: tuple[str, ...]
+    weight: float
+
+
+MARKETS: tuple[Market, ...] = (
+    Market(
+        locale="de-DE",
+        language="de",
+        country="DE",
+        currency="EUR",
+        regions=(
+            ("DE-BE", "Berlin", "Europe/Berlin", 0.18),
+            ("DE-BY", "Bayern", "Europe/Berlin", 0.22),
+            ("DE-HH", "Hamburg", "Europe/Berlin", 0.12),
+            ("DE-NW", "Nordrhein-Westfalen", "Europe/Berlin", 0.26),
+            ("DE-HE", "Hessen", "Europe/Berlin", 0.10),
+            ("DE-BW", "Baden-Württemberg", "Europe/Berlin", 0.12),
+        ),
+        first_names=(
+            "Anna",
+            "Lukas",
+            "Mia",
+            "Leon",
+            "Hannah",
+            "Finn",
+            "Lena",
+            "Jonas",
+            "Laura",
+            "Paul",
+            "Sophie",
+            "Felix",
+            "Marie",
+            "Maximilian",
+            "Emma",
+            "Elias",
+            "Lea",
+            "Noah",
+            "Clara",
+            "Ben",
+            "Johanna",
+            "Tim",
+            "Katharina",
+            "Jan",
+            "Sabine",
+            "Thomas",
+            "Ursula",
+            "Jürgen",
+            "Petra",
+            "Stefan",
+            "Monika",
+            "Andreas",
+            "Jana",
+            "Matthias",
+            "Nina",
+            "Tobias",
+        ),
+        last_names=(
+            "Müller",
+            "Schmidt",
+            "Schneider",
+            "Fischer",
+            "Weber",
+            "Meyer",
+            "Wagner",
+            "Becker",
+            "Schulz",
+            "Hoffmann",
+            "Koch",
+            "Richter",
+            "Klein",
+            "Wolf",
+            "Schröder",
+            "Neumann",
+            "Schwarz",
+            "Zimmermann",
+            "Braun",
+            "Krüger",
+            "Hofmann",
+            "Hartmann",
+            "Lange",
+            "Werner",
+            "Krause",
+            "Lehmann",
+            "Köhler",
+            "Maier",
+            "Huber",
+            "Kaiser",
+            "Fuchs",
+        ),
+        phone_prefixes=("+49151", "+49160", "+49170", "+49176", "+49157"),
+        weight=0.55,
+    ),
+    Market(
+        locale="en-GB",
+        language="en",
+        country="GB",
+        currency="GBP",
+        regions=(
+            ("GB-LND", "London", "Europe/London", 0.40),
+            ("GB-MAN", "Manchester", "Europe/London", 0.20),
+            ("GB-BIR", "Birmingham", "Europe/London", 0.15),
+            ("GB-EDH", "Edinburgh", "Europe/London", 0.12),
+            ("GB-BST", "Bristol", "Europe/London", 0.13),
+        ),
+        first_names=(
+            "Oliver",
+            "Amelia",
+            "George",
+            "Isla",
+            "Harry",
+            "Ava",
+            "Jack",
+            "Emily",
+            "Charlie",
+            "Sophia",
+            "Thomas",
+            "Grace",
+            "James",
+            "Poppy",
+            "William",
+            "Freya",
+            "Alfie",
+            "Lily",
+            "Oscar",
+            "Evie",
+            "Henry",
+            "Ella",
+            "Arthur",
+            "Rosie",
+            "Sarah",
+            "David",
+            "Helen",
+            "Michael",
+            "Claire",
+            "Paul",
+        ),
+        last_names=(
+            "Smith",
+            "Jones",
+            "Taylor",
+            "Brown",
+            "Williams",
+            "Wilson",
+            "Johnson",
+            "Davies",
+            "Robinson",
+            "Wright",
+            "Thompson",
+            "Evans",
+            "Walker",
+            "White",
+            "Roberts",
+            "Green",
+            "Hall",
+            "Wood",
+            "Jackson",
+            "Clarke",
+            "Patel",
+            "Khan",
+            "Hughes",
+            "Edwards",
+        ),
+        phone_prefixes=("+4477", "+4478", "+4479"),
+        weight=0.25,
+    ),
+    Market(
+        locale="en-US",
+        language="en",
+        country="US",
+        currency="USD",
+        regions=(
+            ("US-NY", "New York", "America/New_York", 0.25),
+            ("US-MA", "Massachusetts", "America/New_York", 0.10),
+            ("US-IL", "Illinois", "America/Chicago", 0.15),
+            ("US-TX", "Texas", "America/Chicago", 0.17),
+            ("US-CA", "California", "America/Los_Angeles", 0.23),
+            ("US-WA", "Washington", "America/Los_Angeles", 0.10),
+        ),
+        first_names=(
+            "Liam",
+            "Olivia",
+            "Noah",
+            "Emma",
+            "Ethan",
+            "Ava",
+            "Mason",
+            "Sophia",
+            "Logan",
+            "Isabella",
+            "Lucas",
+            "Mia",
+            "Jackson",
+            "Charlotte",
+            "Aiden",
+            "Harper",
+            "Carter",
+            "Abigail",
+            "Jennifer",
+            "Robert",
+            "Linda",
+            "Daniel",
+            "Jessica",
+            "Kevin",
+            "Ashley",
+            "Brian",
+            "Megan",
+            "Tyler",
+        ),
+        last_names=(
+            "Miller",
+            "Davis",
+            "Garcia",
+            "Rodriguez",
+            "Martinez",
+            "Anderson",
+            "Taylor",
+            "Thomas",
+            "Moore",
+            "Martin",
+            "Lee",
+            "Perez",
+            "Thompson",
+            "Harris",
+            "Sanchez",
+            "Clark",
+            "Lewis",
+            "Young",
+            "Allen",
+            "King",
+            "Scott",
+            "Nguyen",
+            "Hill",
+            "Baker",
+        ),
+        phone_prefixes=("+1212", "+1312", "+1415", "+1617", "+1512"),
+        weight=0.20,
+    ),
+)
+
+EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    name_en: str
+    name_de: str
+    #: median price in EUR and the spread (sigma of the log-normal)
+    median_price: float
+    price_sigma: float
+    nouns: tuple[str, ...]
+    weight: float
+
+
+CATEGORIES: tuple[Category, ...] = (
+    Category(
+        "electronics",
+        "Electronics",
+        "Elektronik",
+        149.0,
+        0.9,
+        (
+            "Wireless Headphones",
+            "Smart Speaker",
+            "E-Reader",
+            "Action Camera",
+            "Smartwatch",
+            "Bluetooth Speaker",
+            "Tablet",
+            "Noise-Cancelling Earbuds",
+            "4K Monitor",
+            "Laptop",
+        ),
+        0.22,
+    ),
+    Category(
+        "home",
+        "Home & Kitchen",
+        "Haus & Küche",
+        49.0,
+        0.7,
+        (
+            "Espresso Machine",
+            "Chef's Knife",
+            "Cast Iron Pan",
+            "Linen Bedding Set",
+            "Desk Lamp",
+            "Kettle",
+            "Stand Mixer",
+            "Storage Boxes",
+            "Air Purifier",
+        ),
+        0.20,
+    ),
+    Category(
+        "fashion",
+        "Fashion",
+        "Mode",
+        59.0,
+        0.55,
+        (
+            "Rain Jacket",
+            "Merino Sweater",
+            "Leather Sneakers",
+            "Denim Jeans",
+            "Wool Coat",
+            "Chelsea Boots",
+            "Linen Shirt",
+            "Knit Scarf",
+        ),
+        0.24,
+    ),
+    Category(
+        "sports",
+        "Sports & Outdoor",
+        "Sport & Outdoor",
+        69.0,
+        0.7,
+        (
+            "Trail Running Shoes",
+            "Hiking Backpack",
+            "Yoga Mat",
+            "Tent",
+            "Cycling Helmet",
+            "Insulated Bottle",
+            "Down Jacket",
+            "Trekking Poles",
+        ),
+        0.18,
+    ),
+    Category(
+        "beauty",
+        "Beauty",
+        "Beauty",
+        24.0,
+        0.5,
+        ("Face Serum", "Day Cream", "Hair Dryer", "Perfume", "Shaving Kit", "Sunscreen"),
+        0.10,
+    ),
+    Category(
+        "toys",
+        "Toys & Games",
+        "Spielzeug",
+        34.0,
+        0.6,
+        ("Building Blocks", "Board Game", "Puzzle", "Wooden Train Set", "Plush Bear"),
+        0.06,
+    ),
+)
+
+BRANDS = (
+    "Nordlicht",
+    "Fjord",
+    "Alster",
+    "Kestrel",
+    "Brightwell",
+    "Tidewater",
+    "Lumio",
+    "Hafenkraft",
+    "Pinecrest",
+    "Solvik",
+    "Aurelia",
+    "Ironbark",
+)
+
+#: Editorial content: guides and inspiration pages. "financing" is the research topic of the
+#: "research -> offer" journey (repeated views of financing guides before a big purchase).
+CONTENT_TOPICS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    (
+        "financing",
+        "Financing & instalments",
+        "Finanzierung & Ratenkauf",
+        (
+            "how-instalments-work",
+            "0-percent-financing",
+            "buy-now-pay-later",
+            "financing-calculator",
+            "credit-check-explained",
+        ),
+    ),
+    (
+        "buying-guides",
+        "Buying guides",
+        "Kaufberatung",
+        (
+            "best-headphones",
+            "choosing-a-laptop",
+            "espresso-machines-compared",
+            "running-shoe-guide",
+            "tent-buying-guide",
+        ),
+    ),
+    (
+        "sustainability",
+        "Sustainability",
+        "Nachhaltigkeit",
+        ("repair-service", "recycled-materials", "carbon-neutral-shipping"),
+    ),
+    (
+        "style",
+        "Style & inspiration",
+        "Stil & Inspiration",
+        ("autumn-looks", "capsule-wardrobe", "cosy-living-room"),
+    ),
+    (
+        "help",
+        "Help centre",
+        "Hilfe-Center",
+        ("returns", "delivery-times", "payment-methods", "track-my-order", "warranty"),
+    ),
+)
+
+SUPPORT_TOPICS = (
+    "delivery_delay",
+    "damaged_item",
+    "return_refund",
+    "payment_issue",
+    "account_login",
+    "product_question",
+    "praise",
+)
+
+SUPPORT_CHANNELS = ("email", "chat", "phone", "contact_form")
+AGENTS = (
+    "agent_jana",
+    "agent_mehmet",
+    "agent_sophie",
+    "agent_oliver",
+    "agent_priya",
+    "agent_lars",
+    "agent_emily",
+    "agent_kai",
+)

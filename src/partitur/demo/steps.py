@@ -1,0 +1,105 @@
+"""The extension point of the demo workspace: steps that run after the data load.
+
+A domain that wants something in the demo (example journeys, segments, trained models, journey
+maps, ...) creates ``partitur/<domain>/demo.py`` with a list ``DEMO_STEPS`` of functions
+``step(ctx, report) -> None`` and adds nothing else anywhere: ``STEP_MODULES`` below already
+names every domain's module, in the order they run (a module that does not exist is skipped).
+
+A step must be **idempotent**: ``partitur demo`` can run again on a loaded workspace (for
+example after an upgrade added a new step), so a step first checks whether its work is there
+(``ensure_*`` service functions, lookups by name) and does only what is missing. A step reads
+and writes through service functions, records what it did with ``report.add(...)`` /
+``report.note(...)``, and raises a ``PartiturError`` if it cannot do its work.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from partitur.context import Context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DemoReport:
+    """What the demo command prints at the end (and emits with ``--json``)."""
+
+    workspace: str = ""
+    skipped: bool = False
+    customers: int = 0
+    events: int = 0
+    quarantined: int = 0
+    profiles: int = 0
+    #: source name -> write key
+    write_keys: dict[str, str] = field(default_factory=dict)
+    admin_token: str = ""
+    #: seconds per phase: generate, load, identity, steps
+    timings: dict[str, float] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+    #: label -> value lines contributed by demo steps ("journeys published": 6)
+    extras: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, label: str, value: Any) -> None:
+        """Show ``label: value`` in the summary (a step's headline figure)."""
+        self.extras[label] = value
+
+    def note(self, text: str) -> None:
+        """Show a line of text under the summary (e.g. where to look in the UI)."""
+        self.notes.append(text)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "workspace": self.workspace,
+            "skipped": self.skipped,
+            "customers": self.customers,
+            "events": self.events,
+            "quarantined": self.quarantined,
+            "profiles": self.profiles,
+            "write_keys": self.write_keys,
+            "admin_token": self.admin_token,
+            "timings": self.timings,
+            "facts": self.facts,
+            "extras": self.extras,
+            "notes": self.notes,
+        }
+
+
+DemoStep = Callable[[Context, DemoReport], None]
+
+#: Modules that contribute ``DEMO_STEPS``, in running order (segments before the journeys that
+#: use them, models before the decisions that read their scores, maps last since they link to
+#: everything else).
+STEP_MODULES = [
+    "partitur.segments.demo",
+    "partitur.channels.demo",
+    "partitur.journeys.demo",
+    "partitur.ml.demo",
+    "partitur.decisions.demo",
+    "partitur.analytics.demo",
+    "partitur.journey_maps.demo",
+]
+
+
+def collect_steps(modules: list[str] | None = None) -> list[DemoStep]:
+    """The demo steps of every module in ``modules`` (default ``STEP_MODULES``) that exists."""
+    steps: list[DemoStep] = []
+    for name in STEP_MODULES if modules is None else modules:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+                continue
+            raise
+        steps.extend(module.DEMO_STEPS)
+    return steps
+
+
+def step_name(step: DemoStep) -> str:
+    module = getattr(step, "__module__", "") or ""
+    return f"{module.removeprefix('partitur.')}.{getattr(step, '__name__', 'step')}"
