@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export PARTITUR_DATABASE_URL ?= sqlite:///var/partitur.db
+# analytics over SQLite read a copy of the database refreshed at most every 15 s while serving
+export PARTITUR_ANALYTICS_SNAPSHOT_SECONDS ?= 15
 
 .PHONY: run test lint pytest bench bench-smoke install system-deps clean demo
 

@@ -27,7 +27,11 @@ class Context:
         from partitur.storage.migrate import upgrade
         from partitur.workspaces.service import ensure_workspace
 
-        store = Store(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        store = Store(
+            settings.database_url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            snapshot_max_staleness=settings.analytics_snapshot_seconds,
+        )
         if migrate:
             upgrade(store)
         ctx = cls(settings=settings, store=store, clock=clock or SystemClock())

@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     )
     #: SQLite durability: FULL fsyncs the WAL at each commit (group commit keeps it fast).
     sqlite_synchronous: str = "FULL"
+    #: DuckDB analytics over SQLite read a copy of the database refreshed after changes, at most
+    #: this often (0: always current). See Store.sqlite_snapshot.
+    analytics_snapshot_seconds: float = 0.0
     base_url: str = "http://127.0.0.1:8000"
     #: Key for signing links (unsubscribe, click tracking) and encrypting provider secrets.
     secret_key: str = "partitur-dev-secret-change-me"

@@ -110,11 +110,18 @@ class AnalyticsEngine:
             self._attach(store)
             self._create_views(snapshot_dir)
 
+    def refresh(self) -> None:
+        """See what was committed since the engine opened (SQLite: re-attach a fresh copy)."""
+        if self._store is not None and self._store.is_sqlite:
+            self.con.execute("DETACH store")
+            self._attach(self._store)
+
     # -- setup ---------------------------------------------------------------------------------
     def _attach(self, store: Store) -> None:
         if store.is_sqlite:
             _load_extension(self.con, "sqlite")
-            path = store.sqlite_path or ""
+            # never the live file: see Store.sqlite_snapshot for why
+            path = store.sqlite_snapshot()
             self.con.execute(f"ATTACH {_quote(path)} AS store (TYPE sqlite, READ_ONLY)")
         else:
             _load_extension(self.con, "postgres")
@@ -188,6 +195,7 @@ class AnalyticsEngine:
 
         Returns ``{"rows": n, "from_seq": lo, "to_seq": hi}`` (rows 0 when nothing was new).
         """
+        self.refresh()
         columns = self._store_columns("events")
         if not columns:
             raise NotFound("the store has no events table", field="events")

@@ -8,6 +8,10 @@ SQLAlchemy ``Connection``; leaving the block commits, an exception rolls back.
 from __future__ import annotations
 
 import contextlib
+import os
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +22,18 @@ from sqlalchemy.pool import NullPool
 
 
 class Store:
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 8) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: str = "FULL",
+        pool_size: int = 8,
+        snapshot_max_staleness: float = 0.0,
+    ) -> None:
         self.url = url
+        self.snapshot_max_staleness = snapshot_max_staleness
+        self._snapshot_lock = threading.Lock()
+        self._snapshot: tuple[str, float, tuple[int, ...]] | None = None
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {"future": True}
@@ -63,8 +77,60 @@ class Store:
             with conn.begin():
                 yield conn
 
+    def sqlite_snapshot(self) -> str:
+        """A consistent read-only copy of the SQLite database for DuckDB to attach.
+
+        DuckDB's SQLite reader is a second copy of the SQLite library inside this process.
+        SQLite's locks are per process, so that copy cannot see this one's locks: opening the
+        live WAL database from it resets the shared-memory WAL index under this process's feet
+        (a crash with SIGBUS, or worse, corruption). So DuckDB reads a copy made with SQLite's
+        own backup API through this process's library, replaced atomically and refreshed when
+        the database changed (and, if ``snapshot_max_staleness`` is set, no more often).
+        """
+        path = self.sqlite_path
+        if not path:
+            raise ValueError("only SQLite stores have snapshots")
+        with self._snapshot_lock:
+            signature = _file_signature(path)
+            if self._snapshot is not None:
+                copy, made_at, seen = self._snapshot
+                fresh = seen == signature
+                recent = time.monotonic() - made_at < self.snapshot_max_staleness
+                if (fresh or recent) and os.path.exists(copy):
+                    return copy
+            copy = f"{path}.analytics"
+            scratch = f"{copy}.{os.getpid()}.tmp"
+            raw = self.engine.raw_connection()
+            try:
+                source = raw.driver_connection
+                target = sqlite3.connect(scratch)
+                try:
+                    source.backup(target)  # type: ignore[union-attr]
+                    # the copy is read by DuckDB alone: a plain rollback-journal file
+                    target.execute("PRAGMA journal_mode=DELETE")
+                finally:
+                    target.close()
+            finally:
+                raw.close()
+            os.replace(scratch, copy)
+            self._snapshot = (copy, time.monotonic(), signature)
+            return copy
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _file_signature(path: str) -> tuple[int, ...]:
+    """Changes whenever a transaction commits (the database or its WAL file is written)."""
+    parts: list[int] = []
+    for name in (path, f"{path}-wal"):
+        try:
+            st = os.stat(name)
+        except FileNotFoundError:
+            parts += [0, 0]
+            continue
+        parts += [st.st_mtime_ns, st.st_size]
+    return tuple(parts)
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
