@@ -308,3 +308,84 @@ def test_example_maps_validate_and_use_only_standard_stages() -> None:
         document = io.load_file(path)
         assert {s.key for s in document.stages} <= standard, path
         assert any(s.pain_points for s in document.stages), path
+
+
+def test_boolean_property_filters_match_json_booleans(ctx: Context, log: EventLog) -> None:
+    log.add("p1", "Order Delivered", START, late=True)
+    log.add("p2", "Order Delivered", START, late=False)
+    log.add("p3", "Order Delivered", START)
+    log.commit()
+    doc = {
+        "key": "delivery",
+        "name": "Delivery",
+        "stages": [
+            {
+                "key": "first_use",
+                "touchpoints": [
+                    {
+                        "id": "late",
+                        "name": "Late",
+                        "events": [
+                            {
+                                "event": "Order Delivered",
+                                "where": [{"property": "late", "value": True}],
+                            }
+                        ],
+                    },
+                    {
+                        "id": "on-time",
+                        "name": "On time",
+                        "events": [
+                            {
+                                "event": "Order Delivered",
+                                "where": [{"property": "late", "op": "ne", "value": True}],
+                            }
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+    save(ctx, doc)
+    m = service.measure(
+        ctx.store,
+        workspace_id=ctx.workspace_id,
+        key="delivery",
+        since=SINCE,
+        until=UNTIL,
+        with_sentiment=False,
+    )
+    assert {t.touchpoint: t.customers for t in m.touchpoints} == {"late": 1, "on-time": 2}
+
+
+def test_touchpoint_texts_are_scored_for_sentiment(ctx: Context, log: EventLog) -> None:
+    log.add("p1", "Ticket Created", START, text="Die Lieferung ist kaputt, ich bin sehr verärgert.")
+    log.add("p2", "Ticket Created", START, text="Terrible service, still no refund. Awful.")
+    log.commit()
+    save(
+        ctx,
+        {
+            "key": "support",
+            "name": "Support",
+            "stages": [
+                {
+                    "key": "first_contact",
+                    "touchpoints": [
+                        {
+                            "id": "ticket",
+                            "name": "Ticket",
+                            "text_property": "text",
+                            "events": [{"event": "Ticket Created"}],
+                        }
+                    ],
+                }
+            ],
+        },
+    )
+    m = service.measure(
+        ctx.store, workspace_id=ctx.workspace_id, key="support", since=SINCE, until=UNTIL
+    )
+    (ticket,) = m.touchpoints
+    assert ticket.texts == 2
+    assert ticket.sentiment is not None and ticket.sentiment < -0.3
+    assert m.stages[0].measured_emotion is not None and m.stages[0].measured_emotion < 0

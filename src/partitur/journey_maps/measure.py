@@ -60,7 +60,9 @@ def filter_sql(f: PropertyFilter) -> str:
     if f.op == "not_exists":
         return f"{raw} IS NULL"
     if f.op in ("eq", "ne"):
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, bool):
+            cond = f"{raw} = {_literal('true' if value else 'false')}"
+        elif isinstance(value, int | float):
             cond = f"{num} = {_literal(value)}"
         else:
             cond = f"{text} = lower({_literal(value)})"
