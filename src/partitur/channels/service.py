@@ -51,7 +51,7 @@ from partitur.channels.tables import (
 )
 from partitur.channels.templates import TemplateBook, TemplateProblem
 from partitur.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from partitur.core.ids import new_id
+from partitur.core.ids import new_id, new_ids
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
 from partitur.privacy.audit import record_audit
 
@@ -86,10 +86,15 @@ def enqueue_many(
     """
     if not requests:
         return []
-    rows: dict[str, dict[str, Any]] = {}
+    firsts: dict[str, SendRequest] = {}
     for request in requests:
-        if request.idempotency_key not in rows:
-            rows[request.idempotency_key] = _outbox_row(request, now)
+        firsts.setdefault(request.idempotency_key, request)
+    rows = {
+        key: _outbox_row(request, now, message_id)
+        for (key, request), message_id in zip(
+            firsts.items(), new_ids("msg", len(firsts)), strict=True
+        )
+    }
     existing = repository.messages_by_keys(conn, list(rows))
     fresh = [row for key, row in rows.items() if key not in existing]
     if repository.insert_messages(conn, fresh) != len(fresh):
@@ -131,11 +136,11 @@ def enqueue_many(
     return answers
 
 
-def _outbox_row(request: SendRequest, now: datetime) -> dict[str, Any]:
+def _outbox_row(request: SendRequest, now: datetime, message_id: str) -> dict[str, Any]:
     """The ``messages`` row of a new send (deferred when ``not_before`` is in the future)."""
     deferred = request.not_before is not None and request.not_before > now
     return {
-        "id": new_id("msg"),
+        "id": message_id,
         "workspace_id": request.workspace_id,
         "profile_id": request.profile_id,
         "channel": request.channel,
