@@ -36,11 +36,6 @@ def message_row(conn: Connection, message_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def message_by_key(conn: Connection, key: str) -> dict[str, Any] | None:
-    row = conn.execute(select(messages).where(messages.c.idempotency_key == key)).mappings().first()
-    return dict(row) if row else None
-
-
 def due_ids(conn: Connection, *, now: datetime, limit: int) -> list[str]:
     query = (
         select(messages.c.id)
@@ -291,20 +286,65 @@ def add_agent_task(
     return task_id
 
 
-def insert_message(conn: Connection, row: dict[str, Any]) -> bool:
-    """Insert an outbox row unless its idempotency key exists (one statement, race-safe);
-    True if inserted."""
+#: rows per multi-row insert / keys per lookup (SQLite allows 32,766 bound parameters)
+CHUNK = 500
+
+
+def insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert outbox rows (all of the same shape) unless their idempotency key exists
+    (``INSERT ... ON CONFLICT (idempotency_key) DO NOTHING``, race-safe); returns how many were
+    inserted (a count below ``len(rows)`` may also mean the driver could not tell).
+
+    SQLite: one multi-row statement per 500 rows, handed to the driver with the values
+    converted by the columns' own bind processors (Core's per-row compilation of a multi-row
+    VALUES costs far more than the insert). PostgreSQL: one Core executemany, which SQLAlchemy
+    sends as multi-row VALUES batches."""
+    if not rows:
+        return 0
+    if conn.dialect.name == "sqlite":
+        return _insert_messages_sqlite(conn, rows)
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt: Any = pg_insert(messages).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    elif conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        stmt = pg_insert(messages).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        return int(conn.execute(stmt, rows).rowcount)
+    return sum(  # pragma: no cover - partitur runs on SQLite and PostgreSQL
+        insert_ignoring_duplicates(conn, messages, r) for r in rows
+    )
 
-        stmt = sqlite_insert(messages).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    else:  # pragma: no cover - partitur runs on SQLite and PostgreSQL
-        return insert_ignoring_duplicates(conn, messages, row)
-    return bool(conn.execute(stmt.values(**row)).rowcount)
+
+def _insert_messages_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    columns = list(rows[0])
+    dialect = conn.dialect
+    processors = [messages.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    one = f"({', '.join('?' for _ in columns)})"
+    inserted = 0
+    for i in range(0, len(rows), CHUNK):
+        chunk = rows[i : i + CHUNK]
+        params: list[Any] = []
+        for row in chunk:
+            for column, process in zip(columns, processors, strict=True):
+                value = row[column]
+                params.append(process(value) if process is not None else value)
+        sql = (
+            f"INSERT INTO {messages.name} ({', '.join(columns)}) "
+            f"VALUES {', '.join(one for _ in chunk)} ON CONFLICT (idempotency_key) DO NOTHING"
+        )
+        inserted += int(conn.exec_driver_sql(sql, tuple(params)).rowcount)
+    return inserted
+
+
+def messages_by_keys(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """``idempotency_key -> (message id, status)`` of the stored messages with these keys."""
+    found: dict[str, tuple[str, str]] = {}
+    for i in range(0, len(keys), CHUNK):
+        rows = conn.execute(
+            select(messages.c.idempotency_key, messages.c.id, messages.c.status).where(
+                messages.c.idempotency_key.in_(keys[i : i + CHUNK])
+            )
+        )
+        found.update({key: (mid, status) for key, mid, status in rows})
+    return found
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Any, values: dict[str, Any]) -> bool:

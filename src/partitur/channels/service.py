@@ -51,7 +51,7 @@ from partitur.channels.tables import (
 )
 from partitur.channels.templates import TemplateBook, TemplateProblem
 from partitur.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from partitur.core.ids import new_id
+from partitur.core.ids import new_id, new_ids
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
 from partitur.privacy.audit import record_audit
 
@@ -69,9 +69,78 @@ def enqueue(conn: Connection, *, request: SendRequest, now: datetime) -> QueuedM
     The idempotency key is unique: a repeat returns the existing message with
     ``duplicate=True`` and is never sent twice. A ``not_before`` in the future defers the send.
     """
+    return enqueue_many(conn, requests=[request], now=now)[0]
+
+
+def enqueue_many(
+    conn: Connection, *, requests: list[SendRequest], now: datetime
+) -> list[QueuedMessage]:
+    """Put many messages in the outbox inside the caller's transaction; one answer per request,
+    in order, exactly as if ``enqueue`` were called for each in turn.
+
+    Set-based: one lookup of the idempotency keys, one multi-row insert (``ON CONFLICT DO
+    NOTHING`` on the key, so a concurrent writer of the same key is never sent twice), the
+    recipients of all new messages loaded at once and their ``message.queued`` events ingested
+    as one batch per workspace. A key repeated within ``requests`` is inserted once; its later
+    requests answer ``duplicate=True`` with the first one's message.
+    """
+    if not requests:
+        return []
+    firsts: dict[str, SendRequest] = {}
+    for request in requests:
+        firsts.setdefault(request.idempotency_key, request)
+    rows = {
+        key: _outbox_row(request, now, message_id)
+        for (key, request), message_id in zip(
+            firsts.items(), new_ids("msg", len(firsts)), strict=True
+        )
+    }
+    existing = repository.messages_by_keys(conn, list(rows))
+    fresh = [row for key, row in rows.items() if key not in existing]
+    if repository.insert_messages(conn, fresh) != len(fresh):
+        # another transaction took some of these keys between the lookup and the insert
+        keys = [row["idempotency_key"] for row in fresh]
+        stored = repository.messages_by_keys(conn, keys)
+        for key in keys:
+            if key not in stored:  # pragma: no cover - the unique key was taken by another row
+                raise Conflict("idempotency key is taken", field="idempotency_key")
+            if stored[key][0] != rows[key]["id"]:
+                existing[key] = stored[key]
+        fresh = [row for row in fresh if row["idempotency_key"] not in existing]
+    if fresh:
+        recipients = load_recipients(conn, profile_ids=[row["profile_id"] for row in fresh])
+        by_workspace: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
+        for row in fresh:
+            by_workspace.setdefault(row["workspace_id"], []).append(("queued", row, {}))
+        for workspace_id, items in by_workspace.items():
+            emit_events(
+                conn, workspace_id=workspace_id, items=items, now=now, recipients=recipients
+            )
+    answers: list[QueuedMessage] = []
+    answered: set[str] = set()
+    for request in requests:
+        key = request.idempotency_key
+        if key in existing:
+            message_id, status = existing[key]
+            answers.append(
+                QueuedMessage.model_validate(
+                    {"id": message_id, "status": status, "duplicate": True}
+                )
+            )
+        else:
+            row = rows[key]
+            answers.append(
+                QueuedMessage(id=row["id"], status=row["status"], duplicate=key in answered)
+            )
+        answered.add(key)
+    return answers
+
+
+def _outbox_row(request: SendRequest, now: datetime, message_id: str) -> dict[str, Any]:
+    """The ``messages`` row of a new send (deferred when ``not_before`` is in the future)."""
     deferred = request.not_before is not None and request.not_before > now
-    row: dict[str, Any] = {
-        "id": new_id("msg"),
+    return {
+        "id": message_id,
         "workspace_id": request.workspace_id,
         "profile_id": request.profile_id,
         "channel": request.channel,
@@ -92,19 +161,6 @@ def enqueue(conn: Connection, *, request: SendRequest, now: datetime) -> QueuedM
         "data": request.data,
         "clicks": 0,
     }
-    if not repository.insert_message(conn, row):
-        existing = repository.message_by_key(conn, request.idempotency_key)
-        if existing is None:  # pragma: no cover - the unique key was taken by another row
-            raise Conflict("idempotency key is taken", field="idempotency_key")
-        return QueuedMessage(id=existing["id"], status=existing["status"], duplicate=True)
-    emit_events(
-        conn,
-        workspace_id=request.workspace_id,
-        items=[("queued", row, {})],
-        now=now,
-        recipients=load_recipients(conn, profile_ids=[request.profile_id]),
-    )
-    return QueuedMessage(id=row["id"], status=row["status"], duplicate=False)
 
 
 def emit_events(

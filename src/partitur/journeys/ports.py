@@ -217,23 +217,21 @@ def last_seq(rows: Sequence[LoggedEvent], default: int) -> int:
 
 
 def enqueue(conn: Connection, *, request: dict[str, Any], now: datetime) -> None:
-    """Hand a send to the channels outbox (``channels.service.enqueue``), inside the caller's
-    transaction. Until channels is on main, rows go to ``journey_sends`` (unique by key)."""
-    enqueue_fn = _service("partitur.channels.service", "enqueue")
-    contracts = _module("partitur.channels.contracts")
-    if enqueue_fn is not None and contracts is not None:
-        enqueue_fn(conn, request=contracts.SendRequest(**request), now=now)
-        return
+    """Hand a send to the channels outbox inside the caller's transaction (one request of
+    ``enqueue_many``)."""
     enqueue_many(conn, requests=[request], now=now)
 
 
 def enqueue_many(conn: Connection, *, requests: list[dict[str, Any]], now: datetime) -> None:
-    """Several sends at once (bulk insert on the fallback outbox)."""
+    """Hand a batch of sends to the channels outbox (``channels.service.enqueue_many``: one
+    lookup, one multi-row insert, one batch of ``message.queued`` events) inside the caller's
+    transaction. Until channels is on main, rows go to ``journey_sends`` (bulk insert)."""
     if not requests:
         return
-    if _service("partitur.channels.service", "enqueue") is not None:
-        for r in requests:
-            enqueue(conn, request=r, now=now)
+    enqueue_fn = _service("partitur.channels.service", "enqueue_many")
+    contracts = _module("partitur.channels.contracts")
+    if enqueue_fn is not None and contracts is not None:
+        enqueue_fn(conn, requests=[contracts.SendRequest(**r) for r in requests], now=now)
         return
     bulk_insert(
         conn,
