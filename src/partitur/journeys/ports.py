@@ -160,6 +160,8 @@ class LoggedEvent:
     event: str
     timestamp: datetime
     properties: dict[str, Any]
+    #: when partitur received it: a journey reacts only to events received once it was live
+    received_at: datetime | None = None
 
 
 def identity_installed() -> bool:
@@ -197,6 +199,7 @@ def events_after(
             events.c.event,
             events.c.timestamp,
             events.c.properties,
+            events.c.received_at,
         )
         .where(
             events.c.workspace_id == workspace_id,
@@ -207,7 +210,14 @@ def events_after(
         .limit(limit)
     )
     return [
-        LoggedEvent(r.seq, r.profile_id or "", r.event or "", r.timestamp, r.properties or {})
+        LoggedEvent(
+            r.seq,
+            r.profile_id or "",
+            r.event or "",
+            r.timestamp,
+            r.properties or {},
+            r.received_at,
+        )
         for r in rows
     ]
 

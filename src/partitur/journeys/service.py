@@ -379,6 +379,16 @@ class Published:
     test_mode: bool
     definition: JourneyDefinition
     winners: dict[str, str]
+    #: when the journey's first version was published; older events never enrol
+    live_since: datetime | None = None
+
+
+def _aware(moment: Any) -> datetime | None:
+    """A UTC datetime from a column read through a plain (untyped) expression."""
+    if moment is None:
+        return None
+    value: datetime = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _state_from_row(row: Any, key: str) -> InstanceState:
@@ -429,6 +439,11 @@ class Runner:
     def version(self, journey_id: str, version: int) -> Published:
         key = (journey_id, version)
         if key not in self._versions:
+            first_published = (
+                select(func.min(journey_versions.c.published_at))
+                .where(journey_versions.c.journey_id == journey_id)
+                .scalar_subquery()
+            )
             row = self.conn.execute(
                 select(
                     journey_versions.c.definition,
@@ -436,6 +451,7 @@ class Runner:
                     journeys.c.key,
                     journeys.c.status,
                     journeys.c.test_mode,
+                    first_published.label("live_since"),
                 )
                 .join(journeys, journeys.c.id == journey_versions.c.journey_id)
                 .where(
@@ -451,6 +467,7 @@ class Runner:
                 bool(row.test_mode),
                 JourneyDefinition.model_validate(row.definition),
                 dict(row.winners or {}),
+                _aware(row.live_since),
             )
         return self._versions[key]
 
@@ -877,6 +894,14 @@ def process_events(
         for p in triggers:
             entry = p.definition.entry
             assert isinstance(entry, EventEntry)
+            # a journey published today does not enrol people for what they did last month
+            received_before = (
+                ev.received_at is not None
+                and p.live_since is not None
+                and ev.received_at < p.live_since
+            )
+            if received_before:
+                continue
             if entry.event == ev.event and matches(entry.where, ev.properties):
                 before = len(runner.enrolled)
                 runner.try_enrol(

@@ -177,6 +177,20 @@ def test_re_entry_never_and_versions(ctx: Context, clock: VirtualClock) -> None:
     assert history(ctx, "p1")[0].status == "completed"
 
 
+def test_a_new_journey_does_not_enrol_people_for_what_they_did_before_it_was_live(
+    ctx: Context, clock: VirtualClock
+) -> None:
+    profile(ctx, "old")
+    event(ctx, "old", "Cart Abandoned")  # received before the journey was published
+    clock.advance(timedelta(minutes=5))
+    publish(ctx, CART)
+    profile(ctx, "new")
+    event(ctx, "new", "Cart Abandoned")
+    pump(ctx)
+    assert history(ctx, "old") == []
+    assert len(history(ctx, "new")) == 1
+
+
 def test_publishing_an_invalid_draft_lists_every_problem(ctx: Context) -> None:
     broken = {**CART, "nodes": [*CART["nodes"][:-1], {"id": "x", "type": "exit"}]}
     broken["nodes"][4] = {**broken["nodes"][4], "next": "gone"}
