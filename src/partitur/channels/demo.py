@@ -13,13 +13,13 @@ from partitur.context import Context
 NAME = "{{ profile.first_name | default('there') }}"
 _LINK = '<a href="{{ unsubscribe_url }}">%s</a>'
 FOOTER = {
-    "en": "<footer><small>ACME Stores · " + _LINK % "unsubscribe" + "</small></footer>",
-    "de": "<footer><small>ACME Stores · " + _LINK % "abmelden" + "</small></footer>",
+    "en": "<footer><small>Nordhafen · " + _LINK % "unsubscribe" + "</small></footer>",
+    "de": "<footer><small>Nordhafen · " + _LINK % "abmelden" + "</small></footer>",
 }
 _PCT = "{{ discount_percent | default(10) }}%"
 LAYOUT = (
     '<!doctype html><html><body style="font-family:sans-serif">'
-    "<header><strong>ACME</strong></header>{{ content }}{% include 'snippet:footer' %}"
+    "<header><strong>Nordhafen</strong></header>{{ content }}{% include 'snippet:footer' %}"
     "</body></html>"
 )
 
@@ -28,8 +28,11 @@ MESSAGES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "welcome": (
         "email",
         {
-            "en": ("Welcome to ACME, " + NAME, "Hi " + NAME + ", welcome to ACME!"),
-            "de": ("Willkommen bei ACME, " + NAME, "Hallo " + NAME + ", willkommen bei ACME!"),
+            "en": ("Welcome to Nordhafen, " + NAME, "Hi " + NAME + ", welcome to Nordhafen!"),
+            "de": (
+                "Willkommen bei Nordhafen, " + NAME,
+                "Hallo " + NAME + ", willkommen bei Nordhafen!",
+            ),
         },
     ),
     "getting-started-tips": (
@@ -64,19 +67,19 @@ MESSAGES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         {
             "en": (
                 "",
-                "ACME: " + _PCT + " off your cart today. Reply STOP to opt out.",
+                "Nordhafen: " + _PCT + " off your cart today. Reply STOP to opt out.",
             ),
             "de": (
                 "",
-                "ACME: " + _PCT + " Rabatt auf Ihren Warenkorb. STOP zum Abmelden.",
+                "Nordhafen: " + _PCT + " Rabatt auf Ihren Warenkorb. STOP zum Abmelden.",
             ),
         },
     ),
     "cart-reminder-sms": (
         "sms",
         {
-            "en": ("", "ACME: your cart is still waiting. Reply STOP to opt out."),
-            "de": ("", "ACME: Ihr Warenkorb wartet noch. STOP zum Abmelden."),
+            "en": ("", "Nordhafen: your cart is still waiting. Reply STOP to opt out."),
+            "de": ("", "Nordhafen: Ihr Warenkorb wartet noch. STOP zum Abmelden."),
         },
     ),
     "winback-discount": (
@@ -129,11 +132,11 @@ MESSAGES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         {
             "en": (
                 "Service notice",
-                "ACME: we are aware of an outage in your area and are working on it.",
+                "Nordhafen: we are aware of an outage in your area and are working on it.",
             ),
             "de": (
                 "Störungsmeldung",
-                "ACME: Wir kennen die Störung in Ihrer Region und arbeiten daran.",
+                "Nordhafen: Wir kennen die Störung in Ihrer Region und arbeiten daran.",
             ),
         },
     ),
@@ -142,9 +145,9 @@ MESSAGES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         {
             "en": (
                 "Service restored",
-                "ACME: the outage is resolved. Thank you for your patience.",
+                "Nordhafen: the outage is resolved. Thank you for your patience.",
             ),
-            "de": ("Störung behoben", "ACME: Die Störung ist behoben. Danke für Ihre Geduld."),
+            "de": ("Störung behoben", "Nordhafen: Die Störung ist behoben. Danke für Ihre Geduld."),
         },
     ),
     "winback-call": (
