@@ -33,7 +33,7 @@ class Store:
         self.url = url
         self.snapshot_max_staleness = snapshot_max_staleness
         self._snapshot_lock = threading.Lock()
-        self._snapshot: tuple[str, float, tuple[int, ...]] | None = None
+        self._snapshot: tuple[str, float] | None = None
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {"future": True}
@@ -84,22 +84,21 @@ class Store:
         SQLite's locks are per process, so that copy cannot see this one's locks: opening the
         live WAL database from it resets the shared-memory WAL index under this process's feet
         (a crash with SIGBUS, or worse, corruption). So DuckDB reads a copy made with SQLite's
-        own backup API through this process's library, replaced atomically and refreshed when
-        the database changed (and, if ``snapshot_max_staleness`` is set, no more often).
+        own backup API through this process's library, replaced atomically; a new copy is made
+        for every caller unless ``snapshot_max_staleness`` allows reusing a recent one.
         """
         path = self.sqlite_path
         if not path:
             raise ValueError("only SQLite stores have snapshots")
         with self._snapshot_lock:
-            signature = _file_signature(path)
             if self._snapshot is not None:
-                copy, made_at, seen = self._snapshot
-                fresh = seen == signature
-                recent = time.monotonic() - made_at < self.snapshot_max_staleness
-                if (fresh or recent) and os.path.exists(copy):
+                copy, made_at = self._snapshot
+                if time.monotonic() - made_at < self.snapshot_max_staleness and os.path.exists(
+                    copy
+                ):
                     return copy
             copy = f"{path}.analytics"
-            scratch = f"{copy}.{os.getpid()}.tmp"
+            scratch = f"{copy}.{os.getpid()}.{threading.get_ident()}.tmp"
             raw = self.engine.raw_connection()
             try:
                 source = raw.driver_connection
@@ -113,24 +112,11 @@ class Store:
             finally:
                 raw.close()
             os.replace(scratch, copy)
-            self._snapshot = (copy, time.monotonic(), signature)
+            self._snapshot = (copy, time.monotonic())
             return copy
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _file_signature(path: str) -> tuple[int, ...]:
-    """Changes whenever a transaction commits (the database or its WAL file is written)."""
-    parts: list[int] = []
-    for name in (path, f"{path}-wal"):
-        try:
-            st = os.stat(name)
-        except FileNotFoundError:
-            parts += [0, 0]
-            continue
-        parts += [st.st_mtime_ns, st.st_size]
-    return tuple(parts)
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
