@@ -86,7 +86,7 @@ def test_outage_notice_uses_the_preferred_channel_and_pauses_marketing() -> None
 
 
 def test_mortgage_research_three_views_in_a_week_creates_a_sales_task_and_an_email() -> None:
-    views = [("Page Viewed", h, {"category": "mortgage"}) for h in (0, 30, 100)]
+    views = [("Article", h, {"category": "financing"}) for h in (0, 30, 100)]
     result = drive("mortgage-offer", views, decide=lambda pid, placement, now: "fixed-rate-loan")
     assert [(s.channel, s.template) for s in result.sends][:2] == [
         ("agent_task", "mortgage-lead"),
@@ -105,7 +105,9 @@ def test_churn_winback_is_sticky_and_exits_when_no_longer_at_risk() -> None:
 
 
 def test_csat_survey_reminds_once_and_escalates_low_scores() -> None:
-    silent = drive("csat-survey", [("Ticket Solved", 0, {})])
+    silent = drive("csat-survey", [("Ticket Resolved", 0, {})])
     assert [s.template for s in silent.sends] == ["csat-survey", "csat-survey"]
-    unhappy = drive("csat-survey", [("Ticket Solved", 0, {}), ("Survey Answered", 3, {"score": 1})])
+    unhappy = drive(
+        "csat-survey", [("Ticket Resolved", 0, {}), ("CSAT Submitted", 3, {"score": 1})]
+    )
     assert [s.template for s in unhappy.sends] == ["csat-survey", "csat-recovery"]
