@@ -6,8 +6,6 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export PARTITUR_DATABASE_URL ?= sqlite:///var/partitur.db
-# analytics over SQLite read a copy of the database refreshed at most every 15 s while serving
-export PARTITUR_ANALYTICS_SNAPSHOT_SECONDS ?= 15
 
 .PHONY: run test lint pytest bench bench-smoke install system-deps clean demo
 
@@ -27,7 +25,9 @@ run: $(STAMP)
 	mkdir -p var
 	$(BIN)/partitur migrate
 	$(BIN)/partitur demo --if-empty
-	$(BIN)/partitur serve --host $(HOST) --port $(PORT) --with-worker --with-smtp
+	# analytics over SQLite read a copy of the database, reused for up to 15 s while serving
+	PARTITUR_ANALYTICS_SNAPSHOT_SECONDS=$${PARTITUR_ANALYTICS_SNAPSHOT_SECONDS:-15} \
+	  $(BIN)/partitur serve --host $(HOST) --port $(PORT) --with-worker --with-smtp
 
 demo: $(STAMP)
 	$(BIN)/partitur demo --if-empty

@@ -57,7 +57,10 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        database_url=database_url, var_dir=tmp_path / "var", sqlite_synchronous="NORMAL"
+        database_url=database_url,
+        var_dir=tmp_path / "var",
+        sqlite_synchronous="NORMAL",
+        analytics_snapshot_seconds=0,
     )
 
 

@@ -18,7 +18,9 @@ def sources_in(path: str) -> int:
 
 
 def test_duckdb_reads_a_current_copy_never_the_live_sqlite_file(tmp_path: Path) -> None:
-    ctx = Context.open(Settings(database_url=f"sqlite:///{tmp_path / 'p.db'}"))
+    ctx = Context.open(
+        Settings(database_url=f"sqlite:///{tmp_path / 'p.db'}", analytics_snapshot_seconds=0)
+    )
     with ctx.store.begin() as conn:
         service.create_source(conn, workspace_id=ctx.workspace_id, name="web", now=NOW)
     first = ctx.store.sqlite_snapshot()
