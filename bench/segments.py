@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from partitur.context import Context
 from partitur.core.clock import VirtualClock
 from partitur.events.tables import events
+from partitur.identity.loops import IdentityResolver
 from partitur.profiles.tables import profiles
 from partitur.segments import service
 from partitur.segments.contracts import SegmentDefinition
@@ -168,6 +169,9 @@ def main() -> None:
         while loop.run_once(ctx.clock.now()):  # catch up with nothing
             pass
         seed_events(ctx, active, n_events, rng)
+        # the events arrive attributed; the resolver still has to pass them (not timed) so
+        # that loops following resolved events may read them
+        IdentityResolver(ctx).run_until_idle()
         with ctx.store.read() as conn:
             started = time.perf_counter()
             conn.execute(sa.select(events)).fetchall()
