@@ -18,6 +18,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from partitur.context import Context
@@ -71,6 +72,12 @@ class DemoReport:
 
 
 DemoStep = Callable[[Context, DemoReport], None]
+
+
+def examples_dir(kind: str) -> Path:
+    """The repository's ``examples/<kind>`` folder (journeys, maps) that demo steps load."""
+    return Path(__file__).resolve().parents[3] / "examples" / kind
+
 
 #: Modules that contribute ``DEMO_STEPS``, in running order (segments before the journeys that
 #: use them, models before the decisions that read their scores, maps last since they link to

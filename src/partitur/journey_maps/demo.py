@@ -3,20 +3,13 @@ demo's events (idempotent: an unchanged map is not stored again)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 from partitur.context import Context
+from partitur.demo.steps import DemoReport, examples_dir
 from partitur.journey_maps import io, service
-
-if TYPE_CHECKING:
-    from partitur.demo.steps import DemoReport
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "maps"
 
 
 def load_example_maps(ctx: Context, report: DemoReport) -> None:
-    files = sorted(EXAMPLES.glob("*.yaml"))
+    files = sorted(examples_dir("maps").glob("*.yaml"))
     with ctx.store.begin() as conn:
         for path in files:
             service.save_map(

@@ -4,23 +4,19 @@ after they were published."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from partitur.context import Context
+from partitur.demo.steps import DemoReport, examples_dir
 from partitur.journeys import service
-
-if TYPE_CHECKING:
-    from partitur.demo.steps import DemoReport
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "journeys"
 
 
 def publish_example_journeys(ctx: Context, report: DemoReport) -> None:
     documents: list[dict[str, Any]] = [
-        yaml.safe_load(path.read_text(encoding="utf-8")) for path in sorted(EXAMPLES.glob("*.yaml"))
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+        for path in sorted(examples_dir("journeys").glob("*.yaml"))
     ]
     with ctx.store.begin() as conn:
         published = service.load_documents(

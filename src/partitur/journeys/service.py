@@ -383,14 +383,6 @@ class Published:
     live_since: datetime | None = None
 
 
-def _aware(moment: Any) -> datetime | None:
-    """A UTC datetime from a column read through a plain (untyped) expression."""
-    if moment is None:
-        return None
-    value: datetime = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _state_from_row(row: Any, key: str) -> InstanceState:
     doc = row.state or {}
     return InstanceState(
@@ -467,7 +459,7 @@ class Runner:
                 bool(row.test_mode),
                 JourneyDefinition.model_validate(row.definition),
                 dict(row.winners or {}),
-                _aware(row.live_since),
+                row.live_since,
             )
         return self._versions[key]
 
