@@ -7,19 +7,16 @@
 2. Scoring: churn features in DuckDB + calibrated LightGBM + value tiers for 1,000,000
    profiles (synthetic event log of ~4 events per profile); plus the rate of writing
    computed traits into SQLite.
-3. Decision API: a real uvicorn server on 127.0.0.1, load from another process
-   (asyncio + httpx, keep-alive connections): decisions per second and latency percentiles
-   for POST /api/decisions/route and POST /api/decisions/offers.
+3. Decision API: ``partitur serve`` on 127.0.0.1, load from two client processes
+   (bench/httpload.py: raw HTTP/1.1 over keep-alive asyncio sockets): decisions per second and
+   latency percentiles for POST /api/decisions/route and POST /api/decisions/offers.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import multiprocessing
 import os
-import socket
-import subprocess
+import signal
 import sys
 import tempfile
 import time
@@ -28,7 +25,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from httpload import cpu_seconds, post, run_load, start_serve
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -197,12 +198,6 @@ def bench_scoring(profiles: int, store_profiles: int, train_profiles: int) -> No
 # --- 3. decision API --------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _prepare(db_url: str, var_dir: Path, profiles: int) -> str:
     from decimal import Decimal
 
@@ -277,74 +272,18 @@ def _prepare(db_url: str, var_dir: Path, profiles: int) -> str:
     return token
 
 
-def _serve(db_url: str, var_dir: str, port: int) -> subprocess.Popen[bytes]:
-    code = (
-        "import uvicorn\n"
-        "from pathlib import Path\n"
-        "from partitur.app import create_app\n"
-        "from partitur.settings import Settings\n"
-        f"s = Settings(database_url={db_url!r}, var_dir=Path({var_dir!r}), "
-        "sqlite_synchronous='NORMAL')\n"
-        f"uvicorn.run(create_app(s), host='127.0.0.1', port={port}, log_level='warning', "
-        "access_log=False)\n"
-    )
-    return subprocess.Popen([sys.executable, "-c", code])
-
-
-def _load(
-    url: str,
-    token: str,
-    path: str,
-    bodies: list[dict],
-    seconds: float,
-    concurrency: int,
-    queue: multiprocessing.Queue,
-) -> None:
-    import httpx
-
-    async def run() -> list[float]:
-        latencies: list[float] = []
-        errors = 0
-        deadline = time.perf_counter() + seconds
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(
-            base_url=url, limits=limits, timeout=10, headers={"Authorization": f"Bearer {token}"}
-        ) as client:
-
-            async def worker(offset: int) -> None:
-                nonlocal errors
-                i = offset
-                while time.perf_counter() < deadline:
-                    start = time.perf_counter()
-                    response = await client.post(path, json=bodies[i % len(bodies)])
-                    latencies.append(time.perf_counter() - start)
-                    if response.status_code != 200:
-                        errors += 1
-                    i += concurrency
-
-            await asyncio.gather(*(worker(k) for k in range(concurrency)))
-        queue.put((latencies, errors))
-        return latencies
-
-    asyncio.run(run())
-
-
-def bench_api(profiles: int, seconds: float, concurrency: int) -> None:
+def bench_api(profiles: int, requests: int, connections: int, profile: Path | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite:///{tmp}/api.db"
         token = _prepare(db_url, Path(tmp), profiles)
-        port = _free_port()
-        server = _serve(db_url, tmp, port)
-        url = f"http://127.0.0.1:{port}"
+        env = {
+            "PARTITUR_DATABASE_URL": db_url,
+            "PARTITUR_VAR_DIR": tmp,
+            "PARTITUR_SQLITE_SYNCHRONOUS": "NORMAL",
+        }
+        server, port = start_serve(env, profile)
+        headers = {"Authorization": f"Bearer {token}"}
         try:
-            import httpx
-
-            for _ in range(100):
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
             rng = np.random.default_rng(4)
             urgencies = ["low", "normal", "high", "critical"]
             for path, bodies in (
@@ -357,50 +296,61 @@ def bench_api(profiles: int, seconds: float, concurrency: int) -> None:
                             "channel": "phone",
                             "urgency": urgencies[int(i) % 4],
                         }
-                        for i in rng.integers(0, profiles, 2000)
+                        for i in rng.integers(0, profiles, requests)
                     ],
                 ),
                 (
                     "/api/decisions/offers",
                     [
                         {"profile_id": f"p{int(i):07d}", "placement": "app-home"}
-                        for i in rng.integers(0, profiles, 2000)
+                        for i in rng.integers(0, profiles, requests)
                     ],
                 ),
             ):
-                queue: multiprocessing.Queue = multiprocessing.Queue()
-                proc = multiprocessing.Process(
-                    target=_load, args=(url, token, path, bodies, seconds, concurrency, queue)
-                )
-                proc.start()
-                latencies, errors = queue.get(timeout=seconds + 60)
-                proc.join()
-                lat = np.asarray(latencies) * 1000
+                prepared = [post(path, orjson.dumps(body), headers) for body in bodies]
+                cpu = cpu_seconds(server.pid)
+                load = run_load(port, prepared, 2, connections // 2)
+                cpu = cpu_seconds(server.pid) - cpu
                 print(
-                    f"decision API {path}: {len(lat) / seconds:,.0f} decisions/s, "
-                    f"p50 {np.percentile(lat, 50):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms, "
-                    f"{errors} errors ({concurrency} connections, {seconds:.1f} s, 1 uvicorn "
-                    "worker)  target >= 2,000/s, p99 < 20 ms"
+                    f"decision API {path}: {load['requests'] / load['seconds']:,.0f} "
+                    f"decisions/s, p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, "
+                    f"{load['failures']} errors ({connections} connections from 2 client "
+                    f"processes, {load['requests']:,} requests in {load['seconds']:.1f} s; server "
+                    f"{load['requests'] / cpu:,.0f} decisions per CPU-second, one process)  "
+                    "target >= 2,000/s, p99 < 20 ms"
                 )
+                if load["failure_samples"]:
+                    print("  failures:", load["failure_samples"])
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=30)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="small sizes (< 20 s)")
+    parser.add_argument(
+        "--only", default="clv,scoring,api", help="comma-separated parts: clv, scoring, api"
+    )
+    parser.add_argument("--requests", type=int, help="decision API requests per endpoint")
+    parser.add_argument("--profile", type=Path, help="record the API server with py-spy here")
     args = parser.parse_args()
+    parts = {p.strip() for p in args.only.split(",")}
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     started = time.perf_counter()
     print(f"machine: {os.cpu_count()} cores (shared; figures are noisy)")
-    bench_clv(2_000 if args.smoke else 10_000)
-    if args.smoke:
-        bench_scoring(20_000, 5_000, 3_000)
-        bench_api(1_000, 1.5, 8)
-    else:
-        bench_scoring(1_000_000, 100_000, 20_000)
-        bench_api(100_000, 15.0, 16)
+    if "clv" in parts:
+        bench_clv(2_000 if args.smoke else 10_000)
+    if "scoring" in parts:
+        if args.smoke:
+            bench_scoring(20_000, 5_000, 3_000)
+        else:
+            bench_scoring(1_000_000, 100_000, 20_000)
+    if "api" in parts:
+        if args.smoke:
+            bench_api(1_000, args.requests or 3_000, 8, args.profile)
+        else:
+            bench_api(100_000, args.requests or 30_000, 16, args.profile)
     print(f"total {time.perf_counter() - started:.1f} s")
 
 

@@ -13,13 +13,10 @@ transaction per 20,000 rows), measured in the same run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
-import multiprocessing as mp
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -33,6 +30,9 @@ import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from httpload import cpu_seconds, post, run_load, start_serve  # noqa: E402
 
 from partitur.context import Context  # noqa: E402
 from partitur.events import repository, service  # noqa: E402
@@ -142,141 +142,20 @@ def bench_import(path: Path, count: int) -> tuple[float, float, float]:
 # --- HTTP load ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_server(
     directory: Path, profile: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], int, str, Path]:
     ctx = new_store(directory, "server.db")
     _, write_key = source_for(ctx)
     ctx.close()
-    port = free_port()
-    env = {**os.environ, "PARTITUR_DATABASE_URL": f"sqlite:///{directory / 'server.db'}"}
-    command = [sys.executable, "-m", "partitur", "serve", "--port", str(port)]
-    if profile is not None:  # collapsed stacks of the server, for finding what dominates
-        spy = str(Path(sys.executable).with_name("py-spy"))
-        command = [
-            spy,
-            "record",
-            "--format",
-            "raw",
-            "-r",
-            "200",
-            "-o",
-            str(profile),
-            "--",
-            *command,
-        ]
-    proc = subprocess.Popen(
-        command,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port, write_key, directory / "server.db"
-        except OSError:
-            if proc.poll() is not None:
-                detail = proc.stderr.read().decode() if proc.stderr else "server died"
-                raise RuntimeError(detail) from None
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    db = directory / "server.db"
+    proc, port = start_serve({"PARTITUR_DATABASE_URL": f"sqlite:///{db}"}, profile)
+    return proc, port, write_key, db
 
 
 def _request(path: str, body: bytes, write_key: str) -> bytes:
     auth = base64.b64encode(f"{write_key}:".encode()).decode()
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {auth}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-async def _connection(
-    port: int, requests: list[bytes], latencies: list[float], failures: list[str]
-) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    for request in requests:
-        sent = time.perf_counter()
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        body = await reader.readexactly(length)
-        latencies.append(time.perf_counter() - sent)
-        if not head.startswith(b"HTTP/1.1 200"):
-            failures.append(head.split(b"\r\n", 1)[0].decode() + " " + body[:200].decode())
-    writer.close()
-
-
-def _client_process(
-    port: int, requests: list[bytes], connections: int, out: Any, go: Any, ready: Any
-) -> None:
-    latencies: list[float] = []
-    failures: list[str] = []
-
-    async def main() -> tuple[float, float]:
-        shares = [requests[i::connections] for i in range(connections)]
-        ready.put(True)
-        go.wait()
-        started = time.time()
-        await asyncio.gather(*(_connection(port, s, latencies, failures) for s in shares if s))
-        return started, time.time()
-
-    started, ended = asyncio.run(main())
-    out.put((latencies, failures[:5], len(failures), started, ended))
-
-
-def run_load(port: int, requests: list[bytes], processes: int, connections: int) -> dict[str, Any]:
-    """Send ``requests`` from separate processes; timing starts once every client is up.
-    (fork: the clients need nothing but the prepared bytes, and start in milliseconds.)"""
-    ctx = mp.get_context("fork")
-    queue: Any = ctx.Queue()
-    ready: Any = ctx.Queue()
-    go = ctx.Event()
-    procs = [
-        ctx.Process(
-            target=_client_process,
-            args=(port, requests[i::processes], connections, queue, go, ready),
-        )
-        for i in range(processes)
-    ]
-    for p in procs:
-        p.start()
-    for _ in procs:
-        ready.get(timeout=60)
-    go.set()
-    results = [queue.get(timeout=600) for _ in procs]
-    seconds = max(r[4] for r in results) - min(r[3] for r in results)
-    for p in procs:
-        p.join()
-    latencies = sorted(x for r in results for x in r[0])
-    failures = sum(r[2] for r in results)
-    samples = [s for r in results for s in r[1]]
-    return {
-        "requests": len(latencies),
-        "seconds": seconds,
-        "failures": failures,
-        "failure_samples": samples,
-        "p50_ms": 1000 * latencies[len(latencies) // 2],
-        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-    }
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return post(path, body, {"Authorization": f"Basic {auth}"})
 
 
 def count_events(db: Path) -> int:
@@ -293,13 +172,21 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="client processes")
     parser.add_argument("--connections", type=int, default=16, help="connections per process")
     parser.add_argument("--profile", type=Path, help="record the server with py-spy to this file")
+    parser.add_argument(
+        "--only",
+        default="import,batch,track",
+        help="comma-separated parts to run: import, batch, track (the raw baseline always runs)",
+    )
     args = parser.parse_args()
+    parts = {p.strip() for p in args.only.split(",") if p.strip()}
     import_n = 10_000 if args.smoke else 1_000_000
     batch_requests = 30 if args.smoke else 1_500
-    track_requests = 600 if args.smoke else 20_000
+    track_requests = 2_000 if args.smoke else 20_000
 
     with tempfile.TemporaryDirectory(prefix="partitur-bench-") as tmp:
         directory = Path(tmp)
+        if "import" not in parts:
+            import_n = min(import_n, 100_000)  # enough rows for the baseline
         messages = make_messages(import_n, seed=1, prefix="imp")
         jsonl = directory / "events.jsonl"
         write_jsonl(jsonl, messages)
@@ -310,58 +197,66 @@ def main() -> None:
             f"{raw_cpu:,.0f} rows per CPU-second)"
         )
         del messages  # the import process holds no such list (it would slow the GC down)
-        rate, seconds, rate_cpu = bench_import(jsonl, import_n)
-        print(
-            f"import {import_n:,}-line JSONL:  {rate:>10,.0f} events/s "
-            f"({seconds:.1f} s)  ratio {rate / raw:.2f}  ({rate_cpu:,.0f} per CPU-second, "
-            f"ratio {rate_cpu / raw_cpu:.2f})"
-        )
+        if "import" in parts:
+            rate, seconds, rate_cpu = bench_import(jsonl, import_n)
+            print(
+                f"import {import_n:,}-line JSONL:  {rate:>10,.0f} events/s "
+                f"({seconds:.1f} s)  ratio {rate / raw:.2f}  ({rate_cpu:,.0f} per CPU-second, "
+                f"ratio {rate_cpu / raw_cpu:.2f})"
+            )
+        if not parts & {"batch", "track"}:
+            return
 
         proc, port, write_key, db = start_server(directory, args.profile)
         try:
-            batch_messages = make_messages(batch_requests * 100, seed=2, prefix="bat")
-            bodies = [
-                _request(
-                    "/v1/batch",
-                    orjson.dumps({"batch": batch_messages[i : i + 100]}),
-                    write_key,
+            stored = 0
+            tracks: list[bytes] = []
+            if "batch" in parts:
+                batch_messages = make_messages(batch_requests * 100, seed=2, prefix="bat")
+                bodies = [
+                    _request(
+                        "/v1/batch",
+                        orjson.dumps({"batch": batch_messages[i : i + 100]}),
+                        write_key,
+                    )
+                    for i in range(0, len(batch_messages), 100)
+                ]
+                cpu = cpu_seconds(proc.pid)
+                load = run_load(port, bodies, args.processes, max(1, args.connections // 4))
+                cpu = cpu_seconds(proc.pid) - cpu
+                events_per_second = len(batch_messages) / load["seconds"]
+                stored = count_events(db)
+                print(
+                    f"/v1/batch (100 events/request): {events_per_second:>10,.0f} events/s "
+                    "committed "
+                    f"p50 {load['p50_ms']:.1f} ms p99 {load['p99_ms']:.1f} ms  "
+                    f"ratio {events_per_second / raw:.2f}  (stored {stored:,}, "
+                    f"failures {load['failures']}; server {len(batch_messages) / cpu:,.0f} events "
+                    f"per CPU-second)"
                 )
-                for i in range(0, len(batch_messages), 100)
-            ]
-            cpu = cpu_seconds(proc.pid)
-            load = run_load(port, bodies, args.processes, max(1, args.connections // 4))
-            cpu = cpu_seconds(proc.pid) - cpu
-            events_per_second = len(batch_messages) / load["seconds"]
-            stored = count_events(db)
-            print(
-                f"/v1/batch (100 events/request): {events_per_second:>10,.0f} events/s committed "
-                f"p50 {load['p50_ms']:.1f} ms p99 {load['p99_ms']:.1f} ms  "
-                f"ratio {events_per_second / raw:.2f}  (stored {stored:,}, "
-                f"failures {load['failures']}; server {len(batch_messages) / cpu:,.0f} events "
-                f"per CPU-second)"
-            )
-            single = make_messages(track_requests, seed=3, prefix="trk")
-            tracks = [
-                _request(
-                    "/v1/track",
-                    orjson.dumps({k: v for k, v in m.items() if k != "type"}),
-                    write_key,
+            if "track" in parts:
+                single = make_messages(track_requests, seed=3, prefix="trk")
+                tracks = [
+                    _request(
+                        "/v1/track",
+                        orjson.dumps({k: v for k, v in m.items() if k != "type"}),
+                        write_key,
+                    )
+                    for m in single
+                    if m["type"] == "track"
+                ]
+                cpu = cpu_seconds(proc.pid)
+                load = run_load(port, tracks, args.processes, args.connections)
+                cpu = cpu_seconds(proc.pid) - cpu
+                rps = load["requests"] / load["seconds"]
+                print(
+                    f"/v1/track single events:       {rps:>10,.0f} requests/s "
+                    f"p50 {load['p50_ms']:.1f} ms p99 {load['p99_ms']:.1f} ms  "
+                    f"ratio {rps / raw:.3f}  (failures {load['failures']}; server "
+                    f"{load['requests'] / cpu:,.0f} requests per CPU-second)"
                 )
-                for m in single
-                if m["type"] == "track"
-            ]
-            cpu = cpu_seconds(proc.pid)
-            load = run_load(port, tracks, args.processes, args.connections)
-            cpu = cpu_seconds(proc.pid) - cpu
-            rps = load["requests"] / load["seconds"]
-            print(
-                f"/v1/track single events:       {rps:>10,.0f} requests/s "
-                f"p50 {load['p50_ms']:.1f} ms p99 {load['p99_ms']:.1f} ms  "
-                f"ratio {rps / raw:.3f}  (failures {load['failures']}; server "
-                f"{load['requests'] / cpu:,.0f} requests per CPU-second)"
-            )
-            if load["failure_samples"]:
-                print("  failures:", load["failure_samples"])
+                if load["failure_samples"]:
+                    print("  failures:", load["failure_samples"])
             total = count_events(db)
             assert total == stored + len(tracks), (total, stored, len(tracks))
             print(f"load average after: {os.getloadavg()[0]:.1f}")

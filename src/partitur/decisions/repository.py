@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from partitur.decisions.tables import decision_impressions, decision_offers, decision_policies
 
@@ -84,16 +84,22 @@ def impressions_per_offer(
     return {r[0]: int(r[1]) for r in rows}
 
 
+# Built once: the offer decision runs these on every request (no per-call statement building).
+_IMPRESSION_TIMES = select(decision_impressions.c.offer_key, decision_impressions.c.shown_at).where(
+    decision_impressions.c.workspace_id == bindparam("workspace_id"),
+    decision_impressions.c.profile_id == bindparam("profile_id"),
+    decision_impressions.c.offer_key.is_not(None),
+    decision_impressions.c.shown_at >= bindparam("since"),
+)
+_RECORD_IMPRESSION = decision_impressions.insert()
+
+
 def profile_impression_times(
     conn: Connection, *, workspace_id: str, profile_id: str, since: datetime
 ) -> list[tuple[str, datetime]]:
     rows = conn.execute(
-        select(decision_impressions.c.offer_key, decision_impressions.c.shown_at).where(
-            decision_impressions.c.workspace_id == workspace_id,
-            decision_impressions.c.profile_id == profile_id,
-            decision_impressions.c.offer_key.is_not(None),
-            decision_impressions.c.shown_at >= since,
-        )
+        _IMPRESSION_TIMES,
+        {"workspace_id": workspace_id, "profile_id": profile_id, "since": since},
     ).all()
     return [(r[0], r[1]) for r in rows]
 
@@ -110,13 +116,14 @@ def record_impression(
     now: datetime,
 ) -> None:
     conn.execute(
-        decision_impressions.insert().values(
-            workspace_id=workspace_id,
-            profile_id=profile_id,
-            offer_key=offer_key,
-            placement=placement,
-            holdout=holdout,
-            score=score,
-            shown_at=now,
-        )
+        _RECORD_IMPRESSION,
+        {
+            "workspace_id": workspace_id,
+            "profile_id": profile_id,
+            "offer_key": offer_key,
+            "placement": placement,
+            "holdout": holdout,
+            "score": score,
+            "shown_at": now,
+        },
     )

@@ -57,6 +57,10 @@ M = TypeVar("M", bound=BaseModel)
 #: A change made in this process is seen at once; other processes see it within the TTL.
 POLICY_TTL_SECONDS = 2.0
 _policy_cache: dict[tuple[str, str], tuple[float, int, BaseModel]] = {}
+#: workspace -> (expires, active offers): the catalogue changes rarely and is read by every
+#: offer decision; saving or deleting an offer here drops the entry at once, other processes
+#: see the change within POLICY_TTL_SECONDS.
+_active_offer_cache: dict[str, tuple[float, list[Offer]]] = {}
 
 
 def _invalid(exc: ValidationError, what: str) -> InvalidDocument:
@@ -298,6 +302,15 @@ def _offer(row: Any) -> Offer:
     )
 
 
+def _active_offers(conn: Connection, workspace_id: str) -> list[Offer]:
+    cached = _active_offer_cache.get(workspace_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    offers = [_offer(r) for r in repo.offer_rows(conn, workspace_id, active_only=True)]
+    _active_offer_cache[workspace_id] = (time.monotonic() + POLICY_TTL_SECONDS, offers)
+    return offers
+
+
 def list_offers(conn: Connection, *, workspace_id: str) -> list[Offer]:
     return [_offer(r) for r in repo.offer_rows(conn, workspace_id)]
 
@@ -329,6 +342,7 @@ def put_offer(
         if offer.eligibility is not None
         else None
     )
+    _active_offer_cache.pop(workspace_id, None)
     existing = repo.offer_row(conn, workspace_id, key)
     if existing is None:
         conn.execute(
@@ -363,6 +377,7 @@ def delete_offer(
     if row is None:
         raise NotFound(f"no offer {key}", field="key")
     conn.execute(decision_offers.delete().where(decision_offers.c.id == row.id))
+    _active_offer_cache.pop(workspace_id, None)
     record_audit(
         conn,
         workspace_id=workspace_id,
@@ -402,8 +417,7 @@ def next_best_offer(
 
     reasons: list[str] = []
     offers = []
-    for row in repo.offer_rows(conn, workspace_id, active_only=True):
-        offer = _offer(row)
+    for offer in _active_offers(conn, workspace_id):
         if offer.placements and placement not in offer.placements:
             continue
         if (offer.valid_from and now < offer.valid_from) or (
@@ -440,7 +454,8 @@ def next_best_offer(
             continue
         eligible.append(offer)
 
-    keys = [o.key for o in eligible]
+    # only offers with a global cap need the (growing) count of all their impressions
+    keys = [o.key for o in eligible if o.global_cap is not None]
     global_counts = repo.impressions_per_offer(
         conn, workspace_id=workspace_id, profile_id=None, since=None, keys=keys
     )

@@ -34,21 +34,35 @@ class ProfileSnapshot:
     computed: dict[str, Any] = field(default_factory=dict)
 
 
+# Built once: the decision API runs these on every request (no per-call statement building).
+_SNAPSHOT = select(
+    profiles.c.id,
+    profiles.c.workspace_id,
+    profiles.c.merged_into,
+    profiles.c.traits,
+    profiles.c.computed,
+).where(profiles.c.id == bindparam("profile_id"))
+_RECENT = (
+    select(events.c.event, events.c.timestamp, events.c.properties)
+    .where(
+        events.c.profile_id == bindparam("profile_id"),
+        events.c.workspace_id == bindparam("workspace_id"),
+        events.c.event.in_(bindparam("names", expanding=True)),
+        events.c.timestamp <= bindparam("now"),
+    )
+    .order_by(events.c.timestamp.desc())
+    .limit(bindparam("limit"))
+)
+_RECENT_SINCE = _RECENT.where(events.c.timestamp >= bindparam("since"))
+
+
 def get_profile_snapshot(
     conn: Connection, *, workspace_id: str, profile_id: str
 ) -> ProfileSnapshot | None:
     """Traits and computed traits of a profile (following merges), or None."""
     current = profile_id
     for _ in range(_MAX_CHAIN):
-        row = conn.execute(
-            select(
-                profiles.c.id,
-                profiles.c.workspace_id,
-                profiles.c.merged_into,
-                profiles.c.traits,
-                profiles.c.computed,
-            ).where(profiles.c.id == current)
-        ).first()
+        row = conn.execute(_SNAPSHOT, {"profile_id": current}).first()
         if row is None or row.workspace_id != workspace_id:
             return None
         if row.merged_into is None:
@@ -71,15 +85,16 @@ def recent_events(
     wanted = sorted(set(names))
     if not wanted:
         return []
-    query = select(events.c.event, events.c.timestamp, events.c.properties).where(
-        events.c.profile_id == profile_id,
-        events.c.workspace_id == workspace_id,
-        events.c.event.in_(wanted),
-        events.c.timestamp <= now,
-    )
+    params: dict[str, Any] = {
+        "profile_id": profile_id,
+        "workspace_id": workspace_id,
+        "names": wanted,
+        "now": now,
+        "limit": limit,
+    }
     if since is not None:
-        query = query.where(events.c.timestamp >= since)
-    rows = conn.execute(query.order_by(events.c.timestamp.desc()).limit(limit)).all()
+        params["since"] = since
+    rows = conn.execute(_RECENT if since is None else _RECENT_SINCE, params).all()
     return [EventFact(r.event, r.timestamp, r.properties or {}) for r in rows]
 
 

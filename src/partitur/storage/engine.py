@@ -34,6 +34,11 @@ class Store:
         self.snapshot_max_staleness = snapshot_max_staleness
         self._snapshot_lock = threading.Lock()
         self._snapshot: tuple[str, float] | None = None
+        # SQLite has one writer at a time. Threads of this process queue here, woken the moment
+        # the writer before them commits, instead of in SQLite's busy handler, which polls with
+        # sleeps of up to 100 ms (measured: p99 1.8 s for offer decisions from 40 threads).
+        # Re-entrant so a nested begin() in one thread fails in SQLite as before, not here.
+        self._write_lock = threading.RLock()
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         kwargs: dict[str, Any] = {"future": True}
@@ -65,9 +70,13 @@ class Store:
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A write transaction."""
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """A write transaction (on SQLite, one thread of this process at a time)."""
+        if self.dialect == "sqlite":
+            with self._write_lock, self.engine.connect() as conn, conn.begin():
+                yield conn
+        else:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
