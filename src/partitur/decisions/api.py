@@ -197,14 +197,19 @@ async def _fast_route(request: Request) -> Response:
 
 
 def _decide_offer_sync(ctx: Context, who: Principal, body: OfferRequest) -> OfferDecision:
-    with ctx.store.begin() as conn:
-        return service.next_best_offer(
+    # decide on a read transaction, then hold the write lock only for the impression
+    with ctx.store.read() as conn:
+        decision, impression = service.choose_offer(
             conn,
             workspace_id=who.workspace_id,
             profile_id=body.profile_id,
             placement=body.placement,
             now=ctx.clock.now(),
         )
+    if impression is not None:
+        with ctx.store.begin() as conn:
+            service.record_offer_impression(conn, impression)
+    return decision
 
 
 async def _fast_offers(request: Request) -> Response:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, func, select
 
 from partitur.decisions.tables import decision_impressions, decision_offers, decision_policies
+from partitur.storage import driver
 
 
 def latest_policy(conn: Connection, workspace_id: str, kind: str) -> Any | None:
@@ -84,24 +85,27 @@ def impressions_per_offer(
     return {r[0]: int(r[1]) for r in rows}
 
 
-# Built once: the offer decision runs these on every request (no per-call statement building).
-_IMPRESSION_TIMES = select(decision_impressions.c.offer_key, decision_impressions.c.shown_at).where(
-    decision_impressions.c.workspace_id == bindparam("workspace_id"),
-    decision_impressions.c.profile_id == bindparam("profile_id"),
-    decision_impressions.c.offer_key.is_not(None),
-    decision_impressions.c.shown_at >= bindparam("since"),
+# The offer decision runs these on every request: SQL on the driver's cursor, written once.
+_IMPRESSION_TIMES_SQL = (
+    "SELECT offer_key, shown_at FROM decision_impressions WHERE workspace_id = ?"
+    " AND profile_id = ? AND offer_key IS NOT NULL AND shown_at >= ?"
 )
-_RECORD_IMPRESSION = decision_impressions.insert()
+_RECORD_IMPRESSION_SQL = (
+    "INSERT INTO decision_impressions"
+    " (workspace_id, profile_id, offer_key, placement, holdout, score, shown_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def profile_impression_times(
     conn: Connection, *, workspace_id: str, profile_id: str, since: datetime
 ) -> list[tuple[str, datetime]]:
-    rows = conn.execute(
-        _IMPRESSION_TIMES,
-        {"workspace_id": workspace_id, "profile_id": profile_id, "since": since},
-    ).all()
-    return [(r[0], r[1]) for r in rows]
+    found = driver.rows(
+        conn,
+        driver.sql(conn, _IMPRESSION_TIMES_SQL),
+        (workspace_id, profile_id, driver.bind_time(conn, since)),
+    )
+    return [(key, driver.utc_value(at)) for key, at in found]  # type: ignore[misc]
 
 
 def record_impression(
@@ -115,15 +119,16 @@ def record_impression(
     score: float | None,
     now: datetime,
 ) -> None:
-    conn.execute(
-        _RECORD_IMPRESSION,
-        {
-            "workspace_id": workspace_id,
-            "profile_id": profile_id,
-            "offer_key": offer_key,
-            "placement": placement,
-            "holdout": holdout,
-            "score": score,
-            "shown_at": now,
-        },
+    driver.execute(
+        conn,
+        driver.sql(conn, _RECORD_IMPRESSION_SQL),
+        (
+            workspace_id,
+            profile_id,
+            offer_key,
+            placement,
+            holdout,
+            score,
+            driver.bind_time(conn, now),
+        ),
     )

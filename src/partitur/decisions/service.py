@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -398,22 +399,55 @@ def next_best_offer(
     per-profile and global caps) are ranked by propensity x (margin - cost) minus fatigue,
     then arbitrated by priority class. Profiles in the holdout group get no offer (recorded,
     for measuring uplift). Raises ``NotFound`` for an unknown profile."""
+    decision, impression = choose_offer(
+        conn, workspace_id=workspace_id, profile_id=profile_id, placement=placement, now=now
+    )
+    if impression is not None:
+        record_offer_impression(conn, impression)
+    return decision
+
+
+@dataclass(frozen=True)
+class OfferImpression:
+    """What ``choose_offer`` decided, to be recorded by ``record_offer_impression``."""
+
+    workspace_id: str
+    profile_id: str
+    offer_key: str | None
+    placement: str
+    holdout: bool
+    score: float | None
+    at: datetime
+
+
+def record_offer_impression(conn: Connection, impression: OfferImpression) -> None:
+    """Store an impression (in a write transaction); caps and fatigue count it from then on."""
+    repo.record_impression(
+        conn,
+        workspace_id=impression.workspace_id,
+        profile_id=impression.profile_id,
+        offer_key=impression.offer_key,
+        placement=impression.placement,
+        holdout=impression.holdout,
+        score=impression.score,
+        now=impression.at,
+    )
+
+
+def choose_offer(
+    conn: Connection, *, workspace_id: str, profile_id: str, placement: str, now: datetime
+) -> tuple[OfferDecision, OfferImpression | None]:
+    """The decision of ``next_best_offer`` without writing: reads only, so the decision API
+    runs it outside the write lock and records the impression in a short write transaction
+    after it. Caps count the impressions committed before; two decisions for one profile at
+    the same instant can both see the same count (a cap may be passed by one)."""
     settings = _typed(conn, workspace_id, "offers", OfferSettings)
     snapshot = _snapshot(conn, workspace_id, profile_id)
     if logic.in_holdout(workspace_id, snapshot.id, settings.holdout_percent):
-        repo.record_impression(
-            conn,
-            workspace_id=workspace_id,
-            profile_id=snapshot.id,
-            offer_key=None,
-            placement=placement,
-            holdout=True,
-            score=None,
-            now=now,
-        )
+        held = OfferImpression(workspace_id, snapshot.id, None, placement, True, None, now)
         return OfferDecision(
             offer_key=None, score=0.0, reasons=["holdout group: no offer"], holdout=True
-        )
+        ), held
 
     reasons: list[str] = []
     offers = []
@@ -499,7 +533,7 @@ def next_best_offer(
     ]
     if not ranked:
         reasons.append("no eligible offer with a positive score")
-        return OfferDecision(offer_key=None, score=0.0, reasons=reasons, candidates=summary)
+        return OfferDecision(offer_key=None, score=0.0, reasons=reasons, candidates=summary), None
     best = ranked[0]
     reasons.insert(
         0,
@@ -510,16 +544,9 @@ def next_best_offer(
         runner = ranked[1]
         why = "higher priority" if best.offer.priority > runner.offer.priority else "higher score"
         reasons.insert(1, f"chosen over {runner.offer.key} ({why})")
-    repo.record_impression(
-        conn,
-        workspace_id=workspace_id,
-        profile_id=snapshot.id,
-        offer_key=best.offer.key,
-        placement=placement,
-        holdout=False,
-        score=round(best.score, 6),
-        now=now,
+    impression = OfferImpression(
+        workspace_id, snapshot.id, best.offer.key, placement, False, round(best.score, 6), now
     )
     return OfferDecision(
         offer_key=best.offer.key, score=round(best.score, 6), reasons=reasons, candidates=summary
-    )
+    ), impression

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, and_, bindparam, select
 from partitur.events.tables import events
 from partitur.profiles.tables import profiles
 from partitur.segments.rules import EventFact
+from partitur.storage import driver
 
 _MAX_CHAIN = 20
 
@@ -34,40 +35,32 @@ class ProfileSnapshot:
     computed: dict[str, Any] = field(default_factory=dict)
 
 
-# Built once: the decision API runs these on every request (no per-call statement building).
-_SNAPSHOT = select(
-    profiles.c.id,
-    profiles.c.workspace_id,
-    profiles.c.merged_into,
-    profiles.c.traits,
-    profiles.c.computed,
-).where(profiles.c.id == bindparam("profile_id"))
-_RECENT = (
-    select(events.c.event, events.c.timestamp, events.c.properties)
-    .where(
-        events.c.profile_id == bindparam("profile_id"),
-        events.c.workspace_id == bindparam("workspace_id"),
-        events.c.event.in_(bindparam("names", expanding=True)),
-        events.c.timestamp <= bindparam("now"),
-    )
-    .order_by(events.c.timestamp.desc())
-    .limit(bindparam("limit"))
+# The decision API runs these on every request: SQL on the driver's cursor, written once.
+_SNAPSHOT_SQL = "SELECT id, workspace_id, merged_into, traits, computed FROM profiles WHERE id = ?"
+_RECENT_SQL = (
+    'SELECT event, "timestamp", properties FROM events WHERE profile_id = ? AND workspace_id = ?'
+    ' AND "timestamp" <= ? {since}AND event IN ({names}) ORDER BY "timestamp" DESC LIMIT ?'
 )
-_RECENT_SINCE = _RECENT.where(events.c.timestamp >= bindparam("since"))
 
 
 def get_profile_snapshot(
     conn: Connection, *, workspace_id: str, profile_id: str
 ) -> ProfileSnapshot | None:
     """Traits and computed traits of a profile (following merges), or None."""
+    statement = driver.sql(conn, _SNAPSHOT_SQL)
     current = profile_id
     for _ in range(_MAX_CHAIN):
-        row = conn.execute(_SNAPSHOT, {"profile_id": current}).first()
-        if row is None or row.workspace_id != workspace_id:
+        found = driver.rows(conn, statement, (current,))
+        if not found or found[0][1] != workspace_id:
             return None
-        if row.merged_into is None:
-            return ProfileSnapshot(id=row.id, traits=row.traits or {}, computed=row.computed or {})
-        current = row.merged_into
+        pid, _, merged_into, traits, computed = found[0]
+        if merged_into is None:
+            return ProfileSnapshot(
+                id=pid,
+                traits=driver.json_value(traits) or {},
+                computed=driver.json_value(computed) or {},
+            )
+        current = merged_into
     return None
 
 
@@ -85,17 +78,18 @@ def recent_events(
     wanted = sorted(set(names))
     if not wanted:
         return []
-    params: dict[str, Any] = {
-        "profile_id": profile_id,
-        "workspace_id": workspace_id,
-        "names": wanted,
-        "now": now,
-        "limit": limit,
-    }
+    params: list[Any] = [profile_id, workspace_id, driver.bind_time(conn, now)]
     if since is not None:
-        params["since"] = since
-    rows = conn.execute(_RECENT if since is None else _RECENT_SINCE, params).all()
-    return [EventFact(r.event, r.timestamp, r.properties or {}) for r in rows]
+        params.append(driver.bind_time(conn, since))
+    params += [*wanted, limit]
+    statement = _RECENT_SQL.format(
+        since="" if since is None else 'AND "timestamp" >= ? ',
+        names=", ".join("?" * len(wanted)),
+    )
+    return [
+        EventFact(event, driver.utc_value(at), driver.json_value(properties) or {})  # type: ignore[arg-type]
+        for event, at, properties in driver.rows(conn, driver.sql(conn, statement), params)
+    ]
 
 
 def order_events(
