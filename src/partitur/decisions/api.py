@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, TypeVar
 
@@ -9,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy import Connection
 from starlette.routing import Route
 
 from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal, WritePrincipal
@@ -25,6 +26,8 @@ from partitur.decisions.contracts import (
     RouteRequest,
     ValueAssessment,
 )
+from partitur.decisions.service import OfferImpression
+from partitur.storage.group_commit import GroupCommitWriter
 from partitur.workspaces.contracts import Principal, Scope
 from partitur.workspaces.service import authenticate
 
@@ -196,8 +199,30 @@ async def _fast_route(request: Request) -> Response:
     return _json(decision)
 
 
-def _decide_offer_sync(ctx: Context, who: Principal, body: OfferRequest) -> OfferDecision:
-    # decide on a read transaction, then hold the write lock only for the impression
+def _record_impressions(conn: Connection, impressions: list[OfferImpression]) -> list[None]:
+    for impression in impressions:
+        service.record_offer_impression(conn, impression)
+    return [None] * len(impressions)
+
+
+def _impression_writer(request: Request) -> GroupCommitWriter[OfferImpression, None]:
+    writer: GroupCommitWriter[OfferImpression, None] | None = getattr(
+        request.app.state, "impression_writer", None
+    )
+    if writer is None:
+        writer = GroupCommitWriter(
+            request.app.state.ctx.store, _record_impressions, name="partitur-impressions"
+        )
+        request.app.state.impression_writer = writer
+    return writer
+
+
+async def _fast_offers(request: Request) -> Response:
+    ctx: Context = request.app.state.ctx
+    who = _principal(ctx, request, Scope.write)
+    body = await _body(request, OfferRequest)
+    # Decide on a short read transaction (WAL readers never wait), then answer once the
+    # impression is committed; impressions of concurrent requests share one transaction.
     with ctx.store.read() as conn:
         decision, impression = service.choose_offer(
             conn,
@@ -207,17 +232,7 @@ def _decide_offer_sync(ctx: Context, who: Principal, body: OfferRequest) -> Offe
             now=ctx.clock.now(),
         )
     if impression is not None:
-        with ctx.store.begin() as conn:
-            service.record_offer_impression(conn, impression)
-    return decision
-
-
-async def _fast_offers(request: Request) -> Response:
-    ctx: Context = request.app.state.ctx
-    who = _principal(ctx, request, Scope.write)
-    body = await _body(request, OfferRequest)
-    # the decision writes an impression: keep the (possibly waiting) write off the event loop
-    decision = await run_in_threadpool(_decide_offer_sync, ctx, who, body)
+        await asyncio.wrap_future(_impression_writer(request).submit(impression))
     return _json(decision)
 
 

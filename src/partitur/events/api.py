@@ -31,7 +31,7 @@ from partitur.events.contracts import (
     IngestResult,
     QuarantinedMessage,
 )
-from partitur.events.group_commit import GroupCommitWriter
+from partitur.events.group_commit import event_writer
 from partitur.workspaces.contracts import Source
 from partitur.workspaces.service import source_for_write_key
 
@@ -48,7 +48,7 @@ class IngestGateway:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.writer = GroupCommitWriter(ctx.store, ctx.signals)
+        self.writer = event_writer(ctx.store, ctx.signals)
         self._keys: dict[str, tuple[Source | None, float]] = {}
 
     def _lookup(self, write_key: str) -> Source | None:

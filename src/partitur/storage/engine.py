@@ -49,7 +49,9 @@ class Store:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
             if database in ("", ":memory:"):
                 raise ValueError("partitur needs a file-backed SQLite database (WAL mode)")
-            kwargs["pool_size"] = pool_size
+            # Opening a SQLite connection runs its PRAGMAs; keep enough of them for the API's
+            # thread pool so busy periods do not open and close overflow connections per call.
+            kwargs["pool_size"] = max(pool_size, 24)
             kwargs["max_overflow"] = 16
         else:
             kwargs["pool_size"] = pool_size

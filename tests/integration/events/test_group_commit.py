@@ -11,7 +11,7 @@ import pytest
 
 from partitur.context import Context
 from partitur.events import service
-from partitur.events.group_commit import GroupCommitWriter
+from partitur.events.group_commit import event_writer
 from partitur.settings import Settings
 from partitur.workspaces.service import ensure_source
 
@@ -30,7 +30,7 @@ def test_waiting_requests_are_committed_together_and_only_then_answered(
     now = ctx.clock.now()
     with ctx.store.begin() as conn:
         source = ensure_source(conn, workspace_id=ctx.workspace_id, name="web", now=now)
-    writer = GroupCommitWriter(ctx.store, ctx.signals, idle_exit=0.5)
+    writer = event_writer(ctx.store, ctx.signals, idle_exit=0.5)
     seen = ctx.signals.version("events")
 
     def request(i: int) -> service.PreparedBatch:
