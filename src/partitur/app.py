@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from partitur import __version__
+from partitur.api.fastlane import PartiturApp
 from partitur.api.problems import install_problem_handlers
 from partitur.context import Context
 from partitur.settings import Settings
@@ -46,7 +47,7 @@ def create_app(settings: Settings, *, ctx: Context | None = None) -> FastAPI:
             if own:
                 app.state.ctx.close()
 
-    app = FastAPI(
+    app = PartiturApp(
         title="partitur",
         version=__version__,
         description="Customer journey orchestration and journey management API.",

@@ -25,6 +25,40 @@ def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def validation_problem(exc: RequestValidationError, path: str) -> JSONResponse:
+    errors = [
+        {"field": _loc_to_field(e.get("loc", ())), "message": e.get("msg", "invalid")}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    return problem_response(
+        422,
+        {
+            "type": "https://partitur.dev/problems/validation-error",
+            "title": "Validation failed",
+            "status": 422,
+            "detail": f"{first['field']}: {first['message']}",
+            "field": first["field"],
+            "errors": errors,
+            "instance": path,
+        },
+    )
+
+
+def unexpected_problem(path: str) -> JSONResponse:
+    log.exception("unhandled error path=%s", path)
+    return problem_response(
+        500,
+        {
+            "type": "https://partitur.dev/problems/internal-error",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "an unexpected error occurred; it has been logged",
+            "instance": path,
+        },
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(PartiturError)
     async def _partitur_error(request: Request, exc: PartiturError) -> JSONResponse:
@@ -32,23 +66,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _loc_to_field(e.get("loc", ())), "message": e.get("msg", "invalid")}
-            for e in exc.errors()
-        ]
-        first = errors[0] if errors else {"field": "body", "message": "invalid request"}
-        return problem_response(
-            422,
-            {
-                "type": "https://partitur.dev/problems/validation-error",
-                "title": "Validation failed",
-                "status": 422,
-                "detail": f"{first['field']}: {first['message']}",
-                "field": first["field"],
-                "errors": errors,
-                "instance": request.url.path,
-            },
-        )
+        return validation_problem(exc, request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -65,14 +83,4 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error path=%s", request.url.path)
-        return problem_response(
-            500,
-            {
-                "type": "https://partitur.dev/problems/internal-error",
-                "title": "Internal error",
-                "status": 500,
-                "detail": "an unexpected error occurred; it has been logged",
-                "instance": request.url.path,
-            },
-        )
+        return unexpected_problem(request.url.path)

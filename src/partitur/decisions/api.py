@@ -11,9 +11,9 @@ from fastapi import APIRouter, Body, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection
-from starlette.routing import Route
 
 from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal, WritePrincipal
+from partitur.api.fastlane import hot_route
 from partitur.context import Context
 from partitur.core.errors import BadRequest, Forbidden, Unauthorized
 from partitur.decisions import service
@@ -236,15 +236,12 @@ async def _fast_offers(request: Request) -> Response:
     return _json(decision)
 
 
-def _serve_decisions_without_dependency_injection() -> None:
-    """Hot path: serve the two decision endpoints through plain Starlette routes placed before
-    the FastAPI routes above (which stay, for the OpenAPI documentation): no per-request
-    dependency solving, a short token cache, orjson in and out. Errors still render as
-    problem+json (the app's exception handlers wrap every route)."""
-    router.routes[:0] = [
-        Route("/api/decisions/route", _fast_route, methods=["POST"], name="route_fast"),
-        Route("/api/decisions/offers", _fast_offers, methods=["POST"], name="offers_fast"),
-    ]
+def _serve_decisions_in_the_fast_lane() -> None:
+    """Hot path: the two decision endpoints skip the middleware stack, route matching and
+    dependency solving (``partitur.api.fastlane``): a short token cache, orjson in and out. The
+    routes above stay for the OpenAPI documentation."""
+    hot_route("POST", "/api/decisions/route", _fast_route)
+    hot_route("POST", "/api/decisions/offers", _fast_offers)
 
 
-_serve_decisions_without_dependency_injection()
+_serve_decisions_in_the_fast_lane()

@@ -1,0 +1,53 @@
+"""The fast lane: a few hot endpoints served without the framework's per-request machinery.
+
+The tracking API and the decision API answer thousands of requests a second; for them the
+middleware stack, route matching and dependency solving cost as much CPU as the work itself.
+A domain registers such an endpoint with ``hot_route(method, path, endpoint)`` (an
+``async (Request) -> Response`` that authenticates and validates by hand); ``PartiturApp``
+dispatches an exact method and path match straight to it and renders errors as the installed
+exception handlers would (problem+json naming the field). The same endpoints stay in the
+domain's FastAPI router for the OpenAPI documentation, and serve when the fast lane is off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from partitur.api.problems import problem_response, unexpected_problem, validation_problem
+from partitur.core.errors import PartiturError
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+_HOT: dict[tuple[str, str], Endpoint] = {}
+
+
+def hot_route(method: str, path: str, endpoint: Endpoint) -> None:
+    """Serve ``method path`` (an exact path, no parameters) through the fast lane."""
+    _HOT[(method.upper(), path)] = endpoint
+
+
+class PartiturApp(FastAPI):
+    """FastAPI with the fast lane in front."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        endpoint = _HOT.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
+        if endpoint is None:
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        request = Request(scope, receive)
+        try:
+            response = await endpoint(request)
+        except PartiturError as exc:
+            response = problem_response(exc.status, exc.to_problem(instance=scope["path"]))
+        except RequestValidationError as exc:
+            response = validation_problem(exc, scope["path"])
+        except Exception:  # noqa: BLE001 - logged, answered with a 500 problem
+            response = unexpected_problem(scope["path"])
+        await response(scope, receive, send)
