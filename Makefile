@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export PARTITUR_DATABASE_URL ?= sqlite:///var/partitur.db
+# links in the demo summary, e-mails and tracking pixels point at the address actually served
+export PARTITUR_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test lint pytest bench bench-smoke install system-deps clean demo
 
