@@ -41,6 +41,13 @@ class JourneyKpis(BaseModel):
     contacts_per_customer: float | None = None
     inactive: int | None = None
     inactive_share: float | None = None
+    #: journey success probability (needs ``now``): the mean chance that an active instance
+    #: reaches the goal, learnt from this journey's instances by age in the journey
+    success_probability: float | None = None
+    #: conversions still expected from the active instances (sum of their chances)
+    expected_conversions: float | None = None
+    #: (converted + expected conversions) / entered
+    forecast_conversion_rate: float | None = None
 
 
 class NodeKpis(BaseModel):

@@ -14,6 +14,7 @@ from typing import Any
 from partitur.analytics.contracts import ExitReason, JourneyKpis, KpiPoint, NodeKpis
 from partitur.analytics.engine import AnalyticsEngine, naive_utc
 from partitur.core.errors import ValidationFailed
+from partitur.ml import journey_success
 
 _CONVERTED = "(status = 'converted' OR converted_at IS NOT NULL)"
 
@@ -149,7 +150,38 @@ def journey_kpis(
         assert inactive is not None
         result.inactive = int(inactive[0])
         result.inactive_share = result.inactive / active if active else None
+    if now is not None and active:
+        _forecast(engine, result, where, params, now)
     return result
+
+
+def _forecast(
+    engine: AnalyticsEngine, result: JourneyKpis, where: str, params: dict[str, Any], now: datetime
+) -> None:
+    """Journey success probability: from the instances so far (running ones censored), the
+    chance that an instance of each age reaches the goal, summed over the active instances."""
+    relation = (
+        "(SELECT entered_at, converted_at AS goal_at,"
+        " CASE WHEN converted_at IS NULL THEN ended_at END AS left_at, status"
+        f" FROM journey_instances WHERE {where})"
+    )
+    args = {**params, "now": naive_utc(now, "now"), "bucket": 24.0, "buckets": 30}
+    curve = journey_success.curve_from_counts(
+        engine.query(
+            journey_success.BUCKET_SQL.format(relation=relation, where="true"), args
+        ).fetchall(),
+        bucket_hours=24.0,
+        buckets=30,
+    )
+    ages = engine.query(
+        journey_success.ACTIVE_AGE_SQL.format(relation=relation, where="status = 'active'"), args
+    ).fetchall()
+    expected = sum(int(n) * curve.probability[int(bucket)] for bucket, n in ages)
+    result.expected_conversions = round(expected, 1)
+    result.success_probability = expected / result.active if result.active else None
+    result.forecast_conversion_rate = (
+        (result.converted + expected) / result.entered if result.entered else None
+    )
 
 
 def node_kpis(

@@ -11,23 +11,29 @@ DuckDB over age buckets).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-_SQL = """
+#: Per age bucket: instances whose goal, end or censoring falls in it, goals, failures.
+#: ``{relation}`` holds ``entered_at``, ``goal_at``, ``left_at``; ``{where}`` filters it;
+#: parameters $now, $bucket (hours) and $buckets.
+BUCKET_SQL = """
 WITH inst AS (
     SELECT
         date_diff('second', entered_at, coalesce(goal_at, left_at, $now)) / 3600.0 AS hours,
         goal_at IS NOT NULL AS reached,
         goal_at IS NULL AND left_at IS NOT NULL AS failed
-    FROM instances
-    WHERE entered_at <= $now
+    FROM {relation}
+    WHERE ({where}) AND entered_at <= $now
 ), bucketed AS (
-    SELECT least(floor(hours / $bucket)::INTEGER, $buckets - 1) AS bucket, reached, failed
+    SELECT least(floor(greatest(hours, 0) / $bucket)::INTEGER, $buckets - 1) AS bucket,
+           reached, failed
     FROM inst
 )
 SELECT bucket,
@@ -35,6 +41,16 @@ SELECT bucket,
        count(*) FILTER (WHERE reached) AS goals,
        count(*) FILTER (WHERE failed) AS failures
 FROM bucketed GROUP BY bucket ORDER BY bucket
+"""
+
+#: Active instances per age bucket (same relation, filter and parameters as ``BUCKET_SQL``).
+ACTIVE_AGE_SQL = """
+SELECT least(floor(greatest(date_diff('second', entered_at, $now), 0) / 3600.0 / $bucket)
+             ::INTEGER, $buckets - 1) AS bucket,
+       count(*) AS active
+FROM {relation}
+WHERE ({where}) AND entered_at <= $now AND goal_at IS NULL AND left_at IS NULL
+GROUP BY bucket
 """
 
 
@@ -60,11 +76,21 @@ def fit_success_curve(
     con = duckdb.connect()
     try:
         con.register("instances", instances)
-        rows = con.execute(_SQL, {"now": now, "bucket": bucket_hours, "buckets": buckets}).df()
+        rows = con.execute(
+            BUCKET_SQL.format(relation="instances", where="true"),
+            {"now": now, "bucket": bucket_hours, "buckets": buckets},
+        ).fetchall()
     finally:
         con.close()
+    return curve_from_counts(rows, bucket_hours=bucket_hours, buckets=buckets)
+
+
+def curve_from_counts(
+    rows: Iterable[tuple[Any, ...]], *, bucket_hours: float, buckets: int
+) -> SuccessCurve:
+    """The curve from the rows of ``BUCKET_SQL`` (bucket, ended or censored, goals, failures)."""
     counts = np.zeros((buckets, 3))
-    for bucket, total, goals, failures in rows.itertuples(index=False):
+    for bucket, total, goals, failures in rows:
         counts[int(bucket)] = (total, goals, failures)
     # at risk at the start of bucket k = everyone whose event/censoring is in bucket >= k
     at_risk = counts[::-1, 0].cumsum()[::-1]

@@ -59,6 +59,20 @@ def test_inactive_instances_have_no_transition_for_the_given_time(
     assert (k.inactive, k.inactive_share) == (1, 0.5)
 
 
+def test_active_instances_get_a_success_probability_by_their_age(
+    engine: AnalyticsEngine, ctx: Context
+) -> None:
+    k = kpis.journey_kpis(engine, journey_id="j1", now=ctx.clock.now())
+    # By age in 24 h buckets: in the first day 9 instances were at risk, 3 reached the goal
+    # and 4 left without it (i7, 21 h old, is censored there); nobody older than a day ever
+    # converted. So i7 has a chance of 3/9 and i6 (93 h old) none.
+    assert k.expected_conversions == pytest.approx(0.3)
+    assert k.success_probability == pytest.approx((1 / 3) / 2, abs=1e-4)
+    assert k.forecast_conversion_rate == pytest.approx((3 + 1 / 3) / 9, abs=1e-4)
+    without_now = kpis.journey_kpis(engine, journey_id="j1")
+    assert without_now.expected_conversions is None
+
+
 def test_nodes_show_drop_off_and_the_delivery_funnel(engine: AnalyticsEngine) -> None:
     nodes = {n.node_id: n for n in kpis.node_kpis(engine, journey_id="j1", version=1)}
     email, wait, sms = nodes["email1"], nodes["wait1"], nodes["sms1"]
