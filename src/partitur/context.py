@@ -16,7 +16,8 @@ class Context:
     store: Store
     clock: Clock = field(default_factory=SystemClock)
     workspace_id: str = ""
-    #: wake-ups between the API and the loops of one process (see core/signals.py)
+    #: wake-ups between the API and the loops: of one process (core/signals.py), or of every
+    #: process sharing ``redis_url`` (bus/signals.py)
     signals: Signals = field(default_factory=Signals)
 
     @classmethod
@@ -35,6 +36,11 @@ class Context:
         if migrate:
             upgrade(store)
         ctx = cls(settings=settings, store=store, clock=clock or SystemClock())
+        if settings.redis_url:
+            # several processes: wake-ups travel through Redis (see bus/signals.py)
+            from partitur.bus.signals import RedisSignals
+
+            ctx.signals = RedisSignals(settings.redis_url)
         with store.begin() as conn:
             ctx.workspace_id = ensure_workspace(
                 conn, name=settings.workspace, now=ctx.clock.now()
@@ -42,4 +48,7 @@ class Context:
         return ctx
 
     def close(self) -> None:
+        close_signals = getattr(self.signals, "close", None)
+        if close_signals is not None:
+            close_signals()
         self.store.dispose()
