@@ -145,7 +145,10 @@ def bench_scoring(profiles: int, store_profiles: int, train_profiles: int) -> No
         f"  {len(scores):,} profiles scored in {total:.1f} s (features in DuckDB "
         f"{feature_seconds:.1f} s, LightGBM+calibration {predict_seconds:.1f} s, value tiers "
         f"{value_seconds + tier_seconds:.2f} s)  target < 60 s; "
-        f"tiers {dict(zip(*np.unique(tiers, return_counts=True), strict=True))}"
+        "tiers "
+        + ", ".join(
+            f"{t} {int(n):,}" for t, n in zip(*np.unique(tiers, return_counts=True), strict=True)
+        )
     )
     # writing computed traits: SQLite, merge into existing computed documents
     from partitur.context import Context
