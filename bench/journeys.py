@@ -34,10 +34,13 @@ from sqlalchemy import select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.httpload import start_serve  # noqa: E402
 from tests.support.journeys import add_event, add_events, add_templates  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
 
 from partitur.context import Context  # noqa: E402
 from partitur.core.clock import Clock, SystemClock, VirtualClock  # noqa: E402
+from partitur.core.errors import NotFound  # noqa: E402
 from partitur.core.ids import new_id  # noqa: E402
 from partitur.journeys import ports, service  # noqa: E402
 from partitur.journeys.definition import parse_definition  # noqa: E402
@@ -297,26 +300,7 @@ def bench_commit_resume_latency(directory: Path, samples: int) -> dict[str, floa
     """Without identity resolution: event committed (with its profile_id) -> resumed."""
     ctx = open_ctx(directory, "latency.db", SystemClock())
     now = SystemClock().now()
-    publish(
-        ctx,
-        {
-            "key": "resume",
-            "name": "Resume",
-            "entry": {"type": "manual"},
-            "start": "w",
-            "nodes": [
-                {
-                    "id": "w",
-                    "type": "wait_for_event",
-                    "event": "Clicked",
-                    "timeout": "P1D",
-                    "next": "s",
-                },
-                {"id": "s", "type": "send", "channel": "email", "template": "t"},
-            ],
-        },
-        now,
-    )
+    publish(ctx, RESUME_JOURNEY, now)
     with ctx.store.begin() as conn:
         service.enrol(
             conn,
@@ -363,6 +347,18 @@ def bench_commit_resume_latency(directory: Path, samples: int) -> dict[str, floa
     }
 
 
+RESUME_JOURNEY: dict[str, Any] = {
+    "key": "resume",
+    "name": "Resume",
+    "entry": {"type": "manual"},
+    "start": "w",
+    "nodes": [
+        {"id": "w", "type": "wait_for_event", "event": "Clicked", "timeout": "P1D", "next": "s"},
+        {"id": "s", "type": "send", "channel": "email", "template": "t"},
+    ],
+}
+
+
 def bench_http_resume_latency(directory: Path, samples: int) -> dict[str, float]:
     """Served app (uvicorn on 127.0.0.1) + identity resolver + journey event consumer threads:
     POST /v1/track -> the waiting instance has resumed (its row committed)."""
@@ -378,26 +374,7 @@ def bench_http_resume_latency(directory: Path, samples: int) -> dict[str, float]
 
     ctx = open_ctx(directory, "latency.db", SystemClock())
     now = SystemClock().now()
-    publish(
-        ctx,
-        {
-            "key": "resume",
-            "name": "Resume",
-            "entry": {"type": "manual"},
-            "start": "w",
-            "nodes": [
-                {
-                    "id": "w",
-                    "type": "wait_for_event",
-                    "event": "Clicked",
-                    "timeout": "P1D",
-                    "next": "s",
-                },
-                {"id": "s", "type": "send", "channel": "email", "template": "t"},
-            ],
-        },
-        now,
-    )
+    publish(ctx, RESUME_JOURNEY, now)
     with ctx.store.begin() as conn:
         write_key = workspaces.create_source(
             conn, workspace_id=ctx.workspace_id, name="web", now=now
@@ -453,6 +430,97 @@ def bench_http_resume_latency(directory: Path, samples: int) -> dict[str, float]
     server.should_exit = True
     http.close()
     ctx.close()
+    latencies.sort()
+    return {
+        "samples": float(samples),
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p95_ms": 1000 * latencies[int(len(latencies) * 0.95) - 1],
+    }
+
+
+def bench_scaleout_resume(directory: Path, samples: int, redis_url: str | None) -> dict[str, float]:
+    """``partitur serve`` (API only) and ``partitur worker`` as two processes on one SQLite file:
+    POST /v1/track -> the waiting instance has resumed. With ``redis_url`` the API's commits wake
+    the worker through Redis (bus/signals.py); without, the worker finds the event at its next
+    poll (loops poll every second)."""
+    import os
+    import signal
+    import subprocess
+
+    import httpx
+
+    from partitur.profiles import service as profiles
+    from partitur.workspaces import service as workspaces
+
+    name = "scaleout-redis.db" if redis_url else "scaleout-poll.db"
+    ctx = open_ctx(directory, name, SystemClock())
+    now = SystemClock().now()
+    publish(ctx, RESUME_JOURNEY, now)
+    with ctx.store.begin() as conn:
+        write_key = workspaces.create_source(
+            conn, workspace_id=ctx.workspace_id, name="web", now=now
+        ).write_key
+    env = {
+        "PARTITUR_DATABASE_URL": f"sqlite:///{directory / name}",
+        "PARTITUR_VAR_DIR": str(directory / "var"),
+        "PARTITUR_SQLITE_SYNCHRONOUS": "NORMAL",
+        "PARTITUR_SMTP_PORT": "1",  # nothing listens: sends fail and retry, off the measured path
+    }
+    if redis_url:
+        env["PARTITUR_REDIS_URL"] = redis_url
+    api, port = start_serve(env)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "partitur", "worker"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=(write_key, ""))
+    try:
+        for i in range(samples):
+            http.post("/v1/identify", json={"userId": f"u{i}"}).raise_for_status()
+        ids: list[str] = []
+        deadline = time.monotonic() + 120
+        while len(ids) < samples and time.monotonic() < deadline:
+            time.sleep(0.2)  # the worker's resolver creates the profiles
+            ids = []
+            with ctx.store.read() as conn:
+                for i in range(samples):
+                    try:
+                        ids.append(
+                            profiles.find_profile(
+                                conn, workspace_id=ctx.workspace_id, kind="user_id", value=f"u{i}"
+                            ).id
+                        )
+                    except NotFound:
+                        break
+        with ctx.store.begin() as conn:
+            service.enrol(
+                conn, workspace_id=ctx.workspace_id, key="resume", profile_ids=ids, now=now
+            )
+        time.sleep(1.5)  # the worker has seen the enrolments
+        latencies = []
+        for i in range(samples):
+            started = time.perf_counter()
+            http.post("/v1/track", json={"userId": f"u{i}", "event": "Clicked"}).raise_for_status()
+            while True:
+                with ctx.store.read() as conn:
+                    status = conn.execute(
+                        select(journey_instances.c.status).where(
+                            journey_instances.c.profile_id == ids[i]
+                        )
+                    ).scalar()
+                if status != "active":
+                    break
+                time.sleep(0.001)
+            latencies.append(time.perf_counter() - started)
+    finally:
+        http.close()
+        for proc in (api, worker):
+            proc.send_signal(signal.SIGINT)
+        for proc in (api, worker):
+            proc.wait(timeout=30)
+        ctx.close()
     latencies.sort()
     return {
         "samples": float(samples),
@@ -525,6 +593,20 @@ def main() -> None:
             f"event over HTTP -> waiting instance resumed: p50 {la['p50_ms']:.1f} ms, "
             f"p95 {la['p95_ms']:.1f} ms over {la['samples']:.0f} events (target p95 < 200 ms; "
             "POST /v1/track, identity resolution and the journey consumer in one process)"
+        )
+        scale = sizes["latency"] // 2
+        polled = bench_scaleout_resume(directory, scale, None)
+        redis = RedisServer()
+        redis.start()
+        try:
+            woken = bench_scaleout_resume(directory, scale, redis.url)
+        finally:
+            redis.stop()
+        print(
+            f"  API and worker as two processes: p50 {woken['p50_ms']:.1f} ms, p95 "
+            f"{woken['p95_ms']:.1f} ms with wake-ups through Redis; p50 {polled['p50_ms']:.1f} "
+            f"ms, p95 {polled['p95_ms']:.1f} ms when the worker only polls (ratio "
+            f"{polled['p95_ms'] / woken['p95_ms']:.1f}x)"
         )
 
 
