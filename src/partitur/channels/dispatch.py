@@ -122,26 +122,35 @@ class Dispatcher:
     def run_once(self, now: datetime) -> DispatchReport:
         report = DispatchReport()
         self._events = []
+        self._finished = []
         claim_id = new_id("clm")
         with self.ctx.store.begin() as conn:
-            ids = repository.due_ids(conn, now=now, limit=self.batch_size)
-            rows = repository.claim(
-                conn, ids=ids, claim_id=claim_id, now=now, until=now + self.lease
+            rows = repository.claim_due(
+                conn, now=now, limit=self.batch_size, claim_id=claim_id, until=now + self.lease
             )
             report.claimed = len(rows)
             if not rows:
                 return report
             jobs = self._plan(conn, rows, claim_id, now, report)
-            self._flush_events(conn, now)
+            self._flush_writes(conn, now)
         results = self._send(jobs, now)
         with self.ctx.store.begin() as conn:
-            self._finished = []
+            # a lease that ran out while sending belongs to whoever re-claimed the row
+            kept = repository.held(conn, ids=[job.row["id"] for job in jobs], claim_id=claim_id)
+            if len(kept) != len(jobs):
+                log.warning("%d messages lost their claim while sending", len(jobs) - len(kept))
             for job, result in zip(jobs, results, strict=True):
-                self._record(conn, job, result, claim_id, now, report)
-            repository.finish_many(conn, self._finished)
-            self._flush_events(conn, now)
+                if job.row["id"] in kept:
+                    self._record(conn, job, result, claim_id, now, report)
+            self._flush_writes(conn, now)
         self.ctx.signals.notify("events")  # journeys waiting on message.* events wake up
         return report
+
+    def _flush_writes(self, conn: Connection, now: datetime) -> None:
+        """The batch's outcome rows (one statement per shape) and delivery events, at once."""
+        finished, self._finished = self._finished, []
+        repository.finish_many(conn, finished)
+        self._flush_events(conn, now)
 
     def _flush_events(self, conn: Connection, now: datetime) -> None:
         pending, self._events = self._events, []
@@ -160,20 +169,22 @@ class Dispatcher:
         """Put rows whose sender died back in the queue (same idempotency key)."""
         with self.ctx.store.begin() as conn:
             stale = repository.stale_sending(conn, now=now, limit=self.batch_size)
-            for row in stale:
-                repository.finish(
-                    conn,
-                    message_id=row["id"],
-                    claim_id=row["claim"],
-                    values={
+            repository.finish_many(
+                conn,
+                [
+                    {
+                        "_id": row["id"],
+                        "_claim": row["claim"],
                         "status": "deferred",
                         "next_attempt_at": now,
                         "claim": None,
                         "locked_until": None,
                         "error": "interrupted while sending; retried with the same idempotency key",
                         "updated_at": now,
-                    },
-                )
+                    }
+                    for row in stale
+                ],
+            )
         return len(stale)
 
     # --- step 1: decide and render ------------------------------------------------------------
@@ -251,8 +262,14 @@ class Dispatcher:
         longest = max(
             (rule.window_hours for ws in spaces.values() for rule in ws.policy.caps), default=24.0
         )
-        sent = repository.recent_sends(
-            conn, profile_ids=profile_ids, since=now - timedelta(hours=longest)
+        # transactional messages neither count against caps nor are capped
+        capped_ids = {r["profile_id"] for r in rows if r["category"] != "transactional"}
+        sent = (
+            repository.recent_sends(
+                conn, profile_ids=capped_ids, since=now - timedelta(hours=longest)
+            )
+            if capped_ids
+            else {}
         )
         sto_ids = [r["profile_id"] for r in rows if r["payload"].get("send_time") == "optimal"]
         engagements = repository.engagement_times(conn, profile_ids=sto_ids) if sto_ids else {}
@@ -270,6 +287,8 @@ class Dispatcher:
             tuple[dict[str, Any], Channel, Decimal, dict[str, Any], str | None, Recipient]
         ] = []
         addresses: dict[str, set[tuple[str, str]]] = {}
+        #: the provider of each (workspace, channel, endpoint, provider, template) in this batch
+        chosen: dict[tuple[Any, ...], tuple[Channel, Decimal, dict[str, Any]]] = {}
         for row in rows:
             recipient = recipients.get(row["profile_id"])
             if recipient is None:
@@ -293,7 +312,16 @@ class Dispatcher:
                 )
             ws = spaces[row["workspace_id"]]
             try:
-                plugin, cost, provider = self._plugin(ws, row["workspace_id"], row)
+                wanted = (
+                    row["workspace_id"],
+                    row["channel"],
+                    row["payload"].get("endpoint"),
+                    row["payload"].get("provider"),
+                    row["template"],
+                )
+                if wanted not in chosen:
+                    chosen[wanted] = self._plugin(ws, row["workspace_id"], row)
+                plugin, cost, provider = chosen[wanted]
                 address = plugin.address(recipient, row["payload"])
             except (InvalidAddress, ValueError) as exc:
                 self._close(conn, row, claim_id, now, report, "failed", str(exc))
@@ -330,14 +358,16 @@ class Dispatcher:
         # frequency caps: one contest per profile among the messages that passed consent
         caps: dict[str, Verdict] = {}
         by_profile: dict[str, list[Candidate]] = {}
+        profile_space: dict[str, str] = {}
         for row, *_ in prepared:
+            profile_space[row["profile_id"]] = row["workspace_id"]
             by_profile.setdefault(row["profile_id"], []).append(
                 Candidate(
                     row["id"], row["channel"], row["priority"], row["created_at"], row["category"]
                 )
             )
         for pid, cands in by_profile.items():
-            ws = spaces[next(r["workspace_id"] for r, *_ in prepared if r["profile_id"] == pid)]
+            ws = spaces[profile_space[pid]]
             caps.update(
                 cap_contest(sent=sent.get(pid, []), candidates=cands, rules=ws.policy.caps, now=now)
             )
@@ -478,7 +508,6 @@ class Dispatcher:
     ) -> RenderedMessage | None:
         payload = row["payload"]
         settings = self.ctx.settings
-        links = tracking_links(settings.base_url, settings.secret_key, row["id"])
         if payload.get("builtin") == "double_opt_in" and not row["template"]:
             url = f"{settings.base_url.rstrip('/')}/api/channels/confirm/{payload['confirm_token']}"
             return RenderedMessage(
@@ -503,6 +532,7 @@ class Dispatcher:
                 text=str(payload.get("text", "")),
                 html=payload.get("html"),
             )
+        links = tracking_links(settings.base_url, settings.secret_key, row["id"])
         return book.render(
             row["template"],
             locale=recipient.locale or policy.default_locale,
@@ -666,17 +696,19 @@ class Dispatcher:
         recipient: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        values = {
-            "status": status,
-            "error": error,
-            "claim": None,
-            "locked_until": None,
-            "next_attempt_at": None,
-            "updated_at": now,
-            "recipient": recipient,
-        }
-        if not repository.finish(conn, message_id=row["id"], claim_id=claim_id, values=values):
-            return
+        self._finished.append(
+            {
+                "_id": row["id"],
+                "_claim": claim_id,
+                "status": status,
+                "error": error,
+                "claim": None,
+                "locked_until": None,
+                "next_attempt_at": None,
+                "updated_at": now,
+                "recipient": recipient,
+            }
+        )
         setattr(report, status, getattr(report, status) + 1)
         if status in ("failed", "bounced"):
             item = (status, row, {"error": error, **(extra or {})})
@@ -694,18 +726,21 @@ class Dispatcher:
         *,
         consume: bool,
     ) -> None:
-        values = {
-            "status": "deferred",
-            "next_attempt_at": until,
-            "error": reason,
-            "claim": None,
-            "locked_until": None,
-            "updated_at": now,
-            # waiting for quiet hours, caps or a rate limit is not a failed attempt
-            "attempts": row["attempts"] if consume else row["attempts"] - 1,
-        }
-        if repository.finish(conn, message_id=row["id"], claim_id=claim_id, values=values):
-            report.deferred += 1
+        self._finished.append(
+            {
+                "_id": row["id"],
+                "_claim": claim_id,
+                "status": "deferred",
+                "next_attempt_at": until,
+                "error": reason,
+                "claim": None,
+                "locked_until": None,
+                "updated_at": now,
+                # waiting for quiet hours, caps or a rate limit is not a failed attempt
+                "attempts": row["attempts"] if consume else row["attempts"] - 1,
+            }
+        )
+        report.deferred += 1
 
     def _notify_owner(self, conn: Connection, job: _Job, now: datetime) -> None:
         """Tell the account owner, once per journey and customer, that an automated journey

@@ -7,12 +7,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from partitur.channels.contracts import DeliveryPolicy, TemplateIn
 from partitur.channels.tables import (
     agent_tasks,
+    bounces,
     channel_policies,
     channel_providers,
     consents,
@@ -36,8 +37,16 @@ def message_row(conn: Connection, message_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def due_ids(conn: Connection, *, now: datetime, limit: int) -> list[str]:
-    query = (
+def claim_due(
+    conn: Connection, *, now: datetime, limit: int, claim_id: str, until: datetime
+) -> list[dict[str, Any]]:
+    """Claim up to ``limit`` due rows in ONE statement (``UPDATE ... WHERE id IN (due ids)
+    RETURNING``); returns the claimed rows in sending order (priority, then age).
+
+    On PostgreSQL the due ids are picked ``FOR UPDATE SKIP LOCKED``, so concurrent dispatchers
+    claim disjoint batches; on SQLite the write lock serialises them.
+    """
+    due = (
         select(messages.c.id)
         .where(
             messages.c.status.in_(DUE),
@@ -47,19 +56,10 @@ def due_ids(conn: Connection, *, now: datetime, limit: int) -> list[str]:
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(conn.execute(query).scalars())
-
-
-def claim(
-    conn: Connection, *, ids: Sequence[str], claim_id: str, now: datetime, until: datetime
-) -> list[dict[str, Any]]:
-    """Mark due rows as ``sending`` for this claim; returns the rows this claim won."""
-    if not ids:
-        return []
-    conn.execute(
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
         update(messages)
-        .where(messages.c.id.in_(ids), messages.c.status.in_(DUE))
+        .where(messages.c.id.in_(due.scalar_subquery()), messages.c.status.in_(DUE))
         .values(
             status="sending",
             claim=claim_id,
@@ -67,13 +67,21 @@ def claim(
             attempts=messages.c.attempts + 1,
             updated_at=now,
         )
+        .returning(*messages.c)
     )
+    rows = [dict(r) for r in conn.execute(stmt).mappings()]
+    rows.sort(key=lambda r: (-r["priority"], r["created_at"], r["id"]))
+    return rows
+
+
+def held(conn: Connection, *, ids: Sequence[str], claim_id: str) -> set[str]:
+    """Which of these rows this claim still holds (its lease was not taken over)."""
+    if not ids:
+        return set()
     rows = conn.execute(
-        select(messages).where(
-            messages.c.id.in_(ids), messages.c.claim == claim_id, messages.c.status == "sending"
-        )
-    ).mappings()
-    return [dict(r) for r in rows]
+        select(messages.c.id).where(messages.c.id.in_(list(ids)), messages.c.claim == claim_id)
+    )
+    return set(rows.scalars())
 
 
 def stale_sending(conn: Connection, *, now: datetime, limit: int) -> list[dict[str, Any]]:
@@ -85,31 +93,69 @@ def stale_sending(conn: Connection, *, now: datetime, limit: int) -> list[dict[s
     return [dict(r) for r in rows]
 
 
-def finish(
-    conn: Connection, *, message_id: str, claim_id: str | None, values: dict[str, Any]
-) -> bool:
-    """Write a message's outcome (only while this claim still holds it)."""
-    where = [messages.c.id == message_id]
-    if claim_id is not None:
-        where.append(messages.c.claim == claim_id)
-    done = conn.execute(update(messages).where(and_(*where)).values(**values))
-    return done.rowcount > 0
-
-
 def finish_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Write many successful outcomes in one statement; each dict holds ``_id`` and ``_claim``
-    plus the same columns (only rows this claim still holds are written)."""
-    if not rows:
-        return
-    columns = [k for k in rows[0] if not k.startswith("_")]
-    stmt = (
-        update(messages)
-        .where(messages.c.id == bindparam("_id"), messages.c.claim == bindparam("_claim"))
-        .values({c: bindparam(c) for c in columns})
+    """Write many outcomes set-based; each dict holds ``_id`` and ``_claim`` plus the columns to
+    write (only rows their claim still holds are written).
+
+    Rows with identical values (a batch of webhooks delivered at ``now``) become one
+    ``UPDATE ... WHERE id IN (...)``; the rest one executemany per set of columns.
+    """
+    same: dict[tuple[Any, ...], list[str]] = {}
+    for row in rows:
+        key = tuple(sorted((k, v) for k, v in row.items() if k != "_id"))
+        same.setdefault(key, []).append(row["_id"])
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    written = 0
+    for key, ids in same.items():
+        values = dict(key)
+        claim_id = values.pop("_claim")
+        if len(ids) == 1:
+            shape = tuple(values)
+            shapes.setdefault(shape, []).append({"_id": ids[0], "_claim": claim_id, **values})
+            continue
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            written += conn.execute(
+                update(messages)
+                .where(messages.c.id.in_(chunk), messages.c.claim == claim_id)
+                .values(**values)
+            ).rowcount
+    for columns, group in shapes.items():
+        stmt = (
+            update(messages)
+            .where(messages.c.id == bindparam("_id"), messages.c.claim == bindparam("_claim"))
+            .values({c: bindparam(c) for c in columns})
+        )
+        written += conn.execute(stmt, group).rowcount
+    if written != len(rows):
+        log.warning("outcomes of %d messages found their claim lost", len(rows) - written)
+
+
+def soft_bounces(
+    conn: Connection, *, workspace_id: str, channel: str, address: str, since: datetime
+) -> int:
+    """Soft bounces of one address since ``since`` (the ledger's count)."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(bounces)
+            .where(
+                bounces.c.workspace_id == workspace_id,
+                bounces.c.channel == channel,
+                bounces.c.address == address,
+                bounces.c.kind == "soft",
+                bounces.c.received_at >= since,
+            )
+        ).scalar_one()
     )
-    done = conn.execute(stmt, rows)
-    if done.rowcount != len(rows):
-        log.warning("outcomes of %d messages found their claim lost", len(rows) - done.rowcount)
+
+
+def bounces_of_message(conn: Connection, *, message_id: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(bounces).where(bounces.c.message_id == message_id)
+        ).scalar_one()
+    )
 
 
 def recent_sends(

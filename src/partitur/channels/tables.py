@@ -169,6 +169,25 @@ suppressions = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+#: Every bounce report received (DSN from the bounce mailbox, provider webhook, API): the
+#: ledger soft bounces are counted in before an address becomes undeliverable.
+bounces = Table(
+    "bounces",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("address", String(500), nullable=False),
+    # hard | soft | complaint
+    Column("kind", String(20), nullable=False),
+    # the RFC 3463 enhanced status code ("5.1.1") when the report had one
+    Column("status_code", String(20), nullable=True),
+    Column("message_id", String(40), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_bounces_address", "workspace_id", "channel", "address", "received_at"),
+)
+
 inbox_items = Table(
     "inbox_items",
     metadata,
