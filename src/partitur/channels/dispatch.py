@@ -139,9 +139,12 @@ class Dispatcher:
             kept = repository.held(conn, ids=[job.row["id"] for job in jobs], claim_id=claim_id)
             if len(kept) != len(jobs):
                 log.warning("%d messages lost their claim while sending", len(jobs) - len(kept))
+            endpoints = {job.endpoint for job in jobs}
+            self._load_states(conn, endpoints, set(), now)
             for job, result in zip(jobs, results, strict=True):
                 if job.row["id"] in kept:
                     self._record(conn, job, result, claim_id, now, report)
+            self._save_breaker(conn, endpoints, now)
             self._flush_writes(conn, now)
         self.ctx.signals.notify("events")  # journeys waiting on message.* events wake up
         return report
@@ -372,6 +375,14 @@ class Dispatcher:
                 cap_contest(sent=sent.get(pid, []), candidates=cands, rules=ws.policy.caps, now=now)
             )
 
+        # breaker and rate-limit state is shared by every worker process through the store
+        rated = {p["id"] for _, _, _, p, _, _ in prepared if p.get("id") in self.buckets}
+        states = self._load_states(
+            conn,
+            {f"{row['workspace_id']}:{plugin.name}" for row, plugin, *_ in prepared},
+            rated,
+            now,
+        )
         jobs: list[_Job] = []
         for row, plugin, cost, provider, address, recipient in prepared:
             ws = spaces[row["workspace_id"]]
@@ -496,7 +507,55 @@ class Dispatcher:
                 priority=row["priority"],
             )
             jobs.append(_Job(row, plugin, message, endpoint, cost, max_attempts, policy, recipient))
+        repository.save_endpoint_states(
+            conn,
+            [
+                {
+                    "key": f"rate:{pid}",
+                    "tokens": self.buckets[pid].tokens,
+                    "tokens_at": self.buckets[pid].updated,
+                    "updated_at": now,
+                }
+                for pid in rated
+                if f"rate:{pid}" in states
+            ],
+        )
         return jobs
+
+    def _load_states(
+        self, conn: Connection, endpoints: set[str], rated: set[str], now: datetime
+    ) -> dict[str, dict[str, Any]]:
+        """Lock and load the shared breaker state of ``endpoints`` and the token buckets of the
+        ``rated`` providers into this dispatcher's breaker and buckets."""
+        states = repository.lock_endpoint_states(
+            conn,
+            keys=[f"breaker:{e}" for e in endpoints] + [f"rate:{pid}" for pid in rated],
+            now=now,
+        )
+        for endpoint in endpoints:
+            state = states.get(f"breaker:{endpoint}")
+            if state is not None:
+                self.breaker.load(endpoint, int(state["failures"]), state["open_until"])
+        for pid in rated:
+            state = states.get(f"rate:{pid}")
+            if state is not None and state["tokens"] is not None:
+                self.buckets[pid].tokens = float(state["tokens"])
+                self.buckets[pid].updated = state["tokens_at"]
+        return states
+
+    def _save_breaker(self, conn: Connection, endpoints: set[str], now: datetime) -> None:
+        rows = []
+        for endpoint in sorted(endpoints):
+            failures, open_until = self.breaker.state(endpoint)
+            rows.append(
+                {
+                    "key": f"breaker:{endpoint}",
+                    "failures": failures,
+                    "open_until": open_until,
+                    "updated_at": now,
+                }
+            )
+        repository.save_endpoint_states(conn, rows)
 
     def _render(
         self,

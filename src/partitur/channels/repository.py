@@ -18,6 +18,7 @@ from partitur.channels.tables import (
     channel_providers,
     consents,
     device_tokens,
+    endpoint_states,
     inbox_items,
     message_templates,
     messages,
@@ -391,6 +392,49 @@ def messages_by_keys(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[s
         )
         found.update({key: (mid, status) for key, mid, status in rows})
     return found
+
+
+def lock_endpoint_states(
+    conn: Connection, *, keys: Iterable[str], now: datetime
+) -> dict[str, dict[str, Any]]:
+    """The shared circuit-breaker / rate-limit rows of these keys, created when missing and
+    held until the transaction ends (``FOR UPDATE`` in key order on PostgreSQL; SQLite's
+    write transaction holds them anyway), so concurrent dispatchers read-modify-write them
+    one after the other."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    have = set(
+        conn.execute(
+            select(endpoint_states.c.key).where(endpoint_states.c.key.in_(wanted))
+        ).scalars()
+    )
+    for key in wanted:
+        if key not in have:
+            insert_ignoring_duplicates(
+                conn, endpoint_states, {"key": key, "failures": 0, "updated_at": now}
+            )
+    query = (
+        select(endpoint_states)
+        .where(endpoint_states.c.key.in_(wanted))
+        .order_by(endpoint_states.c.key)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {r["key"]: dict(r) for r in conn.execute(query).mappings()}
+
+
+def save_endpoint_states(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Write back locked state rows (``key`` plus the columns to set, the same for all)."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != "key"]
+    stmt = (
+        update(endpoint_states)
+        .where(endpoint_states.c.key == bindparam("_key"))
+        .values({c: bindparam(c) for c in columns})
+    )
+    conn.execute(stmt, [{"_key": r["key"], **{c: r[c] for c in columns}} for r in rows])
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Any, values: dict[str, Any]) -> bool:

@@ -940,7 +940,7 @@ def record_bounce(
             "status": bounce.status,
             "address": address,
             "undeliverable": undeliverable,
-            "_seq": earlier,
+            "_seq": earlier + 1,  # distinct from the dispatcher's own RCPT bounce event
         }
         if bounce.kind == "soft":
             extra["soft_bounces"] = soft

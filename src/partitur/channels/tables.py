@@ -188,6 +188,22 @@ bounces = Table(
     Index("ix_bounces_address", "workspace_id", "channel", "address", "received_at"),
 )
 
+#: Circuit-breaker and rate-limit state shared by every worker process: a row per key
+#: (``breaker:<workspace>:<provider>``, ``rate:<provider id>``), read and written inside the
+#: dispatcher's transactions (row locks on PostgreSQL, the write lock on SQLite).
+endpoint_states = Table(
+    "endpoint_states",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    # circuit breaker: consecutive failures and until when the circuit is open
+    Column("failures", Integer, nullable=False, default=0),
+    Column("open_until", UtcDateTime, nullable=True),
+    # token bucket: tokens left at ``tokens_at``
+    Column("tokens", Float, nullable=True),
+    Column("tokens_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 inbox_items = Table(
     "inbox_items",
     metadata,
