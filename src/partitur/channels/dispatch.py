@@ -8,12 +8,18 @@ Three short steps so no transaction is held open while talking to a provider:
 3. one transaction records the results (and the delivery events).
 A worker killed between 1 and 3 leaves ``sending`` rows whose lease expires; the retry loop puts
 them back with the same idempotency key (which providers use to drop the duplicate).
+
+When there is more due than one batch, the steps of consecutive batches overlap: batch k+1 is
+claimed and planned while batch k is on the wire, and batch k is recorded while k+1 is, so the
+database work hides behind the providers' round trips (breaker and rate-limit state then lag
+one batch behind).
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -69,6 +75,21 @@ class _Job:
 
 
 @dataclass
+class _Sending:
+    """A batch on the wire: the sending threads' futures and the results they fill in."""
+
+    workers: list[Future[None]]
+    slots: list[DeliveryResult | None]
+
+    def results(self) -> list[DeliveryResult]:
+        for worker in self.workers:
+            worker.result()
+        done = [r for r in self.slots if r is not None]
+        assert len(done) == len(self.slots), "a sending thread left a job unsent"
+        return done
+
+
+@dataclass
 class _Workspace:
     policy: DeliveryPolicy
     book: TemplateBook
@@ -97,9 +118,12 @@ class Dispatcher:
         threads: int = 16,
         lease: timedelta = timedelta(minutes=5),
         breaker: CircuitBreaker | None = None,
+        max_batches: int = 8,
     ) -> None:
         self.ctx = ctx
         self.batch_size = batch_size
+        self.max_batches = max_batches
+        self.threads = threads
         self.lease = lease
         self.breaker = breaker or CircuitBreaker()
         self.buckets: dict[str, TokenBucket] = {}
@@ -120,7 +144,43 @@ class Dispatcher:
     # --- one pass ----------------------------------------------------------------------------
 
     def run_once(self, now: datetime) -> DispatchReport:
+        """One pass: claim, decide and send due messages and record their outcomes.
+
+        While a full batch is being sent, the next one is claimed and planned (and the batch
+        before it recorded), so the database work overlaps the providers' round trips; a pass
+        ends with a batch that is not full, or after ``max_batches`` batches.
+        """
         report = DispatchReport()
+        current = self._claim_and_plan(now, report)
+        if current is None:
+            return report
+        pending = self._submit(current[1], now)
+        batches = 1
+        while True:
+            following = None
+            if len(current[2]) == self.batch_size and batches < self.max_batches:
+                try:
+                    following = self._claim_and_plan(now, report)
+                except Exception:
+                    # what was sent is recorded whatever went wrong with the next batch
+                    results = pending.results()
+                    self._record_batch(current[0], current[1], results, now, report)
+                    raise
+                batches += 1
+            results = pending.results()
+            if following is not None:
+                pending = self._submit(following[1], now)
+            self._record_batch(current[0], current[1], results, now, report)
+            if following is None:
+                break
+            current = following
+        self.ctx.signals.notify("events")  # journeys waiting on message.* events wake up
+        return report
+
+    def _claim_and_plan(
+        self, now: datetime, report: DispatchReport
+    ) -> tuple[str, list[_Job], list[dict[str, Any]]] | None:
+        """Step 1 for one batch: ``(claim id, jobs to send, claimed rows)``, None if none."""
         self._events = []
         self._finished = []
         claim_id = new_id("clm")
@@ -128,12 +188,26 @@ class Dispatcher:
             rows = repository.claim_due(
                 conn, now=now, limit=self.batch_size, claim_id=claim_id, until=now + self.lease
             )
-            report.claimed = len(rows)
+            report.claimed += len(rows)
             if not rows:
-                return report
+                return None
             jobs = self._plan(conn, rows, claim_id, now, report)
             self._flush_writes(conn, now)
-        results = self._send(jobs, now)
+        return claim_id, jobs, rows
+
+    def _record_batch(
+        self,
+        claim_id: str,
+        jobs: list[_Job],
+        results: list[DeliveryResult],
+        now: datetime,
+        report: DispatchReport,
+    ) -> None:
+        """Step 3 for one batch: outcomes, retries, breaker state and events, one transaction."""
+        if not jobs:
+            return
+        self._events = []
+        self._finished = []
         with self.ctx.store.begin() as conn:
             # a lease that ran out while sending belongs to whoever re-claimed the row
             kept = repository.held(conn, ids=[job.row["id"] for job in jobs], claim_id=claim_id)
@@ -146,8 +220,6 @@ class Dispatcher:
                     self._record(conn, job, result, claim_id, now, report)
             self._save_breaker(conn, endpoints, now)
             self._flush_writes(conn, now)
-        self.ctx.signals.notify("events")  # journeys waiting on message.* events wake up
-        return report
 
     def _flush_writes(self, conn: Connection, now: datetime) -> None:
         """The batch's outcome rows (one statement per shape) and delivery events, at once."""
@@ -602,8 +674,13 @@ class Dispatcher:
 
     # --- step 2: send -------------------------------------------------------------------------
 
-    def _send(self, jobs: list[_Job], now: datetime) -> list[DeliveryResult]:
+    def _submit(self, jobs: list[_Job], now: datetime) -> _Sending:
+        """Hand the jobs to the sending threads: each takes the next job from one shared queue
+        until it is empty (a slow provider holds up one thread, not a share of the batch; and a
+        batch costs a handful of thread hand-overs instead of one per message)."""
         context = DeliveryContext(settings=self.ctx.settings, store=self.ctx.store, now=now)
+        queue = deque(enumerate(jobs))
+        results: list[DeliveryResult | None] = [None] * len(jobs)
 
         def one(job: _Job) -> DeliveryResult:
             try:
@@ -616,9 +693,16 @@ class Dispatcher:
                     f"{job.plugin.kind} plugin error: {type(exc).__name__}: {exc}"
                 )
 
-        if len(jobs) <= 1:
-            return [one(job) for job in jobs]
-        return list(self._pool.map(one, jobs))
+        def drain() -> None:
+            while True:
+                try:
+                    index, job = queue.popleft()  # atomic: threads never take the same job
+                except IndexError:
+                    return
+                results[index] = one(job)
+
+        workers = min(self.threads, len(jobs))
+        return _Sending([self._pool.submit(drain) for _ in range(workers)], results)
 
     # --- step 3: record -----------------------------------------------------------------------
 

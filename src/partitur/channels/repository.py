@@ -70,7 +70,9 @@ def claim_due(
         )
         .returning(*messages.c)
     )
-    rows = [dict(r) for r in conn.execute(stmt).mappings()]
+    result = conn.execute(stmt)
+    names = list(result.keys())  # once: a mapping per row would rebuild its key view each time
+    rows = [dict(zip(names, r, strict=True)) for r in result.all()]
     rows.sort(key=lambda r: (-r["priority"], r["created_at"], r["id"]))
     return rows
 
@@ -98,36 +100,38 @@ def finish_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Write many outcomes set-based; each dict holds ``_id`` and ``_claim`` plus the columns to
     write (only rows their claim still holds are written).
 
-    Rows with identical values (a batch of webhooks delivered at ``now``) become one
-    ``UPDATE ... WHERE id IN (...)``; the rest one executemany per set of columns.
+    Rows are grouped by their columns; what a group's rows have in common (status, times, ...)
+    is written with one ``UPDATE ... WHERE id IN (...)``, only what differs per row (recipient,
+    provider message id) with one executemany of plain values.
     """
-    same: dict[tuple[Any, ...], list[str]] = {}
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        key = tuple(sorted((k, v) for k, v in row.items() if k != "_id"))
-        same.setdefault(key, []).append(row["_id"])
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        groups.setdefault((row["_claim"], *sorted(k for k in row if k[0] != "_")), []).append(row)
     written = 0
-    for key, ids in same.items():
-        values = dict(key)
-        claim_id = values.pop("_claim")
-        if len(ids) == 1:
-            shape = tuple(values)
-            shapes.setdefault(shape, []).append({"_id": ids[0], "_claim": claim_id, **values})
-            continue
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
+    for (claim_id, *columns), group in groups.items():
+        first = group[0]
+        same = [c for c in columns if all(r[c] == first[c] for r in group)]
+        varying = [c for c in columns if c not in same]
+        if len(group) == 1 or not same:
+            same, varying = [], columns
+        if varying:  # first, while the rows still carry the claim that guards both writes
+            done = conn.execute(
+                update(messages)
+                .where(messages.c.id == bindparam("_id"))
+                .where(messages.c.claim == bindparam("_claim"))
+                .values({c: bindparam(c) for c in varying}),
+                [{"_id": r["_id"], "_claim": claim_id} | {c: r[c] for c in varying} for r in group],
+            ).rowcount
+            if not same:
+                written += done
+        ids = [r["_id"] for r in group]
+        for start in range(0, len(ids) if same else 0, 1000):
             written += conn.execute(
                 update(messages)
-                .where(messages.c.id.in_(chunk), messages.c.claim == claim_id)
-                .values(**values)
+                .where(messages.c.id.in_(ids[start : start + 1000]))
+                .where(messages.c.claim == claim_id)
+                .values({c: first[c] for c in same})
             ).rowcount
-    for columns, group in shapes.items():
-        stmt = (
-            update(messages)
-            .where(messages.c.id == bindparam("_id"), messages.c.claim == bindparam("_claim"))
-            .values({c: bindparam(c) for c in columns})
-        )
-        written += conn.execute(stmt, group).rowcount
     if written != len(rows):
         log.warning("outcomes of %d messages found their claim lost", len(rows) - written)
 
