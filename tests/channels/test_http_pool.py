@@ -4,13 +4,16 @@ chunked answers, servers that close kept connections, and servers that never ans
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from partitur.channels.plugins.http import KeepAlivePool, TransportError
+from tests.channels.conftest import self_signed
 
 Reply = Callable[[int, bytes], tuple[bytes, bool]]  # (n-th request, request) -> (answer, close?)
 
@@ -171,3 +174,39 @@ def test_header_values_with_line_breaks_are_refused() -> None:
     pool = KeepAlivePool("http://127.0.0.1:9/", timeout=1)
     with pytest.raises(ValueError, match="line break"):
         pool.post(b"{}", {"X-Evil": "a\r\nInjected: yes"})
+
+
+def test_https_endpoints_are_verified_unless_verification_is_switched_off(tmp_path: Path) -> None:
+    tls = self_signed(tmp_path)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                conn = tls.wrap_socket(raw, server_side=True)
+            except (ssl.SSLError, OSError):
+                raw.close()
+                continue
+            with conn:
+                while (req := _read_request(conn)) is not None:
+                    seen.append(req)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+            KeepAlivePool(f"https://127.0.0.1:{port}/h", timeout=2).post(b"{}", {})
+        pool = KeepAlivePool(f"https://127.0.0.1:{port}/h", timeout=2, verify_tls=False)
+        assert [pool.post(b"{}", {}).status for _ in range(2)] == [200, 200]
+        assert len(seen) == 2 and seen[0].startswith(b"POST /h HTTP/1.1\r\n")
+        pool.close()
+    finally:
+        listener.close()
