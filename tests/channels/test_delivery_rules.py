@@ -271,9 +271,9 @@ def test_a_worker_killed_mid_send_leaves_the_message_to_be_retried(
     pid = make_profile(ctx)
     mid = inbox_send(ctx, pid, category="transactional")
     with ctx.store.begin() as conn:  # claimed by a worker that then dies
-        repository.claim(
+        repository.claim_due(
             conn,
-            ids=[mid],
+            limit=10,
             claim_id="clm_dead",
             now=clock.now(),
             until=clock.now() + timedelta(minutes=5),

@@ -190,3 +190,28 @@ def test_a_journey_webhook_node_names_its_endpoint_by_template_and_sends_its_pay
     assert by_path["/cold"]["template"] == "crm-lead-cold"
     assert by_path["/default"]["data"] == {"lead": "jana@example.com", "score": 87}
     assert message(ctx, cold).status == message(ctx, hot).status == "delivered"
+
+
+def test_a_pass_overlaps_full_batches_and_records_every_one_of_them(
+    ctx: Context, http_server: HttpServer
+) -> None:
+    hook(ctx, http_server)
+    answers = iter([200, 200, 503, 200, 200, 200])
+    http_server.answer(lambda r: (next(answers), {}))
+    dispatcher = Dispatcher(ctx, threads=2, batch_size=2, max_batches=2)
+    try:
+        pid = make_profile(ctx)
+        ids = [
+            send(ctx, pid, "webhook", payload={"endpoint": "crm", "n": i}, category="transactional")
+            for i in range(5)
+        ]
+        report = dispatcher.run_once(ctx.clock.now())
+        # two full batches of two in one pass (the second claimed while the first was sent)
+        assert (report.claimed, report.delivered, report.deferred) == (4, 3, 1)
+        assert [message(ctx, m).status for m in ids].count("queued") == 1
+        report = dispatcher.run_once(ctx.clock.now())
+        assert (report.claimed, report.delivered) == (1, 1)  # a batch that is not full ends it
+        assert {r.json()["data"]["n"] for r in http_server.requests} == set(range(5))
+        assert len(delivery_events(ctx)) == 5 + 4 * 2  # queued, and sent + delivered
+    finally:
+        dispatcher.close()

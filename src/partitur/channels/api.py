@@ -19,6 +19,7 @@ from partitur.channels import service
 from partitur.channels.contracts import (
     AgentTask,
     BounceIn,
+    BounceOutcome,
     ChannelName,
     ConsentChange,
     ConsentState,
@@ -41,7 +42,7 @@ from partitur.channels.contracts import (
 )
 from partitur.channels.signing import sign, verify
 from partitur.core import jsonutil
-from partitur.core.errors import BadRequest, Forbidden, Unauthorized
+from partitur.core.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 from partitur.core.pagination import Page
 
 router = APIRouter(prefix="/api/channels", tags=["channels"])
@@ -301,6 +302,34 @@ def report_bounce(body: BounceIn, ctx: ContextDep, principal: WritePrincipal) ->
             conn, workspace_id=principal.workspace_id, bounce=body, now=ctx.clock.now()
         )
     return Response(status_code=204)
+
+
+#: the largest bounce message the DSN endpoint reads (a DSN quotes at most the original mail)
+MAX_DSN_BYTES = 5 * 1024 * 1024
+
+
+@router.post("/bounces/dsn", response_model=list[BounceOutcome])
+async def report_dsn(
+    request: Request, ctx: ContextDep, principal: WritePrincipal
+) -> list[BounceOutcome]:
+    """A raw bounce message (RFC 5322 bytes of an RFC 3464 ``multipart/report``), as a bounce
+    mailbox or an inbound-mail provider receives it; each failed or delayed recipient is
+    recorded as a hard or soft bounce."""
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_DSN_BYTES:
+            raise PayloadTooLarge(
+                f"a bounce message may have at most {MAX_DSN_BYTES} bytes", field="message"
+            )
+
+    def record() -> list[BounceOutcome]:
+        with ctx.store.begin() as conn:
+            return service.record_dsn(
+                conn, workspace_id=principal.workspace_id, raw=raw, now=ctx.clock.now()
+            )
+
+    return await run_in_threadpool(record)
 
 
 @router.post("/devices", status_code=204)

@@ -243,6 +243,10 @@ class DeliveryPolicy(BaseModel):
     #: messages per profile before learned send times are trusted
     sto_min_events: int = Field(default=3, ge=1)
     webhook_max_attempts: int = Field(default=5, ge=1)
+    #: soft bounces (mailbox full, greylisting, ...) of one address within
+    #: ``soft_bounce_window_days`` that make it undeliverable
+    soft_bounce_limit: int = Field(default=3, ge=1)
+    soft_bounce_window_days: float = Field(default=30, gt=0)
     retry_base_seconds: float = Field(default=30, gt=0)
     retry_max_seconds: float = Field(default=3600, gt=0)
     max_attempts: int = Field(default=5, ge=1)
@@ -294,6 +298,22 @@ class BounceIn(BaseModel):
     channel: ChannelName = "email"
     kind: Literal["hard", "soft", "complaint"] = "hard"
     reason: str = ""
+    #: the RFC 3463 enhanced status code ("5.1.1", "4.2.2") when the report gave one
+    status: str | None = Field(default=None, pattern=r"^[245]\.\d{1,3}\.\d{1,3}$")
+
+
+class BounceOutcome(BaseModel):
+    """What one bounce did to its address."""
+
+    address: str
+    channel: ChannelName
+    kind: Literal["hard", "soft", "complaint"]
+    status: str | None = None
+    message_id: str | None = None
+    #: soft bounces of the address within the policy's window, this one included
+    soft_bounces: int = 0
+    #: the address is now on the suppression list (hard bounce, complaint, too many soft ones)
+    undeliverable: bool = False
 
 
 class DispatchReport(BaseModel):

@@ -293,6 +293,18 @@ class CircuitBreaker:
     failures: dict[str, int] = field(default_factory=dict)
     open_until: dict[str, datetime] = field(default_factory=dict)
 
+    def load(self, endpoint: str, failures: int, open_until: datetime | None) -> None:
+        """Take over an endpoint's state as stored (shared by every worker process)."""
+        self.failures[endpoint] = failures
+        if open_until is None:
+            self.open_until.pop(endpoint, None)
+        else:
+            self.open_until[endpoint] = open_until
+
+    def state(self, endpoint: str) -> tuple[int, datetime | None]:
+        """``(consecutive failures, open until)`` of an endpoint, to store."""
+        return self.failures.get(endpoint, 0), self.open_until.get(endpoint)
+
     def allows(self, endpoint: str, now: datetime) -> datetime | None:
         """None if a request may go; else the time the circuit closes again."""
         until = self.open_until.get(endpoint)

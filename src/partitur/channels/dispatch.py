@@ -8,12 +8,18 @@ Three short steps so no transaction is held open while talking to a provider:
 3. one transaction records the results (and the delivery events).
 A worker killed between 1 and 3 leaves ``sending`` rows whose lease expires; the retry loop puts
 them back with the same idempotency key (which providers use to drop the duplicate).
+
+When there is more due than one batch, the steps of consecutive batches overlap: batch k+1 is
+claimed and planned while batch k is on the wire, and batch k is recorded while k+1 is, so the
+database work hides behind the providers' round trips (breaker and rate-limit state then lag
+one batch behind).
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -69,6 +75,21 @@ class _Job:
 
 
 @dataclass
+class _Sending:
+    """A batch on the wire: the sending threads' futures and the results they fill in."""
+
+    workers: list[Future[None]]
+    slots: list[DeliveryResult | None]
+
+    def results(self) -> list[DeliveryResult]:
+        for worker in self.workers:
+            worker.result()
+        done = [r for r in self.slots if r is not None]
+        assert len(done) == len(self.slots), "a sending thread left a job unsent"
+        return done
+
+
+@dataclass
 class _Workspace:
     policy: DeliveryPolicy
     book: TemplateBook
@@ -97,9 +118,12 @@ class Dispatcher:
         threads: int = 16,
         lease: timedelta = timedelta(minutes=5),
         breaker: CircuitBreaker | None = None,
+        max_batches: int = 8,
     ) -> None:
         self.ctx = ctx
         self.batch_size = batch_size
+        self.max_batches = max_batches
+        self.threads = threads
         self.lease = lease
         self.breaker = breaker or CircuitBreaker()
         self.buckets: dict[str, TokenBucket] = {}
@@ -120,28 +144,88 @@ class Dispatcher:
     # --- one pass ----------------------------------------------------------------------------
 
     def run_once(self, now: datetime) -> DispatchReport:
+        """One pass: claim, decide and send due messages and record their outcomes.
+
+        While a full batch is being sent, the next one is claimed and planned (and the batch
+        before it recorded), so the database work overlaps the providers' round trips; a pass
+        ends with a batch that is not full, or after ``max_batches`` batches.
+        """
         report = DispatchReport()
-        self._events = []
-        claim_id = new_id("clm")
-        with self.ctx.store.begin() as conn:
-            ids = repository.due_ids(conn, now=now, limit=self.batch_size)
-            rows = repository.claim(
-                conn, ids=ids, claim_id=claim_id, now=now, until=now + self.lease
-            )
-            report.claimed = len(rows)
-            if not rows:
-                return report
-            jobs = self._plan(conn, rows, claim_id, now, report)
-            self._flush_events(conn, now)
-        results = self._send(jobs, now)
-        with self.ctx.store.begin() as conn:
-            self._finished = []
-            for job, result in zip(jobs, results, strict=True):
-                self._record(conn, job, result, claim_id, now, report)
-            repository.finish_many(conn, self._finished)
-            self._flush_events(conn, now)
+        current = self._claim_and_plan(now, report)
+        if current is None:
+            return report
+        pending = self._submit(current[1], now)
+        batches = 1
+        while True:
+            following = None
+            if len(current[2]) == self.batch_size and batches < self.max_batches:
+                try:
+                    following = self._claim_and_plan(now, report)
+                except Exception:
+                    # what was sent is recorded whatever went wrong with the next batch
+                    results = pending.results()
+                    self._record_batch(current[0], current[1], results, now, report)
+                    raise
+                batches += 1
+            results = pending.results()
+            if following is not None:
+                pending = self._submit(following[1], now)
+            self._record_batch(current[0], current[1], results, now, report)
+            if following is None:
+                break
+            current = following
         self.ctx.signals.notify("events")  # journeys waiting on message.* events wake up
         return report
+
+    def _claim_and_plan(
+        self, now: datetime, report: DispatchReport
+    ) -> tuple[str, list[_Job], list[dict[str, Any]]] | None:
+        """Step 1 for one batch: ``(claim id, jobs to send, claimed rows)``, None if none."""
+        self._events = []
+        self._finished = []
+        claim_id = new_id("clm")
+        with self.ctx.store.begin() as conn:
+            rows = repository.claim_due(
+                conn, now=now, limit=self.batch_size, claim_id=claim_id, until=now + self.lease
+            )
+            report.claimed += len(rows)
+            if not rows:
+                return None
+            jobs = self._plan(conn, rows, claim_id, now, report)
+            self._flush_writes(conn, now)
+        return claim_id, jobs, rows
+
+    def _record_batch(
+        self,
+        claim_id: str,
+        jobs: list[_Job],
+        results: list[DeliveryResult],
+        now: datetime,
+        report: DispatchReport,
+    ) -> None:
+        """Step 3 for one batch: outcomes, retries, breaker state and events, one transaction."""
+        if not jobs:
+            return
+        self._events = []
+        self._finished = []
+        with self.ctx.store.begin() as conn:
+            # a lease that ran out while sending belongs to whoever re-claimed the row
+            kept = repository.held(conn, ids=[job.row["id"] for job in jobs], claim_id=claim_id)
+            if len(kept) != len(jobs):
+                log.warning("%d messages lost their claim while sending", len(jobs) - len(kept))
+            endpoints = {job.endpoint for job in jobs}
+            self._load_states(conn, endpoints, set(), now)
+            for job, result in zip(jobs, results, strict=True):
+                if job.row["id"] in kept:
+                    self._record(conn, job, result, claim_id, now, report)
+            self._save_breaker(conn, endpoints, now)
+            self._flush_writes(conn, now)
+
+    def _flush_writes(self, conn: Connection, now: datetime) -> None:
+        """The batch's outcome rows (one statement per shape) and delivery events, at once."""
+        finished, self._finished = self._finished, []
+        repository.finish_many(conn, finished)
+        self._flush_events(conn, now)
 
     def _flush_events(self, conn: Connection, now: datetime) -> None:
         pending, self._events = self._events, []
@@ -160,20 +244,22 @@ class Dispatcher:
         """Put rows whose sender died back in the queue (same idempotency key)."""
         with self.ctx.store.begin() as conn:
             stale = repository.stale_sending(conn, now=now, limit=self.batch_size)
-            for row in stale:
-                repository.finish(
-                    conn,
-                    message_id=row["id"],
-                    claim_id=row["claim"],
-                    values={
+            repository.finish_many(
+                conn,
+                [
+                    {
+                        "_id": row["id"],
+                        "_claim": row["claim"],
                         "status": "deferred",
                         "next_attempt_at": now,
                         "claim": None,
                         "locked_until": None,
                         "error": "interrupted while sending; retried with the same idempotency key",
                         "updated_at": now,
-                    },
-                )
+                    }
+                    for row in stale
+                ],
+            )
         return len(stale)
 
     # --- step 1: decide and render ------------------------------------------------------------
@@ -251,8 +337,14 @@ class Dispatcher:
         longest = max(
             (rule.window_hours for ws in spaces.values() for rule in ws.policy.caps), default=24.0
         )
-        sent = repository.recent_sends(
-            conn, profile_ids=profile_ids, since=now - timedelta(hours=longest)
+        # transactional messages neither count against caps nor are capped
+        capped_ids = {r["profile_id"] for r in rows if r["category"] != "transactional"}
+        sent = (
+            repository.recent_sends(
+                conn, profile_ids=capped_ids, since=now - timedelta(hours=longest)
+            )
+            if capped_ids
+            else {}
         )
         sto_ids = [r["profile_id"] for r in rows if r["payload"].get("send_time") == "optimal"]
         engagements = repository.engagement_times(conn, profile_ids=sto_ids) if sto_ids else {}
@@ -270,6 +362,8 @@ class Dispatcher:
             tuple[dict[str, Any], Channel, Decimal, dict[str, Any], str | None, Recipient]
         ] = []
         addresses: dict[str, set[tuple[str, str]]] = {}
+        #: the provider of each (workspace, channel, endpoint, provider, template) in this batch
+        chosen: dict[tuple[Any, ...], tuple[Channel, Decimal, dict[str, Any]]] = {}
         for row in rows:
             recipient = recipients.get(row["profile_id"])
             if recipient is None:
@@ -293,7 +387,16 @@ class Dispatcher:
                 )
             ws = spaces[row["workspace_id"]]
             try:
-                plugin, cost, provider = self._plugin(ws, row["workspace_id"], row)
+                wanted = (
+                    row["workspace_id"],
+                    row["channel"],
+                    row["payload"].get("endpoint"),
+                    row["payload"].get("provider"),
+                    row["template"],
+                )
+                if wanted not in chosen:
+                    chosen[wanted] = self._plugin(ws, row["workspace_id"], row)
+                plugin, cost, provider = chosen[wanted]
                 address = plugin.address(recipient, row["payload"])
             except (InvalidAddress, ValueError) as exc:
                 self._close(conn, row, claim_id, now, report, "failed", str(exc))
@@ -330,18 +433,28 @@ class Dispatcher:
         # frequency caps: one contest per profile among the messages that passed consent
         caps: dict[str, Verdict] = {}
         by_profile: dict[str, list[Candidate]] = {}
+        profile_space: dict[str, str] = {}
         for row, *_ in prepared:
+            profile_space[row["profile_id"]] = row["workspace_id"]
             by_profile.setdefault(row["profile_id"], []).append(
                 Candidate(
                     row["id"], row["channel"], row["priority"], row["created_at"], row["category"]
                 )
             )
         for pid, cands in by_profile.items():
-            ws = spaces[next(r["workspace_id"] for r, *_ in prepared if r["profile_id"] == pid)]
+            ws = spaces[profile_space[pid]]
             caps.update(
                 cap_contest(sent=sent.get(pid, []), candidates=cands, rules=ws.policy.caps, now=now)
             )
 
+        # breaker and rate-limit state is shared by every worker process through the store
+        rated = {p["id"] for _, _, _, p, _, _ in prepared if p.get("id") in self.buckets}
+        states = self._load_states(
+            conn,
+            {f"{row['workspace_id']}:{plugin.name}" for row, plugin, *_ in prepared},
+            rated,
+            now,
+        )
         jobs: list[_Job] = []
         for row, plugin, cost, provider, address, recipient in prepared:
             ws = spaces[row["workspace_id"]]
@@ -466,7 +579,55 @@ class Dispatcher:
                 priority=row["priority"],
             )
             jobs.append(_Job(row, plugin, message, endpoint, cost, max_attempts, policy, recipient))
+        repository.save_endpoint_states(
+            conn,
+            [
+                {
+                    "key": f"rate:{pid}",
+                    "tokens": self.buckets[pid].tokens,
+                    "tokens_at": self.buckets[pid].updated,
+                    "updated_at": now,
+                }
+                for pid in rated
+                if f"rate:{pid}" in states
+            ],
+        )
         return jobs
+
+    def _load_states(
+        self, conn: Connection, endpoints: set[str], rated: set[str], now: datetime
+    ) -> dict[str, dict[str, Any]]:
+        """Lock and load the shared breaker state of ``endpoints`` and the token buckets of the
+        ``rated`` providers into this dispatcher's breaker and buckets."""
+        states = repository.lock_endpoint_states(
+            conn,
+            keys=[f"breaker:{e}" for e in endpoints] + [f"rate:{pid}" for pid in rated],
+            now=now,
+        )
+        for endpoint in endpoints:
+            state = states.get(f"breaker:{endpoint}")
+            if state is not None:
+                self.breaker.load(endpoint, int(state["failures"]), state["open_until"])
+        for pid in rated:
+            state = states.get(f"rate:{pid}")
+            if state is not None and state["tokens"] is not None:
+                self.buckets[pid].tokens = float(state["tokens"])
+                self.buckets[pid].updated = state["tokens_at"]
+        return states
+
+    def _save_breaker(self, conn: Connection, endpoints: set[str], now: datetime) -> None:
+        rows = []
+        for endpoint in sorted(endpoints):
+            failures, open_until = self.breaker.state(endpoint)
+            rows.append(
+                {
+                    "key": f"breaker:{endpoint}",
+                    "failures": failures,
+                    "open_until": open_until,
+                    "updated_at": now,
+                }
+            )
+        repository.save_endpoint_states(conn, rows)
 
     def _render(
         self,
@@ -478,7 +639,6 @@ class Dispatcher:
     ) -> RenderedMessage | None:
         payload = row["payload"]
         settings = self.ctx.settings
-        links = tracking_links(settings.base_url, settings.secret_key, row["id"])
         if payload.get("builtin") == "double_opt_in" and not row["template"]:
             url = f"{settings.base_url.rstrip('/')}/api/channels/confirm/{payload['confirm_token']}"
             return RenderedMessage(
@@ -503,6 +663,7 @@ class Dispatcher:
                 text=str(payload.get("text", "")),
                 html=payload.get("html"),
             )
+        links = tracking_links(settings.base_url, settings.secret_key, row["id"])
         return book.render(
             row["template"],
             locale=recipient.locale or policy.default_locale,
@@ -513,8 +674,13 @@ class Dispatcher:
 
     # --- step 2: send -------------------------------------------------------------------------
 
-    def _send(self, jobs: list[_Job], now: datetime) -> list[DeliveryResult]:
+    def _submit(self, jobs: list[_Job], now: datetime) -> _Sending:
+        """Hand the jobs to the sending threads: each takes the next job from one shared queue
+        until it is empty (a slow provider holds up one thread, not a share of the batch; and a
+        batch costs a handful of thread hand-overs instead of one per message)."""
         context = DeliveryContext(settings=self.ctx.settings, store=self.ctx.store, now=now)
+        queue = deque(enumerate(jobs))
+        results: list[DeliveryResult | None] = [None] * len(jobs)
 
         def one(job: _Job) -> DeliveryResult:
             try:
@@ -527,9 +693,16 @@ class Dispatcher:
                     f"{job.plugin.kind} plugin error: {type(exc).__name__}: {exc}"
                 )
 
-        if len(jobs) <= 1:
-            return [one(job) for job in jobs]
-        return list(self._pool.map(one, jobs))
+        def drain() -> None:
+            while True:
+                try:
+                    index, job = queue.popleft()  # atomic: threads never take the same job
+                except IndexError:
+                    return
+                results[index] = one(job)
+
+        workers = min(self.threads, len(jobs))
+        return _Sending([self._pool.submit(drain) for _ in range(workers)], results)
 
     # --- step 3: record -----------------------------------------------------------------------
 
@@ -666,17 +839,19 @@ class Dispatcher:
         recipient: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        values = {
-            "status": status,
-            "error": error,
-            "claim": None,
-            "locked_until": None,
-            "next_attempt_at": None,
-            "updated_at": now,
-            "recipient": recipient,
-        }
-        if not repository.finish(conn, message_id=row["id"], claim_id=claim_id, values=values):
-            return
+        self._finished.append(
+            {
+                "_id": row["id"],
+                "_claim": claim_id,
+                "status": status,
+                "error": error,
+                "claim": None,
+                "locked_until": None,
+                "next_attempt_at": None,
+                "updated_at": now,
+                "recipient": recipient,
+            }
+        )
         setattr(report, status, getattr(report, status) + 1)
         if status in ("failed", "bounced"):
             item = (status, row, {"error": error, **(extra or {})})
@@ -694,18 +869,21 @@ class Dispatcher:
         *,
         consume: bool,
     ) -> None:
-        values = {
-            "status": "deferred",
-            "next_attempt_at": until,
-            "error": reason,
-            "claim": None,
-            "locked_until": None,
-            "updated_at": now,
-            # waiting for quiet hours, caps or a rate limit is not a failed attempt
-            "attempts": row["attempts"] if consume else row["attempts"] - 1,
-        }
-        if repository.finish(conn, message_id=row["id"], claim_id=claim_id, values=values):
-            report.deferred += 1
+        self._finished.append(
+            {
+                "_id": row["id"],
+                "_claim": claim_id,
+                "status": "deferred",
+                "next_attempt_at": until,
+                "error": reason,
+                "claim": None,
+                "locked_until": None,
+                "updated_at": now,
+                # waiting for quiet hours, caps or a rate limit is not a failed attempt
+                "attempts": row["attempts"] if consume else row["attempts"] - 1,
+            }
+        )
+        report.deferred += 1
 
     def _notify_owner(self, conn: Connection, job: _Job, now: datetime) -> None:
         """Tell the account owner, once per journey and customer, that an automated journey

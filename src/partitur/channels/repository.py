@@ -7,16 +7,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from partitur.channels.contracts import DeliveryPolicy, TemplateIn
 from partitur.channels.tables import (
     agent_tasks,
+    bounces,
     channel_policies,
     channel_providers,
     consents,
     device_tokens,
+    endpoint_states,
     inbox_items,
     message_templates,
     messages,
@@ -36,8 +38,16 @@ def message_row(conn: Connection, message_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def due_ids(conn: Connection, *, now: datetime, limit: int) -> list[str]:
-    query = (
+def claim_due(
+    conn: Connection, *, now: datetime, limit: int, claim_id: str, until: datetime
+) -> list[dict[str, Any]]:
+    """Claim up to ``limit`` due rows in ONE statement (``UPDATE ... WHERE id IN (due ids)
+    RETURNING``); returns the claimed rows in sending order (priority, then age).
+
+    On PostgreSQL the due ids are picked ``FOR UPDATE SKIP LOCKED``, so concurrent dispatchers
+    claim disjoint batches; on SQLite the write lock serialises them.
+    """
+    due = (
         select(messages.c.id)
         .where(
             messages.c.status.in_(DUE),
@@ -47,19 +57,10 @@ def due_ids(conn: Connection, *, now: datetime, limit: int) -> list[str]:
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(conn.execute(query).scalars())
-
-
-def claim(
-    conn: Connection, *, ids: Sequence[str], claim_id: str, now: datetime, until: datetime
-) -> list[dict[str, Any]]:
-    """Mark due rows as ``sending`` for this claim; returns the rows this claim won."""
-    if not ids:
-        return []
-    conn.execute(
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
         update(messages)
-        .where(messages.c.id.in_(ids), messages.c.status.in_(DUE))
+        .where(messages.c.id.in_(due.scalar_subquery()), messages.c.status.in_(DUE))
         .values(
             status="sending",
             claim=claim_id,
@@ -67,13 +68,23 @@ def claim(
             attempts=messages.c.attempts + 1,
             updated_at=now,
         )
+        .returning(*messages.c)
     )
+    result = conn.execute(stmt)
+    names = list(result.keys())  # once: a mapping per row would rebuild its key view each time
+    rows = [dict(zip(names, r, strict=True)) for r in result.all()]
+    rows.sort(key=lambda r: (-r["priority"], r["created_at"], r["id"]))
+    return rows
+
+
+def held(conn: Connection, *, ids: Sequence[str], claim_id: str) -> set[str]:
+    """Which of these rows this claim still holds (its lease was not taken over)."""
+    if not ids:
+        return set()
     rows = conn.execute(
-        select(messages).where(
-            messages.c.id.in_(ids), messages.c.claim == claim_id, messages.c.status == "sending"
-        )
-    ).mappings()
-    return [dict(r) for r in rows]
+        select(messages.c.id).where(messages.c.id.in_(list(ids)), messages.c.claim == claim_id)
+    )
+    return set(rows.scalars())
 
 
 def stale_sending(conn: Connection, *, now: datetime, limit: int) -> list[dict[str, Any]]:
@@ -85,31 +96,71 @@ def stale_sending(conn: Connection, *, now: datetime, limit: int) -> list[dict[s
     return [dict(r) for r in rows]
 
 
-def finish(
-    conn: Connection, *, message_id: str, claim_id: str | None, values: dict[str, Any]
-) -> bool:
-    """Write a message's outcome (only while this claim still holds it)."""
-    where = [messages.c.id == message_id]
-    if claim_id is not None:
-        where.append(messages.c.claim == claim_id)
-    done = conn.execute(update(messages).where(and_(*where)).values(**values))
-    return done.rowcount > 0
-
-
 def finish_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Write many successful outcomes in one statement; each dict holds ``_id`` and ``_claim``
-    plus the same columns (only rows this claim still holds are written)."""
-    if not rows:
-        return
-    columns = [k for k in rows[0] if not k.startswith("_")]
-    stmt = (
-        update(messages)
-        .where(messages.c.id == bindparam("_id"), messages.c.claim == bindparam("_claim"))
-        .values({c: bindparam(c) for c in columns})
+    """Write many outcomes set-based; each dict holds ``_id`` and ``_claim`` plus the columns to
+    write (only rows their claim still holds are written).
+
+    Rows are grouped by their columns; what a group's rows have in common (status, times, ...)
+    is written with one ``UPDATE ... WHERE id IN (...)``, only what differs per row (recipient,
+    provider message id) with one executemany of plain values.
+    """
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["_claim"], *sorted(k for k in row if k[0] != "_")), []).append(row)
+    written = 0
+    for (claim_id, *columns), group in groups.items():
+        first = group[0]
+        same = [c for c in columns if all(r[c] == first[c] for r in group)]
+        varying = [c for c in columns if c not in same]
+        if len(group) == 1 or not same:
+            same, varying = [], columns
+        if varying:  # first, while the rows still carry the claim that guards both writes
+            done = conn.execute(
+                update(messages)
+                .where(messages.c.id == bindparam("_id"))
+                .where(messages.c.claim == bindparam("_claim"))
+                .values({c: bindparam(c) for c in varying}),
+                [{"_id": r["_id"], "_claim": claim_id} | {c: r[c] for c in varying} for r in group],
+            ).rowcount
+            if not same:
+                written += done
+        ids = [r["_id"] for r in group]
+        for start in range(0, len(ids) if same else 0, 1000):
+            written += conn.execute(
+                update(messages)
+                .where(messages.c.id.in_(ids[start : start + 1000]))
+                .where(messages.c.claim == claim_id)
+                .values({c: first[c] for c in same})
+            ).rowcount
+    if written != len(rows):
+        log.warning("outcomes of %d messages found their claim lost", len(rows) - written)
+
+
+def soft_bounces(
+    conn: Connection, *, workspace_id: str, channel: str, address: str, since: datetime
+) -> int:
+    """Soft bounces of one address since ``since`` (the ledger's count)."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(bounces)
+            .where(
+                bounces.c.workspace_id == workspace_id,
+                bounces.c.channel == channel,
+                bounces.c.address == address,
+                bounces.c.kind == "soft",
+                bounces.c.received_at >= since,
+            )
+        ).scalar_one()
     )
-    done = conn.execute(stmt, rows)
-    if done.rowcount != len(rows):
-        log.warning("outcomes of %d messages found their claim lost", len(rows) - done.rowcount)
+
+
+def bounces_of_message(conn: Connection, *, message_id: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(bounces).where(bounces.c.message_id == message_id)
+        ).scalar_one()
+    )
 
 
 def recent_sends(
@@ -345,6 +396,49 @@ def messages_by_keys(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[s
         )
         found.update({key: (mid, status) for key, mid, status in rows})
     return found
+
+
+def lock_endpoint_states(
+    conn: Connection, *, keys: Iterable[str], now: datetime
+) -> dict[str, dict[str, Any]]:
+    """The shared circuit-breaker / rate-limit rows of these keys, created when missing and
+    held until the transaction ends (``FOR UPDATE`` in key order on PostgreSQL; SQLite's
+    write transaction holds them anyway), so concurrent dispatchers read-modify-write them
+    one after the other."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    have = set(
+        conn.execute(
+            select(endpoint_states.c.key).where(endpoint_states.c.key.in_(wanted))
+        ).scalars()
+    )
+    for key in wanted:
+        if key not in have:
+            insert_ignoring_duplicates(
+                conn, endpoint_states, {"key": key, "failures": 0, "updated_at": now}
+            )
+    query = (
+        select(endpoint_states)
+        .where(endpoint_states.c.key.in_(wanted))
+        .order_by(endpoint_states.c.key)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {r["key"]: dict(r) for r in conn.execute(query).mappings()}
+
+
+def save_endpoint_states(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Write back locked state rows (``key`` plus the columns to set, the same for all)."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != "key"]
+    stmt = (
+        update(endpoint_states)
+        .where(endpoint_states.c.key == bindparam("_key"))
+        .values({c: bindparam(c) for c in columns})
+    )
+    conn.execute(stmt, [{"_key": r["key"], **{c: r[c] for c in columns}} for r in rows])
 
 
 def insert_ignoring_duplicates(conn: Connection, table: Any, values: dict[str, Any]) -> bool:

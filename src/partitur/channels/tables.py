@@ -169,6 +169,41 @@ suppressions = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+#: Every bounce report received (DSN from the bounce mailbox, provider webhook, API): the
+#: ledger soft bounces are counted in before an address becomes undeliverable.
+bounces = Table(
+    "bounces",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("address", String(500), nullable=False),
+    # hard | soft | complaint
+    Column("kind", String(20), nullable=False),
+    # the RFC 3463 enhanced status code ("5.1.1") when the report had one
+    Column("status_code", String(20), nullable=True),
+    Column("message_id", String(40), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_bounces_address", "workspace_id", "channel", "address", "received_at"),
+)
+
+#: Circuit-breaker and rate-limit state shared by every worker process: a row per key
+#: (``breaker:<workspace>:<provider>``, ``rate:<provider id>``), read and written inside the
+#: dispatcher's transactions (row locks on PostgreSQL, the write lock on SQLite).
+endpoint_states = Table(
+    "endpoint_states",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    # circuit breaker: consecutive failures and until when the circuit is open
+    Column("failures", Integer, nullable=False, default=0),
+    Column("open_until", UtcDateTime, nullable=True),
+    # token bucket: tokens left at ``tokens_at``
+    Column("tokens", Float, nullable=True),
+    Column("tokens_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 inbox_items = Table(
     "inbox_items",
     metadata,

@@ -135,7 +135,8 @@ def build_email(
 
 class SmtpEmail(Channel):
     """Config: host, port, security (none|starttls|tls), username, from_address, timeout,
-    track (open/click tracking, default on), pool_size. Secrets: password."""
+    track (open/click tracking, default on), bounce_address (the envelope sender, where
+    receiving servers send bounces; default: the From address). Secrets: password."""
 
     kind = "smtp"
     channel = "email"
@@ -190,7 +191,7 @@ class SmtpEmail(Channel):
             )
         except (InvalidAddress, ValueError) as exc:
             return DeliveryResult.failed(f"cannot build the email: {exc}")
-        envelope_from = _addr_spec(self.from_address)
+        envelope_from = str(self.config.get("bounce_address") or _addr_spec(self.from_address))
         for fresh in (False, True):
             try:
                 conn = self._connect() if fresh else self._checkout()

@@ -7,8 +7,6 @@ import hashlib
 import hmac
 from typing import Any
 
-import httpx
-
 from partitur.channels.base import (
     Channel,
     DeliveryContext,
@@ -16,7 +14,7 @@ from partitur.channels.base import (
     InvalidAddress,
     OutboundMessage,
 )
-from partitur.channels.plugins.http import make_client, status_failure, transport_failure
+from partitur.channels.plugins.http import KeepAlivePool, TransportError, answer_failure
 from partitur.channels.recipients import Recipient
 from partitur.core import jsonutil
 
@@ -57,10 +55,14 @@ class Webhook(Channel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.client = make_client(self.config)
         self.url = str(self.config.get("url", ""))
         if not self.url.startswith(("http://", "https://")):
             raise ValueError(f"webhook {self.name!r} needs an http(s) url")
+        self.pool = KeepAlivePool(
+            self.url,
+            timeout=float(self.config.get("timeout", 10)),
+            verify_tls=self.config.get("verify_tls") is not False,
+        )
 
     def address(self, recipient: Recipient, payload: dict[str, Any]) -> str | None:
         if not self.url:
@@ -87,12 +89,12 @@ class Webhook(Channel):
         if secret:
             headers[SIGNATURE_HEADER] = signature(secret, timestamp, body)
         try:
-            response = self.client.post(self.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return transport_failure(exc, f"webhook {self.name}")
-        if response.status_code >= 300:
-            return status_failure(response, f"webhook {self.name}")
-        return DeliveryResult("delivered", details={"status": response.status_code})
+            answer = self.pool.post(body, headers)
+        except TransportError as exc:
+            return DeliveryResult.retry(f"webhook {self.name}: {exc}")
+        if answer.status >= 300:
+            return answer_failure(answer, f"webhook {self.name}")
+        return DeliveryResult("delivered", details={"status": answer.status})
 
     def close(self) -> None:
-        self.client.close()
+        self.pool.close()
