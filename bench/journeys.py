@@ -359,6 +359,27 @@ RESUME_JOURNEY: dict[str, Any] = {
 }
 
 
+def track_until_resumed(ctx: Context, http: Any, ids: list[str]) -> list[float]:
+    """For each profile in turn (``u{i}`` has id ``ids[i]``): POST a Clicked track, then poll
+    until its waiting instance has left the wait; the seconds each took."""
+    latencies = []
+    for i, profile_id in enumerate(ids):
+        started = time.perf_counter()
+        http.post("/v1/track", json={"userId": f"u{i}", "event": "Clicked"}).raise_for_status()
+        while True:
+            with ctx.store.read() as conn:
+                status = conn.execute(
+                    select(journey_instances.c.status).where(
+                        journey_instances.c.profile_id == profile_id
+                    )
+                ).scalar()
+            if status != "active":
+                break
+            time.sleep(0.001)
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
 def bench_http_resume_latency(directory: Path, samples: int) -> dict[str, float]:
     """Served app (uvicorn on 127.0.0.1) + identity resolver + journey event consumer threads:
     POST /v1/track -> the waiting instance has resumed (its row committed)."""
@@ -408,21 +429,7 @@ def bench_http_resume_latency(directory: Path, samples: int) -> dict[str, float]
     threads = [threading.Thread(target=loop.run_forever, daemon=True) for loop in loops]
     for t in threads:
         t.start()
-    latencies = []
-    for i in range(samples):
-        started = time.perf_counter()
-        http.post("/v1/track", json={"userId": f"u{i}", "event": "Clicked"}).raise_for_status()
-        while True:
-            with ctx.store.read() as conn:
-                status = conn.execute(
-                    select(journey_instances.c.status).where(
-                        journey_instances.c.profile_id == ids[i]
-                    )
-                ).scalar()
-            if status != "active":
-                break
-            time.sleep(0.001)
-        latencies.append(time.perf_counter() - started)
+    latencies = track_until_resumed(ctx, http, ids)
     for loop in loops:
         loop.stop()
     for t in threads:
@@ -499,21 +506,7 @@ def bench_scaleout_resume(directory: Path, samples: int, redis_url: str | None) 
                 conn, workspace_id=ctx.workspace_id, key="resume", profile_ids=ids, now=now
             )
         time.sleep(1.5)  # the worker has seen the enrolments
-        latencies = []
-        for i in range(samples):
-            started = time.perf_counter()
-            http.post("/v1/track", json={"userId": f"u{i}", "event": "Clicked"}).raise_for_status()
-            while True:
-                with ctx.store.read() as conn:
-                    status = conn.execute(
-                        select(journey_instances.c.status).where(
-                            journey_instances.c.profile_id == ids[i]
-                        )
-                    ).scalar()
-                if status != "active":
-                    break
-                time.sleep(0.001)
-            latencies.append(time.perf_counter() - started)
+        latencies = track_until_resumed(ctx, http, ids)
     finally:
         http.close()
         for proc in (api, worker):
