@@ -264,9 +264,25 @@ def test_circuit_opens_after_consecutive_failures_and_closes_after_cooldown() ->
     breaker.record("hook", False, NOW)
     assert breaker.allows("hook", NOW + timedelta(seconds=10)) == NOW + timedelta(seconds=60)
     assert breaker.allows("other", NOW) is None
-    assert breaker.allows("hook", NOW + timedelta(seconds=61)) is None
-    breaker.record("hook", True, NOW + timedelta(seconds=61))
+    later = NOW + timedelta(seconds=61)
+    assert breaker.allows("hook", later) is None  # half-open: this one request is the trial
+    # the others ask again in 10 s while the trial is out
+    assert breaker.allows("hook", later) == later + timedelta(seconds=10)
+    breaker.record("hook", False, later)  # the trial failed: open for another cooldown
+    assert breaker.allows("hook", later + timedelta(seconds=30)) == later + timedelta(seconds=60)
+    again = later + timedelta(seconds=60)
+    assert breaker.allows("hook", again) is None
+    breaker.record("hook", True, again)  # the trial answered: closed
     assert breaker.failures == {}
+    assert breaker.allows("hook", again) is None
+    assert breaker.allows("hook", again) is None
+    # a trial that never answers is replaced after a cooldown
+    for _ in range(3):
+        breaker.record("hook", False, again)
+    probe = again + timedelta(seconds=60)
+    assert breaker.allows("hook", probe) is None
+    assert breaker.allows("hook", probe + timedelta(seconds=59)) is not None
+    assert breaker.allows("hook", probe + timedelta(seconds=60)) is None
 
 
 def test_token_bucket_limits_a_provider_rate() -> None:

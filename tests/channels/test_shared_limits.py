@@ -57,10 +57,15 @@ def test_a_circuit_opened_by_one_worker_defers_the_endpoint_in_another(
         row = message(ctx, blocked)
         assert (row.status, row.error) == ("deferred", "circuit open for down")
 
-        # after the cooldown a success in the second worker closes it for the first as well
+        # after the cooldown one trial request goes (the two retries and the blocked message
+        # are due); its success closes the circuit for both workers, the others follow
         http_server.answer(lambda r: (200, {}))
         clock.advance(timedelta(minutes=11))
         second.run_once(clock.now())
+        assert len(http_server.requests) == 3
+        clock.advance(timedelta(seconds=11))
+        first.run_once(clock.now())
+        assert len(http_server.requests) == 5
         assert message(ctx, blocked).status == "delivered"
         http_server.answer(lambda r: (503, {}))
         send(ctx, pid, "webhook", payload={"endpoint": "down", "n": 4}, category="transactional")

@@ -285,19 +285,28 @@ def backoff(*, attempt: int, base_seconds: float, max_seconds: float, jitter: fl
 
 @dataclass
 class CircuitBreaker:
-    """Per-endpoint breaker: ``threshold`` consecutive failures open it for ``cooldown``;
-    after that one trial request is let through (half-open)."""
+    """Per-endpoint breaker: ``threshold`` consecutive failures open it for ``cooldown``.
+
+    After the cooldown it is half-open: one trial request goes, the others are deferred by
+    ``trial_wait`` at a time until the trial's outcome is recorded (a success closes the
+    circuit, a failure opens it for another cooldown); a trial whose outcome never comes is
+    replaced after a cooldown. The open state is shared by workers through the store; the trial
+    is per worker process, so each process probes with at most one request."""
 
     threshold: int = 5
     cooldown: timedelta = timedelta(seconds=60)
+    trial_wait: timedelta = timedelta(seconds=10)
     failures: dict[str, int] = field(default_factory=dict)
     open_until: dict[str, datetime] = field(default_factory=dict)
+    #: endpoint -> when this process's outstanding trial request is given up
+    trials: dict[str, datetime] = field(default_factory=dict)
 
     def load(self, endpoint: str, failures: int, open_until: datetime | None) -> None:
         """Take over an endpoint's state as stored (shared by every worker process)."""
         self.failures[endpoint] = failures
         if open_until is None:
             self.open_until.pop(endpoint, None)
+            self.trials.pop(endpoint, None)
         else:
             self.open_until[endpoint] = open_until
 
@@ -306,13 +315,20 @@ class CircuitBreaker:
         return self.failures.get(endpoint, 0), self.open_until.get(endpoint)
 
     def allows(self, endpoint: str, now: datetime) -> datetime | None:
-        """None if a request may go; else the time the circuit closes again."""
+        """None if a request may go; else when to ask again."""
         until = self.open_until.get(endpoint)
-        if until is None or now >= until:
+        if until is None:
             return None
-        return until
+        if now < until:
+            return until
+        trial = self.trials.get(endpoint)
+        if trial is not None and now < trial:
+            return min(trial, now + self.trial_wait)
+        self.trials[endpoint] = now + self.cooldown  # this request is the trial
+        return None
 
     def record(self, endpoint: str, ok: bool, now: datetime) -> None:
+        self.trials.pop(endpoint, None)
         if ok:
             self.failures.pop(endpoint, None)
             self.open_until.pop(endpoint, None)
