@@ -35,6 +35,10 @@ class Settings(BaseSettings):
         default_factory=lambda: ["", "0", "-1", "null", "none", "undefined", "anonymous", "nan"]
     )
     dedupe_window_days: int = 7
+    #: Journey event consumers per worker, one per shard of profiles (crc32 % shards); workers
+    #: share the shards. Keep it the same in every process; more than 1 only pays with several
+    #: workers (see journeys/loops.py).
+    journey_shards: int = 1
     var_dir: Path = Path("var")
 
 

@@ -2,10 +2,17 @@
 audience/auto-winner scheduler. Each exposes ``run_once(now)`` (what tests call).
 
 Per-profile ordering: events are consumed in ``seq`` order by whoever holds the shard's lease
-(``journey_leases``). Shards are ``crc32(profile_id) % shards``; with the default of one shard a
-single consumer holds the lease and a second worker idles until the lease expires (30 s after
-the holder stopped renewing it). Every instance write is also guarded by a revision check, so
-two workers can never both advance one instance (the loser's transaction rolls back).
+(``journey_leases``). Shards are ``crc32(profile_id) % shards`` (``PARTITUR_JOURNEY_SHARDS``,
+default 1); each worker runs one event consumer per shard. With one shard a single consumer
+holds the lease and a second worker idles until the lease expires (30 s after the holder
+stopped renewing it). With several shards the workers share them: each live worker announces
+itself with a presence lease (``workers.<owner>``), takes a free shard only while it holds fewer
+than its fair share (shards / live workers, rounded up) and hands back its highest shard when it
+holds more, so a worker that joins gets shards within a lease period and the shards of one
+that died are taken over once its leases expire. A shard changes hands only between committed
+batches, and its cursor moves with it, so one profile's events stay in order. Every instance
+write is also guarded by a revision check, so two workers can never both advance one instance
+(the loser's transaction rolls back).
 """
 
 from __future__ import annotations
@@ -63,6 +70,39 @@ def take_lease(conn: Connection, *, name: str, owner: str, now: datetime) -> boo
     return True
 
 
+def release_lease(conn: Connection, *, name: str, owner: str) -> None:
+    """Give a lease back at once (if ``owner`` holds it)."""
+    conn.execute(
+        journey_leases.delete().where(
+            journey_leases.c.name == name, journey_leases.c.owner == owner
+        )
+    )
+
+
+PRESENCE = "workers."
+
+
+def fair_shard_share(
+    conn: Connection, *, owner: str, shards: int, prefix: str, now: datetime
+) -> tuple[int, list[str]]:
+    """Announce ``owner`` as a live worker; return its fair share of the ``shards`` (shards /
+    live workers, rounded up) and the names of the shard leases (``prefix``...) it holds."""
+    take_lease(conn, name=PRESENCE + owner, owner=owner, now=now)
+    live = conn.execute(
+        select(journey_leases.c.owner)
+        .where(journey_leases.c.name.like(PRESENCE + "%"), journey_leases.c.expires_at >= now)
+        .distinct()
+    ).all()
+    held = conn.execute(
+        select(journey_leases.c.name).where(
+            journey_leases.c.owner == owner,
+            journey_leases.c.name.like(prefix + "%"),
+            journey_leases.c.expires_at >= now,
+        )
+    ).scalars()
+    return -(-shards // max(len(live), 1)), sorted(held)
+
+
 def shard_of(profile_id: str, shards: int) -> int:
     return zlib.crc32(profile_id.encode()) % shards
 
@@ -74,7 +114,15 @@ class EventConsumer(LoopService):
     wake_topic = "events"
     interval_seconds = 0.5
 
-    def __init__(self, ctx: Context, *, batch: int = 1000, shard: int = 0, shards: int = 1) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        batch: int = 1000,
+        shard: int = 0,
+        shards: int = 1,
+        owner: str | None = None,
+    ) -> None:
         super().__init__(ctx.clock, ctx.signals)
         # identity resolution notifies "profiles" after each batch it resolved: only then are
         # the new events below ``resolved_position``; without it, ingestion's "events" wakes us
@@ -84,14 +132,31 @@ class EventConsumer(LoopService):
         self.batch = batch
         self.shard = shard
         self.shards = shards
-        self.owner = owner_name()
+        self.owner = owner or owner_name()
         self.cursor = f"journeys.events.{shard}of{shards}"
+
+    def _my_turn(self, conn: Connection, now: datetime) -> bool:
+        """Whether this consumer may work its shard now (and holds its lease)."""
+        if self.shards > 1:
+            fair, held = fair_shard_share(
+                conn,
+                owner=self.owner,
+                shards=self.shards,
+                prefix="journeys.events.",
+                now=now,
+            )
+            if self.cursor not in held and len(held) >= fair:
+                return False  # this worker has its share; the shard is another's to take
+            if self.cursor in held and len(held) > fair and self.cursor == held[-1]:
+                release_lease(conn, name=self.cursor, owner=self.owner)
+                return False  # more workers now: hand the highest shard over
+        return take_lease(conn, name=self.cursor, owner=self.owner, now=now)
 
     def run_once(self, now: datetime) -> int:
         for _ in range(3):
             try:
                 with self.ctx.store.begin() as conn:
-                    if not take_lease(conn, name=self.cursor, owner=self.owner, now=now):
+                    if not self._my_turn(conn, now):
                         return 0
                     position = get_position(conn, self.cursor)
                     upto = ports.resolved_position(conn)
@@ -249,4 +314,8 @@ def run_audience(ctx: Context, *, key: str, now: datetime, only_if_due: bool = F
 
 
 def build_loops(ctx: Context) -> list[LoopService]:
-    return [EventConsumer(ctx), TimerScheduler(ctx), SegmentConsumer(ctx), AudienceScheduler(ctx)]
+    shards = max(1, ctx.settings.journey_shards)
+    consumers: list[LoopService] = [
+        EventConsumer(ctx, shard=shard, shards=shards) for shard in range(shards)
+    ]
+    return [*consumers, TimerScheduler(ctx), SegmentConsumer(ctx), AudienceScheduler(ctx)]
