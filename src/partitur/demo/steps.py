@@ -18,6 +18,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,15 +80,28 @@ def examples_dir(kind: str) -> Path:
     return Path(__file__).resolve().parents[3] / "examples" / kind
 
 
-#: Modules that contribute ``DEMO_STEPS``, in running order (segments before the journeys that
-#: use them, models before the decisions that read their scores, maps last since they link to
-#: everything else).
+#: Days of history the demo replays into its example journeys (``journeys backfill``), so they
+#: show instances, conversions and KPIs although they were published after the data load.
+REPLAY_DAYS = 21
+
+
+def replay_start(ctx: Context) -> datetime:
+    """The start of the replay window: ``REPLAY_DAYS`` before the current hour (the demo's
+    history ends at the current hour)."""
+    hour = ctx.clock.now().replace(minute=0, second=0, microsecond=0)
+    return hour - timedelta(days=REPLAY_DAYS)
+
+
+#: Modules that contribute ``DEMO_STEPS``, in running order: templates before the journeys
+#: that send them, models before the decisions that read their scores, score-based segments
+#: after both and before the journeys that use them (journeys replay the recent history, so
+#: everything they branch on must exist), maps last since they link to everything else.
 STEP_MODULES = [
-    "partitur.segments.demo",
     "partitur.channels.demo",
-    "partitur.journeys.demo",
     "partitur.ml.demo",
     "partitur.decisions.demo",
+    "partitur.segments.demo",
+    "partitur.journeys.demo",
     "partitur.analytics.demo",
     "partitur.journey_maps.demo",
 ]

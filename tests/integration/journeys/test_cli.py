@@ -70,15 +70,15 @@ def test_save_publish_list_and_simulate_an_event_file(cli: CliRunner, tmp_path: 
             for e in [
                 {
                     "userId": "u1",
-                    "event": "Cart Abandoned",
+                    "event": "Product Added",
                     "timestamp": t0,
-                    "properties": {"cart_value": 10},
+                    "properties": {"price": 10},
                 },
                 {
                     "userId": "u2",
-                    "event": "Cart Abandoned",
+                    "event": "Product Added",
                     "timestamp": t0,
-                    "properties": {"cart_value": 10},
+                    "properties": {"price": 10},
                 },
                 {
                     "userId": "u2",

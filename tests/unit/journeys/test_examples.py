@@ -62,7 +62,7 @@ def test_welcome_series_sends_three_touches_unless_the_customer_orders() -> None
 
 
 def test_cart_abandonment_discount_only_for_high_value_customers() -> None:
-    cart = [("Cart Abandoned", 0, {"cart_value": 80})]
+    cart = [("Product Added", 0, {"price": 80})]
     regular = drive("cart-abandonment", cart)
     assert [s.template for s in regular.sends] == ["cart-reminder", "cart-reminder-sms"]
     valuable = drive("cart-abandonment", cart, computed={"clv": 900})
