@@ -40,6 +40,8 @@ class DemoReport:
     #: source name -> write key
     write_keys: dict[str, str] = field(default_factory=dict)
     admin_token: str = ""
+    #: the end of the demo history (the newest event when the load was skipped)
+    history_end: datetime | None = None
     #: seconds per phase: generate, load, identity, steps
     timings: dict[str, float] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
@@ -85,11 +87,11 @@ def examples_dir(kind: str) -> Path:
 REPLAY_DAYS = 21
 
 
-def replay_start(ctx: Context) -> datetime:
-    """The start of the replay window: ``REPLAY_DAYS`` before the current hour (the demo's
-    history ends at the current hour)."""
-    hour = ctx.clock.now().replace(minute=0, second=0, microsecond=0)
-    return hour - timedelta(days=REPLAY_DAYS)
+def replay_start(ctx: Context, report: DemoReport) -> datetime:
+    """The start of the replay window: ``REPLAY_DAYS`` before the end of the demo history
+    (the current hour unless ``--end`` moved it)."""
+    end = report.history_end or ctx.clock.now().replace(minute=0, second=0, microsecond=0)
+    return end - timedelta(days=REPLAY_DAYS)
 
 
 #: Modules that contribute ``DEMO_STEPS``, in running order: templates before the journeys

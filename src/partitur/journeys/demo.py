@@ -37,10 +37,12 @@ def publish_example_journeys(ctx: Context, report: DemoReport) -> None:
             j.key
             for j in published
             if j.status == "active"
-            and not service.was_backfilled_or_started(conn, workspace_id=ctx.workspace_id, key=j.key)
+            and not service.was_backfilled_or_started(
+                conn, workspace_id=ctx.workspace_id, key=j.key
+            )
         ]
     report.add("journeys published", len(published))
-    since = replay_start(ctx)
+    since = replay_start(ctx, report)
     # the regional outage lies further back than the replay window (about 50 days before the
     # end of the full demo): its journey replays from the outage on
     outage = (report.facts or {}).get("outage") or {}

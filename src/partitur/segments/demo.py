@@ -46,7 +46,7 @@ def score_segments(ctx: Context, report: DemoReport) -> None:
                     conn,
                     workspace_id=ctx.workspace_id,
                     definition=definition,
-                    now=replay_start(ctx),
+                    now=replay_start(ctx, report),
                     actor="demo",
                 )
             sizes[definition.key] = found.size
