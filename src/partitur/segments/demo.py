@@ -1,6 +1,7 @@
 """Demo step of the segments domain: segments built from the intelligence scores.
 
-``churn-risk`` (churn score >= 0.5; the churn-winback journey enters on it) and ``vip`` (value
+``churn-risk`` (lapsed buyers with a churn score >= 0.7; the churn-winback journey enters
+on it) and ``vip`` (value
 tier premium; the cart-abandonment discount) need the scores, so this step runs after the ml
 and decisions steps. They are built as of the start of the demo's replay window
 (:func:`partitur.demo.steps.replay_start`) with today's scores, so the journeys that use them
@@ -21,8 +22,17 @@ DEMO_SEGMENTS: list[dict[str, Any]] = [
     {
         "key": "churn-risk",
         "name": "Churn risk",
-        "description": "Churn score of 0.5 or more (the churn model of the ml domain).",
-        "rule": {"score": "churn", "op": "gte", "value": 0.5},
+        "description": (
+            "Lapsed buyers with an elevated churn score (the ml domain's churn model): "
+            "ordered in the last 180 days, but not in the last 45."
+        ),
+        "rule": {
+            "all": [
+                {"score": "churn", "op": "gte", "value": 0.7},
+                {"event": "Order Completed", "within": "P180D"},
+                {"last_event": "Order Completed", "within": "P45D", "negate": True},
+            ]
+        },
     },
     {
         "key": "vip",
