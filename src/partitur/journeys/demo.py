@@ -15,7 +15,7 @@ import yaml
 
 from partitur.context import Context
 from partitur.core.clock import parse_iso8601
-from partitur.demo.steps import DemoReport, examples_dir, replay_start
+from partitur.demo.steps import REPLAY_DAYS, DemoReport, examples_dir, replay_start
 from partitur.journeys import service
 from partitur.journeys.backfill import backfill
 
@@ -51,12 +51,18 @@ def publish_example_journeys(ctx: Context, report: DemoReport) -> None:
         start = parse_iso8601(outage["start"]) if outage.get("start") else since
         groups.append((min(start, since), ["outage-notice"]))
     instances = 0
+    seconds = 0.0
     for start, keys in groups:
         if keys:
             result = backfill(ctx, keys=keys, since=start, actor="demo")
             instances += sum(sum(c.values()) for c in result.instances.values())
+            seconds += result.seconds
     if fresh:
         report.add("journey instances (replayed)", instances)
+        report.note(
+            f"journeys backfilled over the last {REPLAY_DAYS} days in {seconds:.1f} s "
+            "(partitur journeys backfill)"
+        )
     report.note(
         "journeys: partitur journeys list; partitur journeys nodes cart-abandonment; "
         "partitur analytics kpis cart-abandonment"
