@@ -40,6 +40,7 @@ def backfill(
     keys: Sequence[str],
     since: datetime,
     until: datetime | None = None,
+    workspace_id: str | None = None,
     actor: str = "system",
     progress: Progress | None = None,
 ) -> BackfillResult:
@@ -48,6 +49,7 @@ def backfill(
     Raises ``NotFound`` for an unknown journey, ``Conflict`` for one that is not active, has
     instances or was backfilled already, ``ValidationFailed`` for a window not in the past."""
     began = time.perf_counter()
+    workspace = workspace_id or ctx.workspace_id
     now = ctx.clock.now()
     until = min(until or now, now)
     if not keys:
@@ -56,10 +58,10 @@ def backfill(
         raise ValidationFailed("the start needs a time zone", field="since")
     with ctx.store.begin() as conn:
         plan = service.begin_backfill(
-            conn, workspace_id=ctx.workspace_id, keys=keys, since=since, now=now, actor=actor
+            conn, workspace_id=workspace, keys=keys, since=since, now=now, actor=actor
         )
         definitions = [
-            service.load_definition(conn, workspace_id=ctx.workspace_id, key=key)
+            service.load_definition(conn, workspace_id=workspace, key=key)
             for key in plan.journey_ids
         ]
     names: set[str] = set()
@@ -70,7 +72,7 @@ def backfill(
     with ctx.store.read() as conn:
         events = ports.events_between(
             conn,
-            workspace_id=ctx.workspace_id,
+            workspace_id=workspace,
             since=since,
             until=until,
             names=names,
@@ -78,7 +80,7 @@ def backfill(
         )
         changes = ports.segment_changes_between(
             conn,
-            workspace_id=ctx.workspace_id,
+            workspace_id=workspace,
             since=since,
             until=until,
             segments=segments,
@@ -98,7 +100,7 @@ def backfill(
         with ctx.store.begin() as conn:
             steps += service.replay_window(
                 conn,
-                workspace_id=ctx.workspace_id,
+                workspace_id=workspace,
                 journey_ids=journey_ids,
                 events=events[e:e_to],
                 changes=changes[c:c_to],
@@ -110,7 +112,7 @@ def backfill(
             progress(start)
     with ctx.store.read() as conn:
         instances = {
-            key: service.outcome_counts(conn, workspace_id=ctx.workspace_id, key=key)
+            key: service.outcome_counts(conn, workspace_id=workspace, key=key)
             for key in plan.journey_ids
         }
     return BackfillResult(
