@@ -85,10 +85,26 @@ def test_the_demo_runs_its_example_journeys_over_the_recent_history(ctx: Context
     # the outage notice reached the customers of the outage region
     assert 0 < len(instances(ctx, "outage-notice")) <= report.facts["outage"]["affected_customers"]
 
-    # running the demo again adds nothing (its identity pass resolves the replayed sends'
-    # delivery events onto their recipients: no new profiles either)
+    # analytics shows the journeys' KPIs and the win-back split as an experiment
+    from partitur.analytics import experiments, kpis
+    from partitur.analytics.engine import open_engine
+
+    with ctx.store.read() as conn:
+        ids = {j.key: j.id for j in journeys.list_journeys(conn, workspace_id=ctx.workspace_id)}
+    with open_engine(ctx.store, ctx.workspace_id) as engine:
+        summary = kpis.journey_kpis(engine, journey_id=ids["cart-abandonment"], now=ctx.clock.now())
+        split = experiments.journey_experiment(
+            engine, journey_id=ids["churn-winback"], split_node="offer_test"
+        )
+    assert summary.entered == len(instances(ctx, "cart-abandonment"))
+    assert summary.converted == carts["converted"] and summary.attributed_revenue > 0
+    assert {r.variant.name for r in split} >= {"discount", "free-shipping"}
+    assert all(r.variant.n > 0 for r in split)
+
+    # running the demo again (as make run does) adds nothing; its identity pass resolves the
+    # delivery events of the replayed sends onto their recipients: no new profiles either
     before = {key: len(instances(ctx, key)) for key in keys}
-    again = run_demo(ctx, **SIZE)
+    again = run_demo(ctx, **SIZE, if_empty=True)
     assert "journey instances (replayed)" not in again.extras
     assert {key: len(instances(ctx, key)) for key in keys} == before
     assert again.profiles == report.profiles

@@ -121,7 +121,8 @@ def test_priority_care_routes_a_ticket_on_tier_churn_score_and_sentiment() -> No
         return run.path()[1]
 
     assert first_hop(tier="premium", scores={"churn": 0.9}) == "specialist"
-    assert first_hop(tier="standard", scores={"churn": 0.7}) == "complaint_management"
+    assert first_hop(tier="standard", scores={"churn": 0.85}) == "complaint_management"
+    assert first_hop(tier="standard", scores={"churn": 0.7}) == "self_service"
     assert first_hop(tier="standard", sentiment={"score": -0.6}) == "complaint_management"
     assert first_hop(tier="standard", scores={"churn": 0.1}) == "self_service"
     resolved = drive("priority-care", [*ticket, ("Ticket Resolved", 5, {})], computed={})
