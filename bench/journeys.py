@@ -11,6 +11,8 @@
    the real load), target < 1 s.
 4. Event ingested over HTTP (``POST /v1/track`` on a served app) -> identity resolution ->
    waiting instance resumed (its row committed), p95 target < 200 ms.
+5. Backfill: a journey with a 6-hour wait published after 14 days of history and replayed over
+   it (``journeys.backfill``; no target: the figure is compared with figure 1, the live rate).
 
 Each figure is printed with a baseline measured in the same run: a raw executemany insert of
 rows of the same width into SQLite (what the store can do without any journey logic).
@@ -145,6 +147,53 @@ def bench_event_enrolments(directory: Path, n: int) -> dict[str, float]:
         "node_steps_per_cpu_s": float(node_steps or 0) / cpu,
         "instances_per_s": n / elapsed,
         "baseline_rows_per_s": baseline,
+    }
+
+
+def bench_backfill(directory: Path, n: int) -> dict[str, float]:
+    from partitur.journeys.backfill import backfill
+
+    clock = VirtualClock(T0)
+    ctx = open_ctx(directory, "backfill.db", clock)
+    days = 14
+    spread = timedelta(days=days) / n
+    with ctx.store.begin() as conn:
+        for i in range(0, n, 10_000):
+            add_events(
+                conn,
+                workspace_id=ctx.workspace_id,
+                rows=[
+                    (f"p{j:07d}", "Signed Up", T0 + j * spread)
+                    for j in range(i, min(n, i + 10_000))
+                ],
+            )
+    waiting = {
+        **FIVE_NODES,
+        "key": "five-wait",
+        "nodes": [
+            {**FIVE_NODES["nodes"][0], "next": "later"},
+            {"id": "later", "type": "wait", "duration": "PT6H", "next": "vip"},
+            *FIVE_NODES["nodes"][1:],
+        ],
+    }
+    clock.set(T0 + timedelta(days=days))
+    publish(ctx, waiting, clock.now())
+    started, cpu = time.perf_counter(), time.process_time()
+    result = backfill(ctx, keys=["five-wait"], since=T0)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    with ctx.store.read() as conn:
+        # instance steps as in figure 1: node executions (transitions)
+        node_steps = float(
+            conn.execute(select(text("count(*)")).select_from(journey_transitions)).scalar() or 0
+        )
+    ctx.close()
+    assert sum(result.instances["five-wait"].values()) == n, result.instances
+    return {
+        "instances": float(n),
+        "days": float(days),
+        "seconds": elapsed,
+        "steps_per_s": node_steps / elapsed,
+        "steps_per_cpu_s": node_steps / cpu,
     }
 
 
@@ -529,6 +578,7 @@ def main() -> None:
     sizes = (
         {
             "events": 3_000,
+            "backfill": 2_000,
             "audience": 20_000,
             "timers": 2_000,
             "speed": 900.0,
@@ -538,6 +588,7 @@ def main() -> None:
         if args.smoke
         else {
             "events": 100_000,
+            "backfill": 20_000,
             "audience": 1_000_000,
             "timers": 1_000_000,
             "speed": 4.0,
@@ -557,6 +608,13 @@ def main() -> None:
             f"{ev['node_steps_per_cpu_s']:.0f}/s; "
             f"raw SQLite insert baseline {ev['baseline_rows_per_s']:.0f} rows/s "
             f"(steps/baseline {ev['node_steps_per_s'] / ev['baseline_rows_per_s']:.3f})"
+        )
+        bf = bench_backfill(directory, sizes["backfill"])
+        print(
+            f"backfill: {bf['instances']:.0f} instances over {bf['days']:.0f} days of history in "
+            f"{bf['seconds']:.1f} s = {bf['steps_per_s']:.0f} instance steps/s "
+            f"({bf['steps_per_cpu_s']:.0f} per CPU s; ratio to the live rate above "
+            f"{bf['steps_per_s'] / ev['node_steps_per_s']:.2f})"
         )
         au = bench_audience(directory, sizes["audience"])
         print(

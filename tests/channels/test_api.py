@@ -143,7 +143,7 @@ def test_the_demo_step_makes_every_example_template_publishable_and_is_idempoten
     first, second = Report(), Report()
     setup_channels(ctx, first)
     setup_channels(ctx, second)
-    assert first.extras["message templates"] == 35 and second.extras["message templates"] == 0
+    assert first.extras["message templates"] == 40 and second.extras["message templates"] == 0
     with ctx.store.read() as conn:
         for key, (channel, _) in MESSAGES.items():
             assert (

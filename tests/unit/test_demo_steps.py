@@ -28,9 +28,13 @@ def test_steps_come_from_the_modules_that_exist_in_order(
 
 
 def test_every_domain_has_a_place_in_the_running_order() -> None:
-    assert STEP_MODULES.index("partitur.segments.demo") < STEP_MODULES.index(
-        "partitur.journeys.demo"
-    )
+    order = STEP_MODULES.index
+    # the journeys replay history, so what they send and branch on must exist before them:
+    # templates, scores and tiers, and the segments built from those scores
+    assert order("partitur.channels.demo") < order("partitur.journeys.demo")
+    assert order("partitur.ml.demo") < order("partitur.segments.demo")
+    assert order("partitur.decisions.demo") < order("partitur.segments.demo")
+    assert order("partitur.segments.demo") < order("partitur.journeys.demo")
     assert STEP_MODULES[-1] == "partitur.journey_maps.demo"
 
 

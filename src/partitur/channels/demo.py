@@ -162,6 +162,31 @@ MESSAGES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "agent_task",
         {"en": ("Mortgage lead: " + NAME, "Interested in mortgages; book an adviser call.")},
     ),
+    "premium-callback": (
+        "agent_task",
+        {"en": ("Premium customer ticket: " + NAME, "Call back within the hour; specialist.")},
+    ),
+    "at-risk-callback": (
+        "agent_task",
+        {"en": ("At-risk customer ticket: " + NAME, "Churn risk or unhappy: call back today.")},
+    ),
+    "ticket-escalation": (
+        "agent_task",
+        {"en": ("Ticket open for 2 days: " + NAME, "Take over the ticket and solve it today.")},
+    ),
+    "ticket-self-service": (
+        "email",
+        {
+            "en": (
+                "We have your request",
+                "Hi " + NAME + ", we are on it. Most answers are in our help centre.",
+            ),
+            "de": (
+                "Wir haben Ihre Anfrage erhalten",
+                "Hallo " + NAME + ", wir kümmern uns. Viele Antworten finden Sie im Hilfe-Center.",
+            ),
+        },
+    ),
     "outage-follow-up": (
         "agent_task",
         {"en": ("Outage follow-up: " + NAME, "Check the customer is back online.")},

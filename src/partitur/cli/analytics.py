@@ -86,6 +86,17 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _journey(value: str) -> str:
+    """A journey id, also when given its key (``cart-abandonment``)."""
+    if value.startswith("jny_"):
+        return value
+    from partitur.journeys import service as journeys
+
+    ctx = open_context()
+    with ctx.store.read() as conn:
+        return journeys.get_journey(conn, workspace_id=ctx.workspace_id, key=value).id
+
+
 def _engine() -> AnalyticsEngine:
     ctx = open_context()
     return AnalyticsEngine(ctx.store, ctx.workspace_id)
@@ -93,7 +104,7 @@ def _engine() -> AnalyticsEngine:
 
 @app.command("kpis")
 def kpis_command(
-    journey_id: str = typer.Argument(..., help="Journey id"),
+    journey_id: str = typer.Argument(..., help="Journey id or key"),
     version: int | None = typer.Option(None, help="Only this version"),
     start: str | None = StartOpt,
     end: str | None = EndOpt,
@@ -102,6 +113,7 @@ def kpis_command(
     csv: Path | None = CsvOpt,
 ) -> None:
     """KPI summary and per-node figures of a journey."""
+    journey_id = _journey(journey_id)
     ctx = open_context()
     with ctx.store.read() as conn:
         costs = service.get_config(conn, workspace_id=ctx.workspace_id).channel_costs
@@ -141,7 +153,7 @@ def kpis_command(
 
 @app.command("timeseries")
 def timeseries_command(
-    journey_id: str = typer.Argument(..., help="Journey id"),
+    journey_id: str = typer.Argument(..., help="Journey id or key"),
     version: int | None = typer.Option(None, help="Only this version"),
     interval: str = typer.Option("day", help="hour, day, week or month"),
     start: str | None = StartOpt,
@@ -151,6 +163,7 @@ def timeseries_command(
     chart: Path | None = ChartOpt,
 ) -> None:
     """Entered and converted instances over time."""
+    journey_id = _journey(journey_id)
     engine = _engine()
     try:
         points = kpis.kpi_timeseries(
@@ -234,7 +247,7 @@ def _show_map(pm: ProcessMap, title: str, json: bool, csv: Path | None, chart: P
 
 @app.command("paths")
 def paths_command(
-    journey: str | None = typer.Option(None, help="Paths through this journey's nodes"),
+    journey: str | None = typer.Option(None, help="Paths through this journey's nodes (id or key)"),
     conversion: str | None = typer.Option(None, help="Events preceding this conversion event"),
     version: int | None = typer.Option(None, help="Journey version"),
     lookback: str = typer.Option("P30D", help="How far back before a conversion"),
@@ -250,7 +263,7 @@ def paths_command(
     try:
         if journey is not None:
             pm = paths.journey_process_map(
-                engine, journey_id=journey, version=version, top_variants=top
+                engine, journey_id=_journey(journey), version=version, top_variants=top
             )
         else:
             pm = paths.conversion_paths(
@@ -315,6 +328,49 @@ def compare_command(
     flat["control_rate"], flat["variant_rate"] = result.control.rate, result.variant.rate
     flat["sample_ratio_mismatch"] = result.srm.mismatch
     _print_rows("experiment", [{"figure": k, "value": v} for k, v in flat.items()])
+
+
+@app.command("experiment")
+def experiment_command(
+    journey: str = typer.Argument(..., help="Journey id or key"),
+    split_node: str = typer.Argument(..., help="The split node's id"),
+    control: str | None = typer.Option(None, help="Control variant (default: control/first)"),
+    version: int | None = typer.Option(None, help="Only this version"),
+    confidence: float = typer.Option(0.95, help="Confidence level of the interval"),
+    json: bool = JsonOpt,
+) -> None:
+    """The variants of a journey split against its control: conversion, lift with CI, p-value,
+    chance to beat control, sample ratio mismatch."""
+    journey_id = _journey(journey)
+    engine = _engine()
+    try:
+        results = experiments.journey_experiment(
+            engine,
+            journey_id=journey_id,
+            split_node=split_node,
+            control=control,
+            version=version,
+            confidence=confidence,
+        )
+    finally:
+        engine.close()
+    if json:
+        emit_json(results)
+        return
+    rows = [
+        {
+            "variant": r.variant.name,
+            "n": r.variant.n,
+            "conversions": r.variant.conversions,
+            "rate": r.variant.rate,
+            "vs": r.control.name,
+            "relative_lift": r.relative_lift,
+            "p_value": r.p_value,
+            "chance_to_beat_control": r.chance_to_beat_control,
+        }
+        for r in results
+    ]
+    _print_rows(f"journey {journey} split {split_node}", rows)
 
 
 @app.command("attribution")

@@ -13,8 +13,9 @@ from rich.table import Table
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core import jsonutil
 from partitur.core.clock import isoformat, parse_iso8601
-from partitur.core.errors import BadRequest, InvalidDocument
+from partitur.core.errors import BadRequest, InvalidDocument, ValidationFailed
 from partitur.journeys import service
+from partitur.journeys.backfill import backfill
 from partitur.journeys.definition import json_schema, parse_definition
 from partitur.journeys.loops import run_audience
 from partitur.journeys.simulate import SimEvent, simulate
@@ -354,6 +355,43 @@ def read_events(path: Path) -> list[SimEvent]:
         except (KeyError, ValueError, TypeError) as exc:
             raise BadRequest(f"{path}:{number}: {exc}", field=f"line {number}") from exc
     return out
+
+
+@app.command("backfill")
+def backfill_cmd(
+    keys: list[str] = typer.Argument(..., help="Published journeys (keys) to backfill."),
+    since: str | None = typer.Option(
+        None, "--since", help="Replay from this time (ISO 8601); default: --days ago."
+    ),
+    days: int = typer.Option(14, "--days", min=1, help="Replay the last N days (without --since)."),
+    json: bool = JsonOpt,
+) -> None:
+    """Run just-published journeys over the stored history since --since as if they had been
+    live: instances enter, wait, branch, convert and end at the times they would have, and sends
+    go to the outbox (queued at their historical time). Each journey is backfilled once."""
+    ctx = open_context()
+    now = ctx.clock.now()
+    if since is None:
+        start = now - timedelta(days=days)
+    else:
+        try:
+            start = parse_iso8601(since)
+        except ValueError as exc:
+            raise ValidationFailed(f"not an ISO 8601 time: {since!r}", field="--since") from exc
+    result = backfill(ctx, keys=keys, since=start, actor="cli")
+    if json:
+        emit_json(result.model_dump(mode="json"))
+        return
+    console.print(
+        f"replayed {result.events} events and {result.segment_changes} segment changes "
+        f"({isoformat(result.since)} .. {isoformat(result.until)}) in {result.seconds:.1f} s"
+    )
+    table = Table("journey", "active", "converted", "completed", "exited")
+    for key, counts in result.instances.items():
+        table.add_row(
+            key, *(str(counts.get(s, 0)) for s in ("active", "converted", "completed", "exited"))
+        )
+    console.print(table)
 
 
 @app.command("simulate")

@@ -122,7 +122,7 @@ class DemoFacts:
     emails_sent: int = 0
     malformed: int = 0
     texts_by_language: dict[str, int] = field(default_factory=dict)
-    outage: dict[str, str] = field(default_factory=dict)
+    outage: dict[str, Any] = field(default_factory=dict)
     events_by_source: dict[str, int] = field(default_factory=dict)
 
 
@@ -1328,6 +1328,18 @@ class _Generator:
             & (c.churn_day > o["day"])
             & (np.maximum(c.signup_day, 0) <= o["day"])
         )
+        # monitoring fans the outage out to each affected customer (the outage-notice journey
+        # reacts to these), and sends the all-clear when it is over
+        for ci in affected.tolist():
+            props = {"region": o["region"], "service": "app", "outage_id": f"out-{o['day']}"}
+            for when, name in (
+                (o["start"] + 300_000, "Outage Detected"),
+                (o["end"], "Outage Resolved"),
+            ):
+                self.out.track(
+                    "app", when, name, dict(props), self.server_ctx, user_id=c.user_id[ci]
+                )
+        self.facts.outage["affected_customers"] = len(affected)
         rng = self.rng
         tries = affected[rng.random(len(affected)) < 0.35]
         for ci in tries.tolist():

@@ -44,6 +44,18 @@ def event_count(conn: Connection, *, workspace_id: str) -> int:
     return int(value)
 
 
+def newest_event_time(conn: Connection, *, workspace_id: str) -> datetime | None:
+    """The timestamp of the workspace's newest event (read model, like ``event_count``)."""
+    value = conn.execute(
+        text("SELECT max(timestamp) FROM events WHERE workspace_id = :ws"), {"ws": workspace_id}
+    ).scalar()
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def issue_admin_token(ctx: Context, *, name: str = "demo") -> str:
     with ctx.store.begin() as conn:
         return workspaces.create_token(
@@ -173,8 +185,11 @@ def run_demo(
     if if_empty and existing > 0:
         report.skipped = True
         report.events = existing
+        with ctx.store.read() as conn:
+            report.history_end = newest_event_time(conn, workspace_id=ctx.workspace_id)
     else:
         window_end = end or ctx.clock.now().replace(minute=0, second=0, microsecond=0)
+        report.history_end = window_end
         began = time.perf_counter()
         progress("generate", 0, 1)
         dataset = generate(

@@ -18,6 +18,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ class DemoReport:
     #: source name -> write key
     write_keys: dict[str, str] = field(default_factory=dict)
     admin_token: str = ""
+    #: the end of the demo history (the newest event when the load was skipped)
+    history_end: datetime | None = None
     #: seconds per phase: generate, load, identity, steps
     timings: dict[str, float] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
@@ -79,15 +82,28 @@ def examples_dir(kind: str) -> Path:
     return Path(__file__).resolve().parents[3] / "examples" / kind
 
 
-#: Modules that contribute ``DEMO_STEPS``, in running order (segments before the journeys that
-#: use them, models before the decisions that read their scores, maps last since they link to
-#: everything else).
+#: Days of history the demo replays into its example journeys (``journeys backfill``), so they
+#: show instances, conversions and KPIs although they were published after the data load.
+REPLAY_DAYS = 21
+
+
+def replay_start(ctx: Context, report: DemoReport) -> datetime:
+    """The start of the replay window: ``REPLAY_DAYS`` before the end of the demo history
+    (the current hour unless ``--end`` moved it)."""
+    end = report.history_end or ctx.clock.now().replace(minute=0, second=0, microsecond=0)
+    return end - timedelta(days=REPLAY_DAYS)
+
+
+#: Modules that contribute ``DEMO_STEPS``, in running order: templates before the journeys
+#: that send them, models before the decisions that read their scores, score-based segments
+#: after both and before the journeys that use them (journeys replay the recent history, so
+#: everything they branch on must exist), maps last since they link to everything else.
 STEP_MODULES = [
-    "partitur.segments.demo",
     "partitur.channels.demo",
-    "partitur.journeys.demo",
     "partitur.ml.demo",
     "partitur.decisions.demo",
+    "partitur.segments.demo",
+    "partitur.journeys.demo",
     "partitur.analytics.demo",
     "partitur.journey_maps.demo",
 ]

@@ -33,6 +33,26 @@ def existing_identities(
     return {(r[0], r[1]): r[2] for r in rows}
 
 
+def profiles_with_identities(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> set[str]:
+    """Which of ``profile_ids`` hold identities in the workspace (live, resolved profiles:
+    a merge moves the identities of the merged profile to the survivor)."""
+    found: set[str] = set()
+    ids = sorted(set(profile_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = conn.execute(
+            text(
+                "SELECT DISTINCT profile_id FROM identities WHERE workspace_id = :ws "
+                f"AND profile_id IN ({', '.join(f':p{n}' for n in range(len(chunk)))})"
+            ),
+            {"ws": workspace_id, **{f"p{n}": pid for n, pid in enumerate(chunk)}},
+        )
+        found |= {r[0] for r in rows}
+    return found
+
+
 def limited_values(
     conn: Connection, *, profile_ids: Iterable[str], kinds: Iterable[str]
 ) -> dict[str, dict[str, set[str]]]:

@@ -147,6 +147,28 @@ def run_resolution_pass(
     return result
 
 
+#: partitur's own delivery events (channels) name a recipient without a user id by profile id
+PLATFORM_ANONYMOUS_PREFIX = "profile:"
+
+
+def _platform_profiles(
+    conn: Connection, workspace_id: str, keys: list[Identifier]
+) -> dict[Identifier, str]:
+    """``anonymous_id`` ``profile:<id>`` of a live profile belongs to that profile (so a
+    delivery event lands on its recipient instead of starting an anonymous profile)."""
+    named = {
+        key: key[1].removeprefix(PLATFORM_ANONYMOUS_PREFIX)
+        for key in keys
+        if key[0] == "anonymous_id" and key[1].startswith(PLATFORM_ANONYMOUS_PREFIX)
+    }
+    if not named:
+        return {}
+    live = repo.profiles_with_identities(
+        conn, workspace_id=workspace_id, profile_ids=list(named.values())
+    )
+    return {key: pid for key, pid in named.items() if pid in live}
+
+
 def _resolve_workspace(
     conn: Connection,
     workspace_id: str,
@@ -224,6 +246,9 @@ def _resolve_workspace(
     # 3. the existing graph around this batch's identifiers
     all_keys = list({i for ids in distinct for i in ids})
     existing = repo.existing_identities(conn, workspace_id=workspace_id, keys=all_keys)
+    existing.update(
+        _platform_profiles(conn, workspace_id, [k for k in all_keys if k not in existing])
+    )
     involved = set(existing.values())
     limited = repo.limited_values(conn, profile_ids=involved, kinds=config.limits)
     ages = profiles.created_at_of(conn, sorted(involved))

@@ -9,13 +9,15 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
 from partitur.core import jsonutil
 from partitur.core.errors import BadRequest
 from partitur.journeys import service
+from partitur.journeys.backfill import backfill
 from partitur.journeys.contracts import (
+    BackfillResult,
     EnrolResult,
     InstanceInfo,
     JourneyDetail,
@@ -50,6 +52,11 @@ class EnrolBody(BaseModel):
 
 class TestModeBody(BaseModel):
     enabled: bool
+
+
+class BackfillBody(BaseModel):
+    #: replay the stored history from this time (ISO 8601 with an offset) until now
+    since: AwareDatetime
 
 
 @router.get("", response_model=list[JourneySummary])
@@ -140,6 +147,17 @@ def enrol(key: str, body: EnrolBody, ctx: ContextDep, who: WritePrincipal) -> En
             now=ctx.clock.now(),
         )
     return result
+
+
+@router.post("/{key}/backfill", response_model=BackfillResult)
+def backfill_journey(
+    key: str, body: BackfillBody, ctx: ContextDep, who: WritePrincipal
+) -> BackfillResult:
+    """Run a just-published journey over the stored history since ``since`` as if it had been
+    live (once per journey; 409 if it has instances or was backfilled already)."""
+    return backfill(
+        ctx, keys=[key], since=body.since, workspace_id=who.workspace_id, actor=who.token_id
+    )
 
 
 @router.get("/{key}/instances", response_model=list[InstanceInfo])

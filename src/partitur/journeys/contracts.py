@@ -70,3 +70,17 @@ class EnrolResult(BaseModel):
 class ValidationResult(BaseModel):
     valid: bool
     problems: list[dict[str, Any]]
+
+
+class BackfillResult(BaseModel):
+    """What ``partitur journeys backfill`` replayed into which journeys."""
+
+    journeys: list[str]
+    since: datetime
+    until: datetime
+    events: int
+    segment_changes: int
+    steps: int
+    #: instances per journey key and status after the replay
+    instances: dict[str, dict[str, int]]
+    seconds: float

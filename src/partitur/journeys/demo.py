@@ -1,6 +1,11 @@
-"""Demo step: the example journeys from ``examples/journeys``, saved and published (idempotent:
-a journey whose published version equals its file is left alone). They react to what arrives
-after they were published."""
+"""Demo step: the example journeys from ``examples/journeys``, published and run over the last
+``REPLAY_DAYS`` of the demo history (``journeys backfill``), so that the demo shows them running:
+instances that entered, waited, branched, converted and ended, sends in the outbox, per-node
+counts and KPIs.
+
+Idempotent: a journey whose published version equals its file is left alone, and a journey is
+backfilled once (a journey that was backfilled or has instances is not replayed again).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ from typing import Any
 import yaml
 
 from partitur.context import Context
-from partitur.demo.steps import DemoReport, examples_dir
+from partitur.core.clock import parse_iso8601
+from partitur.demo.steps import REPLAY_DAYS, DemoReport, examples_dir, replay_start
 from partitur.journeys import service
+from partitur.journeys.backfill import backfill
 
 
 def publish_example_journeys(ctx: Context, report: DemoReport) -> None:
@@ -26,8 +33,40 @@ def publish_example_journeys(ctx: Context, report: DemoReport) -> None:
             now=ctx.clock.now(),
             actor="demo",
         )
+        fresh = [
+            j.key
+            for j in published
+            if j.status == "active"
+            and not service.was_backfilled_or_started(
+                conn, workspace_id=ctx.workspace_id, key=j.key
+            )
+        ]
     report.add("journeys published", len(published))
-    report.note("journeys: partitur journeys list; partitur journeys simulate cart-abandonment")
+    since = replay_start(ctx, report)
+    # the regional outage lies further back than the replay window (about 50 days before the
+    # end of the full demo): its journey replays from the outage on
+    outage = (report.facts or {}).get("outage") or {}
+    groups = [(since, [k for k in fresh if k != "outage-notice"])]
+    if "outage-notice" in fresh:
+        start = parse_iso8601(outage["start"]) if outage.get("start") else since
+        groups.append((min(start, since), ["outage-notice"]))
+    instances = 0
+    seconds = 0.0
+    for start, keys in groups:
+        if keys:
+            result = backfill(ctx, keys=keys, since=start, actor="demo")
+            instances += sum(sum(c.values()) for c in result.instances.values())
+            seconds += result.seconds
+    if fresh:
+        report.add("journey instances (replayed)", instances)
+        report.note(
+            f"journeys backfilled over the last {REPLAY_DAYS} days in {seconds:.1f} s "
+            "(partitur journeys backfill)"
+        )
+    report.note(
+        "journeys: partitur journeys list; partitur journeys nodes cart-abandonment; "
+        "partitur analytics kpis cart-abandonment"
+    )
 
 
 DEMO_STEPS = [publish_example_journeys]

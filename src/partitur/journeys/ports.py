@@ -135,9 +135,15 @@ def update_traits(
 
 
 def recent_events(
-    conn: Connection, *, profile_id: str, names: set[str], since: datetime | None
+    conn: Connection,
+    *,
+    profile_id: str,
+    names: set[str],
+    since: datetime | None,
+    until: datetime | None = None,
 ) -> list[EventFact]:
-    """The profile's events of the given names since ``since`` (rule facts)."""
+    """The profile's events of the given names since ``since`` (and, when replaying history,
+    up to ``until``) as rule facts."""
     if not names:
         return []
     from partitur.events.tables import events
@@ -147,6 +153,8 @@ def recent_events(
     )
     if since is not None:
         query = query.where(events.c.timestamp >= since)
+    if until is not None:
+        query = query.where(events.c.timestamp <= until)
     return [
         EventFact(r.event, r.timestamp, dict(r.properties or {}))
         for r in conn.execute(query.order_by(events.c.timestamp))
@@ -309,6 +317,42 @@ def segment_changes(
     ]
 
 
+def last_segment_change(conn: Connection, *, workspace_id: str) -> int:
+    """The ``seq`` of the newest segment membership change (0 when there is none)."""
+    last = 0
+    while True:
+        page = segment_changes(conn, workspace_id=workspace_id, after=last, limit=10000)
+        if not page:
+            return last
+        last = page[-1].seq
+
+
+def segment_changes_between(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    since: datetime,
+    until: datetime,
+    segments: set[str],
+    upto: int,
+) -> list[MembershipChange]:
+    """Membership changes of the given segments in a time window (``seq <= upto``), in time
+    order (backfill)."""
+    found: list[MembershipChange] = []
+    after = 0
+    while segments and after < upto:
+        page = segment_changes(conn, workspace_id=workspace_id, after=after, limit=10000)
+        if not page:
+            break
+        found += [
+            c
+            for c in page
+            if c.seq <= upto and c.segment_key in segments and since <= c.at <= until
+        ]
+        after = page[-1].seq
+    return sorted(found, key=lambda c: (c.at, c.seq))
+
+
 def audience(conn: Connection, *, workspace_id: str, segment_key: str) -> Iterator[list[str]]:
     """Profile id chunks of a segment (``segments.service.audience``)."""
     fn = _service("partitur.segments.service", "audience")
@@ -353,9 +397,16 @@ def beats_control(control: tuple[int, int], variant: tuple[int, int], significan
 
 
 def events_between(
-    conn: Connection, *, workspace_id: str, since: datetime, until: datetime, names: set[str]
+    conn: Connection,
+    *,
+    workspace_id: str,
+    since: datetime,
+    until: datetime,
+    names: set[str],
+    upto: int | None = None,
 ) -> list[LoggedEvent]:
-    """Resolved events of the given names in a time window (simulation over stored history)."""
+    """Resolved events of the given names in a time window, in time order (simulation and
+    backfill over stored history); ``upto``: only events with ``seq <= upto``."""
     from partitur.events.tables import events
 
     rows = conn.execute(
@@ -372,6 +423,7 @@ def events_between(
             events.c.timestamp >= since,
             events.c.timestamp <= until,
             events.c.event.in_(sorted(names)),
+            *(() if upto is None else (events.c.seq <= upto,)),
         )
         .order_by(events.c.timestamp, events.c.seq)
     )

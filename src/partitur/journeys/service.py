@@ -7,6 +7,7 @@ so a worker killed at any instant leaves either all of a step or none of it.
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -381,6 +382,9 @@ class Published:
     winners: dict[str, str]
     #: when the journey's first version was published; older events never enrol
     live_since: datetime | None = None
+    #: a backfill replayed events / segment changes up to these ``seq`` into the journey
+    events_through: int | None = None
+    changes_through: int | None = None
 
 
 def _state_from_row(row: Any, key: str) -> InstanceState:
@@ -408,10 +412,14 @@ def _state_from_row(row: Any, key: str) -> InstanceState:
 class Runner:
     """One transaction's worth of steps: collects writes and flushes them in bulk."""
 
-    def __init__(self, conn: Connection, *, workspace_id: str, now: datetime) -> None:
+    def __init__(
+        self, conn: Connection, *, workspace_id: str, now: datetime, replaying: bool = False
+    ) -> None:
         self.conn = conn
         self.workspace_id = workspace_id
         self.now = now
+        #: replaying history on a virtual clock: rules see no event later than ``now``
+        self.replaying = replaying
         self._versions: dict[tuple[str, int], Published] = {}
         self._profiles: dict[str, ports.ProfileSnapshot] = {}
         self.live: dict[str, Live] = {}
@@ -444,6 +452,8 @@ class Runner:
                     journeys.c.status,
                     journeys.c.test_mode,
                     first_published.label("live_since"),
+                    journeys.c.replayed_events_through,
+                    journeys.c.replayed_changes_through,
                 )
                 .join(journeys, journeys.c.id == journey_versions.c.journey_id)
                 .where(
@@ -460,6 +470,8 @@ class Runner:
                 JourneyDefinition.model_validate(row.definition),
                 dict(row.winners or {}),
                 row.live_since,
+                row.replayed_events_through,
+                row.replayed_changes_through,
             )
         return self._versions[key]
 
@@ -513,7 +525,11 @@ class Runner:
                 else self.now - max(w for w in windows if w is not None)
             )
             history = ports.recent_events(
-                self.conn, profile_id=profile_id, names=names, since=since
+                self.conn,
+                profile_id=profile_id,
+                names=names,
+                since=since,
+                until=self.now if self.replaying else None,
             )
         segments = (
             ports.memberships(self.conn, workspace_id=self.workspace_id, profile_id=profile_id)
@@ -557,7 +573,10 @@ class Runner:
                         }
                     )
                 elif isinstance(c, Send):
-                    self.sends.append(self._send_request(live, c))
+                    request = self._send_request(live, c)
+                    if self.replaying:
+                        request["_at"] = self.now
+                    self.sends.append(request)
                 elif isinstance(c, ScheduleTimer):
                     self.timers.append(
                         {
@@ -762,7 +781,18 @@ class Runner:
             and self.live[t["instance_id"]].state.active
         ]
         bulk_insert(conn, journey_timers, timers)
-        ports.enqueue_many(conn, requests=self.sends, now=self.now)
+        if self.replaying:
+            # replayed sends are queued at the (virtual) hour they were made, not at the end
+            by_hour: dict[datetime, tuple[datetime, list[dict[str, Any]]]] = {}
+            for request in self.sends:
+                at = request.pop("_at")
+                hour = at.replace(minute=0, second=0, microsecond=0)
+                first, requests = by_hour.setdefault(hour, (at, []))
+                requests.append(request)
+            for _, (first, requests) in sorted(by_hour.items()):
+                ports.enqueue_many(conn, requests=requests, now=first)
+        else:
+            ports.enqueue_many(conn, requests=self.sends, now=self.now)
         self._write_enrolments(ended)
         self.transitions, self.timers, self.sends, self.enrolled = [], [], [], []
         self._latest = {}
@@ -841,40 +871,68 @@ class Runner:
 # --- feeding stimuli -----------------------------------------------------------------------
 
 
-def process_events(
-    conn: Connection, *, workspace_id: str, events: Sequence[ports.LoggedEvent], now: datetime
-) -> int:
-    """Evaluate a batch of resolved events at once: exits, goals and ``wait_for_event`` of the
-    profiles' active instances first, then event-triggered entries. Returns instance steps."""
-    if not events:
-        return 0
-    runner = Runner(conn, workspace_id=workspace_id, now=now)
-    published = runner.active_journeys()
-    reacting = {name for p in published for name in p.definition.referenced_events()}
-    relevant = [e for e in events if e.profile_id and e.event in reacting]
-    if not relevant:
-        return 0
-    pids = sorted({e.profile_id for e in relevant})
-    active_ids = {p.journey_id for p in published}
-    by_profile: dict[str, list[Live]] = {}
-    for i in range(0, len(pids), 500):
-        for live in runner.load_instances(
-            and_(
-                journey_instances.c.profile_id.in_(pids[i : i + 500]),
-                journey_instances.c.status == "active",
-            )
-        ):
-            by_profile.setdefault(live.state.profile_id, []).append(live)
-    triggers = [p for p in published if isinstance(p.definition.entry, EventEntry)]
-    runner.load_profiles(pids)
-    records: dict[tuple[str, str], EnrolmentRecord] = {}
-    for p in triggers:
+class _Feed:
+    """Stimuli for a batch: the active instances of the profiles concerned, the journeys that
+    react, and the enrolment records, loaded once; then one event or segment change at a time.
+
+    ``only`` restricts the feed to some journeys (a backfill); ``replay`` means the stimuli are
+    history being replayed into them (the live rules about what to skip do not apply)."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        profile_ids: Iterable[str],
+        *,
+        only: set[str] | None = None,
+        replay: bool = False,
+    ) -> None:
+        self.runner = runner
+        self.replay = replay
+        self.published = [
+            p for p in runner.active_journeys() if only is None or p.journey_id in only
+        ]
+        self.active_ids = {p.journey_id for p in self.published}
+        pids = sorted(set(profile_ids))
+        self.by_profile: dict[str, list[Live]] = {}
         for i in range(0, len(pids), 500):
-            for pid, rec in runner._records(p.journey_id, pids[i : i + 500]).items():
-                records[(p.journey_id, pid)] = rec
-    for ev in relevant:
-        for live in list(by_profile.get(ev.profile_id, [])):
-            if not live.state.active or live.journey_id not in active_ids:
+            for live in runner.load_instances(
+                and_(
+                    journey_instances.c.profile_id.in_(pids[i : i + 500]),
+                    journey_instances.c.status == "active",
+                )
+            ):
+                if live.journey_id in self.active_ids:
+                    self.by_profile.setdefault(live.state.profile_id, []).append(live)
+        self.triggers = [p for p in self.published if isinstance(p.definition.entry, EventEntry)]
+        runner.load_profiles(pids)
+        self.records: dict[tuple[str, str], EnrolmentRecord] = {}
+        for p in self.triggers:
+            for i in range(0, len(pids), 500):
+                for pid, rec in runner._records(p.journey_id, pids[i : i + 500]).items():
+                    self.records[(p.journey_id, pid)] = rec
+
+    def _replayed(self, journey_id: str, seq: int, changes: bool = False) -> bool:
+        """Whether a backfill replayed this stimulus into the journey already (live only)."""
+        if self.replay:
+            return False
+        p = next((p for p in self.published if p.journey_id == journey_id), None)
+        mark = None if p is None else (p.changes_through if changes else p.events_through)
+        return mark is not None and seq <= mark
+
+    def _enrol(self, p: Published, profile_id: str, reason: str, **kw: Any) -> None:
+        runner = self.runner
+        before = len(runner.enrolled)
+        runner.try_enrol(p, profile_id, reason, **kw)
+        if len(runner.enrolled) > before:
+            self.by_profile.setdefault(profile_id, []).append(runner.enrolled[-1])
+
+    def event(self, ev: ports.LoggedEvent) -> None:
+        """Exits, goals and waits of the profile's active instances, then entries."""
+        runner = self.runner
+        for live in list(self.by_profile.get(ev.profile_id, [])):
+            if not live.state.active or live.journey_id not in self.active_ids:
+                continue
+            if self._replayed(live.journey_id, ev.seq):
                 continue
             if (
                 ev.event
@@ -883,29 +941,73 @@ def process_events(
                 ).definition.referenced_events()
             ):
                 runner.apply(live, EventOccurred(ev.event, ev.properties))
-        for p in triggers:
+        for p in self.triggers:
             entry = p.definition.entry
             assert isinstance(entry, EventEntry)
             # a journey published today does not enrol people for what they did last month
+            # (unless a backfill replays that month into it)
             received_before = (
-                ev.received_at is not None
+                not self.replay
+                and ev.received_at is not None
                 and p.live_since is not None
                 and ev.received_at < p.live_since
             )
-            if received_before:
+            if received_before or self._replayed(p.journey_id, ev.seq):
                 continue
             if entry.event == ev.event and matches(entry.where, ev.properties):
-                before = len(runner.enrolled)
-                runner.try_enrol(
+                self._enrol(
                     p,
                     ev.profile_id,
                     f"event {ev.event}",
-                    ev.properties,
-                    record=records.get((p.journey_id, ev.profile_id)),
+                    properties=ev.properties,
+                    record=self.records.get((p.journey_id, ev.profile_id)),
                     known=True,
                 )
-                if len(runner.enrolled) > before:
-                    by_profile.setdefault(ev.profile_id, []).append(runner.enrolled[-1])
+
+    def segment_change(self, ch: ports.MembershipChange) -> None:
+        """Segment exit criteria of the profile's active instances, then segment entries."""
+        runner = self.runner
+        found = runner.load_instances(
+            and_(
+                journey_instances.c.profile_id == ch.profile_id,
+                journey_instances.c.status == "active",
+            )
+        )
+        mine = {id(lv): lv for lv in found + self.by_profile.get(ch.profile_id, [])}
+        change: Literal["entered", "exited"] = "entered" if ch.change == "entered" else "exited"
+        for live in mine.values():
+            if (
+                live.state.active
+                and live.journey_id in self.active_ids
+                and not self._replayed(live.journey_id, ch.seq, changes=True)
+            ):
+                runner.apply(live, SegmentChanged(ch.segment_key, change))
+        for p in self.published:
+            entry = p.definition.entry
+            if (
+                isinstance(entry, SegmentEntry)
+                and entry.segment == ch.segment_key
+                and entry.change == ch.change
+                and not self._replayed(p.journey_id, ch.seq, changes=True)
+            ):
+                self._enrol(p, ch.profile_id, f"segment {ch.change} {ch.segment_key}")
+
+
+def process_events(
+    conn: Connection, *, workspace_id: str, events: Sequence[ports.LoggedEvent], now: datetime
+) -> int:
+    """Evaluate a batch of resolved events at once: exits, goals and ``wait_for_event`` of the
+    profiles' active instances first, then event-triggered entries. Returns instance steps."""
+    if not events:
+        return 0
+    runner = Runner(conn, workspace_id=workspace_id, now=now)
+    reacting = {name for p in runner.active_journeys() for name in p.definition.referenced_events()}
+    relevant = [e for e in events if e.profile_id and e.event in reacting]
+    if not relevant:
+        return 0
+    feed = _Feed(runner, (e.profile_id for e in relevant))
+    for ev in relevant:
+        feed.event(ev)
     runner.flush()
     return runner.steps
 
@@ -921,27 +1023,169 @@ def process_segment_changes(
     if not changes:
         return 0
     runner = Runner(conn, workspace_id=workspace_id, now=now)
-    published = runner.active_journeys()
+    feed = _Feed(runner, ())
     for ch in changes:
-        for live in runner.load_instances(
-            and_(
-                journey_instances.c.profile_id == ch.profile_id,
-                journey_instances.c.status == "active",
+        feed.segment_change(ch)
+    runner.flush()
+    return runner.steps
+
+
+# --- backfill: replaying history into journeys on a virtual clock ---------------------------
+
+
+@dataclass(frozen=True)
+class BackfillStart:
+    """What a backfill replays: the journeys, and the positions up to which it replays events
+    and segment changes (the live consumers skip those for these journeys)."""
+
+    journey_ids: dict[str, str]  # key -> id
+    events_through: int
+    changes_through: int
+
+
+def begin_backfill(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    keys: Sequence[str],
+    since: datetime,
+    now: datetime,
+    actor: str = "system",
+) -> BackfillStart:
+    """Mark journeys as backfilled from ``since``: history up to the current resolved event and
+    segment-change positions is theirs to replay, and the live consumers will not apply it to
+    them again. Raises ``Conflict`` if a journey is not active, was backfilled already or has
+    instances (a backfill is for a journey that has just been published), ``ValidationFailed``
+    if ``since`` is not in the past."""
+    if since >= now:
+        raise ValidationFailed("the backfill must start in the past", field="since")
+    ids: dict[str, str] = {}
+    for key in dict.fromkeys(keys):
+        row = _row(conn, workspace_id, key)
+        if row.status != "active":
+            raise Conflict(f"journey {key!r} is {row.status}; publish it first", field="key")
+        if row.replayed_events_through is not None:
+            raise Conflict(f"journey {key!r} was backfilled already", field="key")
+        has_instances = conn.execute(
+            select(journey_instances.c.id).where(journey_instances.c.journey_id == row.id).limit(1)
+        ).first()
+        if has_instances is not None:
+            raise Conflict(
+                f"journey {key!r} has instances already; backfill it right after publishing",
+                field="key",
             )
-        ):
-            if live.state.active:
-                change: Literal["entered", "exited"] = (
-                    "entered" if ch.change == "entered" else "exited"
-                )
-                runner.apply(live, SegmentChanged(ch.segment_key, change))
-        for p in published:
-            entry = p.definition.entry
-            if (
-                isinstance(entry, SegmentEntry)
-                and entry.segment == ch.segment_key
-                and entry.change == ch.change
-            ):
-                runner.try_enrol(p, ch.profile_id, f"segment {ch.change} {ch.segment_key}")
+        ids[key] = row.id
+    events_through = ports.resolved_position(conn)
+    changes_through = ports.last_segment_change(conn, workspace_id=workspace_id)
+    for journey_id in ids.values():
+        conn.execute(
+            journeys.update()
+            .where(journeys.c.id == journey_id)
+            .values(
+                backfilled_since=since,
+                replayed_events_through=events_through,
+                replayed_changes_through=changes_through,
+            )
+        )
+        record_audit(
+            conn,
+            workspace_id=workspace_id,
+            actor=actor,
+            action="journey.backfill",
+            subject_type="journey",
+            subject_id=journey_id,
+            at=now,
+            details={"since": since.isoformat(), "events_through": events_through},
+        )
+    return BackfillStart(ids, events_through, changes_through)
+
+
+def was_backfilled_or_started(conn: Connection, *, workspace_id: str, key: str) -> bool:
+    """Whether the journey was backfilled or has instances (a backfill would be refused)."""
+    row = _row(conn, workspace_id, key)
+    if row.replayed_events_through is not None:
+        return True
+    return (
+        conn.execute(
+            select(journey_instances.c.id).where(journey_instances.c.journey_id == row.id).limit(1)
+        ).first()
+        is not None
+    )
+
+
+def replay_window(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    journey_ids: set[str],
+    events: Sequence[ports.LoggedEvent],
+    changes: Sequence[ports.MembershipChange],
+    start: datetime,
+    end: datetime,
+) -> int:
+    """Replay one window ``[start, end)`` of history into the given journeys through the
+    ordinary runner: the events and segment changes of the window and every timer that falls
+    due in it (also those the window itself schedules), strictly in time order, each at its
+    own time on a virtual clock. Writes everything in the caller's transaction; returns steps.
+    """
+    runner = Runner(conn, workspace_id=workspace_id, now=start, replaying=True)
+    pids = {e.profile_id for e in events} | {c.profile_id for c in changes}
+    feed = _Feed(runner, pids, only=journey_ids, replay=True)
+    if not feed.published:
+        return 0
+    ids = sorted(journey_ids)
+    stored = conn.execute(
+        select(
+            journey_timers.c.id,
+            journey_timers.c.instance_id,
+            journey_timers.c.node_id,
+            journey_timers.c.token,
+            journey_timers.c.due_at,
+        )
+        .join(journey_instances, journey_instances.c.id == journey_timers.c.instance_id)
+        .where(journey_instances.c.journey_id.in_(ids), journey_timers.c.due_at < end)
+    ).all()
+    instance_ids = sorted({t.instance_id for t in stored})
+    for i in range(0, len(instance_ids), 500):
+        runner.load_instances(journey_instances.c.id.in_(instance_ids[i : i + 500]))
+    runner.load_profiles({lv.state.profile_id for lv in runner.live.values()})
+    # (time, order at equal times: timers, segment changes, events; tie-breaker, item)
+    queue: list[tuple[datetime, int, int, Any]] = []
+    for t in stored:
+        queue.append((t.due_at, 0, t.id, (t.instance_id, t.node_id, t.token)))
+    for ch in changes:
+        queue.append((ch.at, 1, ch.seq, ch))
+    for ev in events:
+        queue.append((ev.timestamp, 2, ev.seq, ev))
+    heapq.heapify(queue)
+    scheduled = len(runner.timers)
+    made = 0
+    while queue:
+        at, kind, _, item = heapq.heappop(queue)
+        runner.now = max(at, runner.now)
+        if kind == 0:
+            instance_id, node_id, token = item
+            live = runner.live.get(instance_id)
+            if live is not None and live.state.active:
+                if node_id == ENTER_NODE and live.state.current_node is None:
+                    live.state = replace(live.state, waiting=None)
+                    runner.apply(live, Enter("audience"))
+                elif live.state.waiting is not None and live.state.waiting.token == token:
+                    runner.apply(live, TimerFired(node_id, token))
+        elif kind == 1:
+            feed.segment_change(item)
+        else:
+            feed.event(item)
+        # timers this step scheduled that fall due inside the window fire here too
+        for timer in runner.timers[scheduled:]:
+            if timer["due_at"] < end:
+                made -= 1
+                what = (timer["instance_id"], timer["node_id"], timer["token"])
+                heapq.heappush(queue, (timer["due_at"], 0, made, what))
+        scheduled = len(runner.timers)
+    fired = [t.id for t in stored]
+    for i in range(0, len(fired), 500):
+        conn.execute(delete(journey_timers).where(journey_timers.c.id.in_(fired[i : i + 500])))
     runner.flush()
     return runner.steps
 

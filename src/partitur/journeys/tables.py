@@ -4,6 +4,7 @@ enrolment bookkeeping, shard leases and (until the channels outbox is on main) s
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Index,
@@ -33,6 +34,11 @@ journeys = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     # audience runs: when the next run is due
     Column("next_audience_at", UtcDateTime, nullable=True),
+    # a backfill replayed the history up to these positions (event ``seq``, segment change
+    # ``seq``) into the journey; the live consumers skip them for this journey
+    Column("backfilled_since", UtcDateTime, nullable=True),
+    Column("replayed_events_through", BigInteger, nullable=True),
+    Column("replayed_changes_through", BigInteger, nullable=True),
     UniqueConstraint("workspace_id", "key", name="uq_journeys_ws_key"),
 )
 

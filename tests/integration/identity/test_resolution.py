@@ -247,3 +247,32 @@ def test_concurrent_ingestion_loses_no_events_and_keeps_one_profile_per_user(
     assert len(live) == len(users)
     # every event of a user's anonymous ids ends on that user's one profile
     assert {owners[s] for s in written} == live
+
+
+def test_a_delivery_event_naming_its_recipient_profile_lands_on_that_profile(
+    ctx: Context, timeline: Timeline
+) -> None:
+    timeline.add(message("identify", at=START, user_id="u-7", traits={"email": "b@example.com"}))
+    timeline.resolve()
+    with ctx.store.read() as conn:
+        customer = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-7"
+        )
+    # the channels' delivery events carry "profile:<id>" when the profile has no user id trait
+    (queued,) = timeline.add(
+        message(
+            "track",
+            at=START + timedelta(minutes=1),
+            anonymous_id=f"profile:{customer.id}",
+            event="message.queued",
+        )
+    )
+    (stray,) = timeline.add(
+        message(
+            "track", at=START + timedelta(minutes=2), anonymous_id="profile:prf_gone", event="x"
+        )
+    )
+    timeline.resolve()
+    ids = _profile_ids(ctx)
+    assert ids[queued] == customer.id
+    assert ids[stray] not in (None, customer.id)  # an unknown profile id is just anonymous

@@ -95,3 +95,31 @@ def test_invalid_documents_get_422_with_every_problem(
         headers={**admin_headers, "content-type": "application/yaml"},
     )
     assert bad_yaml.status_code == 400
+
+
+def test_backfill_replays_the_history_once_with_problem_answers_for_bad_input(
+    client: TestClient, admin_headers: dict[str, str], ctx: Context
+) -> None:
+    from datetime import timedelta
+
+    from tests.integration.journeys.test_shell import event, publish
+
+    profile(ctx, "p1")
+    since = ctx.clock.now() - timedelta(hours=1)
+    event(ctx, "p1", "Cart Abandoned")
+    ctx.clock.advance(timedelta(hours=2))
+    publish(ctx, CART)
+    url = "/api/journeys/cart/backfill"
+    naive = client.post(url, json={"since": "2026-01-01T00:00:00"}, headers=admin_headers)
+    assert naive.status_code == 422
+    assert naive.headers["content-type"].startswith("application/problem+json")
+    assert "since" in naive.text
+    done = client.post(url, json={"since": since.isoformat()}, headers=admin_headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["events"] == 1 and done.json()["instances"]["cart"] == {"active": 1}
+    nodes = client.get("/api/journeys/cart/nodes", headers=admin_headers).json()
+    assert {n["node_id"]: n["entered"] for n in nodes}["email"] == 1  # the hour passed
+    again = client.post(url, json={"since": since.isoformat()}, headers=admin_headers)
+    assert again.status_code == 409
+    assert client.post("/api/journeys/nope/backfill", json={"since": since.isoformat()},
+                       headers=admin_headers).status_code == 404  # fmt: skip

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,15 +72,15 @@ def test_save_publish_list_and_simulate_an_event_file(cli: CliRunner, tmp_path: 
             for e in [
                 {
                     "userId": "u1",
-                    "event": "Cart Abandoned",
+                    "event": "Product Added",
                     "timestamp": t0,
-                    "properties": {"cart_value": 10},
+                    "properties": {"price": 10},
                 },
                 {
                     "userId": "u2",
-                    "event": "Cart Abandoned",
+                    "event": "Product Added",
                     "timestamp": t0,
-                    "properties": {"cart_value": 10},
+                    "properties": {"price": 10},
                 },
                 {
                     "userId": "u2",
@@ -123,3 +125,25 @@ def test_load_publishes_every_example_once(cli: CliRunner) -> None:
     assert {j["status"] for j in loaded} == {"active"}
     again = json.loads(cli.invoke(app, ["journeys", "load", str(EXAMPLES), "--json"]).stdout)
     assert {j["latest_version"] for j in again} == {1}, "unchanged documents are not re-published"
+
+
+def test_backfill_replays_history_once_and_names_bad_input(cli: CliRunner) -> None:
+    saved = cli.invoke(app, ["journeys", "save", str(EXAMPLES / "welcome.yaml"), "--publish"])
+    assert saved.exit_code == 0, saved.output
+    done = cli.invoke(app, ["journeys", "backfill", "welcome", "--days", "3", "--json"])
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.stdout)
+    assert result["journeys"] == ["welcome"] and result["events"] == 0
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "partitur", "journeys", "backfill", *args],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    bad = run("welcome", "--since", "last week")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "error (--since): not an ISO 8601 time: 'last week'"
+    again = run("welcome", "--days", "3")
+    assert again.returncode != 0 and again.stderr.strip().count("\n") == 0
+    assert "journey 'welcome' was backfilled already" in again.stderr

@@ -62,7 +62,7 @@ def test_welcome_series_sends_three_touches_unless_the_customer_orders() -> None
 
 
 def test_cart_abandonment_discount_only_for_high_value_customers() -> None:
-    cart = [("Cart Abandoned", 0, {"cart_value": 80})]
+    cart = [("Product Added", 0, {"price": 80})]
     regular = drive("cart-abandonment", cart)
     assert [s.template for s in regular.sends] == ["cart-reminder", "cart-reminder-sms"]
     valuable = drive("cart-abandonment", cart, computed={"clv": 900})
@@ -111,3 +111,21 @@ def test_csat_survey_reminds_once_and_escalates_low_scores() -> None:
         "csat-survey", [("Ticket Resolved", 0, {}), ("CSAT Submitted", 3, {"score": 1})]
     )
     assert [s.template for s in unhappy.sends] == ["csat-survey", "csat-recovery"]
+
+
+def test_priority_care_routes_a_ticket_on_tier_churn_score_and_sentiment() -> None:
+    ticket = [("Ticket Created", 0, {"topic": "delivery"})]
+
+    def first_hop(**computed: Any) -> str:
+        run = drive("priority-care", ticket, computed=computed)
+        return run.path()[1]
+
+    assert first_hop(tier="premium", scores={"churn": 0.9}) == "specialist"
+    assert first_hop(tier="standard", scores={"churn": 0.85}) == "complaint_management"
+    assert first_hop(tier="standard", scores={"churn": 0.7}) == "self_service"
+    assert first_hop(tier="standard", sentiment={"score": -0.6}) == "complaint_management"
+    assert first_hop(tier="standard", scores={"churn": 0.1}) == "self_service"
+    resolved = drive("priority-care", [*ticket, ("Ticket Resolved", 5, {})], computed={})
+    assert resolved.instances[0].status == "converted"
+    waiting = drive("priority-care", ticket, computed={"tier": "premium"})
+    assert [s.template for s in waiting.sends] == ["premium-callback", "ticket-escalation"]
