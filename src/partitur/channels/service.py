@@ -166,6 +166,33 @@ def _outbox_row(request: SendRequest, now: datetime, message_id: str) -> dict[st
     }
 
 
+def withdraw_queued(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    journey_ids: list[str],
+    created_before: datetime,
+    reason: str,
+    now: datetime,
+) -> int:
+    """Withdraw journey sends still waiting in the outbox that were made before
+    ``created_before`` (a journey backfill's replayed history): they become ``suppressed`` with
+    ``reason`` and are never delivered. Returns how many."""
+    if not journey_ids:
+        return 0
+    result = conn.execute(
+        update(messages)
+        .where(
+            messages.c.workspace_id == workspace_id,
+            messages.c.journey_id.in_(journey_ids),
+            messages.c.status.in_(("queued", "deferred")),
+            messages.c.created_at < created_before,
+        )
+        .values(status="suppressed", error=reason, next_attempt_at=None, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
 def emit_events(
     conn: Connection,
     *,

@@ -364,11 +364,15 @@ def backfill_cmd(
         None, "--since", help="Replay from this time (ISO 8601); default: --days ago."
     ),
     days: int = typer.Option(14, "--days", min=1, help="Replay the last N days (without --since)."),
+    deliver: bool = typer.Option(
+        False, "--deliver", help="Deliver the sends the replay makes (default: withdraw them)."
+    ),
     json: bool = JsonOpt,
 ) -> None:
     """Run just-published journeys over the stored history since --since as if they had been
-    live: instances enter, wait, branch, convert and end at the times they would have, and sends
-    go to the outbox (queued at their historical time). Each journey is backfilled once."""
+    live: instances enter, wait, branch, convert and end at the times they would have. The sends
+    they would have made are recorded and withdrawn (not delivered) unless --deliver is given.
+    Each journey is backfilled once."""
     ctx = open_context()
     now = ctx.clock.now()
     if since is None:
@@ -378,13 +382,18 @@ def backfill_cmd(
             start = parse_iso8601(since)
         except ValueError as exc:
             raise ValidationFailed(f"not an ISO 8601 time: {since!r}", field="--since") from exc
-    result = backfill(ctx, keys=keys, since=start, actor="cli")
+    result = backfill(ctx, keys=keys, since=start, actor="cli", deliver=deliver)
     if json:
         emit_json(result.model_dump(mode="json"))
         return
     console.print(
         f"replayed {result.events} events and {result.segment_changes} segment changes "
-        f"({isoformat(result.since)} .. {isoformat(result.until)}) in {result.seconds:.1f} s"
+        f"({isoformat(result.since)} .. {isoformat(result.until)}) in {result.seconds:.1f} s; "
+        + (
+            "sends queued for delivery"
+            if deliver
+            else f"{result.withdrawn_sends} sends recorded, not delivered"
+        )
     )
     table = Table("journey", "active", "converted", "completed", "exited")
     for key, counts in result.instances.items():

@@ -57,6 +57,8 @@ class TestModeBody(BaseModel):
 class BackfillBody(BaseModel):
     #: replay the stored history from this time (ISO 8601 with an offset) until now
     since: AwareDatetime
+    #: deliver the sends the replay makes (default: withdraw them, nobody wants old reminders)
+    deliver: bool = False
 
 
 @router.get("", response_model=list[JourneySummary])
@@ -156,7 +158,12 @@ def backfill_journey(
     """Run a just-published journey over the stored history since ``since`` as if it had been
     live (once per journey; 409 if it has instances or was backfilled already)."""
     return backfill(
-        ctx, keys=[key], since=body.since, workspace_id=who.workspace_id, actor=who.token_id
+        ctx,
+        keys=[key],
+        since=body.since,
+        workspace_id=who.workspace_id,
+        actor=who.token_id,
+        deliver=body.deliver,
     )
 
 

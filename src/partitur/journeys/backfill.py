@@ -3,9 +3,12 @@
 A journey reacts only to what arrives after it is published. ``backfill`` replays the stored
 history of a window (events and segment changes) through the ordinary runner on a virtual
 clock, window by window (one transaction each): people enter, wait, branch, convert, exit and
-complete at the times they would have, and sends land in the channels outbox, queued at the
-time they were made. The journeys remember up to where history was replayed, so the live
-consumers do not apply it to them a second time, and a journey is backfilled at most once.
+complete at the times they would have, and sends land in the channels outbox at the time they
+were made. Those sends are withdrawn afterwards (status ``suppressed``, "replayed history"):
+nobody should get weeks-old reminders, and journey KPIs count them as not sent; with
+``deliver=True`` (the demo, to show deliveries) they stay queued and the dispatcher sends them.
+The journeys remember up to where history was replayed, so the live consumers do not apply it
+to them a second time, and a journey is backfilled at most once.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def backfill(
     workspace_id: str | None = None,
     actor: str = "system",
     progress: Progress | None = None,
+    deliver: bool = False,
 ) -> BackfillResult:
     """Replay ``[since, until]`` (default: until now) into the published journeys ``keys``.
 
@@ -110,6 +114,17 @@ def backfill(
         e, c, start = e_to, c_to, end
         if progress is not None:
             progress(start)
+    withdrawn = 0
+    if not deliver:
+        with ctx.store.begin() as conn:
+            withdrawn = ports.withdraw_sends(
+                conn,
+                workspace_id=workspace,
+                journey_ids=sorted(journey_ids),
+                created_before=until + timedelta(microseconds=1),
+                reason="replayed history (journeys backfill): not delivered",
+                now=ctx.clock.now(),
+            )
     with ctx.store.read() as conn:
         instances = {
             key: service.outcome_counts(conn, workspace_id=workspace, key=key)
@@ -122,6 +137,7 @@ def backfill(
         events=len(events),
         segment_changes=len(changes),
         steps=steps,
+        withdrawn_sends=withdrawn,
         instances=instances,
         seconds=round(time.perf_counter() - began, 2),
     )

@@ -81,6 +81,8 @@ class BackfillResult(BaseModel):
     events: int
     segment_changes: int
     steps: int
+    #: sends the replay made that were withdrawn instead of delivered (without ``deliver``)
+    withdrawn_sends: int = 0
     #: instances per journey key and status after the replay
     instances: dict[str, dict[str, int]]
     seconds: float

@@ -54,7 +54,8 @@ def publish_example_journeys(ctx: Context, report: DemoReport) -> None:
     seconds = 0.0
     for start, keys in groups:
         if keys:
-            result = backfill(ctx, keys=keys, since=start, actor="demo")
+            # the demo delivers them (to the local SMTP sink), so it shows delivered messages
+            result = backfill(ctx, keys=keys, since=start, actor="demo", deliver=True)
             instances += sum(sum(c.values()) for c in result.instances.values())
             seconds += result.seconds
     if fresh:

@@ -234,6 +234,32 @@ def last_seq(rows: Sequence[LoggedEvent], default: int) -> int:
     return rows[-1].seq if rows else default
 
 
+def withdraw_sends(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    journey_ids: list[str],
+    created_before: datetime,
+    reason: str,
+    now: datetime,
+) -> int:
+    """Withdraw the journeys' sends made before ``created_before`` that are still queued
+    (``channels.service.withdraw_queued``); 0 while channels is not installed."""
+    withdraw = _service("partitur.channels.service", "withdraw_queued")
+    if withdraw is None:
+        return 0
+    return int(
+        withdraw(
+            conn,
+            workspace_id=workspace_id,
+            journey_ids=journey_ids,
+            created_before=created_before,
+            reason=reason,
+            now=now,
+        )
+    )
+
+
 def enqueue(conn: Connection, *, request: dict[str, Any], now: datetime) -> None:
     """Hand a send to the channels outbox inside the caller's transaction (one request of
     ``enqueue_many``)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from partitur.context import Context
 from partitur.core.clock import VirtualClock
@@ -23,6 +24,13 @@ from tests.integration.journeys.test_shell import (
     pump,
     sends,
 )
+
+
+def outbox_statuses(ctx: Context) -> set[str]:
+    from partitur.channels.tables import messages
+
+    with ctx.store.read() as conn:
+        return set(conn.execute(select(messages.c.status)).scalars())
 
 
 def test_a_backfill_runs_the_history_through_the_journey_at_the_original_times(
@@ -75,6 +83,9 @@ def test_a_backfill_runs_the_history_through_the_journey_at_the_original_times(
         ("abandons", "cart"),
         ("abandons", "cart-sms"),
     ]
+    # the replayed sends are recorded but withdrawn: nobody gets a three-day-old reminder
+    assert result.withdrawn_sends == 2
+    assert outbox_statuses(ctx) == {"suppressed"}
 
     # the live consumer skips the replayed history: the early "Checkout Started" of "late"
     # does not end the instance that is still waiting for one
@@ -85,6 +96,7 @@ def test_a_backfill_runs_the_history_through_the_journey_at_the_original_times(
     clock.advance(timedelta(minutes=31))
     pump(ctx)
     assert [s[:2] for s in sends(ctx)][-1] == ("late", "cart")
+    assert outbox_statuses(ctx) == {"suppressed", "queued"}  # the live one goes out
     event(ctx, "late", "Order Completed", total=10)
     resolve_identities(ctx)  # the outbox's delivery events, so the consumer gets past them
     pump(ctx)
