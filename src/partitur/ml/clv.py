@@ -75,6 +75,12 @@ class GammaGammaFit:
         return asdict(self)
 
 
+#: Parameters are searched as logarithms within e^-20 .. e^20 (2e-9 .. 5e8). Data that do not
+#: follow the model (few customers, say) can pull the likelihood's maximum towards 0 or
+#: infinity; the bound keeps such a fit finite, so its predictions stay numbers.
+_LOG_BOUNDS = [(-20.0, 20.0)]
+
+
 def _arrays(*values: ArrayLike) -> list[FloatArray]:
     out = [np.asarray(v, dtype=np.float64).ravel() for v in values]
     n = out[0].shape[0]
@@ -196,18 +202,28 @@ def fit_bg_nbd(
 
     start = np.log(np.asarray(initial, dtype=np.float64))
     start[1] -= np.log(scale)
-    result = optimize.minimize(
-        negative_ll, start, jac=True, method="L-BFGS-B", options={"ftol": 1e-13, "gtol": 1e-9}
-    )
-    best = result
-    if not result.success:  # rare: fall back to a derivative-free polish
-        polished = optimize.minimize(
-            lambda v: negative_ll(v)[0],
-            result.x,
-            method="Nelder-Mead",
-            options={"xatol": 1e-8, "fatol": 1e-12},
+    # The optimiser probes extreme parameters (small data sets especially), where the terms
+    # overflow; those points score as infinitely bad above, so the floating-point warnings
+    # they raise on the way carry no news.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        result = optimize.minimize(
+            negative_ll,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=_LOG_BOUNDS * 4,
+            options={"ftol": 1e-13, "gtol": 1e-9},
         )
-        best = polished if polished.fun <= result.fun else result
+        best = result
+        if not result.success:  # rare: fall back to a derivative-free polish
+            polished = optimize.minimize(
+                lambda v: negative_ll(v)[0],
+                result.x,
+                method="Nelder-Mead",
+                bounds=_LOG_BOUNDS * len(result.x),
+                options={"xatol": 1e-8, "fatol": 1e-12},
+            )
+            best = polished if polished.fun <= result.fun else result
     r, alpha, a, b = (float(v) for v in np.exp(best.x))
     alpha *= scale
     ll = float(np.dot(weights, bg_nbd_log_likelihood(r, alpha, a, b, ux, ut, uT)))
@@ -330,22 +346,25 @@ def fit_gamma_gamma(
         d_v = np.sum(q / v - (px + q) / (x * m_s + v))
         return value, -np.array([d_p * p, d_q * q, d_v * v]) / total
 
-    result = optimize.minimize(
-        negative_ll,
-        np.log(initial),
-        jac=True,
-        method="L-BFGS-B",
-        options={"ftol": 1e-13, "gtol": 1e-9},
-    )
-    best = result
-    if not result.success:  # rare: fall back to a derivative-free polish
-        polished = optimize.minimize(
-            lambda v: negative_ll(v)[0],
-            result.x,
-            method="Nelder-Mead",
-            options={"xatol": 1e-8, "fatol": 1e-12},
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as in fit_bg_nbd
+        result = optimize.minimize(
+            negative_ll,
+            np.log(initial),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=_LOG_BOUNDS * 3,
+            options={"ftol": 1e-13, "gtol": 1e-9},
         )
-        best = polished if polished.fun <= result.fun else result
+        best = result
+        if not result.success:  # rare: fall back to a derivative-free polish
+            polished = optimize.minimize(
+                lambda v: negative_ll(v)[0],
+                result.x,
+                method="Nelder-Mead",
+                bounds=_LOG_BOUNDS * len(result.x),
+                options={"xatol": 1e-8, "fatol": 1e-12},
+            )
+            best = polished if polished.fun <= result.fun else result
     p, q, v = (float(val) for val in np.exp(best.x))
     v *= scale  # v is a rate on the spend scale
     ll = float(np.sum(gamma_gamma_log_likelihood(p, q, v, x, m)))

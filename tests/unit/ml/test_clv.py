@@ -167,3 +167,20 @@ def test_analytic_gradient_matches_finite_differences(cdnow_like) -> None:
         up = clv.bg_nbd_log_likelihood(*(params + step), x, t_x, big_t).sum()
         down = clv.bg_nbd_log_likelihood(*(params - step), x, t_x, big_t).sum()
         assert grad[i].sum() == pytest.approx((up - down) / (2 * step[i]), rel=1e-5)
+
+
+def test_a_fit_on_data_that_do_not_follow_the_model_stays_finite_and_quiet() -> None:
+    """Few customers can pull the maximum likelihood towards parameters of 0 (seen with 42
+    customers: a and b near 1e-236, so every prediction was NaN); the search bounds keep the
+    fit finite, and the optimiser's probing raises no floating-point warnings."""
+    rng = np.random.default_rng(177)
+    n = int(rng.integers(5, 60))
+    big_t = rng.uniform(1, 30, n)
+    x = rng.integers(0, 4, n).astype(float)
+    t_x = np.where(x > 0, rng.uniform(0, 1, n) * big_t, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = clv.fit_bg_nbd(x, t_x, big_t)
+        predicted = clv.expected_purchases(fit, 10, x, t_x, big_t)
+    assert min(fit.a, fit.b) >= np.exp(-20) * 0.99
+    assert np.isfinite(predicted).all()
