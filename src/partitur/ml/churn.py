@@ -38,6 +38,8 @@ _PARAMS = {
     "num_threads": 2,
     "seed": 7,
     "deterministic": True,
+    # with deterministic, LightGBM asks to fix the histogram layout too (same model every run)
+    "force_col_wise": True,
 }
 
 
@@ -164,6 +166,12 @@ def train(
         if y.size < 50 or y.min() == y.max():
             raise ValueError(f"the {name} window needs at least 50 customers of both classes")
     matrix = train_x[FEATURES].to_numpy(dtype=np.float64)
+    train_y = np.asarray(train_y)
+    # Rows arrive in profile-id order, and profile ids are random: put them in an order given
+    # by their content, so the calibration split and the bagging (and so the model and every
+    # score) are the same whenever the data are (seen: 9 to 437 demo customers above 0.7).
+    order = np.lexsort(np.column_stack([matrix, train_y]).T[::-1])
+    matrix, train_y = matrix[order], train_y[order]
     rng = np.random.default_rng(11)
     calibrate = rng.random(len(train_y)) < 0.25
     booster = lgb.train(
