@@ -44,14 +44,19 @@ def limited_values(
         return out
     temp_table(conn, "tmp_limited_profiles", "id VARCHAR(40) PRIMARY KEY")
     insert_rows(conn, "tmp_limited_profiles", ("id",), [(i,) for i in ids])
-    rows = conn.execute(
-        select(identities.c.profile_id, identities.c.kind, identities.c.value).where(
-            identities.c.profile_id.in_(text("SELECT id FROM tmp_limited_profiles")),
-            identities.c.kind.in_(wanted),
-        )
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    rows = conn.exec_driver_sql(
+        "SELECT profile_id, kind, value FROM identities "
+        "WHERE profile_id IN (SELECT id FROM tmp_limited_profiles) "
+        f"AND kind IN ({', '.join(mark for _ in wanted)})",
+        tuple(wanted),
     )
     for profile_id, kind, value in rows:
-        out.setdefault(profile_id, {}).setdefault(kind, set()).add(value)
+        held = out.get(profile_id)
+        if held is None:
+            out[profile_id] = {kind: {value}}
+        else:
+            held.setdefault(kind, set()).add(value)
     return out
 
 
