@@ -94,17 +94,14 @@ def sqlite_param_rows(
     first = rows[0]["received_at"]
     first_text = _sqlite_time(first)
     dumps, time_text = orjson.dumps, _sqlite_time
-    out = []
+    out: list[tuple[Any, ...]] = []
     append = out.append
     for row in rows:
         received = row["received_at"]
         received_text = first_text if received is first else time_text(received)
         timestamp = row["timestamp"]
         original = row["original_timestamp"]
-        if timestamp is received:
-            timestamp_text = received_text
-        else:
-            timestamp_text = time_text(timestamp)
+        timestamp_text = received_text if timestamp is received else time_text(timestamp)
         if original is None:
             original_text = None
         elif original is timestamp:

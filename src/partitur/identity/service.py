@@ -38,6 +38,7 @@ from partitur.profiles.traits import (
     apply_traits,
 )
 from partitur.storage.cursors import get_position, set_position
+from partitur.storage.scratch import page_cache
 from partitur.storage.tables import loop_cursors
 from partitur.workspaces.service import list_sources
 
@@ -52,6 +53,9 @@ class ResolverConfig:
     external_id_traits: list[str]
     limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     batch_size: int = 100_000
+    #: SQLite page cache during a pass: merges re-point events all over the log (measured on
+    #: 1M events: 9 % less CPU and a third less system time than with the default 64 MiB)
+    sqlite_cache_kib: int = 256 * 1024
 
 
 @dataclass
@@ -132,7 +136,7 @@ def run_resolution_pass(
     conn: Connection, *, config: ResolverConfig, now: datetime, gap: GapWatch | None = None
 ) -> PassResult:
     """Resolve the next batch of events in the caller's transaction and advance the cursor."""
-    with collector_paused():
+    with collector_paused(), page_cache(conn, config.sqlite_cache_kib):
         return _resolution_pass(conn, config=config, now=now, gap=gap or GapWatch())
 
 
@@ -326,14 +330,14 @@ def _resolve_workspace(
     # 7. activity (counts, first/last seen, channel): folded into the profiles held in memory
     # (new ones, and those whose traits changed), set-based in SQL for the rest
     sources = {s.id: s.name for s in list_sources(conn, workspace_id=workspace_id)}
-    activity = []
+    activity: list[tuple[Any, ...]] = []
     for item in _activity(rows, event_profile, sources):
-        state = states.get(item[0])
-        if state is None:
+        held = states.get(item[0])
+        if held is None:
             activity.append(item)
             continue
         add_activity(
-            state,
+            held,
             events=item[1],
             first=event_log.event_time(item[2]),
             last=event_log.event_time(item[3]),

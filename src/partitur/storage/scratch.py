@@ -6,7 +6,8 @@ Bulk work (identity resolution, imports) stages rows in a temporary table and th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,3 +56,19 @@ def _sqlite_time(moment: datetime) -> str:
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
     return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+@contextlib.contextmanager
+def page_cache(conn: Connection, kib: int) -> Iterator[None]:
+    """SQLite: give this connection a page cache of ``kib`` KiB for a block of bulk work (a
+    pass that rewrites pages all over a large table would otherwise spill and re-read them),
+    then restore its own size. Other engines: nothing."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    conn.exec_driver_sql(f"PRAGMA cache_size={-int(kib)}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
