@@ -355,10 +355,11 @@ def _resolve_workspace(
         merged=moves,
         now=now,
     )
+    if existing:
+        # before the new identities go in: only the known ones need touching
+        repo.touch_identities(conn, workspace_id=workspace_id, now=now)
     fresh = [(k, v, profile_of[owner[(k, v)]]) for (k, v) in all_keys if (k, v) not in existing]
     repo.insert_identities(conn, workspace_id=workspace_id, rows=fresh, now=now)
-    if existing:
-        repo.touch_identities(conn, workspace_id=workspace_id, now=now)
     if moves:
         repo.repoint_identities(conn, moves)
         repo.record_merges(conn, workspace_id=workspace_id, merges=resolution.merges, now=now)
