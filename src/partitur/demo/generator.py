@@ -28,7 +28,6 @@ What is in the data (``DemoFacts`` counts each part):
 
 from __future__ import annotations
 
-import gc
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -39,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from partitur.core.memory import collector_paused
 from partitur.demo import catalogue as cat
 from partitur.demo import texts
 
@@ -1427,10 +1427,5 @@ def generate(config: DemoConfig) -> DemoDataset:
     """Generate the demo history described in the module docstring; pure and deterministic."""
     # Hundreds of thousands of small dicts and no cycles: the cyclic garbage collector would
     # rescan them again and again (a third of the run time), so it pauses meanwhile.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _Generator(config).run()
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -15,6 +15,7 @@ import gc
 import io
 import itertools
 import logging
+import marshal
 import multiprocessing
 import os
 import time
@@ -30,6 +31,7 @@ import orjson
 from sqlalchemy import Connection
 
 from partitur.core.errors import BadRequest, NotFound, ValidationFailed
+from partitur.core.memory import collector_paused
 from partitur.core.signals import Signals
 from partitur.events import service
 from partitur.events.contracts import MAX_MESSAGE_BYTES, MESSAGE_TYPES, ImportSummary
@@ -165,20 +167,42 @@ def _prepare_jsonl_block(job: _Job, lines: list[bytes], first_line: int) -> _Rea
     return _prepare_chunk(job, _parse_jsonl(lines, first_line))
 
 
+def _worker_started() -> None:
+    # a worker only prepares chunks: acyclic dicts and tuples that reference counting frees
+    gc.disable()
+
+
+def _prepare_in_worker(job: _Job, lines: list[bytes], first_line: int) -> tuple[_Ready, bytes]:
+    """A block prepared in a worker process; the SQLite parameters travel as one ``marshal``
+    blob (half the cost of pickling the tuples, on both sides)."""
+    ready = _prepare_jsonl_block(job, lines, first_line)
+    params = ready.batch.sqlite_params
+    ready.batch.sqlite_params = None
+    return ready, marshal.dumps(params)
+
+
+def _received(future: Future[tuple[_Ready, bytes]]) -> _Ready:
+    ready, params = future.result()
+    ready.batch.sqlite_params = marshal.loads(params)
+    return ready
+
+
 def _parallel(
     job: _Job, handle: IO[bytes], chunk_lines: int, workers: int
 ) -> Generator[_Ready, None, None]:
     """Parse and validate blocks in worker processes; hand them back IN FILE ORDER, so the
     committed chunks are always a prefix of the file."""
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    pending: deque[Future[_Ready]] = deque()
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started
+    )
+    pending: deque[Future[tuple[_Ready, bytes]]] = deque()
     try:
         for lines, first in _line_blocks(handle, chunk_lines):
-            pending.append(pool.submit(_prepare_jsonl_block, job, lines, first))
+            pending.append(pool.submit(_prepare_in_worker, job, lines, first))
             if len(pending) > workers + 1:
-                yield pending.popleft().result()
+                yield _received(pending.popleft())
         while pending:
-            yield pending.popleft().result()
+            yield _received(pending.popleft())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -283,11 +307,13 @@ def import_events(
             for_sqlite=store.is_sqlite,
         )
         if workers is None:
-            # Worker processes pay for pickling the prepared rows back; that only wins with
-            # cores to spare (measured: on 2 shared cores the inline path was as fast or faster).
+            # One process inserts while the others parse and validate. The prepared rows come
+            # back as marshal blobs (cheap on both sides) and workers run without the cyclic
+            # GC, so even one worker on two cores spends less CPU in total than the inline path
+            # (measured on 1M lines: 5.8 s inserting + 7.1 s preparing vs 14.2 s inline).
             cores = os.cpu_count() or 1
             big = path.stat().st_size > PARALLEL_FROM_BYTES
-            workers = min(4, cores - 1) if big and cores >= 3 else 0
+            workers = min(4, cores - 1) if big and cores >= 2 else 0
         ready: Generator[_Ready, None, None]
         if chosen == "csv":
             csv_chunks = _csv_chunks(handle, chunk_lines, column_mapping, default_type)
@@ -298,7 +324,7 @@ def import_events(
             ready = (
                 _prepare_jsonl_block(job, *block) for block in _line_blocks(handle, chunk_lines)
             )
-        with _bulk_connection(store) as conn, contextlib.closing(ready), _gc_paused():
+        with _bulk_connection(store) as conn, contextlib.closing(ready), collector_paused():
             for chunk in ready:
                 batch = chunk.batch
                 with conn.begin():
@@ -345,20 +371,6 @@ def import_events(
         seconds=round(seconds, 3),
         events_per_second=round((accepted + duplicates) / seconds, 1) if seconds else 0.0,
     )
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while chunks are processed: each chunk allocates
-    tens of thousands of acyclic dicts that reference counting frees anyway, and the collector
-    re-scanning them cost about a quarter of the import's CPU time (measured)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @contextlib.contextmanager

@@ -87,16 +87,54 @@ def sqlite_params(
 def sqlite_param_rows(
     workspace_id: str, source_id: str, rows: Sequence[dict[str, Any]]
 ) -> list[tuple[Any, ...]]:
+    """``sqlite_params`` of many rows: the same values, computed inline (bulk imports spend a
+    quarter of their Python time here), each time formatted once per row."""
     if not rows:
         return []
     first = rows[0]["received_at"]
     first_text = _sqlite_time(first)
-    return [
-        sqlite_params(
-            workspace_id, source_id, row, first_text if row["received_at"] is first else None
+    dumps, time_text = orjson.dumps, _sqlite_time
+    out: list[tuple[Any, ...]] = []
+    append = out.append
+    for row in rows:
+        received = row["received_at"]
+        received_text = first_text if received is first else time_text(received)
+        timestamp = row["timestamp"]
+        original = row["original_timestamp"]
+        timestamp_text = received_text if timestamp is received else time_text(timestamp)
+        if original is None:
+            original_text = None
+        elif original is timestamp:
+            original_text = timestamp_text
+        else:
+            original_text = time_text(original)
+        sent = row["sent_at"]
+        properties, traits, context, extra = (
+            row["properties"],
+            row["traits"],
+            row["context"],
+            row["extra"],
         )
-        for row in rows
-    ]
+        append(
+            (
+                workspace_id,
+                source_id,
+                row["message_id"],
+                row["type"],
+                row["event"],
+                row["user_id"],
+                row["anonymous_id"],
+                timestamp_text,
+                original_text,
+                None if sent is None else time_text(sent),
+                received_text,
+                None if properties is None else dumps(properties).decode(),
+                None if traits is None else dumps(traits).decode(),
+                None if context is None else dumps(context).decode(),
+                None if extra is None else dumps(extra).decode(),
+            )
+        )
+    return out
 
 
 def insert_events(

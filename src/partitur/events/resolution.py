@@ -45,6 +45,18 @@ def pending_seqs(conn: Connection, *, after: int, limit: int) -> list[int]:
     return [r[0] for r in rows]
 
 
+def pending_window(conn: Connection, *, after: int, limit: int) -> tuple[int, int]:
+    """How many of the next ``limit`` committed events after ``after`` there are, and the
+    highest seq among them (0 if none), without fetching them."""
+    window = (
+        select(events.c.seq).where(events.c.seq > after).order_by(events.c.seq).limit(limit)
+    ).subquery()
+    row = conn.execute(
+        select(func.count(), func.coalesce(func.max(window.c.seq), 0)).select_from(window)
+    ).one()
+    return int(row[0]), int(row[1])
+
+
 def max_seq(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one())
 

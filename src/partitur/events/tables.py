@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Index, String, Table, Text, UniqueConstraint, text
 
 from partitur.core.types import BigId, JsonDoc, UtcDateTime
 from partitur.storage.base import metadata
@@ -33,7 +33,20 @@ events = Table(
     # groupId, previousId, integrations and any other top-level fields of the message
     Column("extra", JsonDoc, nullable=True),
     UniqueConstraint("workspace_id", "source_id", "message_id", name="uq_events_message"),
-    Index("ix_events_profile_time", "profile_id", "timestamp"),
+    # the timeline of resolved events; unresolved ones are found through ix_events_unresolved
+    Index(
+        "ix_events_profile_time",
+        "profile_id",
+        "timestamp",
+        sqlite_where=text("profile_id IS NOT NULL"),
+        postgresql_where=text("profile_id IS NOT NULL"),
+    ),
+    Index(
+        "ix_events_unresolved",
+        "seq",
+        sqlite_where=text("profile_id IS NULL"),
+        postgresql_where=text("profile_id IS NULL"),
+    ),
 )
 
 quarantine = Table(

@@ -12,7 +12,7 @@ Rules (see docs/identity-and-profiles.md):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,13 +114,15 @@ def resolve(
     *,
     existing: Mapping[Identifier, str],
     profile_limited: Mapping[str, Mapping[str, set[str]]],
-    profile_age: Mapping[str, Any],
+    profile_age: Mapping[str, Any] | Callable[[list[str]], Mapping[str, Any]],
     limits: Mapping[str, int] = DEFAULT_LIMITS,
 ) -> Resolution:
     """Resolve ``tuples`` (first seq, identifiers anchor first) against the ``existing`` graph.
 
     ``profile_limited`` holds each existing profile's values of limited kinds, ``profile_age``
-    a sort key per existing profile (older first: the survivor of a merge).
+    a sort key per existing profile (older first: the survivor of a merge), or a function
+    that returns them for the profiles it is given: it is called once, with only the
+    profiles that are about to merge.
     """
     uf = _UnionFind(limits)
     refused = 0
@@ -156,12 +158,25 @@ def resolve(
         owner[node] = keys.setdefault(root, len(keys))
     profile_of: dict[int, str | None] = {}
     merges: list[Merge] = []
+    if callable(profile_age):
+        merging = {
+            p
+            for root in keys
+            if len(set(uf.comp[root].profiles)) > 1
+            for p in uf.comp[root].profiles
+        }
+        ages = profile_age(sorted(merging)) if merging else {}
+    else:
+        ages = profile_age
     for root, key in keys.items():
         comp = uf.comp[root]
         if not comp.profiles:
             profile_of[key] = None
             continue
-        ordered = sorted(set(comp.profiles), key=lambda p: (profile_age[p], p))
+        if len(set(comp.profiles)) == 1:
+            profile_of[key] = comp.profiles[0]
+            continue
+        ordered = sorted(set(comp.profiles), key=lambda p: (ages[p], p))
         survivor = ordered[0]
         profile_of[key] = survivor
         first = min(comp.links) if comp.links else None

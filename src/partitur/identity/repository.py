@@ -64,14 +64,19 @@ def limited_values(
         return out
     temp_table(conn, "tmp_limited_profiles", "id VARCHAR(40) PRIMARY KEY")
     insert_rows(conn, "tmp_limited_profiles", ("id",), [(i,) for i in ids])
-    rows = conn.execute(
-        select(identities.c.profile_id, identities.c.kind, identities.c.value).where(
-            identities.c.profile_id.in_(text("SELECT id FROM tmp_limited_profiles")),
-            identities.c.kind.in_(wanted),
-        )
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    rows = conn.exec_driver_sql(
+        "SELECT profile_id, kind, value FROM identities "
+        "WHERE profile_id IN (SELECT id FROM tmp_limited_profiles) "
+        f"AND kind IN ({', '.join(mark for _ in wanted)})",
+        tuple(wanted),
     )
     for profile_id, kind, value in rows:
-        out.setdefault(profile_id, {}).setdefault(kind, set()).add(value)
+        held = out.get(profile_id)
+        if held is None:
+            out[profile_id] = {kind: {value}}
+        else:
+            held.setdefault(kind, set()).add(value)
     return out
 
 
@@ -106,13 +111,23 @@ def touch_identities(conn: Connection, *, workspace_id: str, now: datetime) -> N
 
 
 def repoint_identities(conn: Connection, moves: Mapping[str, str]) -> None:
-    if moves:
-        conn.execute(
-            identities.update()
-            .where(identities.c.profile_id == bindparam("b_old"))
-            .values(profile_id=bindparam("b_new")),
-            [{"b_old": old, "b_new": new} for old, new in moves.items()],
+    """Move the identifiers of each merged profile (key) to its survivor (value)."""
+    if not moves:
+        return
+    temp_table(conn, "tmp_identity_moves", "old_id VARCHAR(40) PRIMARY KEY, new_id VARCHAR(40)")
+    insert_rows(conn, "tmp_identity_moves", ("old_id", "new_id"), list(moves.items()))
+    if conn.dialect.name == "sqlite":
+        # driven from the moves through ix_identities_profile, never a scan of the graph
+        conn.exec_driver_sql(
+            "UPDATE identities SET profile_id = (SELECT m.new_id FROM tmp_identity_moves m "
+            "WHERE m.old_id = identities.profile_id) "
+            "WHERE profile_id IN (SELECT old_id FROM tmp_identity_moves)"
         )
+        return
+    conn.exec_driver_sql(
+        "UPDATE identities SET profile_id = m.new_id "
+        "FROM tmp_identity_moves m WHERE identities.profile_id = m.old_id"
+    )
 
 
 def record_merges(

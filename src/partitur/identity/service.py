@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from partitur.core.ids import new_ids
+from partitur.core.memory import collector_paused
 from partitur.events import resolution as event_log
 from partitur.identity import repository as repo
 from partitur.identity.extract import (
@@ -29,8 +30,15 @@ from partitur.identity.extract import (
 from partitur.identity.graph import DEFAULT_LIMITS, resolve
 from partitur.privacy.audit import record_audits
 from partitur.profiles import service as profiles
-from partitur.profiles.traits import HistoryRow, ProfileState, apply_place, apply_traits
+from partitur.profiles.traits import (
+    HistoryRow,
+    ProfileState,
+    add_activity,
+    apply_place,
+    apply_traits,
+)
 from partitur.storage.cursors import get_position, set_position
+from partitur.storage.scratch import page_cache
 from partitur.storage.tables import loop_cursors
 from partitur.workspaces.service import list_sources
 
@@ -45,6 +53,9 @@ class ResolverConfig:
     external_id_traits: list[str]
     limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     batch_size: int = 100_000
+    #: SQLite page cache during a pass: merges re-point events all over the log (measured on
+    #: 1M events: 9 % less CPU and a third less system time than with the default 64 MiB)
+    sqlite_cache_kib: int = 256 * 1024
 
 
 @dataclass
@@ -125,10 +136,25 @@ def run_resolution_pass(
     conn: Connection, *, config: ResolverConfig, now: datetime, gap: GapWatch | None = None
 ) -> PassResult:
     """Resolve the next batch of events in the caller's transaction and advance the cursor."""
+    with collector_paused(), page_cache(conn, config.sqlite_cache_kib):
+        return _resolution_pass(conn, config=config, now=now, gap=gap or GapWatch())
+
+
+def _resolution_pass(
+    conn: Connection, *, config: ResolverConfig, now: datetime, gap: GapWatch
+) -> PassResult:
     after = _lock_cursor(conn, now)
     result = PassResult(position=after)
-    seqs = event_log.pending_seqs(conn, after=after, limit=config.batch_size)
-    upto = _safe_upto(conn, seqs, after, gap or GapWatch())
+    count, last = event_log.pending_window(conn, after=after, limit=config.batch_size)
+    if count == 0:
+        upto = after
+    elif conn.dialect.name == "sqlite" or last - after == count:
+        # no hole in seq: nothing can still be in flight below ``last``
+        upto = last
+        gap.seq = gap.xmax = None
+    else:
+        seqs = event_log.pending_seqs(conn, after=after, limit=config.batch_size)
+        upto = _safe_upto(conn, seqs, after, gap)
     # Events committed late below the cursor (PostgreSQL) are picked up by starting lower.
     first_open = event_log.first_unresolved_seq(conn, upto=after)
     start = after if first_open is None else first_open - 1
@@ -251,12 +277,11 @@ def _resolve_workspace(
     )
     involved = set(existing.values())
     limited = repo.limited_values(conn, profile_ids=involved, kinds=config.limits)
-    ages = profiles.created_at_of(conn, sorted(involved))
     resolution = resolve(
         sorted(((seq, ids) for ids, seq in distinct.items()), key=lambda t: t[0]),
         existing=existing,
         profile_limited=limited,
-        profile_age=ages,
+        profile_age=lambda ids: profiles.created_at_of(conn, ids),
         limits=config.limits,
     )
     result.refused_links += resolution.refused
@@ -327,7 +352,26 @@ def _resolve_workspace(
             tz = row.traits.get("timezone")
         apply_place(state, timezone=tz, locale=row.locale, at=at)
 
-    # 7. write: profiles, identities, merges, events
+    # 7. activity (counts, first/last seen, channel): folded into the profiles held in memory
+    # (new ones, and those whose traits changed), set-based in SQL for the rest
+    sources = {s.id: s.name for s in list_sources(conn, workspace_id=workspace_id)}
+    activity: list[tuple[Any, ...]] = []
+    for item in _activity(rows, event_profile, sources):
+        held = states.get(item[0])
+        if held is None:
+            activity.append(item)
+            continue
+        add_activity(
+            held,
+            events=item[1],
+            first=event_log.event_time(item[2]),
+            last=event_log.event_time(item[3]),
+            orders=item[4],
+            revenue=item[5],
+            channel=item[6],
+        )
+
+    # 8. write: profiles, identities, merges, events
     profiles.write_states(
         conn,
         new=[s for s in states.values() if s.is_new],
@@ -336,10 +380,11 @@ def _resolve_workspace(
         merged=moves,
         now=now,
     )
+    if existing:
+        # before the new identities go in: only the known ones need touching
+        repo.touch_identities(conn, workspace_id=workspace_id, now=now)
     fresh = [(k, v, profile_of[owner[(k, v)]]) for (k, v) in all_keys if (k, v) not in existing]
     repo.insert_identities(conn, workspace_id=workspace_id, rows=fresh, now=now)
-    if existing:
-        repo.touch_identities(conn, workspace_id=workspace_id, now=now)
     if moves:
         repo.repoint_identities(conn, moves)
         repo.record_merges(conn, workspace_id=workspace_id, merges=resolution.merges, now=now)
@@ -360,8 +405,7 @@ def _resolve_workspace(
         )
         event_log.repoint_profiles(conn, moves)
     event_log.assign_profiles(conn, assignments)
-    sources = {s.id: s.name for s in list_sources(conn, workspace_id=workspace_id)}
-    profiles.add_activity(conn, _activity(rows, event_profile, sources), now=now)
+    profiles.add_activity(conn, activity, now=now)
     result.profiles_created += len(new_states)
     result.merges += len(resolution.merges)
 

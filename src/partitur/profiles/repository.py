@@ -165,26 +165,35 @@ def update_states(conn: Connection, states: Sequence[ProfileState], now: datetim
 
 
 def mark_merged(conn: Connection, moves: Mapping[str, str], now: datetime) -> None:
-    """Point merged profiles (keys) at their survivors; earlier redirects follow along."""
+    """Point merged profiles (keys) at their survivors; earlier redirects follow along.
+
+    Set-based: the moves are staged once and each change is one ``UPDATE ... FROM``."""
     if not moves:
         return
+    temp_table(conn, "tmp_profile_moves", "old_id VARCHAR(40) PRIMARY KEY, new_id VARCHAR(40)")
+    insert_rows(conn, "tmp_profile_moves", ("old_id", "new_id"), list(moves.items()))
     conn.execute(
-        profiles.update()
-        .where(profiles.c.id == bindparam("b_id"))
-        .values(merged_into=bindparam("b_into"), updated_at=now),
-        [{"b_id": old, "b_into": new} for old, new in moves.items()],
+        text(
+            "UPDATE profiles SET merged_into = m.new_id, updated_at = :now "
+            "FROM tmp_profile_moves m WHERE profiles.id = m.old_id"
+        ).bindparams(bindparam("now", type_=UtcDateTime)),
+        {"now": now},
     )
-    conn.execute(
-        profiles.update()
-        .where(profiles.c.merged_into == bindparam("b_old"))
-        .values(merged_into=bindparam("b_into")),
-        [{"b_old": old, "b_into": new} for old, new in moves.items()],
-    )
-    conn.execute(
-        trait_history.update()
-        .where(trait_history.c.profile_id == bindparam("b_old"))
-        .values(profile_id=bindparam("b_into")),
-        [{"b_old": old, "b_into": new} for old, new in moves.items()],
+    for table, column in (("profiles", "merged_into"), ("trait_history", "profile_id")):
+        conn.exec_driver_sql(_move_sql(conn, table, column, "tmp_profile_moves"))
+
+
+def _move_sql(conn: Connection, table: str, column: str, moves: str) -> str:
+    """``UPDATE`` setting ``column`` from old_id to new_id as staged in ``moves``. SQLite is
+    driven from the (small) moves table through the column's index, never a scan."""
+    if conn.dialect.name == "sqlite":
+        return (
+            f"UPDATE {table} SET {column} = (SELECT m.new_id FROM {moves} m "
+            f"WHERE m.old_id = {table}.{column}) "
+            f"WHERE {column} IN (SELECT old_id FROM {moves})"
+        )
+    return (
+        f"UPDATE {table} SET {column} = m.new_id FROM {moves} m WHERE {table}.{column} = m.old_id"
     )
 
 

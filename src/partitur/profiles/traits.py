@@ -119,3 +119,28 @@ def merge_states(survivor: ProfileState, loser: ProfileState) -> None:
     survivor.dirty = True
     loser.traits, loser.trait_times, loser.computed = {}, {}, {}
     loser.dirty = True
+
+
+def add_activity(
+    state: ProfileState,
+    *,
+    events: int,
+    first: datetime,
+    last: datetime,
+    orders: int,
+    revenue: float,
+    channel: str | None,
+) -> None:
+    """Add a batch's activity to a profile held in memory: the same arithmetic as the
+    set-based update that profiles not in memory get (counts add up, revenue rounded to cents,
+    first/last seen widen, the channel of the latest event wins)."""
+    computed = state.computed
+    computed["event_count"] = (computed.get("event_count") or 0) + events
+    computed["order_count"] = (computed.get("order_count") or 0) + orders
+    computed["revenue"] = round((computed.get("revenue") or 0) + revenue, 2)
+    if state.last_seen_at is None or last >= state.last_seen_at:
+        computed["last_channel"] = channel
+        state.last_seen_at = last
+    if state.first_seen_at is None or first < state.first_seen_at:
+        state.first_seen_at = first
+    state.dirty = True
