@@ -39,8 +39,8 @@ ONBOARDING: dict[str, Any] = {
                 {"key": "long", "weight": 1, "next": "wait_long"},
             ],
         },
-        {"id": "wait_short", "type": "wait", "duration": "P1D", "next": "tips"},
-        {"id": "wait_long", "type": "wait", "duration": "P3D", "next": "tips"},
+        {"id": "wait_short", "type": "wait", "duration": "P3D", "next": "tips"},
+        {"id": "wait_long", "type": "wait", "duration": "P5D", "next": "tips"},
         {"id": "tips", "type": "send", "channel": "email", "template": "tips"},
     ],
 }
@@ -56,16 +56,18 @@ def _cells(page: str, row: str) -> dict[str, str]:
 
 @pytest.fixture
 def onboarding(ctx: Context, clock: VirtualClock) -> str:
-    """Six profiles enrolled two days ago: one converted, one unsubscribed, four still in."""
+    """Six profiles enrolled on two days: one converted, one unsubscribed, four still in."""
     publish(ctx, ONBOARDING)
     for pid in PEOPLE:
         profile(ctx, pid, traits={"email": f"{pid}@example.com"})
-    with ctx.store.begin() as conn:
-        result = journeys.enrol(
-            conn, workspace_id=ctx.workspace_id, key="onboarding", profile_ids=PEOPLE,
-            now=clock.now(),
-        )  # fmt: skip
-    assert result.enrolled == 6
+    for day in (PEOPLE[:3], PEOPLE[3:]):
+        with ctx.store.begin() as conn:
+            result = journeys.enrol(
+                conn, workspace_id=ctx.workspace_id, key="onboarding", profile_ids=day,
+                now=clock.now(),
+            )  # fmt: skip
+        assert result.enrolled == 3
+        clock.advance(timedelta(days=1))
     clock.advance(timedelta(hours=2))
     event(ctx, "prf_ada", "Order Completed", revenue=40)
     event(ctx, "prf_bo", "Unsubscribed")
@@ -233,3 +235,20 @@ def test_an_unknown_map_gets_the_not_found_page(client: TestClient, ctx: Context
     answer = client.get("/ui/maps/nope")
     assert answer.status_code == 404
     assert "There is no journey map nope." in answer.text
+
+
+def test_a_map_is_measured_over_the_chosen_days_and_a_bad_day_is_named(
+    client: TestClient, ctx: Context, purchase_map: str
+) -> None:
+    _login(client, _token(ctx, Scope.read))
+    today = ctx.clock.now().date()
+    page = client.get(f"/ui/maps/{purchase_map}").text
+    assert f'name="until" value="{today.isoformat()}"' in page
+    assert f'name="since" value="{(today - timedelta(days=89)).isoformat()}"' in page
+    before = (today - timedelta(days=6)).isoformat()
+    earlier = client.get(f"/ui/maps/{purchase_map}", params={"until": before}).text
+    assert re.search(r'data-stage="research".*?data-kpi="customers">0<', earlier, re.S)
+    bad = client.get(f"/ui/maps/{purchase_map}", params={"since": "2026-13-01"})
+    assert bad.status_code == 400
+    assert "since is a day as YYYY-MM-DD; showing the last 90 days instead." in bad.text
+    assert re.search(r'data-stage="research".*?data-kpi="customers">10<', bad.text, re.S)

@@ -7,14 +7,15 @@ one analytics engine (``service.measured_insights``).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from partitur.api.deps import ContextDep
-from partitur.core.errors import NotFound
+from partitur.core.errors import NotFound, ValidationFailed
 from partitur.journey_maps import service
 from partitur.journey_maps.contracts import JourneyMapDocument
 from partitur.journey_maps.render import render_map
@@ -43,6 +44,24 @@ def owners(document: JourneyMapDocument) -> dict[str, str]:
         for stage in document.stages
         for item in stage.pain_points + stage.opportunities
     }
+
+
+def period(since: str | None, until: str | None, *, today: date) -> tuple[datetime, datetime]:
+    """The measured period from the page's ``since`` and ``until`` days (inclusive, UTC; by
+    default the last ``MEASURED_DAYS`` up to today). Raises ``ValidationFailed`` naming the
+    field at fault."""
+    try:
+        last = date.fromisoformat(until) if until else today
+    except ValueError:
+        raise ValidationFailed("until is a day as YYYY-MM-DD", field="until") from None
+    try:
+        first = date.fromisoformat(since) if since else last - timedelta(days=MEASURED_DAYS - 1)
+    except ValueError:
+        raise ValidationFailed("since is a day as YYYY-MM-DD", field="since") from None
+    if first > last:
+        raise ValidationFailed("since must be on or before until", field="since")
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    return start, datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
 
 
 def _not_found(request: Request, who: UiPrincipal, message: str) -> HTMLResponse:
@@ -78,7 +97,14 @@ def maps_page(request: Request, ctx: ContextDep, who: UiPrincipal) -> Response:
 
 
 @router.get("/{key}", response_class=HTMLResponse)
-def map_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) -> Response:
+def map_page(
+    request: Request,
+    ctx: ContextDep,
+    who: UiPrincipal,
+    key: str,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
+) -> Response:
     if who is None:
         return login_redirect(request)
     with ctx.store.read() as conn:
@@ -87,10 +113,15 @@ def map_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) -> R
         except NotFound:
             return _not_found(request, who, f"There is no journey map {key}.")
         taxonomy = service.get_taxonomy(conn, workspace_id=who.workspace_id)
-    until = ctx.clock.now()
-    since = until - timedelta(days=MEASURED_DAYS)
+    today = ctx.clock.now().astimezone(UTC).date()
+    error = None
+    try:
+        start, end = period(since or None, until or None, today=today)
+    except ValidationFailed as exc:
+        error = str(exc.detail)
+        start, end = period(None, None, today=today)
     measurement, ranked = service.measured_insights(
-        ctx.store, workspace_id=who.workspace_id, key=key, since=since, until=until
+        ctx.store, workspace_id=who.workspace_id, key=key, since=start, until=end
     )
     document = current.document
     picture = inline_svg(
@@ -108,9 +139,13 @@ def map_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) -> R
         document=document,
         stage_names={s.key: s.name for s in taxonomy.stages},
         measurement=measurement,
+        first_day=start.date(),
+        last_day=(end - timedelta(days=1)).date(),
+        period_error=error,
         ranked=ranked,
         owners=owners(document),
         touchpoints={t.id: t for s in document.stages for t in s.touchpoints},
         quadrants=QUADRANTS,
         picture=picture,
+        status_code=400 if error else 200,
     )

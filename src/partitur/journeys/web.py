@@ -50,6 +50,8 @@ register_templates(Path(__file__).parent / "templates")
 
 #: Instances shown on a journey's page (newest first).
 LATEST_INSTANCES = 20
+#: Node types whose figures include messages (sent, delivered, opened, clicked).
+MESSAGE_TYPES = frozenset({"send", "webhook", "agent_task"})
 #: Beyond this many days of entries the KPI chart counts weeks instead of days.
 MAX_DAILY_POINTS = 120
 
@@ -175,7 +177,8 @@ def entry_text(definition: JourneyDefinition) -> str:
     if isinstance(entry, EventEntry):
         return f"on “{entry.event}”"
     if isinstance(entry, SegmentEntry):
-        return f"when a profile {entry.change} segment {entry.segment}"
+        verb = "enters" if entry.change == "entered" else "leaves"
+        return f"when a profile {verb} segment {entry.segment}"
     if isinstance(entry, AudienceEntry):
         return f"audience of segment {entry.segment}" + (
             f", every {entry.every}" if entry.every else ""
@@ -262,7 +265,7 @@ def journey_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) 
                     except ValidationFailed as exc:
                         experiments[node.id] = str(exc.detail)
     chart = None
-    if points:
+    if len(points) > 1:  # a line needs two periods; one is said in words
         title = f"{journey.name}: entered and converted per {interval} of entry (UTC)"
         chart = inline_svg(charts.kpi_chart(points, "svg", title=journey.key), title=title)
     return render(
@@ -277,7 +280,9 @@ def journey_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) 
         summary=summary,
         steps=flow(definition, figures),
         chart=chart,
+        points=points,
         interval=interval,
         experiments=experiments,
         instances=instances,
+        message_types=MESSAGE_TYPES,
     )
