@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -101,7 +102,7 @@ def describe(node: Node) -> str:
             text = f"for {node.duration}"
             return text + (f", then until {node.local_time} local" if node.local_time else "")
         if node.until:
-            return f"until {node.until:%d %b %Y %H:%M} UTC"
+            return f"until {node.until.astimezone(UTC):%d %b %Y %H:%M} UTC"
         if node.attribute:
             days = f"{node.offset_days:+d} days from " if node.offset_days else ""
             yearly = ", every year" if node.annually else ""

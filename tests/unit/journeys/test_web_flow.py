@@ -68,3 +68,8 @@ def test_each_node_says_what_it_does() -> None:
     assert describe(nodes["later"]) == "for P1D, then until 09:30 local"
     assert describe(nodes["thanks"]) == "reason: checking out"
     assert entry_text(parse_definition(DOC)) == "on “Cart Abandoned”"
+    until = parse_definition(
+        {**DOC, "nodes": [{"id": "w", "type": "wait", "until": "2026-03-01T09:00:00+01:00"}],
+         "start": "w"}
+    ).node("w")  # fmt: skip
+    assert describe(until) == "until 01 Mar 2026 08:00 UTC"
