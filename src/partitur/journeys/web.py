@@ -3,7 +3,8 @@ journey's flow with per-node KPIs, exit reasons, KPIs over time, split experimen
 latest instances.
 
 Journey data comes from ``journeys.service``; the figures from ``analytics`` over one DuckDB
-engine per page (opening one copies an SQLite store, so never one per journey).
+engine per page (opening one copies an SQLite store, so never one per journey), with the
+journey tables copied into it once (each query would otherwise scan the store again).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ register_templates(Path(__file__).parent / "templates")
 
 #: Instances shown on a journey's page (newest first).
 LATEST_INSTANCES = 20
+#: The tables the figures of a page query again and again, copied into DuckDB once per page,
+#: without the bulky documents those queries never read.
+SCANNED = ("journey_instances", "journey_transitions", "messages")
+UNREAD = ("state", "payload", "data", "error")
 #: Node types whose figures include messages (sent, delivered, opened, clicked).
 MESSAGE_TYPES = frozenset({"send", "webhook", "agent_task"})
 #: Beyond this many days of entries the KPI chart counts weeks instead of days.
@@ -215,6 +220,7 @@ def journeys_page(request: Request, ctx: ContextDep, who: UiPrincipal) -> Respon
     if published:
         now = ctx.clock.now()
         with open_engine(ctx.store, who.workspace_id) as engine:
+            engine.materialize(*SCANNED, omit=UNREAD)
             figures = {j.id: kpis.journey_kpis(engine, journey_id=j.id, now=now) for j in published}
     return render(
         request,
@@ -254,6 +260,7 @@ def journey_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) 
     experiments: dict[str, list[ExperimentResult] | str] = {}
     if journey.latest_version is not None:
         with open_engine(ctx.store, who.workspace_id) as engine:
+            engine.materialize(*SCANNED, omit=UNREAD)
             summary = kpis.journey_kpis(engine, journey_id=journey.id, now=ctx.clock.now())
             figures = kpis.node_kpis(engine, journey_id=journey.id)
             points, interval = _timeseries(engine, journey.id)
