@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from partitur.web.charts import _nice_max, series_for, stacked_bars
+import pytest
+
+from partitur.web.charts import _nice_max, inline_svg, series_for, stacked_bars
 
 
 def test_the_axis_top_is_a_round_number_at_or_above_the_highest_bar() -> None:
@@ -24,3 +26,20 @@ def test_one_rect_per_day_and_source_with_a_tooltip_per_day() -> None:
 def test_names_are_escaped() -> None:
     svg = stacked_bars([date(2026, 1, 1)], [{"<b>": 1}], series_for(["<b>"]), title="a<b")
     assert "<b>" not in svg and "&lt;b&gt;" in svg
+
+
+def test_an_svg_file_becomes_inline_markup_that_fits_its_card() -> None:
+    document = (
+        b'<?xml version="1.0" encoding="utf-8" standalone="no"?>\n'
+        b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x.dtd">\n'
+        b'<svg xmlns:xlink="http://www.w3.org/1999/xlink" width="576pt" height="252pt" '
+        b'viewBox="0 0 576 252" xmlns="http://www.w3.org/2000/svg" version="1.1">\n'
+        b"<g/></svg>\n"
+    )
+    markup = inline_svg(document, title='KPIs of "a<b"', min_width=800)
+    assert markup.startswith('<svg class="chart" style="min-width: 800px" role="img" ')
+    assert 'aria-label="KPIs of &quot;a&lt;b&quot;"' in markup
+    assert 'viewBox="0 0 576 252"' in markup and "576pt" not in markup and "<?xml" not in markup
+    assert markup.rstrip().endswith("<g/></svg>")
+    with pytest.raises(ValueError):
+        inline_svg(b"<html></html>", title="x")

@@ -235,6 +235,24 @@ class AnalyticsEngine:
         names = [d[0] for d in cursor.description or []]
         return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
+    def materialize(self, *tables: str, omit: tuple[str, ...] = ()) -> None:
+        """Copy the workspace's rows of these tables into DuckDB's memory once, for a caller
+        about to run many queries over them (a page with the KPIs of every journey): the store
+        is then scanned once per table instead of once per query. Columns named in ``omit``
+        (bulky documents the queries do not read) are left out of the copies. The copies do not
+        follow later commits (``refresh`` does not renew them). Tables the store lacks are
+        skipped."""
+        for table in tables:
+            if table not in self.available:
+                continue
+            # only columns the store has: names from its catalogue, safe to quote
+            dropped = ", ".join(f'"{c}"' for c in omit if c in self.columns.get(table, {}))
+            exclude = f" EXCLUDE ({dropped})" if dropped else ""
+            self.con.execute(
+                f'CREATE OR REPLACE TEMP TABLE "copy_{table}" AS SELECT *{exclude} FROM "{table}"'
+            )
+            self.con.execute(f'CREATE OR REPLACE VIEW "{table}" AS SELECT * FROM "copy_{table}"')
+
     def close(self) -> None:
         self.con.close()
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from partitur.analytics.engine import naive_utc, open_engine
+from partitur.analytics.engine import AnalyticsEngine, naive_utc, open_engine
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.journey_maps import repository
@@ -386,22 +386,28 @@ def value_per_customer(
 ) -> float:
     """Revenue in the period divided by the customers active in it."""
     with open_engine(store, workspace_id) as engine:
-        engine.require("events")
-        row = engine.con.execute(
-            """
-            SELECT coalesce(sum(CASE WHEN event = $order THEN coalesce(
-                       TRY_CAST(json_extract_string(properties, '$.revenue') AS DOUBLE),
-                       TRY_CAST(json_extract_string(properties, '$.total') AS DOUBLE), 0) END), 0),
-                   count(DISTINCT profile_id)
-            FROM events
-            WHERE timestamp >= $since AND timestamp < $until AND profile_id IS NOT NULL
-            """,
-            {
-                "order": order_event,
-                "since": naive_utc(since, "since"),
-                "until": naive_utc(until, "until"),
-            },
-        ).fetchone()
+        return _value_per_customer(engine, since=since, until=until, order_event=order_event)
+
+
+def _value_per_customer(
+    engine: AnalyticsEngine, *, since: datetime, until: datetime, order_event: str
+) -> float:
+    engine.require("events")
+    row = engine.con.execute(
+        """
+        SELECT coalesce(sum(CASE WHEN event = $order THEN coalesce(
+                   TRY_CAST(json_extract_string(properties, '$.revenue') AS DOUBLE),
+                   TRY_CAST(json_extract_string(properties, '$.total') AS DOUBLE), 0) END), 0),
+               count(DISTINCT profile_id)
+        FROM events
+        WHERE timestamp >= $since AND timestamp < $until AND profile_id IS NOT NULL
+        """,
+        {
+            "order": order_event,
+            "since": naive_utc(since, "since"),
+            "until": naive_utc(until, "until"),
+        },
+    ).fetchone()
     revenue, customers = (float(row[0]), int(row[1])) if row else (0.0, 0)
     return revenue / customers if customers else 0.0
 
@@ -410,13 +416,38 @@ def ranked_insights(
     store: Store, *, workspace_id: str, key: str, since: datetime, until: datetime
 ) -> list[RankedInsight]:
     """Pain points and opportunities ranked by measured impact against effort."""
-    measurement = measure(
+    return measured_insights(
         store, workspace_id=workspace_id, key=key, since=since, until=until, with_sentiment=False
-    )
+    )[1]
+
+
+def measured_insights(
+    store: Store,
+    *,
+    workspace_id: str,
+    key: str,
+    since: datetime,
+    until: datetime,
+    with_sentiment: bool = True,
+) -> tuple[MapMeasurement, list[RankedInsight]]:
+    """The map's measurement (as ``measure``) and its ranked insights (as ``ranked_insights``)
+    from one analytics engine. Raises ``NotFound`` for an unknown map."""
+    if until <= since:
+        raise ValidationFailed("until must be after since", field="until")
     with store.read() as conn:
         document = get_map(conn, workspace_id=workspace_id, key=key).document
-    value = value_per_customer(store, workspace_id=workspace_id, since=since, until=until)
-    return rank_insights(document, measurement, value_per_customer=value)
+        taxonomy = get_taxonomy(conn, workspace_id=workspace_id)
+    with open_engine(store, workspace_id) as engine:
+        measurement = measure_map(
+            engine,
+            document=document,
+            taxonomy=taxonomy,
+            since=since,
+            until=until,
+            with_sentiment=with_sentiment,
+        )
+        value = _value_per_customer(engine, since=since, until=until, order_event="Order Completed")
+    return measurement, rank_insights(document, measurement, value_per_customer=value)
 
 
 def insight_before_after(

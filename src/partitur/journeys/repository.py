@@ -46,6 +46,18 @@ def instances_of(
     return [instance_info(r, key) for r in rows]
 
 
+def latest_instances_of(
+    conn: Connection, *, journey_id: str, key: str, limit: int
+) -> list[InstanceInfo]:
+    rows = conn.execute(
+        select(journey_instances)
+        .where(journey_instances.c.journey_id == journey_id)
+        .order_by(journey_instances.c.entered_at.desc(), journey_instances.c.id.desc())
+        .limit(limit)
+    )
+    return [instance_info(r, key) for r in rows]
+
+
 def transitions_of(conn: Connection, instance_id: str) -> list[TransitionInfo]:
     return [
         TransitionInfo(node_id=t.node_id, from_node=t.from_node, at=t.at, reason=t.reason)

@@ -1403,6 +1403,14 @@ def list_instances(
     )
 
 
+def latest_instances(
+    conn: Connection, *, workspace_id: str, key: str, limit: int = 20
+) -> list[InstanceInfo]:
+    """A journey's most recently entered instances, newest first; raises ``NotFound``."""
+    row = _row(conn, workspace_id, key)
+    return repository.latest_instances_of(conn, journey_id=row.id, key=key, limit=limit)
+
+
 def profile_journeys(conn: Connection, *, workspace_id: str, profile_id: str) -> list[InstanceInfo]:
     """A profile's instances, newest first, each with its transitions (node, time, reason)."""
     return repository.instances_of_profile(conn, workspace_id=workspace_id, profile_id=profile_id)

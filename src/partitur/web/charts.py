@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from html import escape
@@ -106,3 +107,24 @@ def stacked_bars(
             )
     out.append("</svg>")
     return "".join(out)
+
+
+_SVG_ROOT = re.compile(r"<svg\b[^>]*>", re.S)
+_SIZE = re.compile(r'\s(?:width|height)="[^"]*"')
+
+
+def inline_svg(document: bytes, *, title: str, min_width: int = 560) -> str:
+    """An SVG file (e.g. a matplotlib picture from analytics or journey maps) as markup to put
+    inside a page: the XML prolog and doctype dropped, the fixed size replaced by the ``chart``
+    class (full width of its ``chart-wrap``, scrolling below ``min_width`` pixels), and an
+    accessible name. Raises ``ValueError`` when the bytes hold no ``<svg>`` element."""
+    text = document.decode("utf-8")
+    root = _SVG_ROOT.search(text)
+    if root is None:
+        raise ValueError("not an SVG document")
+    attributes = _SIZE.sub("", root.group(0)[len("<svg") : -1])
+    tag = (
+        f'<svg class="chart" style="min-width: {int(min_width)}px" role="img" '
+        f'aria-label="{escape(title)}"{attributes}>'
+    )
+    return tag + text[root.end() :]
