@@ -17,12 +17,13 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from partitur.api.deps import ContextDep, ReadPrincipal
+from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
 from partitur.api.fastlane import hot_route
 from partitur.context import Context
-from partitur.core.errors import BadRequest, PayloadTooLarge, Unauthorized
+from partitur.core.errors import BadRequest, PayloadTooLarge, Unauthorized, ValidationFailed
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
 from partitur.events import service
 from partitur.events.contracts import (
@@ -32,8 +33,10 @@ from partitur.events.contracts import (
     QuarantinedMessage,
 )
 from partitur.events.group_commit import event_writer
+from partitur.segments import service as segments
+from partitur.segments.contracts import PreviewRequest
 from partitur.workspaces.contracts import Source
-from partitur.workspaces.service import source_for_write_key
+from partitur.workspaces.service import ensure_source, source_for_write_key
 
 router = APIRouter(tags=["tracking"])
 
@@ -317,6 +320,71 @@ def quarantine(
             conn, workspace_id=who.workspace_id, cursor=after, limit=limit
         )
     return Page(items=items, next_cursor=encode_cursor(next_id) if next_id is not None else None)
+
+
+class FanOutAudience(BaseModel):
+    """Exactly one of: a segment's members now, or everyone a rule matches now (the segments'
+    rule format, e.g. ``{"trait": "region", "op": "eq", "value": "Nord"}``)."""
+
+    segment: str | None = None
+    rule: dict[str, Any] | None = None
+
+
+class FanOutBody(BaseModel):
+    #: a Segment message (default type track) without userId/anonymousId; give a messageId so
+    #: that a retried fan-out stores each copy once
+    message: dict[str, Any]
+    audience: FanOutAudience
+    #: the source the copies are stored under (created when missing)
+    source: str = Field("fan-out", min_length=1, max_length=100)
+
+
+class FanOutResult(BaseModel):
+    profiles: int
+    accepted: int
+    duplicates: int
+
+
+@router.post("/api/events/fan-out", response_model=FanOutResult, tags=["events"])
+def fan_out(body: FanOutBody, ctx: ContextDep, who: WritePrincipal) -> FanOutResult:
+    """One event for everyone in an audience, such as an outage in a region: a copy of the
+    message is stored for each matching profile (messageId ``<messageId>:<profile id>``), so
+    journeys, segments and analytics see it as that person's event."""
+    audience = body.audience
+    if (audience.segment is None) == (audience.rule is None):
+        raise ValidationFailed("give the audience as a segment or as a rule", field="audience")
+    rule = None
+    if audience.rule is not None:
+        try:
+            rule = PreviewRequest.model_validate({"rule": audience.rule}).rule
+        except ValidationError as exc:
+            raise segments.invalid_document(exc, "audience.") from None
+    now = ctx.clock.now()
+    with ctx.store.begin() as conn:
+        if rule is not None:
+            ids = segments.matching_profile_ids(
+                conn, workspace_id=who.workspace_id, rule=rule, now=now
+            )
+        else:
+            key = audience.segment or ""
+            segments.get_segment(conn, workspace_id=who.workspace_id, key=key)  # NotFound
+            ids = [
+                pid
+                for chunk in segments.audience(conn, workspace_id=who.workspace_id, segment_key=key)
+                for pid in chunk
+            ]
+        source = ensure_source(conn, workspace_id=who.workspace_id, name=body.source, now=now)
+        batch = service.prepare_fan_out(
+            body.message,
+            profile_ids=ids,
+            workspace_id=who.workspace_id,
+            source_id=source.id,
+            received_at=now,
+        )
+        result = service.write_prepared(conn, batch)
+    if result.accepted:
+        ctx.signals.notify("events")
+    return FanOutResult(profiles=len(ids), accepted=result.accepted, duplicates=result.duplicates)
 
 
 def _serve_tracking_in_the_fast_lane() -> None:

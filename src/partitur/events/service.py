@@ -277,6 +277,47 @@ def prepare(
     return batch
 
 
+#: identity resolution puts an event whose anonymousId is ``profile:<id>`` on that profile
+PROFILE_ANONYMOUS_PREFIX = "profile:"
+
+
+def prepare_fan_out(
+    message: dict[str, Any],
+    *,
+    profile_ids: Sequence[str],
+    workspace_id: str,
+    source_id: str,
+    received_at: datetime,
+) -> PreparedBatch:
+    """One message for many people (an outage in a region, a price change for a segment): a
+    copy per profile. Each copy names its profile (``anonymousId`` ``profile:<id>``, so identity
+    resolution puts it there) and has the messageId ``<messageId>:<profile id>``, so a retried
+    fan-out stores every copy once. Raises ``ValidationFailed`` when the message itself is not
+    acceptable (checked once, before copying)."""
+    if not isinstance(message, dict):
+        raise ValidationFailed("a message must be a JSON object", field="message")
+    base = {k: v for k, v in message.items() if k not in ("userId", "anonymousId")}
+    base.setdefault("type", "track")
+    base["messageId"] = str(base.get("messageId") or content_message_id(base))
+    _normalize({**base, "anonymousId": "check"}, received_at, None, check_size=True)
+    copies = [
+        {
+            **base,
+            "anonymousId": PROFILE_ANONYMOUS_PREFIX + pid,
+            "messageId": f"{base['messageId']}:{pid}",
+        }
+        for pid in profile_ids
+    ]
+    return prepare(
+        copies,
+        workspace_id=workspace_id,
+        source_id=source_id,
+        received_at=received_at,
+        origin="api:fan-out",
+        check_size=False,
+    )
+
+
 def _reject_key(batch: PreparedBatch, position: int, payload: str) -> str:
     text = f"{batch.source_id}\n{batch.origin}\n{position}\n{payload}"
     return hashlib.blake2b(text.encode(), digest_size=24).hexdigest()

@@ -379,6 +379,13 @@ def count_matching(
     return int(size or 0), list(ids)
 
 
+def matching_ids(
+    conn: Connection, workspace_id: str, condition: sa.ColumnElement[bool]
+) -> list[str]:
+    where = _live_profile(workspace_id, condition)
+    return list(conn.execute(select(profiles.c.id).where(*where).order_by(profiles.c.id)).scalars())
+
+
 # --- reading memberships ---------------------------------------------------------------------
 
 

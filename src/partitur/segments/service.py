@@ -443,24 +443,47 @@ def preview(
     conn: Connection, *, workspace_id: str, rule: Rule, now: datetime, sample: int = 10
 ) -> Preview:
     """How many live profiles match ``rule`` now, and a sample of them, without saving."""
-    try:
-        condition = compile_rule(
-            rule, dialect=conn.dialect.name, workspace_id=workspace_id, now=now
-        )
-    except NotCompilable:
-        condition = None
+    condition = _sql_condition(conn, workspace_id, rule, now)
     if condition is not None:
         size_, ids = repo.count_matching(conn, workspace_id, condition, sample)
         return Preview(size=size_, sample=ids, evaluated_by="sql")
     count = 0
     picked: list[str] = []
+    for pid in _matching_in_python(conn, workspace_id, rule, now):
+        count += 1
+        if len(picked) < sample:
+            picked.append(pid)
+    return Preview(size=count, sample=picked, evaluated_by="python")
+
+
+def matching_profile_ids(
+    conn: Connection, *, workspace_id: str, rule: Rule, now: datetime
+) -> list[str]:
+    """Every live profile that matches ``rule`` now (one SQL query when the rule compiles),
+    in id order."""
+    condition = _sql_condition(conn, workspace_id, rule, now)
+    if condition is not None:
+        return repo.matching_ids(conn, workspace_id, condition)
+    return list(_matching_in_python(conn, workspace_id, rule, now))
+
+
+def _sql_condition(conn: Connection, workspace_id: str, rule: Rule, now: datetime) -> Any:
+    try:
+        return compile_rule(rule, dialect=conn.dialect.name, workspace_id=workspace_id, now=now)
+    except NotCompilable:
+        return None
+
+
+def _matching_in_python(
+    conn: Connection, workspace_id: str, rule: Rule, now: datetime
+) -> Iterator[str]:
     after: str | None = None
     events_needed = referenced_events(rule)
     window = longest_window(rule)
     while True:
         ids = repo.live_profile_ids(conn, workspace_id, after, PYTHON_BATCH)
         if not ids:
-            break
+            return
         after = ids[-1]
         memberships = repo.memberships_of(conn, workspace_id, ids)
         snapshots = facts_adapter.load_profile_facts(
@@ -474,10 +497,7 @@ def preview(
         for pid in ids:
             snap = snapshots.get(pid)
             if snap is not None and evaluate(rule, snap.facts, now):
-                count += 1
-                if len(picked) < sample:
-                    picked.append(pid)
-    return Preview(size=count, sample=picked, evaluated_by="python")
+                yield pid
 
 
 # --- incremental membership ----------------------------------------------------------------
