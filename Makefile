@@ -47,10 +47,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
 
 bench-smoke: $(STAMP)
-	for b in bench/*.py; do [ -e "$$b" ] || continue; $(BIN)/python $$b --smoke || exit 1; done
+	for b in bench/[!_]*.py; do [ -e "$$b" ] || continue; $(BIN)/python $$b --smoke || exit 1; done
 
 clean:
 	rm -rf $(VENV) var/*.db* .mypy_cache .ruff_cache

@@ -8,7 +8,7 @@
    profiles (synthetic event log of ~4 events per profile); plus the rate of writing
    computed traits into SQLite.
 3. Decision API: ``partitur serve`` on 127.0.0.1, load from two client processes
-   (bench/httpload.py: raw HTTP/1.1 over keep-alive asyncio sockets): decisions per second and
+   (bench/_httpload.py: raw HTTP/1.1 over keep-alive asyncio sockets): decisions per second and
    latency percentiles for POST /api/decisions/route and POST /api/decisions/offers.
 """
 
@@ -29,7 +29,7 @@ import orjson
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from httpload import cpu_seconds, post, run_load, start_serve
+from _httpload import cpu_seconds, post, run_load, start_serve
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 

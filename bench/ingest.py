@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from httpload import cpu_seconds, post, run_load, start_serve  # noqa: E402
+from _httpload import cpu_seconds, post, run_load, start_serve  # noqa: E402
 
 from partitur.context import Context  # noqa: E402
 from partitur.events import repository, service  # noqa: E402

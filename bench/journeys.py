@@ -36,7 +36,7 @@ from sqlalchemy import select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.httpload import start_serve  # noqa: E402
+from bench._httpload import start_serve  # noqa: E402
 from tests.support.journeys import add_event, add_events, add_templates  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 
