@@ -162,21 +162,16 @@ def _forecast(
     chance that an instance of each age reaches the goal, summed over the active instances."""
     relation = (
         "(SELECT entered_at, converted_at AS goal_at,"
-        " CASE WHEN converted_at IS NULL THEN ended_at END AS left_at, status"
+        " CASE WHEN converted_at IS NULL THEN ended_at END AS left_at"
         f" FROM journey_instances WHERE {where})"
     )
     args = {**params, "now": naive_utc(now, "now"), "bucket": 24.0, "buckets": 30}
-    curve = journey_success.curve_from_counts(
-        engine.query(
-            journey_success.BUCKET_SQL.format(relation=relation, where="true"), args
-        ).fetchall(),
-        bucket_hours=24.0,
-        buckets=30,
-    )
-    ages = engine.query(
-        journey_success.ACTIVE_AGE_SQL.format(relation=relation, where="status = 'active'"), args
+    # one scan: the curve's counts and, per age bucket, the instances still running
+    rows = engine.query(
+        journey_success.BUCKET_SQL.format(relation=relation, where="true"), args
     ).fetchall()
-    expected = sum(int(n) * curve.probability[int(bucket)] for bucket, n in ages)
+    curve = journey_success.curve_from_counts(rows, bucket_hours=24.0, buckets=30)
+    expected = sum(int(row[4]) * curve.probability[int(row[0])] for row in rows)
     result.expected_conversions = round(expected, 1)
     result.success_probability = expected / result.active if result.active else None
     result.forecast_conversion_rate = (

@@ -20,9 +20,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-#: Per age bucket: instances whose goal, end or censoring falls in it, goals, failures.
-#: ``{relation}`` holds ``entered_at``, ``goal_at``, ``left_at``; ``{where}`` filters it;
-#: parameters $now, $bucket (hours) and $buckets.
+#: Per age bucket: instances whose goal, end or censoring falls in it, goals, failures, and
+#: those still running (censored: their age is in the bucket). ``{relation}`` holds
+#: ``entered_at``, ``goal_at``, ``left_at``; ``{where}`` filters it; parameters $now, $bucket
+#: (hours) and $buckets.
 BUCKET_SQL = """
 WITH inst AS (
     SELECT
@@ -39,18 +40,9 @@ WITH inst AS (
 SELECT bucket,
        count(*) AS ended_or_censored,
        count(*) FILTER (WHERE reached) AS goals,
-       count(*) FILTER (WHERE failed) AS failures
+       count(*) FILTER (WHERE failed) AS failures,
+       count(*) FILTER (WHERE NOT reached AND NOT failed) AS running
 FROM bucketed GROUP BY bucket ORDER BY bucket
-"""
-
-#: Active instances per age bucket (same relation, filter and parameters as ``BUCKET_SQL``).
-ACTIVE_AGE_SQL = """
-SELECT least(floor(greatest(date_diff('second', entered_at, $now), 0) / 3600.0 / $bucket)
-             ::INTEGER, $buckets - 1) AS bucket,
-       count(*) AS active
-FROM {relation}
-WHERE ({where}) AND entered_at <= $now AND goal_at IS NULL AND left_at IS NULL
-GROUP BY bucket
 """
 
 
@@ -88,9 +80,10 @@ def fit_success_curve(
 def curve_from_counts(
     rows: Iterable[tuple[Any, ...]], *, bucket_hours: float, buckets: int
 ) -> SuccessCurve:
-    """The curve from the rows of ``BUCKET_SQL`` (bucket, ended or censored, goals, failures)."""
+    """The curve from the rows of ``BUCKET_SQL`` (bucket, ended or censored, goals, failures,
+    ...)."""
     counts = np.zeros((buckets, 3))
-    for bucket, total, goals, failures in rows:
+    for bucket, total, goals, failures, *_ in rows:
         counts[int(bucket)] = (total, goals, failures)
     # at risk at the start of bucket k = everyone whose event/censoring is in bucket >= k
     at_risk = counts[::-1, 0].cumsum()[::-1]
