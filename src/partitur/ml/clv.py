@@ -17,6 +17,7 @@ alpha=4.414, a=0.793, b=2.426 (LL = -9582.4); Gamma-Gamma p=6.25, q=3.74, v=15.4
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -79,6 +80,37 @@ class GammaGammaFit:
 #: follow the model (few customers, say) can pull the likelihood's maximum towards 0 or
 #: infinity; the bound keeps such a fit finite, so its predictions stay numbers.
 _LOG_BOUNDS = [(-20.0, 20.0)]
+
+
+def _minimise(
+    negative_ll: Callable[[FloatArray], tuple[float, FloatArray]], start: FloatArray
+) -> Any:
+    """Minimise a negative log-likelihood over log-parameters (value and gradient), within
+    ``_LOG_BOUNDS``; L-BFGS-B, polished derivative-free in the rare case it does not converge.
+
+    The optimiser probes extreme parameters (small data sets especially), where the terms
+    overflow; those points score as infinitely bad, so the floating-point warnings they raise
+    on the way carry no news."""
+    bounds = _LOG_BOUNDS * len(start)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        result = optimize.minimize(
+            negative_ll,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"ftol": 1e-13, "gtol": 1e-9},
+        )
+        if result.success:
+            return result
+        polished = optimize.minimize(
+            lambda v: negative_ll(v)[0],
+            result.x,
+            method="Nelder-Mead",
+            bounds=bounds,
+            options={"xatol": 1e-8, "fatol": 1e-12},
+        )
+    return polished if polished.fun <= result.fun else result
 
 
 def _arrays(*values: ArrayLike) -> list[FloatArray]:
@@ -202,28 +234,7 @@ def fit_bg_nbd(
 
     start = np.log(np.asarray(initial, dtype=np.float64))
     start[1] -= np.log(scale)
-    # The optimiser probes extreme parameters (small data sets especially), where the terms
-    # overflow; those points score as infinitely bad above, so the floating-point warnings
-    # they raise on the way carry no news.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        result = optimize.minimize(
-            negative_ll,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=_LOG_BOUNDS * 4,
-            options={"ftol": 1e-13, "gtol": 1e-9},
-        )
-        best = result
-        if not result.success:  # rare: fall back to a derivative-free polish
-            polished = optimize.minimize(
-                lambda v: negative_ll(v)[0],
-                result.x,
-                method="Nelder-Mead",
-                bounds=_LOG_BOUNDS * len(result.x),
-                options={"xatol": 1e-8, "fatol": 1e-12},
-            )
-            best = polished if polished.fun <= result.fun else result
+    best = _minimise(negative_ll, start)
     r, alpha, a, b = (float(v) for v in np.exp(best.x))
     alpha *= scale
     ll = float(np.dot(weights, bg_nbd_log_likelihood(r, alpha, a, b, ux, ut, uT)))
@@ -346,25 +357,7 @@ def fit_gamma_gamma(
         d_v = np.sum(q / v - (px + q) / (x * m_s + v))
         return value, -np.array([d_p * p, d_q * q, d_v * v]) / total
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as in fit_bg_nbd
-        result = optimize.minimize(
-            negative_ll,
-            np.log(initial),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=_LOG_BOUNDS * 3,
-            options={"ftol": 1e-13, "gtol": 1e-9},
-        )
-        best = result
-        if not result.success:  # rare: fall back to a derivative-free polish
-            polished = optimize.minimize(
-                lambda v: negative_ll(v)[0],
-                result.x,
-                method="Nelder-Mead",
-                bounds=_LOG_BOUNDS * len(result.x),
-                options={"xatol": 1e-8, "fatol": 1e-12},
-            )
-            best = polished if polished.fun <= result.fun else result
+    best = _minimise(negative_ll, np.log(initial))
     p, q, v = (float(val) for val in np.exp(best.x))
     v *= scale  # v is a rate on the spend scale
     ll = float(np.sum(gamma_gamma_log_likelihood(p, q, v, x, m)))
