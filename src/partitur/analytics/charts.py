@@ -8,11 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -40,12 +35,12 @@ def _render(fig: Figure, fmt: str) -> bytes:
         raise ValidationFailed("chart format must be png or svg", field="format")
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt, bbox_inches="tight", dpi=110)
-    plt.close(fig)
     return buffer.getvalue()
 
 
 def funnel_chart(result: FunnelResult, fmt: str = "png", title: str = "Funnel") -> bytes:
-    fig, ax = plt.subplots(figsize=(7, 0.7 * len(result.steps) + 1.2))
+    fig = Figure(figsize=(7, 0.7 * len(result.steps) + 1.2))
+    ax = fig.subplots()
     labels = [s.label for s in result.steps][::-1]
     counts = [s.count for s in result.steps][::-1]
     bars = ax.barh(labels, counts, color="#3b6fb6")
@@ -62,7 +57,8 @@ def funnel_chart(result: FunnelResult, fmt: str = "png", title: str = "Funnel") 
 
 
 def kpi_chart(points: Sequence[KpiPoint], fmt: str = "png", title: str = "Journey KPIs") -> bytes:
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    fig = Figure(figsize=(8, 3.5))
+    ax = fig.subplots()
     periods = _days([p.period for p in points])
     ax.plot(periods, [p.entered for p in points], marker="o", label="entered")
     ax.plot(periods, [p.converted for p in points], marker="o", label="converted")
@@ -105,7 +101,8 @@ def process_map_chart(
     for x, members in layers.items():
         for i, name in enumerate(members):
             pos[name] = (x, i - (len(members) - 1) / 2)
-    fig, ax = plt.subplots(figsize=(max(6, 1.8 * (last + 1)), 4.5))
+    fig = Figure(figsize=(max(6, 1.8 * (last + 1)), 4.5))
+    ax = fig.subplots()
     top = max((e.count for e in edges), default=1)
     for e in edges:
         if e.source not in pos or e.target not in pos:
@@ -152,7 +149,8 @@ def anomaly_chart(
     fmt: str = "png",
     title: str = "Event volume",
 ) -> bytes:
-    fig, ax = plt.subplots(figsize=(9, 3.5))
+    fig = Figure(figsize=(9, 3.5))
+    ax = fig.subplots()
     x = _days(list(hours))
     ax.xaxis_date()
     ax.plot(x, observed, label="observed", lw=1)

@@ -7,10 +7,6 @@ import io
 import textwrap
 from typing import Literal
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -40,7 +36,6 @@ def _save(fig: Figure, fmt: ImageFormat) -> bytes:
         bbox_inches="tight",
         metadata={"Date": None} if fmt == "svg" else None,
     )
-    plt.close(fig)
     return buffer.getvalue()
 
 
@@ -62,7 +57,7 @@ def render_map(
     names = {s.key: s.name for s in taxonomy.stages}
     stages = document.stages
     n = max(len(stages), 1)
-    fig = plt.figure(figsize=(max(3.2 * n, 8), 9.5))
+    fig = Figure(figsize=(max(3.2 * n, 8), 9.5))
     grid = fig.add_gridspec(2, 1, height_ratios=[3.2, 1.3], hspace=0.08)
     lanes = fig.add_subplot(grid[0])
     lanes.set_xlim(0, n)
@@ -170,7 +165,8 @@ def render_map(
 
 def render_matrix(insights: list[RankedInsight], *, title: str, fmt: ImageFormat = "svg") -> bytes:
     """Impact (measured) against effort, one dot per pain point/opportunity, with quadrants."""
-    fig, ax = plt.subplots(figsize=(8, 6))
+    fig = Figure(figsize=(8, 6))
+    ax = fig.subplots()
     impacts = sorted(i.impact for i in insights)
     split = impacts[len(impacts) // 2] if impacts else 0.0
     top = max(impacts, default=1.0) * 1.15 or 1.0

@@ -44,14 +44,12 @@ def _holdout_buckets(summary: pd.DataFrame, predicted: np.ndarray) -> list[ClvBu
 
 def render_clv_chart(report: ClvReport) -> bytes:
     """PNG: predicted vs actual holdout purchases per calibration-frequency bucket."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure
 
     names = [b.frequency for b in report.buckets]
     x = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    fig = Figure(figsize=(7, 4), dpi=100)
+    ax = fig.subplots()
     ax.bar(x - 0.2, [b.actual for b in report.buckets], 0.4, label="actual")
     ax.bar(x + 0.2, [b.predicted for b in report.buckets], 0.4, label="BG/NBD predicted")
     ax.set_xticks(x, names)
@@ -62,7 +60,6 @@ def render_clv_chart(report: ClvReport) -> bytes:
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    plt.close(fig)
     return buffer.getvalue()
 
 
