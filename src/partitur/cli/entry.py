@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import gc
 
+from partitur.core.memory import collector_paused
+
 
 def main() -> None:
-    gc.disable()
-    try:
+    with collector_paused():
         from partitur.cli.main import main as run
-    finally:
+
         gc.freeze()
-        gc.enable()
     run()
