@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from partitur.core.types import utc_from_db
 from partitur.decisions.tables import decision_impressions, decision_offers, decision_policies
 from partitur.storage import driver
+from partitur.storage.scratch import db_time
 
 
 def latest_policy(conn: Connection, workspace_id: str, kind: str) -> Any | None:
@@ -103,9 +105,9 @@ def profile_impression_times(
     found = driver.rows(
         conn,
         driver.sql(conn, _IMPRESSION_TIMES_SQL),
-        (workspace_id, profile_id, driver.bind_time(conn, since)),
+        (workspace_id, profile_id, db_time(conn, since)),
     )
-    return [(key, driver.utc_value(at)) for key, at in found]  # type: ignore[misc]
+    return [(key, utc_from_db(at)) for key, at in found]  # type: ignore[misc]
 
 
 def record_impression(
@@ -129,6 +131,6 @@ def record_impression(
             placement,
             holdout,
             score,
-            driver.bind_time(conn, now),
+            db_time(conn, now),
         ),
     )

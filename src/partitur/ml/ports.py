@@ -18,10 +18,12 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, and_, bindparam, select
 
+from partitur.core.types import utc_from_db
 from partitur.events.tables import events
 from partitur.profiles.tables import profiles
 from partitur.segments.rules import EventFact
 from partitur.storage import driver
+from partitur.storage.scratch import db_time
 
 _MAX_CHAIN = 20
 
@@ -78,16 +80,16 @@ def recent_events(
     wanted = sorted(set(names))
     if not wanted:
         return []
-    params: list[Any] = [profile_id, workspace_id, driver.bind_time(conn, now)]
+    params: list[Any] = [profile_id, workspace_id, db_time(conn, now)]
     if since is not None:
-        params.append(driver.bind_time(conn, since))
+        params.append(db_time(conn, since))
     params += [*wanted, limit]
     statement = _RECENT_SQL.format(
         since="" if since is None else 'AND "timestamp" >= ? ',
         names=", ".join("?" * len(wanted)),
     )
     return [
-        EventFact(event, driver.utc_value(at), driver.json_value(properties) or {})  # type: ignore[arg-type]
+        EventFact(event, utc_from_db(at), driver.json_value(properties) or {})  # type: ignore[arg-type]
         for event, at, properties in driver.rows(conn, driver.sql(conn, statement), params)
     ]
 

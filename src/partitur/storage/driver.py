@@ -3,14 +3,14 @@
 A request that runs the same few statements thousands of times a second spends most of its
 time in SQLAlchemy building, caching and processing statements, not in the database. Such paths
 write their SQL once (``sql()`` fills in the driver's placeholder) and run it here, inside the
-same SQLAlchemy transaction, converting values the way the column types would (``json_value``,
-``utc_value``, ``bind_time``). Everything else keeps using SQLAlchemy.
+same SQLAlchemy transaction, converting values the way the column types would: JSON with
+``json_value``, datetimes out with ``core.types.utc_from_db`` and in with
+``storage.scratch.db_time``. Everything else keeps using SQLAlchemy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -45,20 +45,3 @@ def execute(conn: Connection, statement: str, params: Sequence[Any]) -> None:
 def json_value(value: Any) -> Any:
     """A JSON column as read by the driver: text on SQLite, already decoded on PostgreSQL."""
     return orjson.loads(value) if isinstance(value, str | bytes) else value
-
-
-def utc_value(value: Any) -> datetime | None:
-    """A ``UtcDateTime`` column as read by the driver: text on SQLite, a datetime on PostgreSQL."""
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def bind_time(conn: Connection, moment: datetime) -> Any:
-    """A timezone-aware datetime as a ``UtcDateTime`` parameter for the driver."""
-    moment = moment.astimezone(UTC)
-    if conn.dialect.name == "sqlite":
-        # the text SQLAlchemy stores: sortable, always with microseconds, no offset
-        return moment.isoformat(" ", "microseconds")[:26]
-    return moment
