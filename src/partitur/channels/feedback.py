@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from partitur.core.clock import isoformat, parse_iso8601
+from partitur.events.contracts import PROFILE_ANONYMOUS_PREFIX
 from partitur.workspaces.service import ensure_source
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def delivery_event(
     if user_id:
         event["userId"] = user_id
     else:
-        event["anonymousId"] = f"profile:{message['profile_id']}"
+        event["anonymousId"] = PROFILE_ANONYMOUS_PREFIX + message["profile_id"]
     return event
 
 

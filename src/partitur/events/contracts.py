@@ -14,6 +14,11 @@ MESSAGE_TYPES: frozenset[str] = frozenset({"identify", "track", "page", "screen"
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 
+#: An event whose anonymousId is ``profile:<profile id>`` belongs to that profile: partitur's own
+#: events (delivery feedback, fan-out copies) name their person this way, and identity
+#: resolution puts them on the live profile instead of starting an anonymous one.
+PROFILE_ANONYMOUS_PREFIX = "profile:"
+
 
 class Rejection(BaseModel):
     """One message that was not accepted; ``index`` is its position in the request (0-based)

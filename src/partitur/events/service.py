@@ -21,6 +21,7 @@ from partitur.events import repository
 from partitur.events.contracts import (
     MAX_MESSAGE_BYTES,
     MESSAGE_TYPES,
+    PROFILE_ANONYMOUS_PREFIX,
     IngestResult,
     QuarantinedMessage,
     Rejection,
@@ -275,10 +276,6 @@ def prepare(
             batch.rejected.append(Rejection(index=index, reason=exc.detail, field=exc.field))
             batch.rejected_payloads.append(_payload_text(message))
     return batch
-
-
-#: identity resolution puts an event whose anonymousId is ``profile:<id>`` on that profile
-PROFILE_ANONYMOUS_PREFIX = "profile:"
 
 
 def prepare_fan_out(

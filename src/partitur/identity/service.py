@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from partitur.core.ids import new_ids
 from partitur.core.memory import collector_paused
 from partitur.events import resolution as event_log
+from partitur.events.contracts import PROFILE_ANONYMOUS_PREFIX
 from partitur.identity import repository as repo
 from partitur.identity.extract import (
     Blocklist,
@@ -173,19 +174,15 @@ def _resolution_pass(
     return result
 
 
-#: partitur's own delivery events (channels) name a recipient without a user id by profile id
-PLATFORM_ANONYMOUS_PREFIX = "profile:"
-
-
 def _platform_profiles(
     conn: Connection, workspace_id: str, keys: list[Identifier]
 ) -> dict[Identifier, str]:
     """``anonymous_id`` ``profile:<id>`` of a live profile belongs to that profile (so a
     delivery event lands on its recipient instead of starting an anonymous profile)."""
     named = {
-        key: key[1].removeprefix(PLATFORM_ANONYMOUS_PREFIX)
+        key: key[1].removeprefix(PROFILE_ANONYMOUS_PREFIX)
         for key in keys
-        if key[0] == "anonymous_id" and key[1].startswith(PLATFORM_ANONYMOUS_PREFIX)
+        if key[0] == "anonymous_id" and key[1].startswith(PROFILE_ANONYMOUS_PREFIX)
     }
     if not named:
         return {}
