@@ -30,13 +30,20 @@ from partitur.analytics.exports import funnel_rows, to_csv
 from partitur.analytics.funnels import funnel
 from partitur.analytics.monitoring import epoch_hour, volume_series
 from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
+from partitur.context import Context
 from partitur.core.errors import Forbidden
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
+from partitur.workspaces.contracts import Principal
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
 TableFormat = Literal["json", "csv"]
 ChartFormat = Literal["json", "csv", "png", "svg"]
+
+
+def _journey_id(ctx: Context, who: Principal, value: str) -> str:
+    with ctx.store.read() as conn:
+        return service.journey_id_of(conn, workspace_id=who.workspace_id, value=value)
 
 
 def _csv(text: str) -> Response:
@@ -63,7 +70,9 @@ def journey_kpis(
     inactive_days: float = Query(7.0, gt=0),
     format: TableFormat = "json",
 ) -> Any:
-    """KPI summary and per-node figures (drop-off, messages, cost) of a journey."""
+    """KPI summary and per-node figures (drop-off, messages, cost) of a journey (its id or
+    key)."""
+    journey_id = _journey_id(ctx, who, journey_id)
     with ctx.store.read() as conn:
         costs = service.get_config(conn, workspace_id=who.workspace_id).channel_costs
     with open_engine(ctx.store, who.workspace_id) as engine:
@@ -102,6 +111,7 @@ def journey_timeseries(
     format: ChartFormat = "json",
 ) -> Any:
     """Entered and converted instances over time (JSON, CSV, or a PNG/SVG chart)."""
+    journey_id = _journey_id(ctx, who, journey_id)
     with open_engine(ctx.store, who.workspace_id) as engine:
         points = kpis.kpi_timeseries(
             engine, journey_id=journey_id, version=version, start=start, end=end, interval=interval
@@ -123,6 +133,7 @@ def journey_process_map(
     format: ChartFormat = "json",
 ) -> Any:
     """The paths instances took through the journey's nodes."""
+    journey_id = _journey_id(ctx, who, journey_id)
     with open_engine(ctx.store, who.workspace_id) as engine:
         pm = paths.journey_process_map(
             engine, journey_id=journey_id, version=version, top_variants=top
@@ -151,6 +162,7 @@ def journey_experiment(
     confidence: float = Query(0.95, gt=0, lt=1),
 ) -> list[ExperimentResult]:
     """Each branch of a split compared with the control branch."""
+    journey_id = _journey_id(ctx, who, journey_id)
     with open_engine(ctx.store, who.workspace_id) as engine:
         return experiments.journey_experiment(
             engine,

@@ -26,7 +26,7 @@ from partitur.analytics.monitoring import (
 )
 from partitur.context import Context
 from partitur.core.clock import isoformat
-from partitur.core.errors import ValidationFailed
+from partitur.core.errors import NotFound, ValidationFailed
 from partitur.privacy.audit import record_audit
 from partitur.storage.cursors import get_position, set_position
 
@@ -37,6 +37,17 @@ MONITOR_SOURCE = "partitur-monitor"
 ALERT_EVENT = "Data Quality Alert"
 WEBHOOK_MAX_ATTEMPTS = 5
 WEBHOOK_TIMEOUT_SECONDS = 5.0
+
+
+def journey_id_of(conn: Connection, *, workspace_id: str, value: str) -> str:
+    """The id of the journey ``value`` names: its key (``cart-abandonment``) or its id. A value
+    that is no journey's key is taken as an id (instances may outlive their journey)."""
+    from partitur.journeys import service as journeys
+
+    try:
+        return journeys.get_journey(conn, workspace_id=workspace_id, key=value).id
+    except NotFound:
+        return value
 
 
 def get_config(conn: Connection, *, workspace_id: str) -> MonitorConfig:

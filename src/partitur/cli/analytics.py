@@ -88,13 +88,9 @@ def _cell(value: Any) -> str:
 
 def _journey(value: str) -> str:
     """A journey id, also when given its key (``cart-abandonment``)."""
-    if value.startswith("jny_"):
-        return value
-    from partitur.journeys import service as journeys
-
     ctx = open_context()
     with ctx.store.read() as conn:
-        return journeys.get_journey(conn, workspace_id=ctx.workspace_id, key=value).id
+        return service.journey_id_of(conn, workspace_id=ctx.workspace_id, value=value)
 
 
 def _engine() -> AnalyticsEngine:

@@ -287,3 +287,30 @@ def test_attribution_over_sent_messages_and_conversion_events(
     assert body["removal_effects"] == pytest.approx({"email": 0.5, "sms": 0.5})
     markov = {c["channel"]: c["conversions"] for c in body["models"]["markov"]}
     assert markov == pytest.approx({"email": 1.0, "sms": 1.0})
+
+
+def test_journey_analytics_take_the_journey_key_as_well_as_its_id(
+    ctx: Context, client: TestClient, read_headers: dict[str, str]
+) -> None:
+    from partitur.journeys import service as journeys
+    from tests.integration.journeys.test_shell import CART, profile, publish
+
+    publish(ctx, CART)
+    for pid in ("a", "b"):
+        profile(ctx, pid)
+    with ctx.store.begin() as conn:
+        journeys.enrol(
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="cart",
+            profile_ids=["a", "b"],
+            now=ctx.clock.now(),
+        )
+        journey_id = journeys.get_journey(conn, workspace_id=ctx.workspace_id, key="cart").id
+    by_key = client.get("/api/analytics/journeys/cart/kpis", headers=read_headers).json()
+    by_id = client.get(f"/api/analytics/journeys/{journey_id}/kpis", headers=read_headers).json()
+    assert by_key["summary"]["entered"] == by_id["summary"]["entered"] == 2
+    points = client.get("/api/analytics/journeys/cart/timeseries", headers=read_headers).json()
+    assert sum(p["entered"] for p in points) == 2
+    paths = client.get("/api/analytics/journeys/cart/process-map", headers=read_headers).json()
+    assert paths["cases"] == 2
