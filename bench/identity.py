@@ -124,10 +124,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--people", type=int, default=200_000)
     parser.add_argument("--merges", type=int, default=50_000)
-    parser.add_argument("--batch", type=int, default=200_000)
+    parser.add_argument(
+        "--batch", type=int, default=None, help="events per pass (default: the resolver's)"
+    )
     args = parser.parse_args()
     if args.smoke:
-        args.events, args.people, args.merges, args.batch = 50_000, 10_000, 2_500, 20_000
+        args.events, args.people, args.merges = 50_000, 10_000, 2_500
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
@@ -135,6 +137,7 @@ def main() -> None:
         ctx = Context.open(settings, clock=VirtualClock(datetime(2026, 6, 1, tzinfo=UTC)))
         first, links = build_rows(args.events, args.people, args.merges, ctx.workspace_id)
         resolver = IdentityResolver(ctx, batch_size=args.batch)
+        batch = resolver.config.batch_size
         insert_s = resolve_s = resolve_cpu = 0.0
         handled = 0
         # the first visits and sign-ins, then the identify calls that link the devices
@@ -159,6 +162,7 @@ def main() -> None:
     insert_rate, resolve_rate = n / insert_s, handled / resolve_s
     print(f"events                  {n:>12,}")
     print(f"people / merges         {args.people:>12,} / {args.merges:,}")
+    print(f"events per pass (max)   {batch:>12,}")
     print(f"raw SQLite insert       {insert_s:>10.2f} s  {insert_rate:>12,.0f} events/s")
     print(f"identity resolution     {resolve_s:>10.2f} s  {resolve_rate:>12,.0f} events/s")
     print(f"ratio to raw insert     {resolve_rate / insert_rate:>12.2f}")

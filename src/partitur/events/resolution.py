@@ -6,6 +6,7 @@ Identity and profiles call these functions; they never touch the ``events`` tabl
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -14,27 +15,7 @@ import orjson
 from sqlalchemy import Connection, and_, delete, func, or_, select
 
 from partitur.events.tables import events
-from partitur.storage.scratch import insert_rows, temp_table
-
-
-class EventToResolve(NamedTuple):
-    seq: int
-    workspace_id: str
-    type: str
-    user_id: str | None
-    anonymous_id: str | None
-    timestamp: Any  # raw from the driver; see event_time
-    traits: Any
-    context_traits: Any
-    external_ids: Any
-    previous_id: Any
-    timezone: Any
-    locale: Any
-    event: str | None
-    source_id: str
-    channel: Any
-    #: the order value of an ``Order Completed`` event, else None
-    order_value: float | None
+from partitur.storage.scratch import insert_rows, running, temp_table
 
 
 def pending_seqs(conn: Connection, *, after: int, limit: int) -> list[int]:
@@ -61,35 +42,6 @@ def max_seq(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one())
 
 
-_NUMBER = r"'^\s*-?[0-9]+(\.[0-9]+)?\s*$'"
-#: ``Order Completed`` events count as orders; their ``revenue`` (else ``total``) property is
-#: the order value. The channel is ``context.channel``, else top-level ``channel``.
-_TO_RESOLVE = {
-    "sqlite": (
-        "SELECT seq, workspace_id, type, user_id, anonymous_id, timestamp, traits, "
-        "json_extract(context, '$.traits'), json_extract(context, '$.externalIds'), "
-        "json_extract(extra, '$.previousId'), json_extract(context, '$.timezone'), "
-        "json_extract(context, '$.locale'), event, source_id, "
-        "COALESCE(json_extract(context, '$.channel'), json_extract(extra, '$.channel')), "
-        "CASE WHEN event = 'Order Completed' THEN "
-        "COALESCE(CAST(json_extract(properties, '$.revenue') AS REAL), "
-        "CAST(json_extract(properties, '$.total') AS REAL), 0) END "
-        "FROM events WHERE seq > ? AND seq <= ? AND profile_id IS NULL ORDER BY seq"
-    ),
-    "postgresql": (
-        "SELECT seq, workspace_id, type, user_id, anonymous_id, timestamp, traits::text, "
-        "(context->'traits')::text, (context->'externalIds')::text, extra->>'previousId', "
-        "context->>'timezone', context->>'locale', event, source_id, "
-        "COALESCE(context->>'channel', extra->>'channel'), "
-        "CASE WHEN event = 'Order Completed' THEN "
-        f"CASE WHEN (properties->>'revenue') ~ {_NUMBER} THEN (properties->>'revenue')::float8 "
-        f"WHEN (properties->>'total') ~ {_NUMBER} THEN (properties->>'total')::float8 "
-        "ELSE 0 END END "
-        "FROM events WHERE seq > %s AND seq <= %s AND profile_id IS NULL ORDER BY seq"
-    ),
-}
-
-
 def _doc(raw: Any) -> Any:
     if raw is None or raw == "null":
         return None
@@ -107,55 +59,277 @@ def _moment(raw: Any) -> datetime:
     return datetime.fromisoformat(raw).replace(tzinfo=UTC)
 
 
-def events_to_resolve(conn: Connection, *, after: int, upto: int) -> Iterator[EventToResolve]:
-    """Unresolved events with ``after < seq <= upto``: the fields identity resolution reads.
+class ResolveUnit(NamedTuple):
+    """Events of a batch summed up by the database: all of one (workspace, user_id,
+    anonymous_id), or a single event (``per_event``) where those ids alone cannot say whose
+    it is. Timestamps are raw from the driver (see ``event_time``)."""
 
-    JSON documents are parsed only where present (most events carry no traits)."""
-    sql = _TO_RESOLVE["sqlite" if conn.dialect.name == "sqlite" else "postgresql"]
-    for row in conn.exec_driver_sql(sql, (after, upto)):
-        (seq, ws, type_, user_id, anon, ts, traits, ctraits, ext, prev, tz, locale) = row[:12]
-        yield EventToResolve(
-            seq,
-            ws,
-            type_,
-            user_id,
-            anon,
-            ts,
-            _doc(traits) if traits is not None else None,
-            _doc(ctraits) if ctraits is not None else None,
-            _doc(ext) if ext is not None else None,
-            prev,
-            tz,
-            locale,
-            row[12],
-            row[13],
-            row[14],
-            float(row[15]) if row[15] is not None else None,
+    workspace_id: str
+    user_id: str | None
+    anonymous_id: str | None
+    first_seq: int
+    events: int
+    first_ts: Any
+    last_ts: Any
+    orders: int
+    revenue: float
+    #: of the latest event (by timestamp, then seq): its seq, channel and source
+    last_seq: int
+    channel: str | None
+    source_id: str
+    #: the latest non-blank ``context.locale`` / ``context.timezone``, its seq and timestamp
+    locale: Any
+    locale_seq: int | None
+    locale_ts: Any
+    timezone: Any
+    timezone_seq: int | None
+    timezone_ts: Any
+    #: the seqs of the unit's events
+    seqs: tuple[int, ...]
+    per_event: bool
+
+
+class IdentityDoc(NamedTuple):
+    """An event that carries documents identity resolution reads: traits, ``context.traits``,
+    ``context.externalIds`` or a ``previousId``. Most events carry none."""
+
+    seq: int
+    workspace_id: str
+    type: str
+    user_id: str | None
+    anonymous_id: str | None
+    timestamp: Any
+    traits: Any
+    context_traits: Any
+    external_ids: Any
+    previous_id: Any
+    timezone: Any
+
+
+def _nonblank(doc: str, path: str, dialect: str) -> str:
+    if dialect == "sqlite":
+        return (
+            f"(json_type({doc}, '$.{path}') = 'text' "
+            f"AND trim(json_extract({doc}, '$.{path}'), char(32, 9, 10, 13)) <> '')"
         )
+    return (
+        f"(jsonb_typeof({doc}->'{path}') = 'string' "
+        f"AND btrim({doc}->>'{path}', E' \\t\\n\\r') <> '')"
+    )
 
 
-def event_time(raw: Any) -> datetime:
-    """``EventToResolve.timestamp`` as an aware datetime (kept raw until needed)."""
-    return _moment(raw)
+_NUMBER = r"'^\s*-?[0-9]+(\.[0-9]+)?\s*$'"
+_RANGE = "seq > {m} AND seq <= {m} AND profile_id IS NULL"
 
 
-def assign_profiles(conn: Connection, assignments: Sequence[tuple[int, str]]) -> None:
-    """Set ``profile_id`` for the given (seq, profile_id) pairs in one statement."""
+def _units_sql(dialect: str, *, per_event: bool) -> str:
+    """One row per unit. ``Order Completed`` events count as orders; their ``revenue`` (else
+    ``total``) property is the order value. The channel is ``context.channel``, else top-level
+    ``channel``; else (in the service) the source's name."""
+    if dialect == "sqlite":
+        ordered = "timestamp || printf('%020d', seq)"
+        latest = {
+            "last": f"max({ordered})",
+            "locale": f"max(CASE WHEN {_nonblank('context', 'locale', dialect)} "
+            f"THEN {ordered} END)",
+            "tz": f"max(CASE WHEN {_nonblank('context', 'timezone', dialect)} THEN {ordered} END)",
+        }
+        seq_of = "CAST(substr(g.{0}, -20) AS INTEGER)"
+        orders = "total(event = 'Order Completed')"
+        revenue = (
+            "total(CASE WHEN event = 'Order Completed' THEN "
+            "COALESCE(CAST(json_extract(properties, '$.revenue') AS REAL), "
+            "CAST(json_extract(properties, '$.total') AS REAL), 0) END)"
+        )
+        channel = (
+            "COALESCE(json_extract(l.context, '$.channel'), json_extract(l.extra, '$.channel'))"
+        )
+        locale, tz = (
+            "json_extract(lc.context, '$.locale')",
+            "json_extract(tz.context, '$.timezone')",
+        )
+        seqs = "g.seqs"
+        mark = "?"
+    else:
+        ordered = "ORDER BY timestamp DESC, seq DESC"
+        latest = {
+            "last": f"(array_agg(seq {ordered}))[1]",
+            "locale": f"(array_agg(seq {ordered}) FILTER "
+            f"(WHERE {_nonblank('context', 'locale', dialect)}))[1]",
+            "tz": f"(array_agg(seq {ordered}) FILTER "
+            f"(WHERE {_nonblank('context', 'timezone', dialect)}))[1]",
+        }
+        seq_of = "g.{0}"
+        orders = "count(*) FILTER (WHERE event = 'Order Completed')"
+        revenue = (
+            "COALESCE(sum(CASE WHEN event = 'Order Completed' THEN "
+            f"CASE WHEN (properties->>'revenue') ~ {_NUMBER} THEN (properties->>'revenue')::float8 "
+            f"WHEN (properties->>'total') ~ {_NUMBER} THEN (properties->>'total')::float8 "
+            "ELSE 0 END END), 0)"
+        )
+        channel = "COALESCE(l.context->>'channel', l.extra->>'channel')"
+        locale, tz = "lc.context->>'locale'", "tz.context->>'timezone'"
+        seqs = "g.seqs"
+        mark = "%s"
+    group = "seq" if per_event else "workspace_id, user_id, anonymous_id"
+    only = ""
+    if per_event:
+        only = (
+            " AND (workspace_id, COALESCE(user_id, ''), COALESCE(anonymous_id, '')) IN "
+            "(SELECT workspace_id, u, a FROM tmp_resolve_keys)"
+        )
+    return (
+        f"SELECT g.workspace_id, g.user_id, g.anonymous_id, g.first_seq, g.n, g.first_ts, "
+        f"g.last_ts, g.orders, g.revenue, l.seq, {channel}, l.source_id, "
+        f"{locale}, lc.seq, lc.timestamp, {tz}, tz.seq, tz.timestamp, {seqs} "
+        "FROM (SELECT min(workspace_id) AS workspace_id, min(user_id) AS user_id, "
+        "min(anonymous_id) AS anonymous_id, min(seq) AS first_seq, count(*) AS n, "
+        f"min(timestamp) AS first_ts, max(timestamp) AS last_ts, {orders} AS orders, "
+        f"{revenue} AS revenue, {latest['last']} AS last_key, "
+        f"{latest['locale']} AS locale_key, {latest['tz']} AS tz_key"
+        + (", group_concat(seq) AS seqs" if dialect == "sqlite" else ", array_agg(seq) AS seqs")
+        + f" FROM events WHERE {_RANGE.format(m=mark)}{only} GROUP BY {group}) g "
+        f"JOIN events l ON l.seq = {seq_of.format('last_key')} "
+        f"LEFT JOIN events lc ON lc.seq = {seq_of.format('locale_key')} "
+        f"LEFT JOIN events tz ON tz.seq = {seq_of.format('tz_key')} "
+        "ORDER BY g.first_seq"
+    )
+
+
+def _seqs(raw: Any) -> tuple[int, ...]:
+    """``group_concat`` text (SQLite) or an array (PostgreSQL) of seqs."""
+    if isinstance(raw, str):
+        return tuple(map(int, raw.split(",")))
+    if isinstance(raw, int):
+        return (raw,)
+    return tuple(raw)
+
+
+def resolve_units(
+    conn: Connection,
+    *,
+    after: int,
+    upto: int,
+    per_event_keys: Sequence[tuple[str, str, str]] | None = None,
+) -> list[ResolveUnit]:
+    """The unresolved events with ``after < seq <= upto`` as units, oldest first: one per
+    (workspace, user_id, anonymous_id); with ``per_event_keys`` ((workspace, user_id or '',
+    anonymous_id or '') triples), one per event of those keys only."""
+    dialect = "sqlite" if conn.dialect.name == "sqlite" else "postgresql"
+    per_event = per_event_keys is not None
+    if per_event:
+        temp_table(
+            conn, "tmp_resolve_keys", "workspace_id VARCHAR(40), u VARCHAR(255), a VARCHAR(255)"
+        )
+        if not per_event_keys:
+            return []
+        insert_rows(conn, "tmp_resolve_keys", ("workspace_id", "u", "a"), per_event_keys)
+    out = []
+    for row in conn.exec_driver_sql(_units_sql(dialect, per_event=per_event), (after, upto)):
+        out.append(
+            ResolveUnit(
+                workspace_id=row[0],
+                user_id=row[1],
+                anonymous_id=row[2],
+                first_seq=row[3],
+                events=row[4],
+                first_ts=row[5],
+                last_ts=row[6],
+                orders=int(row[7]),
+                revenue=float(row[8]),
+                last_seq=row[9],
+                channel=row[10],
+                source_id=row[11],
+                locale=row[12],
+                locale_seq=row[13],
+                locale_ts=row[14],
+                timezone=row[15],
+                timezone_seq=row[16],
+                timezone_ts=row[17],
+                seqs=_seqs(row[18]),
+                per_event=per_event,
+            )
+        )
+    return out
+
+
+_DOCS = {
+    "sqlite": (
+        "SELECT seq, workspace_id, type, user_id, anonymous_id, timestamp, traits, "
+        "json_extract(context, '$.traits'), json_extract(context, '$.externalIds'), "
+        "json_extract(extra, '$.previousId'), json_extract(context, '$.timezone') "
+        "FROM events WHERE seq > ? AND seq <= ? AND profile_id IS NULL AND ("
+        "traits IS NOT NULL OR json_extract(context, '$.traits') IS NOT NULL "
+        "OR json_extract(context, '$.externalIds') IS NOT NULL "
+        "OR json_extract(extra, '$.previousId') IS NOT NULL) ORDER BY seq"
+    ),
+    "postgresql": (
+        "SELECT seq, workspace_id, type, user_id, anonymous_id, timestamp, traits::text, "
+        "(context->'traits')::text, (context->'externalIds')::text, extra->>'previousId', "
+        "context->>'timezone' "
+        "FROM events WHERE seq > %s AND seq <= %s AND profile_id IS NULL AND ("
+        "(traits IS NOT NULL AND traits <> 'null'::jsonb) "
+        "OR (context->'traits') IS NOT NULL OR (context->'externalIds') IS NOT NULL "
+        "OR (extra->'previousId') IS NOT NULL) ORDER BY seq"
+    ),
+}
+
+
+def identity_documents(conn: Connection, *, after: int, upto: int) -> list[IdentityDoc]:
+    """The unresolved events with ``after < seq <= upto`` that carry identity documents, with
+    the documents parsed."""
+    sql = _DOCS["sqlite" if conn.dialect.name == "sqlite" else "postgresql"]
+    out = []
+    for row in conn.exec_driver_sql(sql, (after, upto)):
+        seq, ws, type_, user_id, anon, ts, traits, ctraits, ext, prev, tz = row
+        out.append(
+            IdentityDoc(
+                seq,
+                ws,
+                type_,
+                user_id,
+                anon,
+                ts,
+                _doc(traits) if traits is not None else None,
+                _doc(ctraits) if ctraits is not None else None,
+                _doc(ext) if ext is not None else None,
+                prev,
+                tz,
+            )
+        )
+    return out
+
+
+@contextlib.contextmanager
+def assigning(conn: Connection, assignments: Sequence[tuple[ResolveUnit, str]]) -> Iterator[None]:
+    """Set ``profile_id`` on every event of each (unit, profile_id) pair, by the seqs the units
+    were read with (an event committed meanwhile on PostgreSQL waits for the next pass instead
+    of slipping in unread). The rewrite of the log runs while the block does Python-only
+    work, which must not use ``conn``."""
+    pairs = [(seq, pid) for unit, pid in assignments for seq in unit.seqs]
+    with running(conn, _stage_assignments(conn, pairs)):
+        yield
+
+
+def _stage_assignments(conn: Connection, pairs: Sequence[tuple[int, str]]) -> str:
+    """Stage (seq, profile_id) pairs; returns the statement that applies them."""
     temp_table(conn, "tmp_event_profiles", "seq BIGINT PRIMARY KEY, profile_id VARCHAR(40)")
-    if not assignments:
-        return
-    insert_rows(conn, "tmp_event_profiles", ("seq", "profile_id"), assignments)
+    insert_rows(conn, "tmp_event_profiles", ("seq", "profile_id"), pairs)
     if conn.dialect.name == "sqlite":
-        # drive the update from the scratch table (rowid lookups), not a scan of the log
-        conn.exec_driver_sql(
+        # driven from the scratch table (rowid lookups), not a scan of the log
+        return (
             "UPDATE events SET profile_id = (SELECT t.profile_id FROM tmp_event_profiles t "
             "WHERE t.seq = events.seq) WHERE seq IN (SELECT seq FROM tmp_event_profiles)"
         )
-        return
-    conn.exec_driver_sql(
+    return (
         "UPDATE events SET profile_id = t.profile_id FROM tmp_event_profiles t "
         "WHERE events.seq = t.seq"
     )
+
+
+def event_time(raw: Any) -> datetime:
+    """A timestamp read raw from the driver as an aware datetime (kept raw until needed)."""
+    return _moment(raw)
 
 
 def repoint_profiles(conn: Connection, moves: Mapping[str, str]) -> None:
@@ -188,6 +362,11 @@ def delete_events(conn: Connection, seqs: Iterable[int]) -> int:
         "DELETE FROM events WHERE seq IN (SELECT seq FROM tmp_event_drop)"
     )
     return int(result.rowcount)
+
+
+def delete_units(conn: Connection, units: Sequence[ResolveUnit]) -> int:
+    """Delete every event of the given units (suppressed identifiers); returns how many went."""
+    return delete_events(conn, [seq for unit in units for seq in unit.seqs])
 
 
 def first_unresolved_seq(conn: Connection, *, upto: int) -> int | None:

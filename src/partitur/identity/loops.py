@@ -17,14 +17,15 @@ class IdentityResolver(LoopService):
     interval_seconds = 1.0
     wake_topic = "events"
 
-    def __init__(self, ctx: Context, *, batch_size: int = 100_000) -> None:
+    def __init__(self, ctx: Context, *, batch_size: int | None = None) -> None:
         super().__init__(clock=ctx.clock, signals=ctx.signals)
         self.ctx = ctx
         self.config = ResolverConfig(
             blocked_values=list(ctx.settings.identity_blocked_values),
             external_id_traits=list(ctx.settings.identity_external_id_traits),
-            batch_size=batch_size,
         )
+        if batch_size is not None:
+            self.config.batch_size = batch_size
         self.gap = GapWatch()
 
     def run_once(self, now: datetime) -> int:

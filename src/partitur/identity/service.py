@@ -8,6 +8,7 @@ batch per transaction; ``resolved_position`` tells other domains how far every e
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from partitur.core.ids import new_ids
 from partitur.core.memory import collector_paused
 from partitur.events import resolution as event_log
 from partitur.events.contracts import PROFILE_ANONYMOUS_PREFIX
+from partitur.events.resolution import event_time
 from partitur.identity import repository as repo
 from partitur.identity.extract import (
     Blocklist,
@@ -37,6 +39,7 @@ from partitur.profiles.traits import (
     add_activity,
     apply_place,
     apply_traits,
+    stamp,
 )
 from partitur.storage.cursors import get_position, set_position
 from partitur.storage.scratch import page_cache
@@ -53,7 +56,12 @@ class ResolverConfig:
     blocked_values: list[str]
     external_id_traits: list[str]
     limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
-    batch_size: int = 100_000
+    #: most events per pass. While the resolver keeps up, a pass takes what is pending (a few
+    #: hundred events); a backlog (after a bulk import or downtime) goes in passes this large:
+    #: each person's events are summed up once per pass, so 1M events take a third less time
+    #: in one pass than in five (bench/identity.py). The price: on SQLite a pass holds the write
+    #: lock while it runs (about 30 s for 1M events), and ingestion waits for it.
+    batch_size: int = 1_000_000
     #: SQLite page cache during a pass: merges re-point events all over the log (measured on
     #: 1M events: 9 % less CPU and a third less system time than with the default 64 MiB)
     sqlite_cache_kib: int = 256 * 1024
@@ -161,13 +169,9 @@ def _resolution_pass(
     start = after if first_open is None else first_open - 1
     if upto <= after and first_open is None:
         return result
-    rows = list(event_log.events_to_resolve(conn, after=start, upto=max(upto, after)))
-    by_workspace: dict[str, list[event_log.EventToResolve]] = defaultdict(list)
-    for row in rows:
-        by_workspace[row.workspace_id].append(row)
-    for workspace_id, ws_rows in by_workspace.items():
-        _resolve_workspace(conn, workspace_id, ws_rows, config, now, result)
-    result.events = len(rows)
+    for batch in _read(conn, after=start, upto=max(upto, after)).values():
+        result.events += sum(unit.events for unit in batch.units)
+        _resolve_workspace(conn, batch, config, now, result)
     if upto > after:
         set_position(conn, CURSOR, upto, now)
         result.position = upto
@@ -192,81 +196,117 @@ def _platform_profiles(
     return {key: pid for key, pid in named.items() if pid in live}
 
 
+@dataclass
+class _Batch:
+    """One workspace's share of a pass: the seq range read, its units and identity documents."""
+
+    workspace_id: str
+    after: int
+    upto: int
+    units: list[event_log.ResolveUnit] = field(default_factory=list)
+    docs: list[event_log.IdentityDoc] = field(default_factory=list)
+
+
+def _read(conn: Connection, *, after: int, upto: int) -> dict[str, _Batch]:
+    """The units and identity documents of ``after < seq <= upto``, by workspace."""
+    units = event_log.resolve_units(conn, after=after, upto=upto)
+    docs = event_log.identity_documents(conn, after=after, upto=upto)
+    if conn.dialect.name != "sqlite":
+        # PostgreSQL reads each statement from a fresh snapshot: an event committed between
+        # the two reads waits for the next pass
+        seen = {seq for unit in units for seq in unit.seqs}
+        docs = [doc for doc in docs if doc.seq in seen]
+    work: dict[str, _Batch] = {}
+    for unit in units:
+        if unit.workspace_id not in work:
+            work[unit.workspace_id] = _Batch(unit.workspace_id, after, upto)
+        work[unit.workspace_id].units.append(unit)
+    for doc in docs:
+        work[doc.workspace_id].docs.append(doc)
+    return work
+
+
+class _Identifiers:
+    """Identifiers of units and documents, with the common case (a unit: only user_id and
+    anonymous_id) cached by value."""
+
+    def __init__(self, config: ResolverConfig) -> None:
+        self.blocklist = Blocklist(config.blocked_values)
+        self.ext_traits = config.external_id_traits
+        self._keys: dict[tuple[Any, Any], tuple[Identifier, ...]] = {}
+
+    def of_key(self, user_id: Any, anonymous_id: Any) -> tuple[Identifier, ...]:
+        ids = self._keys.get((user_id, anonymous_id))
+        if ids is None:
+            ids = self._keys[(user_id, anonymous_id)] = extract_identifiers(
+                user_id=user_id,
+                anonymous_id=anonymous_id,
+                traits=None,
+                context_traits=None,
+                external_ids=None,
+                previous_id=None,
+                external_id_traits=self.ext_traits,
+                blocklist=self.blocklist,
+            )
+        return ids
+
+    def of_doc(self, doc: event_log.IdentityDoc) -> tuple[Identifier, ...]:
+        return extract_identifiers(
+            user_id=doc.user_id,
+            anonymous_id=doc.anonymous_id,
+            traits=doc.traits if isinstance(doc.traits, dict) else None,
+            context_traits=doc.context_traits if isinstance(doc.context_traits, dict) else None,
+            external_ids=doc.external_ids,
+            previous_id=doc.previous_id,
+            external_id_traits=self.ext_traits,
+            blocklist=self.blocklist,
+        )
+
+
 def _resolve_workspace(
     conn: Connection,
-    workspace_id: str,
-    rows: list[event_log.EventToResolve],
+    batch: _Batch,
     config: ResolverConfig,
     now: datetime,
     result: PassResult,
 ) -> None:
-    blocklist = Blocklist(config.blocked_values)
-    ext_traits = config.external_id_traits
-    # 1. identifiers of every event; the common case (no traits) is cached by (user, anon)
-    quick: dict[tuple[Any, Any], tuple[Identifier, ...]] = {}
-    per_event: list[tuple[Identifier, ...]] = []
-    distinct: dict[tuple[Identifier, ...], int] = {}
-    for row in rows:
-        if (
-            row.traits is None
-            and row.context_traits is None
-            and row.external_ids is None
-            and row.previous_id is None
-        ):
-            key = (row.user_id, row.anonymous_id)
-            ids = quick.get(key)
-            if ids is None:
-                ids = extract_identifiers(
-                    user_id=row.user_id,
-                    anonymous_id=row.anonymous_id,
-                    traits=None,
-                    context_traits=None,
-                    external_ids=None,
-                    previous_id=None,
-                    external_id_traits=ext_traits,
-                    blocklist=blocklist,
-                )
-                quick[key] = ids
-        else:
-            ids = extract_identifiers(
-                user_id=row.user_id,
-                anonymous_id=row.anonymous_id,
-                traits=row.traits if isinstance(row.traits, dict) else None,
-                context_traits=row.context_traits if isinstance(row.context_traits, dict) else None,
-                external_ids=row.external_ids,
-                previous_id=row.previous_id,
-                external_id_traits=ext_traits,
-                blocklist=blocklist,
-            )
-        per_event.append(ids)
-        if ids not in distinct:
-            distinct[ids] = row.seq
+    workspace_id = batch.workspace_id
+    extract = _Identifiers(config)
+    # 1. identifiers: a unit's are its user_id and anonymous_id; where those name nobody
+    # (blocked values), its events are taken one by one
+    units = batch.units
+    key_ids = [extract.of_key(u.user_id, u.anonymous_id) for u in units]
+    blocked = [
+        (workspace_id, u.user_id or "", u.anonymous_id or "")
+        for u, ids in zip(units, key_ids, strict=True)
+        if not ids and not u.per_event
+    ]
+    if blocked:
+        units = [u for u, ids in zip(units, key_ids, strict=True) if ids or u.per_event]
+        units += event_log.resolve_units(
+            conn, after=batch.after, upto=batch.upto, per_event_keys=blocked
+        )
+        key_ids = [extract.of_key(u.user_id, u.anonymous_id) for u in units]
+    docs = batch.docs
+    doc_ids = [extract.of_doc(d) for d in docs]
 
     # 2. the suppression list: events of erased people are dropped and counted
-    keep = [True] * len(rows)
-    if repo.has_suppressions(conn, workspace_id=workspace_id):
-        keys = {i for ids in distinct for i in ids}
-        hashed = {i: (i[0], value_hash(*i)) for i in keys}
-        hit = repo.suppressed_among(conn, workspace_id=workspace_id, hashes=list(hashed.values()))
-        if hit:
-            dropped_by: dict[tuple[str, str], int] = defaultdict(int)
-            drop_seqs = []
-            for n, ids in enumerate(per_event):
-                hits = [hashed[i] for i in ids if hashed[i] in hit]
-                if hits:
-                    keep[n] = False
-                    drop_seqs.append(rows[n].seq)
-                    for h in set(hits):
-                        dropped_by[h] += 1
-            event_log.delete_events(conn, drop_seqs)
-            repo.count_dropped(conn, workspace_id=workspace_id, counts=dropped_by)
-            result.dropped += len(drop_seqs)
-            distinct = {}
-            for n, ids in enumerate(per_event):
-                if keep[n] and ids not in distinct:
-                    distinct[ids] = rows[n].seq
+    if repo.has_suppressions(conn, workspace_id=workspace_id) and _drop_suppressed(
+        conn, batch, units, key_ids, docs, doc_ids, result
+    ):
+        again = _read(conn, after=batch.after, upto=batch.upto).get(workspace_id)
+        if again is not None:
+            _resolve_workspace(conn, again, config, now, result)
+        return
 
     # 3. the existing graph around this batch's identifiers
+    distinct: dict[tuple[Identifier, ...], int] = {}
+    for seq, ids in itertools.chain(
+        ((u.first_seq, ids) for u, ids in zip(units, key_ids, strict=True)),
+        ((d.seq, ids) for d, ids in zip(docs, doc_ids, strict=True)),
+    ):
+        if ids and distinct.get(ids, seq) >= seq:
+            distinct[ids] = seq
     all_keys = list({i for ids in distinct for i in ids})
     existing = repo.existing_identities(conn, workspace_id=workspace_id, keys=all_keys)
     existing.update(
@@ -282,105 +322,76 @@ def _resolve_workspace(
         limits=config.limits,
     )
     result.refused_links += resolution.refused
-    profile_of: dict[int, str] = {}
-    new_states: dict[str, ProfileState] = {}
-    unlinked = sum(1 for n, ids in enumerate(per_event) if keep[n] and not ids)
-    wanted = sum(1 for p in resolution.profile_of_component.values() if p is None) + unlinked
-    fresh_ids = iter(new_ids("prf", wanted))
-    for comp, profile_id in resolution.profile_of_component.items():
-        if profile_id is None:
-            profile_id = next(fresh_ids)
-            new_states[profile_id] = ProfileState(
-                id=profile_id, workspace_id=workspace_id, created_at=now, is_new=True
-            )
-        profile_of[comp] = profile_id
 
-    # 4. which profile each event belongs to: its anchor identifier's
-    assignments: list[tuple[int, str]] = []
-    event_profile: list[str | None] = [None] * len(rows)
+    # 4. the profile of each unit and document: its anchor identifier's; an event with
+    # nothing but blocked values gets a profile of its own, linked to nothing
     owner = resolution.owner
-    for n, ids in enumerate(per_event):
-        if not keep[n]:
-            continue
-        if ids:
-            pid = profile_of[owner[ids[0]]]
-        else:  # nothing but blocked values: a profile of its own, linked to nothing
-            pid = next(fresh_ids)
-            new_states[pid] = ProfileState(
-                id=pid, workspace_id=workspace_id, created_at=now, is_new=True
-            )
-        event_profile[n] = pid
-        assignments.append((rows[n].seq, pid))
+    single_ids = {d.seq: ids for d, ids in zip(docs, doc_ids, strict=True) if ids}
+    anchors = [
+        ids or (single_ids.get(u.first_seq, ()) if u.per_event else ())
+        for u, ids in zip(units, key_ids, strict=True)
+    ]
+    isolated = sum(1 for ids in anchors if not ids)
+    wanted = sum(1 for p in resolution.profile_of_component.values() if p is None) + isolated
+    fresh_ids = iter(new_ids("prf", wanted))
+    new_states: dict[str, ProfileState] = {}
 
-    # 5. merges: fold losers into survivors (traits by recency, counts add up)
+    def new_profile() -> str:
+        profile_id = next(fresh_ids)
+        new_states[profile_id] = ProfileState(
+            id=profile_id, workspace_id=workspace_id, created_at=now, is_new=True
+        )
+        return profile_id
+
+    profile_of = {
+        comp: pid if pid is not None else new_profile()
+        for comp, pid in resolution.profile_of_component.items()
+    }
+    unit_profile = [profile_of[owner[ids[0]]] if ids else new_profile() for ids in anchors]
+    single_profile = {
+        u.first_seq: pid for u, pid in zip(units, unit_profile, strict=True) if u.per_event
+    }
+    doc_profile = [
+        profile_of[owner[ids[0]]] if ids else single_profile[d.seq]
+        for d, ids in zip(docs, doc_ids, strict=True)
+    ]
+
+    # 5. the profiles held in memory: merging ones and those whose traits change
     moves = {m.merged_id: m.survivor_id for m in resolution.merges}
-    trait_rows = [
-        n
-        for n, row in enumerate(rows)
-        if keep[n]
-        and (row.traits or row.context_traits or row.timezone or row.locale)
-        and row.type != "group"
+    trait_docs = [
+        n for n, d in enumerate(docs) if (d.traits or d.context_traits) and d.type != "group"
     ]
     needed = set(moves) | set(moves.values())
-    for n in trait_rows:
-        target = event_profile[n]
-        if target is not None and target not in new_states:
-            needed.add(target)
+    needed.update(doc_profile[n] for n in trait_docs if doc_profile[n] not in new_states)
     states = profiles.load_states(conn, needed)
     states.update(new_states)
-    for merge in resolution.merges:
-        profiles.merge_states(states[merge.survivor_id], states[merge.merged_id])
-
-    # 6. traits, timezone and locale from identify traits and context.traits, oldest first
-    history: list[HistoryRow] = []
-    moments = {n: event_log.event_time(rows[n].timestamp) for n in trait_rows}
-    trait_rows.sort(key=lambda n: (moments[n], rows[n].seq))
-    for n in trait_rows:
-        row = rows[n]
-        at = moments[n]
-        state = states[event_profile[n] or ""]
-        source = f"event:{row.seq}"
-        if isinstance(row.context_traits, dict) and row.context_traits:
-            history += apply_traits(state, row.context_traits, at=at, source=source)
-        if row.type == "identify" and isinstance(row.traits, dict) and row.traits:
-            history += apply_traits(state, row.traits, at=at, source=source)
-        tz = row.timezone
-        if tz is None and isinstance(row.traits, dict) and row.type == "identify":
-            tz = row.traits.get("timezone")
-        apply_place(state, timezone=tz, locale=row.locale, at=at)
-
-    # 7. activity (counts, first/last seen, channel): folded into the profiles held in memory
-    # (new ones, and those whose traits changed), set-based in SQL for the rest
     sources = {s.id: s.name for s in list_sources(conn, workspace_id=workspace_id)}
-    activity: list[tuple[Any, ...]] = []
-    for item in _activity(rows, event_profile, sources):
-        held = states.get(item[0])
-        if held is None:
-            activity.append(item)
-            continue
-        add_activity(
-            held,
-            events=item[1],
-            first=event_log.event_time(item[2]),
-            last=event_log.event_time(item[3]),
-            orders=item[4],
-            revenue=item[5],
-            channel=item[6],
-        )
 
-    # 8. write: profiles, identities, merges, events
-    profiles.write_states(
-        conn,
-        new=[s for s in states.values() if s.is_new],
-        changed=[s for s in states.values() if not s.is_new and s.dirty],
-        history=history,
-        merged=moves,
-        now=now,
-    )
+    # the log is rewritten (events.profile_id) while steps 6-8 run: Python only, no SQL
+    with event_log.assigning(conn, list(zip(units, unit_profile, strict=True))):
+        # 6. merges fold losers into survivors (traits by recency, counts add up), then
+        # traits from identify traits and context.traits apply, oldest first
+        for merge in resolution.merges:
+            profiles.merge_states(states[merge.survivor_id], states[merge.merged_id])
+        history = _apply_traits(docs, trait_docs, doc_profile, states)
+        # 7. activity (counts, first/last seen, channel, locale, timezone): folded into the
+        # profiles held in memory, set-based in SQL for the rest
+        activity = _fold_activity(units, unit_profile, sources, states)
+        # 8. the rows to write
+        write_profiles = profiles.prepare_state_writes(
+            conn,
+            new=[s for s in states.values() if s.is_new],
+            changed=[s for s in states.values() if not s.is_new and s.dirty],
+            history=history,
+            merged=moves,
+            now=now,
+        )
+        fresh = [(k, v, profile_of[owner[(k, v)]]) for (k, v) in all_keys if (k, v) not in existing]
+
+    write_profiles()
     if existing:
         # before the new identities go in: only the known ones need touching
         repo.touch_identities(conn, workspace_id=workspace_id, now=now)
-    fresh = [(k, v, profile_of[owner[(k, v)]]) for (k, v) in all_keys if (k, v) not in existing]
     repo.insert_identities(conn, workspace_id=workspace_id, rows=fresh, now=now)
     if moves:
         repo.repoint_identities(conn, moves)
@@ -401,36 +412,167 @@ def _resolve_workspace(
             ],
         )
         event_log.repoint_profiles(conn, moves)
-    event_log.assign_profiles(conn, assignments)
     profiles.add_activity(conn, activity, now=now)
     result.profiles_created += len(new_states)
     result.merges += len(resolution.merges)
 
 
-def _activity(
-    rows: list[event_log.EventToResolve],
-    event_profile: list[str | None],
+def _apply_traits(
+    docs: list[event_log.IdentityDoc],
+    trait_docs: list[int],
+    doc_profile: list[str],
+    states: dict[str, ProfileState],
+) -> list[HistoryRow]:
+    """Traits (and an identify's ``traits.timezone``) of the documents ``trait_docs`` (indices),
+    applied oldest first to the profiles in ``states``; returns the history rows."""
+    history: list[HistoryRow] = []
+    moments = {n: event_time(docs[n].timestamp) for n in trait_docs}
+    for n in sorted(trait_docs, key=lambda n: (moments[n], docs[n].seq)):
+        doc, at = docs[n], moments[n]
+        state = states[doc_profile[n]]
+        source = f"event:{doc.seq}"
+        if isinstance(doc.context_traits, dict) and doc.context_traits:
+            history += apply_traits(state, doc.context_traits, at=at, source=source)
+        if doc.type == "identify" and isinstance(doc.traits, dict) and doc.traits:
+            history += apply_traits(state, doc.traits, at=at, source=source)
+            if doc.timezone is None:
+                apply_place(state, timezone=doc.traits.get("timezone"), locale=None, at=at)
+    return history
+
+
+def _fold_activity(
+    units: list[event_log.ResolveUnit],
+    unit_profile: list[str],
     sources: dict[str, str],
+    states: dict[str, ProfileState],
 ) -> list[tuple[Any, ...]]:
-    """Per profile: (id, events, first ts, last ts, orders, revenue, channel of the latest)."""
-    acc: dict[str, list[Any]] = {}
-    for n, row in enumerate(rows):
-        pid = event_profile[n]
-        if pid is None:
+    """Activity per profile: added to the ``states`` held in memory; returned as rows for
+    ``profiles.add_activity`` for the rest."""
+    activity: list[tuple[Any, ...]] = []
+    for item in _activity(units, unit_profile, sources):
+        (pid, events, first, last, orders, revenue, channel, _, locale, locale_at, tz, tz_at) = item
+        held = states.get(pid)
+        if held is None:
+            activity.append(
+                (
+                    pid,
+                    events,
+                    first,
+                    last,
+                    orders,
+                    revenue,
+                    channel,
+                    _place(locale, 16),
+                    stamp(event_time(locale_at[0])) if locale_at else None,
+                    _place(tz, 64),
+                    stamp(event_time(tz_at[0])) if tz_at else None,
+                )
+            )
             continue
-        ts = row.timestamp
+        add_activity(
+            held,
+            events=events,
+            first=event_time(first),
+            last=event_time(last),
+            orders=orders,
+            revenue=revenue,
+            channel=channel,
+        )
+        if locale_at:
+            apply_place(held, timezone=None, locale=locale, at=event_time(locale_at[0]))
+        if tz_at:
+            apply_place(held, timezone=tz, locale=None, at=event_time(tz_at[0]))
+    return activity
+
+
+def _drop_suppressed(
+    conn: Connection,
+    batch: _Batch,
+    units: list[event_log.ResolveUnit],
+    key_ids: list[tuple[Identifier, ...]],
+    docs: list[event_log.IdentityDoc],
+    doc_ids: list[tuple[Identifier, ...]],
+    result: PassResult,
+) -> bool:
+    """Delete the events naming an erased identifier and count them per identifier; False if
+    there were none."""
+    keys = {i for ids in itertools.chain(key_ids, doc_ids) for i in ids}
+    hashed = {i: (i[0], value_hash(*i)) for i in keys}
+    hit = repo.suppressed_among(
+        conn, workspace_id=batch.workspace_id, hashes=list(set(hashed.values()))
+    )
+    if not hit:
+        return False
+    dropped_by: dict[tuple[str, str], int] = defaultdict(int)
+    drop_units: list[event_log.ResolveUnit] = []
+    unit_hits: dict[Any, set[tuple[str, str]]] = {}
+    for unit, ids in zip(units, key_ids, strict=True):
+        hits = {hashed[i] for i in ids if hashed[i] in hit}
+        unit_hits[unit.first_seq if unit.per_event else (unit.user_id, unit.anonymous_id)] = hits
+        if hits:
+            drop_units.append(unit)
+            for h in hits:
+                dropped_by[h] += unit.events
+    drop_seqs = []
+    for doc, ids in zip(docs, doc_ids, strict=True):
+        own = unit_hits.get(doc.seq)
+        if own is None:
+            own = unit_hits.get((doc.user_id, doc.anonymous_id), set())
+        more = {hashed[i] for i in ids if hashed[i] in hit} - own
+        if more and not own:
+            drop_seqs.append(doc.seq)
+        for h in more:
+            dropped_by[h] += 1
+    dropped = event_log.delete_units(conn, drop_units) + event_log.delete_events(conn, drop_seqs)
+    repo.count_dropped(conn, workspace_id=batch.workspace_id, counts=dropped_by)
+    result.dropped += dropped
+    return True
+
+
+def _place(value: Any, width: int) -> str | None:
+    """A locale or timezone as ``traits.apply_place`` keeps it (None if blank)."""
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:width] or None
+
+
+def _activity(
+    units: list[event_log.ResolveUnit], unit_profile: list[str], sources: dict[str, str]
+) -> list[tuple[Any, ...]]:
+    """Per profile: (id, events, first ts, last ts, orders, revenue, channel of the latest,
+    (last ts, seq), locale, (its ts, seq), timezone, (its ts, seq)) from its units."""
+    acc: dict[str, list[Any]] = {}
+    for unit, pid in zip(units, unit_profile, strict=True):
+        channel = unit.channel or sources.get(unit.source_id, unit.source_id)
+        latest = (unit.last_ts, unit.last_seq)
+        locale_at = (unit.locale_ts, unit.locale_seq) if unit.locale_seq is not None else None
+        tz_at = (unit.timezone_ts, unit.timezone_seq) if unit.timezone_seq is not None else None
         item = acc.get(pid)
         if item is None:
-            item = acc[pid] = [pid, 0, ts, ts, 0, 0.0, None]
-        item[1] += 1
-        if ts < item[2]:
-            item[2] = ts
-        if ts >= item[3]:
-            item[3] = ts
-            item[6] = row.channel or sources.get(row.source_id, row.source_id)
-        elif item[6] is None:
-            item[6] = row.channel or sources.get(row.source_id, row.source_id)
-        if row.order_value is not None:
-            item[4] += 1
-            item[5] += row.order_value
+            acc[pid] = [
+                pid,
+                unit.events,
+                unit.first_ts,
+                unit.last_ts,
+                unit.orders,
+                unit.revenue,
+                channel,
+                latest,
+                unit.locale,
+                locale_at,
+                unit.timezone,
+                tz_at,
+            ]
+            continue
+        item[1] += unit.events
+        if unit.first_ts < item[2]:
+            item[2] = unit.first_ts
+        if latest > item[7]:
+            item[3], item[6], item[7] = unit.last_ts, channel, latest
+        item[4] += unit.orders
+        item[5] += unit.revenue
+        if locale_at is not None and (item[9] is None or locale_at > item[9]):
+            item[8], item[9] = unit.locale, locale_at
+        if tz_at is not None and (item[11] is None or tz_at > item[11]):
+            item[10], item[11] = unit.timezone, tz_at
     return [tuple(v) for v in acc.values()]

@@ -92,76 +92,94 @@ def _time(conn: Connection, moment: datetime | None) -> Any:
     return None if moment is None else db_time(conn, moment)
 
 
-def insert_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
-    """Insert new profiles (bulk, straight through the driver)."""
-    if not states:
-        return
+_STATE_COLUMNS = (
+    "id",
+    "workspace_id",
+    "created_at",
+    "updated_at",
+    "merged_into",
+    "traits",
+    "trait_times",
+    "computed",
+    "first_seen_at",
+    "last_seen_at",
+    "timezone",
+    "locale",
+    "is_test",
+)
+
+
+def new_state_rows(
+    conn: Connection, states: Sequence[ProfileState], now: datetime
+) -> list[tuple[Any, ...]]:
+    """The ``profiles`` rows of new profiles (no SQL: built ahead of ``insert_state_rows``)."""
     at = db_time(conn, now)
-    insert_rows(
-        conn,
-        "profiles",
+    return [
         (
-            "id",
-            "workspace_id",
-            "created_at",
-            "updated_at",
-            "merged_into",
-            "traits",
-            "trait_times",
-            "computed",
-            "first_seen_at",
-            "last_seen_at",
-            "timezone",
-            "locale",
-            "is_test",
-        ),
-        [
-            (
-                s.id,
-                s.workspace_id,
-                db_time(conn, s.created_at),
-                at,
-                None,
-                _json(s.traits),
-                _json(s.trait_times),
-                _json(s.computed),
-                _time(conn, s.first_seen_at),
-                _time(conn, s.last_seen_at),
-                s.timezone,
-                s.locale,
-                False,
-            )
-            for s in states
-        ],
-    )
+            s.id,
+            s.workspace_id,
+            at if s.created_at is now else db_time(conn, s.created_at),
+            at,
+            None,
+            _json(s.traits),
+            _json(s.trait_times),
+            _json(s.computed),
+            _time(conn, s.first_seen_at),
+            _time(conn, s.last_seen_at),
+            s.timezone,
+            s.locale,
+            False,
+        )
+        for s in states
+    ]
 
 
-def update_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
+def insert_state_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert new profiles (bulk, straight through the driver)."""
+    insert_rows(conn, "profiles", _STATE_COLUMNS, rows)
+
+
+def insert_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
+    insert_state_rows(conn, new_state_rows(conn, states, now))
+
+
+def changed_state_rows(
+    conn: Connection, states: Sequence[ProfileState], now: datetime
+) -> list[tuple[Any, ...]]:
+    """Parameters of ``update_state_rows`` for changed profiles (no SQL)."""
+    at = db_time(conn, now)
+    return [
+        (
+            _json(s.traits),
+            _json(s.trait_times),
+            _json(s.computed),
+            _time(conn, s.first_seen_at),
+            _time(conn, s.last_seen_at),
+            s.timezone,
+            s.locale,
+            at,
+            s.id,
+        )
+        for s in states
+    ]
+
+
+def update_state_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Write changed profiles back (bulk)."""
-    if not states:
+    if not rows:
         return
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
     cast = "" if conn.dialect.name == "sqlite" else "::jsonb"
-    at = db_time(conn, now)
     conn.exec_driver_sql(
         f"UPDATE profiles SET traits = {mark}{cast}, trait_times = {mark}{cast}, "
         f"computed = {mark}{cast}, first_seen_at = {mark}, last_seen_at = {mark}, "
         f"timezone = {mark}, locale = {mark}, updated_at = {mark} WHERE id = {mark}",
-        [
-            (
-                _json(s.traits),
-                _json(s.trait_times),
-                _json(s.computed),
-                _time(conn, s.first_seen_at),
-                _time(conn, s.last_seen_at),
-                s.timezone,
-                s.locale,
-                at,
-                s.id,
-            )
-            for s in states
-        ],
+        list(rows),
     )
+
+
+def update_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
+    update_state_rows(conn, changed_state_rows(conn, states, now))
 
 
 def mark_merged(conn: Connection, moves: Mapping[str, str], now: datetime) -> None:
@@ -197,21 +215,44 @@ def _move_sql(conn: Connection, table: str, column: str, moves: str) -> str:
     )
 
 
-def insert_history(conn: Connection, rows: Sequence[HistoryRow]) -> None:
+def history_rows(conn: Connection, rows: Sequence[HistoryRow]) -> list[tuple[Any, ...]]:
+    """``trait_history`` rows (no SQL: built ahead of ``insert_history_rows``)."""
+    return [
+        (r.profile_id, r.trait, _json(r.value), db_time(conn, r.changed_at), r.source) for r in rows
+    ]
+
+
+def insert_history_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     insert_rows(
-        conn,
-        "trait_history",
-        ("profile_id", "trait", "value", "changed_at", "source"),
-        [
-            (r.profile_id, r.trait, _json(r.value), db_time(conn, r.changed_at), r.source)
-            for r in rows
-        ],
+        conn, "trait_history", ("profile_id", "trait", "value", "changed_at", "source"), rows
     )
 
 
+def insert_history(conn: Connection, rows: Sequence[HistoryRow]) -> None:
+    insert_history_rows(conn, history_rows(conn, rows))
+
+
+def _place_newer(column: str, dialect: str) -> str:
+    """SQL: the staged ``locale``/``timezone`` is set at least as late as the profile's own
+    (``trait_times['@locale']``, ISO 8601 text: compared bytewise, as ``apply_place`` does)."""
+    if dialect == "sqlite":
+        held = f"COALESCE(json_extract(profiles.trait_times, '$.\"@{column}\"'), '')"
+    else:
+        held = f"COALESCE(p.trait_times->>'@{column}', '') COLLATE \"C\""
+    return f"(a.{column} IS NOT NULL AND {held} <= a.{column}_at)"
+
+
+_locale_times = (
+    f"(CASE WHEN {_place_newer('locale', 'sqlite')} "
+    "THEN json_set(profiles.trait_times, '$.\"@locale\"', a.locale_at) "
+    "ELSE profiles.trait_times END)"
+)
+
+
 def apply_activity(conn: Connection, *, table: str, now: datetime) -> None:
-    """Add the per-profile activity aggregates staged in ``table`` (see
-    ``events.resolution.stage_activity``) to the profiles' computed traits, set-based."""
+    """Add the per-profile activity staged in ``table`` (see ``service.add_activity``) to the
+    profiles' computed traits, and take its locale and timezone where they are newer than the
+    profile's (the set-based twin of ``traits.add_activity`` and ``traits.apply_place``)."""
     if conn.dialect.name == "sqlite":
         conn.execute(
             text(
@@ -233,6 +274,13 @@ def apply_activity(conn: Connection, *, table: str, now: datetime) -> None:
                       '$.last_channel', CASE WHEN profiles.last_seen_at IS NULL
                           OR a.last_ts >= profiles.last_seen_at THEN a.last_channel
                           ELSE json_extract(profiles.computed, '$.last_channel') END),
+                  locale = CASE WHEN {_place_newer("locale", "sqlite")} THEN a.locale
+                      ELSE profiles.locale END,
+                  timezone = CASE WHEN {_place_newer("timezone", "sqlite")} THEN a.timezone
+                      ELSE profiles.timezone END,
+                  trait_times = CASE WHEN {_place_newer("timezone", "sqlite")}
+                      THEN json_set({_locale_times}, '$."@timezone"', a.timezone_at)
+                      ELSE {_locale_times} END,
                   updated_at = :now
                 FROM {table} a WHERE profiles.id = a.profile_id
                 """
@@ -254,6 +302,13 @@ def apply_activity(conn: Connection, *, table: str, now: datetime) -> None:
                   'last_channel', CASE WHEN p.last_seen_at IS NULL
                       OR a.last_ts >= p.last_seen_at THEN to_jsonb(a.last_channel)
                       ELSE p.computed->'last_channel' END),
+              locale = CASE WHEN {_place_newer("locale", "pg")} THEN a.locale ELSE p.locale END,
+              timezone = CASE WHEN {_place_newer("timezone", "pg")} THEN a.timezone
+                  ELSE p.timezone END,
+              trait_times = p.trait_times || jsonb_strip_nulls(jsonb_build_object(
+                  '@locale', CASE WHEN {_place_newer("locale", "pg")} THEN a.locale_at END,
+                  '@timezone', CASE WHEN {_place_newer("timezone", "pg")}
+                      THEN a.timezone_at END)),
               updated_at = :now
             FROM {table} a WHERE p.id = a.profile_id
             """

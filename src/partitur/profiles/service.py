@@ -6,7 +6,7 @@ resolution uses to keep profiles current, one batch at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -318,6 +318,32 @@ def created_at_of(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
     return repo.created_at_of(conn, ids)
 
 
+def prepare_state_writes(
+    conn: Connection,
+    *,
+    new: Sequence[ProfileState],
+    changed: Sequence[ProfileState],
+    history: Sequence[HistoryRow],
+    now: datetime,
+    merged: Mapping[str, str] | None = None,
+) -> Callable[[], None]:
+    """``write_states`` in two steps: the rows are built now, without touching the database
+    (so this can run while ``conn`` is busy with a statement), and written when the returned
+    function is called."""
+    new_rows = repo.new_state_rows(conn, new, now)
+    changed_rows = repo.changed_state_rows(conn, changed, now)
+    trait_rows = repo.history_rows(conn, history)
+
+    def write() -> None:
+        repo.insert_state_rows(conn, new_rows)
+        repo.update_state_rows(conn, changed_rows)
+        if merged:
+            repo.mark_merged(conn, merged, now)
+        repo.insert_history_rows(conn, trait_rows)
+
+    return write
+
+
 def write_states(
     conn: Connection,
     *,
@@ -328,16 +354,13 @@ def write_states(
     merged: Mapping[str, str] | None = None,
 ) -> None:
     """Insert new profiles, update changed ones, add history, redirect merged profiles."""
-    repo.insert_states(conn, new, now)
-    repo.update_states(conn, changed, now)
-    if merged:
-        repo.mark_merged(conn, merged, now)
-    repo.insert_history(conn, history)
+    prepare_state_writes(conn, new=new, changed=changed, history=history, now=now, merged=merged)()
 
 
 def add_activity(conn: Connection, rows: Sequence[tuple[Any, ...]], *, now: datetime) -> None:
     """Add a batch's activity to profiles' computed traits: rows of (profile_id, events,
-    first ts, last ts, orders, revenue, last channel), timestamps as the driver returned them."""
+    first ts, last ts, orders, revenue, last channel, locale, locale set at, timezone,
+    timezone set at); timestamps as the driver returned them, "set at" as ``traits.stamp``."""
     if not rows:
         return
     moment = "TEXT" if conn.dialect.name == "sqlite" else "TIMESTAMPTZ"
@@ -345,12 +368,25 @@ def add_activity(conn: Connection, rows: Sequence[tuple[Any, ...]], *, now: date
         conn,
         "tmp_profile_activity",
         f"profile_id VARCHAR(40) PRIMARY KEY, n BIGINT, first_ts {moment}, last_ts {moment}, "
-        "orders BIGINT, revenue DOUBLE PRECISION, last_channel VARCHAR(200)",
+        "orders BIGINT, revenue DOUBLE PRECISION, last_channel VARCHAR(200), "
+        "locale VARCHAR(16), locale_at VARCHAR(40), timezone VARCHAR(64), timezone_at VARCHAR(40)",
     )
     insert_rows(
         conn,
         "tmp_profile_activity",
-        ("profile_id", "n", "first_ts", "last_ts", "orders", "revenue", "last_channel"),
+        (
+            "profile_id",
+            "n",
+            "first_ts",
+            "last_ts",
+            "orders",
+            "revenue",
+            "last_channel",
+            "locale",
+            "locale_at",
+            "timezone",
+            "timezone_at",
+        ),
         rows,
     )
     repo.apply_activity(conn, table="tmp_profile_activity", now=now)

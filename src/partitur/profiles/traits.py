@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 #: computed keys that add up when two profiles merge
 ADDITIVE = ("event_count", "order_count", "revenue")
@@ -26,8 +26,9 @@ class ProfileState:
     dirty: bool = False
 
 
-@dataclass(frozen=True)
-class HistoryRow:
+class HistoryRow(NamedTuple):
+    """One change of one trait (a tuple: the resolver makes hundreds of thousands)."""
+
     profile_id: str
     trait: str
     value: Any

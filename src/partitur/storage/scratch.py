@@ -7,6 +7,7 @@ Bulk work (identity resolution, imports) stages rows in a temporary table and th
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -72,3 +73,29 @@ def page_cache(conn: Connection, kib: int) -> Iterator[None]:
         yield
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+
+
+@contextlib.contextmanager
+def running(conn: Connection, sql: str, params: Sequence[Any] = ()) -> Iterator[None]:
+    """Run one long statement on ``conn`` in a background thread while the block does
+    Python-only work: the driver releases the GIL while the database works, so the two
+    overlap on two cores. The block must not use ``conn``. Leaving the block waits for the
+    statement and raises its error (the block's own error wins)."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            cursor.execute(sql, tuple(params))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="partitur-statement", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+        cursor.close()
+    if failed:
+        raise failed[0]

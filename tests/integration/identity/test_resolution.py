@@ -276,3 +276,52 @@ def test_a_delivery_event_naming_its_recipient_profile_lands_on_that_profile(
     ids = _profile_ids(ctx)
     assert ids[queued] == customer.id
     assert ids[stray] not in (None, customer.id)  # an unknown profile id is just anonymous
+
+
+def test_later_events_update_activity_locale_and_timezone_by_recency(
+    ctx: Context, timeline: Timeline
+) -> None:
+    """Events without traits of a known person (summed up per user in SQL): counts add up, the
+    latest locale, timezone and channel win, and an older event arriving late changes none."""
+    timeline.add(message("identify", at=START, user_id="u-7", traits={"name": "Grace"}))
+    timeline.resolve()
+    timeline.add(
+        message(
+            "track",
+            at=START + timedelta(hours=2),
+            user_id="u-7",
+            event="Order Completed",
+            properties={"revenue": 20.5},
+            context={"locale": "fr-FR", "timezone": "Europe/Paris", "channel": "web"},
+        ),
+        message(
+            "page",
+            at=START + timedelta(hours=1),
+            user_id="u-7",
+            context={"locale": "it-IT", "timezone": "  ", "channel": "app"},
+        ),
+    )
+    timeline.resolve()
+    timeline.add(
+        message(
+            "track",
+            at=START + timedelta(minutes=30),
+            user_id="u-7",
+            event="Order Completed",
+            properties={"total": "4.5"},
+            context={"locale": "es-ES", "timezone": "Europe/Madrid", "channel": "crm"},
+        )
+    )
+    timeline.resolve()
+    with ctx.store.read() as conn:
+        found = profiles.find_profile(
+            conn, workspace_id=ctx.workspace_id, kind="user_id", value="u-7"
+        )
+    assert found.locale == "fr-FR"
+    assert found.timezone == "Europe/Paris"
+    assert found.computed["event_count"] == 4
+    assert found.computed["order_count"] == 2
+    assert found.computed["revenue"] == 25.0
+    assert found.computed["last_channel"] == "web"
+    assert found.traits == {"name": "Grace"}
+    assert _profile_ids(ctx) and set(_profile_ids(ctx).values()) == {found.id}
