@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, and_, delete, func, or_, select
 
+from partitur.core.types import utc_moment
 from partitur.events.tables import events
 from partitur.storage.scratch import insert_rows, running, temp_table
 
@@ -51,12 +52,6 @@ def _doc(raw: Any) -> Any:
         except orjson.JSONDecodeError:
             return None
     return raw
-
-
-def _moment(raw: Any) -> datetime:
-    if isinstance(raw, datetime):
-        return raw if raw.tzinfo else raw.replace(tzinfo=UTC)
-    return datetime.fromisoformat(raw).replace(tzinfo=UTC)
 
 
 class ResolveUnit(NamedTuple):
@@ -329,7 +324,7 @@ def _stage_assignments(conn: Connection, pairs: Sequence[tuple[int, str]]) -> st
 
 def event_time(raw: Any) -> datetime:
     """A timestamp read raw from the driver as an aware datetime (kept raw until needed)."""
-    return _moment(raw)
+    return utc_moment(raw)
 
 
 def repoint_profiles(conn: Connection, moves: Mapping[str, str]) -> None:

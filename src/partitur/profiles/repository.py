@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, delete, select, text
 
 from partitur.core import jsonutil
-from partitur.core.types import UtcDateTime
+from partitur.core.types import UtcDateTime, utc_from_db, utc_moment
 from partitur.identity.tables import identities, identity_merges
 from partitur.profiles.tables import profile_imports, profiles, trait_history
 from partitur.profiles.traits import HistoryRow, ProfileState
@@ -50,12 +50,12 @@ def load_states(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileState]
         out[pid] = ProfileState(
             id=pid,
             workspace_id=ws,
-            created_at=_moment(created),
+            created_at=utc_moment(created),
             traits=_doc(traits),
             trait_times=_doc(times),
             computed=_doc(computed),
-            first_seen_at=_moment(first) if first is not None else None,
-            last_seen_at=_moment(last) if last is not None else None,
+            first_seen_at=utc_from_db(first),
+            last_seen_at=utc_from_db(last),
             timezone=tz,
             locale=locale,
         )
@@ -65,12 +65,6 @@ def load_states(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileState]
 def _doc(raw: Any) -> dict[str, Any]:
     value = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
     return dict(value) if isinstance(value, dict) else {}
-
-
-def _moment(raw: Any) -> datetime:
-    if isinstance(raw, datetime):
-        return raw if raw.tzinfo else raw.replace(tzinfo=UTC)
-    return datetime.fromisoformat(raw).replace(tzinfo=UTC)
 
 
 def created_at_of(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
@@ -217,9 +211,14 @@ def _move_sql(conn: Connection, table: str, column: str, moves: str) -> str:
 
 def history_rows(conn: Connection, rows: Sequence[HistoryRow]) -> list[tuple[Any, ...]]:
     """``trait_history`` rows (no SQL: built ahead of ``insert_history_rows``)."""
-    return [
-        (r.profile_id, r.trait, _json(r.value), db_time(conn, r.changed_at), r.source) for r in rows
-    ]
+    out: list[tuple[Any, ...]] = []
+    at: datetime | None = None
+    at_db: Any = None
+    for r in rows:
+        if r.changed_at is not at:  # the traits of one message share their time
+            at, at_db = r.changed_at, db_time(conn, r.changed_at)
+        out.append((r.profile_id, r.trait, _json(r.value), at_db, r.source))
+    return out
 
 
 def insert_history_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

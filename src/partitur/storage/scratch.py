@@ -56,7 +56,7 @@ def _sqlite_time(moment: datetime) -> str:
     # YYYY-MM-DD HH:MM:SS.ffffff in UTC (isoformat is several times faster than strftime)
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return moment.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
 
 
 @contextlib.contextmanager
