@@ -6,8 +6,7 @@ Identity and profiles call these functions; they never touch the ``events`` tabl
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -16,7 +15,7 @@ from sqlalchemy import Connection, and_, delete, func, or_, select
 
 from partitur.core.types import utc_moment
 from partitur.events.tables import events
-from partitur.storage.scratch import insert_rows, running, temp_table
+from partitur.storage.scratch import insert_rows, temp_table
 
 
 def pending_seqs(conn: Connection, *, after: int, limit: int) -> list[int]:
@@ -295,15 +294,12 @@ def identity_documents(conn: Connection, *, after: int, upto: int) -> list[Ident
     return out
 
 
-@contextlib.contextmanager
-def assigning(conn: Connection, assignments: Sequence[tuple[ResolveUnit, str]]) -> Iterator[None]:
+def assign_units(conn: Connection, assignments: Sequence[tuple[ResolveUnit, str]]) -> None:
     """Set ``profile_id`` on every event of each (unit, profile_id) pair, by the seqs the units
     were read with (an event committed meanwhile on PostgreSQL waits for the next pass instead
-    of slipping in unread). The rewrite of the log runs while the block does Python-only
-    work, which must not use ``conn``."""
+    of slipping in unread)."""
     pairs = [(seq, pid) for unit, pid in assignments for seq in unit.seqs]
-    with running(conn, _stage_assignments(conn, pairs)):
-        yield
+    conn.exec_driver_sql(_stage_assignments(conn, pairs))
 
 
 def _stage_assignments(conn: Connection, pairs: Sequence[tuple[int, str]]) -> str:

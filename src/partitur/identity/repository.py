@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, text
 
+from partitur.core import jsonutil
 from partitur.identity.extract import Identifier
 from partitur.identity.graph import Merge
-from partitur.identity.tables import identities, identity_merges, suppressed_identifiers
+from partitur.identity.tables import identities, suppressed_identifiers
+from partitur.storage import driver
 from partitur.storage.scratch import db_time, insert_rows, temp_table
 
 
@@ -22,15 +24,17 @@ def existing_identities(
         return {}
     temp_table(conn, "tmp_identity_keys", "kind VARCHAR(64), value VARCHAR(255)")
     insert_rows(conn, "tmp_identity_keys", ("kind", "value"), keys)
-    rows = conn.execute(
-        text(
+    found = driver.rows(
+        conn,
+        driver.sql(
+            conn,
             "SELECT i.kind, i.value, i.profile_id FROM identities i "
             "JOIN tmp_identity_keys k ON i.kind = k.kind AND i.value = k.value "
-            "WHERE i.workspace_id = :ws"
+            "WHERE i.workspace_id = ?",
         ),
-        {"ws": workspace_id},
+        (workspace_id,),
     )
-    return {(r[0], r[1]): r[2] for r in rows}
+    return {(kind, value): profile_id for kind, value, profile_id in found}
 
 
 def profiles_with_identities(
@@ -65,7 +69,8 @@ def limited_values(
     temp_table(conn, "tmp_limited_profiles", "id VARCHAR(40) PRIMARY KEY")
     insert_rows(conn, "tmp_limited_profiles", ("id",), [(i,) for i in ids])
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    rows = conn.exec_driver_sql(
+    rows = driver.rows(
+        conn,
         "SELECT profile_id, kind, value FROM identities "
         "WHERE profile_id IN (SELECT id FROM tmp_limited_profiles) "
         f"AND kind IN ({', '.join(mark for _ in wanted)})",
@@ -133,21 +138,23 @@ def repoint_identities(conn: Connection, moves: Mapping[str, str]) -> None:
 def record_merges(
     conn: Connection, *, workspace_id: str, merges: Sequence[Merge], now: datetime
 ) -> None:
-    if merges:
-        conn.execute(
-            identity_merges.insert(),
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "survivor_id": m.survivor_id,
-                    "merged_id": m.merged_id,
-                    "merged_at": now,
-                    "reason": m.reason,
-                    "event_seq": m.event_seq,
-                }
-                for m in merges
-            ],
-        )
+    at = db_time(conn, now)
+    insert_rows(
+        conn,
+        "identity_merges",
+        ("workspace_id", "survivor_id", "merged_id", "merged_at", "reason", "event_seq"),
+        [
+            (
+                workspace_id,
+                m.survivor_id,
+                m.merged_id,
+                at,
+                jsonutil.dumps_str(m.reason) if m.reason is not None else None,
+                m.event_seq,
+            )
+            for m in merges
+        ],
+    )
 
 
 def has_suppressions(conn: Connection, *, workspace_id: str) -> bool:

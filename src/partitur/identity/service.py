@@ -42,7 +42,7 @@ from partitur.profiles.traits import (
     stamp,
 )
 from partitur.storage.cursors import get_position, set_position
-from partitur.storage.scratch import page_cache
+from partitur.storage.scratch import Background, page_cache
 from partitur.storage.tables import loop_cursors
 from partitur.workspaces.service import list_sources
 
@@ -367,8 +367,23 @@ def _resolve_workspace(
     states.update(new_states)
     sources = {s.id: s.name for s in list_sources(conn, workspace_id=workspace_id)}
 
-    # the log is rewritten (events.profile_id) while steps 6-8 run: Python only, no SQL
-    with event_log.assigning(conn, list(zip(units, unit_profile, strict=True))):
+    # the writes run in the background, in order, while steps 6-8 prepare the next ones
+    # (Python only: no SQL on ``conn`` until the block ends)
+    with Background() as background:
+        pairs = list(zip(units, unit_profile, strict=True))
+        background.submit(lambda: event_log.assign_units(conn, pairs))
+        if existing:
+            # before the new identities go in: only the known ones need touching
+            background.submit(
+                lambda: repo.touch_identities(conn, workspace_id=workspace_id, now=now)
+            )
+        fresh = [(*key, profile_of[owner[key]]) for key in all_keys if key not in existing]
+        background.submit(
+            lambda: repo.insert_identities(conn, workspace_id=workspace_id, rows=fresh, now=now)
+        )
+        if moves:
+            background.submit(lambda: repo.repoint_identities(conn, moves))
+            background.submit(lambda: event_log.repoint_profiles(conn, moves))
         # 6. merges fold losers into survivors (traits by recency, counts add up), then
         # traits from identify traits and context.traits apply, oldest first
         for merge in resolution.merges:
@@ -377,24 +392,19 @@ def _resolve_workspace(
         # 7. activity (counts, first/last seen, channel, locale, timezone): folded into the
         # profiles held in memory, set-based in SQL for the rest
         activity = _fold_activity(units, unit_profile, sources, states)
-        # 8. the rows to write
-        write_profiles = profiles.prepare_state_writes(
-            conn,
-            new=[s for s in states.values() if s.is_new],
-            changed=[s for s in states.values() if not s.is_new and s.dirty],
-            history=history,
-            merged=moves,
-            now=now,
+        # 8. profiles
+        background.submit(
+            profiles.prepare_state_writes(
+                conn,
+                new=[s for s in states.values() if s.is_new],
+                changed=[s for s in states.values() if not s.is_new and s.dirty],
+                history=history,
+                merged=moves,
+                now=now,
+            )
         )
-        fresh = [(k, v, profile_of[owner[(k, v)]]) for (k, v) in all_keys if (k, v) not in existing]
-
-    write_profiles()
-    if existing:
-        # before the new identities go in: only the known ones need touching
-        repo.touch_identities(conn, workspace_id=workspace_id, now=now)
-    repo.insert_identities(conn, workspace_id=workspace_id, rows=fresh, now=now)
+        background.submit(lambda: profiles.add_activity(conn, activity, now=now))
     if moves:
-        repo.repoint_identities(conn, moves)
         repo.record_merges(conn, workspace_id=workspace_id, merges=resolution.merges, now=now)
         record_audits(
             conn,
@@ -411,8 +421,6 @@ def _resolve_workspace(
                 for m in resolution.merges
             ],
         )
-        event_log.repoint_profiles(conn, moves)
-    profiles.add_activity(conn, activity, now=now)
     result.profiles_created += len(new_states)
     result.merges += len(resolution.merges)
 

@@ -8,7 +8,9 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Connection, select
 
+from partitur.core import jsonutil
 from partitur.privacy.tables import audit_log
+from partitur.storage.scratch import db_time, insert_rows
 
 
 class AuditEntry(BaseModel):
@@ -62,6 +64,22 @@ def list_audit(
 
 
 def record_audits(conn: Connection, entries: list[dict[str, Any]]) -> None:
-    """Append many audit rows at once (each a dict of ``record_audit``'s keyword arguments)."""
-    if entries:
-        conn.execute(audit_log.insert(), entries)
+    """Append many audit rows at once (each a dict of ``record_audit``'s keyword arguments),
+    straight through the driver (merges of a bulk resolution make tens of thousands)."""
+    insert_rows(
+        conn,
+        "audit_log",
+        ("workspace_id", "at", "actor", "action", "subject_type", "subject_id", "details"),
+        [
+            (
+                e["workspace_id"],
+                db_time(conn, e["at"]),
+                e["actor"],
+                e["action"],
+                e["subject_type"],
+                e["subject_id"],
+                jsonutil.dumps_str(e["details"]) if e.get("details") is not None else None,
+            )
+            for e in entries
+        ],
+    )

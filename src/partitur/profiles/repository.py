@@ -14,6 +14,7 @@ from partitur.core.types import UtcDateTime, utc_from_db, utc_moment
 from partitur.identity.tables import identities, identity_merges
 from partitur.profiles.tables import profile_imports, profiles, trait_history
 from partitur.profiles.traits import HistoryRow, ProfileState
+from partitur.storage import driver
 from partitur.storage.scratch import db_time, insert_rows, temp_table
 
 
@@ -42,8 +43,8 @@ def load_states(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileState]
         "id, workspace_id, created_at, traits, trait_times, computed, first_seen_at, "
         "last_seen_at, timezone, locale"
     )
-    rows = conn.exec_driver_sql(
-        f"SELECT {cols} FROM profiles WHERE id IN (SELECT id FROM tmp_profile_ids)"
+    rows = driver.rows(
+        conn, f"SELECT {cols} FROM profiles WHERE id IN (SELECT id FROM tmp_profile_ids)", ()
     )
     out: dict[str, ProfileState] = {}
     for pid, ws, created, traits, times, computed, first, last, tz, locale in rows:
@@ -68,14 +69,16 @@ def _doc(raw: Any) -> dict[str, Any]:
 
 
 def created_at_of(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
-    out: dict[str, datetime] = {}
-    for start in range(0, len(ids), 5000):
-        chunk = list(ids[start : start + 5000])
-        rows = conn.execute(
-            select(profiles.c.id, profiles.c.created_at).where(profiles.c.id.in_(chunk))
-        )
-        out.update({r[0]: r[1] for r in rows})
-    return out
+    if not ids:
+        return {}
+    temp_table(conn, "tmp_created_ids", "id VARCHAR(40) PRIMARY KEY")
+    insert_rows(conn, "tmp_created_ids", ("id",), [(i,) for i in set(ids)])
+    found = driver.rows(
+        conn,
+        "SELECT id, created_at FROM profiles WHERE id IN (SELECT id FROM tmp_created_ids)",
+        (),
+    )
+    return {pid: utc_moment(created) for pid, created in found}
 
 
 def _json(value: Any) -> str:
