@@ -169,7 +169,7 @@ def _resolution_pass(
     start = after if first_open is None else first_open - 1
     if upto <= after and first_open is None:
         return result
-    for batch in _read(conn, after=start, upto=max(upto, after)).values():
+    for batch in _read(conn, after=start, upto=max(upto, after), unwritten=True).values():
         result.events += sum(unit.events for unit in batch.units)
         _resolve_workspace(conn, batch, config, now, result)
     if upto > after:
@@ -207,10 +207,23 @@ class _Batch:
     docs: list[event_log.IdentityDoc] = field(default_factory=list)
 
 
-def _read(conn: Connection, *, after: int, upto: int) -> dict[str, _Batch]:
-    """The units and identity documents of ``after < seq <= upto``, by workspace."""
-    units = event_log.resolve_units(conn, after=after, upto=upto)
-    docs = event_log.identity_documents(conn, after=after, upto=upto)
+def _read(conn: Connection, *, after: int, upto: int, unwritten: bool = False) -> dict[str, _Batch]:
+    """The units and identity documents of ``after < seq <= upto``, by workspace.
+
+    ``unwritten``: this transaction has not written yet. On SQLite the documents are then
+    read on a second connection (same snapshot: this one holds the write lock) while the
+    units are summed up on this one."""
+    units: list[event_log.ResolveUnit] = []
+    if unwritten and conn.dialect.name == "sqlite":
+        with Background() as background:
+            background.submit(
+                lambda: units.extend(event_log.resolve_units(conn, after=after, upto=upto))
+            )
+            with conn.engine.connect().execution_options(partitur_read=True) as side:
+                docs = event_log.identity_documents(side, after=after, upto=upto)
+    else:
+        units = event_log.resolve_units(conn, after=after, upto=upto)
+        docs = event_log.identity_documents(conn, after=after, upto=upto)
     if conn.dialect.name != "sqlite":
         # PostgreSQL reads each statement from a fresh snapshot: an event committed between
         # the two reads waits for the next pass

@@ -30,16 +30,24 @@ def temp_table(conn: Connection, name: str, columns: str) -> None:
 
 
 def insert_rows(
-    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    without_gil: bool = False,
 ) -> None:
-    """Insert plain values (str, int, float, None) into ``table`` as fast as the driver allows."""
+    """Insert plain values (str, int, float, None) into ``table`` as fast as the driver allows.
+
+    ``without_gil`` (SQLite, narrow rows): one ``INSERT ... SELECT`` over a JSON array instead
+    of ``executemany``, which binds each row under the GIL. About as fast for a few columns
+    (slower for wide rows), and the database does all of it without the GIL: what a write in
+    a ``Background`` thread needs while the caller's thread runs Python."""
     if not rows:
         return
     cols = ", ".join(columns)
     if conn.dialect.name == "sqlite":
-        if len(rows) >= _ONE_STATEMENT_FROM:
-            # one statement over a JSON array: as fast as executemany, and the database does
-            # all of it without the GIL (see ``Background``)
+        if without_gil and len(rows) >= _ONE_STATEMENT_FROM:
             picks = ", ".join(f"json_extract(j.value, '$[{n}]')" for n in range(len(columns)))
             conn.exec_driver_sql(
                 f"INSERT INTO {table} ({cols}) SELECT {picks} FROM json_each(?) j",
