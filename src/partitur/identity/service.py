@@ -210,17 +210,21 @@ class _Batch:
 def _read(conn: Connection, *, after: int, upto: int, unwritten: bool = False) -> dict[str, _Batch]:
     """The units and identity documents of ``after < seq <= upto``, by workspace.
 
-    ``unwritten``: this transaction has not written yet. On SQLite the documents are then
-    read on a second connection (same snapshot: this one holds the write lock) while the
-    units are summed up on this one."""
+    ``unwritten``: this transaction has not written yet. On SQLite the work is then shared
+    with a second connection (the same snapshot: this one holds the write lock): each sums
+    up half of the range (a person's events may make a unit in each half), and the second
+    one also reads the documents, on two cores at once."""
     units: list[event_log.ResolveUnit] = []
     if unwritten and conn.dialect.name == "sqlite":
+        middle = after + (upto - after) // 2
         with Background() as background:
             background.submit(
-                lambda: units.extend(event_log.resolve_units(conn, after=after, upto=upto))
+                lambda: units.extend(event_log.resolve_units(conn, after=after, upto=middle))
             )
             with conn.engine.connect().execution_options(partitur_read=True) as side:
+                later = event_log.resolve_units(side, after=middle, upto=upto)
                 docs = event_log.identity_documents(side, after=after, upto=upto)
+        units += later
     else:
         units = event_log.resolve_units(conn, after=after, upto=upto)
         docs = event_log.identity_documents(conn, after=after, upto=upto)
