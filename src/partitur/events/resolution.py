@@ -121,14 +121,15 @@ def _units_sql(dialect: str, *, per_event: bool) -> str:
     ``total``) property is the order value. The channel is ``context.channel``, else top-level
     ``channel``; else (in the service) the source's name."""
     if dialect == "sqlite":
-        ordered = "timestamp || printf('%020d', seq)"
+        # fixed width, so the text sorts as (timestamp, seq): seq + 10^18 has 19 digits
+        ordered = "timestamp || (seq + 1000000000000000000)"
         latest = {
             "last": f"max({ordered})",
             "locale": f"max(CASE WHEN {_nonblank('context', 'locale', dialect)} "
             f"THEN {ordered} END)",
             "tz": f"max(CASE WHEN {_nonblank('context', 'timezone', dialect)} THEN {ordered} END)",
         }
-        seq_of = "CAST(substr(g.{0}, -20) AS INTEGER)"
+        seq_of = "CAST(substr(g.{0}, -19) AS INTEGER) - 1000000000000000000"
         orders = "total(event = 'Order Completed')"
         revenue = (
             "total(CASE WHEN event = 'Order Completed' THEN "
@@ -174,11 +175,10 @@ def _units_sql(dialect: str, *, per_event: bool) -> str:
         )
     return (
         f"SELECT g.workspace_id, g.user_id, g.anonymous_id, g.first_seq, g.n, g.first_ts, "
-        f"g.last_ts, g.orders, g.revenue, l.seq, {channel}, l.source_id, "
+        f"l.timestamp, g.orders, g.revenue, l.seq, {channel}, l.source_id, "
         f"{locale}, lc.seq, lc.timestamp, {tz}, tz.seq, tz.timestamp, {seqs} "
-        "FROM (SELECT min(workspace_id) AS workspace_id, min(user_id) AS user_id, "
-        "min(anonymous_id) AS anonymous_id, min(seq) AS first_seq, count(*) AS n, "
-        f"min(timestamp) AS first_ts, max(timestamp) AS last_ts, {orders} AS orders, "
+        "FROM (SELECT workspace_id, user_id, anonymous_id, min(seq) AS first_seq, count(*) AS n, "
+        f"min(timestamp) AS first_ts, {orders} AS orders, "
         f"{revenue} AS revenue, {latest['last']} AS last_key, "
         f"{latest['locale']} AS locale_key, {latest['tz']} AS tz_key"
         + (", group_concat(seq) AS seqs" if dialect == "sqlite" else ", array_agg(seq) AS seqs")
