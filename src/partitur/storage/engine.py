@@ -53,6 +53,8 @@ class Store:
             # thread pool so busy periods do not open and close overflow connections per call.
             kwargs["pool_size"] = max(pool_size, 24)
             kwargs["max_overflow"] = 16
+            # the connection used last comes back first: its page cache is the warm one
+            kwargs["pool_use_lifo"] = True
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = 16
