@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import gc
 import io
 import itertools
 import logging
-import marshal
 import multiprocessing
 import os
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
@@ -132,6 +133,8 @@ class _Job:
     default_type: str | None
     check_size: bool
     for_sqlite: bool
+    #: SQLite with workers: write each prepared chunk to a staging file in this directory
+    stage_dir: str | None = None
 
 
 @dataclass
@@ -141,30 +144,42 @@ class _Ready:
     size: int
 
 
-def _prepare_chunk(job: _Job, chunk: _Chunk) -> _Ready:
+def _prepare_chunk(job: _Job, chunk: _Chunk, stage_name: str | None = None) -> _Ready:
     if job.default_type:
         for message in chunk.messages:
             if isinstance(message, dict) and "type" not in message:
                 message["type"] = job.default_type
-    batch = service.prepare(
-        chunk.messages,
-        workspace_id=job.workspace_id,
-        source_id=job.source_id,
-        received_at=job.received_at,
-        origin=job.origin,
-        check_size=job.check_size,
-        positions=chunk.positions,
-    )
+    if job.stage_dir is not None and stage_name is not None:
+        batch = service.prepare_staged(
+            chunk.messages,
+            workspace_id=job.workspace_id,
+            source_id=job.source_id,
+            received_at=job.received_at,
+            origin=job.origin,
+            check_size=job.check_size,
+            positions=chunk.positions,
+            stage_path=os.path.join(job.stage_dir, stage_name),
+        )
+    else:
+        batch = service.prepare(
+            chunk.messages,
+            workspace_id=job.workspace_id,
+            source_id=job.source_id,
+            received_at=job.received_at,
+            origin=job.origin,
+            check_size=job.check_size,
+            positions=chunk.positions,
+        )
+        if job.for_sqlite:
+            batch.to_sqlite_params()
     for number, reason, field, raw in chunk.unreadable:
         batch.reject(number, reason, field, raw)
     batch.dedupe_rejects = True
-    if job.for_sqlite:
-        batch.to_sqlite_params()
     return _Ready(batch, len(chunk.positions) + len(chunk.unreadable), chunk.size)
 
 
 def _prepare_jsonl_block(job: _Job, lines: list[bytes], first_line: int) -> _Ready:
-    return _prepare_chunk(job, _parse_jsonl(lines, first_line))
+    return _prepare_chunk(job, _parse_jsonl(lines, first_line), f"{first_line}.db")
 
 
 def _worker_started() -> None:
@@ -172,39 +187,31 @@ def _worker_started() -> None:
     gc.disable()
 
 
-def _prepare_in_worker(job: _Job, lines: list[bytes], first_line: int) -> tuple[_Ready, bytes]:
-    """A block prepared in a worker process; the SQLite parameters travel as one ``marshal``
-    blob (half the cost of pickling the tuples, on both sides)."""
-    ready = _prepare_jsonl_block(job, lines, first_line)
-    params = ready.batch.sqlite_params
-    ready.batch.sqlite_params = None
-    return ready, marshal.dumps(params)
-
-
-def _received(future: Future[tuple[_Ready, bytes]]) -> _Ready:
-    ready, params = future.result()
-    ready.batch.sqlite_params = marshal.loads(params)
-    return ready
-
-
 def _parallel(
     job: _Job, handle: IO[bytes], chunk_lines: int, workers: int
 ) -> Generator[_Ready, None, None]:
     """Parse and validate blocks in worker processes; hand them back IN FILE ORDER, so the
-    committed chunks are always a prefix of the file."""
+    committed chunks are always a prefix of the file. On SQLite each worker writes its chunk
+    to a staging file (in a scratch directory removed at the end) that the main process copies
+    into ``events`` inside SQLite; on PostgreSQL the rows come back pickled."""
     pool = ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started
     )
-    pending: deque[Future[tuple[_Ready, bytes]]] = deque()
+    pending: deque[Future[_Ready]] = deque()
+    scratch = tempfile.TemporaryDirectory(prefix="partitur-import-") if job.for_sqlite else None
+    if scratch is not None:
+        job = dataclasses.replace(job, stage_dir=scratch.name)
     try:
         for lines, first in _line_blocks(handle, chunk_lines):
-            pending.append(pool.submit(_prepare_in_worker, job, lines, first))
+            pending.append(pool.submit(_prepare_jsonl_block, job, lines, first))
             if len(pending) > workers + 1:
-                yield _received(pending.popleft())
+                yield pending.popleft().result()
         while pending:
-            yield _received(pending.popleft())
+            yield pending.popleft().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if scratch is not None:
+            scratch.cleanup()
 
 
 def _raw(line: bytes) -> str:
@@ -327,8 +334,12 @@ def import_events(
         with _bulk_connection(store) as conn, contextlib.closing(ready), collector_paused():
             for chunk in ready:
                 batch = chunk.batch
-                with conn.begin():
-                    result = service.write_prepared(conn, batch)
+                try:
+                    with service.stage_attached(conn, batch), conn.begin():
+                        result = service.write_prepared(conn, batch)
+                finally:
+                    if batch.stage_path is not None:
+                        os.unlink(batch.stage_path)
                 if signals is not None and result.accepted:
                     signals.notify("events")
                 lines += chunk.lines

@@ -6,9 +6,10 @@ message) because it sits on the hot path of the HTTP API and of bulk imports.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -124,6 +125,47 @@ def normalize(message: dict[str, Any], *, received_at: datetime) -> dict[str, An
 def _normalize(
     message: Any, received_at: datetime, sent_at_default: Any, *, check_size: bool
 ) -> dict[str, Any]:
+    (
+        message_id,
+        kind,
+        name,
+        user_id,
+        anonymous_id,
+        timestamp,
+        original,
+        sent_at,
+        properties,
+        traits,
+        context,
+        extra,
+        _,
+        _,
+    ) = _fields(message, received_at, sent_at_default, check_size)
+    return {
+        "message_id": message_id,
+        "type": kind,
+        "event": name,
+        "user_id": user_id,
+        "anonymous_id": anonymous_id,
+        "profile_id": None,
+        "timestamp": timestamp,
+        "original_timestamp": original,
+        "sent_at": sent_at,
+        "received_at": received_at,
+        "properties": properties,
+        "traits": traits,
+        "context": context,
+        "extra": extra,
+    }
+
+
+def _fields(
+    message: Any, received_at: datetime, sent_at_default: Any, check_size: bool
+) -> tuple[Any, ...]:
+    """The validation of ``normalize``: its row as a tuple (message_id, type, event, user_id,
+    anonymous_id, timestamp, original_timestamp, sent_at, properties, traits, context, extra),
+    then the texts the original timestamp and sentAt were read from (or None), which let a
+    caller format them without going through the datetime again."""
     if not isinstance(message, dict):
         raise ValidationFailed("a message must be a JSON object", field=None)
     if check_size:
@@ -169,12 +211,16 @@ def _normalize(
     if message_id is None:
         message_id = content_message_id(message)
 
-    if message.get("originalTimestamp") is not None:
-        original = _time(message["originalTimestamp"], "originalTimestamp")
+    original_value = message.get("originalTimestamp")
+    if original_value is not None:
+        original = _time(original_value, "originalTimestamp")
     else:
-        original = _time(message.get("timestamp"), "timestamp")
+        original_value = message.get("timestamp")
+        original = _time(original_value, "timestamp")
     sent_value = message.get("sentAt")
-    sent_at = _time(sent_at_default if sent_value is None else sent_value, "sentAt")
+    if sent_value is None:
+        sent_value = sent_at_default
+    sent_at = _time(sent_value, "sentAt")
     if original is None:
         timestamp = received_at
     elif sent_at is None:
@@ -192,23 +238,28 @@ def _normalize(
     properties = _document(message, "properties")
     traits = _document(message, "traits")
     context = _document(message, "context")
-    extra: dict[str, Any] | None = {k: v for k, v in message.items() if k not in columns}
-    return {
-        "message_id": message_id,
-        "type": kind,
-        "event": name,
-        "user_id": user_id,
-        "anonymous_id": anonymous_id,
-        "profile_id": None,
-        "timestamp": timestamp,
-        "original_timestamp": original,
-        "sent_at": sent_at,
-        "received_at": received_at,
-        "properties": properties,
-        "traits": traits,
-        "context": context,
-        "extra": extra or None,
-    }
+    # most messages have no other top-level field: a subset test in C, no dict built
+    extra = (
+        None
+        if message.keys() <= columns
+        else {k: v for k, v in message.items() if k not in columns}
+    )
+    return (
+        message_id,
+        kind,
+        name,
+        user_id,
+        anonymous_id,
+        timestamp,
+        original,
+        sent_at,
+        properties,
+        traits,
+        context,
+        extra,
+        original_value,
+        sent_value,
+    )
 
 
 @dataclass
@@ -228,6 +279,10 @@ class PreparedBatch:
     #: SQLite only: ``rows`` already turned into insert parameters (bulk import workers send
     #: these instead of the rows, which are then left empty)
     sqlite_params: list[tuple[Any, ...]] | None = None
+    #: SQLite only: ``rows`` written to this staging file instead (bulk import workers), and how
+    #: many; ``write_prepared`` copies them inside SQLite while the file is ``stage_attached``
+    stage_path: str | None = None
+    staged: int = 0
 
     def to_sqlite_params(self) -> None:
         """Serialise the rows for SQLite now (e.g. in a worker process) and drop them."""
@@ -278,6 +333,37 @@ def prepare(
     return batch
 
 
+def prepare_staged(
+    messages: Sequence[Any],
+    *,
+    workspace_id: str,
+    source_id: str,
+    received_at: datetime,
+    origin: str,
+    positions: Sequence[int],
+    stage_path: str,
+    check_size: bool = True,
+) -> PreparedBatch:
+    """``prepare`` for a SQLite bulk import: the valid messages go straight to a new staging
+    file at ``stage_path`` (no row dicts in between) for ``write_prepared`` to copy into the
+    event log; rejects are kept in the batch as by ``prepare``."""
+    batch = PreparedBatch(
+        workspace_id=workspace_id, source_id=source_id, origin=origin, received_at=received_at
+    )
+
+    def valid() -> Iterator[tuple[Any, ...]]:
+        for index, message in zip(positions, messages, strict=True):
+            try:
+                yield _fields(message, received_at, None, check_size)
+            except ValidationFailed as exc:
+                batch.rejected.append(Rejection(index=index, reason=exc.detail, field=exc.field))
+                batch.rejected_payloads.append(_payload_text(message))
+
+    batch.staged = repository.write_stage(stage_path, valid(), received_at)
+    batch.stage_path = stage_path
+    return batch
+
+
 def prepare_fan_out(
     message: dict[str, Any],
     *,
@@ -320,10 +406,30 @@ def _reject_key(batch: PreparedBatch, position: int, payload: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=24).hexdigest()
 
 
+@contextlib.contextmanager
+def stage_attached(conn: Connection, batch: PreparedBatch) -> Iterator[None]:
+    """Make a staged batch's file readable by ``write_prepared`` on this SQLite connection; use
+    it around the transaction (SQLite cannot attach inside one). Does nothing for other
+    batches."""
+    if batch.stage_path is None:
+        yield
+        return
+    with repository.stage_attached(conn, batch.stage_path):
+        yield
+
+
 def write_prepared(conn: Connection, batch: PreparedBatch) -> IngestResult:
     """Store a prepared batch in the caller's transaction: new events once, rejects to
-    quarantine."""
-    if batch.sqlite_params is not None:
+    quarantine. A staged batch needs ``stage_attached`` around the transaction."""
+    if batch.stage_path is not None:
+        count = batch.staged
+        accepted = repository.insert_from_stage(
+            conn,
+            workspace_id=batch.workspace_id,
+            source_id=batch.source_id,
+            received_at=batch.received_at,
+        )
+    elif batch.sqlite_params is not None:
         count = len(batch.sqlite_params)
         accepted = repository.insert_sqlite_params(conn, batch.sqlite_params)
     else:
