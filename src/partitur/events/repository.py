@@ -70,6 +70,9 @@ _STAGE_TABLE = "staged_events"
 def _stage_select(column: str) -> str:
     if column not in STAGE_COLUMNS:
         return "?"
+    if column in _JSON_COLUMNS:
+        # staged as orjson's UTF-8 bytes (a BLOB, no str made): back to TEXT in the copy
+        return f"NULLIF(CAST({column} AS TEXT), '')"
     return f"NULLIF({column}, '')" if column in _STAGE_NULLABLE else column
 
 
@@ -269,10 +272,10 @@ def _stage_values(
             timestamp_text,
             original_text,
             "" if sent_at is None else iso_text(sent_value, sent_at),
-            "" if properties is None else dumps(properties).decode(),
-            "" if traits is None else dumps(traits).decode(),
-            "" if context is None else dumps(context).decode(),
-            "" if extra is None else dumps(extra).decode(),
+            b"" if properties is None else dumps(properties),
+            b"" if traits is None else dumps(traits),
+            b"" if context is None else dumps(context),
+            b"" if extra is None else dumps(extra),
         )
 
 

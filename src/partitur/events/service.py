@@ -85,7 +85,10 @@ def _time(value: Any, key: str) -> datetime | None:
         raise ValidationFailed(
             f"{key} is not an ISO 8601 timestamp: {value[:40]!r}", field=key
         ) from None
-    if moment.tzinfo is None:
+    zone = moment.tzinfo
+    if zone is UTC:  # "...Z" and "+00:00" (hot path)
+        return moment
+    if zone is None:
         return moment.replace(tzinfo=UTC)
     if moment.utcoffset() != _ZERO:
         return moment.astimezone(UTC)
@@ -186,15 +189,26 @@ def _fields(
             f"type must be one of identify, track, page, screen, group, alias; not {kind!r:.40}",
             field="type",
         )
-    user_id = _identifier(message, "userId")
-    anonymous_id = _identifier(message, "anonymousId")
+    # _identifier's common case inline (hot path): a non-blank string within the limit
+    user_id = message.get("userId")
+    if not (user_id.__class__ is str and 0 < len(user_id) <= _MAX_ID and not user_id.isspace()):
+        user_id = _identifier(message, "userId")
+    anonymous_id = message.get("anonymousId")
+    if not (
+        anonymous_id.__class__ is str
+        and 0 < len(anonymous_id) <= _MAX_ID
+        and not anonymous_id.isspace()
+    ):
+        anonymous_id = _identifier(message, "anonymousId")
     if user_id is None and anonymous_id is None:
         raise ValidationFailed("userId or anonymousId is required", field="userId")
 
     columns = _COLUMN_FIELDS
     name: str | None = None
     if kind == "track":
-        name = _identifier(message, "event")
+        name = message.get("event")
+        if not (name.__class__ is str and 0 < len(name) <= _MAX_ID and not name.isspace()):
+            name = _identifier(message, "event")
         if name is None:
             raise ValidationFailed("a track message needs an event name", field="event")
         columns = _TRACK_COLUMN_FIELDS
@@ -207,7 +221,13 @@ def _fields(
     elif kind == "alias" and _identifier(message, "previousId") is None:
         raise ValidationFailed("an alias message needs a previousId", field="previousId")
 
-    message_id = _identifier(message, "messageId", _MAX_MESSAGE_ID)
+    message_id = message.get("messageId")
+    if not (
+        message_id.__class__ is str
+        and 0 < len(message_id) <= _MAX_MESSAGE_ID
+        and not message_id.isspace()
+    ):
+        message_id = _identifier(message, "messageId", _MAX_MESSAGE_ID)
     if message_id is None:
         message_id = content_message_id(message)
 
@@ -235,9 +255,15 @@ def _fields(
                 "timestamp and sentAt are too far apart", field="timestamp"
             ) from None
 
-    properties = _document(message, "properties")
-    traits = _document(message, "traits")
-    context = _document(message, "context")
+    properties = message.get("properties")
+    if properties is not None and properties.__class__ is not dict:
+        properties = _document(message, "properties")
+    traits = message.get("traits")
+    if traits is not None and traits.__class__ is not dict:
+        traits = _document(message, "traits")
+    context = message.get("context")
+    if context is not None and context.__class__ is not dict:
+        context = _document(message, "context")
     # most messages have no other top-level field: a subset test in C, no dict built
     extra = (
         None

@@ -191,3 +191,110 @@ def test_cli_imports_with_a_json_summary_and_fails_in_one_line(
     )
     assert bad_map.returncode != 0
     assert bad_map.stderr.count("\n") == 1 and "FIELD=COLUMN" in bad_map.stderr
+
+
+VARIED = [
+    {
+        "type": "track",
+        "userId": "u1",
+        "event": "Order Completed",
+        "messageId": "v1",
+        "timestamp": "2026-01-01T10:00:00Z",
+        "properties": {"city": "Zürich", "total": 19.9},
+    },
+    {
+        "type": "track",
+        "userId": 42,
+        "event": "Paid",
+        "messageId": "v2",
+        "timestamp": "2026-01-01T10:00:00.123Z",
+        "context": {"ip": "10.0.0.1"},
+    },
+    {
+        "type": "page",
+        "anonymousId": "a1",
+        "name": "Home",
+        "messageId": "v3",
+        "originalTimestamp": "2026-01-01T10:00:00.123456Z",
+        "sentAt": "2026-01-01T10:00:05Z",
+    },
+    {
+        "type": "identify",
+        "anonymousId": "a2",
+        "traits": {"plan": "pro", "tags": ["a", "✓"]},
+        "timestamp": "2026-01-01T12:00:00+02:00",
+        "integrations": {"All": True},
+    },
+    {
+        "type": "group",
+        "userId": "u3",
+        "groupId": "g1",
+        "timestamp": "2026-01-01T10:00:00",
+        "messageId": "v5",
+    },
+    {
+        "type": "alias",
+        "userId": "u4",
+        "previousId": "a9",
+        "messageId": "v6",
+        "timestamp": "2026-01-01T10:00:00.12Z",
+    },
+    {"type": "screen", "userId": " ", "anonymousId": "a3", "messageId": "v7"},
+    {"type": "track", "userId": "u1", "event": "Order Completed", "messageId": "v1"},
+    {"type": "track", "userId": "u5", "event": "Bad", "timestamp": "yesterday"},
+]
+
+
+def test_staged_worker_import_stores_exactly_what_the_inline_import_stores(
+    ctx: Context, tmp_path: Path
+) -> None:
+    path = tmp_path / "varied.jsonl"
+    path.write_text("\n".join(json.dumps(m, ensure_ascii=False) for m in VARIED) + "\n\n")
+    with ctx.store.begin() as conn:
+        inline_source = ensure_source(
+            conn, workspace_id=ctx.workspace_id, name="inline", now=ctx.clock.now()
+        )
+        worker_source = ensure_source(
+            conn, workspace_id=ctx.workspace_id, name="workers", now=ctx.clock.now()
+        )
+    summaries = [
+        import_events(
+            ctx.store,
+            workspace_id=ctx.workspace_id,
+            source_id=source.id,
+            source_name=source.name,
+            path=path,
+            received_at=ctx.clock.now(),
+            workers=workers,
+            chunk_lines=4,
+        )
+        for source, workers in ((inline_source, 0), (worker_source, 1))
+    ]
+    assert [(s.accepted, s.duplicates, s.rejected) for s in summaries] == [(7, 1, 1)] * 2
+    columns = [c for c in events.c if c.name not in ("seq", "source_id")]
+    with ctx.store.read() as conn:
+        rows = {
+            source.id: [
+                tuple(r)
+                for r in conn.execute(
+                    select(*columns).where(events.c.source_id == source.id).order_by(events.c.seq)
+                )
+            ]
+            for source in (inline_source, worker_source)
+        }
+        if ctx.store.is_sqlite:  # the stored text itself, and its SQLite type
+            names = ", ".join(f"{c.name}, typeof({c.name})" for c in columns)
+            raw = {
+                source.id: conn.exec_driver_sql(
+                    f"SELECT {names} FROM events WHERE source_id = ? ORDER BY seq", (source.id,)
+                ).all()
+                for source in (inline_source, worker_source)
+            }
+            assert raw[inline_source.id] == raw[worker_source.id]
+            assert "blob" not in {v for row in raw[worker_source.id] for v in row}
+    assert rows[inline_source.id] == rows[worker_source.id]
+    stored = {r[columns.index(events.c.message_id)]: r for r in rows[worker_source.id]}
+    timestamp = columns.index(events.c.timestamp)
+    assert stored["v2"][timestamp].isoformat() == "2026-01-01T10:00:00.123000+00:00"
+    assert stored["v6"][timestamp].isoformat() == "2026-01-01T10:00:00.120000+00:00"
+    assert stored["v1"][columns.index(events.c.properties)] == {"city": "Zürich", "total": 19.9}
