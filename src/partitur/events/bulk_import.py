@@ -193,13 +193,45 @@ def _prepare_jsonl_block(job: _Job, lines: list[bytes], first_line: int) -> _Rea
     return _prepare_chunk(job, _parse_jsonl(lines, first_line), f"{first_line}.db")
 
 
-def _prepare_file_block(job: _Job, offset: int, size: int, first_line: int) -> _Ready:
-    """``_prepare_jsonl_block`` of the lines in ``size`` bytes at ``offset`` of the file."""
+#: A worker keeps a sample of the last chunk's messages alive (see ``_prepare_file_block``)
+_warm: list[Any] = []
+
+
+def _prepare_file_block(job: _Job, offset: int, count: int, first_line: int) -> _Ready:
+    """``_prepare_jsonl_block`` of the ``count`` lines at byte ``offset`` of the file."""
     with open(job.path, "rb") as handle:
         handle.seek(offset)
-        # readlines splits at b"\n" only, as iterating the file does
-        lines = io.BytesIO(handle.read(size)).readlines()
-    return _prepare_jsonl_block(job, lines, first_line)
+        lines = list(itertools.islice(handle, count))
+    chunk = _parse_jsonl(lines, first_line)
+    ready = _prepare_chunk(job, chunk, f"{first_line}.db")
+    # pymalloc unmaps an arena as soon as it is empty, so each chunk would page-fault its
+    # ~40 MB of objects back in (measured: 0.4 faults, ~1 us, per event); a sparse sample of
+    # this chunk's messages keeps its arenas mapped for the next one
+    _warm[:] = chunk.messages[::200]
+    return ready
+
+
+_SPAN_READ = 1 << 20
+
+
+def _line_spans(handle: IO[bytes], chunk_lines: int) -> Iterator[tuple[int, int, int]]:
+    """(byte offset, number of lines, number of the first line) of consecutive blocks of
+    ``chunk_lines`` lines, cut as iterating the file cuts lines (at b"\\n"), found by counting
+    newlines in 1 MB reads: no object per line in the process that only hands blocks out."""
+    start = position = handle.tell()
+    count, number, last = 0, 1, b"\n"
+    while block := handle.read(_SPAN_READ):
+        at = 0
+        while count + block.count(b"\n", at) >= chunk_lines:
+            for _ in range(chunk_lines - count):
+                at = block.index(b"\n", at) + 1
+            yield start, chunk_lines, number
+            start, number, count = position + at, number + chunk_lines, 0
+        count += block.count(b"\n", at)
+        position += len(block)
+        last = block[-1:]
+    if position > start:  # the rest; its last line may have no newline
+        yield start, count + (last != b"\n"), number
 
 
 def _worker_started() -> None:
@@ -222,13 +254,10 @@ def _parallel(
     if scratch is not None:
         job = dataclasses.replace(job, stage_dir=scratch.name)
     try:
-        offset = handle.tell()
-        for lines, first in _line_blocks(handle, chunk_lines):
-            # the worker reads the block itself (from the page cache): sending 8 MB of lines
+        for offset, count, first in _line_spans(handle, chunk_lines):
+            # the worker reads its lines itself (from the page cache): sending 8 MB of lines
             # through a pipe cost the main process a tenth of its time
-            size = sum(map(len, lines))
-            pending.append(pool.submit(_prepare_file_block, job, offset, size, first))
-            offset += size
+            pending.append(pool.submit(_prepare_file_block, job, offset, count, first))
             if len(pending) > workers + 1:
                 yield pending.popleft().result()
         while pending:

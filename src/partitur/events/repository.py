@@ -239,7 +239,7 @@ def _stage_values(
     # the STAGE_COLUMNS of each message, '' for NULL; times are formatted from the text they
     # were read from when it is the usual UTC form (``_iso_text``), each once
     received_text = sqlite_time_text(received_at)
-    dumps, iso_text, time_text = orjson.dumps, _iso_text, _sqlite_time
+    dumps, iso_text, time_text = orjson.dumps, _iso_text, sqlite_time_text
     for (
         message_id,
         kind,
