@@ -243,25 +243,49 @@ def _parallel(
     job: _Job, handle: IO[bytes], chunk_lines: int, workers: int
 ) -> Generator[_Ready, None, None]:
     """Parse and validate blocks in worker processes; hand them back IN FILE ORDER, so the
-    committed chunks are always a prefix of the file. On SQLite each worker writes its chunk
-    to a staging file (in a scratch directory removed at the end) that the main process copies
-    into ``events`` inside SQLite; on PostgreSQL the rows come back pickled."""
+    committed chunks are always a prefix of the file. On SQLite each block is written to a
+    staging file (in a scratch directory removed at the end) that the main process copies into
+    ``events`` inside SQLite; on PostgreSQL the rows come back pickled.
+
+    The main process is not only the writer: whenever the oldest block is still in a worker, it
+    prepares the next block itself (a copy costs it about half of what preparing costs a
+    worker, so it would otherwise wait). On two cores that keeps two processes busy instead of
+    three fighting over the cores (measured: ~1 us less CPU per event than two workers).
+    """
     pool = ProcessPoolExecutor(
         workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started
     )
-    pending: deque[Future[_Ready]] = deque()
+    pending: deque[Future[_Ready] | _Ready] = deque()
     scratch = tempfile.TemporaryDirectory(prefix="partitur-import-") if job.for_sqlite else None
     if scratch is not None:
         job = dataclasses.replace(job, stage_dir=scratch.name)
+    spans = _line_spans(handle, chunk_lines)
+    in_workers = 0
+
+    def feed() -> None:
+        nonlocal in_workers
+        # the worker reads its lines itself (from the page cache): sending 8 MB of lines
+        # through a pipe cost the main process a tenth of its time
+        while in_workers <= workers and (span := next(spans, None)) is not None:
+            pending.append(pool.submit(_prepare_file_block, job, *span))
+            in_workers += 1
+
     try:
-        for offset, count, first in _line_spans(handle, chunk_lines):
-            # the worker reads its lines itself (from the page cache): sending 8 MB of lines
-            # through a pipe cost the main process a tenth of its time
-            pending.append(pool.submit(_prepare_file_block, job, offset, count, first))
-            if len(pending) > workers + 1:
-                yield pending.popleft().result()
+        feed()
         while pending:
-            yield pending.popleft().result()
+            head = pending[0]
+            if isinstance(head, Future) and not head.done() and len(pending) <= 2 * workers + 2:
+                span = next(spans, None)
+                if span is not None:
+                    pending.append(_prepare_file_block(job, *span))
+                    continue
+            pending.popleft()
+            if isinstance(head, Future):
+                in_workers -= 1
+                yield head.result()
+            else:
+                yield head
+            feed()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         if scratch is not None:
