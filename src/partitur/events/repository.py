@@ -352,18 +352,6 @@ def insert_events(
     return len(conn.execute(stmt, values).all())
 
 
-def insert_sqlite_params(conn: Connection, params: Sequence[tuple[Any, ...]]) -> int:
-    """Insert pre-serialised SQLite rows (bulk import); returns how many rows were new."""
-    if not params:
-        return 0
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(_SQLITE_INSERT, params)
-        return int(cursor.rowcount)
-    finally:
-        cursor.close()
-
-
 def insert_quarantine(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Quarantine rows; those with a ``dedupe_key`` stored already are skipped."""
     if not rows:

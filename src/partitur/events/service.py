@@ -302,20 +302,10 @@ class PreparedBatch:
     rejected_payloads: list[str] = field(default_factory=list)
     #: set by imports: quarantine rows get a dedupe key so a re-run does not add them twice
     dedupe_rejects: bool = False
-    #: SQLite only: ``rows`` already turned into insert parameters (bulk import workers send
-    #: these instead of the rows, which are then left empty)
-    sqlite_params: list[tuple[Any, ...]] | None = None
     #: SQLite only: ``rows`` written to this staging file instead (bulk import workers), and how
     #: many; ``write_prepared`` copies them inside SQLite while the file is ``stage_attached``
     stage_path: str | None = None
     staged: int = 0
-
-    def to_sqlite_params(self) -> None:
-        """Serialise the rows for SQLite now (e.g. in a worker process) and drop them."""
-        self.sqlite_params = repository.sqlite_param_rows(
-            self.workspace_id, self.source_id, self.rows
-        )
-        self.rows = []
 
     def reject(self, position: int, reason: str, field: str | None, payload: str) -> None:
         self.rejected.append(Rejection(index=position, reason=reason, field=field))
@@ -455,9 +445,6 @@ def write_prepared(conn: Connection, batch: PreparedBatch) -> IngestResult:
             source_id=batch.source_id,
             received_at=batch.received_at,
         )
-    elif batch.sqlite_params is not None:
-        count = len(batch.sqlite_params)
-        accepted = repository.insert_sqlite_params(conn, batch.sqlite_params)
     else:
         count = len(batch.rows)
         accepted = repository.insert_events(

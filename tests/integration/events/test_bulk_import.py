@@ -245,20 +245,29 @@ VARIED = [
 ]
 
 
-def test_staged_worker_import_stores_exactly_what_the_inline_import_stores(
+def test_an_import_stores_exactly_what_the_tracking_api_stores(
     ctx: Context, tmp_path: Path
 ) -> None:
+    # On SQLite an import stages its chunks in scratch files and copies them in SQL; the API
+    # inserts its rows with parameters. Both must store the same values with the same types.
     path = tmp_path / "varied.jsonl"
     path.write_text("\n".join(json.dumps(m, ensure_ascii=False) for m in VARIED) + "\n\n")
     with ctx.store.begin() as conn:
-        inline_source = ensure_source(
-            conn, workspace_id=ctx.workspace_id, name="inline", now=ctx.clock.now()
+        sources = [
+            ensure_source(conn, workspace_id=ctx.workspace_id, name=name, now=ctx.clock.now())
+            for name in ("api", "inline", "worker")
+        ]
+        api = service.ingest_messages(
+            conn,
+            workspace_id=ctx.workspace_id,
+            source_id=sources[0].id,
+            messages=VARIED,
+            received_at=ctx.clock.now(),
+            origin="api:/v1/batch",
         )
-        worker_source = ensure_source(
-            conn, workspace_id=ctx.workspace_id, name="workers", now=ctx.clock.now()
-        )
-    summaries = [
-        import_events(
+    assert (api.accepted, api.duplicates, len(api.rejected)) == (7, 1, 1)
+    for source, workers in zip(sources[1:], (0, 1), strict=True):
+        summary = import_events(
             ctx.store,
             workspace_id=ctx.workspace_id,
             source_id=source.id,
@@ -268,32 +277,30 @@ def test_staged_worker_import_stores_exactly_what_the_inline_import_stores(
             workers=workers,
             chunk_lines=4,
         )
-        for source, workers in ((inline_source, 0), (worker_source, 1))
-    ]
-    assert [(s.accepted, s.duplicates, s.rejected) for s in summaries] == [(7, 1, 1)] * 2
+        assert (summary.accepted, summary.duplicates, summary.rejected) == (7, 1, 1)
     columns = [c for c in events.c if c.name not in ("seq", "source_id")]
     with ctx.store.read() as conn:
-        rows = {
-            source.id: [
+        rows = [
+            [
                 tuple(r)
                 for r in conn.execute(
-                    select(*columns).where(events.c.source_id == source.id).order_by(events.c.seq)
+                    select(*columns).where(events.c.source_id == s.id).order_by(events.c.seq)
                 )
             ]
-            for source in (inline_source, worker_source)
-        }
+            for s in sources
+        ]
         if ctx.store.is_sqlite:  # the stored text itself, and its SQLite type
             names = ", ".join(f"{c.name}, typeof({c.name})" for c in columns)
-            raw = {
-                source.id: conn.exec_driver_sql(
-                    f"SELECT {names} FROM events WHERE source_id = ? ORDER BY seq", (source.id,)
+            raw = [
+                conn.exec_driver_sql(
+                    f"SELECT {names} FROM events WHERE source_id = ? ORDER BY seq", (s.id,)
                 ).all()
-                for source in (inline_source, worker_source)
-            }
-            assert raw[inline_source.id] == raw[worker_source.id]
-            assert "blob" not in {v for row in raw[worker_source.id] for v in row}
-    assert rows[inline_source.id] == rows[worker_source.id]
-    stored = {r[columns.index(events.c.message_id)]: r for r in rows[worker_source.id]}
+                for s in sources
+            ]
+            assert raw[0] == raw[1] == raw[2]
+            assert "blob" not in {v for row in raw[2] for v in row}
+    assert rows[0] == rows[1] == rows[2]
+    stored = {r[columns.index(events.c.message_id)]: r for r in rows[2]}
     timestamp = columns.index(events.c.timestamp)
     assert stored["v2"][timestamp].isoformat() == "2026-01-01T10:00:00.123000+00:00"
     assert stored["v6"][timestamp].isoformat() == "2026-01-01T10:00:00.120000+00:00"
