@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,30 @@ def test_an_interrupted_import_leaves_whole_chunks_and_a_re_run_completes_it(
     resumed = run_import(ctx, path, chunk_lines=3)
     assert (resumed.accepted, resumed.duplicates) == (4, 3)
     assert [r[1] for r in stored(ctx)] == [f"u{i}" for i in range(7)]
+
+
+def test_an_import_interrupted_with_a_worker_leaves_whole_chunks_and_no_scratch_files(
+    ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_text(
+        "\n".join(json.dumps({"type": "track", "userId": f"u{i}", "event": "E"}) for i in range(9))
+    )
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    def crash(_: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(ctx, path, workers=1, chunk_lines=3, on_progress=crash)
+    assert [r[1] for r in stored(ctx)] == ["u0", "u1", "u2"]  # the first chunk, whole
+    assert list(scratch.iterdir()) == []
+    resumed = run_import(ctx, path, workers=1, chunk_lines=3)
+    assert (resumed.accepted, resumed.duplicates) == (6, 3)
+    assert [r[1] for r in stored(ctx)] == [f"u{i}" for i in range(9)]
+    assert list(scratch.iterdir()) == []
 
 
 def test_worker_processes_import_the_same_as_inline(ctx: Context, tmp_path: Path) -> None:
