@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -350,25 +350,26 @@ def prepare(
 
 
 def prepare_staged(
-    messages: Sequence[Any],
+    numbered: Iterable[tuple[int, Any]],
     *,
     workspace_id: str,
     source_id: str,
     received_at: datetime,
     origin: str,
-    positions: Sequence[int],
     stage_path: str,
     check_size: bool = True,
 ) -> PreparedBatch:
-    """``prepare`` for a SQLite bulk import: the valid messages go straight to a new staging
-    file at ``stage_path`` (no row dicts in between) for ``write_prepared`` to copy into the
-    event log; rejects are kept in the batch as by ``prepare``."""
+    """``prepare`` for a SQLite bulk import: the messages (with their line numbers, which name
+    them in rejections) are validated one by one as they come and the valid ones go straight
+    to a new staging file at ``stage_path`` (no row dicts, no list of messages in between) for
+    ``write_prepared`` to copy into the event log; rejects are kept in the batch as by
+    ``prepare``."""
     batch = PreparedBatch(
         workspace_id=workspace_id, source_id=source_id, origin=origin, received_at=received_at
     )
 
     def valid() -> Iterator[tuple[Any, ...]]:
-        for index, message in zip(positions, messages, strict=True):
+        for index, message in numbered:
             try:
                 yield _fields(message, received_at, None, check_size)
             except ValidationFailed as exc:
