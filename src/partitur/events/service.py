@@ -6,9 +6,10 @@ message) because it sits on the hot path of the HTTP API and of bulk imports.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -84,7 +85,10 @@ def _time(value: Any, key: str) -> datetime | None:
         raise ValidationFailed(
             f"{key} is not an ISO 8601 timestamp: {value[:40]!r}", field=key
         ) from None
-    if moment.tzinfo is None:
+    zone = moment.tzinfo
+    if zone is UTC:  # "...Z" and "+00:00" (hot path)
+        return moment
+    if zone is None:
         return moment.replace(tzinfo=UTC)
     if moment.utcoffset() != _ZERO:
         return moment.astimezone(UTC)
@@ -124,6 +128,47 @@ def normalize(message: dict[str, Any], *, received_at: datetime) -> dict[str, An
 def _normalize(
     message: Any, received_at: datetime, sent_at_default: Any, *, check_size: bool
 ) -> dict[str, Any]:
+    (
+        message_id,
+        kind,
+        name,
+        user_id,
+        anonymous_id,
+        timestamp,
+        original,
+        sent_at,
+        properties,
+        traits,
+        context,
+        extra,
+        _,
+        _,
+    ) = _fields(message, received_at, sent_at_default, check_size)
+    return {
+        "message_id": message_id,
+        "type": kind,
+        "event": name,
+        "user_id": user_id,
+        "anonymous_id": anonymous_id,
+        "profile_id": None,
+        "timestamp": timestamp,
+        "original_timestamp": original,
+        "sent_at": sent_at,
+        "received_at": received_at,
+        "properties": properties,
+        "traits": traits,
+        "context": context,
+        "extra": extra,
+    }
+
+
+def _fields(
+    message: Any, received_at: datetime, sent_at_default: Any, check_size: bool
+) -> tuple[Any, ...]:
+    """The validation of ``normalize``: its row as a tuple (message_id, type, event, user_id,
+    anonymous_id, timestamp, original_timestamp, sent_at, properties, traits, context, extra),
+    then the texts the original timestamp and sentAt were read from (or None), which let a
+    caller format them without going through the datetime again."""
     if not isinstance(message, dict):
         raise ValidationFailed("a message must be a JSON object", field=None)
     if check_size:
@@ -144,15 +189,26 @@ def _normalize(
             f"type must be one of identify, track, page, screen, group, alias; not {kind!r:.40}",
             field="type",
         )
-    user_id = _identifier(message, "userId")
-    anonymous_id = _identifier(message, "anonymousId")
+    # _identifier's common case inline (hot path): a non-blank string within the limit
+    user_id = message.get("userId")
+    if not (user_id.__class__ is str and 0 < len(user_id) <= _MAX_ID and not user_id.isspace()):
+        user_id = _identifier(message, "userId")
+    anonymous_id = message.get("anonymousId")
+    if not (
+        anonymous_id.__class__ is str
+        and 0 < len(anonymous_id) <= _MAX_ID
+        and not anonymous_id.isspace()
+    ):
+        anonymous_id = _identifier(message, "anonymousId")
     if user_id is None and anonymous_id is None:
         raise ValidationFailed("userId or anonymousId is required", field="userId")
 
     columns = _COLUMN_FIELDS
     name: str | None = None
     if kind == "track":
-        name = _identifier(message, "event")
+        name = message.get("event")
+        if not (name.__class__ is str and 0 < len(name) <= _MAX_ID and not name.isspace()):
+            name = _identifier(message, "event")
         if name is None:
             raise ValidationFailed("a track message needs an event name", field="event")
         columns = _TRACK_COLUMN_FIELDS
@@ -165,16 +221,26 @@ def _normalize(
     elif kind == "alias" and _identifier(message, "previousId") is None:
         raise ValidationFailed("an alias message needs a previousId", field="previousId")
 
-    message_id = _identifier(message, "messageId", _MAX_MESSAGE_ID)
+    message_id = message.get("messageId")
+    if not (
+        message_id.__class__ is str
+        and 0 < len(message_id) <= _MAX_MESSAGE_ID
+        and not message_id.isspace()
+    ):
+        message_id = _identifier(message, "messageId", _MAX_MESSAGE_ID)
     if message_id is None:
         message_id = content_message_id(message)
 
-    if message.get("originalTimestamp") is not None:
-        original = _time(message["originalTimestamp"], "originalTimestamp")
+    original_value = message.get("originalTimestamp")
+    if original_value is not None:
+        original = _time(original_value, "originalTimestamp")
     else:
-        original = _time(message.get("timestamp"), "timestamp")
+        original_value = message.get("timestamp")
+        original = _time(original_value, "timestamp")
     sent_value = message.get("sentAt")
-    sent_at = _time(sent_at_default if sent_value is None else sent_value, "sentAt")
+    if sent_value is None:
+        sent_value = sent_at_default
+    sent_at = _time(sent_value, "sentAt")
     if original is None:
         timestamp = received_at
     elif sent_at is None:
@@ -189,26 +255,37 @@ def _normalize(
                 "timestamp and sentAt are too far apart", field="timestamp"
             ) from None
 
-    properties = _document(message, "properties")
-    traits = _document(message, "traits")
-    context = _document(message, "context")
-    extra: dict[str, Any] | None = {k: v for k, v in message.items() if k not in columns}
-    return {
-        "message_id": message_id,
-        "type": kind,
-        "event": name,
-        "user_id": user_id,
-        "anonymous_id": anonymous_id,
-        "profile_id": None,
-        "timestamp": timestamp,
-        "original_timestamp": original,
-        "sent_at": sent_at,
-        "received_at": received_at,
-        "properties": properties,
-        "traits": traits,
-        "context": context,
-        "extra": extra or None,
-    }
+    properties = message.get("properties")
+    if properties is not None and properties.__class__ is not dict:
+        properties = _document(message, "properties")
+    traits = message.get("traits")
+    if traits is not None and traits.__class__ is not dict:
+        traits = _document(message, "traits")
+    context = message.get("context")
+    if context is not None and context.__class__ is not dict:
+        context = _document(message, "context")
+    # most messages have no other top-level field: a subset test in C, no dict built
+    extra = (
+        None
+        if message.keys() <= columns
+        else {k: v for k, v in message.items() if k not in columns}
+    )
+    return (
+        message_id,
+        kind,
+        name,
+        user_id,
+        anonymous_id,
+        timestamp,
+        original,
+        sent_at,
+        properties,
+        traits,
+        context,
+        extra,
+        original_value,
+        sent_value,
+    )
 
 
 @dataclass
@@ -225,16 +302,10 @@ class PreparedBatch:
     rejected_payloads: list[str] = field(default_factory=list)
     #: set by imports: quarantine rows get a dedupe key so a re-run does not add them twice
     dedupe_rejects: bool = False
-    #: SQLite only: ``rows`` already turned into insert parameters (bulk import workers send
-    #: these instead of the rows, which are then left empty)
-    sqlite_params: list[tuple[Any, ...]] | None = None
-
-    def to_sqlite_params(self) -> None:
-        """Serialise the rows for SQLite now (e.g. in a worker process) and drop them."""
-        self.sqlite_params = repository.sqlite_param_rows(
-            self.workspace_id, self.source_id, self.rows
-        )
-        self.rows = []
+    #: SQLite only: ``rows`` written to this staging file instead (bulk import workers), and how
+    #: many; ``write_prepared`` copies them inside SQLite while the file is ``stage_attached``
+    stage_path: str | None = None
+    staged: int = 0
 
     def reject(self, position: int, reason: str, field: str | None, payload: str) -> None:
         self.rejected.append(Rejection(index=position, reason=reason, field=field))
@@ -275,6 +346,38 @@ def prepare(
         except ValidationFailed as exc:
             batch.rejected.append(Rejection(index=index, reason=exc.detail, field=exc.field))
             batch.rejected_payloads.append(_payload_text(message))
+    return batch
+
+
+def prepare_staged(
+    numbered: Iterable[tuple[int, Any]],
+    *,
+    workspace_id: str,
+    source_id: str,
+    received_at: datetime,
+    origin: str,
+    stage_path: str,
+    check_size: bool = True,
+) -> PreparedBatch:
+    """``prepare`` for a SQLite bulk import: the messages (with their line numbers, which name
+    them in rejections) are validated one by one as they come and the valid ones go straight
+    to a new staging file at ``stage_path`` (no row dicts, no list of messages in between) for
+    ``write_prepared`` to copy into the event log; rejects are kept in the batch as by
+    ``prepare``."""
+    batch = PreparedBatch(
+        workspace_id=workspace_id, source_id=source_id, origin=origin, received_at=received_at
+    )
+
+    def valid() -> Iterator[tuple[Any, ...]]:
+        for index, message in numbered:
+            try:
+                yield _fields(message, received_at, None, check_size)
+            except ValidationFailed as exc:
+                batch.rejected.append(Rejection(index=index, reason=exc.detail, field=exc.field))
+                batch.rejected_payloads.append(_payload_text(message))
+
+    batch.staged = repository.write_stage(stage_path, valid(), received_at)
+    batch.stage_path = stage_path
     return batch
 
 
@@ -320,12 +423,29 @@ def _reject_key(batch: PreparedBatch, position: int, payload: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=24).hexdigest()
 
 
+@contextlib.contextmanager
+def stage_attached(conn: Connection, batch: PreparedBatch) -> Iterator[None]:
+    """Make a staged batch's file readable by ``write_prepared`` on this SQLite connection; use
+    it around the transaction (SQLite cannot attach inside one). Does nothing for other
+    batches."""
+    if batch.stage_path is None:
+        yield
+        return
+    with repository.stage_attached(conn, batch.stage_path):
+        yield
+
+
 def write_prepared(conn: Connection, batch: PreparedBatch) -> IngestResult:
     """Store a prepared batch in the caller's transaction: new events once, rejects to
-    quarantine."""
-    if batch.sqlite_params is not None:
-        count = len(batch.sqlite_params)
-        accepted = repository.insert_sqlite_params(conn, batch.sqlite_params)
+    quarantine. A staged batch needs ``stage_attached`` around the transaction."""
+    if batch.stage_path is not None:
+        count = batch.staged
+        accepted = repository.insert_from_stage(
+            conn,
+            workspace_id=batch.workspace_id,
+            source_id=batch.source_id,
+            received_at=batch.received_at,
+        )
     else:
         count = len(batch.rows)
         accepted = repository.insert_events(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,30 @@ def test_an_interrupted_import_leaves_whole_chunks_and_a_re_run_completes_it(
     assert [r[1] for r in stored(ctx)] == [f"u{i}" for i in range(7)]
 
 
+def test_an_import_interrupted_with_a_worker_leaves_whole_chunks_and_no_scratch_files(
+    ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_text(
+        "\n".join(json.dumps({"type": "track", "userId": f"u{i}", "event": "E"}) for i in range(9))
+    )
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    def crash(_: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(ctx, path, workers=1, chunk_lines=3, on_progress=crash)
+    assert [r[1] for r in stored(ctx)] == ["u0", "u1", "u2"]  # the first chunk, whole
+    assert list(scratch.iterdir()) == []
+    resumed = run_import(ctx, path, workers=1, chunk_lines=3)
+    assert (resumed.accepted, resumed.duplicates) == (6, 3)
+    assert [r[1] for r in stored(ctx)] == [f"u{i}" for i in range(9)]
+    assert list(scratch.iterdir()) == []
+
+
 def test_worker_processes_import_the_same_as_inline(ctx: Context, tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_text(JSONL + "\n" + JSONL.replace('"m1"', '"m2"'))
@@ -191,3 +216,117 @@ def test_cli_imports_with_a_json_summary_and_fails_in_one_line(
     )
     assert bad_map.returncode != 0
     assert bad_map.stderr.count("\n") == 1 and "FIELD=COLUMN" in bad_map.stderr
+
+
+VARIED = [
+    {
+        "type": "track",
+        "userId": "u1",
+        "event": "Order Completed",
+        "messageId": "v1",
+        "timestamp": "2026-01-01T10:00:00Z",
+        "properties": {"city": "Zürich", "total": 19.9},
+    },
+    {
+        "type": "track",
+        "userId": 42,
+        "event": "Paid",
+        "messageId": "v2",
+        "timestamp": "2026-01-01T10:00:00.123Z",
+        "context": {"ip": "10.0.0.1"},
+    },
+    {
+        "type": "page",
+        "anonymousId": "a1",
+        "name": "Home",
+        "messageId": "v3",
+        "originalTimestamp": "2026-01-01T10:00:00.123456Z",
+        "sentAt": "2026-01-01T10:00:05Z",
+    },
+    {
+        "type": "identify",
+        "anonymousId": "a2",
+        "traits": {"plan": "pro", "tags": ["a", "✓"]},
+        "timestamp": "2026-01-01T12:00:00+02:00",
+        "integrations": {"All": True},
+    },
+    {
+        "type": "group",
+        "userId": "u3",
+        "groupId": "g1",
+        "timestamp": "2026-01-01T10:00:00",
+        "messageId": "v5",
+    },
+    {
+        "type": "alias",
+        "userId": "u4",
+        "previousId": "a9",
+        "messageId": "v6",
+        "timestamp": "2026-01-01T10:00:00.12Z",
+    },
+    {"type": "screen", "userId": " ", "anonymousId": "a3", "messageId": "v7"},
+    {"type": "track", "userId": "u1", "event": "Order Completed", "messageId": "v1"},
+    {"type": "track", "userId": "u5", "event": "Bad", "timestamp": "yesterday"},
+]
+
+
+def test_an_import_stores_exactly_what_the_tracking_api_stores(
+    ctx: Context, tmp_path: Path
+) -> None:
+    # On SQLite an import stages its chunks in scratch files and copies them in SQL; the API
+    # inserts its rows with parameters. Both must store the same values with the same types.
+    path = tmp_path / "varied.jsonl"
+    path.write_text("\n".join(json.dumps(m, ensure_ascii=False) for m in VARIED) + "\n\n")
+    with ctx.store.begin() as conn:
+        sources = [
+            ensure_source(conn, workspace_id=ctx.workspace_id, name=name, now=ctx.clock.now())
+            for name in ("api", "inline", "worker")
+        ]
+        api = service.ingest_messages(
+            conn,
+            workspace_id=ctx.workspace_id,
+            source_id=sources[0].id,
+            messages=VARIED,
+            received_at=ctx.clock.now(),
+            origin="api:/v1/batch",
+        )
+    assert (api.accepted, api.duplicates, len(api.rejected)) == (7, 1, 1)
+    for source, workers in zip(sources[1:], (0, 1), strict=True):
+        summary = import_events(
+            ctx.store,
+            workspace_id=ctx.workspace_id,
+            source_id=source.id,
+            source_name=source.name,
+            path=path,
+            received_at=ctx.clock.now(),
+            workers=workers,
+            chunk_lines=4,
+        )
+        assert (summary.accepted, summary.duplicates, summary.rejected) == (7, 1, 1)
+    columns = [c for c in events.c if c.name not in ("seq", "source_id")]
+    with ctx.store.read() as conn:
+        rows = [
+            [
+                tuple(r)
+                for r in conn.execute(
+                    select(*columns).where(events.c.source_id == s.id).order_by(events.c.seq)
+                )
+            ]
+            for s in sources
+        ]
+        if ctx.store.is_sqlite:  # the stored text itself, and its SQLite type
+            names = ", ".join(f"{c.name}, typeof({c.name})" for c in columns)
+            raw = [
+                conn.exec_driver_sql(
+                    f"SELECT {names} FROM events WHERE source_id = ? ORDER BY seq", (s.id,)
+                ).all()
+                for s in sources
+            ]
+            assert raw[0] == raw[1] == raw[2]
+            assert "blob" not in {v for row in raw[2] for v in row}
+    assert rows[0] == rows[1] == rows[2]
+    stored = {r[columns.index(events.c.message_id)]: r for r in rows[2]}
+    timestamp = columns.index(events.c.timestamp)
+    assert stored["v2"][timestamp].isoformat() == "2026-01-01T10:00:00.123000+00:00"
+    assert stored["v6"][timestamp].isoformat() == "2026-01-01T10:00:00.120000+00:00"
+    assert stored["v1"][columns.index(events.c.properties)] == {"city": "Zürich", "total": 19.9}
