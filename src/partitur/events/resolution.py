@@ -305,7 +305,7 @@ def assign_units(conn: Connection, assignments: Sequence[tuple[ResolveUnit, str]
 def _stage_assignments(conn: Connection, pairs: Sequence[tuple[int, str]]) -> str:
     """Stage (seq, profile_id) pairs; returns the statement that applies them."""
     temp_table(conn, "tmp_event_profiles", "seq BIGINT PRIMARY KEY, profile_id VARCHAR(40)")
-    insert_rows(conn, "tmp_event_profiles", ("seq", "profile_id"), pairs, without_gil=True)
+    insert_rows(conn, "tmp_event_profiles", ("seq", "profile_id"), pairs)
     if conn.dialect.name == "sqlite":
         # driven from the scratch table (rowid lookups), not a scan of the log
         return (

@@ -101,7 +101,6 @@ def insert_identities(
         "identities",
         ("workspace_id", "kind", "value", "profile_id", "first_seen_at", "last_seen_at"),
         [(workspace_id, kind, value, profile_id, at, at) for kind, value, profile_id in rows],
-        without_gil=True,
     )
 
 

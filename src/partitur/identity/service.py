@@ -42,7 +42,7 @@ from partitur.profiles.traits import (
     stamp,
 )
 from partitur.storage.cursors import get_position, set_position
-from partitur.storage.scratch import Background, page_cache
+from partitur.storage.scratch import page_cache
 from partitur.storage.tables import loop_cursors
 from partitur.workspaces.service import list_sources
 
@@ -169,7 +169,7 @@ def _resolution_pass(
     start = after if first_open is None else first_open - 1
     if upto <= after and first_open is None:
         return result
-    for batch in _read(conn, after=start, upto=max(upto, after), unwritten=True).values():
+    for batch in _read(conn, after=start, upto=max(upto, after)).values():
         result.events += sum(unit.events for unit in batch.units)
         _resolve_workspace(conn, batch, config, now, result)
     if upto > after:
@@ -207,27 +207,10 @@ class _Batch:
     docs: list[event_log.IdentityDoc] = field(default_factory=list)
 
 
-def _read(conn: Connection, *, after: int, upto: int, unwritten: bool = False) -> dict[str, _Batch]:
-    """The units and identity documents of ``after < seq <= upto``, by workspace.
-
-    ``unwritten``: this transaction has not written yet. On SQLite the work is then shared
-    with a second connection (the same snapshot: this one holds the write lock): each sums
-    up half of the range (a person's events may make a unit in each half), and the second
-    one also reads the documents, on two cores at once."""
-    units: list[event_log.ResolveUnit] = []
-    if unwritten and conn.dialect.name == "sqlite":
-        middle = after + (upto - after) // 2
-        with Background() as background:
-            background.submit(
-                lambda: units.extend(event_log.resolve_units(conn, after=after, upto=middle))
-            )
-            with conn.engine.connect().execution_options(partitur_read=True) as side:
-                later = event_log.resolve_units(side, after=middle, upto=upto)
-                docs = event_log.identity_documents(side, after=after, upto=upto)
-        units += later
-    else:
-        units = event_log.resolve_units(conn, after=after, upto=upto)
-        docs = event_log.identity_documents(conn, after=after, upto=upto)
+def _read(conn: Connection, *, after: int, upto: int) -> dict[str, _Batch]:
+    """The units and identity documents of ``after < seq <= upto``, by workspace."""
+    units = event_log.resolve_units(conn, after=after, upto=upto)
+    docs = event_log.identity_documents(conn, after=after, upto=upto)
     if conn.dialect.name != "sqlite":
         # PostgreSQL reads each statement from a fresh snapshot: an event committed between
         # the two reads waits for the next pass
@@ -384,43 +367,34 @@ def _resolve_workspace(
     states.update(new_states)
     sources = {s.id: s.name for s in list_sources(conn, workspace_id=workspace_id)}
 
-    # the writes run in the background, in order, while steps 6-8 prepare the next ones
-    # (Python only: no SQL on ``conn`` until the block ends)
-    with Background() as background:
-        pairs = list(zip(units, unit_profile, strict=True))
-        background.submit(lambda: event_log.assign_units(conn, pairs))
-        if existing:
-            # before the new identities go in: only the known ones need touching
-            background.submit(
-                lambda: repo.touch_identities(conn, workspace_id=workspace_id, now=now)
-            )
-        fresh = [(*key, profile_of[owner[key]]) for key in all_keys if key not in existing]
-        background.submit(
-            lambda: repo.insert_identities(conn, workspace_id=workspace_id, rows=fresh, now=now)
-        )
-        if moves:
-            background.submit(lambda: repo.repoint_identities(conn, moves))
-            background.submit(lambda: event_log.repoint_profiles(conn, moves))
-        # 6. merges fold losers into survivors (traits by recency, counts add up), then
-        # traits from identify traits and context.traits apply, oldest first
-        for merge in resolution.merges:
-            profiles.merge_states(states[merge.survivor_id], states[merge.merged_id])
-        history = _apply_traits(docs, trait_docs, doc_profile, states)
-        # 7. activity (counts, first/last seen, channel, locale, timezone): folded into the
-        # profiles held in memory, set-based in SQL for the rest
-        activity = _fold_activity(units, unit_profile, sources, states)
-        # 8. profiles
-        background.submit(
-            profiles.prepare_state_writes(
-                conn,
-                new=[s for s in states.values() if s.is_new],
-                changed=[s for s in states.values() if not s.is_new and s.dirty],
-                history=history,
-                merged=moves,
-                now=now,
-            )
-        )
-        background.submit(lambda: profiles.add_activity(conn, activity, now=now))
+    # 6. merges fold losers into survivors (traits by recency, counts add up), then traits
+    # from identify traits and context.traits apply, oldest first
+    for merge in resolution.merges:
+        profiles.merge_states(states[merge.survivor_id], states[merge.merged_id])
+    history = _apply_traits(docs, trait_docs, doc_profile, states)
+    # 7. activity (counts, first/last seen, channel, locale, timezone): folded into the
+    # profiles held in memory, set-based in SQL for the rest
+    activity = _fold_activity(units, unit_profile, sources, states)
+
+    # 8. write: events, identities, moves of merged profiles, profiles, activity
+    event_log.assign_units(conn, list(zip(units, unit_profile, strict=True)))
+    if existing:
+        # before the new identities go in: only the known ones need touching
+        repo.touch_identities(conn, workspace_id=workspace_id, now=now)
+    fresh = [(*key, profile_of[owner[key]]) for key in all_keys if key not in existing]
+    repo.insert_identities(conn, workspace_id=workspace_id, rows=fresh, now=now)
+    if moves:
+        repo.repoint_identities(conn, moves)
+        event_log.repoint_profiles(conn, moves)
+    profiles.write_states(
+        conn,
+        new=[s for s in states.values() if s.is_new],
+        changed=[s for s in states.values() if not s.is_new and s.dirty],
+        history=history,
+        merged=moves,
+        now=now,
+    )
+    profiles.add_activity(conn, activity, now=now)
     if moves:
         repo.record_merges(conn, workspace_id=workspace_id, merges=resolution.merges, now=now)
         record_audits(

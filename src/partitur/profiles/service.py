@@ -6,7 +6,7 @@ resolution uses to keep profiles current, one batch at a time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -318,32 +318,6 @@ def created_at_of(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
     return repo.created_at_of(conn, ids)
 
 
-def prepare_state_writes(
-    conn: Connection,
-    *,
-    new: Sequence[ProfileState],
-    changed: Sequence[ProfileState],
-    history: Sequence[HistoryRow],
-    now: datetime,
-    merged: Mapping[str, str] | None = None,
-) -> Callable[[], None]:
-    """``write_states`` in two steps: the rows are built now, without touching the database
-    (so this can run while ``conn`` is busy with a statement), and written when the returned
-    function is called."""
-    new_rows = repo.new_state_rows(conn, new, now)
-    changed_rows = repo.changed_state_rows(conn, changed, now)
-    trait_rows = repo.history_rows(conn, history)
-
-    def write() -> None:
-        repo.insert_state_rows(conn, new_rows)
-        repo.update_state_rows(conn, changed_rows)
-        if merged:
-            repo.mark_merged(conn, merged, now)
-        repo.insert_history_rows(conn, trait_rows)
-
-    return write
-
-
 def write_states(
     conn: Connection,
     *,
@@ -354,7 +328,11 @@ def write_states(
     merged: Mapping[str, str] | None = None,
 ) -> None:
     """Insert new profiles, update changed ones, add history, redirect merged profiles."""
-    prepare_state_writes(conn, new=new, changed=changed, history=history, now=now, merged=merged)()
+    repo.insert_states(conn, new, now)
+    repo.update_states(conn, changed, now)
+    if merged:
+        repo.mark_merged(conn, merged, now)
+    repo.insert_history(conn, history)
 
 
 def add_activity(conn: Connection, rows: Sequence[tuple[Any, ...]], *, now: datetime) -> None:
