@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -476,8 +477,9 @@ def import_events(
 def _bulk_connection(store: Store) -> Iterator[Connection]:
     """One connection for the whole import. On SQLite its chunks commit with
     ``synchronous=NORMAL``: WAL stays consistent, and a power cut may roll back only the last
-    whole chunks, which a re-run restores by idempotency. A full checkpoint at the end makes
-    everything durable; the connection's own level is restored before it goes back to the pool.
+    whole chunks, which a re-run restores by idempotency. The WAL is checkpointed on a thread
+    of its own meanwhile (see ``_checkpoints``) and fully at the end, which makes everything
+    durable; the connection's own settings are restored before it goes back to the pool.
     """
     with store.engine.connect() as conn:
         if not store.is_sqlite:
@@ -485,9 +487,35 @@ def _bulk_connection(store: Store) -> Iterator[Connection]:
             return
         raw = conn.connection.driver_connection
         level = raw.execute("PRAGMA synchronous").fetchone()[0]  # type: ignore[union-attr]
+        pages = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]  # type: ignore[union-attr]
         raw.execute("PRAGMA synchronous=NORMAL")  # type: ignore[union-attr]
+        raw.execute("PRAGMA wal_autocheckpoint=0")  # type: ignore[union-attr]
         try:
-            yield conn
+            with _checkpoints(store):
+                yield conn
         finally:
             raw.execute("PRAGMA wal_checkpoint(FULL)")  # type: ignore[union-attr]
+            raw.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")  # type: ignore[union-attr]
             raw.execute(f"PRAGMA synchronous={int(level)}")  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def _checkpoints(store: Store, every: float = 0.25) -> Iterator[None]:
+    """Copy the WAL into the database file from a thread with its own connection while the
+    import writes: the writer's commits then never wait for the copy and its fsyncs (a
+    ``PASSIVE`` checkpoint runs beside a writer; SQLite releases the GIL while it works)."""
+    stop = threading.Event()
+    raw = store.engine.raw_connection()  # autocommit: the PRAGMA runs outside a transaction
+
+    def run() -> None:
+        while not stop.wait(every):
+            raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    thread = threading.Thread(target=run, name="partitur-import-checkpoints", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        raw.close()

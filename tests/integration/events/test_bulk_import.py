@@ -330,3 +330,26 @@ def test_an_import_stores_exactly_what_the_tracking_api_stores(
     assert stored["v2"][timestamp].isoformat() == "2026-01-01T10:00:00.123000+00:00"
     assert stored["v6"][timestamp].isoformat() == "2026-01-01T10:00:00.120000+00:00"
     assert stored["v1"][columns.index(events.c.properties)] == {"city": "Zürich", "total": 19.9}
+
+
+def test_a_large_import_ends_checkpointed_with_the_connections_settings_back(
+    ctx: Context, tmp_path: Path
+) -> None:
+    """SQLite: the WAL is copied into the database on a side thread while the import runs and
+    fully at the end; the import's connection goes back to the pool as it came."""
+    path = tmp_path / "many.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"type": "track", "userId": f"u{i}", "event": "E", "properties": {"n": i}})
+            for i in range(6000)
+        )
+    )
+    summary = run_import(ctx, path, chunk_lines=500)
+    assert summary.accepted == 6000
+    assert len(stored(ctx)) == 6000
+    if ctx.store.is_sqlite:
+        with ctx.store.engine.connect() as conn:
+            raw: Any = conn.connection.driver_connection
+            assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+            busy, log, copied = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert (busy, log) == (0, copied)
