@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from partitur.events.tables import events, quarantine
+from partitur.storage.scratch import sqlite_time
 
 #: Columns written on ingestion; ``seq`` is assigned by the store, ``profile_id`` by identity.
 INSERT_COLUMNS = (
@@ -82,46 +83,11 @@ _STAGE_COPY = (
     f"FROM stage.{_STAGE_TABLE} WHERE true ORDER BY rowid "
     "ON CONFLICT (workspace_id, source_id, message_id) DO NOTHING"
 )
-#: "YYYY-MM-DD HH:MM:SS.ffffff": what ``isoformat(" ", "microseconds")`` gives without the
-#: offset, at 60 % of its cost (it is formatted for every event of an import)
-_TIME_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
-
-
-def sqlite_time_text(moment: datetime) -> str:
-    """A time as the SQLite text form of ``UtcDateTime``."""
-    return _TIME_TEXT % _time_parts(moment)
-
-
-def _time_parts(moment: datetime) -> tuple[int, ...]:
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    return (
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-        moment.microsecond,
-    )
 
 
 def _sqlite_time(moment: datetime | None) -> str | None:
-    # The text form SQLAlchemy's SQLite DateTime stores (UTC, always with microseconds), so rows
-    # written here read back exactly like rows written through the table definition.
-    if moment is None:
-        return None
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    return _TIME_TEXT % (
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-        moment.microsecond,
-    )
+    # rows written here read back exactly like rows written through the table definition
+    return None if moment is None else sqlite_time(moment)
 
 
 def _sqlite_json(value: dict[str, Any] | None) -> str | None:
@@ -236,8 +202,8 @@ def _stage_values(
 ) -> Iterator[tuple[Any, ...]]:
     # the STAGE_COLUMNS of each message, '' for NULL; times are formatted from the text they
     # were read from when it is the usual UTC form (``_iso_text``), each once
-    received_text = sqlite_time_text(received_at)
-    dumps, iso_text, time_text = orjson.dumps, _iso_text, sqlite_time_text
+    received_text = sqlite_time(received_at)
+    dumps, iso_text, time_text = orjson.dumps, _iso_text, sqlite_time
     for (
         message_id,
         kind,
@@ -294,7 +260,7 @@ def _iso_text(value: str, moment: datetime) -> str:
             return value[:10] + " " + value[11:19] + ".000000"
         if value[19] == ".":
             return value[:10] + " " + (value[11:23] + "000" if size == 24 else value[11:26])
-    return _TIME_TEXT % _time_parts(moment)
+    return sqlite_time(moment)
 
 
 @contextlib.contextmanager
@@ -317,7 +283,7 @@ def insert_from_stage(
     rows were new."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(_STAGE_COPY, (workspace_id, source_id, sqlite_time_text(received_at)))
+        cursor.execute(_STAGE_COPY, (workspace_id, source_id, sqlite_time(received_at)))
         return int(cursor.rowcount)
     finally:
         cursor.close()
