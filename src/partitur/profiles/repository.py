@@ -89,94 +89,76 @@ def _time(conn: Connection, moment: datetime | None) -> Any:
     return None if moment is None else db_time(conn, moment)
 
 
-_STATE_COLUMNS = (
-    "id",
-    "workspace_id",
-    "created_at",
-    "updated_at",
-    "merged_into",
-    "traits",
-    "trait_times",
-    "computed",
-    "first_seen_at",
-    "last_seen_at",
-    "timezone",
-    "locale",
-    "is_test",
-)
-
-
-def new_state_rows(
-    conn: Connection, states: Sequence[ProfileState], now: datetime
-) -> list[tuple[Any, ...]]:
-    """The ``profiles`` rows of new profiles (no SQL: built ahead of ``insert_state_rows``)."""
-    at = db_time(conn, now)
-    return [
-        (
-            s.id,
-            s.workspace_id,
-            at if s.created_at is now else db_time(conn, s.created_at),
-            at,
-            None,
-            _json(s.traits),
-            _json(s.trait_times),
-            _json(s.computed),
-            _time(conn, s.first_seen_at),
-            _time(conn, s.last_seen_at),
-            s.timezone,
-            s.locale,
-            False,
-        )
-        for s in states
-    ]
-
-
-def insert_state_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert new profiles (bulk, straight through the driver)."""
-    insert_rows(conn, "profiles", _STATE_COLUMNS, rows)
-
-
 def insert_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
-    insert_state_rows(conn, new_state_rows(conn, states, now))
-
-
-def changed_state_rows(
-    conn: Connection, states: Sequence[ProfileState], now: datetime
-) -> list[tuple[Any, ...]]:
-    """Parameters of ``update_state_rows`` for changed profiles (no SQL)."""
-    at = db_time(conn, now)
-    return [
-        (
-            _json(s.traits),
-            _json(s.trait_times),
-            _json(s.computed),
-            _time(conn, s.first_seen_at),
-            _time(conn, s.last_seen_at),
-            s.timezone,
-            s.locale,
-            at,
-            s.id,
-        )
-        for s in states
-    ]
-
-
-def update_state_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Write changed profiles back (bulk)."""
-    if not rows:
+    """Insert new profiles (bulk, straight through the driver)."""
+    if not states:
         return
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    cast = "" if conn.dialect.name == "sqlite" else "::jsonb"
-    conn.exec_driver_sql(
-        f"UPDATE profiles SET traits = {mark}{cast}, trait_times = {mark}{cast}, "
-        f"computed = {mark}{cast}, first_seen_at = {mark}, last_seen_at = {mark}, "
-        f"timezone = {mark}, locale = {mark}, updated_at = {mark} WHERE id = {mark}",
-        list(rows),
+    at = db_time(conn, now)
+    insert_rows(
+        conn,
+        "profiles",
+        (
+            "id",
+            "workspace_id",
+            "created_at",
+            "updated_at",
+            "merged_into",
+            "traits",
+            "trait_times",
+            "computed",
+            "first_seen_at",
+            "last_seen_at",
+            "timezone",
+            "locale",
+            "is_test",
+        ),
+        [
+            (
+                s.id,
+                s.workspace_id,
+                at if s.created_at is now else db_time(conn, s.created_at),
+                at,
+                None,
+                _json(s.traits),
+                _json(s.trait_times),
+                _json(s.computed),
+                _time(conn, s.first_seen_at),
+                _time(conn, s.last_seen_at),
+                s.timezone,
+                s.locale,
+                False,
+            )
+            for s in states
+        ],
     )
 
 
 def update_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
-    update_state_rows(conn, changed_state_rows(conn, states, now))
+    """Write changed profiles back (bulk)."""
+    if not states:
+        return
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    cast = "" if conn.dialect.name == "sqlite" else "::jsonb"
+    at = db_time(conn, now)
+    conn.exec_driver_sql(
+        f"UPDATE profiles SET traits = {mark}{cast}, trait_times = {mark}{cast}, "
+        f"computed = {mark}{cast}, first_seen_at = {mark}, last_seen_at = {mark}, "
+        f"timezone = {mark}, locale = {mark}, updated_at = {mark} WHERE id = {mark}",
+        [
+            (
+                _json(s.traits),
+                _json(s.trait_times),
+                _json(s.computed),
+                _time(conn, s.first_seen_at),
+                _time(conn, s.last_seen_at),
+                s.timezone,
+                s.locale,
+                at,
+                s.id,
+            )
+            for s in states
+        ],
+    )
 
 
 def mark_merged(conn: Connection, moves: Mapping[str, str], now: datetime) -> None:
@@ -212,26 +194,17 @@ def _move_sql(conn: Connection, table: str, column: str, moves: str) -> str:
     )
 
 
-def history_rows(conn: Connection, rows: Sequence[HistoryRow]) -> list[tuple[Any, ...]]:
-    """``trait_history`` rows (no SQL: built ahead of ``insert_history_rows``)."""
-    out: list[tuple[Any, ...]] = []
+def insert_history(conn: Connection, rows: Sequence[HistoryRow]) -> None:
+    values: list[tuple[Any, ...]] = []
     at: datetime | None = None
     at_db: Any = None
     for r in rows:
         if r.changed_at is not at:  # the traits of one message share their time
             at, at_db = r.changed_at, db_time(conn, r.changed_at)
-        out.append((r.profile_id, r.trait, _json(r.value), at_db, r.source))
-    return out
-
-
-def insert_history_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        values.append((r.profile_id, r.trait, _json(r.value), at_db, r.source))
     insert_rows(
-        conn, "trait_history", ("profile_id", "trait", "value", "changed_at", "source"), rows
+        conn, "trait_history", ("profile_id", "trait", "value", "changed_at", "source"), values
     )
-
-
-def insert_history(conn: Connection, rows: Sequence[HistoryRow]) -> None:
-    insert_history_rows(conn, history_rows(conn, rows))
 
 
 def _place_newer(column: str, dialect: str) -> str:
