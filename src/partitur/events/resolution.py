@@ -38,10 +38,6 @@ def pending_window(conn: Connection, *, after: int, limit: int) -> tuple[int, in
     return int(row[0]), int(row[1])
 
 
-def max_seq(conn: Connection) -> int:
-    return int(conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one())
-
-
 def _doc(raw: Any) -> Any:
     if raw is None or raw == "null":
         return None
@@ -366,16 +362,6 @@ def first_unresolved_seq(conn: Connection, *, upto: int) -> int | None:
         select(func.min(events.c.seq)).where(events.c.profile_id.is_(None), events.c.seq <= upto)
     ).scalar_one()
     return int(row) if row is not None else None
-
-
-def unresolved_seqs(conn: Connection, *, upto: int, limit: int) -> list[int]:
-    rows = conn.execute(
-        select(events.c.seq)
-        .where(events.c.profile_id.is_(None), events.c.seq <= upto)
-        .order_by(events.c.seq)
-        .limit(limit)
-    )
-    return [r[0] for r in rows]
 
 
 class ProfileEvent(NamedTuple):
