@@ -35,9 +35,11 @@ _TO_CROCKFORD = str.maketrans(_RFC4648, _ALPHABET)
 
 def new_ids(prefix: str, count: int, now_ms: int | None = None) -> list[str]:
     """``count`` new ids (as ``new_id``) at once, for bulk creation: one time part, and the
-    random parts encoded in one pass."""
+    random parts encoded in one pass. They ascend in the order returned (ULID's monotonic
+    variant, with random gaps), so rows created in that order append to their indexes."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
     head = ulid(ms)[:10]
     randomness = os.urandom(10 * count)
-    body = base64.b32encode(randomness).decode().translate(_TO_CROCKFORD)
+    parts = sorted(randomness[i * 10 : i * 10 + 10] for i in range(count))
+    body = base64.b32encode(b"".join(parts)).decode().translate(_TO_CROCKFORD)
     return [f"{prefix}_{head}{body[i * 16 : i * 16 + 16]}" for i in range(count)]

@@ -74,8 +74,9 @@ class ResolveUnit(NamedTuple):
     timezone: Any
     timezone_seq: int | None
     timezone_ts: Any
-    #: the seqs of the unit's events
-    seqs: tuple[int, ...]
+    #: the seqs of the unit's events as the database gave them (``group_concat`` text on
+    #: SQLite, an array on PostgreSQL); ``seqs_of`` reads them
+    seqs: Any
     per_event: bool
 
 
@@ -186,8 +187,9 @@ def _units_sql(dialect: str, *, per_event: bool) -> str:
     )
 
 
-def _seqs(raw: Any) -> tuple[int, ...]:
-    """``group_concat`` text (SQLite) or an array (PostgreSQL) of seqs."""
+def seqs_of(unit: ResolveUnit) -> tuple[int, ...]:
+    """The seqs of a unit's events."""
+    raw = unit.seqs
     if isinstance(raw, str):
         return tuple(map(int, raw.split(",")))
     if isinstance(raw, int):
@@ -236,7 +238,7 @@ def resolve_units(
                 timezone=row[15],
                 timezone_seq=row[16],
                 timezone_ts=row[17],
-                seqs=_seqs(row[18]),
+                seqs=row[18],
                 per_event=per_event,
             )
         )
@@ -294,14 +296,28 @@ def assign_units(conn: Connection, assignments: Sequence[tuple[ResolveUnit, str]
     """Set ``profile_id`` on every event of each (unit, profile_id) pair, by the seqs the units
     were read with (an event committed meanwhile on PostgreSQL waits for the next pass instead
     of slipping in unread)."""
-    pairs = [(seq, pid) for unit, pid in assignments for seq in unit.seqs]
-    conn.exec_driver_sql(_stage_assignments(conn, pairs))
-
-
-def _stage_assignments(conn: Connection, pairs: Sequence[tuple[int, str]]) -> str:
-    """Stage (seq, profile_id) pairs; returns the statement that applies them."""
     temp_table(conn, "tmp_event_profiles", "seq BIGINT PRIMARY KEY, profile_id VARCHAR(40)")
-    insert_rows(conn, "tmp_event_profiles", ("seq", "profile_id"), pairs)
+    if conn.dialect.name == "sqlite":
+        # a row per unit; SQLite spreads its seqs text ("3,17,42") into a row per event
+        temp_table(conn, "tmp_unit_profiles", "seqs TEXT, profile_id VARCHAR(40)")
+        insert_rows(
+            conn,
+            "tmp_unit_profiles",
+            ("seqs", "profile_id"),
+            [(unit.seqs, pid) for unit, pid in assignments],
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO tmp_event_profiles (seq, profile_id) SELECT j.value, u.profile_id "
+            "FROM tmp_unit_profiles u, json_each('[' || u.seqs || ']') j"
+        )
+    else:
+        pairs = [(seq, pid) for unit, pid in assignments for seq in seqs_of(unit)]
+        insert_rows(conn, "tmp_event_profiles", ("seq", "profile_id"), pairs)
+    conn.exec_driver_sql(_assignments_sql(conn))
+
+
+def _assignments_sql(conn: Connection) -> str:
+    """The statement that sets ``events.profile_id`` as staged in ``tmp_event_profiles``."""
     if conn.dialect.name == "sqlite":
         # driven from the scratch table (rowid lookups), not a scan of the log
         return (
@@ -353,7 +369,7 @@ def delete_events(conn: Connection, seqs: Iterable[int]) -> int:
 
 def delete_units(conn: Connection, units: Sequence[ResolveUnit]) -> int:
     """Delete every event of the given units (suppressed identifiers); returns how many went."""
-    return delete_events(conn, [seq for unit in units for seq in unit.seqs])
+    return delete_events(conn, [seq for unit in units for seq in seqs_of(unit)])
 
 
 def first_unresolved_seq(conn: Connection, *, upto: int) -> int | None:

@@ -23,7 +23,7 @@ DEFAULT_LIMITS: dict[str, int] = {"user_id": 1}
 Node = tuple[str, str]  # an Identifier, or ("@profile", id) for an existing profile
 
 
-@dataclass
+@dataclass(slots=True)
 class _Component:
     limited: dict[str, set[str]] = field(default_factory=dict)
     profiles: list[str] = field(default_factory=list)
@@ -126,8 +126,11 @@ def resolve(
     """
     uf = _UnionFind(limits)
     refused = 0
+    known = uf.parent
 
     def node_for(identifier: Identifier, seq: int) -> Node:
+        if identifier in known:
+            return identifier
         kind, value = identifier
         if uf.add(identifier, _limited_component(kind, value, limits)):
             profile_id = existing.get(identifier)
@@ -144,6 +147,8 @@ def resolve(
         if not identifiers:
             continue
         anchor = node_for(identifiers[0], seq)
+        if len(identifiers) == 1:
+            continue
         for other in identifiers[1:]:
             node_for(other, seq)
             if not uf.union(anchor, other, link=(seq, identifiers[0][0], other[0])):

@@ -30,7 +30,8 @@ class IdentityResolver(LoopService):
 
     def run_once(self, now: datetime) -> int:
         """Resolve one batch (one transaction); returns the number of events handled."""
-        with self.ctx.store.begin() as conn:
+        # a backlog pass is one large transaction: its WAL checkpoint runs on a side thread
+        with self.ctx.store.begin(bulk=True) as conn:
             result = run_resolution_pass(conn, config=self.config, now=now, gap=self.gap)
         if result.events:
             log.info(

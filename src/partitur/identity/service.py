@@ -41,6 +41,7 @@ from partitur.profiles.traits import (
     apply_traits,
     stamp,
 )
+from partitur.storage.background import background_writes
 from partitur.storage.cursors import get_position, set_position
 from partitur.storage.scratch import page_cache
 from partitur.storage.tables import loop_cursors
@@ -214,7 +215,7 @@ def _read(conn: Connection, *, after: int, upto: int) -> dict[str, _Batch]:
     if conn.dialect.name != "sqlite":
         # PostgreSQL reads each statement from a fresh snapshot: an event committed between
         # the two reads waits for the next pass
-        seen = {seq for unit in units for seq in unit.seqs}
+        seen = {seq for unit in units for seq in event_log.seqs_of(unit)}
         docs = [doc for doc in docs if doc.seq in seen]
     work: dict[str, _Batch] = {}
     for unit in units:
@@ -356,7 +357,8 @@ def _resolve_workspace(
         for d, ids in zip(docs, doc_ids, strict=True)
     ]
 
-    # 5. the profiles held in memory: merging ones and those whose traits change
+    # 5. the profiles held in memory: merging ones and those whose traits change (the last
+    # reads)
     moves = {m.merged_id: m.survivor_id for m in resolution.merges}
     trait_docs = [
         n for n, d in enumerate(docs) if (d.traits or d.context_traits) and d.type != "group"
@@ -367,51 +369,69 @@ def _resolve_workspace(
     states.update(new_states)
     sources = {s.id: s.name for s in list_sources(conn, workspace_id=workspace_id)}
 
-    # 6. merges fold losers into survivors (traits by recency, counts add up), then traits
-    # from identify traits and context.traits apply, oldest first
-    for merge in resolution.merges:
-        profiles.merge_states(states[merge.survivor_id], states[merge.merged_id])
-    history = _apply_traits(docs, trait_docs, doc_profile, states)
-    # 7. activity (counts, first/last seen, channel, locale, timezone): folded into the
-    # profiles held in memory, set-based in SQL for the rest
-    activity = _fold_activity(units, unit_profile, sources, states)
+    # 6. the writes, from here on a thread of their own (the connection's last use here):
+    # events and the graph first, while the profiles are worked out
+    with background_writes(conn) as writes:
+        writes.submit(event_log.assign_units, conn, list(zip(units, unit_profile, strict=True)))
+        if existing:
+            # before the new identities go in: only the known ones need touching
+            writes.submit(repo.touch_identities, conn, workspace_id=workspace_id, now=now)
+        fresh = [(*key, profile_of[owner[key]]) for key in all_keys if key not in existing]
+        fresh.sort()  # in key order: appended to the graph's primary key, not spread over it
+        writes.submit(repo.insert_identities, conn, workspace_id=workspace_id, rows=fresh, now=now)
+        if moves:
+            writes.submit(repo.repoint_identities, conn, moves)
+            writes.submit(event_log.repoint_profiles, conn, moves)
 
-    # 8. write: events, identities, moves of merged profiles, profiles, activity
-    event_log.assign_units(conn, list(zip(units, unit_profile, strict=True)))
-    if existing:
-        # before the new identities go in: only the known ones need touching
-        repo.touch_identities(conn, workspace_id=workspace_id, now=now)
-    fresh = [(*key, profile_of[owner[key]]) for key in all_keys if key not in existing]
-    repo.insert_identities(conn, workspace_id=workspace_id, rows=fresh, now=now)
-    if moves:
-        repo.repoint_identities(conn, moves)
-        event_log.repoint_profiles(conn, moves)
-    profiles.write_states(
-        conn,
-        new=[s for s in states.values() if s.is_new],
-        changed=[s for s in states.values() if not s.is_new and s.dirty],
-        history=history,
-        merged=moves,
-        now=now,
-    )
-    profiles.add_activity(conn, activity, now=now)
-    if moves:
-        repo.record_merges(conn, workspace_id=workspace_id, merges=resolution.merges, now=now)
-        record_audits(
+        # 7. merges fold losers into survivors (traits by recency, counts add up), then
+        # traits from identify traits and context.traits apply, oldest first
+        for merge in resolution.merges:
+            profiles.merge_states(states[merge.survivor_id], states[merge.merged_id])
+        history = _apply_traits(docs, trait_docs, doc_profile, states)
+        # 8. activity (counts, first/last seen, channel, locale, timezone): folded into the
+        # profiles held in memory, set-based in SQL for the rest
+        activity = _fold_activity(units, unit_profile, sources, states)
+        # in index order, each profile's changes of a trait still oldest first (stable sort)
+        history.sort(key=lambda row: (row.profile_id, row.trait))
+        writes.submit(
+            profiles.write_states,
             conn,
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "at": now,
-                    "actor": "identity-resolver",
-                    "action": "profile.merged",
-                    "subject_type": "profile",
-                    "subject_id": m.survivor_id,
-                    "details": {"merged_id": m.merged_id, "event_seq": m.event_seq, **m.reason},
-                }
-                for m in resolution.merges
-            ],
+            new=[s for s in states.values() if s.is_new],
+            # merged profiles are emptied by mark_merged
+            changed=[s for s in states.values() if s.dirty and not s.is_new and s.id not in moves],
+            history=history,
+            merged=moves,
+            now=now,
         )
+        writes.submit(profiles.add_activity, conn, activity, now=now)
+        if moves:
+            writes.submit(
+                repo.record_merges,
+                conn,
+                workspace_id=workspace_id,
+                merges=resolution.merges,
+                now=now,
+            )
+            writes.submit(
+                record_audits,
+                conn,
+                [
+                    {
+                        "workspace_id": workspace_id,
+                        "at": now,
+                        "actor": "identity-resolver",
+                        "action": "profile.merged",
+                        "subject_type": "profile",
+                        "subject_id": m.survivor_id,
+                        "details": {
+                            "merged_id": m.merged_id,
+                            "event_seq": m.event_seq,
+                            **m.reason,
+                        },
+                    }
+                    for m in resolution.merges
+                ],
+            )
     result.profiles_created += len(new_states)
     result.merges += len(resolution.merges)
 

@@ -137,41 +137,62 @@ def update_states(conn: Connection, states: Sequence[ProfileState], now: datetim
     """Write changed profiles back (bulk)."""
     if not states:
         return
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    cast = "" if conn.dialect.name == "sqlite" else "::jsonb"
     at = db_time(conn, now)
+    rows = [
+        (
+            s.id,
+            _json(s.traits),
+            _json(s.trait_times),
+            _json(s.computed),
+            _time(conn, s.first_seen_at),
+            _time(conn, s.last_seen_at),
+            s.timezone,
+            s.locale,
+        )
+        for s in states
+    ]
+    if conn.dialect.name == "sqlite":
+        # staged, then one statement (it runs without the GIL beside a background writer's
+        # caller; executemany would need it for every row)
+        temp_table(
+            conn,
+            "tmp_profile_updates",
+            "id VARCHAR(40) PRIMARY KEY, traits TEXT, trait_times TEXT, computed TEXT, "
+            "first_seen_at TEXT, last_seen_at TEXT, timezone VARCHAR(64), locale VARCHAR(16)",
+        )
+        columns: tuple[str, ...] = ("traits", "trait_times", "computed", "first_seen_at")
+        columns += ("last_seen_at", "timezone", "locale")
+        insert_rows(conn, "tmp_profile_updates", ("id", *columns), rows)
+        conn.exec_driver_sql(
+            f"UPDATE profiles SET ({', '.join(columns)}, updated_at) = "
+            f"(SELECT {', '.join(f'u.{c}' for c in columns)}, ? FROM tmp_profile_updates u "
+            "WHERE u.id = profiles.id) WHERE id IN (SELECT id FROM tmp_profile_updates)",
+            (at,),
+        )
+        return
     conn.exec_driver_sql(
-        f"UPDATE profiles SET traits = {mark}{cast}, trait_times = {mark}{cast}, "
-        f"computed = {mark}{cast}, first_seen_at = {mark}, last_seen_at = {mark}, "
-        f"timezone = {mark}, locale = {mark}, updated_at = {mark} WHERE id = {mark}",
-        [
-            (
-                _json(s.traits),
-                _json(s.trait_times),
-                _json(s.computed),
-                _time(conn, s.first_seen_at),
-                _time(conn, s.last_seen_at),
-                s.timezone,
-                s.locale,
-                at,
-                s.id,
-            )
-            for s in states
-        ],
+        "UPDATE profiles SET traits = %s::jsonb, trait_times = %s::jsonb, "
+        "computed = %s::jsonb, first_seen_at = %s, last_seen_at = %s, "
+        "timezone = %s, locale = %s, updated_at = %s WHERE id = %s",
+        [(*row[1:], at, row[0]) for row in rows],
     )
 
 
 def mark_merged(conn: Connection, moves: Mapping[str, str], now: datetime) -> None:
-    """Point merged profiles (keys) at their survivors; earlier redirects follow along.
+    """Point merged profiles (keys) at their survivors and empty their traits and counts
+    (``traits.merge_states`` moved them); earlier redirects follow along.
 
     Set-based: the moves are staged once and each change is one ``UPDATE ... FROM``."""
     if not moves:
         return
     temp_table(conn, "tmp_profile_moves", "old_id VARCHAR(40) PRIMARY KEY, new_id VARCHAR(40)")
     insert_rows(conn, "tmp_profile_moves", ("old_id", "new_id"), list(moves.items()))
+    # a merged profile keeps no traits or counts of its own: they went to the survivor
+    empty = "'{}'" if conn.dialect.name == "sqlite" else "'{}'::jsonb"
     conn.execute(
         text(
-            "UPDATE profiles SET merged_into = m.new_id, updated_at = :now "
+            f"UPDATE profiles SET merged_into = m.new_id, traits = {empty}, "
+            f"trait_times = {empty}, computed = {empty}, updated_at = :now "
             "FROM tmp_profile_moves m WHERE profiles.id = m.old_id"
         ).bindparams(bindparam("now", type_=UtcDateTime)),
         {"now": now},

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from partitur.storage.background import ONE_STATEMENT
+
 #: rows per multi-row VALUES statement on engines without a fast executemany (pg8000)
 _CHUNK = 2000
 
@@ -31,6 +33,11 @@ def insert_rows(
     if not rows:
         return
     cols = ", ".join(columns)
+    if conn.dialect.name == "sqlite" and conn.info.get(ONE_STATEMENT):
+        # a few statements of many rows each: SQLite runs each without the GIL, where
+        # executemany needs it back for every row (see storage.background)
+        _insert_values(conn, f"INSERT INTO {table} ({cols}) VALUES ", len(columns), rows)
+        return
     if conn.dialect.name == "sqlite":
         marks = ", ".join("?" for _ in columns)
         conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(rows))
@@ -41,6 +48,21 @@ def insert_rows(
         params: list[Any] = [v for row in chunk for v in row]
         values = ", ".join(one for _ in chunk)
         conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES {values}", tuple(params))
+
+
+#: SQLite's limit of bound parameters per statement (SQLITE_MAX_VARIABLE_NUMBER, 3.32+)
+_SQLITE_PARAMS = 32766
+
+
+def _insert_values(conn: Connection, head: str, width: int, rows: Sequence[Sequence[Any]]) -> None:
+    """``head`` + multi-row VALUES, as many rows per statement as SQLite takes parameters."""
+    per = max(1, _SQLITE_PARAMS // width)
+    one = "(" + ", ".join("?" for _ in range(width)) + ")"
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        conn.exec_driver_sql(
+            head + ", ".join(one for _ in chunk), tuple(v for row in chunk for v in row)
+        )
 
 
 def db_time(conn: Connection, moment: datetime) -> Any:

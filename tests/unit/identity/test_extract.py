@@ -112,5 +112,7 @@ def test_bulk_ids_are_unique_sortable_ulids() -> None:
     ids = new_ids("prf", 1000, now_ms=1_700_000_000_000)
     assert len(set(ids)) == 1000
     assert all(len(i) == 30 and i.startswith("prf_01") for i in ids)
+    # ascending in the order given, so bulk-created rows append to their indexes
+    assert ids == sorted(ids)
     later = new_ids("prf", 1, now_ms=1_700_000_000_001)[0]
     assert later[:14] > ids[0][:14]

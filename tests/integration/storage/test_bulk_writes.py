@@ -1,0 +1,112 @@
+"""Bulk transactions: background writes, many-row inserts and the side-thread WAL checkpoint."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection
+
+from partitur.storage.background import ONE_STATEMENT, background_writes
+from partitur.storage.engine import Store
+from partitur.storage.scratch import insert_rows, temp_table
+
+ROWS = [(n, f"text {n}", n / 4, None if n % 3 else "x", n % 2 == 0) for n in range(20_000)]
+
+
+def _stored(store: Store, table: str) -> list[tuple[object, ...]]:
+    with store.read() as conn:
+        return [
+            tuple(row)
+            for row in conn.exec_driver_sql(
+                f"SELECT n, t, r, maybe, flag, typeof(n), typeof(r), typeof(maybe) FROM {table} "
+                "ORDER BY n"
+            )
+        ]
+
+
+def test_many_row_statements_store_what_executemany_stores(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'p.db'}")
+    columns = ("n", "t", "r", "maybe", "flag")
+    with store.begin() as conn:
+        for table in ("plain", "many"):
+            conn.exec_driver_sql(f"CREATE TABLE {table} (n INTEGER, t TEXT, r REAL, maybe, flag)")
+        insert_rows(conn, "plain", columns, ROWS)
+        conn.info[ONE_STATEMENT] = True  # as in background_writes: 20,000 rows, 4 statements
+        try:
+            insert_rows(conn, "many", columns, ROWS)
+        finally:
+            conn.info.pop(ONE_STATEMENT)
+    plain = _stored(store, "plain")
+    assert len(plain) == len(ROWS)
+    assert _stored(store, "many") == plain
+    store.dispose()
+
+
+def test_background_jobs_run_in_order_on_another_thread(sqlite_url: str) -> None:
+    store = Store(sqlite_url)
+    threads: list[str] = []
+
+    def step(conn: Connection, n: int) -> None:
+        threads.append(threading.current_thread().name)
+        insert_rows(conn, "steps", ("n",), [(n,)])
+
+    with store.begin() as conn:
+        temp_table(conn, "steps", "n INTEGER")
+        with background_writes(conn) as writes:
+            for n in range(5):
+                writes.submit(step, conn, n)
+        assert ONE_STATEMENT not in conn.info  # the connection is the caller's again
+        order = [r[0] for r in conn.exec_driver_sql("SELECT n FROM steps ORDER BY rowid")]
+    assert order == [0, 1, 2, 3, 4]
+    assert threads and all(name != threading.current_thread().name for name in threads)
+    store.dispose()
+
+
+def test_a_failed_job_skips_the_rest_and_rolls_the_transaction_back(sqlite_url: str) -> None:
+    store = Store(sqlite_url)
+    with store.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE kept (n INTEGER)")
+    ran: list[int] = []
+
+    def write(conn: Connection, n: int) -> None:
+        ran.append(n)
+        if n == 1:
+            conn.exec_driver_sql("INSERT INTO no_such_table VALUES (1)")
+        insert_rows(conn, "kept", ("n",), [(n,)])
+
+    with (
+        pytest.raises(Exception, match="no_such_table"),
+        store.begin() as conn,
+        background_writes(conn) as writes,
+    ):
+        for n in range(3):
+            writes.submit(write, conn, n)
+    assert ran == [0, 1]  # the job after the failed one never ran
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM kept").scalar_one() == 0
+    store.dispose()
+
+
+def test_a_bulk_transaction_leaves_its_checkpoint_to_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    store = Store(f"sqlite:///{path}", sqlite_synchronous="NORMAL")
+    with store.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE big (n INTEGER, t TEXT)")
+    with store.begin(bulk=True) as conn:
+        insert_rows(conn, "big", ("n", "t"), [(n, "x" * 200) for n in range(50_000)])
+        conn_id = id(conn.connection.driver_connection)
+    assert any(t.name == "partitur-checkpoints" for t in threading.enumerate())
+    assert store.wait_checkpoint(timeout=30)
+    # everything the bulk transaction wrote is in the database file itself now
+    with sqlite3.connect(path) as other:
+        busy, frames, done = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and frames == done
+    # and the connection's own automatic checkpoints are back on
+    with store.begin() as conn:
+        assert id(conn.connection.driver_connection) == conn_id
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 1000
+        assert conn.exec_driver_sql("SELECT count(*) FROM big").scalar_one() == 50_000
+    store.dispose()
