@@ -393,16 +393,15 @@ def _resolve_workspace(
         activity = _fold_activity(units, unit_profile, sources, states)
         # in index order, each profile's changes of a trait still oldest first (stable sort)
         history.sort(key=lambda row: (row.profile_id, row.trait))
-        writes.submit(
-            profiles.write_states,
+        rows = profiles.state_rows(
             conn,
             new=[s for s in states.values() if s.is_new],
             # merged profiles are emptied by mark_merged
             changed=[s for s in states.values() if s.dirty and not s.is_new and s.id not in moves],
             history=history,
-            merged=moves,
             now=now,
         )
+        writes.submit(profiles.write_state_rows, conn, rows, now=now, merged=moves)
         writes.submit(profiles.add_activity, conn, activity, now=now)
         if moves:
             writes.submit(

@@ -17,6 +17,8 @@ from partitur.profiles.traits import HistoryRow, ProfileState
 from partitur.storage import driver
 from partitur.storage.scratch import db_time, insert_rows, temp_table
 
+Row = tuple[Any, ...]
+
 
 def _state(row: Mapping[str, Any]) -> ProfileState:
     return ProfileState(
@@ -89,56 +91,67 @@ def _time(conn: Connection, moment: datetime | None) -> Any:
     return None if moment is None else db_time(conn, moment)
 
 
-def insert_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
-    """Insert new profiles (bulk, straight through the driver)."""
-    if not states:
-        return
+_PROFILE_COLUMNS = (
+    "id",
+    "workspace_id",
+    "created_at",
+    "updated_at",
+    "merged_into",
+    "traits",
+    "trait_times",
+    "computed",
+    "first_seen_at",
+    "last_seen_at",
+    "timezone",
+    "locale",
+    "is_test",
+)
+_UPDATED_COLUMNS = (
+    "traits",
+    "trait_times",
+    "computed",
+    "first_seen_at",
+    "last_seen_at",
+    "timezone",
+    "locale",
+)
+
+
+def new_state_rows(conn: Connection, states: Sequence[ProfileState], now: datetime) -> list[Row]:
+    """Rows for ``insert_state_rows``."""
     at = db_time(conn, now)
-    insert_rows(
-        conn,
-        "profiles",
+    return [
         (
-            "id",
-            "workspace_id",
-            "created_at",
-            "updated_at",
-            "merged_into",
-            "traits",
-            "trait_times",
-            "computed",
-            "first_seen_at",
-            "last_seen_at",
-            "timezone",
-            "locale",
-            "is_test",
-        ),
-        [
-            (
-                s.id,
-                s.workspace_id,
-                at if s.created_at is now else db_time(conn, s.created_at),
-                at,
-                None,
-                _json(s.traits),
-                _json(s.trait_times),
-                _json(s.computed),
-                _time(conn, s.first_seen_at),
-                _time(conn, s.last_seen_at),
-                s.timezone,
-                s.locale,
-                False,
-            )
-            for s in states
-        ],
-    )
+            s.id,
+            s.workspace_id,
+            at if s.created_at is now else db_time(conn, s.created_at),
+            at,
+            None,
+            _json(s.traits),
+            _json(s.trait_times),
+            _json(s.computed),
+            _time(conn, s.first_seen_at),
+            _time(conn, s.last_seen_at),
+            s.timezone,
+            s.locale,
+            False,
+        )
+        for s in states
+    ]
 
 
-def update_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
-    """Write changed profiles back (bulk)."""
-    if not states:
-        return
-    at = db_time(conn, now)
-    rows = [
+def insert_state_rows(conn: Connection, rows: Sequence[Row]) -> None:
+    """Insert new profiles (bulk, straight through the driver)."""
+    insert_rows(conn, "profiles", _PROFILE_COLUMNS, rows)
+
+
+def insert_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
+    insert_state_rows(conn, new_state_rows(conn, states, now))
+
+
+def changed_state_rows(conn: Connection, states: Sequence[ProfileState]) -> list[Row]:
+    """Rows for ``update_state_rows``: the id, then ``_UPDATED_COLUMNS``."""
+    return [
         (
             s.id,
             _json(s.traits),
@@ -151,6 +164,13 @@ def update_states(conn: Connection, states: Sequence[ProfileState], now: datetim
         )
         for s in states
     ]
+
+
+def update_state_rows(conn: Connection, rows: Sequence[Row], now: datetime) -> None:
+    """Write changed profiles back (bulk)."""
+    if not rows:
+        return
+    at = db_time(conn, now)
     if conn.dialect.name == "sqlite":
         # staged, then one statement (it runs without the GIL beside a background writer's
         # caller; executemany would need it for every row)
@@ -160,13 +180,12 @@ def update_states(conn: Connection, states: Sequence[ProfileState], now: datetim
             "id VARCHAR(40) PRIMARY KEY, traits TEXT, trait_times TEXT, computed TEXT, "
             "first_seen_at TEXT, last_seen_at TEXT, timezone VARCHAR(64), locale VARCHAR(16)",
         )
-        columns: tuple[str, ...] = ("traits", "trait_times", "computed", "first_seen_at")
-        columns += ("last_seen_at", "timezone", "locale")
-        insert_rows(conn, "tmp_profile_updates", ("id", *columns), rows)
+        insert_rows(conn, "tmp_profile_updates", ("id", *_UPDATED_COLUMNS), rows)
         conn.exec_driver_sql(
-            f"UPDATE profiles SET ({', '.join(columns)}, updated_at) = "
-            f"(SELECT {', '.join(f'u.{c}' for c in columns)}, ? FROM tmp_profile_updates u "
-            "WHERE u.id = profiles.id) WHERE id IN (SELECT id FROM tmp_profile_updates)",
+            f"UPDATE profiles SET ({', '.join(_UPDATED_COLUMNS)}, updated_at) = "
+            f"(SELECT {', '.join(f'u.{c}' for c in _UPDATED_COLUMNS)}, ? "
+            "FROM tmp_profile_updates u WHERE u.id = profiles.id) "
+            "WHERE id IN (SELECT id FROM tmp_profile_updates)",
             (at,),
         )
         return
@@ -176,6 +195,10 @@ def update_states(conn: Connection, states: Sequence[ProfileState], now: datetim
         "timezone = %s, locale = %s, updated_at = %s WHERE id = %s",
         [(*row[1:], at, row[0]) for row in rows],
     )
+
+
+def update_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
+    update_state_rows(conn, changed_state_rows(conn, states), now)
 
 
 def mark_merged(conn: Connection, moves: Mapping[str, str], now: datetime) -> None:
@@ -215,17 +238,26 @@ def _move_sql(conn: Connection, table: str, column: str, moves: str) -> str:
     )
 
 
-def insert_history(conn: Connection, rows: Sequence[HistoryRow]) -> None:
-    values: list[tuple[Any, ...]] = []
+def history_rows(conn: Connection, rows: Sequence[HistoryRow]) -> list[Row]:
+    """Rows for ``insert_history_rows``."""
+    values: list[Row] = []
     at: datetime | None = None
     at_db: Any = None
     for r in rows:
         if r.changed_at is not at:  # the traits of one message share their time
             at, at_db = r.changed_at, db_time(conn, r.changed_at)
         values.append((r.profile_id, r.trait, _json(r.value), at_db, r.source))
+    return values
+
+
+def insert_history_rows(conn: Connection, rows: Sequence[Row]) -> None:
     insert_rows(
-        conn, "trait_history", ("profile_id", "trait", "value", "changed_at", "source"), values
+        conn, "trait_history", ("profile_id", "trait", "value", "changed_at", "source"), rows
     )
+
+
+def insert_history(conn: Connection, rows: Sequence[HistoryRow]) -> None:
+    insert_history_rows(conn, history_rows(conn, rows))
 
 
 def _place_newer(column: str, dialect: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam
 
@@ -328,11 +328,43 @@ def write_states(
     merged: Mapping[str, str] | None = None,
 ) -> None:
     """Insert new profiles, update changed ones, add history, redirect merged profiles."""
-    repo.insert_states(conn, new, now)
-    repo.update_states(conn, changed, now)
+    rows = state_rows(conn, new=new, changed=changed, history=history, now=now)
+    write_state_rows(conn, rows, now=now, merged=merged)
+
+
+class StateRows(NamedTuple):
+    """What ``write_states`` writes, as rows (see ``state_rows``)."""
+
+    new: list[repo.Row]
+    changed: list[repo.Row]
+    history: list[repo.Row]
+
+
+def state_rows(
+    conn: Connection,
+    *,
+    new: Sequence[ProfileState],
+    changed: Sequence[ProfileState],
+    history: Sequence[HistoryRow],
+    now: datetime,
+) -> StateRows:
+    """The rows of ``write_states``, built apart from writing them: a background writer's
+    caller builds them while the writer works (see ``storage.background``)."""
+    return StateRows(
+        repo.new_state_rows(conn, new, now),
+        repo.changed_state_rows(conn, changed),
+        repo.history_rows(conn, history),
+    )
+
+
+def write_state_rows(
+    conn: Connection, rows: StateRows, *, now: datetime, merged: Mapping[str, str] | None = None
+) -> None:
+    repo.insert_state_rows(conn, rows.new)
+    repo.update_state_rows(conn, rows.changed, now)
     if merged:
         repo.mark_merged(conn, merged, now)
-    repo.insert_history(conn, history)
+    repo.insert_history_rows(conn, rows.history)
 
 
 def add_activity(conn: Connection, rows: Sequence[tuple[Any, ...]], *, now: datetime) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from partitur.storage.background import ONE_STATEMENT
 
-#: rows per multi-row VALUES statement on engines without a fast executemany (pg8000)
+#: rows per multi-row VALUES statement on PostgreSQL
 _CHUNK = 2000
 
 
@@ -32,32 +32,32 @@ def insert_rows(
     """Insert plain values (str, int, float, None) into ``table`` as fast as the driver allows."""
     if not rows:
         return
-    cols = ", ".join(columns)
-    if conn.dialect.name == "sqlite" and conn.info.get(ONE_STATEMENT):
-        # a few statements of many rows each: SQLite runs each without the GIL, where
-        # executemany needs it back for every row (see storage.background)
-        _insert_values(conn, f"INSERT INTO {table} ({cols}) VALUES ", len(columns), rows)
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    if conn.dialect.name != "sqlite":
+        _insert_values(conn, head, "%s", len(columns), rows, _CHUNK)
         return
-    if conn.dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(rows))
-        return
-    one = "(" + ", ".join("%s" for _ in columns) + ")"
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        params: list[Any] = [v for row in chunk for v in row]
-        values = ", ".join(one for _ in chunk)
-        conn.exec_driver_sql(f"INSERT INTO {table} ({cols}) VALUES {values}", tuple(params))
+    # multi-row VALUES: twice the rate of executemany for narrow rows. A background writer
+    # (see storage.background) sends as many rows per statement as SQLite takes parameters,
+    # since each statement costs it one wait for the GIL
+    rows_per = _SQLITE_PARAMS // len(columns) if conn.info.get(ONE_STATEMENT) else 500
+    _insert_values(conn, head, "?", len(columns), rows, rows_per)
 
 
 #: SQLite's limit of bound parameters per statement (SQLITE_MAX_VARIABLE_NUMBER, 3.32+)
 _SQLITE_PARAMS = 32766
 
 
-def _insert_values(conn: Connection, head: str, width: int, rows: Sequence[Sequence[Any]]) -> None:
-    """``head`` + multi-row VALUES, as many rows per statement as SQLite takes parameters."""
-    per = max(1, _SQLITE_PARAMS // width)
-    one = "(" + ", ".join("?" for _ in range(width)) + ")"
+def _insert_values(
+    conn: Connection,
+    head: str,
+    mark: str,
+    width: int,
+    rows: Sequence[Sequence[Any]],
+    rows_per: int,
+) -> None:
+    """``head`` + multi-row VALUES of up to ``rows_per`` rows per statement."""
+    per = max(1, min(rows_per, _SQLITE_PARAMS // width))
+    one = "(" + ", ".join(mark for _ in range(width)) + ")"
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
         conn.exec_driver_sql(
