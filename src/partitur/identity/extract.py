@@ -26,7 +26,10 @@ class Blocklist:
 
     def blocks(self, value: str) -> bool:
         text = value.strip().lower()
-        return text in self._values or not text or bool(_ZEROS_DASHES.match(text))
+        if not text or text in self._values:
+            return True
+        # only zeros and dashes: the first character (after the strip) tells most apart
+        return text[0] in "0-" and bool(_ZEROS_DASHES.match(text))
 
 
 def normalise_email(value: Any) -> str | None:
@@ -104,18 +107,18 @@ def extract_identifiers(
                 kind = normalise_id(entry.get("type"))
                 if kind:
                     add(f"external:{kind.lower()}", normalise_id(entry.get("id")))
-    for source in (traits, context_traits):
-        if not isinstance(source, Mapping):
-            continue
+    # most messages carry no traits: skip the (slow) Mapping checks for them
+    if traits is None and context_traits is None:
+        return tuple(found)
+    sources = [s for s in (traits, context_traits) if isinstance(s, Mapping)]
+    for source in sources:
         for name in external_id_traits:
             if name in source:
                 add(f"external:{name.lower()}", normalise_id(source.get(name)))
-    for source in (traits, context_traits):
-        if isinstance(source, Mapping):
-            add("email", normalise_email(source.get("email")))
-    for source in (traits, context_traits):
-        if isinstance(source, Mapping):
-            add("phone", normalise_phone(source.get("phone")))
+    for source in sources:
+        add("email", normalise_email(source.get("email")))
+    for source in sources:
+        add("phone", normalise_phone(source.get("phone")))
     return tuple(found)
 
 
