@@ -74,11 +74,14 @@ class _UnionFind:
             parent[node], node = root, parent[node]
         return root
 
-    def add(self, node: Node, component: _Component) -> bool:
+    def add(self, node: Node, component: _Component | None) -> bool:
+        """A new node; ``component`` None for one that carries nothing (no limited value, no
+        profile): most identifiers, which then cost no component at all."""
         if node in self.parent:
             return False
         self.parent[node] = node
-        self.comp[node] = component
+        if component is not None:
+            self.comp[node] = component
         return True
 
     def fits(self, a: _Component, b: _Component) -> bool:
@@ -93,7 +96,14 @@ class _UnionFind:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
-        ca, cb = self.comp[ra], self.comp[rb]
+        comp = self.comp
+        ca, cb = comp.get(ra), comp.get(rb)
+        if cb is None:  # nothing to carry over, nothing to refuse
+            self.parent[rb] = ra
+            return True
+        if ca is None:
+            self.parent[ra] = rb
+            return True
         if not force and not self.fits(ca, cb):
             return False
         if ca.profiles and cb.profiles:
@@ -105,7 +115,7 @@ class _UnionFind:
             ca.limited.setdefault(kind, set()).update(values)
         ca.profiles.extend(cb.profiles)
         ca.links.extend(cb.links)
-        del self.comp[rb]
+        del comp[rb]
         return True
 
 
@@ -164,18 +174,14 @@ def resolve(
     profile_of: dict[int, str | None] = {}
     merges: list[Merge] = []
     if callable(profile_age):
-        merging = {
-            p
-            for root in keys
-            if len(set(uf.comp[root].profiles)) > 1
-            for p in uf.comp[root].profiles
-        }
+        held = [c for c in (uf.comp.get(root) for root in keys) if c is not None]
+        merging = {p for c in held if len(set(c.profiles)) > 1 for p in c.profiles}
         ages = profile_age(sorted(merging)) if merging else {}
     else:
         ages = profile_age
     for root, key in keys.items():
-        comp = uf.comp[root]
-        if not comp.profiles:
+        comp = uf.comp.get(root)
+        if comp is None or not comp.profiles:
             profile_of[key] = None
             continue
         if len(set(comp.profiles)) == 1:
@@ -197,7 +203,7 @@ def resolve(
     return Resolution(owner=owner, profile_of_component=profile_of, merges=merges, refused=refused)
 
 
-def _limited_component(kind: str, value: str, limits: Mapping[str, int]) -> _Component:
+def _limited_component(kind: str, value: str, limits: Mapping[str, int]) -> _Component | None:
     if kind in limits:
         return _Component(limited={kind: {value}})
-    return _Component()
+    return None
