@@ -182,8 +182,7 @@ def _units_sql(dialect: str, *, per_event: bool) -> str:
         + f" FROM events WHERE {_RANGE.format(m=mark)}{only} GROUP BY {group}) g "
         f"JOIN events l ON l.seq = {seq_of.format('last_key')} "
         f"LEFT JOIN events lc ON lc.seq = {seq_of.format('locale_key')} "
-        f"LEFT JOIN events tz ON tz.seq = {seq_of.format('tz_key')} "
-        "ORDER BY g.first_seq"
+        f"LEFT JOIN events tz ON tz.seq = {seq_of.format('tz_key')}"
     )
 
 
@@ -204,9 +203,10 @@ def resolve_units(
     upto: int,
     per_event_keys: Sequence[tuple[str, str, str]] | None = None,
 ) -> list[ResolveUnit]:
-    """The unresolved events with ``after < seq <= upto`` as units, oldest first: one per
-    (workspace, user_id, anonymous_id); with ``per_event_keys`` ((workspace, user_id or '',
-    anonymous_id or '') triples), one per event of those keys only."""
+    """The unresolved events with ``after < seq <= upto`` as units, in no particular order
+    (sorting a backlog's units costs the database a second sort): one per (workspace,
+    user_id, anonymous_id); with ``per_event_keys`` ((workspace, user_id or '', anonymous_id
+    or '') triples), one per event of those keys only."""
     dialect = "sqlite" if conn.dialect.name == "sqlite" else "postgresql"
     per_event = per_event_keys is not None
     if per_event:

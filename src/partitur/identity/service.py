@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -170,9 +171,10 @@ def _resolution_pass(
     start = after if first_open is None else first_open - 1
     if upto <= after and first_open is None:
         return result
-    for batch in _read(conn, after=start, upto=max(upto, after)).values():
+    extract = _Identifiers(config)
+    for batch in _read(conn, after=start, upto=max(upto, after), extract=extract).values():
         result.events += sum(unit.events for unit in batch.units)
-        _resolve_workspace(conn, batch, config, now, result)
+        _resolve_workspace(conn, batch, config, extract, now, result)
     if upto > after:
         set_position(conn, CURSOR, upto, now)
         result.position = upto
@@ -206,25 +208,8 @@ class _Batch:
     upto: int
     units: list[event_log.ResolveUnit] = field(default_factory=list)
     docs: list[event_log.IdentityDoc] = field(default_factory=list)
-
-
-def _read(conn: Connection, *, after: int, upto: int) -> dict[str, _Batch]:
-    """The units and identity documents of ``after < seq <= upto``, by workspace."""
-    units = event_log.resolve_units(conn, after=after, upto=upto)
-    docs = event_log.identity_documents(conn, after=after, upto=upto)
-    if conn.dialect.name != "sqlite":
-        # PostgreSQL reads each statement from a fresh snapshot: an event committed between
-        # the two reads waits for the next pass
-        seen = {seq for unit in units for seq in event_log.seqs_of(unit)}
-        docs = [doc for doc in docs if doc.seq in seen]
-    work: dict[str, _Batch] = {}
-    for unit in units:
-        if unit.workspace_id not in work:
-            work[unit.workspace_id] = _Batch(unit.workspace_id, after, upto)
-        work[unit.workspace_id].units.append(unit)
-    for doc in docs:
-        work[doc.workspace_id].docs.append(doc)
-    return work
+    #: the identifiers of each document
+    doc_ids: list[tuple[Identifier, ...]] = field(default_factory=list)
 
 
 class _Identifiers:
@@ -264,15 +249,47 @@ class _Identifiers:
         )
 
 
+def _read(conn: Connection, *, after: int, upto: int, extract: _Identifiers) -> dict[str, _Batch]:
+    """The units and identity documents (with their identifiers) of ``after < seq <= upto``,
+    by workspace."""
+    if conn.dialect.name == "sqlite":
+        # the write lock is held, so nothing commits between the reads: the documents first,
+        # then the units' GROUP BY (seconds for a backlog; SQLite runs it without the GIL) on
+        # a thread of its own while this one extracts the documents' identifiers
+        docs = event_log.identity_documents(conn, after=after, upto=upto)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="partitur-read") as pool:
+            pending = pool.submit(event_log.resolve_units, conn, after=after, upto=upto)
+            doc_ids = [extract.of_doc(d) for d in docs]
+            units = pending.result()
+    else:
+        units = event_log.resolve_units(conn, after=after, upto=upto)
+        docs = event_log.identity_documents(conn, after=after, upto=upto)
+        # PostgreSQL reads each statement from a fresh snapshot: an event committed between
+        # the two reads waits for the next pass
+        seen = {seq for unit in units for seq in event_log.seqs_of(unit)}
+        docs = [doc for doc in docs if doc.seq in seen]
+        doc_ids = [extract.of_doc(d) for d in docs]
+    work: dict[str, _Batch] = {}
+    for unit in units:
+        if unit.workspace_id not in work:
+            work[unit.workspace_id] = _Batch(unit.workspace_id, after, upto)
+        work[unit.workspace_id].units.append(unit)
+    for doc, ids in zip(docs, doc_ids, strict=True):
+        batch = work[doc.workspace_id]
+        batch.docs.append(doc)
+        batch.doc_ids.append(ids)
+    return work
+
+
 def _resolve_workspace(
     conn: Connection,
     batch: _Batch,
     config: ResolverConfig,
+    extract: _Identifiers,
     now: datetime,
     result: PassResult,
 ) -> None:
     workspace_id = batch.workspace_id
-    extract = _Identifiers(config)
     # 1. identifiers: a unit's are its user_id and anonymous_id; where those name nobody
     # (blocked values), its events are taken one by one
     units = batch.units
@@ -288,16 +305,15 @@ def _resolve_workspace(
             conn, after=batch.after, upto=batch.upto, per_event_keys=blocked
         )
         key_ids = [extract.of_key(u.user_id, u.anonymous_id) for u in units]
-    docs = batch.docs
-    doc_ids = [extract.of_doc(d) for d in docs]
+    docs, doc_ids = batch.docs, batch.doc_ids
 
     # 2. the suppression list: events of erased people are dropped and counted
     if repo.has_suppressions(conn, workspace_id=workspace_id) and _drop_suppressed(
         conn, batch, units, key_ids, docs, doc_ids, result
     ):
-        again = _read(conn, after=batch.after, upto=batch.upto).get(workspace_id)
-        if again is not None:
-            _resolve_workspace(conn, again, config, now, result)
+        again = _read(conn, after=batch.after, upto=batch.upto, extract=extract)
+        if workspace_id in again:
+            _resolve_workspace(conn, again[workspace_id], config, extract, now, result)
         return
 
     # 3. the existing graph around this batch's identifiers
@@ -335,13 +351,11 @@ def _resolve_workspace(
     isolated = sum(1 for ids in anchors if not ids)
     wanted = sum(1 for p in resolution.profile_of_component.values() if p is None) + isolated
     fresh_ids = iter(new_ids("prf", wanted))
-    new_states: dict[str, ProfileState] = {}
+    created: list[str] = []  # in the order given out: ascending
 
     def new_profile() -> str:
         profile_id = next(fresh_ids)
-        new_states[profile_id] = ProfileState(
-            id=profile_id, workspace_id=workspace_id, created_at=now, is_new=True
-        )
+        created.append(profile_id)
         return profile_id
 
     profile_of = {
@@ -364,15 +378,20 @@ def _resolve_workspace(
         n for n, d in enumerate(docs) if (d.traits or d.context_traits) and d.type != "group"
     ]
     needed = set(moves) | set(moves.values())
-    needed.update(doc_profile[n] for n in trait_docs if doc_profile[n] not in new_states)
+    is_new = set(created)
+    needed.update(doc_profile[n] for n in trait_docs if doc_profile[n] not in is_new)
     states = profiles.load_states(conn, needed)
-    states.update(new_states)
     sources = {s.id: s.name for s in list_sources(conn, workspace_id=workspace_id)}
 
     # 6. the writes, from here on a thread of their own (the connection's last use here):
     # events and the graph first, while the profiles are worked out
     with background_writes(conn) as writes:
         writes.submit(event_log.assign_units, conn, list(zip(units, unit_profile, strict=True)))
+        # the new profiles' states, while the events are written
+        states.update(
+            (pid, ProfileState(id=pid, workspace_id=workspace_id, created_at=now, is_new=True))
+            for pid in created
+        )
         if existing:
             # before the new identities go in: only the known ones need touching
             writes.submit(repo.touch_identities, conn, workspace_id=workspace_id, now=now)
@@ -431,7 +450,7 @@ def _resolve_workspace(
                     for m in resolution.merges
                 ],
             )
-    result.profiles_created += len(new_states)
+    result.profiles_created += len(created)
     result.merges += len(resolution.merges)
 
 
