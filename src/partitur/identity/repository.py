@@ -99,8 +99,9 @@ def insert_identities(
     insert_rows(
         conn,
         "identities",
-        ("workspace_id", "kind", "value", "profile_id", "first_seen_at", "last_seen_at"),
-        [(workspace_id, kind, value, profile_id, at, at) for kind, value, profile_id in rows],
+        ("kind", "value", "profile_id"),
+        rows,
+        same={"workspace_id": workspace_id, "first_seen_at": at, "last_seen_at": at},
     )
 
 

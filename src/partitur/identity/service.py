@@ -14,6 +14,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, select, text
@@ -386,18 +387,22 @@ def _resolve_workspace(
     # 6. the writes, from here on a thread of their own (the connection's last use here):
     # events and the graph first, while the profiles are worked out
     with background_writes(conn) as writes:
+        if existing:
+            # before the new identities go in: only the known ones need touching
+            writes.submit(repo.touch_identities, conn, workspace_id=workspace_id, now=now)
+        # the new identities before the events: into a page cache not yet full of the events'
+        # dirty pages (for 1M events, 450,000 identities take a third of the time they take
+        # after them, and the events' UPDATE is no slower)
+        fresh = _in_key_order(
+            [(*key, profile_of[owner[key]]) for key in all_keys if key not in existing]
+        )
+        writes.submit(repo.insert_identities, conn, workspace_id=workspace_id, rows=fresh, now=now)
         writes.submit(event_log.assign_units, conn, list(zip(units, unit_profile, strict=True)))
         # the new profiles' states, while the events are written
         states.update(
             (pid, ProfileState(id=pid, workspace_id=workspace_id, created_at=now, is_new=True))
             for pid in created
         )
-        if existing:
-            # before the new identities go in: only the known ones need touching
-            writes.submit(repo.touch_identities, conn, workspace_id=workspace_id, now=now)
-        fresh = [(*key, profile_of[owner[key]]) for key in all_keys if key not in existing]
-        fresh.sort()  # in key order: appended to the graph's primary key, not spread over it
-        writes.submit(repo.insert_identities, conn, workspace_id=workspace_id, rows=fresh, now=now)
         if moves:
             writes.submit(repo.repoint_identities, conn, moves)
             writes.submit(event_log.repoint_profiles, conn, moves)
@@ -452,6 +457,25 @@ def _resolve_workspace(
             )
     result.profiles_created += len(created)
     result.merges += len(resolution.merges)
+
+
+def _in_key_order(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """(kind, value, profile_id) rows with distinct (kind, value), sorted as the graph's
+    primary key: appended to it, not spread over it. By kind, then each kind's values (a
+    third of the time of sorting the tuples)."""
+    by_kind: dict[str, list[tuple[str, str, str]]] = {}
+    for row in rows:
+        held = by_kind.get(row[0])
+        if held is None:
+            by_kind[row[0]] = [row]
+        else:
+            held.append(row)
+    ordered: list[tuple[str, str, str]] = []
+    for kind in sorted(by_kind):
+        group = by_kind[kind]
+        group.sort(key=itemgetter(1))
+        ordered += group
+    return ordered
 
 
 def _apply_traits(

@@ -45,6 +45,60 @@ def test_many_row_statements_store_what_executemany_stores(tmp_path: Path) -> No
     store.dispose()
 
 
+NARROW = [
+    (n, ["7", '{"a": 1}', "Grüße ✓", 'quote " and \\ slash', None][n % 5], [n / 8, None][n % 2])
+    for n in range(10_000)
+]
+
+
+def _narrow(store: Store, table: str) -> list[tuple[object, ...]]:
+    with store.read() as conn:
+        return [
+            tuple(row)
+            for row in conn.exec_driver_sql(
+                f"SELECT n, t, r, ws, at, typeof(n), typeof(t), typeof(r) FROM {table} ORDER BY n"
+            )
+        ]
+
+
+def test_narrow_rows_on_a_writer_go_as_json_and_store_what_bound_values_store(
+    tmp_path: Path,
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'n.db'}")
+    same = {"ws": "ws_1", "at": "2026-12-07 10:00:00.000000"}
+    with store.begin() as conn:
+        for table in ("bound", "json"):
+            conn.exec_driver_sql(f"CREATE TABLE {table} (n INTEGER, t TEXT, r REAL, ws, at)")
+        insert_rows(conn, "bound", ("n", "t", "r"), NARROW, same=same)
+        conn.info[ONE_STATEMENT] = True
+        try:
+            insert_rows(conn, "json", ("n", "t", "r"), NARROW, same=same)
+        finally:
+            conn.info.pop(ONE_STATEMENT)
+    bound = _narrow(store, "bound")
+    assert len(bound) == len(NARROW)
+    assert bound[1][1:5] == ('{"a": 1}', None, "ws_1", "2026-12-07 10:00:00.000000")
+    assert bound[2][2] == 0.25
+    assert bound[0][6] == "text"  # "7" stays text in a TEXT column
+    assert _narrow(store, "json") == bound
+    store.dispose()
+
+
+def test_values_json_cannot_carry_are_bound_instead(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    with store.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE odd (n INTEGER, payload)")
+        conn.info[ONE_STATEMENT] = True
+        try:
+            insert_rows(conn, "odd", ("n", "payload"), [(1, b"\x00raw"), (2, "text")])
+        finally:
+            conn.info.pop(ONE_STATEMENT)
+    with store.read() as conn:
+        rows = list(conn.exec_driver_sql("SELECT n, payload, typeof(payload) FROM odd ORDER BY n"))
+    assert [tuple(r) for r in rows] == [(1, b"\x00raw", "blob"), (2, "text", "text")]
+    store.dispose()
+
+
 def test_background_jobs_run_in_order_on_another_thread(sqlite_url: str) -> None:
     store = Store(sqlite_url)
     threads: list[str] = []
