@@ -122,5 +122,24 @@ def extract_identifiers(
     return tuple(found)
 
 
+def key_identifiers(
+    user_id: Any, anonymous_id: Any, blocklist: Blocklist
+) -> tuple[Identifier, ...]:
+    """The identifiers of a message that carries nothing but its ``user_id`` and
+    ``anonymous_id``: what ``extract_identifiers`` gives for it, without its general
+    machinery (identity resolution asks this for every (user_id, anonymous_id) of a batch)."""
+    user = normalise_id(user_id)
+    if user is not None and blocklist.blocks(user):
+        user = None
+    anonymous = normalise_id(anonymous_id)
+    if anonymous is not None and blocklist.blocks(anonymous):
+        anonymous = None
+    if user is None:
+        return () if anonymous is None else (("anonymous_id", anonymous),)
+    if anonymous is None:
+        return (("user_id", user),)
+    return (("user_id", user), ("anonymous_id", anonymous))
+
+
 def limit_for(kind: str, limits: Mapping[str, int]) -> int | None:
     return limits.get(kind)

@@ -75,14 +75,20 @@ class _UnionFind:
         return root
 
     def add(self, node: Node, component: _Component | None) -> bool:
-        """A new node; ``component`` None for one that carries nothing (no limited value, no
-        profile): most identifiers, which then cost no component at all."""
+        """A new node; ``component`` None for an identifier: it gets one only when a union
+        needs it (see ``_lone``), so most identifiers cost no component at all."""
         if node in self.parent:
             return False
         self.parent[node] = node
         if component is not None:
             self.comp[node] = component
         return True
+
+    def _lone(self, root: Node) -> _Component:
+        """The component of a lone identifier of a limited kind, made on first need: it
+        carries the identifier's own value."""
+        made = self.comp[root] = _Component(limited={root[0]: {root[1]}})
+        return made
 
     def fits(self, a: _Component, b: _Component) -> bool:
         for kind, limit in self.limits.items():
@@ -96,14 +102,17 @@ class _UnionFind:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
-        comp = self.comp
+        comp, limits = self.comp, self.limits
         ca, cb = comp.get(ra), comp.get(rb)
-        if cb is None:  # nothing to carry over, nothing to refuse
+        if cb is None and rb[0] not in limits:  # nothing to carry over, nothing to refuse
             self.parent[rb] = ra
             return True
-        if ca is None:
+        if ca is None and ra[0] not in limits:
             self.parent[ra] = rb
             return True
+        # both carry something: a component, or (made now) a limited identifier's own value
+        ca = ca or self._lone(ra)
+        cb = cb or self._lone(rb)
         if not force and not self.fits(ca, cb):
             return False
         if ca.profiles and cb.profiles:
@@ -141,8 +150,8 @@ def resolve(
     def node_for(identifier: Identifier, seq: int) -> Node:
         if identifier in known:
             return identifier
-        kind, value = identifier
-        if uf.add(identifier, _limited_component(kind, value, limits)):
+        kind = identifier[0]
+        if uf.add(identifier, None):
             profile_id = existing.get(identifier)
             if profile_id is not None:
                 pnode: Node = ("@profile", profile_id)
@@ -201,9 +210,3 @@ def resolve(
                 )
             )
     return Resolution(owner=owner, profile_of_component=profile_of, merges=merges, refused=refused)
-
-
-def _limited_component(kind: str, value: str, limits: Mapping[str, int]) -> _Component | None:
-    if kind in limits:
-        return _Component(limited={kind: {value}})
-    return None

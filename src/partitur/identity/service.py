@@ -30,6 +30,7 @@ from partitur.identity.extract import (
     Blocklist,
     Identifier,
     extract_identifiers,
+    key_identifiers,
     value_hash,
 )
 from partitur.identity.graph import DEFAULT_LIMITS, resolve
@@ -214,28 +215,14 @@ class _Batch:
 
 
 class _Identifiers:
-    """Identifiers of units and documents, with the common case (a unit: only user_id and
-    anonymous_id) cached by value."""
+    """Identifiers of units and documents."""
 
     def __init__(self, config: ResolverConfig) -> None:
         self.blocklist = Blocklist(config.blocked_values)
         self.ext_traits = config.external_id_traits
-        self._keys: dict[tuple[Any, Any], tuple[Identifier, ...]] = {}
 
     def of_key(self, user_id: Any, anonymous_id: Any) -> tuple[Identifier, ...]:
-        ids = self._keys.get((user_id, anonymous_id))
-        if ids is None:
-            ids = self._keys[(user_id, anonymous_id)] = extract_identifiers(
-                user_id=user_id,
-                anonymous_id=anonymous_id,
-                traits=None,
-                context_traits=None,
-                external_ids=None,
-                previous_id=None,
-                external_id_traits=self.ext_traits,
-                blocklist=self.blocklist,
-            )
-        return ids
+        return key_identifiers(user_id, anonymous_id, self.blocklist)
 
     def of_doc(self, doc: event_log.IdentityDoc) -> tuple[Identifier, ...]:
         return extract_identifiers(

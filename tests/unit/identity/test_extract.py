@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from partitur.identity.extract import (
     Blocklist,
     extract_identifiers,
+    key_identifiers,
     normalise_email,
     normalise_phone,
     value_hash,
@@ -116,3 +118,41 @@ def test_bulk_ids_are_unique_sortable_ulids() -> None:
     assert ids == sorted(ids)
     later = new_ids("prf", 1, now_ms=1_700_000_000_001)[0]
     assert later[:14] > ids[0][:14]
+
+
+def test_bulk_ids_encode_their_random_bits_as_single_ulids_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from partitur.core import ids as ids_module
+
+    randomness = bytes(range(256))[:250]  # 25 ids' worth of 80 bits
+    monkeypatch.setattr("partitur.core.ids.os.urandom", lambda n: randomness[:n])
+    made = ids_module.new_ids("prf", 25, now_ms=1_700_000_000_000)
+    expected = sorted(
+        ids_module.ulid(1_700_000_000_000)[:10]
+        + "".join(
+            ids_module._ALPHABET[(int.from_bytes(randomness[i : i + 10], "big") >> s) & 31]
+            for s in range(75, -1, -5)
+        )
+        for i in range(0, 250, 10)
+    )
+    assert made == [f"prf_{body}" for body in expected]
+
+
+_KEY_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", " ", "0", "-1", "null", "Anonymous", " u-1 ", "u-1", "x" * 300]),
+    st.text(max_size=12),
+)
+
+
+@given(_KEY_VALUES, _KEY_VALUES)
+def test_key_identifiers_are_what_a_message_with_only_those_ids_gives(
+    user_id: object, anonymous_id: object
+) -> None:
+    assert key_identifiers(user_id, anonymous_id, BLOCK) == ids(
+        user_id=user_id, anonymous_id=anonymous_id
+    )
