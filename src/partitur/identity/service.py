@@ -319,11 +319,19 @@ def _resolve_workspace(
     )
     involved = set(existing.values())
     limited = repo.limited_values(conn, profile_ids=involved, kinds=config.limits)
+    # the profiles about to merge are loaded once: for their ages (the oldest survives) and
+    # for folding them together
+    merging: dict[str, ProfileState] = {}
+
+    def ages(ids: list[str]) -> dict[str, datetime]:
+        merging.update(profiles.load_states(conn, ids))
+        return {pid: state.created_at for pid, state in merging.items()}
+
     resolution = resolve(
         sorted(((seq, ids) for ids, seq in distinct.items()), key=lambda t: t[0]),
         existing=existing,
         profile_limited=limited,
-        profile_age=lambda ids: profiles.created_at_of(conn, ids),
+        profile_age=ages,
         limits=config.limits,
     )
     result.refused_links += resolution.refused
@@ -368,7 +376,8 @@ def _resolve_workspace(
     needed = set(moves) | set(moves.values())
     is_new = set(created)
     needed.update(doc_profile[n] for n in trait_docs if doc_profile[n] not in is_new)
-    states = profiles.load_states(conn, needed)
+    states = profiles.load_states(conn, needed - merging.keys())
+    states.update(merging)
     sources = {s.id: s.name for s in list_sources(conn, workspace_id=workspace_id)}
 
     # 6. the writes, from here on a thread of their own (the connection's last use here):

@@ -70,19 +70,6 @@ def _doc(raw: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
-def created_at_of(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
-    if not ids:
-        return {}
-    temp_table(conn, "tmp_created_ids", "id VARCHAR(40) PRIMARY KEY")
-    insert_rows(conn, "tmp_created_ids", ("id",), [(i,) for i in set(ids)])
-    found = driver.rows(
-        conn,
-        "SELECT id, created_at FROM profiles WHERE id IN (SELECT id FROM tmp_created_ids)",
-        (),
-    )
-    return {pid: utc_moment(created) for pid, created in found}
-
-
 def _json(value: Any) -> str:
     return jsonutil.dumps_str(value)
 

@@ -314,10 +314,6 @@ def load_states(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileState]
     return repo.load_states(conn, ids)
 
 
-def created_at_of(conn: Connection, ids: Sequence[str]) -> dict[str, datetime]:
-    return repo.created_at_of(conn, ids)
-
-
 def write_states(
     conn: Connection,
     *,
