@@ -381,7 +381,7 @@ def _resolve_workspace(
     sources = {s.id: s.name for s in list_sources(conn, workspace_id=workspace_id)}
 
     # 6. the writes, from here on a thread of their own (the connection's last use here):
-    # events and the graph first, while the profiles are worked out
+    # the graph and events first, while the profiles are worked out
     with background_writes(conn) as writes:
         if existing:
             # before the new identities go in: only the known ones need touching
@@ -459,13 +459,9 @@ def _in_key_order(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]
     """(kind, value, profile_id) rows with distinct (kind, value), sorted as the graph's
     primary key: appended to it, not spread over it. By kind, then each kind's values (a
     third of the time of sorting the tuples)."""
-    by_kind: dict[str, list[tuple[str, str, str]]] = {}
+    by_kind: defaultdict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for row in rows:
-        held = by_kind.get(row[0])
-        if held is None:
-            by_kind[row[0]] = [row]
-        else:
-            held.append(row)
+        by_kind[row[0]].append(row)
     ordered: list[tuple[str, str, str]] = []
     for kind in sorted(by_kind):
         group = by_kind[kind]

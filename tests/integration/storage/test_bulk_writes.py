@@ -16,14 +16,14 @@ from partitur.storage.scratch import insert_rows, temp_table
 ROWS = [(n, f"text {n}", n / 4, None if n % 3 else "x", n % 2 == 0) for n in range(20_000)]
 
 
-def _stored(store: Store, table: str) -> list[tuple[object, ...]]:
+#: what the tests read back: the values and SQLite's types of them
+STORED = "n, t, r, maybe, flag, typeof(n), typeof(r), typeof(maybe)"
+
+
+def _stored(store: Store, table: str, columns: str = STORED) -> list[tuple[object, ...]]:
     with store.read() as conn:
         return [
-            tuple(row)
-            for row in conn.exec_driver_sql(
-                f"SELECT n, t, r, maybe, flag, typeof(n), typeof(r), typeof(maybe) FROM {table} "
-                "ORDER BY n"
-            )
+            tuple(row) for row in conn.exec_driver_sql(f"SELECT {columns} FROM {table} ORDER BY n")
         ]
 
 
@@ -51,14 +51,7 @@ NARROW = [
 ]
 
 
-def _narrow(store: Store, table: str) -> list[tuple[object, ...]]:
-    with store.read() as conn:
-        return [
-            tuple(row)
-            for row in conn.exec_driver_sql(
-                f"SELECT n, t, r, ws, at, typeof(n), typeof(t), typeof(r) FROM {table} ORDER BY n"
-            )
-        ]
+NARROW_STORED = "n, t, r, ws, at, typeof(n), typeof(t), typeof(r)"
 
 
 def test_narrow_rows_on_a_writer_go_as_json_and_store_what_bound_values_store(
@@ -75,12 +68,12 @@ def test_narrow_rows_on_a_writer_go_as_json_and_store_what_bound_values_store(
             insert_rows(conn, "json", ("n", "t", "r"), NARROW, same=same)
         finally:
             conn.info.pop(ONE_STATEMENT)
-    bound = _narrow(store, "bound")
+    bound = _stored(store, "bound", NARROW_STORED)
     assert len(bound) == len(NARROW)
     assert bound[1][1:5] == ('{"a": 1}', None, "ws_1", "2026-12-07 10:00:00.000000")
     assert bound[2][2] == 0.25
     assert bound[0][6] == "text"  # "7" stays text in a TEXT column
-    assert _narrow(store, "json") == bound
+    assert _stored(store, "json", NARROW_STORED) == bound
     store.dispose()
 
 
