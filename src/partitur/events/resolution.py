@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, delete, func, or_, select
 
 from partitur.core.types import utc_moment
 from partitur.events.tables import events
-from partitur.storage.scratch import insert_rows, temp_table
+from partitur.storage.scratch import insert_rows, rebuilt_indexes, temp_table
 
 
 def pending_seqs(conn: Connection, *, after: int, limit: int) -> list[int]:
@@ -292,7 +292,23 @@ def assign_units(conn: Connection, assignments: Sequence[tuple[ResolveUnit, str]
     else:
         pairs = [(seq, pid) for unit, pid in assignments for seq in seqs_of(unit)]
         insert_rows(conn, "tmp_event_profiles", ("seq", "profile_id"), pairs)
-    conn.exec_driver_sql(_assignments_sql(conn))
+    assigned = sum(unit.events for unit, _ in assignments)
+    with rebuilt_indexes(
+        conn, "events", TIMELINE_INDEXES, rows=assigned, table_rows=_log_size(conn)
+    ):
+        conn.exec_driver_sql(_assignments_sql(conn))
+
+
+#: the indexes (see events.tables) an event enters once assigned to a profile; a pass
+#: assigning most of the log rebuilds them (see ``rebuilt_indexes``)
+TIMELINE_INDEXES = ("ix_events_profile_time",)
+
+
+def _log_size(conn: Connection) -> int:
+    """About how many events are stored: the span of seqs (two lookups, where counting
+    rows would read a whole index)."""
+    low, high = conn.exec_driver_sql("SELECT min(seq), max(seq) FROM events").one()
+    return 0 if low is None else int(high) - int(low) + 1
 
 
 def _assignments_sql(conn: Connection) -> str:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, inspect, select
 
 from partitur.context import Context
 from partitur.events.tables import events
@@ -10,6 +12,7 @@ from partitur.identity import service as identity
 from partitur.identity.tables import identities, identity_merges
 from partitur.privacy.audit import list_audit
 from partitur.profiles import service as profiles
+from partitur.storage import scratch
 from tests.conftest import START
 from tests.integration.identity.conftest import Timeline
 from tests.support.events import message
@@ -325,3 +328,43 @@ def test_later_events_update_activity_locale_and_timezone_by_recency(
     assert found.computed["last_channel"] == "web"
     assert found.traits == {"name": "Grace"}
     assert _profile_ids(ctx) and set(_profile_ids(ctx).values()) == {found.id}
+
+
+def test_a_pass_assigning_most_of_the_log_rebuilds_the_timeline_index(
+    ctx: Context, timeline: Timeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backlog (a bulk import) is assigned with the timeline index dropped and built again
+    afterwards (SQLite); the timelines read the same, through the index."""
+    monkeypatch.setattr(scratch, "REBUILD_MIN_ROWS", 10)
+    statements: list[str] = []
+    listen = (ctx.store.engine, "before_cursor_execute")
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(*listen, seen)
+    timeline.add(
+        *(
+            message("track", at=START + timedelta(minutes=n), user_id=f"u-{n % 3}", event="x")
+            for n in range(30)
+        )
+    )
+    timeline.resolve()
+    event.remove(*listen, seen)
+    with ctx.store.read() as conn:
+        owners = {
+            u: profiles.find_profile(conn, workspace_id=ctx.workspace_id, kind="user_id", value=u)
+            for u in ("u-0", "u-1", "u-2")
+        }
+        _, page = profiles.list_events(
+            conn, workspace_id=ctx.workspace_id, profile_id=owners["u-1"].id, limit=4
+        )
+        index = inspect(conn).get_indexes("events")
+    assert [e.timestamp for e in page] == [START + timedelta(minutes=n) for n in (28, 25, 22, 19)]
+    assert "ix_events_profile_time" in {i["name"] for i in index}
+    assert set(_profile_ids(ctx).values()) == {p.id for p in owners.values()}
+    rebuilt = [s for s in statements if "INDEX" in s and "ix_events_profile_time" in s]
+    if ctx.store.dialect == "sqlite":
+        assert [s.split()[0] for s in rebuilt] == ["DROP", "CREATE"]
+    else:
+        assert rebuilt == []  # PostgreSQL would lock the table for readers

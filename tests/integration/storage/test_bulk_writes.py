@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection
 
+from partitur.storage import scratch
 from partitur.storage.background import ONE_STATEMENT, background_writes
 from partitur.storage.engine import Store
-from partitur.storage.scratch import insert_rows, temp_table
+from partitur.storage.scratch import insert_rows, rebuilt_indexes, temp_table
 
 ROWS = [(n, f"text {n}", n / 4, None if n % 3 else "x", n % 2 == 0) for n in range(20_000)]
 
@@ -156,4 +157,72 @@ def test_a_bulk_transaction_leaves_its_checkpoint_to_the_store(tmp_path: Path) -
         assert id(conn.connection.driver_connection) == conn_id
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 1000
         assert conn.exec_driver_sql("SELECT count(*) FROM big").scalar_one() == 50_000
+    store.dispose()
+
+
+LOG_INDEX = "CREATE INDEX ix_log_owner ON log (owner, at) WHERE owner IS NOT NULL"
+
+
+def _log_indexes(conn: Connection) -> list[tuple[str, str]]:
+    return [
+        tuple(row)
+        for row in conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'log'"
+        )
+    ]
+
+
+def _log_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
+    monkeypatch.setattr(scratch, "REBUILD_MIN_ROWS", 100)
+    store = Store(f"sqlite:///{tmp_path / 'log.db'}")
+    with store.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE log (n INTEGER PRIMARY KEY, owner TEXT, at TEXT)")
+        conn.exec_driver_sql(LOG_INDEX)
+        insert_rows(conn, "log", ("n", "owner", "at"), [(n, None, f"t{n:04}") for n in range(1000)])
+    return store
+
+
+def test_a_batch_of_most_of_a_table_rebuilds_its_index_from_the_stored_definition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _log_store(tmp_path, monkeypatch)
+    with store.begin() as conn:
+        before = _log_indexes(conn)
+        with rebuilt_indexes(conn, "log", ["ix_log_owner"], rows=600, table_rows=1000):
+            assert _log_indexes(conn) == []  # not maintained row by row meanwhile
+            conn.exec_driver_sql("UPDATE log SET owner = 'p' || (n % 7) WHERE n < 600")
+    with store.read() as conn:
+        assert _log_indexes(conn) == before == [("ix_log_owner", LOG_INDEX)]
+        plan = " ".join(
+            str(row[-1])
+            for row in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT at FROM log WHERE owner = 'p3' ORDER BY at"
+            )
+        )
+        assert "ix_log_owner" in plan
+        found = conn.exec_driver_sql("SELECT at FROM log WHERE owner = 'p3' ORDER BY at")
+        assert [row[0] for row in found] == [f"t{n:04}" for n in range(600) if n % 7 == 3]
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+    store.dispose()
+
+
+def test_a_small_batch_keeps_the_index_and_a_failed_one_rolls_the_drop_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _log_store(tmp_path, monkeypatch)
+    with (
+        store.begin() as conn,
+        rebuilt_indexes(conn, "log", ["ix_log_owner"], rows=400, table_rows=1000),
+    ):
+        assert _log_indexes(conn) == [("ix_log_owner", LOG_INDEX)]  # under half: kept
+    with (
+        pytest.raises(RuntimeError, match="midway"),
+        store.begin() as conn,
+        rebuilt_indexes(conn, "log", ["ix_log_owner"], rows=900, table_rows=1000),
+    ):
+        conn.exec_driver_sql("UPDATE log SET owner = 'x'")
+        raise RuntimeError("midway")
+    with store.read() as conn:
+        assert _log_indexes(conn) == [("ix_log_owner", LOG_INDEX)]
+        assert conn.exec_driver_sql("SELECT count(owner) FROM log").scalar_one() == 0
     store.dispose()
