@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, delete, func, or_, select
 
 from partitur.core.types import utc_moment
 from partitur.events.tables import events
-from partitur.storage.scratch import insert_rows, rebuilt_indexes, temp_table
+from partitur.storage.scratch import insert_rows, int_key, rebuilt_indexes, temp_table
 
 
 def pending_seqs(conn: Connection, *, after: int, limit: int) -> list[int]:
@@ -275,7 +275,7 @@ def assign_units(conn: Connection, assignments: Sequence[tuple[ResolveUnit, str]
     """Set ``profile_id`` on every event of each (unit, profile_id) pair, by the seqs the units
     were read with (an event committed meanwhile on PostgreSQL waits for the next pass instead
     of slipping in unread)."""
-    temp_table(conn, "tmp_event_profiles", "seq BIGINT PRIMARY KEY, profile_id VARCHAR(40)")
+    temp_table(conn, "tmp_event_profiles", f"seq {int_key(conn)}, profile_id VARCHAR(40)")
     if conn.dialect.name == "sqlite":
         # a row per unit; SQLite spreads its seqs text ("3,17,42") into a row per event
         temp_table(conn, "tmp_unit_profiles", "seqs TEXT, profile_id VARCHAR(40)")
@@ -293,22 +293,13 @@ def assign_units(conn: Connection, assignments: Sequence[tuple[ResolveUnit, str]
         pairs = [(seq, pid) for unit, pid in assignments for seq in seqs_of(unit)]
         insert_rows(conn, "tmp_event_profiles", ("seq", "profile_id"), pairs)
     assigned = sum(unit.events for unit, _ in assignments)
-    with rebuilt_indexes(
-        conn, "events", TIMELINE_INDEXES, rows=assigned, table_rows=_log_size(conn)
-    ):
+    with rebuilt_indexes(conn, "events", TIMELINE_INDEXES, rows=assigned):
         conn.exec_driver_sql(_assignments_sql(conn))
 
 
 #: the indexes (see events.tables) an event enters once assigned to a profile; a pass
 #: assigning most of the log rebuilds them (see ``rebuilt_indexes``)
 TIMELINE_INDEXES = ("ix_events_profile_time",)
-
-
-def _log_size(conn: Connection) -> int:
-    """About how many events are stored: the span of seqs (two lookups, where counting
-    rows would read a whole index)."""
-    low, high = conn.exec_driver_sql("SELECT min(seq), max(seq) FROM events").one()
-    return 0 if low is None else int(high) - int(low) + 1
 
 
 def _assignments_sql(conn: Connection) -> str:
@@ -354,7 +345,7 @@ def delete_events(conn: Connection, seqs: Iterable[int]) -> int:
     wanted = [(s,) for s in seqs]
     if not wanted:
         return 0
-    temp_table(conn, "tmp_event_drop", "seq BIGINT PRIMARY KEY")
+    temp_table(conn, "tmp_event_drop", f"seq {int_key(conn)}")
     insert_rows(conn, "tmp_event_drop", ("seq",), wanted)
     result = conn.exec_driver_sql(
         "DELETE FROM events WHERE seq IN (SELECT seq FROM tmp_event_drop)"

@@ -13,7 +13,7 @@ from partitur.identity.extract import Identifier
 from partitur.identity.graph import Merge
 from partitur.identity.tables import identities, suppressed_identifiers
 from partitur.storage import driver
-from partitur.storage.scratch import db_time, insert_rows, temp_table
+from partitur.storage.scratch import db_time, insert_rows, rebuilt_indexes, temp_table
 
 
 def existing_identities(
@@ -96,13 +96,18 @@ def insert_identities(
     if not rows:
         return
     at = db_time(conn, now)
-    insert_rows(
-        conn,
-        "identities",
-        ("kind", "value", "profile_id"),
-        rows,
-        same={"workspace_id": workspace_id, "first_seen_at": at, "last_seen_at": at},
-    )
+    # as many as there were already: ix_identities_profile built afresh (see rebuilt_indexes)
+    with rebuilt_indexes(conn, "identities", _PROFILE_INDEX, rows=len(rows), adds=True):
+        insert_rows(
+            conn,
+            "identities",
+            ("kind", "value", "profile_id"),
+            rows,
+            same={"workspace_id": workspace_id, "first_seen_at": at, "last_seen_at": at},
+        )
+
+
+_PROFILE_INDEX = ["ix_identities_profile"]
 
 
 def touch_identities(conn: Connection, *, workspace_id: str, now: datetime) -> None:

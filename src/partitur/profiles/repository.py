@@ -15,7 +15,7 @@ from partitur.identity.tables import identities, identity_merges
 from partitur.profiles.tables import profile_imports, profiles, trait_history
 from partitur.profiles.traits import HistoryRow, ProfileState
 from partitur.storage import driver
-from partitur.storage.scratch import db_time, insert_rows, temp_table
+from partitur.storage.scratch import db_time, insert_rows, rebuilt_indexes, temp_table
 
 Row = tuple[Any, ...]
 
@@ -128,8 +128,13 @@ def new_state_rows(conn: Connection, states: Sequence[ProfileState], now: dateti
 
 
 def insert_state_rows(conn: Connection, rows: Sequence[Row]) -> None:
-    """Insert new profiles (bulk, straight through the driver)."""
-    insert_rows(conn, "profiles", _PROFILE_COLUMNS, rows)
+    """Insert new profiles (bulk, straight through the driver; as many as there were already
+    with the secondary indexes built afresh, see ``rebuilt_indexes``)."""
+    with rebuilt_indexes(conn, "profiles", _PROFILE_INDEXES, rows=len(rows), adds=True):
+        insert_rows(conn, "profiles", _PROFILE_COLUMNS, rows)
+
+
+_PROFILE_INDEXES = sorted(str(index.name) for index in profiles.indexes)
 
 
 def insert_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:

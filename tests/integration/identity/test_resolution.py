@@ -330,11 +330,12 @@ def test_later_events_update_activity_locale_and_timezone_by_recency(
     assert _profile_ids(ctx) and set(_profile_ids(ctx).values()) == {found.id}
 
 
-def test_a_pass_assigning_most_of_the_log_rebuilds_the_timeline_index(
+def test_a_pass_over_a_backlog_rebuilds_the_timeline_and_profile_indexes(
     ctx: Context, timeline: Timeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A backlog (a bulk import) is assigned with the timeline index dropped and built again
-    afterwards (SQLite); the timelines read the same, through the index."""
+    """A backlog (a bulk import) is resolved with the indexes of what it adds (identities,
+    profiles) or changes (the timeline) dropped and built again afterwards (SQLite); the
+    timelines, identities and profiles read the same, through the indexes."""
     monkeypatch.setattr(scratch, "REBUILD_MIN_ROWS", 10)
     statements: list[str] = []
     listen = (ctx.store.engine, "before_cursor_execute")
@@ -345,26 +346,51 @@ def test_a_pass_assigning_most_of_the_log_rebuilds_the_timeline_index(
     event.listen(*listen, seen)
     timeline.add(
         *(
-            message("track", at=START + timedelta(minutes=n), user_id=f"u-{n % 3}", event="x")
-            for n in range(30)
+            message("track", at=START + timedelta(minutes=n), user_id=f"u-{n % 12}", event="x")
+            for n in range(36)
         )
     )
     timeline.resolve()
     event.remove(*listen, seen)
     with ctx.store.read() as conn:
         owners = {
-            u: profiles.find_profile(conn, workspace_id=ctx.workspace_id, kind="user_id", value=u)
-            for u in ("u-0", "u-1", "u-2")
+            n: profiles.find_profile(
+                conn, workspace_id=ctx.workspace_id, kind="user_id", value=f"u-{n}"
+            )
+            for n in range(12)
         }
         _, page = profiles.list_events(
-            conn, workspace_id=ctx.workspace_id, profile_id=owners["u-1"].id, limit=4
+            conn, workspace_id=ctx.workspace_id, profile_id=owners[1].id, limit=2
         )
-        index = inspect(conn).get_indexes("events")
-    assert [e.timestamp for e in page] == [START + timedelta(minutes=n) for n in (28, 25, 22, 19)]
-    assert "ix_events_profile_time" in {i["name"] for i in index}
+        indexes = {
+            i["name"]
+            for table in ("events", "profiles", "identities")
+            for i in inspect(conn).get_indexes(table)
+        }
+        by_profile = conn.execute(
+            select(identities.c.value).where(identities.c.profile_id == owners[5].id)
+        ).all()
+    assert [e.timestamp for e in page] == [START + timedelta(minutes=n) for n in (25, 13)]
+    assert owners[1].last_seen_at == START + timedelta(minutes=25)
+    assert by_profile == [("u-5",)]
+    assert {
+        "ix_events_profile_time",
+        "ix_profiles_ws_seen",
+        "ix_profiles_merged_into",
+        "ix_identities_profile",
+    } <= indexes
     assert set(_profile_ids(ctx).values()) == {p.id for p in owners.values()}
-    rebuilt = [s for s in statements if "INDEX" in s and "ix_events_profile_time" in s]
+    rebuilt = [" ".join(s.split()[:3]) for s in statements if s.split()[1:2] == ["INDEX"]]
     if ctx.store.dialect == "sqlite":
-        assert [s.split()[0] for s in rebuilt] == ["DROP", "CREATE"]
+        assert rebuilt == [
+            'DROP INDEX "ix_identities_profile"',
+            "CREATE INDEX ix_identities_profile",
+            'DROP INDEX "ix_events_profile_time"',
+            "CREATE INDEX ix_events_profile_time",
+            'DROP INDEX "ix_profiles_merged_into"',
+            'DROP INDEX "ix_profiles_ws_seen"',
+            "CREATE INDEX ix_profiles_merged_into",
+            "CREATE INDEX ix_profiles_ws_seen",
+        ]
     else:
-        assert rebuilt == []  # PostgreSQL would lock the table for readers
+        assert rebuilt == []  # PostgreSQL would lock the tables for readers

@@ -188,7 +188,7 @@ def test_a_batch_of_most_of_a_table_rebuilds_its_index_from_the_stored_definitio
     store = _log_store(tmp_path, monkeypatch)
     with store.begin() as conn:
         before = _log_indexes(conn)
-        with rebuilt_indexes(conn, "log", ["ix_log_owner"], rows=600, table_rows=1000):
+        with rebuilt_indexes(conn, "log", ["ix_log_owner"], rows=600):
             assert _log_indexes(conn) == []  # not maintained row by row meanwhile
             conn.exec_driver_sql("UPDATE log SET owner = 'p' || (n % 7) WHERE n < 600")
     with store.read() as conn:
@@ -212,13 +212,23 @@ def test_a_small_batch_keeps_the_index_and_a_failed_one_rolls_the_drop_back(
     store = _log_store(tmp_path, monkeypatch)
     with (
         store.begin() as conn,
-        rebuilt_indexes(conn, "log", ["ix_log_owner"], rows=400, table_rows=1000),
+        rebuilt_indexes(conn, "log", ["ix_log_owner"], rows=400),
     ):
         assert _log_indexes(conn) == [("ix_log_owner", LOG_INDEX)]  # under half: kept
     with (
+        store.begin() as conn,
+        rebuilt_indexes(conn, "log", ["ix_log_owner"], rows=999, adds=True),
+    ):
+        assert _log_indexes(conn) == [("ix_log_owner", LOG_INDEX)]  # fewer than were there
+    with (
+        store.begin() as conn,
+        rebuilt_indexes(conn, "log", ["ix_log_owner"], rows=1000, adds=True),
+    ):
+        assert _log_indexes(conn) == []  # as many new rows as there were
+    with (
         pytest.raises(RuntimeError, match="midway"),
         store.begin() as conn,
-        rebuilt_indexes(conn, "log", ["ix_log_owner"], rows=900, table_rows=1000),
+        rebuilt_indexes(conn, "log", ["ix_log_owner"], rows=900),
     ):
         conn.exec_driver_sql("UPDATE log SET owner = 'x'")
         raise RuntimeError("midway")
