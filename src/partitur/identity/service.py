@@ -408,17 +408,20 @@ def _resolve_workspace(
         for merge in resolution.merges:
             profiles.merge_states(states[merge.survivor_id], states[merge.merged_id])
         history = _apply_traits(docs, trait_docs, doc_profile, states)
+        # in index order, each profile's changes of a trait still oldest first (stable sort);
+        # written while the activity is folded (a merged profile's older history moves to its
+        # survivor in write_state_rows, which leaves these rows of survivors alone)
+        history.sort(key=lambda row: (row.profile_id, row.trait))
+        writes.submit(profiles.insert_history_rows, conn, profiles.history_rows(conn, history))
         # 8. activity (counts, first/last seen, channel, locale, timezone): folded into the
         # profiles held in memory, set-based in SQL for the rest
         activity = _fold_activity(units, unit_profile, sources, states)
-        # in index order, each profile's changes of a trait still oldest first (stable sort)
-        history.sort(key=lambda row: (row.profile_id, row.trait))
         rows = profiles.state_rows(
             conn,
             new=[s for s in states.values() if s.is_new],
             # merged profiles are emptied by mark_merged
             changed=[s for s in states.values() if s.dirty and not s.is_new and s.id not in moves],
-            history=history,
+            history=(),
             now=now,
         )
         writes.submit(profiles.write_state_rows, conn, rows, now=now, merged=moves)

@@ -363,6 +363,15 @@ def write_state_rows(
     repo.insert_history_rows(conn, rows.history)
 
 
+def history_rows(conn: Connection, history: Sequence[HistoryRow]) -> list[repo.Row]:
+    """Trait history as rows for ``insert_history_rows`` (built apart from writing them)."""
+    return repo.history_rows(conn, history)
+
+
+def insert_history_rows(conn: Connection, rows: Sequence[repo.Row]) -> None:
+    repo.insert_history_rows(conn, rows)
+
+
 def add_activity(conn: Connection, rows: Sequence[tuple[Any, ...]], *, now: datetime) -> None:
     """Add a batch's activity to profiles' computed traits: rows of (profile_id, events,
     first ts, last ts, orders, revenue, last channel, locale, locale set at, timezone,
