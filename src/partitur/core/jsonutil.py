@@ -21,7 +21,8 @@ def dumps(value: Any) -> bytes:
 
 
 def dumps_str(value: Any) -> str:
-    return dumps(value).decode()
+    # orjson called here, not through dumps: bulk work calls this millions of times
+    return orjson.dumps(value, default=_default, option=orjson.OPT_UTC_Z).decode()
 
 
 def loads(data: bytes | str) -> Any:

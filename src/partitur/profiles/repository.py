@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,13 @@ from partitur.identity.tables import identities, identity_merges
 from partitur.profiles.tables import profile_imports, profiles, trait_history
 from partitur.profiles.traits import HistoryRow, ProfileState
 from partitur.storage import driver
-from partitur.storage.scratch import db_time, insert_rows, rebuilt_indexes, temp_table
+from partitur.storage.scratch import (
+    db_time,
+    insert_rows,
+    rebuilt_indexes,
+    sqlite_time,
+    temp_table,
+)
 
 Row = tuple[Any, ...]
 
@@ -70,12 +76,15 @@ def _doc(raw: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
-def _json(value: Any) -> str:
-    return jsonutil.dumps_str(value)
+_json = jsonutil.dumps_str
 
 
-def _time(conn: Connection, moment: datetime | None) -> Any:
-    return None if moment is None else db_time(conn, moment)
+def _times(conn: Connection) -> Callable[[datetime | None], Any]:
+    """``db_time`` for this connection's engine, with None passed through (the engine looked
+    up once for a bulk of rows, not per value)."""
+    if conn.dialect.name == "sqlite":
+        return lambda moment: None if moment is None else sqlite_time(moment)
+    return lambda moment: moment
 
 
 _PROFILE_COLUMNS = (
@@ -107,18 +116,19 @@ _UPDATED_COLUMNS = (
 def new_state_rows(conn: Connection, states: Sequence[ProfileState], now: datetime) -> list[Row]:
     """Rows for ``insert_state_rows``."""
     at = db_time(conn, now)
+    time = _times(conn)
     return [
         (
             s.id,
             s.workspace_id,
-            at if s.created_at is now else db_time(conn, s.created_at),
+            at if s.created_at is now else time(s.created_at),
             at,
             None,
             _json(s.traits),
             _json(s.trait_times),
             _json(s.computed),
-            _time(conn, s.first_seen_at),
-            _time(conn, s.last_seen_at),
+            time(s.first_seen_at),
+            time(s.last_seen_at),
             s.timezone,
             s.locale,
             False,
@@ -143,14 +153,15 @@ def insert_states(conn: Connection, states: Sequence[ProfileState], now: datetim
 
 def changed_state_rows(conn: Connection, states: Sequence[ProfileState]) -> list[Row]:
     """Rows for ``update_state_rows``: the id, then ``_UPDATED_COLUMNS``."""
+    time = _times(conn)
     return [
         (
             s.id,
             _json(s.traits),
             _json(s.trait_times),
             _json(s.computed),
-            _time(conn, s.first_seen_at),
-            _time(conn, s.last_seen_at),
+            time(s.first_seen_at),
+            time(s.last_seen_at),
             s.timezone,
             s.locale,
         )
@@ -235,9 +246,10 @@ def history_rows(conn: Connection, rows: Sequence[HistoryRow]) -> list[Row]:
     values: list[Row] = []
     at: datetime | None = None
     at_db: Any = None
+    time = _times(conn)
     for r in rows:
         if r.changed_at is not at:  # the traits of one message share their time
-            at, at_db = r.changed_at, db_time(conn, r.changed_at)
+            at, at_db = r.changed_at, time(r.changed_at)
         values.append((r.profile_id, r.trait, _json(r.value), at_db, r.source))
     return values
 
