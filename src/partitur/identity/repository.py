@@ -107,7 +107,7 @@ def insert_identities(
         )
 
 
-_PROFILE_INDEX = ["ix_identities_profile"]
+_PROFILE_INDEX = sorted(str(index.name) for index in identities.indexes)
 
 
 def touch_identities(conn: Connection, *, workspace_id: str, now: datetime) -> None:

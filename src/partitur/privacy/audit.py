@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from partitur.core import jsonutil
 from partitur.privacy.tables import audit_log
-from partitur.storage.scratch import db_time, insert_rows
+from partitur.storage.scratch import db_times, insert_rows
 
 
 class AuditEntry(BaseModel):
@@ -66,6 +66,7 @@ def list_audit(
 def record_audits(conn: Connection, entries: list[dict[str, Any]]) -> None:
     """Append many audit rows at once (each a dict of ``record_audit``'s keyword arguments),
     straight through the driver (merges of a bulk resolution make tens of thousands)."""
+    time = db_times(conn)
     insert_rows(
         conn,
         "audit_log",
@@ -73,7 +74,7 @@ def record_audits(conn: Connection, entries: list[dict[str, Any]]) -> None:
         [
             (
                 e["workspace_id"],
-                db_time(conn, e["at"]),
+                time(e["at"]),
                 e["actor"],
                 e["action"],
                 e["subject_type"],

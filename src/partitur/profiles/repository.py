@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +17,9 @@ from partitur.profiles.traits import HistoryRow, ProfileState
 from partitur.storage import driver
 from partitur.storage.scratch import (
     db_time,
+    db_times,
     insert_rows,
     rebuilt_indexes,
-    sqlite_time,
     temp_table,
 )
 
@@ -79,14 +79,6 @@ def _doc(raw: Any) -> dict[str, Any]:
 _json = jsonutil.dumps_str
 
 
-def _times(conn: Connection) -> Callable[[datetime | None], Any]:
-    """``db_time`` for this connection's engine, with None passed through (the engine looked
-    up once for a bulk of rows, not per value)."""
-    if conn.dialect.name == "sqlite":
-        return lambda moment: None if moment is None else sqlite_time(moment)
-    return lambda moment: moment
-
-
 _PROFILE_COLUMNS = (
     "id",
     "workspace_id",
@@ -116,7 +108,7 @@ _UPDATED_COLUMNS = (
 def new_state_rows(conn: Connection, states: Sequence[ProfileState], now: datetime) -> list[Row]:
     """Rows for ``insert_state_rows``."""
     at = db_time(conn, now)
-    time = _times(conn)
+    time = db_times(conn)
     return [
         (
             s.id,
@@ -153,7 +145,7 @@ def insert_states(conn: Connection, states: Sequence[ProfileState], now: datetim
 
 def changed_state_rows(conn: Connection, states: Sequence[ProfileState]) -> list[Row]:
     """Rows for ``update_state_rows``: the id, then ``_UPDATED_COLUMNS``."""
-    time = _times(conn)
+    time = db_times(conn)
     return [
         (
             s.id,
@@ -246,7 +238,7 @@ def history_rows(conn: Connection, rows: Sequence[HistoryRow]) -> list[Row]:
     values: list[Row] = []
     at: datetime | None = None
     at_db: Any = None
-    time = _times(conn)
+    time = db_times(conn)
     for r in rows:
         if r.changed_at is not at:  # the traits of one message share their time
             at, at_db = r.changed_at, time(r.changed_at)

@@ -7,7 +7,7 @@ Bulk work (identity resolution, imports) stages rows in a temporary table and th
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -134,6 +134,14 @@ def db_time(conn: Connection, moment: datetime) -> Any:
     if conn.dialect.name == "sqlite":
         return sqlite_time(moment)
     return moment
+
+
+def db_times(conn: Connection) -> Callable[[datetime | None], Any]:
+    """``db_time`` for many values of one connection, None passed through: the engine is
+    looked up once for a bulk of rows, not once per value."""
+    if conn.dialect.name == "sqlite":
+        return lambda moment: None if moment is None else sqlite_time(moment)
+    return lambda moment: moment
 
 
 #: "YYYY-MM-DD HH:MM:SS.ffffff": what ``isoformat(" ", "microseconds")`` gives without the
