@@ -11,12 +11,17 @@ from __future__ import annotations
 import asyncio
 import multiprocessing as mp
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+#: the stderr of each process started by ``spawn``, by pid (read by ``stderr_of``)
+_STDERR: dict[int, IO[bytes]] = {}
 
 
 def free_port() -> int:
@@ -36,9 +41,7 @@ def start_serve(
         spy = str(Path(sys.executable).with_name("py-spy"))
         command = [spy, "record", "--format", "raw", "-r", "200", "-o", str(profile), "--"]
         command += [sys.executable, "-m", "partitur", "serve", "--port", str(port)]
-    proc = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    proc = spawn(command, env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -46,11 +49,46 @@ def start_serve(
                 return proc, port
         except OSError:
             if proc.poll() is not None:
-                detail = proc.stderr.read().decode() if proc.stderr else "server died"
-                raise RuntimeError(detail) from None
+                raise RuntimeError(stderr_of(proc) or "server died") from None
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start")
+
+
+def spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A subprocess with ``env`` added to this one's environment; its stderr goes to a temporary
+    file (a pipe nobody reads would stall a process that logs much), read by ``stderr_of``."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process it logs
+    proc = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log
+    )
+    _STDERR[proc.pid] = log
+    return proc
+
+
+def stderr_of(proc: subprocess.Popen[bytes], limit: int = 4000) -> str:
+    """The last ``limit`` characters a process started by ``spawn`` wrote to stderr."""
+    log = _STDERR.get(proc.pid)
+    if log is None:
+        return ""
+    log.seek(0)
+    return log.read().decode(errors="replace")[-limit:]
+
+
+def stop(proc: subprocess.Popen[bytes], name: str, timeout: float = 30.0) -> int:
+    """Stop a process as Ctrl-C would (SIGINT) and return its exit code. One still running
+    after ``timeout`` seconds is killed, and the error carries the end of its stderr."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(
+            f"{name} did not stop within {timeout:g} s of SIGINT; its stderr ends:\n"
+            + stderr_of(proc)
+        ) from None
 
 
 def post(path: str, body: bytes, headers: dict[str, str]) -> bytes:

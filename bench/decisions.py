@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ import orjson
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _httpload import cpu_seconds, post, run_load, start_serve
+from _httpload import cpu_seconds, post, run_load, start_serve, stop
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -325,8 +324,7 @@ def bench_api(profiles: int, requests: int, connections: int, profile: Path | No
                 if load["failure_samples"]:
                     print("  failures:", load["failure_samples"])
         finally:
-            server.send_signal(signal.SIGINT)
-            server.wait(timeout=30)
+            stop(server, "partitur serve")
 
 
 def main() -> None:

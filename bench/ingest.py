@@ -16,7 +16,6 @@ import argparse
 import base64
 import os
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _httpload import cpu_seconds, post, run_load, start_serve  # noqa: E402
+from _httpload import cpu_seconds, post, run_load, start_serve, stop  # noqa: E402
 
 from partitur.context import Context  # noqa: E402
 from partitur.events import repository, service  # noqa: E402
@@ -275,8 +274,7 @@ def main() -> None:
             assert total == stored + len(tracks), (total, stored, len(tracks))
             print(f"load average after: {os.getloadavg()[0]:.1f}")
         finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=60)
+            stop(proc, "partitur serve", timeout=60)
 
 
 if __name__ == "__main__":

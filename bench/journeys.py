@@ -36,7 +36,7 @@ from sqlalchemy import select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._httpload import start_serve  # noqa: E402
+from bench._httpload import spawn, start_serve, stderr_of, stop  # noqa: E402
 from tests.support.journeys import add_event, add_events, add_templates  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 
@@ -499,10 +499,6 @@ def bench_scaleout_resume(directory: Path, samples: int, redis_url: str | None) 
     POST /v1/track -> the waiting instance has resumed. With ``redis_url`` the API's commits wake
     the worker through Redis (bus/signals.py); without, the worker finds the event at its next
     poll (loops poll every second)."""
-    import os
-    import signal
-    import subprocess
-
     import httpx
 
     from partitur.profiles import service as profiles
@@ -521,16 +517,12 @@ def bench_scaleout_resume(directory: Path, samples: int, redis_url: str | None) 
         "PARTITUR_VAR_DIR": str(directory / "var"),
         "PARTITUR_SQLITE_SYNCHRONOUS": "NORMAL",
         "PARTITUR_SMTP_PORT": "1",  # nothing listens: sends fail and retry, off the measured path
+        "PARTITUR_WORKER_STOP_SECONDS": "10",
     }
     if redis_url:
         env["PARTITUR_REDIS_URL"] = redis_url
     api, port = start_serve(env)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "partitur", "worker"],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = spawn([sys.executable, "-m", "partitur", "worker"], env)
     http = httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=(write_key, ""))
     try:
         for i in range(samples):
@@ -558,10 +550,9 @@ def bench_scaleout_resume(directory: Path, samples: int, redis_url: str | None) 
         latencies = track_until_resumed(ctx, http, ids)
     finally:
         http.close()
-        for proc in (api, worker):
-            proc.send_signal(signal.SIGINT)
-        for proc in (api, worker):
-            proc.wait(timeout=30)
+        for proc, what in ((api, "partitur serve"), (worker, "partitur worker")):
+            if stop(proc, what) != 0:
+                print(f"WARNING: {what} exited with {proc.returncode}:\n{stderr_of(proc)}")
         ctx.close()
     latencies.sort()
     return {

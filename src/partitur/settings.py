@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     #: share the shards. Keep it the same in every process; more than 1 only pays with several
     #: workers (see journeys/loops.py).
     journey_shards: int = 1
+    #: Seconds a stopping worker gives its loops to finish the pass they are in before it
+    #: exits without them (their open transactions roll back); see worker.py.
+    worker_stop_seconds: float = 20.0
     var_dir: Path = Path("var")
 
 

@@ -26,6 +26,9 @@ class DispatcherLoop(LoopService):
     def run_once(self, now: datetime) -> int:
         return self.dispatcher.run_once(now).claimed
 
+    def close(self) -> None:
+        self.dispatcher.close()  # the sending threads and the providers' connections
+
 
 class RetryLoop(LoopService):
     """Puts messages whose sender died mid-send back in the queue once their lease expires."""

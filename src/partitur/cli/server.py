@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 
 import typer
@@ -9,6 +11,8 @@ import typer
 from partitur.cli.common import console, open_context
 from partitur.core.memory import freeze_startup_heap
 from partitur.settings import load_settings
+
+log = logging.getLogger(__name__)
 
 
 def register(app: typer.Typer) -> None:
@@ -32,7 +36,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from partitur.app import create_app
-        from partitur.worker import Worker
+        from partitur.worker import Worker, stuck_report
 
         settings = load_settings()
         ctx = open_context()
@@ -53,15 +57,25 @@ def register(app: typer.Typer) -> None:
         finally:
             if worker is not None:
                 worker.stop()
-            for t in extras:
-                t.join(timeout=5)
+                stuck = worker.join(extras, settings.worker_stop_seconds)
+                if stuck:
+                    log.warning("%s", stuck_report(stuck, settings.worker_stop_seconds))
+                else:
+                    worker.close()
 
     @app.command()
     def worker() -> None:
         """Run the background loops (identity, journeys, timers, delivery) until stopped."""
         from partitur.worker import Worker
 
+        settings = load_settings()
         ctx = open_context()
         worker = Worker(ctx)
         freeze_startup_heap()
-        worker.run()
+        grace = settings.worker_stop_seconds
+        code = worker.run(grace=grace, watchdog=grace + 10)
+        if code:
+            # loops still busy: exit without waiting for their threads (see worker.py)
+            logging.shutdown()
+            os._exit(code)
+        ctx.close()

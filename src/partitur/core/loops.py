@@ -37,6 +37,10 @@ class LoopService(ABC):
         if self.signals is not None and self.wake_topic is not None:
             self.signals.notify(self.wake_topic)
 
+    def close(self) -> None:
+        """Release what the loop holds (pools, connections) once its thread has ended."""
+        return None  # most loops hold nothing of their own
+
     def _idle(self) -> None:
         """Sleep for the interval, or less when the wake topic moves."""
         if self.signals is None or self.wake_topic is None:
