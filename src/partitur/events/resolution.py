@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import numpy as np
 import orjson
 from sqlalchemy import Connection, and_, delete, func, or_, select
 
@@ -276,7 +277,17 @@ def assign_units(conn: Connection, assignments: Sequence[tuple[ResolveUnit, str]
     were read with (an event committed meanwhile on PostgreSQL waits for the next pass instead
     of slipping in unread)."""
     temp_table(conn, "tmp_event_profiles", f"seq {int_key(conn)}, profile_id VARCHAR(40)")
-    if conn.dialect.name == "sqlite":
+    dense = profiles_by_seq(assignments) if conn.dialect.name == "sqlite" else None
+    if dense is not None:
+        # one array in seq order: its rows go into the scratch table's b-tree in key order
+        # (a fifth of the time of spreading each unit's seqs, which arrive in random order)
+        first, ids = dense
+        conn.exec_driver_sql(
+            "INSERT INTO tmp_event_profiles (seq, profile_id) SELECT j.key + ?, j.value "
+            "FROM json_each(?) j WHERE j.value IS NOT NULL",
+            (first, orjson.dumps(ids)),
+        )
+    elif conn.dialect.name == "sqlite":
         # a row per unit; SQLite spreads its seqs text ("3,17,42") into a row per event
         temp_table(conn, "tmp_unit_profiles", "seqs TEXT, profile_id VARCHAR(40)")
         insert_rows(
@@ -295,6 +306,29 @@ def assign_units(conn: Connection, assignments: Sequence[tuple[ResolveUnit, str]
     assigned = sum(unit.events for unit, _ in assignments)
     with rebuilt_indexes(conn, "events", TIMELINE_INDEXES, rows=assigned):
         conn.exec_driver_sql(_assignments_sql(conn))
+
+
+def profiles_by_seq(
+    assignments: Sequence[tuple[ResolveUnit, str]],
+) -> tuple[int, list[str | None]] | None:
+    """SQLite: the profile of each seq from the lowest assigned to the highest, as ``(lowest
+    seq, profile ids)`` with None for the seqs in between that are not assigned (other
+    workspaces' events). None when there is nothing to assign or when such gaps would
+    outnumber the events (a sparse pass: the unit by unit way is cheaper then)."""
+    texts = [unit.seqs for unit, _ in assignments]
+    if not texts or not all(isinstance(text, str) for text in texts):
+        return None
+    seqs = np.array(",".join(texts).split(","), dtype=np.int64)
+    first = int(seqs.min())
+    span = int(seqs.max()) - first + 1
+    if span > 2 * len(seqs) + 1024:
+        return None
+    counts = [text.count(",") + 1 for text in texts]
+    owner = np.full(span, -1, dtype=np.int64)  # -1: the None at the end of ``ids``
+    owner[seqs - first] = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
+    ids: list[str | None] = [pid for _, pid in assignments]
+    ids.append(None)
+    return first, [ids[i] for i in owner.tolist()]
 
 
 #: the indexes (see events.tables) an event enters once assigned to a profile; a pass

@@ -9,13 +9,14 @@ from sqlalchemy import event, inspect, select
 from partitur.context import Context
 from partitur.events.tables import events
 from partitur.identity import service as identity
+from partitur.identity.loops import IdentityResolver
 from partitur.identity.tables import identities, identity_merges
 from partitur.privacy.audit import list_audit
 from partitur.profiles import service as profiles
 from partitur.storage import scratch
 from tests.conftest import START
 from tests.integration.identity.conftest import Timeline
-from tests.support.events import message
+from tests.support.events import insert_events, message
 
 
 def _profile_ids(ctx: Context) -> dict[int, str | None]:
@@ -391,3 +392,43 @@ def test_a_pass_over_a_backlog_rebuilds_the_timeline_and_profile_indexes(
         assert len(rebuilt) == 2 * len(names)
     else:
         assert rebuilt == []  # PostgreSQL would lock the tables for readers
+
+
+def test_a_pass_over_interleaved_workspaces_assigns_each_event_to_its_own_profile(
+    ctx: Context, timeline: Timeline
+) -> None:
+    # this workspace's events lie far apart, another's fill the seqs between: the other's are
+    # assigned as one dense run, this one's unit by unit
+    first = timeline.add(message("track", at=START, user_id="u-1", event="Viewed"))
+    with ctx.store.begin() as conn:
+        others = insert_events(
+            conn,
+            "ws_other",
+            [
+                message("track", at=START, user_id=f"o-{i % 300}", event="Viewed")
+                for i in range(1_500)
+            ],
+        )
+    later = timeline.add(
+        message("track", at=START, user_id="u-1", event="Bought"),
+        message("identify", at=START, user_id="u-2", traits={"plan": "basic"}),
+    )
+    assert IdentityResolver(ctx).run_until_idle() == 1_503
+
+    owners = _profile_ids(ctx)
+    with ctx.store.read() as conn:
+        mine = {
+            user: profiles.find_profile(
+                conn, workspace_id=ctx.workspace_id, kind="user_id", value=user
+            ).id
+            for user in ("u-1", "u-2")
+        }
+        theirs = {
+            i: profiles.find_profile(
+                conn, workspace_id="ws_other", kind="user_id", value=f"o-{i}"
+            ).id
+            for i in range(300)
+        }
+    assert [owners[s] for s in first + later] == [mine["u-1"], mine["u-1"], mine["u-2"]]
+    assert [owners[s] for s in others] == [theirs[i % 300] for i in range(1_500)]
+    assert len(set(theirs.values()) | set(mine.values())) == 302

@@ -1,0 +1,25 @@
+"""The dense seq-ordered form in which a resolution pass hands SQLite its event assignments."""
+
+from __future__ import annotations
+
+from partitur.events.resolution import ResolveUnit, profiles_by_seq
+
+
+def _unit(seqs: str) -> ResolveUnit:
+    first = int(seqs.split(",")[0])
+    blank = (None,) * 6
+    return ResolveUnit(
+        "ws", "u", None, first, 1, None, None, 0, 0.0, first, None, "s", *blank, seqs, False
+    )
+
+
+def test_every_seq_gets_its_units_profile_and_gaps_stay_empty() -> None:
+    pairs = [(_unit("5,9"), "a"), (_unit("6"), "b"), (_unit("8,12,11"), "c")]
+    assert profiles_by_seq(pairs) == (5, ["a", "b", None, "c", "a", None, "c", "c"])
+
+
+def test_a_sparse_or_empty_pass_is_left_to_the_unit_by_unit_way() -> None:
+    assert profiles_by_seq([(_unit("1"), "a"), (_unit("5000"), "b")]) is None
+    assert profiles_by_seq([]) is None
+    # gaps up to twice the events (plus a margin) still go dense
+    assert profiles_by_seq([(_unit("1"), "a"), (_unit("1000"), "b")]) is not None
