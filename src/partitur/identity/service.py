@@ -174,7 +174,10 @@ def _resolution_pass(
     if upto <= after and first_open is None:
         return result
     extract = _Identifiers(config)
-    for batch in _read(conn, after=start, upto=max(upto, after), extract=extract).values():
+    work = _read(conn, after=start, upto=max(upto, after), extract=extract)
+    for workspace_id in list(work):
+        # handed over whole: _resolve_workspace lets go of the batch once it is written
+        batch = work.pop(workspace_id)
         result.events += sum(unit.events for unit in batch.units)
         _resolve_workspace(conn, batch, config, extract, now, result)
     if upto > after:
@@ -452,8 +455,17 @@ def _resolve_workspace(
                     for m in resolution.merges
                 ],
             )
-    result.profiles_created += len(created)
-    result.merges += len(resolution.merges)
+        result.profiles_created += len(created)
+        result.merges += len(resolution.merges)
+        # Everything is submitted; what the pass holds in memory goes now, while the writer
+        # works, not after it: freeing a backlog's millions of small objects takes most of a
+        # second of the GIL, which the writer's statements do not need.
+        batch.units, batch.docs, batch.doc_ids = [], [], []
+        del units, key_ids, docs, doc_ids, distinct, all_keys, existing, involved, limited
+        merging.clear()  # held by ``ages`` too
+        del resolution, owner, single_ids, anchors, profile_of, unit_profile
+        del single_profile, doc_profile, moves, trait_docs, needed, states, fresh, history
+        del activity, rows
 
 
 def _in_key_order(rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:

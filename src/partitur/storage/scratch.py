@@ -205,8 +205,11 @@ def rebuilt_indexes(
         yield
         return
     # the span of rowids: two lookups, where counting rows would read a whole index (gaps
-    # left by deleted rows only make a rebuild less likely)
-    low, high = conn.exec_driver_sql(f"SELECT min(rowid), max(rowid) FROM {table}").one()
+    # left by deleted rows only make a rebuild less likely). Two subqueries: SQLite looks a
+    # lone min() or max() up at the end of the b-tree, but scans the table for both at once.
+    low, high = conn.exec_driver_sql(
+        f"SELECT (SELECT min(rowid) FROM {table}), (SELECT max(rowid) FROM {table})"
+    ).one()
     held = 0 if low is None else int(high) - int(low) + 1
     if rows * 2 < held + (rows if adds else 0):
         yield
