@@ -66,20 +66,20 @@ def apply_traits(
 
 def apply_place(state: ProfileState, *, timezone: Any, locale: Any, at: datetime) -> None:
     """Timezone and locale from the latest message that carries them."""
+    zone = timezone.strip()[:64] if isinstance(timezone, str) else ""
+    place = locale.strip()[:16] if isinstance(locale, str) else ""
+    if not zone and not place:
+        return  # most messages carry neither: no time to format
     when = stamp(at)
-    if (
-        isinstance(timezone, str)
-        and timezone.strip()
-        and state.trait_times.get("@timezone", "") <= when
-    ):
+    if zone and state.trait_times.get("@timezone", "") <= when:
         state.trait_times["@timezone"] = when
-        if state.timezone != timezone.strip()[:64]:
-            state.timezone = timezone.strip()[:64]
+        if state.timezone != zone:
+            state.timezone = zone
             state.dirty = True
-    if isinstance(locale, str) and locale.strip() and state.trait_times.get("@locale", "") <= when:
+    if place and state.trait_times.get("@locale", "") <= when:
         state.trait_times["@locale"] = when
-        if state.locale != locale.strip()[:16]:
-            state.locale = locale.strip()[:16]
+        if state.locale != place:
+            state.locale = place
             state.dirty = True
 
 
