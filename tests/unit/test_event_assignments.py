@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from partitur.events.resolution import ResolveUnit, profiles_by_seq
 
 
@@ -23,3 +25,8 @@ def test_a_sparse_or_empty_pass_is_left_to_the_unit_by_unit_way() -> None:
     assert profiles_by_seq([]) is None
     # gaps up to twice the events (plus a margin) still go dense
     assert profiles_by_seq([(_unit("1"), "a"), (_unit("1000"), "b")]) is not None
+
+
+def test_seqs_that_are_not_integers_are_refused_rather_than_cut_short() -> None:
+    with pytest.raises(ValueError):
+        profiles_by_seq([(_unit("5,9"), "a"), (_unit("6,x"), "b")])

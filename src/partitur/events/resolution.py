@@ -16,6 +16,7 @@ from sqlalchemy import Connection, and_, delete, func, or_, select
 
 from partitur.core.types import utc_moment
 from partitur.events.tables import events
+from partitur.storage import driver
 from partitur.storage.scratch import insert_rows, int_key, rebuilt_indexes, temp_table
 
 
@@ -218,10 +219,12 @@ def resolve_units(
             return []
         insert_rows(conn, "tmp_resolve_keys", ("workspace_id", "u", "a"), per_event_keys)
     # positional: twice as fast as keywords for 250,000 units; the SQL's columns are in the
-    # order of the fields, with orders and revenue before last_seq
+    # order of the fields, with orders and revenue before last_seq. On the driver's cursor:
+    # this read runs beside the main thread, and SQLAlchemy's row handling would take the
+    # GIL for every row.
     return [
         ResolveUnit._make((*row[:7], int(row[7]), float(row[8]), *row[9:], per_event))
-        for row in conn.exec_driver_sql(_units_sql(dialect, per_event=per_event), (after, upto))
+        for row in driver.rows(conn, _units_sql(dialect, per_event=per_event), (after, upto))
     ]
 
 
@@ -252,7 +255,7 @@ def identity_documents(conn: Connection, *, after: int, upto: int) -> list[Ident
     the documents parsed."""
     sql = _DOCS["sqlite" if conn.dialect.name == "sqlite" else "postgresql"]
     out = []
-    for row in conn.exec_driver_sql(sql, (after, upto)):
+    for row in driver.rows(conn, sql, (after, upto)):
         seq, ws, type_, user_id, anon, ts, traits, ctraits, ext, prev, tz = row
         out.append(
             IdentityDoc(
@@ -318,17 +321,19 @@ def profiles_by_seq(
     texts = [unit.seqs for unit, _ in assignments]
     if not texts or not all(isinstance(text, str) for text in texts):
         return None
-    seqs = np.array(",".join(texts).split(","), dtype=np.int64)
+    counts = [text.count(",") + 1 for text in texts]
+    # parsed by numpy in C: this runs on the writer thread, beside a busy main thread
+    seqs = np.fromstring(",".join(texts), dtype=np.int64, sep=",")
+    if len(seqs) != sum(counts):
+        raise ValueError("unit seqs are not comma-separated integers")
     first = int(seqs.min())
     span = int(seqs.max()) - first + 1
     if span > 2 * len(seqs) + 1024:
         return None
-    counts = [text.count(",") + 1 for text in texts]
     owner = np.full(span, -1, dtype=np.int64)  # -1: the None at the end of ``ids``
     owner[seqs - first] = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
-    ids: list[str | None] = [pid for _, pid in assignments]
-    ids.append(None)
-    return first, [ids[i] for i in owner.tolist()]
+    ids = np.array([pid for _, pid in assignments] + [None], dtype=object)
+    return first, ids[owner].tolist()
 
 
 #: the indexes (see events.tables) an event enters once assigned to a profile; a pass
