@@ -7,7 +7,8 @@ Rules (see docs/identity-and-profiles.md):
 * A link that would give one profile more values of a limited kind than allowed (default: more
   than one ``user_id``) is refused: the identifier stays where it was and the message belongs to
   its anchor's profile.
-* When a link joins two existing profiles they are merged; the survivor is the oldest profile.
+* When a link joins two existing profiles they are merged; the survivor is the oldest profile
+  (on a tie, one holding a limited identifier such as a userId, then the smallest id).
 """
 
 from __future__ import annotations
@@ -196,7 +197,9 @@ def resolve(
         if len(set(comp.profiles)) == 1:
             profile_of[key] = comp.profiles[0]
             continue
-        ordered = sorted(set(comp.profiles), key=lambda p: (ages[p], p))
+        # the oldest survives; of profiles as old (made in one pass), one that holds a
+        # limited identifier (a known user's), then the smallest id
+        ordered = sorted(set(comp.profiles), key=lambda p: (ages[p], not profile_limited.get(p), p))
         survivor = ordered[0]
         profile_of[key] = survivor
         first = min(comp.links) if comp.links else None
