@@ -37,11 +37,14 @@ from partitur.identity.graph import DEFAULT_LIMITS, resolve
 from partitur.privacy.audit import record_audits
 from partitur.profiles import service as profiles
 from partitur.profiles.traits import (
+    LOCALE_WIDTH,
+    TIMEZONE_WIDTH,
     HistoryRow,
     ProfileState,
     add_activity,
     apply_place,
     apply_traits,
+    place_value,
     stamp,
 )
 from partitur.storage.background import background_writes
@@ -528,9 +531,9 @@ def _fold_activity(
                     orders,
                     revenue,
                     channel,
-                    _place(locale, 16),
+                    place_value(locale, LOCALE_WIDTH),
                     stamp(event_time(locale_at[0])) if locale_at else None,
-                    _place(tz, 64),
+                    place_value(tz, TIMEZONE_WIDTH),
                     stamp(event_time(tz_at[0])) if tz_at else None,
                 )
             )
@@ -593,13 +596,6 @@ def _drop_suppressed(
     repo.count_dropped(conn, workspace_id=batch.workspace_id, counts=dropped_by)
     result.dropped += dropped
     return True
-
-
-def _place(value: Any, width: int) -> str | None:
-    """A locale or timezone as ``traits.apply_place`` keeps it (None if blank)."""
-    if not isinstance(value, str):
-        return None
-    return value.strip()[:width] or None
 
 
 def _activity(

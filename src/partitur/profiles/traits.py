@@ -64,10 +64,22 @@ def apply_traits(
     return history
 
 
+#: how much of a timezone and a locale a profile keeps
+TIMEZONE_WIDTH, LOCALE_WIDTH = 64, 16
+
+
+def place_value(value: Any, width: int) -> str | None:
+    """A timezone or locale as a profile keeps it: stripped, cut to ``width``; None if blank
+    or not a string."""
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:width] or None
+
+
 def apply_place(state: ProfileState, *, timezone: Any, locale: Any, at: datetime) -> None:
     """Timezone and locale from the latest message that carries them."""
-    zone = timezone.strip()[:64] if isinstance(timezone, str) else ""
-    place = locale.strip()[:16] if isinstance(locale, str) else ""
+    zone = place_value(timezone, TIMEZONE_WIDTH)
+    place = place_value(locale, LOCALE_WIDTH)
     if not zone and not place:
         return  # most messages carry neither: no time to format
     when = stamp(at)
