@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection
 
-from partitur.analytics import repository
-from partitur.analytics.contracts import Alert, MonitorConfig, MonitorRun
+from partitur.analytics import experiments, repository
+from partitur.analytics.contracts import Alert, ExperimentResult, MonitorConfig, MonitorRun
 from partitur.analytics.detection import DetectorSettings
 from partitur.analytics.engine import AnalyticsEngine
 from partitur.analytics.monitoring import (
@@ -48,6 +48,11 @@ def journey_id_of(conn: Connection, *, workspace_id: str, value: str) -> str:
         return journeys.get_journey(conn, workspace_id=workspace_id, key=value).id
     except NotFound:
         return value
+
+
+def compare_conversions(*, control: tuple[int, int], variant: tuple[int, int]) -> ExperimentResult:
+    """Compare a variant's conversions with control's, each ``(conversions, n)``."""
+    return experiments.compare(control=control, variant=variant)
 
 
 def get_config(conn: Connection, *, workspace_id: str) -> MonitorConfig:

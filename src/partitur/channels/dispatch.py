@@ -52,7 +52,7 @@ from partitur.channels.decisions import (
 )
 from partitur.channels.plugins import DEFAULT_KIND, registry
 from partitur.channels.plugins.email import normalise_email, tracking_links
-from partitur.channels.recipients import Recipient, load_recipients
+from partitur.channels.recipients import Recipient, recipients_of_messages
 from partitur.channels.signing import decrypt_secrets
 from partitur.channels.templates import TemplateBook, TemplateProblem
 from partitur.context import Context
@@ -333,7 +333,7 @@ class Dispatcher:
             if row["workspace_id"] not in spaces:
                 spaces[row["workspace_id"]] = self._workspace(conn, row["workspace_id"])
         profile_ids = {r["profile_id"] for r in rows}
-        recipients = load_recipients(conn, profile_ids=profile_ids)
+        recipients = recipients_of_messages(conn, rows)
         longest = max(
             (rule.window_hours for ws in spaces.values() for rule in ws.policy.caps), default=24.0
         )

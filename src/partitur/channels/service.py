@@ -36,7 +36,7 @@ from partitur.channels.contracts import (
 )
 from partitur.channels.feedback import delivery_event, record_delivery_events
 from partitur.channels.plugins import registry
-from partitur.channels.recipients import Recipient, load_recipients
+from partitur.channels.recipients import Recipient, load_recipients, recipients_of_messages
 from partitur.channels.signing import encrypt_secrets, sign, verify
 from partitur.channels.tables import (
     agent_tasks,
@@ -111,7 +111,7 @@ def enqueue_many(
                 existing[key] = stored[key]
         fresh = [row for row in fresh if row["idempotency_key"] not in existing]
     if fresh:
-        recipients = load_recipients(conn, profile_ids=[row["profile_id"] for row in fresh])
+        recipients = recipients_of_messages(conn, fresh)
         by_workspace: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
         for row in fresh:
             by_workspace.setdefault(row["workspace_id"], []).append(("queued", row, {}))
@@ -219,13 +219,7 @@ def emit_events(
                 seq=seq,
             )
         )
-    record_delivery_events(
-        conn,
-        workspace_id=workspace_id,
-        events=events,
-        profile_ids=[row["profile_id"] for _, row, _ in items],
-        now=now,
-    )
+    record_delivery_events(conn, workspace_id=workspace_id, events=events, now=now)
 
 
 def _message(row: dict[str, Any]) -> Message:
@@ -482,9 +476,9 @@ def check_template(conn: Connection, *, workspace_id: str, key: str, channel: st
         template = book.templates[("message", key, loc)]
         recipient = None
         if template.sample_profile_id:
-            recipient = load_recipients(conn, profile_ids=[template.sample_profile_id]).get(
-                template.sample_profile_id
-            )
+            recipient = load_recipients(
+                conn, workspace_id=workspace_id, profile_ids=[template.sample_profile_id]
+            ).get(template.sample_profile_id)
             if recipient is None:
                 problems.append(f"[{loc}] sample profile {template.sample_profile_id} not found")
         contexts[loc] = template_context(recipient, template.sample_data)
@@ -504,7 +498,9 @@ def preview_template(
     book = template_book(conn, workspace_id=workspace_id)
     recipient = None
     if profile_id:
-        recipient = load_recipients(conn, profile_ids=[profile_id]).get(profile_id)
+        recipient = load_recipients(conn, workspace_id=workspace_id, profile_ids=[profile_id]).get(
+            profile_id
+        )
         if recipient is None:
             raise NotFound(f"no profile {profile_id}", field="profile_id")
     template = book.pick("message", key, recipient.locale if recipient else None)

@@ -1,6 +1,6 @@
 """What crosses the decisions boundary: value model, routing policy, offers and decisions.
 
-Conditions everywhere use the shared rule format (``partitur.segments.rules``). Rules in
+Conditions everywhere use the shared rule format (``partitur.core.rules``). Rules in
 routing see the profile's traits, ``computed.*`` and the request as ``request.*`` traits:
 ``request.intent``, ``request.channel``, ``request.urgency``, ``request.escalated``,
 ``request.sentiment`` / ``request.sentiment_label`` (when a text is given),
@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from partitur.core.durations import parse_duration
-from partitur.segments.rules import Rule
+from partitur.core.rules import Rule
 
 Target = Literal["specialist", "standard_agent", "bot", "self_service", "complaint_management"]
 Urgency = Literal["low", "normal", "high", "critical"]

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from partitur.core.rules import Facts, evaluate, lookup
 from partitur.decisions.contracts import (
     Offer,
     OfferSettings,
@@ -18,7 +19,6 @@ from partitur.decisions.contracts import (
     RoutingPolicy,
     ValueModel,
 )
-from partitur.segments.rules import Facts, evaluate, lookup
 
 
 def _read(path: str, traits: Mapping[str, Any], computed: Mapping[str, Any]) -> Any:

@@ -19,6 +19,13 @@ from sqlalchemy import Connection
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.durations import parse_duration
 from partitur.core.errors import InvalidDocument, NotFound, ValidationFailed
+from partitur.core.rules import (
+    ProfileFacts,
+    Rule,
+    longest_window,
+    referenced_events,
+    referenced_segments,
+)
 from partitur.decisions import logic
 from partitur.decisions import repository as repo
 from partitur.decisions.contracts import (
@@ -39,13 +46,6 @@ from partitur.decisions.defaults import (
 )
 from partitur.ml import ports
 from partitur.segments import service as segments
-from partitur.segments.rules import (
-    ProfileFacts,
-    Rule,
-    longest_window,
-    referenced_events,
-    referenced_segments,
-)
 
 PolicyKind = Literal["routing", "value_model", "offers"]
 _POLICIES: dict[str, tuple[type[BaseModel], dict[str, Any]]] = {
@@ -464,7 +464,7 @@ def choose_offer(
         recent_events=history,
         segments=_segments(conn, workspace_id, snapshot.id, [o.eligibility for o in offers]),
     )
-    from partitur.segments.rules import evaluate
+    from partitur.core.rules import evaluate
 
     eligible = []
     for offer in offers:

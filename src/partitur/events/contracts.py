@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -84,3 +85,16 @@ class ImportSummary(BaseModel):
     rejects_file: str | None = None
     seconds: float
     events_per_second: float
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """An event of the log as the journey engine reads it (a feed page or a history window)."""
+
+    seq: int
+    profile_id: str
+    event: str
+    timestamp: datetime
+    properties: dict[str, Any]
+    #: when partitur received it: a journey reacts only to events received once it was live
+    received_at: datetime | None = None

@@ -29,6 +29,19 @@ from partitur.events.contracts import (
     Rejection,
     StoredEvent,
 )
+
+# What other domains read from the event log (events/reads.py, events/resolution.py).
+from partitur.events.reads import event_frame as event_frame
+from partitur.events.reads import event_texts as event_texts
+from partitur.events.reads import events_after as events_after
+from partitur.events.reads import events_between as events_between
+from partitur.events.reads import latest_events as latest_events
+from partitur.events.reads import order_events as order_events
+from partitur.events.reads import profile_event_facts as profile_event_facts
+from partitur.events.reads import touched_by_events as touched_by_events
+from partitur.events.resolution import ProfileEvent as ProfileEvent
+from partitur.events.resolution import delete_profile_events as delete_profile_events
+from partitur.events.resolution import profile_events as profile_events
 from partitur.workspaces.service import ensure_source
 
 log = logging.getLogger(__name__)

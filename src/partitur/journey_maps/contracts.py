@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from partitur.segments.rules import PropertyFilter
+from partitur.core.rules import PropertyFilter
 
 _KEY = r"^[a-z0-9][a-z0-9_\-]{0,99}$"
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from partitur.analytics.engine import AnalyticsEngine, naive_utc
+from partitur.core.rules import PropertyFilter
 from partitur.journey_maps.contracts import (
     EventMatcher,
     JourneyMapDocument,
@@ -21,7 +22,6 @@ from partitur.journey_maps.contracts import (
     TouchpointMeasure,
 )
 from partitur.journey_maps.ports import sentiment_of
-from partitur.segments.rules import PropertyFilter
 
 #: SQL that maps a raw survey answer ``x`` on each scale to 0..100.
 SCALE_SQL = {

@@ -88,7 +88,7 @@ def backfill(
             workspace_id=workspace,
             since=since,
             until=until,
-            segments=segments,
+            segments_of_interest=segments,
             upto=plan.changes_through,
         )
     journey_ids = set(plan.journey_ids.values())

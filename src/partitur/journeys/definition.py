@@ -3,7 +3,7 @@
 A journey is a JSON/YAML document: how profiles enter (``entry``), who may enter again
 (``re_entry``), how fast (``throttle``), what counts as success (``goal``), what ends an instance
 at once (``exits``) and a graph of ``nodes`` starting at ``start``. Conditions use the shared rule
-format of :mod:`partitur.segments.rules`. This module is pure: no I/O.
+format of :mod:`partitur.core.rules`. This module is pure: no I/O.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from partitur.core.durations import parse_duration
 from partitur.core.errors import InvalidDocument
-from partitur.segments.rules import PropertyFilter, Rule
+from partitur.core.rules import PropertyFilter, Rule
 
 #: Channels a ``send`` node may name; ``preferred`` reads the profile's ``preferred_channel``.
 CHANNELS = ("email", "sms", "push", "in_app", "webhook", "agent_task")

@@ -125,9 +125,8 @@ class EventConsumer(LoopService):
     ) -> None:
         super().__init__(ctx.clock, ctx.signals)
         # identity resolution notifies "profiles" after each batch it resolved: only then are
-        # the new events below ``resolved_position``; without it, ingestion's "events" wakes us
-        if ports.identity_installed():
-            self.wake_topic = "profiles"
+        # the new events below ``resolved_position``
+        self.wake_topic = "profiles"
         self.ctx = ctx
         self.batch = batch
         self.shard = shard

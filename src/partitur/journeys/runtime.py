@@ -18,6 +18,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from partitur.core.durations import parse_duration
+from partitur.core.rules import Facts, ProfileFacts, PropertyFilter, compare, evaluate, lookup
 from partitur.journeys.definition import (
     AgentTaskNode,
     BranchNode,
@@ -33,7 +34,6 @@ from partitur.journeys.definition import (
     WaitNode,
     WebhookNode,
 )
-from partitur.segments.rules import Facts, ProfileFacts, PropertyFilter, compare, evaluate, lookup
 
 Status = Literal["active", "completed", "exited", "converted"]
 #: A step never executes more nodes than this (validation forbids unbraked loops; this is a

@@ -20,6 +20,13 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, select
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
+from partitur.core.rules import (
+    ProfileFacts,
+    evaluate,
+    longest_window,
+    referenced_events,
+    referenced_segments,
+)
 from partitur.journeys import ports, repository
 from partitur.journeys.bulk import bulk_insert, bulk_update_checked
 from partitur.journeys.contracts import (
@@ -69,13 +76,6 @@ from partitur.journeys.tables import (
     journey_transitions,
     journey_versions,
     journeys,
-)
-from partitur.segments.rules import (
-    ProfileFacts,
-    evaluate,
-    longest_window,
-    referenced_events,
-    referenced_segments,
 )
 
 log = logging.getLogger(__name__)
@@ -493,7 +493,9 @@ class Runner:
                 self.conn, workspace_id=self.workspace_id, profile_ids=missing
             )
             for pid in missing:
-                self._profiles[pid] = found.get(pid, ports.ProfileSnapshot(pid))
+                self._profiles[pid] = found.get(
+                    pid, ports.ProfileSnapshot(id=pid, workspace_id=self.workspace_id)
+                )
 
     def profile(self, profile_id: str) -> ports.ProfileSnapshot:
         self.load_profiles([profile_id])
@@ -1478,7 +1480,7 @@ def simulation_input(
     found = ports.load_profiles(conn, workspace_id=workspace_id, profile_ids=pids)
     profiles = []
     for pid in pids:
-        snap = found.get(pid, ports.ProfileSnapshot(pid))
+        snap = found.get(pid, ports.ProfileSnapshot(id=pid, workspace_id=workspace_id))
         segments = (
             ports.memberships(conn, workspace_id=workspace_id, profile_id=pid)
             if any(referenced_segments(r) for r in definition.rules())

@@ -15,14 +15,10 @@ from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal, WritePr
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import BadRequest, ValidationFailed
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
+from partitur.privacy import service as privacy
+from partitur.privacy.contracts import Erasure, ProfileExport
 from partitur.profiles import service
-from partitur.profiles.contracts import (
-    Erasure,
-    Profile,
-    ProfileExport,
-    ProfileMerge,
-    TimelineEvent,
-)
+from partitur.profiles.contracts import Profile, ProfileMerge, TimelineEvent
 
 router = APIRouter(prefix="/api/profiles", tags=["profiles"])
 
@@ -131,7 +127,7 @@ def patch_traits(
 def export_profile(profile_id: str, ctx: ContextDep, who: AdminPrincipal) -> ProfileExport:
     """GDPR access: everything partitur holds about the person."""
     with ctx.store.begin() as conn:
-        return service.export_profile(
+        return privacy.export_profile(
             conn,
             workspace_id=who.workspace_id,
             profile_id=profile_id,
@@ -144,7 +140,7 @@ def export_profile(profile_id: str, ctx: ContextDep, who: AdminPrincipal) -> Pro
 def erase_profile(profile_id: str, ctx: ContextDep, who: AdminPrincipal) -> Erasure:
     """GDPR erasure; later events for the erased identifiers are dropped and counted."""
     with ctx.store.begin() as conn:
-        erased = service.erase_profile(
+        erased = privacy.erase_profile(
             conn,
             workspace_id=who.workspace_id,
             profile_id=profile_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -63,26 +64,6 @@ class TimelineEvent(BaseModel):
     context: dict[str, Any] | None = None
 
 
-class ProfileExport(BaseModel):
-    """Everything partitur holds about one person (GDPR access)."""
-
-    profile: Profile
-    trait_history: list[TraitChange]
-    merges: list[ProfileMerge]
-    events: list[TimelineEvent]
-    audit: list[dict[str, Any]]
-    exported_at: datetime
-
-
-class Erasure(BaseModel):
-    profile_id: str
-    profiles_erased: int
-    identities_erased: int
-    events_erased: int
-    suppressed_identifiers: int
-    erased_at: datetime
-
-
 class ImportReport(BaseModel):
     rows: int
     created: int
@@ -90,3 +71,18 @@ class ImportReport(BaseModel):
     skipped: int
     rejected: int
     reject_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSnapshot:
+    """What other domains read about a person in bulk (journeys, segments, decisions, channels):
+    the live profile's traits, computed traits and where the person lives. A dataclass, not a
+    model: the engine reads thousands per second."""
+
+    id: str
+    workspace_id: str
+    traits: dict[str, Any] = field(default_factory=dict)
+    computed: dict[str, Any] = field(default_factory=dict)
+    timezone: str | None = None
+    locale: str | None = None
+    is_test: bool = False

@@ -20,7 +20,9 @@ from datetime import datetime
 
 from partitur.context import Context
 from partitur.core.loops import LoopService
-from partitur.segments import facts as facts_adapter
+from partitur.events import service as events
+from partitur.identity import service as identity
+from partitur.profiles import service as profiles
 from partitur.segments import repository as repo
 from partitur.segments import service
 from partitur.storage.cursors import get_position, set_position
@@ -57,14 +59,12 @@ class EventMembershipLoop(_SegmentsLoop):
         with self.ctx.store.begin() as conn:
             repo.lock_memberships(conn)
             after = get_position(conn, EVENTS_CURSOR)
-            upto = min(facts_adapter.readable_position(conn), after + self.batch)
+            upto = min(identity.resolved_position(conn), after + self.batch)
             if upto <= after:
                 return 0
             wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
             indexes: dict[str, service.SegmentIndex] = {}
-            for ws, pid, name, traits in facts_adapter.touched_by_events(
-                conn, after=after, upto=upto
-            ):
+            for ws, pid, name, traits in events.touched_by_events(conn, after=after, upto=upto):
                 if ws not in indexes:
                     indexes[ws] = service.SegmentIndex.load(conn, ws)
                 keys = indexes[ws].affected(name, traits)
@@ -91,11 +91,11 @@ class TraitMembershipLoop(_SegmentsLoop):
         with self.ctx.store.begin() as conn:
             repo.lock_memberships(conn)
             after = get_position(conn, TRAITS_CURSOR)
-            upto, touched = facts_adapter.trait_changes(conn, after=after, limit=self.batch)
+            upto, touched = profiles.trait_changes(conn, after=after, limit=self.batch)
             if upto <= after:
                 return 0
             by_ws: dict[str, list[str]] = defaultdict(list)
-            for pid, ws in facts_adapter.profile_workspaces(conn, touched).items():
+            for pid, ws in profiles.profile_workspaces(conn, touched).items():
                 by_ws[ws].append(pid)
             for ws, pids in by_ws.items():
                 index = service.SegmentIndex.load(conn, ws)
@@ -128,7 +128,7 @@ class MergeMembershipLoop(_SegmentsLoop):
         with self.ctx.store.begin() as conn:
             repo.lock_memberships(conn)
             after = get_position(conn, MERGES_CURSOR)
-            upto, touched = facts_adapter.merges_since(conn, after=after, limit=self.batch)
+            upto, touched = identity.merges_since(conn, after=after, limit=self.batch)
             if upto <= after:
                 return 0
             by_ws: dict[str, set[str]] = defaultdict(set)

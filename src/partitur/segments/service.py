@@ -30,20 +30,7 @@ from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, InvalidDocument, NotFound
 from partitur.core.ids import new_id
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
-from partitur.segments import facts as facts_adapter
-from partitur.segments import repository as repo
-from partitur.segments.compiler import NotCompilable, compile_property_filters, compile_rule
-from partitur.segments.contracts import (
-    BuildResult,
-    Member,
-    MembershipChange,
-    Preview,
-    Segment,
-    SegmentDefinition,
-    SegmentDetail,
-    SegmentUpdate,
-)
-from partitur.segments.rules import (
+from partitur.core.rules import (
     EDGE,
     Rule,
     evaluate,
@@ -56,6 +43,19 @@ from partitur.segments.rules import (
     referenced_events,
     referenced_segments,
     referenced_traits,
+)
+from partitur.segments import facts as facts_adapter
+from partitur.segments import repository as repo
+from partitur.segments.compiler import NotCompilable, compile_property_filters, compile_rule
+from partitur.segments.contracts import (
+    BuildResult,
+    Member,
+    MembershipChange,
+    Preview,
+    Segment,
+    SegmentDefinition,
+    SegmentDetail,
+    SegmentUpdate,
 )
 
 log = logging.getLogger(__name__)
@@ -610,7 +610,7 @@ def _load_facts(
     by_key: dict[str, list[str]],
     rules: dict[str, Rule],
     now: datetime,
-) -> dict[str, facts_adapter.ProfileSnapshot]:
+) -> dict[str, facts_adapter.FactsOfProfile]:
     """Facts for the profiles of the segments evaluated in Python (one load for the batch)."""
     pids = sorted({pid for key in keys for pid in by_key[key]})
     event_names: set[str] = set()
@@ -659,6 +659,11 @@ def changes_since(
 ) -> list[MembershipChange]:
     """Membership changes with ``seq > after`` in ``seq`` order (at most ``limit``)."""
     return repo.changes_since(conn, workspace_id, after, limit)
+
+
+def last_change_seq(conn: Connection, *, workspace_id: str) -> int:
+    """The ``seq`` of the workspace's newest membership change (0 when there is none)."""
+    return repo.last_change_seq(conn, workspace_id)
 
 
 def memberships(conn: Connection, *, workspace_id: str, profile_id: str) -> frozenset[str]:

@@ -424,7 +424,15 @@ def test_segment_entry_triggers_and_segment_exit_criteria(
         service.process_segment_changes(
             conn,
             workspace_id=ctx.workspace_id,
-            changes=[MembershipChange(1, "churn-risk", "p1", "entered", clock.now())],
+            changes=[
+                MembershipChange(
+                    seq=1,
+                    segment_key="churn-risk",
+                    profile_id="p1",
+                    change="entered",
+                    at=clock.now(),
+                )
+            ],
             now=clock.now(),
         )
     assert history(ctx, "p1")[0].status == "active"
@@ -432,7 +440,15 @@ def test_segment_entry_triggers_and_segment_exit_criteria(
         service.process_segment_changes(
             conn,
             workspace_id=ctx.workspace_id,
-            changes=[MembershipChange(2, "churn-risk", "p1", "exited", clock.now())],
+            changes=[
+                MembershipChange(
+                    seq=2,
+                    segment_key="churn-risk",
+                    profile_id="p1",
+                    change="exited",
+                    at=clock.now(),
+                )
+            ],
             now=clock.now(),
         )
     (instance,) = history(ctx, "p1")

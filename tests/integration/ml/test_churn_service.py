@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 
 from partitur.context import Context
 from partitur.core.actions import Actor
+from partitur.core.rules import ProfileFacts, evaluate, parse_rule
 from partitur.ml import ports, registry, service
-from partitur.segments.rules import ProfileFacts, evaluate, parse_rule
 from tests.support.ml_data import add_events, add_profile, synthetic_customers
 
 
