@@ -41,7 +41,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
-	$(BIN)/lint-imports
+	$(BIN)/python scripts/import_contracts.py --check
+	$(BIN)/lint-imports importlinter.ini
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider

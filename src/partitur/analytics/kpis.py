@@ -14,7 +14,7 @@ from typing import Any
 from partitur.analytics.contracts import ExitReason, JourneyKpis, KpiPoint, NodeKpis
 from partitur.analytics.engine import AnalyticsEngine, naive_utc
 from partitur.core.errors import ValidationFailed
-from partitur.ml import journey_success
+from partitur.ml import service as ml
 
 _CONVERTED = "(status = 'converted' OR converted_at IS NOT NULL)"
 
@@ -167,10 +167,8 @@ def _forecast(
     )
     args = {**params, "now": naive_utc(now, "now"), "bucket": 24.0, "buckets": 30}
     # one scan: the curve's counts and, per age bucket, the instances still running
-    rows = engine.query(
-        journey_success.BUCKET_SQL.format(relation=relation, where="true"), args
-    ).fetchall()
-    curve = journey_success.curve_from_counts(rows, bucket_hours=24.0, buckets=30)
+    rows = engine.query(ml.BUCKET_SQL.format(relation=relation, where="true"), args).fetchall()
+    curve = ml.curve_from_counts(rows, bucket_hours=24.0, buckets=30)
     expected = sum(int(row[4]) * curve.probability[int(row[0])] for row in rows)
     result.expected_conversions = round(expected, 1)
     result.success_probability = expected / result.active if result.active else None

@@ -10,10 +10,24 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection
 
-from partitur.analytics import experiments, repository
+from partitur.analytics import charts, experiments, repository, scores
+from partitur.analytics.attribution import store_attribution as store_attribution
+from partitur.analytics.charts import funnel_chart as funnel_chart
+from partitur.analytics.charts import kpi_chart as kpi_chart
+from partitur.analytics.charts import process_map_chart as process_map_chart
 from partitur.analytics.contracts import Alert, ExperimentResult, MonitorConfig, MonitorRun
 from partitur.analytics.detection import DetectorSettings
-from partitur.analytics.engine import AnalyticsEngine
+from partitur.analytics.engine import AnalyticsEngine as AnalyticsEngine
+from partitur.analytics.engine import naive_utc as naive_utc
+from partitur.analytics.engine import open_engine as open_engine
+from partitur.analytics.experiments import compare as compare
+from partitur.analytics.experiments import journey_experiment as journey_experiment
+from partitur.analytics.exports import funnel_rows as funnel_rows
+from partitur.analytics.exports import to_csv as to_csv
+from partitur.analytics.funnels import funnel as funnel
+from partitur.analytics.kpis import journey_kpis as journey_kpis
+from partitur.analytics.kpis import kpi_timeseries as kpi_timeseries
+from partitur.analytics.kpis import node_kpis as node_kpis
 from partitur.analytics.monitoring import (
     HISTORY_HOURS,
     HOUR,
@@ -24,6 +38,9 @@ from partitur.analytics.monitoring import (
     schema_findings,
     volume_findings,
 )
+from partitur.analytics.paths import conversion_paths as conversion_paths
+from partitur.analytics.paths import journey_process_map as journey_process_map
+from partitur.analytics.paths import process_map as process_map
 from partitur.context import Context
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.clock import isoformat
@@ -280,3 +297,14 @@ def record_manual_run(
         subject_id=workspace_id,
         details={"hours_evaluated": run.hours_evaluated, "alerts": len(run.alerts)},
     )
+
+
+# -- the analyses as the API, the CLI and other domains use them: besides the functions above,
+# the engine (open_engine, AnalyticsEngine, naive_utc) and funnel, process_map,
+# conversion_paths, journey_process_map, journey_kpis, node_kpis, kpi_timeseries, compare,
+# journey_experiment, store_attribution, the charts and the CSV exports imported at the top
+# (each documented where it is implemented)
+
+CHART_FORMATS = charts.FORMATS
+SCORE_SCALES = scores.SCALES
+summarise_scores = scores.summarise

@@ -3,6 +3,7 @@ tracking, inbound feedback, the in-app inbox and agent tasks. The only writer of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from partitur.channels.contracts import (
     ConsentState,
     DeliveryPolicy,
     DeviceTokenIn,
+    DispatchReport,
     InboxItem,
     LedgerEntry,
     Message,
@@ -38,6 +40,7 @@ from partitur.channels.feedback import delivery_event, record_delivery_events
 from partitur.channels.plugins import registry
 from partitur.channels.recipients import Recipient, load_recipients, recipients_of_messages
 from partitur.channels.signing import encrypt_secrets, sign, verify
+from partitur.channels.smtp_sink import start_sink as start_sink
 from partitur.channels.tables import (
     agent_tasks,
     bounces,
@@ -53,6 +56,7 @@ from partitur.channels.tables import (
     suppressions,
 )
 from partitur.channels.templates import TemplateBook, TemplateProblem
+from partitur.context import Context
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from partitur.core.ids import new_id, new_ids
@@ -1331,3 +1335,34 @@ def record_manual_dispatch(
 ) -> None:
     """Audit a dispatcher pass an admin ran by hand (the pass itself writes as the loop does)."""
     describe(subject_id=workspace_id, details=report)
+
+
+def channel_kinds() -> dict[str, str]:
+    """Every provider kind that can be configured and the channel it delivers on."""
+    from partitur.channels.plugins import registry
+
+    return {kind: plugin.channel for kind, plugin in sorted(registry().items())}
+
+
+def dispatch_due(
+    ctx: Context, *, passes: int = 1, on_pass: Callable[[DispatchReport], None] | None = None
+) -> DispatchReport:
+    """Deliver the due messages now, in up to ``passes`` dispatcher passes (fewer once one
+    finds nothing), as the worker does continuously; the reports summed. ``on_pass`` hears
+    each pass (progress bars)."""
+    from partitur.channels.dispatch import Dispatcher  # the dispatcher builds on this module
+
+    dispatcher = Dispatcher(ctx)
+    total = DispatchReport()
+    try:
+        for _ in range(passes):
+            report = dispatcher.run_once(ctx.clock.now())
+            for field, value in report.model_dump().items():
+                setattr(total, field, getattr(total, field) + value)
+            if on_pass is not None:
+                on_pass(report)
+            if report.claimed == 0:
+                break
+    finally:
+        dispatcher.close()
+    return total

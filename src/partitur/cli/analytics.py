@@ -11,11 +11,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from partitur.analytics import attribution, charts, experiments, kpis, paths, scores, service
+from partitur.analytics import service as analytics
 from partitur.analytics.contracts import FunnelSpec, MonitorConfig, ProcessMap
-from partitur.analytics.engine import AnalyticsEngine, open_engine
-from partitur.analytics.exports import funnel_rows, to_csv
-from partitur.analytics.funnels import funnel
+from partitur.analytics.service import AnalyticsEngine, open_engine
 from partitur.cli.common import JsonOpt, console, emit_json, err_console, open_context
 from partitur.core.actions import Actor
 from partitur.core.clock import isoformat, parse_iso8601
@@ -54,7 +52,7 @@ def _chart(path: Path | None, draw: Any) -> None:
     if path is None:
         return
     fmt = path.suffix.lstrip(".").lower()
-    if fmt not in charts.FORMATS:
+    if fmt not in analytics.CHART_FORMATS:
         raise ValidationFailed("the chart file must end in .png or .svg", field="--chart")
     path.write_bytes(draw(fmt))
     err_console.print(f"chart written to {path}", style="dim")
@@ -62,7 +60,7 @@ def _chart(path: Path | None, draw: Any) -> None:
 
 def _csv(path: Path | None, rows: Any) -> None:
     if path is not None:
-        path.write_text(to_csv(rows))
+        path.write_text(analytics.to_csv(rows))
 
 
 def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
@@ -91,7 +89,7 @@ def _journey(value: str) -> str:
     """A journey id, also when given its key (``cart-abandonment``)."""
     ctx = open_context()
     with ctx.store.read() as conn:
-        return service.journey_id_of(conn, workspace_id=ctx.workspace_id, value=value)
+        return analytics.journey_id_of(conn, workspace_id=ctx.workspace_id, value=value)
 
 
 def _engine() -> AnalyticsEngine:
@@ -113,9 +111,9 @@ def kpis_command(
     journey_id = _journey(journey_id)
     ctx = open_context()
     with ctx.store.read() as conn:
-        costs = service.get_config(conn, workspace_id=ctx.workspace_id).channel_costs
+        costs = analytics.get_config(conn, workspace_id=ctx.workspace_id).channel_costs
     with open_engine(ctx.store, ctx.workspace_id) as engine:
-        summary = kpis.journey_kpis(
+        summary = analytics.journey_kpis(
             engine,
             journey_id=journey_id,
             version=version,
@@ -125,7 +123,7 @@ def kpis_command(
             now=ctx.clock.now(),
             inactive_after=_duration(inactive_after, "inactive_after"),
         )
-        nodes = kpis.node_kpis(
+        nodes = analytics.node_kpis(
             engine,
             journey_id=journey_id,
             version=version,
@@ -163,7 +161,7 @@ def timeseries_command(
     journey_id = _journey(journey_id)
     engine = _engine()
     try:
-        points = kpis.kpi_timeseries(
+        points = analytics.kpi_timeseries(
             engine,
             journey_id=journey_id,
             version=version,
@@ -174,7 +172,7 @@ def timeseries_command(
     finally:
         engine.close()
     _csv(csv, points)
-    _chart(chart, lambda fmt: charts.kpi_chart(points, fmt, title=journey_id))
+    _chart(chart, lambda fmt: analytics.kpi_chart(points, fmt, title=journey_id))
     if json:
         emit_json(points)
     else:
@@ -214,20 +212,20 @@ def funnel_command(
         )
     engine = _engine()
     try:
-        result = funnel(engine, spec)
+        result = analytics.funnel(engine, spec)
     finally:
         engine.close()
-    _csv(csv, funnel_rows(result))
-    _chart(chart, lambda fmt: charts.funnel_chart(result, fmt))
+    _csv(csv, analytics.funnel_rows(result))
+    _chart(chart, lambda fmt: analytics.funnel_chart(result, fmt))
     if json:
         emit_json(result)
     else:
-        _print_rows("funnel", funnel_rows(result))
+        _print_rows("funnel", analytics.funnel_rows(result))
 
 
 def _show_map(pm: ProcessMap, title: str, json: bool, csv: Path | None, chart: Path | None) -> None:
     _csv(csv, pm.edges)
-    _chart(chart, lambda fmt: charts.process_map_chart(pm, fmt, title=title))
+    _chart(chart, lambda fmt: analytics.process_map_chart(pm, fmt, title=title))
     if json:
         emit_json(pm)
         return
@@ -259,11 +257,11 @@ def paths_command(
     engine = _engine()
     try:
         if journey is not None:
-            pm = paths.journey_process_map(
+            pm = analytics.journey_process_map(
                 engine, journey_id=_journey(journey), version=version, top_variants=top
             )
         else:
-            pm = paths.conversion_paths(
+            pm = analytics.conversion_paths(
                 engine,
                 conversion_event=str(conversion),
                 lookback=_duration(lookback, "lookback"),
@@ -291,7 +289,7 @@ def process_map_command(
     con = duckdb.connect()
     reader = "read_parquet" if file.suffix.lower() == ".parquet" else "read_csv_auto"
     table = con.execute(f"SELECT * FROM {reader}(?)", [str(file)]).to_arrow_table()
-    pm = paths.process_map(
+    pm = analytics.process_map(
         table, case=case, activity=activity, timestamp=timestamp, top_variants=top
     )
     _show_map(pm, file.name, json, csv, chart)
@@ -313,7 +311,7 @@ def compare_command(
     json: bool = JsonOpt,
 ) -> None:
     """Compare two groups: lift with CI, p-value, chance to beat control, SRM check."""
-    result = experiments.compare(
+    result = analytics.compare(
         control=_pair(control, "--control"),
         variant=_pair(variant, "--variant"),
         confidence=confidence,
@@ -341,7 +339,7 @@ def experiment_command(
     journey_id = _journey(journey)
     engine = _engine()
     try:
-        results = experiments.journey_experiment(
+        results = analytics.journey_experiment(
             engine,
             journey_id=journey_id,
             split_node=split_node,
@@ -381,7 +379,7 @@ def attribution_command(
     """Credit conversions to the messages sent before them, with every model."""
     engine = _engine()
     try:
-        result = attribution.store_attribution(
+        result = analytics.store_attribution(
             engine,
             conversion_event=conversion,
             by=by,
@@ -408,9 +406,9 @@ def score_command(
     json: bool = JsonOpt,
 ) -> None:
     """Summarise survey answers on the common 0-100 scale."""
-    if scale not in scores.SCALES:
+    if scale not in analytics.SCORE_SCALES:
         raise ValidationFailed("scale must be csat, nps, stars or ces", field="scale")
-    summary = scores.summarise(scale, responses)  # type: ignore[arg-type]
+    summary = analytics.summarise_scores(scale, responses)  # type: ignore[arg-type]
     if json:
         emit_json(summary)
     else:
@@ -445,9 +443,9 @@ def monitor_run(
     now = ctx.clock.now()
     if rewind:
         with ctx.store.begin() as conn:
-            service.rewind_monitor(conn, workspace_id=ctx.workspace_id, hours=rewind, now=now)
+            analytics.rewind_monitor(conn, workspace_id=ctx.workspace_id, hours=rewind, now=now)
     with console.status("judging event volumes"):
-        run = service.run_monitor(ctx, now=now)
+        run = analytics.run_monitor(ctx, now=now)
     if json:
         emit_json(run)
     else:
@@ -484,7 +482,7 @@ def monitor_alerts(
     """List stored alerts."""
     ctx = open_context()
     with ctx.store.read() as conn:
-        alerts = service.list_alerts(conn, workspace_id=ctx.workspace_id, kind=kind, limit=limit)
+        alerts = analytics.list_alerts(conn, workspace_id=ctx.workspace_id, kind=kind, limit=limit)
     _csv(csv, alerts)
     if json:
         emit_json(alerts)
@@ -504,7 +502,7 @@ def monitor_config(
     """Show or change the monitor settings (and the channel costs used for KPIs)."""
     ctx = open_context()
     with ctx.store.begin() as conn:
-        config = service.get_config(conn, workspace_id=ctx.workspace_id)
+        config = analytics.get_config(conn, workspace_id=ctx.workspace_id)
         changes: dict[str, Any] = {}
         if webhook is not None:
             changes["webhook_url"] = webhook or None
@@ -521,7 +519,7 @@ def monitor_config(
             changes["channel_costs"] = costs
         if changes:
             config = MonitorConfig.model_validate({**config.model_dump(), **changes})
-            service.update_config(
+            analytics.update_config(
                 conn,
                 workspace_id=ctx.workspace_id,
                 config=config,

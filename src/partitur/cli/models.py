@@ -14,7 +14,6 @@ from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core.actions import Actor
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import ValidationFailed
-from partitur.ml import registry
 from partitur.ml import service as ml_service
 
 app = typer.Typer(
@@ -107,7 +106,7 @@ def list_command(
     """List registered model versions."""
     ctx = open_context()
     with ctx.store.read() as conn:
-        rows = registry.list_versions(conn, workspace_id=ctx.workspace_id, name=name)
+        rows = ml_service.list_versions(conn, workspace_id=ctx.workspace_id, name=name)
     if json:
         emit_json(rows)
         return
@@ -124,7 +123,7 @@ def activate_command(name: str, version: int, json: bool = JsonOpt) -> None:
     """Make a registered version the active one."""
     ctx = open_context()
     with ctx.store.begin() as conn:
-        model = registry.activate_version(
+        model = ml_service.activate_version(
             conn,
             workspace_id=ctx.workspace_id,
             name=name,
@@ -144,10 +143,9 @@ def sentiment_command(
     json: bool = JsonOpt,
 ) -> None:
     """Score the sentiment (-1..1) of German or English texts."""
-    from partitur.ml.sentiment import analyse
 
     texts = text or [line.strip() for line in sys.stdin if line.strip()]
-    results = [analyse(t) for t in texts]
+    results = [ml_service.analyse_sentiment(t) for t in texts]
     if json:
         emit_json(results)
         return
@@ -164,10 +162,9 @@ def topics_command(
     json: bool = JsonOpt,
 ) -> None:
     """Find topics with readable labels in German/English comments (TF-IDF + NMF)."""
-    from partitur.ml.topics import find_topics
 
     lines = [ln.strip() for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    model = find_topics(lines, n_topics=topics)
+    model = ml_service.find_topics(lines, n_topics=topics)
     if json:
         emit_json(model)
         return

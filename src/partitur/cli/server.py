@@ -8,6 +8,7 @@ import threading
 
 import typer
 
+from partitur.channels import service as channels
 from partitur.cli.common import console, open_context
 from partitur.core.memory import freeze_startup_heap
 from partitur.settings import load_settings
@@ -43,9 +44,7 @@ def register(app: typer.Typer) -> None:
         extras: list[threading.Thread] = []
         worker: Worker | None = None
         if with_smtp:
-            from partitur.channels.smtp_sink import start_sink
-
-            start_sink(ctx, host=settings.smtp_host, port=settings.smtp_port)
+            channels.start_sink(ctx, host=settings.smtp_host, port=settings.smtp_port)
         if with_worker:
             worker = Worker(ctx)
             extras = worker.start_threads()

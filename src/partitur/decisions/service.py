@@ -44,7 +44,10 @@ from partitur.decisions.defaults import (
     DEFAULT_ROUTING_POLICY,
     DEFAULT_VALUE_MODEL,
 )
-from partitur.ml import ports
+from partitur.events import service as events
+from partitur.ml import service as ml
+from partitur.profiles import service as profiles
+from partitur.profiles.contracts import ProfileSnapshot
 from partitur.segments import service as segments
 
 PolicyKind = Literal["routing", "value_model", "offers"]
@@ -133,8 +136,8 @@ def put_policy(
 # --- value tiers ----------------------------------------------------------------------------
 
 
-def _snapshot(conn: Connection, workspace_id: str, profile_id: str) -> ports.ProfileSnapshot:
-    snapshot = ports.get_profile_snapshot(conn, workspace_id=workspace_id, profile_id=profile_id)
+def _snapshot(conn: Connection, workspace_id: str, profile_id: str) -> ProfileSnapshot:
+    snapshot = profiles.snapshot(conn, workspace_id=workspace_id, profile_id=profile_id)
     if snapshot is None:
         raise NotFound(f"no profile {profile_id}", field="profile_id")
     return snapshot
@@ -177,7 +180,8 @@ def score_all_values(conn: Connection, *, workspace_id: str, now: datetime, acto
     profile of the workspace. Returns how many profiles were updated."""
     model = _typed(conn, workspace_id, "value_model", ValueModel)
     updated = 0
-    for chunk in ports.iter_profiles(conn, workspace_id=workspace_id):
+    for page in profiles.iter_live_profiles(conn, workspace_id=workspace_id):
+        chunk = [(p.id, p.traits, p.computed) for p in page]
         ids, scores, tiers = score_value_matrix(model, chunk)
         values = {
             pid: {
@@ -193,7 +197,7 @@ def score_all_values(conn: Connection, *, workspace_id: str, now: datetime, acto
             }
             for pid, s, t in zip(ids, scores, tiers, strict=True)
         }
-        updated += ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
+        updated += profiles.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
     describe(subject_id=workspace_id, details={"profiles": updated})
     return updated
 
@@ -229,7 +233,6 @@ def route_request(
     conn: Connection, *, workspace_id: str, request: RouteRequest, now: datetime
 ) -> RouteDecision:
     """Where a contact goes: target, priority and the reasons. Raises ``NotFound``."""
-    from partitur.ml.sentiment import analyse
 
     policy = _typed(conn, workspace_id, "routing", RoutingPolicy)
     model = _typed(conn, workspace_id, "value_model", ValueModel)
@@ -241,7 +244,7 @@ def route_request(
     names, window, unbounded = _rule_events(r.when for r in policy.rules)
     lookback = parse_duration(policy.digital_lookback)
     since = None if unbounded else now - max(window or lookback, lookback)
-    history = ports.recent_events(
+    history = events.latest_events(
         conn,
         workspace_id=workspace_id,
         profile_id=snapshot.id,
@@ -265,7 +268,7 @@ def route_request(
         "recent_digital_same_topic": tried_digital,
     }
     if request.text:
-        sentiment = analyse(request.text)
+        sentiment = ml.analyse_sentiment(request.text)
         facts_request["sentiment"] = sentiment.score
         facts_request["sentiment_label"] = sentiment.label
     facts = ProfileFacts(
@@ -447,7 +450,7 @@ def choose_offer(
 
     names, window, unbounded = _rule_events(o.eligibility for o in offers)
     history = (
-        ports.recent_events(
+        events.latest_events(
             conn,
             workspace_id=workspace_id,
             profile_id=snapshot.id,

@@ -20,6 +20,9 @@ from sqlalchemy import Connection
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import ValidationFailed
 from partitur.events import repository
+from partitur.events.bulk_import import DEFAULT_CHUNK as DEFAULT_CHUNK
+from partitur.events.bulk_import import import_events as import_events
+from partitur.events.bulk_import import parse_mapping_pairs as parse_mapping_pairs
 from partitur.events.contracts import (
     MAX_MESSAGE_BYTES,
     MESSAGE_TYPES,

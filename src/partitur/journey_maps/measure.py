@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from partitur.analytics.engine import AnalyticsEngine, naive_utc
+from partitur.analytics.service import AnalyticsEngine, naive_utc
 from partitur.core.rules import PropertyFilter
 from partitur.journey_maps.contracts import (
     EventMatcher,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from partitur.analytics.engine import AnalyticsEngine, naive_utc, open_engine
+from partitur.analytics.service import AnalyticsEngine, naive_utc, open_engine
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
@@ -25,8 +25,11 @@ from partitur.journey_maps.contracts import (
     Taxonomy,
     as_payload,
 )
+from partitur.journey_maps.exports import export_map as export_map
 from partitur.journey_maps.insights import before_after, rank_insights
+from partitur.journey_maps.io import load_file as load_file
 from partitur.journey_maps.measure import measure_map
+from partitur.journey_maps.render import render_matrix as render_matrix
 from partitur.journey_maps.tables import (
     journey_map_comments,
     journey_map_taxonomies,

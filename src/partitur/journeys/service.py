@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select
 
+from partitur.context import Context
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
@@ -30,6 +31,7 @@ from partitur.core.rules import (
 from partitur.journeys import ports, repository
 from partitur.journeys.bulk import bulk_insert, bulk_update_checked
 from partitur.journeys.contracts import (
+    BackfillResult,
     EnrolResult,
     InstanceInfo,
     JourneyDetail,
@@ -44,8 +46,9 @@ from partitur.journeys.definition import (
     SegmentEntry,
     SplitNode,
     graph_problems,
-    parse_definition,
 )
+from partitur.journeys.definition import json_schema as json_schema
+from partitur.journeys.definition import parse_definition as parse_definition
 from partitur.journeys.runtime import (
     CancelTimers,
     Decide,
@@ -68,7 +71,9 @@ from partitur.journeys.runtime import (
     matches,
     step,
 )
-from partitur.journeys.simulate import SimEvent, SimProfile
+from partitur.journeys.simulate import SimEvent as SimEvent
+from partitur.journeys.simulate import SimProfile
+from partitur.journeys.simulate import simulate as simulate
 from partitur.journeys.tables import (
     journey_enrolments,
     journey_instances,
@@ -1522,3 +1527,29 @@ def load_documents(
             publish(conn, workspace_id=workspace_id, key=definition.key, now=now, actor=actor)
         out.append(_summary(_row(conn, workspace_id, definition.key)))
     return out
+
+
+def backfill(
+    ctx: Context,
+    *,
+    keys: Sequence[str],
+    since: datetime,
+    actor: Actor,
+    until: datetime | None = None,
+    workspace_id: str | None = None,
+    deliver: bool = False,
+    progress: Any = None,
+) -> BackfillResult:
+    """Replay ``[since, until]`` into just-published journeys (see ``journeys.backfill``)."""
+    from partitur.journeys import backfill as replay  # replay builds on this module
+
+    return replay.backfill(
+        ctx,
+        keys=keys,
+        since=since,
+        until=until,
+        workspace_id=workspace_id,
+        actor=actor,
+        deliver=deliver,
+        progress=progress,
+    )

@@ -17,10 +17,9 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from partitur.analytics import charts, kpis
+from partitur.analytics import service as analytics
 from partitur.analytics.contracts import ExperimentResult, JourneyKpis, KpiPoint, NodeKpis
-from partitur.analytics.engine import AnalyticsEngine, open_engine
-from partitur.analytics.experiments import journey_experiment
+from partitur.analytics.service import AnalyticsEngine, open_engine
 from partitur.api.deps import ContextDep
 from partitur.core.errors import NotFound, ValidationFailed
 from partitur.journeys import service
@@ -221,7 +220,9 @@ def journeys_page(request: Request, ctx: ContextDep, who: UiPrincipal) -> Respon
         now = ctx.clock.now()
         with open_engine(ctx.store, who.workspace_id) as engine:
             engine.materialize(*SCANNED, omit=UNREAD)
-            figures = {j.id: kpis.journey_kpis(engine, journey_id=j.id, now=now) for j in published}
+            figures = {
+                j.id: analytics.journey_kpis(engine, journey_id=j.id, now=now) for j in published
+            }
     return render(
         request,
         "journeys/list.html",
@@ -234,9 +235,9 @@ def journeys_page(request: Request, ctx: ContextDep, who: UiPrincipal) -> Respon
 
 
 def _timeseries(engine: AnalyticsEngine, journey_id: str) -> tuple[list[KpiPoint], str]:
-    points = kpis.kpi_timeseries(engine, journey_id=journey_id, interval="day")
+    points = analytics.kpi_timeseries(engine, journey_id=journey_id, interval="day")
     if len(points) > 1 and (points[-1].period - points[0].period).days > MAX_DAILY_POINTS:
-        return kpis.kpi_timeseries(engine, journey_id=journey_id, interval="week"), "week"
+        return analytics.kpi_timeseries(engine, journey_id=journey_id, interval="week"), "week"
     return points, "day"
 
 
@@ -261,13 +262,13 @@ def journey_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) 
     if journey.latest_version is not None:
         with open_engine(ctx.store, who.workspace_id) as engine:
             engine.materialize(*SCANNED, omit=UNREAD)
-            summary = kpis.journey_kpis(engine, journey_id=journey.id, now=ctx.clock.now())
-            figures = kpis.node_kpis(engine, journey_id=journey.id)
+            summary = analytics.journey_kpis(engine, journey_id=journey.id, now=ctx.clock.now())
+            figures = analytics.node_kpis(engine, journey_id=journey.id)
             points, interval = _timeseries(engine, journey.id)
             for node in definition.nodes:
                 if isinstance(node, SplitNode):
                     try:
-                        experiments[node.id] = journey_experiment(
+                        experiments[node.id] = analytics.journey_experiment(
                             engine, journey_id=journey.id, split_node=node.id
                         )
                     except ValidationFailed as exc:
@@ -275,7 +276,7 @@ def journey_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) 
     chart = None
     if len(points) > 1:  # a line needs two periods; one is said in words
         title = f"{journey.name}: entered and converted per {interval} of entry (UTC)"
-        chart = inline_svg(charts.kpi_chart(points, "svg", title=journey.key), title=title)
+        chart = inline_svg(analytics.kpi_chart(points, "svg", title=journey.key), title=title)
     return render(
         request,
         "journeys/detail.html",

@@ -16,10 +16,22 @@ from sqlalchemy import Connection
 from partitur.core import jsonutil
 from partitur.core.actions import Actor
 from partitur.core.errors import NotFound, ValidationFailed
-from partitur.ml import churn, clv, ports, registry
-from partitur.ml.contracts import ClvBucket, ClvReport, DriftReport, ModelVersion, ScoreResult
+from partitur.ml import churn, clv, ports, registry, sentiment
+from partitur.ml.contracts import (
+    ClvBucket,
+    ClvReport,
+    DriftReport,
+    ModelVersion,
+    ScoreResult,
+    Sentiment,
+)
 from partitur.ml.features import FeatureSpec, build_features
+from partitur.ml.journey_success import BUCKET_SQL as BUCKET_SQL
+from partitur.ml.journey_success import curve_from_counts as curve_from_counts
+from partitur.ml.registry import activate_version as activate_version
+from partitur.ml.registry import list_versions as list_versions
 from partitur.ml.rfm import UNIT_DAYS, Unit, rfm_summary
+from partitur.ml.topics import find_topics as find_topics
 
 log = logging.getLogger(__name__)
 
@@ -459,3 +471,16 @@ def refresh_profile_sentiment(
             }
         }
     return ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
+
+
+# -- text analysis other domains use --------------------------------------------------------------
+
+
+def analyse_sentiment(text: str) -> Sentiment:
+    """Sentiment of one German or English text (language detected)."""
+    return sentiment.analyse(text)
+
+
+def analyse_sentiments(texts: list[str]) -> list[Sentiment]:
+    """Sentiment of many texts at once."""
+    return sentiment.analyse_many(texts)

@@ -24,7 +24,11 @@ from partitur.profiles.contracts import (
     TimelineEvent,
     TraitChange,
 )
-from partitur.profiles.importer import ImportTally, ProfileRow, external_columns_for, import_rows
+from partitur.profiles.importer import ID_COLUMNS as ID_COLUMNS
+from partitur.profiles.importer import ImportTally as ImportTally
+from partitur.profiles.importer import ProfileRow as ProfileRow
+from partitur.profiles.importer import external_columns_for, import_rows
+from partitur.profiles.importer import parse_row as parse_row
 from partitur.profiles.tables import profiles
 from partitur.profiles.traits import (
     HistoryRow,

@@ -7,7 +7,6 @@ through ``WEB_MODULES`` (see ``partitur.web.ui`` and docs/web-ui.md).
 
 from __future__ import annotations
 
-import importlib
 import mimetypes
 from typing import Annotated
 
@@ -18,13 +17,14 @@ from partitur.api.deps import ContextDep
 from partitur.core.actions import Permission
 from partitur.core.errors import NotFound, Unauthorized
 from partitur.events import service as events_service
+from partitur.journey_maps import web as maps_web
+from partitur.journeys import web as journeys_web
 from partitur.web import readmodel
 from partitur.web.charts import series_for, stacked_bars
 from partitur.web.ui import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
     WEB_DIR,
-    NavItem,
     UiPrincipal,
     login_redirect,
     register_nav,
@@ -51,16 +51,10 @@ _SOURCE_ORDER = ["web", "app", "shop", "email", "crm", "support", "surveys"]
 
 
 def _include_domain_pages() -> None:
-    for name in WEB_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-                continue
-            raise
+    """The pages of the domains that have them (each module: ``router`` and ``NAV_ITEMS``)."""
+    for module in (journeys_web, maps_web):
         router.include_router(module.router)
-        items: list[NavItem] = getattr(module, "NAV_ITEMS", [])
-        for item in items:
+        for item in module.NAV_ITEMS:
             register_nav(item)
 
 
