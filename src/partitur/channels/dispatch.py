@@ -36,7 +36,7 @@ from partitur.channels.base import (
     OutboundMessage,
 )
 from partitur.channels.contracts import DeliveryPolicy, DispatchReport, RenderedMessage, SendRequest
-from partitur.channels.decisions import (
+from partitur.channels.delivery_rules import (
     SEND,
     Candidate,
     CircuitBreaker,
