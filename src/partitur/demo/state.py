@@ -42,7 +42,7 @@ class StoryState(ABC):
     cat_weights: np.ndarray
     #: indices of the premium electronics items (the research -> offer journey)
     premium: np.ndarray
-    #: context of server-side sources (shop, CRM, e-mail, support, surveys)
+    #: context of messages sent by servers (shop, CRM, e-mail, support, surveys, monitoring)
     server_ctx: dict[str, Any]
     #: one context per customer and platform, shared by that customer's messages
     web_ctx: list[dict[str, Any]]
