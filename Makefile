@@ -9,7 +9,10 @@ export PARTITUR_DATABASE_URL ?= sqlite:///var/partitur.db
 # links in the demo summary, e-mails and tracking pixels point at the address actually served
 export PARTITUR_BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test lint pytest bench bench-smoke install system-deps clean demo
+.PHONY: run test lint pytest bench bench-smoke install system-deps test-deps clean demo
+
+# the OpenID provider the sign-in tests start (Node; installed from its lock file)
+OIDC_PROVIDER := tests/support/oidc_provider
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +24,11 @@ install: $(STAMP)
 
 system-deps:
 	bash scripts/system-deps.sh
+
+$(OIDC_PROVIDER)/node_modules/.package-lock.json: $(OIDC_PROVIDER)/package-lock.json
+	cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
+
+test-deps: $(OIDC_PROVIDER)/node_modules/.package-lock.json
 
 ## serve API, worker and UI on 127.0.0.1 with the demo workspace loaded (once)
 run: $(STAMP)
@@ -44,7 +52,7 @@ lint: $(STAMP)
 	$(BIN)/python scripts/import_contracts.py --check
 	$(BIN)/lint-imports importlinter.ini
 
-pytest: $(STAMP)
+pytest: $(STAMP) test-deps
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
@@ -54,4 +62,4 @@ bench-smoke: $(STAMP)
 	for b in bench/[!_]*.py; do [ -e "$$b" ] || continue; $(BIN)/python $$b --smoke || exit 1; done
 
 clean:
-	rm -rf $(VENV) var/*.db* .mypy_cache .ruff_cache
+	rm -rf $(VENV) var/*.db* .mypy_cache .ruff_cache $(OIDC_PROVIDER)/node_modules

@@ -205,14 +205,14 @@ def bench_scoring(profiles: int, store_profiles: int, train_profiles: int) -> No
 def _prepare(db_url: str, var_dir: Path, profiles: int) -> str:
     from decimal import Decimal
 
+    from partitur.access import service as access
+    from partitur.access.contracts import Scope
     from partitur.context import Context
     from partitur.decisions import service
     from partitur.decisions.contracts import OfferIn
     from partitur.events.tables import events
     from partitur.profiles.tables import profiles as profiles_table
     from partitur.settings import Settings
-    from partitur.workspaces import service as workspaces
-    from partitur.workspaces.contracts import Scope
 
     ctx = Context.open(Settings(database_url=db_url, var_dir=var_dir, sqlite_synchronous="NORMAL"))
     rng = np.random.default_rng(3)
@@ -270,7 +270,7 @@ def _prepare(db_url: str, var_dir: Path, profiles: int) -> str:
                 now=NOW,
                 actor=Actor.system(ctx.workspace_id, "bench"),
             )
-        token = workspaces.create_token(
+        token = access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name="bench",

@@ -34,6 +34,8 @@ sys.path.insert(0, str(ROOT))
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 from fastapi.testclient import TestClient  # noqa: E402
 
+from partitur.access import service as access  # noqa: E402
+from partitur.access.contracts import Scope  # noqa: E402
 from partitur.app import create_app  # noqa: E402
 from partitur.context import Context  # noqa: E402
 from partitur.core.actions import Actor  # noqa: E402
@@ -41,8 +43,6 @@ from partitur.core.clock import VirtualClock  # noqa: E402
 from partitur.journeys import service  # noqa: E402
 from partitur.journeys.tables import journey_instances, journey_transitions  # noqa: E402
 from partitur.settings import Settings  # noqa: E402
-from partitur.workspaces import service as workspaces  # noqa: E402
-from partitur.workspaces.contracts import Scope  # noqa: E402
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 JOURNEYS = 10
@@ -173,7 +173,7 @@ def main() -> None:
                 f" (arranged in {time.perf_counter() - started:.1f} s)"
             )
             with ctx.store.begin() as conn:
-                token = workspaces.create_token(
+                token = access.create_token(
                     conn,
                     workspace_id=ctx.workspace_id,
                     name="bench",

@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from partitur.access import service as access
+from partitur.access.contracts import Scope
 from partitur.context import Context
 from partitur.core.actions import Actor
 from partitur.events.tables import events, quarantine
@@ -14,12 +16,11 @@ from partitur.identity.tables import identities
 from partitur.profiles.tables import profiles
 from partitur.web.ui import SESSION_COOKIE, NavItem, nav_items, register_nav
 from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
 
 
 def _token(ctx: Context, scope: Scope) -> str:
     with ctx.store.begin() as conn:
-        return workspaces.create_token(
+        return access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name="ui",
@@ -185,8 +186,8 @@ def test_a_revoked_token_ends_the_session(client: TestClient, ctx: Context) -> N
     _login(client, token)
     assert client.get("/", follow_redirects=False).status_code == 200
     with ctx.store.begin() as conn:
-        (tok,) = [t for t in workspaces.list_tokens(conn, workspace_id=ctx.workspace_id)]
-        workspaces.revoke_token(
+        (tok,) = [t for t in access.list_tokens(conn, workspace_id=ctx.workspace_id)]
+        access.revoke_token(
             conn,
             workspace_id=ctx.workspace_id,
             token_id=tok.id,

@@ -19,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from partitur.api.problems import problem_response, unexpected_problem, validation_problem
+from partitur.api.problems import error_response, unexpected_problem, validation_problem
+from partitur.api.security import with_security_headers
 from partitur.core.errors import PartiturError
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -33,9 +34,12 @@ def hot_route(method: str, path: str, endpoint: Endpoint) -> None:
 
 
 class PartiturApp(FastAPI):
-    """FastAPI with the fast lane in front."""
+    """FastAPI with the fast lane in front, and the security headers (``api/security.py``)
+    on every answer."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = with_security_headers(scope, send)
         endpoint = _HOT.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
         if endpoint is None:
             await super().__call__(scope, receive, send)
@@ -45,7 +49,7 @@ class PartiturApp(FastAPI):
         try:
             response = await endpoint(request)
         except PartiturError as exc:
-            response = problem_response(exc.status, exc.to_problem(instance=scope["path"]))
+            response = error_response(exc, scope["path"])
         except RequestValidationError as exc:
             response = validation_problem(exc, scope["path"])
         except Exception:  # noqa: BLE001 - logged, answered with a 500 problem

@@ -16,8 +16,16 @@ log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 
 
-def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+def problem_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def error_response(exc: PartiturError, path: str) -> JSONResponse:
+    """The problem document of one of partitur's errors, with the headers it asks for
+    (``Retry-After`` of a rate limit)."""
+    return problem_response(exc.status, exc.to_problem(instance=path), exc.headers() or None)
 
 
 def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -62,7 +70,7 @@ def unexpected_problem(path: str) -> JSONResponse:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(PartiturError)
     async def _partitur_error(request: Request, exc: PartiturError) -> JSONResponse:
-        return problem_response(exc.status, exc.to_problem(instance=request.url.path))
+        return error_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

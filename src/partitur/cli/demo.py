@@ -39,7 +39,8 @@ def register(app: typer.Typer) -> None:
         """Create a realistic demo workspace: customers, six months of events, profiles.
 
         Deterministic: the same --seed, sizes and --end give the same data. Prints the write keys
-        of the demo sources and an admin token for the web UI and the API.
+        of the demo sources, the owner's e-mail and a new password for the Studio, and an admin
+        token for the API.
         """
         window_end = _parse_end(end)
         ctx = open_context()
@@ -147,5 +148,6 @@ def _print_summary(report: DemoReport, *, base_url: str) -> None:
     console.print(keys)
     for line in report.notes:
         console.print(f"• {line}")
-    console.print(f"\nAdmin token (shown once): [bold]{report.admin_token}[/]")
-    console.print(f"Web UI: {base_url}/  — log in with the token above.")
+    console.print(f"\nSign in to {base_url}/ as [bold]{report.owner_email}[/] with the password")
+    console.print(f"  [bold]{report.owner_password}[/]  (new at each load, shown once)")
+    console.print(f"Admin API token (shown once): [bold]{report.admin_token}[/]")

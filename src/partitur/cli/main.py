@@ -24,7 +24,7 @@ from partitur.cli import (
     server,
 )
 from partitur.cli.common import err_console
-from partitur.cli.workspace import sources_app, tokens_app
+from partitur.cli.workspace import sources_app, tokens_app, users_app
 from partitur.core.errors import PartiturError
 
 app = typer.Typer(
@@ -35,6 +35,7 @@ app = typer.Typer(
 )
 app.add_typer(sources_app, name="sources")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(users_app, name="users")
 
 # Every command group, listed once: a module that fails to import stops the CLI with its error.
 app.add_typer(events.app, name="import")

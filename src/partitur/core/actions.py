@@ -99,6 +99,17 @@ POLICY: dict[Role, frozenset[Permission]] = {
     Role.customer: frozenset({_P.own_preferences}),
 }
 
+#: The roles a person or a service account may hold (``system`` and ``customer`` are partitur's).
+ASSIGNABLE_ROLES: tuple[Role, ...] = (
+    Role.owner,
+    Role.admin,
+    Role.publisher,
+    Role.designer,
+    Role.analyst,
+    Role.agent,
+    Role.viewer,
+)
+
 #: What each role is for, in the words the Studio and the docs use.
 ROLE_DESCRIPTIONS: dict[Role, str] = {
     Role.owner: "everything, including the workspace's people and its deletion",
@@ -112,12 +123,15 @@ ROLE_DESCRIPTIONS: dict[Role, str] = {
     Role.customer: "a customer changing their own preferences through a signed link",
 }
 
-ActorKind = Literal["user", "token", "system", "cli", "customer"]
+#: ``user`` a person, ``service`` a service account (both also through their API tokens),
+#: ``token`` an API token of before people and service accounts (old audit entries)
+ActorKind = Literal["user", "service", "token", "system", "cli", "customer"]
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who performs an action: a signed-in person, an API token, partitur itself or the CLI."""
+    """Who performs an action: a person or a service account (signed in, or through one of
+    their API tokens), partitur itself, the CLI or a customer."""
 
     workspace_id: str
     kind: ActorKind
@@ -128,10 +142,12 @@ class Actor:
     name: str = ""
     request_id: str | None = None
     ip: str | None = None
+    #: what the actor came through: a browser session (``ses_…``) or an API token (``tok_…``)
+    credential: str | None = None
 
     @property
     def label(self) -> str:
-        """How the audit log names the actor: ``user:usr_…``, ``token:tok_…``, ``system:…``."""
+        """How the audit log names the actor: ``user:usr_…``, ``service:svc_…``, ``system:…``."""
         return f"{self.kind}:{self.id}"
 
     def can(self, permission: Permission) -> bool:
@@ -294,6 +310,7 @@ def action(
                     details=frame.details,
                     request_id=actor.request_id,
                     ip=actor.ip,
+                    credential=actor.credential,
                 ),
             )
             if frame.wakes:

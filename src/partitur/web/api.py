@@ -13,9 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from partitur.api.deps import ContextDep
+from partitur.access import service as access
+from partitur.api.deps import ContextDep, client_ip, request_id
 from partitur.core.actions import Permission
-from partitur.core.errors import NotFound, Unauthorized
+from partitur.core.errors import NotFound, RateLimited, Unauthorized
 from partitur.events import service as events_service
 from partitur.journey_maps import web as maps_web
 from partitur.journeys import web as journeys_web
@@ -23,7 +24,6 @@ from partitur.web import readmodel
 from partitur.web.charts import series_for, stacked_bars
 from partitur.web.ui import (
     SESSION_COOKIE,
-    SESSION_MAX_AGE,
     WEB_DIR,
     UiPrincipal,
     login_redirect,
@@ -80,31 +80,58 @@ def login(
     request: Request,
     ctx: ContextDep,
     token: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    token = token.strip()
-    error = None
-    if not token:
-        error = "Enter an API token."
-    else:
-        with ctx.store.read() as conn:
-            try:
-                principal = workspaces.authenticate(conn, token)
-            except Unauthorized:
-                principal = None
-        if principal is None:
-            error = "This token is unknown or has been revoked."
-        elif not principal.can(Permission.read):
-            error = "This token lacks the 'read' scope."
-    if error:
+    """Sign in with e-mail and password or with an API token: a server-side session whose
+    random id the cookie carries (see ``partitur.access``), audited like the API's."""
+    now = ctx.clock.now()
+    ip, rid = client_ip(request), request_id(request)
+    agent = request.headers.get("user-agent")
+    started = None
+    error, status = "", 401
+    try:
+        if email.strip() and password:
+            with ctx.store.begin() as conn:
+                outcome = access.sign_in_with_password(
+                    conn,
+                    workspace_id=ctx.workspace_id,
+                    email=email,
+                    password=password,
+                    now=now,
+                    ip=ip,
+                    request_id=rid,
+                    user_agent=agent,
+                )
+            started = outcome.session
+            error = "Wrong e-mail or password." if started is None else ""
+        elif token.strip():
+            with ctx.store.begin() as conn:
+                started = access.sign_in_with_token(
+                    conn, token=token.strip(), now=now, ip=ip, request_id=rid, user_agent=agent
+                )
+        else:
+            error = "Enter your e-mail and password, or an API token."
+    except RateLimited as exc:
+        error = f"Too many failed sign-ins; try again in {exc.retry_after // 60 + 1} minutes."
+        status = 429
+    except Unauthorized:
+        error = "This token is unknown or has been revoked."
+    if started is None:
         return render(
-            request, "login.html", who=None, next=_safe_next(next), error=error, status_code=401
+            request,
+            "login.html",
+            who=None,
+            next=_safe_next(next),
+            error=error,
+            status_code=status,
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        token,
-        max_age=SESSION_MAX_AGE,
+        started.secret,
+        max_age=max(1, int((started.expires_at - now).total_seconds())),
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
@@ -114,7 +141,11 @@ def login(
 
 
 @router.post("/ui/logout")
-def logout() -> Response:
+def logout(ctx: ContextDep, who: UiPrincipal) -> Response:
+    """End the session on the server (audited) and forget the cookie."""
+    if who is not None:
+        with ctx.store.begin() as conn:
+            access.end_session(conn, workspace_id=who.workspace_id, now=ctx.clock.now(), actor=who)
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -30,15 +30,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from partitur import __version__
-from partitur.api.deps import ContextDep
+from partitur.api.deps import SESSION_COOKIE as SESSION_COOKIE
+from partitur.api.deps import ContextDep, browser_session
 from partitur.core.actions import Actor, Permission
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import Unauthorized
-from partitur.workspaces.service import authenticate
-
-#: The cookie that carries the API token of a signed-in browser (HttpOnly, SameSite=Strict).
-SESSION_COOKIE = "partitur_session"
-SESSION_MAX_AGE = 12 * 3600
 
 WEB_DIR = Path(str(importlib.resources.files("partitur.web")))
 
@@ -161,16 +157,14 @@ def render(
 
 
 def ui_principal(request: Request, ctx: ContextDep) -> Actor | None:
-    """The principal of the session cookie, or None if there is none or it no longer works."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    """The principal of the session cookie, or None if there is none or it has ended."""
+    try:
+        session = browser_session(request, ctx)
+    except Unauthorized:
         return None
-    with ctx.store.read() as conn:
-        try:
-            principal = authenticate(conn, token)
-        except Unauthorized:
-            return None
-    return principal if principal.can(Permission.read) else None
+    if session is None:
+        return None
+    return session.actor if session.actor.can(Permission.read) else None
 
 
 UiPrincipal = Annotated[Actor | None, Depends(ui_principal)]

@@ -13,20 +13,20 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from partitur.access import service as access
+from partitur.access.contracts import Scope
 from partitur.analytics.contracts import FunnelSpec
 from partitur.analytics.engine import AnalyticsEngine
 from partitur.analytics.funnels import funnel
 from partitur.context import Context
 from partitur.core.actions import Actor
-from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
 from tests.support.analytics import D, event_row, insert_events, seed_journey
 
 
 @pytest.fixture
 def read_headers(ctx: Context) -> dict[str, str]:
     with ctx.store.begin() as conn:
-        token = workspaces.create_token(
+        token = access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name="r",
