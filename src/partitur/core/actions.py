@@ -125,6 +125,52 @@ ROLE_DESCRIPTIONS: dict[Role, str] = {
 
 #: ``user`` a person, ``service`` a service account (both also through their API tokens),
 #: ``token`` an API token of before people and service accounts (old audit entries)
+#: What each permission allows, in the words of the docs' policy table.
+PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
+    Permission.read: "read everything of the workspace",
+    Permission.analyse: "run analytics, previews and simulations",
+    Permission.edit_journeys: "edit journey drafts and test mode, submit drafts for approval",
+    Permission.publish_journeys: "publish, approve, pause, resume, stop, enrol and backfill",
+    Permission.edit_segments: "create, change and rebuild segments",
+    Permission.edit_templates: "edit message templates and subscription groups",
+    Permission.send_messages: "send messages",
+    Permission.edit_maps: "edit journey maps, their taxonomy and comments",
+    Permission.edit_profiles: "change traits, consents, suppressions and devices",
+    Permission.erase_profiles: "export and erase a person's data",
+    Permission.work_tasks: "claim and complete agent tasks",
+    Permission.manage_models: "scoring models, value tiers, the data-quality monitor",
+    Permission.manage_offers: "offers and decision policies",
+    Permission.manage_workspace: "sources, providers, delivery policy, outbox, audit log",
+    Permission.manage_access: "people, service accounts, others' tokens and sessions, sign-in",
+    Permission.ingest: "events and delivery outcomes through the management API",
+    Permission.own_preferences: "a customer's own preferences and inbox",
+}
+
+
+def policy_table(actions: dict[str, ActionSpec] | None = None) -> str:
+    """The role policy in Markdown: which role holds which permission, then the actions that
+    need each permission (``actions``: every registered one — build the app first, so that
+    every domain's actions are registered). docs/security.md holds it; a test keeps the two
+    the same, ``python scripts/policy_table.py`` rewrites it."""
+    registered = ACTIONS if actions is None else actions
+    roles = ASSIGNABLE_ROLES
+    lines = [
+        "| permission | what it allows | " + " | ".join(r.value for r in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
+    for permission in Permission:
+        if permission is Permission.own_preferences:
+            continue  # customers only, through signed links; no role of a person holds it
+        marks = " | ".join("✓" if permission in POLICY[r] else "" for r in roles)
+        lines.append(f"| `{permission.value}` | {PERMISSION_DESCRIPTIONS[permission]} | {marks} |")
+    lines += ["", "| permission | actions that need it |", "|---|---|"]
+    for permission in Permission:
+        names = sorted(n for n, spec in registered.items() if spec.permission is permission)
+        if names:
+            lines.append(f"| `{permission.value}` | " + ", ".join(f"`{n}`" for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
 ActorKind = Literal["user", "service", "token", "system", "cli", "customer"]
 
 
