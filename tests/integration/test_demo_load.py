@@ -34,15 +34,16 @@ def test_the_demo_loads_every_valid_message_resolves_profiles_and_quarantines_th
     with ctx.store.read() as conn:
         principal = access.authenticate_token(conn, report.admin_token)
         assert principal.can(Permission.manage_access)
-    with ctx.store.begin() as conn:
-        outcome = access.sign_in_with_password(
+    with ctx.store.read() as conn:
+        verdict = access.check_password(
             conn,
             workspace_id=ctx.workspace_id,
             email=report.owner_email,
             password=report.owner_password,
             now=ctx.clock.now(),
         )
-    assert outcome.session is not None and outcome.session.actor.role.value == "owner"
+        owner = access.user_by_email(conn, workspace_id=ctx.workspace_id, email=report.owner_email)
+    assert verdict.reason is None and owner is not None and owner.role.value == "owner"
     with ctx.store.read() as conn:
         signup = next(m for m in data.messages if m.get("event") == "Signed Up")
         anonymous_history = [

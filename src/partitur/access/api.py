@@ -168,11 +168,20 @@ def start_session(
     agent = request.headers.get("user-agent")
     if body.email is not None and body.password is not None:
         workspace_id = _workspace_id(ctx, body.workspace)
-        with ctx.store.begin() as conn:
-            outcome = service.sign_in_with_password(
+        # the password is hashed outside the write transaction (tens of milliseconds)
+        with ctx.store.read() as conn:
+            verdict = service.check_password(
                 conn,
                 workspace_id=workspace_id,
                 email=body.email,
+                password=body.password,
+                now=now,
+                ip=ip,
+            )
+        with ctx.store.begin() as conn:
+            outcome = service.finish_password_sign_in(
+                conn,
+                verdict,
                 password=body.password,
                 now=now,
                 ip=ip,
@@ -242,12 +251,18 @@ def start_single_sign_on(
     it comes back to ``/api/session/oidc/callback`` and then goes on to ``next`` (a path of
     this server)."""
     workspace_id = _workspace_id(ctx, workspace)
+    with ctx.store.read() as conn:
+        client = service.oidc_client(
+            conn, workspace_id=workspace_id, secret_key=ctx.settings.secret_key
+        )
+    # the provider is asked outside the transaction: no write lock is held while it answers
+    metadata = service.provider_metadata(client)
     with ctx.store.begin() as conn:
         url, state = service.begin_oidc_login(
             conn,
-            workspace_id=workspace_id,
+            client=client,
+            metadata=metadata,
             next_path=next,
-            secret_key=ctx.settings.secret_key,
             base_url=ctx.settings.base_url,
             now=ctx.clock.now(),
         )

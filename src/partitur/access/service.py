@@ -1049,7 +1049,21 @@ class SignInOutcome:
     error: Unauthorized | None = None
 
 
-def sign_in_with_password(
+@dataclass(frozen=True)
+class PasswordVerdict:
+    """What ``check_password`` found: the account tried and whether the password fits."""
+
+    workspace_id: str
+    email: str
+    user_id: str | None
+    #: the hash the password was checked against (None: unknown account or no password)
+    password_hash: str | None
+    #: why the sign-in fails (``wrong_password``, ``unknown_account``, ``account_invited``,
+    #: ...), None when it succeeds
+    reason: str | None
+
+
+def check_password(
     conn: Connection,
     *,
     workspace_id: str,
@@ -1057,12 +1071,11 @@ def sign_in_with_password(
     password: str,
     now: datetime,
     ip: str | None = None,
-    request_id: str | None = None,
-    user_agent: str | None = None,
-) -> SignInOutcome:
-    """Check e-mail and password and open a session. A failure is audited and counted
-    against the account and the IP address (returned, so the caller commits it); while either
-    is locked, raises ``RateLimited`` without checking the password."""
+) -> PasswordVerdict:
+    """Check e-mail and password, reading only: hashing takes tens of milliseconds, so call
+    it in a read transaction and write the outcome with ``finish_password_sign_in``. While
+    the account or the address is locked, raises ``RateLimited`` without checking the
+    password. An unknown e-mail takes as long as a wrong password."""
     email = email.strip().lower()
     account_key, ip_key = _throttle_keys(workspace_id, email, ip)
     keys = [account_key, *([ip_key] if ip_key else [])]
@@ -1074,15 +1087,53 @@ def sign_in_with_password(
             field="email",
         )
     row = repo.user_row_by_email(conn, workspace_id=workspace_id, email=email)
-    good = passwords.verify_password(row.password_hash if row is not None else None, password)
-    if row is None or not good or row.status != UserStatus.active.value:
-        reason = (
-            "unknown_account"
-            if row is None
-            else "wrong_password"
-            if not good
-            else f"account_{row.status}"
-        )
+    stored = row.password_hash if row is not None else None
+    good = passwords.verify_password(stored, password)
+    if row is None:
+        reason: str | None = "unknown_account"
+    elif not good:
+        reason = "wrong_password"
+    elif row.status != UserStatus.active.value:
+        reason = f"account_{row.status}"
+    else:
+        reason = None
+    return PasswordVerdict(
+        workspace_id=workspace_id,
+        email=email,
+        user_id=row.id if row is not None else None,
+        password_hash=stored,
+        reason=reason,
+    )
+
+
+def finish_password_sign_in(
+    conn: Connection,
+    verdict: PasswordVerdict,
+    *,
+    password: str,
+    now: datetime,
+    ip: str | None = None,
+    request_id: str | None = None,
+    user_agent: str | None = None,
+) -> SignInOutcome:
+    """Open the session of a good ``verdict`` — if the account has not changed since (a
+    new password, disabled) — or count and audit a failed one against the account and the
+    address; the failure is returned, so that the caller commits it before answering."""
+    workspace_id = verdict.workspace_id
+    account_key, ip_key = _throttle_keys(workspace_id, verdict.email, ip)
+    row = (
+        repo.user_row(conn, workspace_id=workspace_id, user_id=verdict.user_id)
+        if verdict.user_id
+        else None
+    )
+    reason = verdict.reason
+    if reason is None and (
+        row is None
+        or row.password_hash != verdict.password_hash
+        or row.status != UserStatus.active.value
+    ):
+        reason = "account_changed"
+    if reason is not None:
         lock = repo.count_failure(
             conn,
             key=account_key,
@@ -1092,21 +1143,14 @@ def sign_in_with_password(
             lock=LOCK_TIME,
         )
         if ip_key:
-            lock = (
-                repo.count_failure(
-                    conn,
-                    key=ip_key,
-                    now=now,
-                    window=FAILURE_WINDOW,
-                    limit=IP_FAILURES,
-                    lock=LOCK_TIME,
-                )
-                or lock
+            ip_lock = repo.count_failure(
+                conn, key=ip_key, now=now, window=FAILURE_WINDOW, limit=IP_FAILURES, lock=LOCK_TIME
             )
+            lock = ip_lock or lock
         _record_failure(
             conn,
             workspace_id=workspace_id,
-            subject_id=row.id if row is not None else f"email:{email}",
+            subject_id=verdict.user_id or f"email:{verdict.email}",
             reason=reason,
             method="password",
             ip=ip,
@@ -1115,6 +1159,7 @@ def sign_in_with_password(
             details={"locked_until": lock.isoformat()} if lock else None,
         )
         return SignInOutcome(error=Unauthorized("wrong e-mail or password", field="password"))
+    assert row is not None
     repo.clear_failures(conn, key=account_key)
     if passwords.needs_rehash(row.password_hash):
         repo.update_user(conn, row.id, password_hash=passwords.hash_password(password))
@@ -1266,20 +1311,25 @@ def _local_path(target: str | None) -> str:
     return "/ui/"
 
 
+def provider_metadata(client: OidcClient) -> oidc.ProviderMetadata:
+    """The provider's endpoints (its discovery document, cached; network — call it outside a
+    transaction). Raises ``DependencyFailed`` when the provider cannot be read."""
+    return oidc.discover(client.issuer)
+
+
 def begin_oidc_login(
     conn: Connection,
     *,
-    workspace_id: str,
+    client: OidcClient,
+    metadata: oidc.ProviderMetadata,
     next_path: str | None,
-    secret_key: str,
     base_url: str,
     now: datetime,
 ) -> tuple[str, str]:
     """Start a single sign-on: remember state, nonce and PKCE verifier (10 minutes) and
     return (the provider's authorization URL, the state for the browser's cookie). Not an
     action: nobody is signed in yet; the sign-in itself is audited."""
-    client = oidc_client(conn, workspace_id=workspace_id, secret_key=secret_key)
-    metadata = oidc.discover(client.issuer)
+    workspace_id = client.workspace_id
     state, nonce, verifier = oidc.new_secrets()
     repo.insert_oidc_login(
         conn,

@@ -93,11 +93,19 @@ def login(
     error, status = "", 401
     try:
         if email.strip() and password:
-            with ctx.store.begin() as conn:
-                outcome = access.sign_in_with_password(
+            with ctx.store.read() as conn:
+                verdict = access.check_password(
                     conn,
                     workspace_id=ctx.workspace_id,
                     email=email,
+                    password=password,
+                    now=now,
+                    ip=ip,
+                )
+            with ctx.store.begin() as conn:
+                outcome = access.finish_password_sign_in(
+                    conn,
+                    verdict,
                     password=password,
                     now=now,
                     ip=ip,
