@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,11 +162,17 @@ def test_sign_in_see_the_dashboard_find_a_customer_by_email_and_read_the_timelin
             expect(page.locator(".menu-toggle")).to_be_visible()
             page.click(".menu-toggle")
             expect(page.locator("#sidebar")).to_have_class("sidebar open")
-            page.wait_for_function(
-                "document.getElementById('sidebar').getBoundingClientRect().x >= 0"
-            )
+            # the sidebar slides in (no script evaluation: the pages' policy forbids eval)
+            _wait_until(lambda: (page.locator("#sidebar").bounding_box() or {"x": -1})["x"] >= 0)
             page.screenshot(path=str(tmp_path / "overview-narrow.png"))
         finally:
             browser.close()
     for shot in ("overview.png", "profile.png", "overview-narrow.png"):
         assert (tmp_path / shot).stat().st_size > 10_000
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

@@ -24,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from sqlalchemy import Connection
 
@@ -236,7 +236,7 @@ def sign_in_methods(conn: Connection, *, workspace_id: str) -> SignInMethods:
         password=True,
         sso=sso,
         sso_label=row.button_label if sso and row is not None else None,
-        sso_start_url=f"{OIDC_START_PATH}?workspace={workspace.name}" if sso else None,
+        sso_start_url=f"{OIDC_START_PATH}?workspace={quote(workspace.name)}" if sso else None,
     )
 
 
