@@ -25,7 +25,7 @@ DEMO_OFFERS: dict[str, dict[str, Any]] = {
     "winback-10": {
         "name": "10 % off your next order",
         "placements": ["app-home", "email", "web-banner"],
-        "eligibility": {"score": "churn", "op": "gte", "value": 0.6},
+        "eligibility": {"score": "churn", "op": "gte", "value": 0.3},
         "margin": Decimal("18"),
         "cost": Decimal("6"),
         "propensity_score": "p_alive",

@@ -8,7 +8,14 @@ from pydantic import BaseModel, Field
 from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal
 from partitur.ml import registry
 from partitur.ml import service as ml_service
-from partitur.ml.contracts import ModelVersion, ScoreResult, Sentiment, TopicModel
+from partitur.ml.contracts import (
+    ModelComparison,
+    ModelVersion,
+    PropensityDefinition,
+    ScoreResult,
+    Sentiment,
+    TopicModel,
+)
 from partitur.ml.sentiment import analyse
 from partitur.ml.topics import find_topics
 
@@ -76,4 +83,46 @@ def score(name: str, body: ScoreRequest, ctx: ContextDep, who: ReadPrincipal) ->
             now=ctx.clock.now(),
             var_dir=ctx.settings.var_dir,
             name=name,
+            currency=ctx.settings.currency(),
+        )
+
+
+@router.post("/models/train", response_model=ModelComparison)
+def train(
+    definition: PropensityDefinition, ctx: ContextDep, who: AdminPrincipal
+) -> ModelComparison:
+    """Train a propensity model from its definition beside the logistic baseline, make the new
+    version active and score its population: with the model if it beats the baseline, else
+    with the baseline."""
+    now = ctx.clock.now()
+    with ctx.store.begin() as conn:
+        comparison = ml_service.train_propensity_model(
+            conn,
+            workspace_id=who.workspace_id,
+            definition=definition,
+            now=now,
+            var_dir=ctx.settings.var_dir,
+            currency=ctx.settings.currency(),
+            actor=who.token_id,
+        )
+    with ctx.store.begin() as conn:
+        ml_service.score_profiles(
+            conn,
+            workspace_id=who.workspace_id,
+            now=now,
+            var_dir=ctx.settings.var_dir,
+            name=definition.name,
+            currency=ctx.settings.currency(),
+        )
+    return comparison
+
+
+@router.get("/models/{name}/comparison", response_model=ModelComparison)
+def comparison(
+    name: str, ctx: ContextDep, who: ReadPrincipal, version: int | None = None
+) -> ModelComparison:
+    """A propensity model version (default: the newest) against its logistic baseline."""
+    with ctx.store.read() as conn:
+        return ml_service.model_comparison(
+            conn, workspace_id=who.workspace_id, name=name, version=version
         )

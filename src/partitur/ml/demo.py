@@ -59,26 +59,40 @@ def sentiment_step(ctx: Context, report: Any) -> None:
 
 
 def churn_step(ctx: Context, report: Any) -> None:
-    """Train the churn model and write computed.scores.churn."""
+    """Train the churn model (60-day horizon) beside its logistic baseline and write
+    computed.scores.churn for its population (customers active in the last 8 weeks)."""
     now = ctx.clock.now()
     if not _registered(ctx, "churn"):
         try:
             with ctx.store.begin() as conn:
-                model = service.train_churn_model(
+                comparison = service.train_churn_model(
                     conn,
                     workspace_id=ctx.workspace_id,
                     now=now,
                     var_dir=ctx.settings.var_dir,
                     horizon_days=60,
+                    currency=ctx.settings.currency(),
                     actor="demo",
                 )
         except PartiturError as exc:
             report.note(f"churn model not trained: {exc.detail}")
             return
-        report.note(f"churn model: out-of-time ROC-AUC {model.metrics['roc_auc']:.2f}")
+        report.note(
+            f"churn model: out-of-time ROC-AUC {comparison.model_roc_auc:.3f}, logistic "
+            f"baseline {comparison.baseline_roc_auc:.3f}"
+            + (
+                ""
+                if comparison.activated
+                else " (the model does not beat the baseline: the baseline scores)"
+            )
+        )
     with ctx.store.begin() as conn:
         scored, drift = service.score_profiles(
-            conn, workspace_id=ctx.workspace_id, now=now, var_dir=ctx.settings.var_dir
+            conn,
+            workspace_id=ctx.workspace_id,
+            now=now,
+            var_dir=ctx.settings.var_dir,
+            currency=ctx.settings.currency(),
         )
     report.add("churn scores", scored)
     if drift.alert:

@@ -16,12 +16,14 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy import Connection, and_, bindparam, select
 
 from partitur.core.types import utc_from_db
 from partitur.events.tables import events
 from partitur.profiles.tables import profiles
-from partitur.segments.rules import EventFact
+from partitur.segments.rules import EventFact, PropertyFilter
+from partitur.segments.service import property_conditions
 from partitur.storage import driver
 from partitur.storage.scratch import db_time
 
@@ -129,17 +131,31 @@ def event_frame(
     until: datetime,
     since: datetime | None = None,
     profile_id: str | None = None,
+    text_events: Sequence[str] = (),
+    text_properties: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Columns profile_id, event, timestamp (UTC), revenue, score, sentiment (numeric
-    properties, NaN when missing) of the workspace's resolved track events."""
+    """One row per resolved event (track, page and screen) of the workspace: profile_id,
+    known (the event came with a user id), event, timestamp (UTC), revenue, currency, score,
+    rating, late (numbers NaN when missing) and text (the first non-empty of
+    ``text_properties`` on ``text_events``, else None)."""
     props = events.c.properties
+    texts = [
+        sa.case((events.c.event.in_(list(text_events)), props[p].as_string()), else_=None)
+        for p in text_properties
+    ]
     query = select(
         events.c.profile_id,
+        events.c.user_id.is_not(None).label("known"),
         events.c.event,
         events.c.timestamp,
         props["revenue"].as_float().label("revenue"),
+        props["currency"].as_string().label("currency"),
         props["score"].as_float().label("score"),
-        props["sentiment"].as_float().label("sentiment"),
+        props["rating"].as_float().label("rating"),
+        props["late"].as_boolean().label("late"),
+        (sa.func.coalesce(*texts) if len(texts) > 1 else texts[0] if texts else sa.null()).label(
+            "text"
+        ),
     ).where(
         events.c.workspace_id == workspace_id,
         events.c.profile_id.is_not(None),
@@ -150,14 +166,78 @@ def event_frame(
         query = query.where(events.c.timestamp > since)
     if profile_id is not None:
         query = query.where(events.c.profile_id == profile_id)
-    rows = conn.execute(query).all()
-    frame = pd.DataFrame(
-        rows, columns=["profile_id", "event", "timestamp", "revenue", "score", "sentiment"]
-    )
+    columns = [
+        "profile_id",
+        "known",
+        "event",
+        "timestamp",
+        "revenue",
+        "currency",
+        "score",
+        "rating",
+        "late",
+        "text",
+    ]
+    frame = pd.DataFrame(conn.execute(query).all(), columns=columns)
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    for column in ("revenue", "score", "sentiment"):
+    frame["known"] = frame["known"].fillna(False).astype(bool)
+    for column in ("revenue", "score", "rating"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    frame["late"] = frame["late"].map({True: 1.0, False: 0.0}).astype("float64")
     return frame
+
+
+def label_events(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    event: str,
+    where: list[PropertyFilter],
+    since: datetime,
+    until: datetime,
+) -> pd.DataFrame:
+    """Columns profile_id, timestamp of the events named ``event`` matching ``where`` (the
+    shared rule format, compiled to SQL by the segments domain) in (since, until]."""
+    dialect = conn.dialect.name
+    conditions = property_conditions(where, dialect=dialect)
+    rows = conn.execute(
+        select(events.c.profile_id, events.c.timestamp).where(
+            events.c.workspace_id == workspace_id,
+            events.c.profile_id.is_not(None),
+            events.c.event == event,
+            events.c.timestamp > since,
+            events.c.timestamp <= until,
+            *conditions,
+        )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["profile_id", "timestamp"])
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    return frame
+
+
+def trait_frame(conn: Connection, *, workspace_id: str, paths: Sequence[str]) -> pd.DataFrame:
+    """One row per live profile, one column per trait path (``traits.x`` / ``computed.y``)."""
+    rows: list[dict[str, Any]] = []
+    for chunk in iter_profiles(conn, workspace_id=workspace_id):
+        for pid, traits, computed in chunk:
+            row: dict[str, Any] = {"profile_id": pid}
+            for path in paths:
+                source, _, rest = path.partition(".")
+                document = computed if source == "computed" else traits
+                key = rest if source in ("computed", "traits") else path
+                value = _lookup(document, key)
+                row[path] = value if isinstance(value, int | float | str | bool) else None
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["profile_id", *paths]).set_index("profile_id")
+
+
+def _lookup(document: dict[str, Any], path: str) -> Any:
+    value: Any = document
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 def _profiles_service() -> Any | None:

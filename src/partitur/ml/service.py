@@ -15,10 +15,20 @@ from sqlalchemy import Connection
 
 from partitur.core import jsonutil
 from partitur.core.errors import NotFound, ValidationFailed
-from partitur.ml import churn, clv, ports, registry
-from partitur.ml.contracts import ClvBucket, ClvReport, DriftReport, ModelVersion, ScoreResult
-from partitur.ml.features import FeatureSpec, build_features
+from partitur.core.money import ReportingCurrency
+from partitur.ml import clv, ports, propensity, registry
+from partitur.ml.contracts import (
+    ClvBucket,
+    ClvReport,
+    DriftReport,
+    LabelSpec,
+    ModelComparison,
+    ModelVersion,
+    PropensityDefinition,
+    ScoreResult,
+)
 from partitur.ml.rfm import UNIT_DAYS, Unit, rfm_summary
+from partitur.ml.tabular import Classifier, TrainingError
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +237,168 @@ def run_clv(
 
 # --- churn / propensity -------------------------------------------------------------------
 
+PROPENSITY_KIND = "propensity"
+
+
+def churn_definition(
+    name: str = "churn", *, horizon_days: int = 60, lookback_days: int = 56
+) -> PropensityDefinition:
+    """The built-in churn model: identified customers active in the lookback; churn = no
+    customer activity within the horizon."""
+    return PropensityDefinition(
+        name=name,
+        label=LabelSpec(kind="churn"),
+        horizon_days=horizon_days,
+        lookback_days=lookback_days,
+    )
+
+
+def customer_events(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    until: datetime,
+    currency: ReportingCurrency,
+    profile_id: str | None = None,
+) -> pd.DataFrame:
+    """The event frame the features read: revenue in the reporting currency and the
+    sentiment of every text a customer wrote (tickets, surveys, reviews)."""
+    from partitur.ml.sentiment import analyse
+
+    frame = ports.event_frame(
+        conn,
+        workspace_id=workspace_id,
+        until=until,
+        profile_id=profile_id,
+        text_events=TEXT_EVENTS,
+        text_properties=TEXT_PROPERTIES,
+    )
+    factors = currency.factors(frame["currency"].where(frame["currency"].notna(), None).tolist())
+    frame["revenue"] = frame["revenue"] * factors
+    written = frame["text"].notna() & (frame["text"].fillna("").str.strip() != "")
+    frame["sentiment"] = np.nan
+    if written.any():
+        frame.loc[written, "sentiment"] = [analyse(t).score for t in frame.loc[written, "text"]]
+    return frame.drop(columns=["text", "currency"])
+
+
+def _training_inputs(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    definition: PropensityDefinition,
+    now: datetime,
+    currency: ReportingCurrency,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    frame = customer_events(conn, workspace_id=workspace_id, until=now, currency=currency)
+    traits = (
+        ports.trait_frame(conn, workspace_id=workspace_id, paths=definition.features.traits)
+        if definition.features.traits
+        else None
+    )
+    events_for_label = None
+    if definition.label.kind == "event" and definition.label.event:
+        events_for_label = ports.label_events(
+            conn,
+            workspace_id=workspace_id,
+            event=definition.label.event,
+            where=definition.label.where,
+            since=now - timedelta(days=3 * definition.horizon_days + definition.lookback_days),
+            until=now,
+        )
+    return frame, traits, events_for_label
+
+
+def train_propensity_model(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    definition: PropensityDefinition,
+    now: datetime,
+    var_dir: Path,
+    currency: ReportingCurrency | None = None,
+    actor: str = "system",
+) -> ModelComparison:
+    """Train a propensity model and its logistic baseline on the same out-of-time split and
+    register the version (active) with the comparison. The boosted model scores only when it
+    beats the baseline; otherwise the version serves the logistic baseline. Raises
+    ``ValidationFailed`` when the history or the population is too small."""
+    currency = currency or ReportingCurrency()
+    frame, traits, events_for_label = _training_inputs(
+        conn, workspace_id=workspace_id, definition=definition, now=now, currency=currency
+    )
+    try:
+        model, report = propensity.train(
+            frame, definition, now=now, traits=traits, label_events=events_for_label
+        )
+    except TrainingError as exc:
+        raise ValidationFailed(str(exc), field="horizon_days") from exc
+    files = {
+        **model.classifier.to_files(),
+        "reference.json": jsonutil.dumps(model.reference),
+    }
+    version = registry.register_model(
+        conn,
+        workspace_id=workspace_id,
+        name=definition.name,
+        kind=PROPENSITY_KIND,
+        params={
+            "definition": definition.model_dump(mode="json"),
+            "features": propensity.feature_names(definition),
+            "reporting_currency": currency.code,
+        },
+        metrics=report,
+        files=files,
+        var_dir=var_dir,
+        now=now,
+        actor=actor,
+    )
+    return comparison_of(version)
+
+
+def comparison_of(version: ModelVersion) -> ModelComparison:
+    """The model-against-baseline comparison stored with a propensity version."""
+    m = version.metrics
+    activated = bool(m.get("beats_baseline"))
+    reason = (
+        f"the model's ROC-AUC {m['model']['roc_auc']:.3f} beats the logistic baseline's "
+        f"{m['baseline']['roc_auc']:.3f}: the model scores"
+        if activated
+        else f"the model is not activated: its ROC-AUC {m['model']['roc_auc']:.3f} does not "
+        f"beat the logistic baseline's {m['baseline']['roc_auc']:.3f}, which scores instead"
+    )
+    return ModelComparison(
+        name=version.name,
+        version=version.version,
+        activated=activated,
+        serving="model" if activated else "baseline",
+        reason=reason,
+        split=m["split"],
+        train_rows=m["train_rows"],
+        test_rows=m["test_rows"],
+        positive_rate_test=m["positive_rate_test"],
+        model_roc_auc=m["model"]["roc_auc"],
+        baseline_roc_auc=m["baseline"]["roc_auc"],
+        auc_difference=m["auc_difference"],
+        auc_difference_interval=m["auc_difference_interval"],
+        model_brier=m["model"]["brier"],
+        baseline_brier=m["baseline"]["brier"],
+    )
+
+
+def model_comparison(
+    conn: Connection, *, workspace_id: str, name: str, version: int | None = None
+) -> ModelComparison:
+    """The stored comparison of a version (default: the newest). Raises ``NotFound``."""
+    versions = [
+        v
+        for v in registry.list_versions(conn, workspace_id=workspace_id, name=name)
+        if v.kind == PROPENSITY_KIND and (version is None or v.version == version)
+    ]
+    if not versions:
+        raise NotFound(f"no propensity model {name}", field="name")
+    return comparison_of(versions[-1])
+
 
 def train_churn_model(
     conn: Connection,
@@ -235,52 +407,36 @@ def train_churn_model(
     now: datetime,
     var_dir: Path,
     name: str = "churn",
-    horizon_days: int = 90,
-    spec: FeatureSpec | None = None,
+    horizon_days: int = 60,
+    currency: ReportingCurrency | None = None,
     actor: str = "system",
-) -> ModelVersion:
-    """Train, evaluate (out of time) and register a churn model as the active version of
-    ``name``. Raises ``ValidationFailed`` when there is too little history."""
-    frame = ports.event_frame(conn, workspace_id=workspace_id, until=now)
-    try:
-        model, report = churn.train(frame, now=now, horizon_days=horizon_days, spec=spec)
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), field="horizon_days") from exc
-    spec = spec or FeatureSpec()
-    return registry.register_model(
+) -> ModelComparison:
+    """``train_propensity_model`` with the built-in churn definition."""
+    return train_propensity_model(
         conn,
         workspace_id=workspace_id,
-        name=name,
-        kind="lightgbm_classifier",
-        params={
-            "features": model.features,
-            "horizon_days": horizon_days,
-            "spec": {
-                "order_event": spec.order_event,
-                "ticket_event": spec.ticket_event,
-                "nps_event": spec.nps_event,
-            },
-        },
-        metrics=report,
-        files=model.to_files(),
-        var_dir=var_dir,
+        definition=churn_definition(name, horizon_days=horizon_days),
         now=now,
+        var_dir=var_dir,
+        currency=currency,
         actor=actor,
     )
 
 
 def _load(
     conn: Connection, workspace_id: str, name: str, var_dir: Path
-) -> tuple[ModelVersion, churn.ChurnModel, FeatureSpec]:
+) -> tuple[ModelVersion, propensity.PropensityModel]:
     version = registry.get_version(conn, workspace_id=workspace_id, name=name)
-    if version.kind != "lightgbm_classifier":
-        raise ValidationFailed(f"model {name} is not a classifier", field="name")
+    if version.kind != PROPENSITY_KIND:
+        raise ValidationFailed(f"model {name} is not a propensity model (retrain it)", field="name")
     files = {
         f: registry.read_artifact(var_dir, version, f)
-        for f in ("model.txt", "calibration.json", "reference.json")
+        for f in ("model.txt", "calibration.json", "design.json", "baseline.json")
     }
-    spec = FeatureSpec(**version.params.get("spec", {}))
-    return version, churn.ChurnModel.from_files(files, version.params["features"]), spec
+    definition = PropensityDefinition.model_validate(version.params["definition"])
+    reference = jsonutil.loads(registry.read_artifact(var_dir, version, "reference.json"))
+    classifier = Classifier.from_files(files)
+    return version, propensity.PropensityModel(definition, classifier, reference)
 
 
 def score_profiles(
@@ -290,29 +446,42 @@ def score_profiles(
     now: datetime,
     var_dir: Path,
     name: str = "churn",
+    currency: ReportingCurrency | None = None,
 ) -> tuple[int, DriftReport]:
-    """Batch-score every profile with events into ``computed.scores.<name>`` and check drift
-    (PSI of features and scores against the training reference; alert above 0.2)."""
-    version, model, spec = _load(conn, workspace_id, name, var_dir)
-    frame = ports.event_frame(conn, workspace_id=workspace_id, until=now)
-    features = build_features(frame, as_of=now, spec=spec)
-    matrix = features[model.features].to_numpy(dtype=np.float64)
-    scores = model.predict(matrix) if len(features) else np.zeros(0)
-    values = {
+    """Score the model's population now into ``computed.scores.<name>`` (profiles that left
+    the population lose their score) and check drift against the training population (PSI of
+    features and score; alert above 0.2)."""
+    version, model = _load(conn, workspace_id, name, var_dir)
+    frame = customer_events(
+        conn, workspace_id=workspace_id, until=now, currency=currency or ReportingCurrency()
+    )
+    traits = (
+        ports.trait_frame(conn, workspace_id=workspace_id, paths=model.definition.features.traits)
+        if model.definition.features.traits
+        else None
+    )
+    snapshot = propensity.population(frame, model.definition, as_of=now, traits=traits)
+    scores = model.score(snapshot)
+    values: dict[str, dict[str, Any]] = {
         str(pid): {"scores": {name: round(float(s), 4)}}
-        for pid, s in zip(features["profile_id"], scores, strict=True)
+        for pid, s in zip(snapshot["profile_id"], scores, strict=True)
     }
+    for chunk in ports.iter_profiles(conn, workspace_id=workspace_id):
+        for pid, _, computed in chunk:
+            held = (computed.get("scores") or {}).get(name)
+            if held is not None and pid not in values:
+                values[pid] = {"scores": {name: None}}
     updated = ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
     report = check_drift(
         conn,
         workspace_id=workspace_id,
         version=version,
         model=model,
-        matrix=matrix,
+        snapshot=snapshot,
         scores=scores,
         now=now,
     )
-    return updated, report
+    return min(updated, len(snapshot)), report
 
 
 def check_drift(
@@ -320,19 +489,22 @@ def check_drift(
     *,
     workspace_id: str,
     version: ModelVersion,
-    model: churn.ChurnModel,
-    matrix: np.ndarray,
+    model: propensity.PropensityModel,
+    snapshot: pd.DataFrame,
     scores: np.ndarray,
     now: datetime,
 ) -> DriftReport:
-    """Record a PSI check; ``alert`` when the score or any feature has PSI > 0.2."""
+    """Record a PSI check of the scored population against the training population;
+    ``alert`` when the score or any feature has PSI > 0.2."""
     from partitur.ml.tables import ml_drift_checks
 
     result: dict[str, Any] = {"score": 0.0, "features": {}}
     if len(scores):
-        result = churn.drift(model.reference, matrix, scores)
-    alerts = [f"{n}: PSI {v:.2f}" for n, v in result["features"].items() if v > churn.PSI_ALERT]
-    if result["score"] > churn.PSI_ALERT:
+        result = propensity.drift(model, snapshot, scores)
+    alerts = [
+        f"{n}: PSI {v:.2f}" for n, v in result["features"].items() if v > propensity.PSI_ALERT
+    ]
+    if result["score"] > propensity.PSI_ALERT:
         alerts.insert(0, f"score: PSI {result['score']:.2f}")
     report = DriftReport(
         model=version.name,
@@ -366,25 +538,56 @@ def score_profile(
     now: datetime,
     var_dir: Path,
     name: str = "churn",
+    currency: ReportingCurrency | None = None,
 ) -> ScoreResult:
-    """Score one profile on demand (features from its own events). Raises ``NotFound``."""
-    version, model, spec = _load(conn, workspace_id, name, var_dir)
+    """Score one profile on demand (features from its own events); a profile outside the
+    model's population gets no score. Raises ``NotFound``."""
+    version, model = _load(conn, workspace_id, name, var_dir)
     snapshot = ports.get_profile_snapshot(conn, workspace_id=workspace_id, profile_id=profile_id)
     if snapshot is None:
         raise NotFound(f"no profile {profile_id}", field="profile_id")
-    frame = ports.event_frame(conn, workspace_id=workspace_id, until=now, profile_id=snapshot.id)
-    features = build_features(frame, as_of=now, spec=spec)
-    if len(features):
-        row = features[model.features].to_numpy(dtype=np.float64)[:1]
-    else:  # no events at all: the model sees a customer who never ordered
-        row = np.array([[9999.0, 0, 0, 0, 0, 0, 0, -1, 0, 0]], dtype=np.float64)
-    score = float(model.predict(row)[0])
+    frame = customer_events(
+        conn,
+        workspace_id=workspace_id,
+        until=now,
+        currency=currency or ReportingCurrency(),
+        profile_id=snapshot.id,
+    )
+    traits = None
+    if model.definition.features.traits:
+        traits = pd.DataFrame(
+            [
+                {
+                    "profile_id": snapshot.id,
+                    **{
+                        p: ports._lookup(
+                            {"traits": snapshot.traits, "computed": snapshot.computed}, p
+                        )
+                        for p in model.definition.features.traits
+                    },
+                }
+            ]
+        ).set_index("profile_id")
+    rows = propensity.population(frame, model.definition, as_of=now, traits=traits)
+    names = propensity.feature_names(model.definition)
+    if rows.empty:
+        return ScoreResult(
+            model=name,
+            version=version.version,
+            profile_id=snapshot.id,
+            score=None,
+            in_population=False,
+        )
+    score = float(model.score(rows)[0])
     return ScoreResult(
         model=name,
         version=version.version,
         profile_id=snapshot.id,
         score=round(score, 4),
-        features={n: float(v) for n, v in zip(model.features, row[0], strict=True)},
+        features={
+            n: (None if pd.isna(v) else v if isinstance(v, str) else float(v))
+            for n, v in rows.iloc[0][names].items()
+        },
     )
 
 
