@@ -69,6 +69,7 @@ def clv_command(
                 discount_rate=discount_rate,
                 store=not dry_run,
                 chart_path=chart,
+                currency=ctx.settings.currency(),
                 actor="cli",
             )
     if json:
@@ -82,7 +83,13 @@ def clv_command(
     )
     if report.gamma_gamma:
         gg = report.gamma_gamma
-        console.print(f"Gamma-Gamma: p={gg['p']:.3f} q={gg['q']:.3f} v={gg['v']:.3f}")
+        console.print(f"Gamma-Gamma: p={gg['p']:.3g} q={gg['q']:.3g} v={gg['v']:.3g}")
+    console.print(f"spend model: {report.gamma_gamma_status}; amounts in {report.currency}")
+    if report.unconverted_orders:
+        console.print(
+            f"{report.unconverted_orders} orders in a currency without a rate were left out "
+            "of the spend (PARTITUR_CURRENCY_RATES)"
+        )
     table = Table(
         "calibration purchases",
         "customers",
@@ -93,9 +100,20 @@ def clv_command(
     for b in report.buckets:
         table.add_row(b.frequency, str(b.customers), f"{b.predicted:.2f}", f"{b.actual:.2f}")
     console.print(table)
+    calibration = Table(
+        "predicted purchases", "customers", "predicted", "actual", title="holdout calibration"
+    )
+    for b in report.calibration:
+        calibration.add_row(b.frequency, str(b.customers), f"{b.predicted:.2f}", f"{b.actual:.2f}")
+    console.print(calibration)
+    correlation = (
+        "n/a" if report.holdout_correlation is None else f"{report.holdout_correlation:.3f}"
+    )
+    ratio = "n/a" if report.holdout_ratio is None else f"{report.holdout_ratio:.3f}"
     console.print(
         f"holdout purchases predicted {report.predicted_holdout_purchases:.0f}, actual "
-        f"{report.actual_holdout_purchases:.0f}, MAE per customer {report.holdout_mae:.3f}"
+        f"{report.actual_holdout_purchases:.0f} (ratio {ratio}), MAE per customer "
+        f"{report.holdout_mae:.3f}, correlation per customer {correlation}"
     )
     console.print(f"chart: {report.chart}; profiles updated: {report.profiles_updated}")
 

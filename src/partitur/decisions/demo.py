@@ -48,7 +48,9 @@ def values_step(ctx: Context, report: Any) -> None:
     """Value score and tier on every profile."""
     with ctx.store.begin() as conn:
         updated = service.score_all_values(conn, workspace_id=ctx.workspace_id, now=ctx.clock.now())
+        shares = service.tier_shares(conn, workspace_id=ctx.workspace_id)
     report.add("profiles with a value tier", updated)
+    report.add("value tiers", ", ".join(f"{t} {share:.0%}" for t, share in shares.items()))
 
 
 def offers_step(ctx: Context, report: Any) -> None:

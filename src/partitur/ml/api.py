@@ -9,6 +9,7 @@ from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal
 from partitur.ml import registry
 from partitur.ml import service as ml_service
 from partitur.ml.contracts import (
+    ClvReport,
     ModelComparison,
     ModelVersion,
     PropensityDefinition,
@@ -126,3 +127,11 @@ def comparison(
         return ml_service.model_comparison(
             conn, workspace_id=who.workspace_id, name=name, version=version
         )
+
+
+@router.get("/models/clv/report", response_model=ClvReport)
+def clv_report(ctx: ContextDep, who: ReadPrincipal) -> ClvReport:
+    """The active CLV model's holdout validation: predicted against actual purchases per
+    frequency and in deciles, correlation, the spend model's status and the currency."""
+    with ctx.store.read() as conn:
+        return ml_service.latest_clv_report(conn, workspace_id=who.workspace_id)

@@ -40,13 +40,24 @@ class ClvReport(BaseModel):
     unit: Literal["days", "weeks"]
     customers: int
     repeat_customers: int
+    #: the currency of every amount (orders in other currencies are converted)
+    currency: str = "EUR"
+    #: orders whose currency has no configured rate (left out of the spend)
+    unconverted_orders: int = 0
     bg_nbd: dict[str, float]
     gamma_gamma: dict[str, float] | None
+    #: "fitted", or why the fit was not used ("degenerate: ...", "no repeat customers") and
+    #: the fallback taken instead
+    gamma_gamma_status: str = "fitted"
     holdout_length: float
     predicted_holdout_purchases: float
     actual_holdout_purchases: float
     holdout_mae: float
     holdout_correlation: float | None
+    #: predicted / actual purchases in the holdout (1 = calibrated in total)
+    holdout_ratio: float | None = None
+    #: customers in ten groups by predicted purchases: mean predicted against mean actual
+    calibration: list[ClvBucket] = Field(default_factory=list)
     buckets: list[ClvBucket]
     profiles_updated: int
     model_version: int | None = None

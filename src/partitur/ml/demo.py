@@ -36,6 +36,7 @@ def clv_step(ctx: Context, report: Any) -> None:
                 now=now,
                 unit="weeks",
                 var_dir=ctx.settings.var_dir,
+                currency=ctx.settings.currency(),
                 actor="demo",
             )
     except PartiturError as exc:
@@ -43,9 +44,13 @@ def clv_step(ctx: Context, report: Any) -> None:
         report.note(f"CLV not fitted: {exc.detail}")
         return
     report.add("CLV profiles", result.profiles_updated)
+    correlation = (
+        "n/a" if result.holdout_correlation is None else f"{result.holdout_correlation:.2f}"
+    )
     report.note(
         f"CLV holdout (90 days): predicted {result.predicted_holdout_purchases:.0f} purchases, "
-        f"actual {result.actual_holdout_purchases:.0f}"
+        f"actual {result.actual_holdout_purchases:.0f} (correlation per customer {correlation});"
+        f" spend model: {result.gamma_gamma_status}; amounts in {result.currency}"
     )
 
 
@@ -99,4 +104,14 @@ def churn_step(ctx: Context, report: Any) -> None:
         report.note("churn score drift: " + "; ".join(drift.alerts))
 
 
-DEMO_STEPS = [clv_step, sentiment_step, churn_step]
+def value_inputs_step(ctx: Context, report: Any) -> None:
+    """Service cost, loyalty, digital affinity and influence from the store (the value
+    tiers' inputs; the decisions step scores the tiers after this)."""
+    with ctx.store.begin() as conn:
+        updated = service.refresh_value_inputs(
+            conn, workspace_id=ctx.workspace_id, now=ctx.clock.now(), actor="demo"
+        )
+    report.add("profiles with value inputs", updated)
+
+
+DEMO_STEPS = [clv_step, sentiment_step, churn_step, value_inputs_step]

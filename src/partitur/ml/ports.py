@@ -104,12 +104,13 @@ def order_events(
     revenue_property: str,
     until: datetime | None = None,
 ) -> pd.DataFrame:
-    """Columns ``profile_id``, ``timestamp`` (UTC), ``revenue`` (float, NaN when missing) of
-    the workspace's resolved events named ``event``."""
+    """Columns ``profile_id``, ``timestamp`` (UTC), ``revenue`` (float, NaN when missing) and
+    ``currency`` (None when missing) of the workspace's resolved events named ``event``."""
     query = select(
         events.c.profile_id,
         events.c.timestamp,
         events.c.properties[revenue_property].as_float().label("revenue"),
+        events.c.properties["currency"].as_string().label("currency"),
     ).where(
         events.c.workspace_id == workspace_id,
         events.c.event == event,
@@ -118,7 +119,7 @@ def order_events(
     if until is not None:
         query = query.where(events.c.timestamp <= until)
     rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["profile_id", "timestamp", "revenue"])
+    frame = pd.DataFrame(rows, columns=["profile_id", "timestamp", "revenue", "currency"])
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     frame["revenue"] = pd.to_numeric(frame["revenue"], errors="coerce").astype("float64")
     return frame
@@ -136,8 +137,8 @@ def event_frame(
 ) -> pd.DataFrame:
     """One row per resolved event (track, page and screen) of the workspace: profile_id,
     known (the event came with a user id), event, timestamp (UTC), revenue, currency, score,
-    rating, late (numbers NaN when missing) and text (the first non-empty of
-    ``text_properties`` on ``text_events``, else None)."""
+    rating, late (numbers NaN when missing), channel (a contact's channel) and text (the
+    first non-empty of ``text_properties`` on ``text_events``, else None)."""
     props = events.c.properties
     texts = [
         sa.case((events.c.event.in_(list(text_events)), props[p].as_string()), else_=None)
@@ -153,6 +154,7 @@ def event_frame(
         props["score"].as_float().label("score"),
         props["rating"].as_float().label("rating"),
         props["late"].as_boolean().label("late"),
+        props["channel"].as_string().label("channel"),
         (sa.func.coalesce(*texts) if len(texts) > 1 else texts[0] if texts else sa.null()).label(
             "text"
         ),
@@ -176,6 +178,7 @@ def event_frame(
         "score",
         "rating",
         "late",
+        "channel",
         "text",
     ]
     frame = pd.DataFrame(conn.execute(query).all(), columns=columns)

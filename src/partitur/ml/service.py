@@ -29,6 +29,7 @@ from partitur.ml.contracts import (
 )
 from partitur.ml.rfm import UNIT_DAYS, Unit, rfm_summary
 from partitur.ml.tabular import Classifier, TrainingError
+from partitur.ml.value_inputs import ServiceCostRates, value_inputs
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,59 @@ def _holdout_buckets(summary: pd.DataFrame, predicted: np.ndarray) -> list[ClvBu
                 )
             )
     return out
+
+
+#: A Gamma-Gamma fit with q or v this large has collapsed the spend distribution to one
+#: value for everybody (the likelihood's maximum ran off to infinity): not a model of spend.
+GG_MAX_Q = 1e3
+GG_MAX_V = 1e6
+
+
+def gamma_gamma_problem(fit: clv.GammaGammaFit) -> str | None:
+    """Why a Gamma-Gamma fit must not be used, or None when it is sound."""
+    if not fit.converged:
+        return "degenerate: the fit did not converge"
+    if fit.q <= 1:
+        return f"degenerate: q = {fit.q:.3g} <= 1 (the mean spend does not exist)"
+    if fit.q > GG_MAX_Q or fit.v > GG_MAX_V:
+        return (
+            f"degenerate: q = {fit.q:.3g}, v = {fit.v:.3g} (no spend heterogeneity identified; "
+            "the population mean for everyone)"
+        )
+    return None
+
+
+def fallback_spend(frequency: np.ndarray, monetary_value: np.ndarray) -> np.ndarray:
+    """Expected spend per order without a Gamma-Gamma model: the customer's own mean spend of
+    repeat orders, or the population's mean for customers without one."""
+    has = (frequency > 0) & np.isfinite(monetary_value) & (monetary_value > 0)
+    population = float(np.mean(monetary_value[has])) if has.any() else 0.0
+    out: np.ndarray = np.where(has, monetary_value, population)
+    return out
+
+
+def _calibration_deciles(predicted: np.ndarray, actual: np.ndarray) -> list[ClvBucket]:
+    order = np.argsort(predicted, kind="stable")
+    out = []
+    for i, chunk in enumerate(np.array_split(order, 10)):
+        if chunk.size:
+            out.append(
+                ClvBucket(
+                    frequency=f"decile {i + 1}",
+                    customers=int(chunk.size),
+                    predicted=float(predicted[chunk].mean()),
+                    actual=float(actual[chunk].mean()),
+                )
+            )
+    return out
+
+
+def latest_clv_report(conn: Connection, *, workspace_id: str) -> ClvReport:
+    """The holdout validation of the active CLV model. Raises ``NotFound``."""
+    version = registry.get_version(conn, workspace_id=workspace_id, name="clv")
+    report = ClvReport.model_validate(version.metrics | {"profiles_updated": 0})
+    report.model_version = version.version
+    return report
 
 
 def render_clv_chart(report: ClvReport) -> bytes:
@@ -87,6 +141,7 @@ def run_clv(
     discount_rate: float = 0.01,
     store: bool = True,
     chart_path: Path | None = None,
+    currency: ReportingCurrency | None = None,
     actor: str = "system",
 ) -> ClvReport:
     """Calibrate BG/NBD + Gamma-Gamma on orders up to ``until``, compare the predicted
@@ -97,9 +152,16 @@ def run_clv(
     customers to fit."""
     if until >= now:
         raise ValidationFailed("the calibration cut-off must lie before now", field="until")
+    currency = currency or ReportingCurrency()
     orders = ports.order_events(
         conn, workspace_id=workspace_id, event=event, revenue_property=revenue_property, until=now
     )
+    # every amount in the reporting currency; an order in a currency without a rate has no
+    # known spend (NaN: it still counts as a purchase)
+    factors = currency.factors(orders["currency"].where(orders["currency"].notna(), None).tolist())
+    unconverted = int((np.isnan(factors) & orders["revenue"].notna()).sum())
+    orders["revenue"] = orders["revenue"] * factors
+    orders = orders.drop(columns=["currency"])
     calibration = rfm_summary(orders, until=until, unit=unit, holdout_end=now)
     calibration = calibration[calibration["T"] > 0]
     if len(calibration) < 10:
@@ -122,6 +184,8 @@ def run_clv(
         until=until,
         holdout_end=now,
         unit=unit,
+        currency=currency.code,
+        unconverted_orders=unconverted,
         customers=len(calibration),
         repeat_customers=int((x > 0).sum()),
         bg_nbd={k: float(v) for k, v in bg.as_dict().items() if k not in ("converged",)},
@@ -131,6 +195,8 @@ def run_clv(
         actual_holdout_purchases=float(actual.sum()),
         holdout_mae=float(np.abs(predicted - actual).mean()),
         holdout_correlation=correlation,
+        holdout_ratio=float(predicted.sum() / actual.sum()) if actual.sum() > 0 else None,
+        calibration=_calibration_deciles(predicted, actual),
         buckets=_holdout_buckets(calibration, predicted),
         profiles_updated=0,
     )
@@ -145,12 +211,16 @@ def run_clv(
         gg_full = clv.fit_gamma_gamma(fx, fm)
     except ValueError:
         gg_full = None
-    if gg_full is not None and gg_full.q <= 1:
-        gg_full = None  # the mean spend does not exist; report purchases only
+        report.gamma_gamma_status = "no repeat customers with spend: observed mean spend used"
     if gg_full is not None:
         report.gamma_gamma = {
             k: float(v) for k, v in gg_full.as_dict().items() if k not in ("converged",)
         }
+        problem = gamma_gamma_problem(gg_full)
+        if problem is not None:
+            report.gamma_gamma_status = f"{problem}: observed mean spend used instead"
+            log.warning("clv gamma-gamma not used: %s", problem)
+            gg_full = None
     period = 30.0 / UNIT_DAYS[unit]
     horizon = max(1, round(horizon_days / 30))
     expected = clv.expected_purchases(bg_full, horizon_days / UNIT_DAYS[unit], fx, ft, fT)
@@ -169,8 +239,15 @@ def run_clv(
         )
         spend = clv.conditional_expected_average_value(gg_full, fx, fm)
     else:
-        value = np.zeros_like(fx)
-        spend = np.zeros_like(fx)
+        # fallback: each customer's own mean spend (the population's for one-time buyers),
+        # times the expected purchases, discounted like the model's value
+        spend = fallback_spend(fx, fm)
+        value = np.zeros_like(fx, dtype=np.float64)
+        previous = np.zeros_like(fx, dtype=np.float64)
+        for i in range(1, horizon + 1):  # periods, vectorised over customers
+            cumulative = clv.expected_purchases(bg_full, i * period, fx, ft, fT)
+            value += (cumulative - previous) * spend / (1.0 + discount_rate) ** i
+            previous = cumulative
 
     files = {
         "params.json": jsonutil.dumps(
@@ -279,7 +356,7 @@ def customer_events(
     frame["sentiment"] = np.nan
     if written.any():
         frame.loc[written, "sentiment"] = [analyse(t).score for t in frame.loc[written, "text"]]
-    return frame.drop(columns=["text", "currency"])
+    return frame.drop(columns=["text", "currency", "channel"])
 
 
 def _training_inputs(
@@ -661,3 +738,56 @@ def refresh_profile_sentiment(
             }
         }
     return ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
+
+
+# --- value inputs ---------------------------------------------------------------------------
+
+
+def refresh_value_inputs(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    now: datetime,
+    window_days: int = 365,
+    rates: ServiceCostRates | None = None,
+    actor: str = "system",
+) -> int:
+    """Compute the value tiers' inputs from the store (see ``ml.value_inputs``) and store
+    ``computed.service_cost`` (reporting currency), ``computed.scores.{loyalty,
+    digital_affinity,influence}`` and the counts behind them in ``computed.value_inputs``.
+    Returns how many profiles were updated."""
+    from partitur.channels import service as channels
+
+    since = now - timedelta(days=window_days)
+    frame = ports.event_frame(conn, workspace_id=workspace_id, until=now, since=since)
+    tasks = channels.agent_tasks_per_profile(
+        conn, workspace_id=workspace_id, since=since, until=now
+    )
+    table = value_inputs(
+        frame, now=now, agent_tasks=tasks, window=timedelta(days=window_days), rates=rates
+    )
+    values: dict[str, dict[str, Any]] = {}
+    for row in table.itertuples(index=False):  # one row per profile, not per event
+        values[str(row.profile_id)] = {
+            "service_cost": float(row.service_cost),
+            "scores": {
+                "loyalty": float(row.loyalty),
+                "digital_affinity": float(row.digital_affinity),
+                "influence": float(row.influence),
+            },
+            "value_inputs": {
+                "contacts": int(row.contacts),
+                "agent_tasks": int(row.agent_tasks),
+                "returns": int(row.returns),
+                "orders": int(row.orders),
+                "tenure_days": round(float(row.tenure_days), 1),
+                "reviews": int(row.reviews),
+                "referrals": int(row.referrals),
+                "nps_last": None if pd.isna(row.nps_last) else float(row.nps_last),
+                "window_days": window_days,
+                "as_of": now.isoformat(),
+            },
+        }
+    updated = ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
+    log.info("value inputs refreshed workspace=%s profiles=%s by=%s", workspace_id, updated, actor)
+    return updated
