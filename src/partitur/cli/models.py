@@ -11,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
+from partitur.core.actions import Actor
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import ValidationFailed
 from partitur.ml import registry
@@ -70,7 +71,7 @@ def clv_command(
                 store=not dry_run,
                 chart_path=chart,
                 currency=ctx.settings.currency(),
-                actor="cli",
+                actor=Actor.cli(ctx.workspace_id),
             )
     if json:
         emit_json(report)
@@ -148,7 +149,7 @@ def activate_command(name: str, version: int, json: bool = JsonOpt) -> None:
             name=name,
             version=version,
             now=ctx.clock.now(),
-            actor="cli",
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(model)
@@ -227,7 +228,7 @@ def _train_and_score(definition: PropensityDefinition, score: bool, json: bool) 
                 now=now,
                 var_dir=ctx.settings.var_dir,
                 currency=ctx.settings.currency(),
-                actor="cli",
+                actor=Actor.cli(ctx.workspace_id),
             )
         updated, drift = 0, None
         if score:

@@ -12,7 +12,6 @@ from partitur.ml.contracts import (
     ClvReport,
     ModelComparison,
     ModelVersion,
-    PropensityDefinition,
     ScoreResult,
     Sentiment,
     TopicModel,
@@ -65,7 +64,7 @@ def activate(name: str, version: int, ctx: ContextDep, who: AdminPrincipal) -> M
             name=name,
             version=version,
             now=ctx.clock.now(),
-            actor=who.token_id,
+            actor=who,
         )
 
 
@@ -86,36 +85,6 @@ def score(name: str, body: ScoreRequest, ctx: ContextDep, who: ReadPrincipal) ->
             name=name,
             currency=ctx.settings.currency(),
         )
-
-
-@router.post("/models/train", response_model=ModelComparison)
-def train(
-    definition: PropensityDefinition, ctx: ContextDep, who: AdminPrincipal
-) -> ModelComparison:
-    """Train a propensity model from its definition beside the logistic baseline, make the new
-    version active and score its population: with the model if it beats the baseline, else
-    with the baseline."""
-    now = ctx.clock.now()
-    with ctx.store.begin() as conn:
-        comparison = ml_service.train_propensity_model(
-            conn,
-            workspace_id=who.workspace_id,
-            definition=definition,
-            now=now,
-            var_dir=ctx.settings.var_dir,
-            currency=ctx.settings.currency(),
-            actor=who.token_id,
-        )
-    with ctx.store.begin() as conn:
-        ml_service.score_profiles(
-            conn,
-            workspace_id=who.workspace_id,
-            now=now,
-            var_dir=ctx.settings.var_dir,
-            name=definition.name,
-            currency=ctx.settings.currency(),
-        )
-    return comparison
 
 
 @router.get("/models/{name}/comparison", response_model=ModelComparison)

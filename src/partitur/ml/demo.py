@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.errors import NotFound, PartiturError
 from partitur.ml import registry, service
 
@@ -37,7 +38,7 @@ def clv_step(ctx: Context, report: Any) -> None:
                 unit="weeks",
                 var_dir=ctx.settings.var_dir,
                 currency=ctx.settings.currency(),
-                actor="demo",
+                actor=Actor.system(ctx.workspace_id, "demo"),
             )
     except PartiturError as exc:
         # a small demo (a few weeks of history) has no orders before the 90-day holdout
@@ -77,7 +78,7 @@ def churn_step(ctx: Context, report: Any) -> None:
                     var_dir=ctx.settings.var_dir,
                     horizon_days=60,
                     currency=ctx.settings.currency(),
-                    actor="demo",
+                    actor=Actor.system(ctx.workspace_id, "demo"),
                 )
         except PartiturError as exc:
             report.note(f"churn model not trained: {exc.detail}")
@@ -109,7 +110,10 @@ def value_inputs_step(ctx: Context, report: Any) -> None:
     tiers' inputs; the decisions step scores the tiers after this)."""
     with ctx.store.begin() as conn:
         updated = service.refresh_value_inputs(
-            conn, workspace_id=ctx.workspace_id, now=ctx.clock.now(), actor="demo"
+            conn,
+            workspace_id=ctx.workspace_id,
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "demo"),
         )
     report.add("profiles with value inputs", updated)
 

@@ -25,7 +25,7 @@ from partitur.profiles.tables import profiles
 from partitur.segments.rules import EventFact, PropertyFilter
 from partitur.segments.service import property_conditions
 from partitur.storage import driver
-from partitur.storage.scratch import db_time
+from partitur.storage.bulk import db_time
 
 _MAX_CHAIN = 20
 

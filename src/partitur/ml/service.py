@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from partitur.core import jsonutil
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import NotFound, ValidationFailed
 from partitur.core.money import ReportingCurrency
 from partitur.ml import clv, ports, propensity, registry
@@ -142,7 +143,7 @@ def run_clv(
     store: bool = True,
     chart_path: Path | None = None,
     currency: ReportingCurrency | None = None,
-    actor: str = "system",
+    actor: Actor,
 ) -> ClvReport:
     """Calibrate BG/NBD + Gamma-Gamma on orders up to ``until``, compare the predicted
     purchases in (``until``, ``now``] with what happened, then refit on everything up to
@@ -386,6 +387,7 @@ def _training_inputs(
     return frame, traits, events_for_label
 
 
+@action("model.train", permission=Permission.manage_models, subject="model")
 def train_propensity_model(
     conn: Connection,
     *,
@@ -394,7 +396,7 @@ def train_propensity_model(
     now: datetime,
     var_dir: Path,
     currency: ReportingCurrency | None = None,
-    actor: str = "system",
+    actor: Actor,
 ) -> ModelComparison:
     """Train a propensity model and its logistic baseline on the same out-of-time split and
     register the version (active) with the comparison. The boosted model scores only when it
@@ -430,7 +432,12 @@ def train_propensity_model(
         now=now,
         actor=actor,
     )
-    return comparison_of(version)
+    comparison = comparison_of(version)
+    describe(
+        subject_id=f"{definition.name}@{version.version}",
+        details={"serving": comparison.serving, "auc_difference": comparison.auc_difference},
+    )
+    return comparison
 
 
 def comparison_of(version: ModelVersion) -> ModelComparison:
@@ -486,7 +493,7 @@ def train_churn_model(
     name: str = "churn",
     horizon_days: int = 60,
     currency: ReportingCurrency | None = None,
-    actor: str = "system",
+    actor: Actor,
 ) -> ModelComparison:
     """``train_propensity_model`` with the built-in churn definition."""
     return train_propensity_model(
@@ -743,6 +750,7 @@ def refresh_profile_sentiment(
 # --- value inputs ---------------------------------------------------------------------------
 
 
+@action("value.inputs_refresh", permission=Permission.manage_models, subject="value_model")
 def refresh_value_inputs(
     conn: Connection,
     *,
@@ -750,7 +758,7 @@ def refresh_value_inputs(
     now: datetime,
     window_days: int = 365,
     rates: ServiceCostRates | None = None,
-    actor: str = "system",
+    actor: Actor,
 ) -> int:
     """Compute the value tiers' inputs from the store (see ``ml.value_inputs``) and store
     ``computed.service_cost`` (reporting currency), ``computed.scores.{loyalty,
@@ -789,5 +797,5 @@ def refresh_value_inputs(
             },
         }
     updated = ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
-    log.info("value inputs refreshed workspace=%s profiles=%s by=%s", workspace_id, updated, actor)
+    describe(subject_id=workspace_id, details={"profiles": updated, "window_days": window_days})
     return updated

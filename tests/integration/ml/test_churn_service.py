@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.ml import ports, service
 from partitur.ml.contracts import LabelSpec, PropensityDefinition
 from partitur.segments.rules import ProfileFacts, evaluate, parse_rule
@@ -37,6 +38,7 @@ def test_train_score_and_serve_a_churn_model(
             now=now,
             var_dir=ctx.settings.var_dir,
             horizon_days=60,
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     assert comparison.version == 1 and comparison.split == "out_of_time"
     assert comparison.model_roc_auc > 0.7 and comparison.baseline_roc_auc > 0.6
@@ -96,6 +98,7 @@ def test_the_version_serves_the_model_only_when_it_beats_the_baseline(ctx: Conte
             definition=definition,
             now=now,
             var_dir=ctx.settings.var_dir,
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
         stored = service.model_comparison(
             conn, workspace_id=ctx.workspace_id, name="propensity_ticket"
