@@ -1,7 +1,7 @@
 """Propensity models against their logistic baseline: ROC-AUC on the demo and on a public set.
 
     python bench/models.py           # demo with 10,000 customers; CDNOW master (23,570)
-    python bench/models.py --smoke   # demo with 1,500 customers; CDNOW sample (2,357)
+    python bench/models.py --smoke   # demo with 1,000 customers; CDNOW sample (2,357)
 
 1. **Demo**: the demo generator's history (``partitur.demo.generator``, seed 42, 182 days)
    read as the event frame the churn model trains on (user ids as profiles, texts scored by the
@@ -148,7 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small sizes (CI)")
     args = parser.parse_args()
-    customers = 1_500 if args.smoke else 10_000
+    customers = 1_000 if args.smoke else 10_000
     started = time.perf_counter()
     frame, now = demo_frame(customers)
     built = time.perf_counter() - started

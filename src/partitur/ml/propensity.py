@@ -117,7 +117,7 @@ def training_frame(
     Raises ``TrainingError`` when the history is too short for one training snapshot."""
     if frame.empty:
         raise TrainingError("no events to learn from")
-    start = pd.to_datetime(frame["timestamp"], utc=True).min().to_pydatetime()
+    start = pd.to_datetime(frame["timestamp"], utc=True).min().to_pydatetime(warn=False)
     moments, test_at = snapshot_moments(definition, now=now, history_start=start)
     if not moments:
         need = 2 * definition.horizon_days + definition.lookback_days
