@@ -134,11 +134,13 @@ def event_frame(
     profile_id: str | None = None,
     text_events: Sequence[str] = (),
     text_properties: Sequence[str] = (),
+    names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """One row per resolved event (track, page and screen) of the workspace: profile_id,
     known (the event came with a user id), event, timestamp (UTC), revenue, currency, score,
     rating, late (numbers NaN when missing), channel (a contact's channel) and text (the
-    first non-empty of ``text_properties`` on ``text_events``, else None)."""
+    first non-empty of ``text_properties`` on ``text_events``, else None); only events named
+    in ``names`` when given."""
     props = events.c.properties
     texts = [
         sa.case((events.c.event.in_(list(text_events)), props[p].as_string()), else_=None)
@@ -168,6 +170,8 @@ def event_frame(
         query = query.where(events.c.timestamp > since)
     if profile_id is not None:
         query = query.where(events.c.profile_id == profile_id)
+    if names is not None:
+        query = query.where(events.c.event.in_(list(names)))
     columns = [
         "profile_id",
         "known",

@@ -767,7 +767,10 @@ def refresh_value_inputs(
     from partitur.channels import service as channels
 
     since = now - timedelta(days=window_days)
-    frame = ports.event_frame(conn, workspace_id=workspace_id, until=now, since=since)
+    rates = rates or ServiceCostRates()
+    frame = ports.event_frame(
+        conn, workspace_id=workspace_id, until=now, since=since, names=rates.event_names()
+    )
     tasks = channels.agent_tasks_per_profile(
         conn, workspace_id=workspace_id, since=since, until=now
     )

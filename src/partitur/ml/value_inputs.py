@@ -5,8 +5,9 @@ Per profile, over a window (default 365 days), in the reporting currency where m
 * **service cost**: contacts by channel (``Ticket Created``; phone dearer than chat or a web
   form), agent tasks the customer caused and returns (``Order Refunded``), each at a cost per
   unit (``ServiceCostRates``);
-* **loyalty** (0..1): half tenure (days since the first event, a full year counts fully), half
-  repeat purchase (orders after the first; three repeats count fully);
+* **loyalty** (0..1): half tenure (days since the first of these events in the window — an
+  order, a contact, a review, a survey answer, a click; a full year counts fully), half repeat
+  purchase (orders after the first; three repeats count fully);
 * **digital affinity** (0..1): the share of the customer's service contacts and e-mail
   interactions in digital channels (chat, e-mail, web form, app, e-mail clicks) against
   assisted ones (phone, store), with one digital and one assisted contact as prior (0.5 with no
@@ -51,6 +52,18 @@ class ServiceCostRates:
     nps_event: str = "NPS Submitted"
     email_click_event: str = "Email Link Clicked"
     referral_events: tuple[str, ...] = ("Referral Sent", "Friend Referred", "Referral Completed")
+
+    def event_names(self) -> list[str]:
+        """The events the inputs read (the rest of the log is not needed)."""
+        return [
+            self.contact_event,
+            self.return_event,
+            self.order_event,
+            self.review_event,
+            self.nps_event,
+            self.email_click_event,
+            *self.referral_events,
+        ]
 
 
 _SQL = """
