@@ -42,7 +42,7 @@ FloatArray = NDArray[np.float64]
 #: trees with small leaves lost to the logistic baseline on the CDNOW churn set).
 PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.02,
+    "learning_rate": 0.05,
     "num_leaves": 7,
     "min_data_in_leaf": 100,
     "feature_fraction": 0.8,
@@ -52,13 +52,13 @@ PARAMS: dict[str, Any] = {
     "cat_smooth": 20.0,
     "min_data_per_group": 50,
     "verbose": -1,
-    "num_threads": 2,
+    "num_threads": 1,
     "seed": 7,
     "deterministic": True,
     "force_col_wise": True,
 }
 MAX_ROUNDS = 2000
-EARLY_STOPPING = 100
+EARLY_STOPPING = 50
 #: levels of a categorical column kept (the most frequent); the rest are "other"
 MAX_LEVELS = 30
 
