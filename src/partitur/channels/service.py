@@ -1239,6 +1239,24 @@ def complete_task(
     return _task(conn, workspace_id, task_id)
 
 
+def agent_tasks_per_profile(
+    conn: Connection, *, workspace_id: str, since: datetime, until: datetime
+) -> dict[str, int]:
+    """How many agent tasks each profile caused in [since, until) (service cost inputs)."""
+    from sqlalchemy import func
+
+    rows = conn.execute(
+        select(agent_tasks.c.profile_id, func.count())
+        .where(
+            agent_tasks.c.workspace_id == workspace_id,
+            agent_tasks.c.created_at >= since,
+            agent_tasks.c.created_at < until,
+        )
+        .group_by(agent_tasks.c.profile_id)
+    ).all()
+    return {str(pid): int(n) for pid, n in rows}
+
+
 # --- actions of the management API (each audited once; the functions above are what loops and
 # --- other domains call inside their own work) --------------------------------------------------
 
