@@ -12,6 +12,7 @@ from partitur.analytics import attribution, charts, experiments, kpis, paths, sc
 from partitur.analytics.contracts import (
     Alert,
     AttributionResult,
+    ExperimentReport,
     ExperimentResult,
     FunnelResult,
     FunnelSpec,
@@ -31,7 +32,7 @@ from partitur.analytics.funnels import funnel
 from partitur.analytics.monitoring import epoch_hour, volume_series
 from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
 from partitur.context import Context
-from partitur.core.errors import Forbidden
+from partitur.core.errors import Forbidden, NotFound
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
 from partitur.workspaces.contracts import Principal
 
@@ -149,29 +150,36 @@ def _process_map_response(pm: ProcessMap, format: str, title: str) -> Any:
     return pm
 
 
-@router.get(
-    "/journeys/{journey_id}/experiments/{split_node}", response_model=list[ExperimentResult]
-)
+@router.get("/journeys/{journey_id}/experiments", response_model=list[ExperimentReport])
+def journey_experiments(
+    journey_id: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    version: int | None = None,
+) -> list[ExperimentReport]:
+    """Every split of a journey version (default: the latest) as an experiment: arms with their
+    weights, conversions within the window, each variant against the control (always-valid
+    p-value and confidence interval), sample ratio check and the decision."""
+    return service.experiment_reports(
+        ctx, workspace_id=who.workspace_id, journey=journey_id, version=version, now=ctx.clock.now()
+    )
+
+
+@router.get("/journeys/{journey_id}/experiments/{split_node}", response_model=ExperimentReport)
 def journey_experiment(
     journey_id: str,
     split_node: str,
     ctx: ContextDep,
     who: ReadPrincipal,
-    control: str | None = None,
     version: int | None = None,
-    confidence: float = Query(0.95, gt=0, lt=1),
-) -> list[ExperimentResult]:
-    """Each branch of a split compared with the control branch."""
-    journey_id = _journey_id(ctx, who, journey_id)
-    with open_engine(ctx.store, who.workspace_id) as engine:
-        return experiments.journey_experiment(
-            engine,
-            journey_id=journey_id,
-            split_node=split_node,
-            control=control,
-            version=version,
-            confidence=confidence,
-        )
+) -> ExperimentReport:
+    """One split of a journey version as an experiment."""
+    for found in service.experiment_reports(
+        ctx, workspace_id=who.workspace_id, journey=journey_id, version=version, now=ctx.clock.now()
+    ):
+        if found.split_node == split_node:
+            return found
+    raise NotFound(f"no split {split_node!r} in journey {journey_id!r}", field="split_node")
 
 
 @router.post("/funnels", response_model=FunnelResult)
@@ -230,7 +238,9 @@ class CompareRequest(BaseModel):
 
 @router.post("/experiments/compare", response_model=ExperimentResult)
 def compare(body: CompareRequest, who: ReadPrincipal) -> ExperimentResult:
-    """Compare two groups on conversion (lift, p-value, chance to beat control, SRM)."""
+    """Compare two groups on conversion: difference with its always-valid confidence interval
+    and p-value (mSPRT, valid however often the groups are compared as they grow), lift,
+    chance to beat control, sample ratio check."""
     return experiments.compare(
         control=(body.control.conversions, body.control.n),
         variant=(body.variant.conversions, body.variant.n),

@@ -169,18 +169,111 @@ class SampleRatioCheck(BaseModel):
 
 
 class ExperimentResult(BaseModel):
+    """Two groups compared on conversion (``experiments.compare``)."""
+
     control: VariantRate
     variant: VariantRate
     absolute_difference: float
+    #: the always-valid confidence interval of ``absolute_difference`` at ``confidence``
+    difference_ci_low: float
+    difference_ci_high: float
     relative_lift: float | None
-    lift_ci_low: float | None
-    lift_ci_high: float | None
     confidence: float
-    z: float | None
-    p_value: float | None
+    #: always-valid p-value of the same test (p < 1 - confidence iff the interval excludes 0)
+    p_value: float
     significant: bool
     chance_to_beat_control: float
     srm: SampleRatioCheck
+    method: str
+
+
+class ArmResult(BaseModel):
+    """One arm of a journey split: configured share, profiles exposed, profiles whose window
+    has closed, and of those the ones that reached the goal within it."""
+
+    arm: str
+    weight: float = Field(description="configured share of the profiles, 0..1")
+    control: bool
+    exposed: int
+    closed: int
+    conversions: int
+    rate: float | None
+    guardrail_rates: list[float | None] = Field(default_factory=list)
+
+
+class GuardrailCheck(BaseModel):
+    event: str
+    max_increase: float
+    control_rate: float | None
+    arm_rate: float | None
+    difference: float | None
+    ci_low: float | None
+    ci_high: float | None
+    breached: bool
+
+
+class ArmComparison(BaseModel):
+    """A variant against the control: difference of conversion rates with its always-valid
+    confidence interval and p-value (both corrected for the number of variants)."""
+
+    arm: str
+    control: str
+    difference: float | None
+    ci_low: float | None
+    ci_high: float | None
+    relative_lift: float | None
+    p_value: float | None
+    significant: bool
+    chance_to_beat_control: float | None
+    guardrails: list[GuardrailCheck] = Field(default_factory=list)
+
+
+ExperimentStatus = Literal[
+    "no_goal",
+    "collecting",
+    "sample_ratio_mismatch",
+    "running",
+    "winner",
+    "control_better",
+    "guardrail",
+    "decided",
+]
+
+
+class ExperimentDecision(BaseModel):
+    """Where an experiment stands: ``collecting`` (minimum runtime or sample not reached),
+    ``running`` (no significant difference yet), ``winner`` / ``control_better`` /
+    ``guardrail`` (the arm everyone should take, and why), ``sample_ratio_mismatch`` (decisions
+    held), ``decided`` (a winner is routed to), ``no_goal``."""
+
+    status: ExperimentStatus
+    arm: str | None = None
+    reason: str
+    decided_at: datetime | None = None
+
+
+class ExperimentReport(BaseModel):
+    """A journey split as an experiment (``analytics.experiments`` describes the model)."""
+
+    journey_id: str
+    journey_key: str
+    version: int
+    split_node: str
+    method: str
+    goal: str | None
+    window: str
+    significance: float
+    confidence: float
+    min_sample: int
+    min_runtime: str
+    auto_winner: bool
+    started_at: datetime | None
+    runtime_seconds: float
+    control: str
+    arms: list[ArmResult]
+    comparisons: list[ArmComparison]
+    srm: SampleRatioCheck
+    decision: ExperimentDecision
 
 
 # -- attribution -------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Use cases of the analytics domain: the monitor's settings and the data-quality monitor run
-(judge the completed hours, store alerts, send them as events and to the webhook)."""
+(judge the completed hours, store alerts, send them as events and to the webhook), and the
+journey split experiments (their reports and the auto-winner's decisions)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection
 
-from partitur.analytics import repository
-from partitur.analytics.contracts import Alert, MonitorConfig, MonitorRun
+from partitur.analytics import experiments, repository
+from partitur.analytics.contracts import (
+    Alert,
+    ExperimentReport,
+    MonitorConfig,
+    MonitorRun,
+)
 from partitur.analytics.detection import DetectorSettings
-from partitur.analytics.engine import AnalyticsEngine
+from partitur.analytics.engine import AnalyticsEngine, open_engine
 from partitur.analytics.monitoring import (
     HISTORY_HOURS,
     HOUR,
@@ -27,6 +33,7 @@ from partitur.analytics.monitoring import (
 from partitur.context import Context
 from partitur.core.clock import isoformat
 from partitur.core.errors import NotFound, ValidationFailed
+from partitur.journeys import service as journeys
 from partitur.privacy.audit import record_audit
 from partitur.storage.cursors import get_position, set_position
 
@@ -42,8 +49,6 @@ WEBHOOK_TIMEOUT_SECONDS = 5.0
 def journey_id_of(conn: Connection, *, workspace_id: str, value: str) -> str:
     """The id of the journey ``value`` names: its key (``cart-abandonment``) or its id. A value
     that is no journey's key is taken as an id (instances may outlive their journey)."""
-    from partitur.journeys import service as journeys
-
     try:
         return journeys.get_journey(conn, workspace_id=workspace_id, key=value).id
     except NotFound:
@@ -269,3 +274,115 @@ def rewind_monitor(conn: Connection, *, workspace_id: str, hours: int, now: date
     if not 1 <= hours <= 24 * 14:
         raise ValidationFailed("hours must be between 1 and 336", field="hours")
     set_position(conn, _cursor_name(workspace_id), epoch_hour(now) - hours - 1, now)
+
+
+# --- experiments ----------------------------------------------------------------------------
+
+#: What the auto-winner does for each decision: route everyone to ``decision.arm``.
+DECIDING = ("winner", "control_better", "guardrail")
+
+
+def _journey_key(conn: Connection, workspace_id: str, value: str) -> str:
+    """The key of the journey ``value`` names (its key or its id); raises ``NotFound``."""
+    for journey in journeys.list_journeys(conn, workspace_id=workspace_id):
+        if value in (journey.key, journey.id):
+            return journey.key
+    raise NotFound(f"no journey {value!r}", field="journey")
+
+
+def experiment_reports(
+    ctx: Context,
+    *,
+    workspace_id: str,
+    journey: str,
+    version: int | None = None,
+    engine: AnalyticsEngine | None = None,
+    now: datetime,
+) -> list[ExperimentReport]:
+    """Every split of a journey (its key or id) version (default: the latest) as an experiment
+    report, with the auto-winner's decisions. Raises ``NotFound`` for an unknown journey or
+    version."""
+    with ctx.store.read() as conn:
+        splits = journeys.split_experiments(
+            conn,
+            workspace_id=workspace_id,
+            key=_journey_key(conn, workspace_id, journey),
+            version=version,
+        )
+        decided = (
+            repository.decisions_of(
+                conn,
+                workspace_id=workspace_id,
+                journey_id=splits[0].journey_id,
+                version=splits[0].version,
+            )
+            if splits
+            else {}
+        )
+    if not splits:
+        return []
+    if engine is not None:
+        return [
+            experiments.journey_experiment(
+                engine, split, now=now, decided=decided.get(split.split_node)
+            )
+            for split in splits
+        ]
+    with open_engine(ctx.store, workspace_id) as own:
+        return [
+            experiments.journey_experiment(
+                own, split, now=now, decided=decided.get(split.split_node)
+            )
+            for split in splits
+        ]
+
+
+def decide_experiments(ctx: Context, *, now: datetime, actor: str = "auto-winner") -> int:
+    """One pass of the auto-winner: report every undecided auto-winner split of the active
+    journeys and, where the report decides, route everyone to its arm and record why (one
+    transaction per decision). Returns how many splits were decided. Opens no analytics engine
+    when no experiment runs."""
+    with ctx.store.read() as conn:
+        running = journeys.running_experiments(conn, workspace_id=ctx.workspace_id)
+    if not running:
+        return 0
+    decided = 0
+    with open_engine(ctx.store, ctx.workspace_id) as engine:
+        reports = [
+            (split, experiments.journey_experiment(engine, split, now=now)) for split in running
+        ]
+    for split, found in reports:
+        if found.decision.status not in DECIDING or found.decision.arm is None:
+            continue
+        decision = found.decision.model_copy(update={"decided_at": now})
+        with ctx.store.begin() as conn:
+            journeys.set_split_winner(
+                conn,
+                workspace_id=ctx.workspace_id,
+                journey_id=split.journey_id,
+                version=split.version,
+                split_node=split.split_node,
+                winner=decision.arm or "",
+                reason=decision.reason,
+                now=now,
+                actor=actor,
+            )
+            repository.insert_decision(
+                conn,
+                workspace_id=ctx.workspace_id,
+                journey_id=split.journey_id,
+                version=split.version,
+                split_node=split.split_node,
+                decision=decision,
+                report=found.model_copy(update={"decision": decision}).model_dump(mode="json"),
+            )
+        log.info(
+            "experiment decided journey=%s version=%d split=%s status=%s arm=%s",
+            split.journey_key,
+            split.version,
+            split.split_node,
+            decision.status,
+            decision.arm,
+        )
+        decided += 1
+    return decided

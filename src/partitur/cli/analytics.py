@@ -311,7 +311,8 @@ def compare_command(
     confidence: float = typer.Option(0.95, help="Confidence level of the interval"),
     json: bool = JsonOpt,
 ) -> None:
-    """Compare two groups: lift with CI, p-value, chance to beat control, SRM check."""
+    """Compare two groups: difference with its always-valid interval and p-value, lift, chance
+    to beat control, SRM check."""
     result = experiments.compare(
         control=_pair(control, "--control"),
         variant=_pair(variant, "--variant"),
@@ -329,44 +330,60 @@ def compare_command(
 @app.command("experiment")
 def experiment_command(
     journey: str = typer.Argument(..., help="Journey id or key"),
-    split_node: str = typer.Argument(..., help="The split node's id"),
-    control: str | None = typer.Option(None, help="Control variant (default: control/first)"),
-    version: int | None = typer.Option(None, help="Only this version"),
-    confidence: float = typer.Option(0.95, help="Confidence level of the interval"),
+    split_node: str | None = typer.Argument(None, help="Only this split node"),
+    version: int | None = typer.Option(None, help="Version (default: the latest)"),
     json: bool = JsonOpt,
 ) -> None:
-    """The variants of a journey split against its control: conversion, lift with CI, p-value,
-    chance to beat control, sample ratio mismatch."""
-    journey_id = _journey(journey)
-    engine = _engine()
-    try:
-        results = experiments.journey_experiment(
-            engine,
-            journey_id=journey_id,
-            split_node=split_node,
-            control=control,
+    """A journey's splits as experiments: each arm's conversions within the window, each
+    variant against the control (always-valid p-value and interval), sample ratio check and
+    the decision with its method."""
+    ctx = open_context()
+    reports = [
+        r
+        for r in service.experiment_reports(
+            ctx,
+            workspace_id=ctx.workspace_id,
+            journey=journey,
             version=version,
-            confidence=confidence,
+            now=ctx.clock.now(),
         )
-    finally:
-        engine.close()
-    if json:
-        emit_json(results)
-        return
-    rows = [
-        {
-            "variant": r.variant.name,
-            "n": r.variant.n,
-            "conversions": r.variant.conversions,
-            "rate": r.variant.rate,
-            "vs": r.control.name,
-            "relative_lift": r.relative_lift,
-            "p_value": r.p_value,
-            "chance_to_beat_control": r.chance_to_beat_control,
-        }
-        for r in results
+        if split_node is None or r.split_node == split_node
     ]
-    _print_rows(f"journey {journey} split {split_node}", rows)
+    if split_node is not None and not reports:
+        raise ValidationFailed(f"no split {split_node!r} in journey {journey}", field="split_node")
+    if json:
+        emit_json(reports)
+        return
+    for r in reports:
+        versus = {c.arm: c for c in r.comparisons}
+        rows = []
+        for a in r.arms:
+            c = versus.get(a.arm)
+            rows.append(
+                {
+                    "arm": a.arm + (" (control)" if a.control else ""),
+                    "weight": a.weight,
+                    "exposed": a.exposed,
+                    "closed": a.closed,
+                    "conversions": a.conversions,
+                    "rate": a.rate,
+                    "difference": c.difference if c else None,
+                    "ci_low": c.ci_low if c else None,
+                    "ci_high": c.ci_high if c else None,
+                    "p_value": c.p_value if c else None,
+                    "chance_to_beat": c.chance_to_beat_control if c else None,
+                }
+            )
+        _print_rows(f"journey {r.journey_key} v{r.version} split {r.split_node}", rows)
+        decision = r.decision
+        console.print(
+            f"{decision.status}{': ' + decision.arm if decision.arm else ''} - {decision.reason}"
+        )
+        console.print(
+            f"window {r.window}, SRM p={r.srm.p_value:.3g}"
+            f"{' (MISMATCH)' if r.srm.mismatch else ''}; method: {r.method}",
+            style="dim",
+        )
 
 
 @app.command("attribution")

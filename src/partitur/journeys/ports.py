@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -400,26 +399,6 @@ def next_best_offer(
         conn, workspace_id=workspace_id, profile_id=profile_id, placement=placement, now=now
     )
     return decision.offer_key if decision is not None else None
-
-
-def beats_control(control: tuple[int, int], variant: tuple[int, int], significance: float) -> bool:
-    """Whether ``variant`` converts significantly better than ``control`` (conversions, n):
-    ``analytics.experiments.compare`` when available, else a one-sided two-proportion z-test."""
-    compare = _service("partitur.analytics.experiments", "compare")
-    if compare is not None:
-        result = compare(control=control, variant=variant)
-        return bool(result.p_value < significance and result.relative_lift > 0)
-    (c1, n1), (c2, n2) = control, variant
-    if n1 == 0 or n2 == 0:
-        return False
-    p1, p2 = c1 / n1, c2 / n2
-    pooled = (c1 + c2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return False
-    z = (p2 - p1) / se
-    p_value = 0.5 * math.erfc(z / math.sqrt(2))
-    return p_value < significance
 
 
 def events_between(

@@ -18,11 +18,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from partitur.analytics import charts, kpis
-from partitur.analytics.contracts import ExperimentResult, JourneyKpis, KpiPoint, NodeKpis
+from partitur.analytics import service as analytics
+from partitur.analytics.contracts import ExperimentReport, JourneyKpis, KpiPoint, NodeKpis
 from partitur.analytics.engine import AnalyticsEngine, open_engine
-from partitur.analytics.experiments import journey_experiment
 from partitur.api.deps import ContextDep
-from partitur.core.errors import NotFound, ValidationFailed
+from partitur.core.errors import NotFound
 from partitur.journeys import service
 from partitur.journeys.definition import (
     AgentTaskNode,
@@ -257,21 +257,16 @@ def journey_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) 
     figures: list[NodeKpis] = []
     points: list[KpiPoint] = []
     interval = "day"
-    experiments: dict[str, list[ExperimentResult] | str] = {}
+    experiments: list[ExperimentReport] = []
     if journey.latest_version is not None:
         with open_engine(ctx.store, who.workspace_id) as engine:
             engine.materialize(*SCANNED, omit=UNREAD)
             summary = kpis.journey_kpis(engine, journey_id=journey.id, now=ctx.clock.now())
             figures = kpis.node_kpis(engine, journey_id=journey.id)
             points, interval = _timeseries(engine, journey.id)
-            for node in definition.nodes:
-                if isinstance(node, SplitNode):
-                    try:
-                        experiments[node.id] = journey_experiment(
-                            engine, journey_id=journey.id, split_node=node.id
-                        )
-                    except ValidationFailed as exc:
-                        experiments[node.id] = str(exc.detail)
+            experiments = analytics.experiment_reports(
+                ctx, workspace_id=who.workspace_id, journey=key, engine=engine, now=ctx.clock.now()
+            )
     chart = None
     if len(points) > 1:  # a line needs two periods; one is said in words
         title = f"{journey.name}: entered and converted per {interval} of entry (UTC)"
