@@ -133,7 +133,18 @@ def test_a_journey_page_shows_the_flow_node_kpis_exits_chart_split_and_instances
     assert "exit criterion: Unsubscribed" in exits
     chart = page.split("Over time")[1].split("</section>")[0]
     assert '<svg class="chart"' in chart and "<?xml" not in page
-    assert "Split experiments" in page
+    # the split as an experiment: both arms with their weights, the first one the control,
+    # nobody counted before their 7-day window closes, and where the decision stands
+    experiment = page.split("Split experiments")[1].split("</section>")[0]
+    assert 'data-decision="collecting"' in experiment and "mSPRT" in experiment
+    short_row = _cells(experiment, 'data-arm="short"')
+    long_row = _cells(experiment, 'data-arm="long"')
+    everyone_short = sum(assign_variant(p, "onboarding", "ab", variants) == "short" for p in PEOPLE)
+    assert (short_row["exposed"], long_row["exposed"]) == (
+        str(everyone_short),
+        str(6 - everyone_short),
+    )
+    assert short_row["closed"] == "0" and "control" in experiment.split('data-arm="short"')[1]
     # the latest instances link to Profile 360
     for pid in PEOPLE:
         assert f'href="/ui/profiles/{pid}"' in page

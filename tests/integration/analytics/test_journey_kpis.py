@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from partitur.analytics import experiments, kpis, paths
+from partitur.analytics import kpis, paths
 from partitur.analytics.engine import AnalyticsEngine, open_engine
 from partitur.context import Context
 from partitur.core.errors import NotFound
@@ -104,13 +104,6 @@ def test_journey_process_map_counts_paths_through_nodes(engine: AnalyticsEngine)
     assert edges[("START", "email1")].count == 8
     assert edges[("email1", "END")].count == 2
     assert edges[("email1", "wait1")].median_seconds == 600
-
-
-def test_split_branches_are_compared_with_the_control(engine: AnalyticsEngine) -> None:
-    (result,) = experiments.journey_experiment(engine, journey_id="j1", split_node="split1")
-    assert (result.control.conversions, result.control.n) == (1, 3)
-    assert (result.variant.name, result.variant.conversions, result.variant.n) == ("B", 1, 4)
-    assert result.relative_lift == pytest.approx(-0.25)
 
 
 def test_missing_journey_tables_are_a_clear_not_found() -> None:
