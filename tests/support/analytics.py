@@ -157,6 +157,36 @@ def _instance(
     }
 
 
+def seed_instances(store: Store, ws: str, journey: Any, now: datetime) -> None:
+    """Journey ``jf``: the instances of a simulated journey (tests/support/forecasts.py) as the
+    store holds them at ``now``."""
+    from tests.support.forecasts import START, observed
+
+    ensure_journey_tables(store)
+    seconds = (now - START).total_seconds()
+    entered, goal, ended = observed(journey, seconds)
+
+    def at(value: float) -> datetime | None:
+        return None if value != value else START + timedelta(seconds=value)
+
+    rows = [
+        {
+            "id": f"f{i}",
+            "workspace_id": ws,
+            "journey_id": "jf",
+            "version": 1,
+            "profile_id": f"pf{i}",
+            "status": "converted" if g == g else ("completed" if e == e else "active"),
+            "entered_at": at(t),
+            "ended_at": at(e),
+            "converted_at": at(g),
+        }
+        for i, (t, g, e) in enumerate(zip(entered, goal, ended, strict=True))
+    ]
+    with store.begin() as conn:
+        _insert(conn, "journey_instances", rows)
+
+
 def seed_journey(store: Store, ws: str) -> None:
     """Journey j1: eight instances on version 1, one on version 2 (see the KPI tests)."""
     ensure_journey_tables(store)

@@ -41,13 +41,21 @@ class JourneyKpis(BaseModel):
     contacts_per_customer: float | None = None
     inactive: int | None = None
     inactive_share: float | None = None
-    #: journey success probability (needs ``now``): the mean chance that an active instance
-    #: reaches the goal, learnt from this journey's instances by age in the journey
+    #: journey success forecast (needs ``now``; ``ml.journey_success`` describes the model):
+    #: the mean chance that an active instance reaches the goal, the conversions still expected
+    #: from the active instances (sum of their chances), and (converted + expected) / entered
+    #: with its interval (95 %)
     success_probability: float | None = None
-    #: conversions still expected from the active instances (sum of their chances)
     expected_conversions: float | None = None
-    #: (converted + expected conversions) / entered
     forecast_conversion_rate: float | None = None
+    forecast_conversion_rate_low: float | None = None
+    forecast_conversion_rate_high: float | None = None
+    #: conversions later than this after entry are not forecast (hours)
+    forecast_horizon_hours: int | None = None
+    #: conversions among the older cohorts (entered more than the horizon ago) it learns from
+    forecast_history_conversions: int | None = None
+    #: why there is no forecast
+    forecast_note: str | None = None
 
 
 class NodeKpis(BaseModel):

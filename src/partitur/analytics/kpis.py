@@ -2,8 +2,9 @@
 channel outbox ``messages``.
 
 Time to goal is ``converted_at - entered_at``; the median and p90 interpolate linearly
-(``quantile_cont``). Cost per sent message is the configured channel cost when one is given for
-the channel, else the cost recorded on the message, else 0.
+(``quantile_cont``). The success forecast is ``ml.journey_success``'s cure-rate model. Cost per
+sent message is the configured channel cost when one is given for the channel, else the cost
+recorded on the message, else 0.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from partitur.analytics.contracts import ExitReason, JourneyKpis, KpiPoint, NodeKpis
 from partitur.analytics.engine import AnalyticsEngine, naive_utc
 from partitur.core.errors import ValidationFailed
-from partitur.ml import journey_success
+from partitur.ml import service as ml
 
 _CONVERTED = "(status = 'converted' OR converted_at IS NOT NULL)"
 
@@ -150,33 +151,65 @@ def journey_kpis(
         assert inactive is not None
         result.inactive = int(inactive[0])
         result.inactive_share = result.inactive / active if active else None
-    if now is not None and active:
-        _forecast(engine, result, where, params, now)
+    if now is not None and entered:
+        _forecast(engine, result, journey_id, where, params, now)
     return result
 
 
 def _forecast(
-    engine: AnalyticsEngine, result: JourneyKpis, where: str, params: dict[str, Any], now: datetime
+    engine: AnalyticsEngine,
+    result: JourneyKpis,
+    journey_id: str,
+    where: str,
+    params: dict[str, Any],
+    now: datetime,
 ) -> None:
-    """Journey success probability: from the instances so far (running ones censored), the
-    chance that an instance of each age reaches the goal, summed over the active instances."""
-    relation = (
-        "(SELECT entered_at, converted_at AS goal_at,"
-        " CASE WHEN converted_at IS NULL THEN ended_at END AS left_at"
-        f" FROM journey_instances WHERE {where})"
-    )
-    args = {**params, "now": naive_utc(now, "now"), "bucket": 24.0, "buckets": 30}
-    # one scan: the curve's counts and, per age bucket, the instances still running
-    rows = engine.query(
-        journey_success.BUCKET_SQL.format(relation=relation, where="true"), args
+    """Journey success forecast (``ml.service.forecast_journey_success``, which describes the
+    model): the horizon and the older cohorts from all of the journey's instances, the forecast
+    for the selected ones. Leaves the figures ``None`` and says why in ``forecast_note`` when
+    the older cohorts have too few conversions."""
+    journey_where, journey_params = _instance_filter(journey_id, None, None, None, engine)
+    columns = "entered_at, converted_at AS goal_at, ended_at"
+    every = f"(SELECT {columns} FROM journey_instances WHERE {journey_where})"
+    selected = f"(SELECT {columns} FROM journey_instances WHERE {where})"
+    base = {"now": naive_utc(now, "now")}
+    durations = engine.query(
+        ml.DURATION_SQL.format(relation=every, where="true"),
+        {**journey_params, **base, "cap": ml.MAX_HORIZON_HOURS},
     ).fetchall()
-    curve = journey_success.curve_from_counts(rows, bucket_hours=24.0, buckets=30)
-    expected = sum(int(row[4]) * curve.probability[int(row[0])] for row in rows)
-    result.expected_conversions = round(expected, 1)
-    result.success_probability = expected / result.active if result.active else None
-    result.forecast_conversion_rate = (
-        (result.converted + expected) / result.entered if result.entered else None
+    size = ml.MAX_HORIZON_HOURS + 1
+    horizon = ml.horizon_hours(ml.histogram(durations, size, 1), ml.histogram(durations, size, 2))
+    history_rows = engine.query(
+        ml.HISTORY_SQL.format(relation=every, where="true"),
+        {**journey_params, **base, "horizon": horizon},
+    ).fetchall()
+    cohort_rows = engine.query(
+        ml.COHORT_SQL.format(relation=selected, where="true"),
+        {**params, **base, "horizon": horizon},
+    ).fetchall()
+    history = ml.History(
+        horizon=horizon,
+        goals=ml.histogram(history_rows, horizon + 1, 1),
+        non_converter_ends=ml.histogram(history_rows, horizon + 1, 2),
     )
+    cohort = ml.Cohort(
+        entered=int(sum(r[1] + r[2] + r[3] for r in cohort_rows)),
+        converted=int(sum(r[1] for r in cohort_rows)),
+        ended=int(sum(r[2] for r in cohort_rows)),
+        active_by_age=ml.histogram(cohort_rows, horizon + 1, 3),
+    )
+    result.forecast_horizon_hours = horizon
+    result.forecast_history_conversions = history.conversions
+    try:
+        found = ml.forecast_journey_success(history, cohort)
+    except ValueError as exc:
+        result.forecast_note = str(exc)
+        return
+    result.expected_conversions = round(found.expected_conversions, 1)
+    result.success_probability = found.success_probability
+    result.forecast_conversion_rate = found.conversion_rate
+    result.forecast_conversion_rate_low = found.conversion_rate_low
+    result.forecast_conversion_rate_high = found.conversion_rate_high
 
 
 def node_kpis(

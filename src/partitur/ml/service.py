@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from partitur.core import jsonutil
 from partitur.core.errors import NotFound, ValidationFailed
-from partitur.ml import churn, clv, ports, registry
+from partitur.ml import churn, clv, journey_success, ports, registry
 from partitur.ml.contracts import ClvBucket, ClvReport, DriftReport, ModelVersion, ScoreResult
 from partitur.ml.features import FeatureSpec, build_features
 from partitur.ml.rfm import UNIT_DAYS, Unit, rfm_summary
@@ -458,3 +458,25 @@ def refresh_profile_sentiment(
             }
         }
     return ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
+
+
+# --- journey success forecast -----------------------------------------------------------------
+# Pure (journey_success describes the model); analytics computes its per-hour histograms in SQL
+# with these statements and passes them in.
+
+DURATION_SQL = journey_success.DURATION_SQL
+HISTORY_SQL = journey_success.HISTORY_SQL
+COHORT_SQL = journey_success.COHORT_SQL
+MAX_HORIZON_HOURS = journey_success.MAX_HORIZON_HOURS
+History = journey_success.History
+Cohort = journey_success.Cohort
+horizon_hours = journey_success.horizon_hours
+histogram = journey_success.histogram
+
+
+def forecast_journey_success(
+    history: journey_success.History, cohort: journey_success.Cohort
+) -> journey_success.Forecast:
+    """How many of ``cohort`` will reach the journey's goal, with a 95 % interval, from the
+    older cohorts' ``history``. Raises ``ValueError`` when the history is too thin."""
+    return journey_success.forecast(history, cohort)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from partitur.analytics import kpis, paths
 from partitur.analytics.engine import AnalyticsEngine, open_engine
 from partitur.context import Context
 from partitur.core.errors import NotFound
-from tests.support.analytics import D, seed_journey
+from partitur.ml.journey_success import forecast
+from tests.support import forecasts
+from tests.support.analytics import D, seed_instances, seed_journey
 
 
 @pytest.fixture
@@ -59,18 +62,32 @@ def test_inactive_instances_have_no_transition_for_the_given_time(
     assert (k.inactive, k.inactive_share) == (1, 0.5)
 
 
-def test_active_instances_get_a_success_probability_by_their_age(
+def test_a_journey_without_older_cohorts_gets_no_forecast(
     engine: AnalyticsEngine, ctx: Context
 ) -> None:
     k = kpis.journey_kpis(engine, journey_id="j1", now=ctx.clock.now())
-    # By age in 24 h buckets: in the first day 9 instances were at risk, 3 reached the goal
-    # and 4 left without it (i7, 21 h old, is censored there); nobody older than a day ever
-    # converted. So i7 has a chance of 3/9 and i6 (93 h old) none.
-    assert k.expected_conversions == pytest.approx(0.3)
-    assert k.success_probability == pytest.approx((1 / 3) / 2, abs=1e-4)
-    assert k.forecast_conversion_rate == pytest.approx((3 + 1 / 3) / 9, abs=1e-4)
+    # four days of history, three conversions: too little to learn the time to goal from
+    assert k.forecast_conversion_rate is None and k.expected_conversions is None
+    assert k.forecast_note is not None and "20 conversions" in k.forecast_note
     without_now = kpis.journey_kpis(engine, journey_id="j1")
-    assert without_now.expected_conversions is None
+    assert without_now.forecast_horizon_hours is None
+
+
+def test_the_forecast_over_the_store_is_the_cure_rate_model(ctx: Context) -> None:
+    # older cohorts at 20 %, a new one at 30 % observed on its fourth day (tests/support)
+    j = forecasts.journey(np.random.default_rng(11), old_n=600, new_n=400)
+    now = forecasts.START + timedelta(days=4)
+    seed_instances(ctx.store, ctx.workspace_id, j, now)
+    with open_engine(ctx.store, ctx.workspace_id) as eng:
+        k = kpis.journey_kpis(eng, journey_id="jf", start=forecasts.START, now=now)
+    history, cohort = forecasts.inputs(j, 4 * forecasts.DAY)
+    expected = forecast(history, cohort)
+    assert k.entered == cohort.entered == 400
+    assert k.forecast_horizon_hours == history.horizon
+    assert k.forecast_conversion_rate == pytest.approx(expected.conversion_rate)
+    assert k.forecast_conversion_rate_low == pytest.approx(expected.conversion_rate_low)
+    assert k.forecast_conversion_rate_high == pytest.approx(expected.conversion_rate_high)
+    assert k.forecast_conversion_rate_low < j.final_rate < k.forecast_conversion_rate_high
 
 
 def test_nodes_show_drop_off_and_the_delivery_funnel(engine: AnalyticsEngine) -> None:
