@@ -277,6 +277,7 @@ def seed_journey(store: Store, ws: str) -> None:
         steps: int,
         cost: float,
         status: str = "sent",
+        error: str | None = None,
     ) -> dict[str, Any]:
         t = entered[iid] + M
         return {
@@ -298,7 +299,7 @@ def seed_journey(store: Store, ws: str) -> None:
             "opened_at": t + M if steps >= 3 else None,
             "clicked_at": t + 2 * M if steps >= 4 else None,
             "cost": cost,
-            "error": None,
+            "error": error,
         }
 
     outbox = [
@@ -307,7 +308,7 @@ def seed_journey(store: Store, ws: str) -> None:
         msg("m3", "i3", "p3", "email", "email1", 2, 0.001),
         msg("m4", "i4", "p4", "sms", "sms1", 2, 0.05),
         msg("m5", "i5", "p5", "sms", "sms1", 1, 0.05),
-        msg("m6", "i6", "p6", "sms", "sms1", 0, 0.05, status="failed"),
+        msg("m6", "i6", "p6", "sms", "sms1", 0, 0.05, "failed", "no sms provider is configured"),
     ]
     with store.begin() as conn:
         _insert(conn, "journey_instances", inst)
@@ -350,3 +351,27 @@ def insert_events(store: Store, rows: list[dict[str, Any]]) -> None:
     with store.begin() as conn:
         for i in range(0, len(rows), 5000):
             conn.execute(events.insert(), rows[i : i + 5000])
+
+
+def sent_message(
+    ws: str, profile: str, channel: str, at: datetime, **fields: Any
+) -> dict[str, Any]:
+    """An outbox row of a message sent at ``at``."""
+    return {
+        "id": uuid.uuid4().hex[:20],
+        "workspace_id": ws,
+        "profile_id": profile,
+        "channel": channel,
+        "template": f"{channel}-tpl",
+        "category": "marketing",
+        "status": "sent",
+        "created_at": at,
+        "sent_at": at,
+        **fields,
+    }
+
+
+def insert_messages(store: Store, rows: list[dict[str, Any]]) -> None:
+    ensure_journey_tables(store)
+    with store.begin() as conn:
+        _insert(conn, "messages", rows)

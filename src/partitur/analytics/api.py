@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from partitur.analytics import attribution, charts, experiments, kpis, paths, scores, service
+from partitur.analytics import charts, experiments, kpis, paths, scores, service
 from partitur.analytics.contracts import (
     Alert,
     AttributionResult,
@@ -260,17 +260,18 @@ class AttributionQuery(BaseModel):
 
 @router.post("/attribution", response_model=AttributionResult)
 def attribute(body: AttributionQuery, ctx: ContextDep, who: ReadPrincipal) -> AttributionResult:
-    """Credit conversions to the messages that preceded them, with every model."""
-    with open_engine(ctx.store, who.workspace_id) as engine:
-        return attribution.store_attribution(
-            engine,
-            conversion_event=body.conversion_event,
-            by=body.by,
-            lookback=timedelta(days=body.lookback_days),
-            half_life=timedelta(days=body.half_life_days),
-            start=body.start,
-            end=body.end,
-        )
+    """Credit the conversions in ``[start, end)`` to the messages sent to the customer before
+    them (the same lookback for every path), with every model."""
+    return service.attribute_conversions(
+        ctx,
+        workspace_id=who.workspace_id,
+        conversion_event=body.conversion_event,
+        by=body.by,
+        lookback=timedelta(days=body.lookback_days),
+        half_life=timedelta(days=body.half_life_days),
+        start=body.start,
+        end=body.end,
+    )
 
 
 class ScoreRequest(BaseModel):

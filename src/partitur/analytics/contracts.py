@@ -59,6 +59,12 @@ class JourneyKpis(BaseModel):
 
 
 class NodeKpis(BaseModel):
+    """One node's figures. Its messages by outcome: ``sent`` (accepted by the provider; for
+    e-mail, by the mail server), ``delivered`` (confirmed: in-app, agent tasks, delivery
+    receipts), ``failed`` (failed or bounced, with the most common reason), ``not_sent``
+    (suppressed, capped or withdrawn, with the most common reason), ``pending`` (queued,
+    deferred or being sent)."""
+
     node_id: str
     reached: int
     waiting: int
@@ -68,6 +74,11 @@ class NodeKpis(BaseModel):
     delivered: int = 0
     opened: int = 0
     clicked: int = 0
+    failed: int = 0
+    failure_reason: str | None = None
+    not_sent: int = 0
+    not_sent_reason: str | None = None
+    pending: int = 0
     cost: float = 0.0
 
 
@@ -298,6 +309,9 @@ class AttributionResult(BaseModel):
     revenue: float
     models: dict[str, list[ChannelCredit]]
     removal_effects: dict[str, float]
+    #: paths the models learnt from (the Markov model uses both kinds)
+    converting_paths: int = 0
+    non_converting_paths: int = 0
 
 
 # -- scores ------------------------------------------------------------------------------------

@@ -5,15 +5,16 @@ journey split experiments (their reports and the auto-winner's decisions)."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import Connection
 
-from partitur.analytics import experiments, repository
+from partitur.analytics import attribution, experiments, repository
 from partitur.analytics.contracts import (
     Alert,
+    AttributionResult,
     ExperimentReport,
     MonitorConfig,
     MonitorRun,
@@ -30,6 +31,7 @@ from partitur.analytics.monitoring import (
     schema_findings,
     volume_findings,
 )
+from partitur.channels import service as channels
 from partitur.context import Context
 from partitur.core.clock import isoformat
 from partitur.core.errors import NotFound, ValidationFailed
@@ -386,3 +388,35 @@ def decide_experiments(ctx: Context, *, now: datetime, actor: str = "auto-winner
         )
         decided += 1
     return decided
+
+
+# --- attribution ----------------------------------------------------------------------------
+
+
+def attribute_conversions(
+    ctx: Context,
+    *,
+    workspace_id: str,
+    conversion_event: str,
+    by: str = "channel",
+    lookback: timedelta = timedelta(days=30),
+    start: datetime | None = None,
+    end: datetime | None = None,
+    half_life: timedelta = timedelta(days=7),
+) -> AttributionResult:
+    """Attribute ``conversion_event`` events in ``[start, end)`` to the messages sent to the
+    customer before them (``analytics.attribution``: the same ``lookback`` for every path;
+    customer-facing touches as the channels declare them)."""
+    touches = channels.touch_categories()
+    with open_engine(ctx.store, workspace_id) as engine:
+        return attribution.store_attribution(
+            engine,
+            conversion_event=conversion_event,
+            customer_channels=touches.customer_channels,
+            internal_builtins=touches.internal_builtins,
+            by=by,
+            lookback=lookback,
+            start=start,
+            end=end,
+            half_life=half_life,
+        )

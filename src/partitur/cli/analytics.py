@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from partitur.analytics import attribution, charts, experiments, kpis, paths, scores, service
+from partitur.analytics import charts, experiments, kpis, paths, scores, service
 from partitur.analytics.contracts import FunnelSpec, MonitorConfig, ProcessMap
 from partitur.analytics.engine import AnalyticsEngine, open_engine
 from partitur.analytics.exports import funnel_rows, to_csv
@@ -390,22 +390,25 @@ def experiment_command(
 def attribution_command(
     conversion: str = typer.Option(..., help="The conversion event name"),
     by: str = typer.Option("channel", help="channel, template or category"),
-    lookback: str = typer.Option("P30D", help="Touchpoints this far before the conversion"),
+    lookback: str = typer.Option("P30D", help="Touchpoints this far before each path's end"),
     half_life: str = typer.Option("P7D", help="Half-life of the time-decay model"),
+    start: str | None = StartOpt,
+    end: str | None = EndOpt,
     json: bool = JsonOpt,
 ) -> None:
-    """Credit conversions to the messages sent before them, with every model."""
-    engine = _engine()
-    try:
-        result = attribution.store_attribution(
-            engine,
-            conversion_event=conversion,
-            by=by,
-            lookback=_duration(lookback, "lookback"),
-            half_life=_duration(half_life, "half_life"),
-        )
-    finally:
-        engine.close()
+    """Credit the conversions in the window to the messages sent to the customer before them
+    (the same lookback for every path), with every model."""
+    ctx = open_context()
+    result = service.attribute_conversions(
+        ctx,
+        workspace_id=ctx.workspace_id,
+        conversion_event=conversion,
+        by=by,
+        lookback=_duration(lookback, "lookback"),
+        half_life=_duration(half_life, "half_life"),
+        start=_time(start, "start"),
+        end=_time(end, "end"),
+    )
     if json:
         emit_json(result)
         return
@@ -414,7 +417,11 @@ def attribution_command(
         for model, credits in result.models.items()
         for c in credits
     ]
-    _print_rows(f"{result.conversions} conversions, revenue {result.revenue:,.2f}", rows)
+    _print_rows(
+        f"{result.conversions} conversions, revenue {result.revenue:,.2f} "
+        f"({result.converting_paths} converting, {result.non_converting_paths} other paths)",
+        rows,
+    )
 
 
 @app.command("score")

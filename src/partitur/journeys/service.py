@@ -577,7 +577,8 @@ class Runner:
                 elif isinstance(c, Send):
                     request = self._send_request(live, c)
                     if self.replaying:
-                        request["_at"] = self.now
+                        # made at this moment of the virtual clock, never before its trigger
+                        request["occurred_at"] = self.now
                     self.sends.append(request)
                 elif isinstance(c, ScheduleTimer):
                     self.timers.append(
@@ -783,18 +784,7 @@ class Runner:
             and self.live[t["instance_id"]].state.active
         ]
         bulk_insert(conn, journey_timers, timers)
-        if self.replaying:
-            # replayed sends are queued at the (virtual) hour they were made, not at the end
-            by_hour: dict[datetime, tuple[datetime, list[dict[str, Any]]]] = {}
-            for request in self.sends:
-                at = request.pop("_at")
-                hour = at.replace(minute=0, second=0, microsecond=0)
-                first, requests = by_hour.setdefault(hour, (at, []))
-                requests.append(request)
-            for _, (first, requests) in sorted(by_hour.items()):
-                ports.enqueue_many(conn, requests=requests, now=first)
-        else:
-            ports.enqueue_many(conn, requests=self.sends, now=self.now)
+        ports.enqueue_many(conn, requests=self.sends, now=self.now)
         self._write_enrolments(ended)
         self.transitions, self.timers, self.sends, self.enrolled = [], [], [], []
         self._latest = {}
