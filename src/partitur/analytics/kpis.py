@@ -221,23 +221,35 @@ def node_kpis(
     end: datetime | None = None,
     channel_costs: dict[str, float] | None = None,
 ) -> list[NodeKpis]:
-    """Per node: instances that reached it, wait there, exited there (drop-off), and the
-    messages sent from it with their delivery funnel and cost."""
+    """Per node: instances that reached it, wait there, exited there (drop-off), and its
+    messages by outcome (``NodeKpis``: sent, delivered, opened, clicked, failed, not sent,
+    pending, with the most common reasons) and their cost."""
     engine.require("journey_instances", "journey_transitions")
     where, params = _instance_filter(journey_id, version, start, end, engine)
     has_messages = "messages" in engine.available
     cost, cost_params = _cost_expr(channel_costs)
+    # the reason of an outcome (the message's last error); stores without it give none
+    error = "error" if has_messages and _has_column(engine, "messages", "error") else "NULL"
     message_cte = (
         f"""msg AS (SELECT node_id,
                    count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent,
                    count(*) FILTER (WHERE delivered_at IS NOT NULL) AS delivered,
                    count(*) FILTER (WHERE opened_at IS NOT NULL) AS opened,
                    count(*) FILTER (WHERE clicked_at IS NOT NULL) AS clicked,
+                   count(*) FILTER (WHERE status IN ('failed', 'bounced')) AS failed,
+                   mode({error}) FILTER (WHERE status IN ('failed', 'bounced'))
+                       AS failure_reason,
+                   count(*) FILTER (WHERE status IN ('suppressed', 'capped')) AS not_sent,
+                   mode({error}) FILTER (WHERE status IN ('suppressed', 'capped'))
+                       AS not_sent_reason,
+                   count(*) FILTER (WHERE status IN ('queued', 'deferred', 'sending'))
+                       AS pending,
                    coalesce(sum({cost}) FILTER (WHERE sent_at IS NOT NULL), 0) AS cost
             FROM messages WHERE instance_id IN (SELECT id FROM inst) GROUP BY 1)"""
         if has_messages
         else """msg AS (SELECT NULL::VARCHAR AS node_id, 0 AS sent, 0 AS delivered, 0 AS opened,
-                   0 AS clicked, 0.0 AS cost WHERE false)"""
+                   0 AS clicked, 0 AS failed, NULL::VARCHAR AS failure_reason, 0 AS not_sent,
+                   NULL::VARCHAR AS not_sent_reason, 0 AS pending, 0.0 AS cost WHERE false)"""
     )
     rows = engine.rows(
         f"""
@@ -256,6 +268,9 @@ def node_kpis(
                coalesce(h.exited_here, 0) AS exited_here,
                coalesce(m.sent, 0) AS sent, coalesce(m.delivered, 0) AS delivered,
                coalesce(m.opened, 0) AS opened, coalesce(m.clicked, 0) AS clicked,
+               coalesce(m.failed, 0) AS failed, m.failure_reason,
+               coalesce(m.not_sent, 0) AS not_sent, m.not_sent_reason,
+               coalesce(m.pending, 0) AS pending,
                coalesce(m.cost, 0) AS cost
         FROM nodes n LEFT JOIN reached r USING (node_id) LEFT JOIN here h USING (node_id)
              LEFT JOIN msg m USING (node_id)
@@ -303,6 +318,13 @@ def kpi_timeseries(
         )
         for p, e, c in rows
     ]
+
+
+def _has_column(engine: AnalyticsEngine, table: str, column: str) -> bool:
+    known = engine.columns.get(table)
+    if known is None:  # a table registered from a frame
+        known = {str(r[0]): "" for r in engine.query(f'DESCRIBE "{table}"').fetchall()}
+    return column in known
 
 
 def _float(value: Any) -> float | None:

@@ -55,7 +55,7 @@ LATEST_INSTANCES = 20
 #: The tables the figures of a page query again and again, copied into DuckDB once per page,
 #: without the bulky documents those queries never read.
 SCANNED = ("journey_instances", "journey_transitions", "messages")
-UNREAD = ("state", "payload", "data", "error")
+UNREAD = ("state", "payload", "data")
 #: Node types whose figures include messages (sent, delivered, opened, clicked).
 MESSAGE_TYPES = frozenset({"send", "webhook", "agent_task"})
 #: Beyond this many days of entries the KPI chart counts weeks instead of days.

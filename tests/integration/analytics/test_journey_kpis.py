@@ -99,6 +99,9 @@ def test_nodes_show_drop_off_and_the_delivery_funnel(engine: AnalyticsEngine) ->
     assert wait.drop_off_rate == pytest.approx(2 / 6)
     assert (email.sent, email.delivered, email.opened, email.clicked) == (3, 3, 2, 1)
     assert (sms.reached, sms.sent, sms.delivered, sms.opened) == (4, 2, 1, 0)
+    # a failed send is a failure, with its reason
+    assert (sms.failed, sms.failure_reason) == (1, "no sms provider is configured")
+    assert (email.failed, email.failure_reason, email.not_sent, email.pending) == (0, None, 0, 0)
     assert nodes["goal"].reached == 2
 
 
