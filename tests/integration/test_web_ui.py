@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.events.tables import events, quarantine
 from partitur.identity.tables import identities
 from partitur.profiles.tables import profiles
@@ -19,7 +20,12 @@ from partitur.workspaces.contracts import Scope
 def _token(ctx: Context, scope: Scope) -> str:
     with ctx.store.begin() as conn:
         return workspaces.create_token(
-            conn, workspace_id=ctx.workspace_id, name="ui", scopes=[scope], now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="ui",
+            scopes=[scope],
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         ).token
 
 
@@ -29,8 +35,12 @@ def anna(ctx: Context) -> str:
     now = ctx.clock.now()
     ws = ctx.workspace_id
     with ctx.store.begin() as conn:
-        web = workspaces.create_source(conn, workspace_id=ws, name="web", now=now)
-        support = workspaces.create_source(conn, workspace_id=ws, name="support", now=now)
+        web = workspaces.create_source(
+            conn, workspace_id=ws, name="web", now=now, actor=Actor.system(ws, "test")
+        )
+        support = workspaces.create_source(
+            conn, workspace_id=ws, name="support", now=now, actor=Actor.system(ws, "test")
+        )
         base = {"workspace_id": ws, "created_at": now, "updated_at": now, "trait_times": {}}
         conn.execute(
             profiles.insert(),
@@ -177,7 +187,11 @@ def test_a_revoked_token_ends_the_session(client: TestClient, ctx: Context) -> N
     with ctx.store.begin() as conn:
         (tok,) = [t for t in workspaces.list_tokens(conn, workspace_id=ctx.workspace_id)]
         workspaces.revoke_token(
-            conn, workspace_id=ctx.workspace_id, token_id=tok.id, now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            token_id=tok.id,
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     assert client.get("/", follow_redirects=False).status_code == 303
 

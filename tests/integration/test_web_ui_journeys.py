@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from partitur.analytics import kpis
 from partitur.analytics.engine import open_engine
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.journey_maps import service as maps
 from partitur.journey_maps.contracts import JourneyMapDocument
@@ -64,7 +65,7 @@ def onboarding(ctx: Context, clock: VirtualClock) -> str:
         with ctx.store.begin() as conn:
             result = journeys.enrol(
                 conn, workspace_id=ctx.workspace_id, key="onboarding", profile_ids=day,
-                now=clock.now(),
+                now=clock.now(), actor=Actor.system(ctx.workspace_id, "test")
             )  # fmt: skip
         assert result.enrolled == 3
         clock.advance(timedelta(days=1))
@@ -84,6 +85,7 @@ def test_the_journeys_page_lists_journeys_with_their_kpi_headline(
             workspace_id=ctx.workspace_id,
             document={**ONBOARDING, "key": "winback", "name": "Win-back draft"},
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     _login(client, _token(ctx, Scope.read))
     answer = client.get("/ui/journeys")
@@ -193,7 +195,7 @@ def purchase_map(ctx: Context, clock: VirtualClock) -> str:
                     *MAP["stages"][1:]]}
             ),
             now=clock.now(),
-            actor="test",
+            actor=Actor.system(ctx.workspace_id, "test"),
         )  # fmt: skip
     log = EventLog(ctx)
     t = clock.now() - timedelta(days=5)

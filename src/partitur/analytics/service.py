@@ -15,6 +15,7 @@ from partitur.analytics import attribution, experiments, repository
 from partitur.analytics.contracts import (
     Alert,
     AttributionResult,
+    ExperimentDecision,
     ExperimentReport,
     MonitorConfig,
     MonitorRun,
@@ -33,10 +34,11 @@ from partitur.analytics.monitoring import (
 )
 from partitur.channels import service as channels
 from partitur.context import Context
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.clock import isoformat
 from partitur.core.errors import NotFound, ValidationFailed
 from partitur.journeys import service as journeys
-from partitur.privacy.audit import record_audit
+from partitur.journeys.contracts import SplitExperiment
 from partitur.storage.cursors import get_position, set_position
 
 log = logging.getLogger(__name__)
@@ -61,26 +63,21 @@ def get_config(conn: Connection, *, workspace_id: str) -> MonitorConfig:
     return repository.get_config(conn, workspace_id)
 
 
+@action("monitor.configure", permission=Permission.manage_models, subject="analytics_monitor")
 def update_config(
     conn: Connection,
     *,
     workspace_id: str,
     config: MonitorConfig,
     now: datetime,
-    actor: str = "system",
+    actor: Actor,
 ) -> MonitorConfig:
     """Replace the monitor settings (webhook, thresholds, channel costs); audited."""
     if config.webhook_url and not config.webhook_url.startswith(("http://", "https://")):
         raise ValidationFailed("the webhook must be an http(s) URL", field="webhook_url")
     repository.put_config(conn, workspace_id, config, now)
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="analytics.monitor.configure",
-        subject_type="analytics_monitor",
+    describe(
         subject_id=workspace_id,
-        at=now,
         details={"webhook": bool(config.webhook_url), "threshold": config.threshold},
     )
     return config
@@ -278,6 +275,17 @@ def rewind_monitor(conn: Connection, *, workspace_id: str, hours: int, now: date
     set_position(conn, _cursor_name(workspace_id), epoch_hour(now) - hours - 1, now)
 
 
+@action("monitor.run", permission=Permission.analyse, subject="analytics_monitor")
+def record_manual_run(
+    conn: Connection, *, workspace_id: str, run: MonitorRun, now: datetime, actor: Actor
+) -> None:
+    """Audit a monitor pass someone ran by hand (the pass writes as the loop's does)."""
+    describe(
+        subject_id=workspace_id,
+        details={"hours_evaluated": run.hours_evaluated, "alerts": len(run.alerts)},
+    )
+
+
 # --- experiments ----------------------------------------------------------------------------
 
 #: What the auto-winner does for each decision: route everyone to ``decision.arm``.
@@ -339,44 +347,75 @@ def experiment_reports(
         ]
 
 
-def decide_experiments(ctx: Context, *, now: datetime, actor: str = "auto-winner") -> int:
+@action("experiment.decide", permission=Permission.publish_journeys, subject="journey")
+def record_decision(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    split: SplitExperiment,
+    report: ExperimentReport,
+    now: datetime,
+    actor: Actor,
+) -> ExperimentDecision:
+    """Act on a report that decides: route everyone who reaches the split to the decision's
+    arm (``journeys.service.set_split_winner``) and record the decision with the figures it was
+    taken on. Raises ``ValidationFailed`` for a report that decides nothing."""
+    if report.decision.status not in DECIDING or report.decision.arm is None:
+        raise ValidationFailed("the report decides nothing", field="decision")
+    decision = report.decision.model_copy(update={"decided_at": now})
+    describe(
+        subject_id=split.journey_id,
+        after=decision.model_dump(mode="json"),
+        details={"version": split.version, "split": split.split_node},
+    )
+    journeys.set_split_winner(
+        conn,
+        workspace_id=workspace_id,
+        journey_id=split.journey_id,
+        version=split.version,
+        split_node=split.split_node,
+        winner=decision.arm or "",
+        reason=decision.reason,
+        now=now,
+        actor=actor,
+    )
+    repository.insert_decision(
+        conn,
+        workspace_id=workspace_id,
+        journey_id=split.journey_id,
+        version=split.version,
+        split_node=split.split_node,
+        decision=decision,
+        report=report.model_copy(update={"decision": decision}).model_dump(mode="json"),
+    )
+    return decision
+
+
+def decide_experiments(ctx: Context, *, now: datetime) -> int:
     """One pass of the auto-winner: report every undecided auto-winner split of the active
-    journeys and, where the report decides, route everyone to its arm and record why (one
-    transaction per decision). Returns how many splits were decided. Opens no analytics engine
-    when no experiment runs."""
+    journeys and act on the reports that decide (one transaction each). Returns how many splits
+    were decided. Opens no analytics engine when no experiment runs."""
     with ctx.store.read() as conn:
         running = journeys.running_experiments(conn, workspace_id=ctx.workspace_id)
     if not running:
         return 0
-    decided = 0
     with open_engine(ctx.store, ctx.workspace_id) as engine:
         reports = [
             (split, experiments.journey_experiment(engine, split, now=now)) for split in running
         ]
+    actor = Actor.system(ctx.workspace_id, "auto-winner")
+    decided = 0
     for split, found in reports:
-        if found.decision.status not in DECIDING or found.decision.arm is None:
+        if found.decision.status not in DECIDING:
             continue
-        decision = found.decision.model_copy(update={"decided_at": now})
         with ctx.store.begin() as conn:
-            journeys.set_split_winner(
+            decision = record_decision(
                 conn,
                 workspace_id=ctx.workspace_id,
-                journey_id=split.journey_id,
-                version=split.version,
-                split_node=split.split_node,
-                winner=decision.arm or "",
-                reason=decision.reason,
+                split=split,
+                report=found,
                 now=now,
                 actor=actor,
-            )
-            repository.insert_decision(
-                conn,
-                workspace_id=ctx.workspace_id,
-                journey_id=split.journey_id,
-                version=split.version,
-                split_node=split.split_node,
-                decision=decision,
-                report=found.model_copy(update={"decision": decision}).model_dump(mode="json"),
             )
         log.info(
             "experiment decided journey=%s version=%d split=%s status=%s arm=%s",

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select
 
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.journeys import ports, repository
@@ -71,7 +72,6 @@ from partitur.journeys.tables import (
     journey_versions,
     journeys,
 )
-from partitur.privacy.audit import record_audit
 from partitur.segments.rules import (
     ProfileFacts,
     evaluate,
@@ -133,13 +133,14 @@ def validate(conn: Connection, *, workspace_id: str, document: dict[str, Any]) -
     return definition
 
 
+@action("journey.save_draft", permission=Permission.edit_journeys, subject="journey")
 def save_draft(
     conn: Connection,
     *,
     workspace_id: str,
     document: dict[str, Any],
     now: datetime,
-    actor: str = "system",
+    actor: Actor,
 ) -> JourneySummary:
     """Create a journey or replace its draft (shape-checked; graph problems allowed in drafts)."""
     definition = parse_definition(document)
@@ -164,7 +165,7 @@ def save_draft(
                 updated_at=now,
             )
         )
-        action = "journey.created"
+        created = True
     else:
         journey_id = existing.id
         conn.execute(
@@ -172,16 +173,8 @@ def save_draft(
             .where(journeys.c.id == journey_id)
             .values(draft=doc, name=definition.name, updated_at=now)
         )
-        action = "journey.draft_saved"
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action=action,
-        subject_type="journey",
-        subject_id=journey_id,
-        at=now,
-    )
+        created = False
+    describe(subject_id=definition.key, details={"created": created, "journey_id": journey_id})
     return _summary(_row(conn, workspace_id, definition.key))
 
 
@@ -205,8 +198,11 @@ def get_journey(conn: Connection, *, workspace_id: str, key: str) -> JourneyDeta
     return JourneyDetail(**_summary(row).model_dump(), draft=row.draft, published=published)
 
 
+@action(
+    "journey.publish", permission=Permission.publish_journeys, subject="journey", subject_key="key"
+)
 def publish(
-    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: str = "system"
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
 ) -> PublishedVersion:
     """Validate the draft and freeze it as the next immutable version; new entries use it,
     running instances stay on theirs. A draft journey becomes active."""
@@ -236,30 +232,46 @@ def publish(
             next_audience_at=None if isinstance(definition.entry, AudienceEntry) else NEVER,
         )
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="journey.published",
-        subject_type="journey",
-        subject_id=row.id,
-        at=now,
-        details={"version": version},
-    )
+    describe(before={"version": row.latest_version}, after={"version": version, "status": status})
     return PublishedVersion(journey_id=row.id, key=key, version=version, published_at=now)
 
 
-def set_status(
-    conn: Connection,
-    *,
-    workspace_id: str,
-    key: str,
-    action: str,
-    now: datetime,
-    actor: str = "system",
+@action(
+    "journey.pause", permission=Permission.publish_journeys, subject="journey", subject_key="key"
+)
+def pause(
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
 ) -> JourneySummary:
-    """``pause`` (no entries, timers and events held), ``resume``, or ``stop`` (every active
-    instance exits, for good)."""
+    """No entries; timers and events are held until the journey resumes."""
+    return _set_status(conn, workspace_id=workspace_id, key=key, action="pause", now=now)
+
+
+@action(
+    "journey.resume", permission=Permission.publish_journeys, subject="journey", subject_key="key"
+)
+def resume(
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
+) -> JourneySummary:
+    return _set_status(conn, workspace_id=workspace_id, key=key, action="resume", now=now)
+
+
+@action(
+    "journey.stop", permission=Permission.publish_journeys, subject="journey", subject_key="key"
+)
+def stop(
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
+) -> JourneySummary:
+    """Every active instance exits, for good; the journey takes no more entries."""
+    return _set_status(conn, workspace_id=workspace_id, key=key, action="stop", now=now)
+
+
+#: the lifecycle actions by the word the API and CLI use
+STATUS_ACTIONS = {"pause": pause, "resume": resume, "stop": stop}
+
+
+def _set_status(
+    conn: Connection, *, workspace_id: str, key: str, action: str, now: datetime
+) -> JourneySummary:
     row = _row(conn, workspace_id, key)
     allowed = {"pause": ("active",), "resume": ("paused",), "stop": ("active", "paused")}
     if action not in allowed:
@@ -272,18 +284,16 @@ def set_status(
     )
     if action == "stop":
         _stop_instances(conn, workspace_id=workspace_id, journey_id=row.id, now=now)
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action=f"journey.{action}",
-        subject_type="journey",
-        subject_id=row.id,
-        at=now,
-    )
+    describe(before={"status": row.status}, after={"status": status})
     return _summary(_row(conn, workspace_id, key))
 
 
+@action(
+    "journey.set_test_mode",
+    permission=Permission.edit_journeys,
+    subject="journey",
+    subject_key="key",
+)
 def set_test_mode(
     conn: Connection,
     *,
@@ -291,23 +301,14 @@ def set_test_mode(
     key: str,
     enabled: bool,
     now: datetime,
-    actor: str = "system",
+    actor: Actor,
 ) -> JourneySummary:
     """In test mode a journey enrols only test profiles (``profiles.is_test``)."""
     row = _row(conn, workspace_id, key)
     conn.execute(
         journeys.update().where(journeys.c.id == row.id).values(test_mode=enabled, updated_at=now)
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="journey.test_mode",
-        subject_type="journey",
-        subject_id=row.id,
-        at=now,
-        details={"enabled": enabled},
-    )
+    describe(before={"test_mode": bool(row.test_mode)}, after={"test_mode": enabled})
     return _summary(_row(conn, workspace_id, key))
 
 
@@ -1035,6 +1036,7 @@ class BackfillStart:
     changes_through: int
 
 
+@action("journey.backfill", permission=Permission.publish_journeys, subject="journey")
 def begin_backfill(
     conn: Connection,
     *,
@@ -1042,7 +1044,7 @@ def begin_backfill(
     keys: Sequence[str],
     since: datetime,
     now: datetime,
-    actor: str = "system",
+    actor: Actor,
 ) -> BackfillStart:
     """Mark journeys as backfilled from ``since``: history up to the current resolved event and
     segment-change positions is theirs to replay, and the live consumers will not apply it to
@@ -1079,16 +1081,10 @@ def begin_backfill(
                 replayed_changes_through=changes_through,
             )
         )
-        record_audit(
-            conn,
-            workspace_id=workspace_id,
-            actor=actor,
-            action="journey.backfill",
-            subject_type="journey",
-            subject_id=journey_id,
-            at=now,
-            details={"since": since.isoformat(), "events_through": events_through},
-        )
+    describe(
+        subject_id=",".join(ids),
+        details={"since": since.isoformat(), "events_through": events_through},
+    )
     return BackfillStart(ids, events_through, changes_through)
 
 
@@ -1224,6 +1220,13 @@ def fire_timers(conn: Connection, *, workspace_id: str, now: datetime, limit: in
     return len(due)
 
 
+@action(
+    "journey.enrol",
+    permission=Permission.publish_journeys,
+    subject="journey",
+    subject_key="key",
+    wakes=("outbox",),
+)
 def enrol(
     conn: Connection,
     *,
@@ -1231,6 +1234,7 @@ def enrol(
     key: str,
     profile_ids: Sequence[str],
     now: datetime,
+    actor: Actor,
     reason: str = "enrolled by API",
 ) -> EnrolResult:
     """Enrol profiles now (API/manual entry), each through its first step."""
@@ -1243,6 +1247,7 @@ def enrol(
     for pid in profile_ids:
         reasons[runner.try_enrol(published, pid, reason)] += 1
     runner.flush()
+    describe(details={"profiles": len(profile_ids), "outcomes": dict(reasons)})
     return EnrolResult(
         enrolled=reasons.get("entered", 0),
         skipped=sum(v for k, v in reasons.items() if k != "entered"),
@@ -1401,6 +1406,12 @@ def running_experiments(conn: Connection, *, workspace_id: str) -> list[SplitExp
     return found
 
 
+@action(
+    "journey.split_winner",
+    permission=Permission.publish_journeys,
+    subject="journey",
+    subject_key="journey_id",
+)
 def set_split_winner(
     conn: Connection,
     *,
@@ -1411,15 +1422,19 @@ def set_split_winner(
     winner: str,
     reason: str,
     now: datetime,
-    actor: str = "system",
+    actor: Actor,
 ) -> None:
     """Route everyone who reaches ``split_node`` of this version to the arm ``winner`` from now
     on (the auto-winner's decision, or a person's). Raises ``NotFound`` for an unknown version
     or split, ``ValidationFailed`` for an arm the split does not have, ``Conflict`` when the
     split was decided already."""
     row = conn.execute(
-        select(journey_versions.c.definition, journey_versions.c.winners).where(
-            journey_versions.c.journey_id == journey_id, journey_versions.c.version == version
+        select(journey_versions.c.definition, journey_versions.c.winners)
+        .join(journeys, journeys.c.id == journey_versions.c.journey_id)
+        .where(
+            journeys.c.workspace_id == workspace_id,
+            journey_versions.c.journey_id == journey_id,
+            journey_versions.c.version == version,
         )
     ).first()
     if row is None:
@@ -1432,21 +1447,16 @@ def set_split_winner(
     winners = dict(row.winners or {})
     if split_node in winners:
         raise Conflict(f"split {split_node!r} was decided already", field="split_node")
+    describe(
+        before={"winners": dict(winners)},
+        after={"winners": {**winners, split_node: winner}},
+        details={"version": version, "split": split_node, "winner": winner, "reason": reason},
+    )
     winners[split_node] = winner
     conn.execute(
         journey_versions.update()
         .where(journey_versions.c.journey_id == journey_id, journey_versions.c.version == version)
         .values(winners=winners)
-    )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="journey.split_winner",
-        subject_type="journey",
-        subject_id=journey_id,
-        at=now,
-        details={"version": version, "split": split_node, "winner": winner, "reason": reason},
     )
 
 
@@ -1558,7 +1568,7 @@ def load_documents(
     documents: Sequence[dict[str, Any]],
     now: datetime,
     publish_them: bool = True,
-    actor: str = "system",
+    actor: Actor,
 ) -> list[JourneySummary]:
     """Save (and publish) several journey documents, e.g. the examples for the demo workspace.
     A journey whose published version already equals the document is left alone."""

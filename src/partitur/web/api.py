@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from partitur.api.deps import ContextDep
+from partitur.core.actions import Permission
 from partitur.core.errors import NotFound, Unauthorized
 from partitur.events import service as events_service
 from partitur.web import readmodel
@@ -30,7 +31,6 @@ from partitur.web.ui import (
     render,
 )
 from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
 
 router = APIRouter(include_in_schema=False)
 
@@ -100,7 +100,7 @@ def login(
                 principal = None
         if principal is None:
             error = "This token is unknown or has been revoked."
-        elif not principal.allows(Scope.read):
+        elif not principal.can(Permission.read):
             error = "This token lacks the 'read' scope."
     if error:
         return render(
@@ -264,7 +264,7 @@ def sources(request: Request, ctx: ContextDep, who: UiPrincipal) -> Response:
         active="sources",
         title="Sources",
         sources=rows,
-        show_keys=who.allows(Scope.admin),
+        show_keys=who.can(Permission.manage_workspace),
     )
 
 

@@ -31,9 +31,9 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from partitur import __version__
 from partitur.api.deps import ContextDep
+from partitur.core.actions import Actor, Permission
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import Unauthorized
-from partitur.workspaces.contracts import Principal, Scope
 from partitur.workspaces.service import authenticate
 
 #: The cookie that carries the API token of a signed-in browser (HttpOnly, SameSite=Strict).
@@ -146,7 +146,7 @@ env.globals["version"] = __version__
 
 
 def render(
-    request: Request, template: str, *, who: Principal | None, active: str = "", **context: Any
+    request: Request, template: str, *, who: Actor | None, active: str = "", **context: Any
 ) -> HTMLResponse:
     """Render ``template`` inside the layout with the navigation and the signed-in principal."""
     html = env.get_template(template).render(
@@ -160,7 +160,7 @@ def render(
     return HTMLResponse(html, status_code=context.get("status_code", 200))
 
 
-def ui_principal(request: Request, ctx: ContextDep) -> Principal | None:
+def ui_principal(request: Request, ctx: ContextDep) -> Actor | None:
     """The principal of the session cookie, or None if there is none or it no longer works."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
@@ -170,10 +170,10 @@ def ui_principal(request: Request, ctx: ContextDep) -> Principal | None:
             principal = authenticate(conn, token)
         except Unauthorized:
             return None
-    return principal if principal.allows(Scope.read) else None
+    return principal if principal.can(Permission.read) else None
 
 
-UiPrincipal = Annotated[Principal | None, Depends(ui_principal)]
+UiPrincipal = Annotated[Actor | None, Depends(ui_principal)]
 
 
 def login_redirect(request: Request) -> RedirectResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.workspaces import service as workspaces
 from partitur.workspaces.contracts import Scope
 
@@ -19,5 +20,6 @@ def read_headers(ctx: Context) -> dict[str, str]:
             name="r",
             scopes=[Scope.read],
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         ).token
     return {"Authorization": f"Bearer {token}"}

@@ -18,6 +18,7 @@ from partitur.analytics.engine import AnalyticsEngine
 from partitur.analytics.experiments import compare
 from partitur.analytics.funnels import funnel
 from partitur.context import Context
+from partitur.core.actions import Actor
 from tests.support.analytics import (
     D,
     event_row,
@@ -299,6 +300,7 @@ def test_journey_analytics_take_the_journey_key_as_well_as_its_id(
             key="cart",
             profile_ids=["a", "b"],
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
         journey_id = journeys.get_journey(conn, workspace_id=ctx.workspace_id, key="cart").id
     by_key = client.get("/api/analytics/journeys/cart/kpis", headers=read_headers).json()

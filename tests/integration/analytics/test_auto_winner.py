@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from partitur.analytics import service as analytics
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.journeys import service as journeys
 from partitur.journeys.runtime import assign_variant
@@ -49,7 +50,12 @@ AB: dict[str, Any] = {
 def enrol(ctx: Context, ids: list[str]) -> None:
     with ctx.store.begin() as conn:
         journeys.enrol(
-            conn, workspace_id=ctx.workspace_id, key="ab", profile_ids=ids, now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="ab",
+            profile_ids=ids,
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     pump(ctx)
 
