@@ -149,6 +149,11 @@ def test_a_journey_page_shows_the_flow_node_kpis_exits_chart_split_and_instances
         str(6 - everyone_short),
     )
     assert short_row["closed"] == "0" and "control" in experiment.split('data-arm="short"')[1]
+    # the journey score says what it could measure and why not the rest
+    scored = page.split("<h2>Journey score</h2>")[1].split("</section>")[0]
+    assert 'data-kpi="journey_score"' in page and "coverage" in page
+    conversion = scored.split('data-component="conversion"')[1].split("</tr>")[0]
+    assert "not measured" in conversion and "the goal has no target_rate" in conversion
     # the latest instances link to Profile 360
     for pid in PEOPLE:
         assert f'href="/ui/profiles/{pid}"' in page

@@ -281,19 +281,32 @@ class ScoreRequest(BaseModel):
 
 @router.post("/scores", response_model=ScoreSummary)
 def score(body: ScoreRequest, who: ReadPrincipal) -> ScoreSummary:
-    """Survey responses (CSAT, NPS, stars, CES) summarised on the 0-100 scale."""
+    """Survey answers (CSAT, NPS, stars, CES) on the one satisfaction scale (top-2-box share),
+    with the mean answer and, for NPS, its groups."""
     return scores.summarise(body.scale, body.responses)
 
 
-class JourneyScoreRequest(BaseModel):
-    components: dict[str, float | None]
-    weights: dict[str, float] | None = None
-
-
-@router.post("/scores/journey", response_model=JourneyScore)
-def journey_score(body: JourneyScoreRequest, who: ReadPrincipal) -> JourneyScore:
-    """One 0-100 journey score from weighted KPIs."""
-    return scores.journey_score(body.components, body.weights)
+@router.get("/journeys/{journey_id}/score", response_model=JourneyScore)
+def journey_score(
+    journey_id: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    version: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> JourneyScore:
+    """The journey's score from its own data: conversion against the goal's target,
+    satisfaction (top-2-box), effort (no support contact) and sentiment, with the weights, the
+    coverage and why a component is not measured."""
+    return service.journey_score(
+        ctx,
+        workspace_id=who.workspace_id,
+        journey=journey_id,
+        version=version,
+        start=start,
+        end=end,
+        now=ctx.clock.now(),
+    )
 
 
 @router.get("/alerts", response_model=Page[Alert])

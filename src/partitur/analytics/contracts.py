@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from partitur.segments.rules import PropertyFilter
+
 # -- journey KPIs ------------------------------------------------------------------------------
 
 
@@ -320,21 +322,53 @@ Scale = Literal["csat", "nps", "stars", "ces"]
 
 
 class ScoreSummary(BaseModel):
+    """Survey answers on one scale: ``satisfied_share`` is the top-2-box share (the one
+    satisfaction scale, comparable across CSAT, stars, NPS and CES) and ``score`` the same as
+    0..100; ``mean_position`` is the mean answer's position on its scale (0..100, linear)."""
+
     scale: Scale
     responses: int
     mean_raw: float | None
-    score: float | None = Field(description="mean response normalised to 0..100")
+    score: float | None = Field(description="top-2-box share, 0..100")
     satisfied_share: float | None = None
+    mean_position: float | None = None
     promoters: int | None = None
     passives: int | None = None
     detractors: int | None = None
     nps: float | None = None
 
 
+class SurveySource(BaseModel):
+    """Survey answers in the event log: ``event`` (with filters) whose ``property`` holds an
+    answer on ``scale``."""
+
+    event: str = Field(min_length=1, max_length=255)
+    property: str = Field(min_length=1, max_length=200)
+    scale: Scale
+    where: list[PropertyFilter] = Field(default_factory=list)
+
+
+class ScoreComponent(BaseModel):
+    name: str
+    #: 0..100, higher is better (None: not measured)
+    value: float | None
+    #: its share of the score's weight, 0..1
+    weight: float
+    observations: int
+    measured: bool
+    definition: str
+    #: why it is not measured
+    note: str | None = None
+
+
 class JourneyScore(BaseModel):
-    score: float
-    components: dict[str, float]
-    weights: dict[str, float]
+    """One journey's score (``analytics.scores`` describes it): the weighted mean of the
+    measured components, and ``coverage``, their share of the weight (0..1)."""
+
+    journey_id: str | None = None
+    score: float | None
+    coverage: float
+    components: list[ScoreComponent]
 
 
 # -- monitoring --------------------------------------------------------------------------------
@@ -367,13 +401,29 @@ class Alert(BaseModel):
     event_emitted: bool = False
 
 
+def _default_surveys() -> list[SurveySource]:
+    return [
+        SurveySource(event="CSAT Submitted", property="score", scale="csat"),
+        SurveySource(event="NPS Submitted", property="score", scale="nps"),
+        SurveySource(event="Product Reviewed", property="rating", scale="stars"),
+        SurveySource(event="CES Submitted", property="score", scale="ces"),
+    ]
+
+
 class MonitorConfig(BaseModel):
+    """The workspace's analytics settings: the data-quality monitor (webhook, thresholds),
+    channel costs, and what the journey score reads (survey answers, support contacts, the
+    customers' texts)."""
+
     enabled: bool = True
     webhook_url: str | None = Field(default=None, max_length=2000)
     threshold: float = Field(default=4.0, gt=0)
     min_expected: float = Field(default=5.0, ge=0)
     missing_min_expected: float = Field(default=15.0, gt=0)
     channel_costs: dict[str, float] = Field(default_factory=dict)
+    survey_sources: list[SurveySource] = Field(default_factory=_default_surveys)
+    support_events: list[str] = Field(default_factory=lambda: ["Ticket Created"])
+    text_properties: list[str] = Field(default_factory=lambda: ["text", "comment", "review_body"])
 
 
 class MonitorRun(BaseModel):

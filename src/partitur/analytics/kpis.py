@@ -20,13 +20,15 @@ from partitur.ml import service as ml
 _CONVERTED = "(status = 'converted' OR converted_at IS NOT NULL)"
 
 
-def _instance_filter(
+def instance_filter(
     journey_id: str,
     version: int | None,
     start: datetime | None,
     end: datetime | None,
     engine: AnalyticsEngine | None = None,
 ) -> tuple[str, dict[str, Any]]:
+    """SQL and parameters selecting a journey's instances (of ``version``, entered in
+    ``[start, end)``) without test profiles."""
     where = ["journey_id = $journey_id"]
     if engine is not None and "is_test" in engine.columns.get("journey_instances", {}):
         where.append("NOT coalesce(is_test, false)")  # test sends are not customers
@@ -77,7 +79,7 @@ def journey_kpis(
     ``inactive_after``) needs ``now`` and ``journey_transitions``.
     """
     engine.require("journey_instances")
-    where, params = _instance_filter(journey_id, version, start, end, engine)
+    where, params = instance_filter(journey_id, version, start, end, engine)
     row = engine.query(
         f"""
         SELECT count(*) AS entered,
@@ -168,7 +170,7 @@ def _forecast(
     model): the horizon and the older cohorts from all of the journey's instances, the forecast
     for the selected ones. Leaves the figures ``None`` and says why in ``forecast_note`` when
     the older cohorts have too few conversions."""
-    journey_where, journey_params = _instance_filter(journey_id, None, None, None, engine)
+    journey_where, journey_params = instance_filter(journey_id, None, None, None, engine)
     columns = "entered_at, converted_at AS goal_at, ended_at"
     every = f"(SELECT {columns} FROM journey_instances WHERE {journey_where})"
     selected = f"(SELECT {columns} FROM journey_instances WHERE {where})"
@@ -225,7 +227,7 @@ def node_kpis(
     messages by outcome (``NodeKpis``: sent, delivered, opened, clicked, failed, not sent,
     pending, with the most common reasons) and their cost."""
     engine.require("journey_instances", "journey_transitions")
-    where, params = _instance_filter(journey_id, version, start, end, engine)
+    where, params = instance_filter(journey_id, version, start, end, engine)
     has_messages = "messages" in engine.available
     cost, cost_params = _cost_expr(channel_costs)
     # the reason of an outcome (the message's last error); stores without it give none
@@ -302,7 +304,7 @@ def kpi_timeseries(
     if interval not in {"hour", "day", "week", "month"}:
         raise ValidationFailed("interval must be hour, day, week or month", field="interval")
     engine.require("journey_instances")
-    where, params = _instance_filter(journey_id, version, start, end, engine)
+    where, params = instance_filter(journey_id, version, start, end, engine)
     rows = engine.query(
         f"""SELECT date_trunc('{interval}', entered_at) AS period, count(*) AS entered,
                count(*) FILTER (WHERE {_CONVERTED}) AS converted

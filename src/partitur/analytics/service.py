@@ -11,12 +11,13 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection
 
-from partitur.analytics import attribution, experiments, repository
+from partitur.analytics import attribution, experiments, filters, kpis, repository, scores
 from partitur.analytics.contracts import (
     Alert,
     AttributionResult,
     ExperimentDecision,
     ExperimentReport,
+    JourneyScore,
     MonitorConfig,
     MonitorRun,
 )
@@ -39,6 +40,8 @@ from partitur.core.clock import isoformat
 from partitur.core.errors import NotFound, ValidationFailed
 from partitur.journeys import service as journeys
 from partitur.journeys.contracts import SplitExperiment
+from partitur.ml import service as ml
+from partitur.segments.rules import PropertyFilter
 from partitur.storage.cursors import get_position, set_position
 
 log = logging.getLogger(__name__)
@@ -459,3 +462,59 @@ def attribute_conversions(
             end=end,
             half_life=half_life,
         )
+
+
+# --- satisfaction and the journey score -----------------------------------------------------
+
+#: SQL of the one satisfaction scale (``scores.satisfaction_sql``) and the literals of the event
+#: conditions, for other domains' queries over the analytics engine
+satisfaction_sql = scores.satisfaction_sql
+sql_literal = filters.sql_literal
+json_path = filters.json_path
+
+
+def event_condition_sql(event: str, where: list[PropertyFilter]) -> str:
+    """DuckDB SQL holding for ``events`` rows named ``event`` whose properties pass ``where``
+    (the rule format's semantics), for other domains' queries over the analytics engine."""
+    return filters.event_match_sql(event, where)
+
+
+def journey_score(
+    ctx: Context,
+    *,
+    workspace_id: str,
+    journey: str,
+    version: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    engine: AnalyticsEngine | None = None,
+    now: datetime,
+) -> JourneyScore:
+    """The journey score of a journey (its key or id; ``analytics.scores``), over its instances
+    of ``version`` entered in ``[start, end)``. Raises ``NotFound`` for an unknown journey."""
+    with ctx.store.read() as conn:
+        key = _journey_key(conn, workspace_id, journey)
+        definition = journeys.load_definition(conn, workspace_id=workspace_id, key=key)
+        journey_id = journeys.get_journey(conn, workspace_id=workspace_id, key=key).id
+        config = repository.get_config(conn, workspace_id)
+
+    def measure(eng: AnalyticsEngine) -> JourneyScore:
+        where, params = kpis.instance_filter(journey_id, version, start, end, eng)
+        return scores.journey_score(
+            eng,
+            journey_id=journey_id,
+            where=where,
+            params=params,
+            target_rate=definition.goal.target_rate if definition.goal else None,
+            has_goal=definition.goal is not None,
+            surveys=config.survey_sources,
+            support_events=config.support_events,
+            text_properties=config.text_properties,
+            negative=ml.negative_texts,
+            now=now,
+        )
+
+    if engine is not None:
+        return measure(engine)
+    with open_engine(ctx.store, workspace_id) as own:
+        return measure(own)

@@ -441,6 +441,43 @@ def score_command(
         _print_rows(scale, [{"figure": k, "value": v} for k, v in summary.model_dump().items()])
 
 
+@app.command("journey-score")
+def journey_score_command(
+    journey: str = typer.Argument(..., help="Journey id or key"),
+    version: int | None = typer.Option(None, help="Only this version"),
+    start: str | None = StartOpt,
+    end: str | None = EndOpt,
+    json: bool = JsonOpt,
+) -> None:
+    """A journey's score from its own data: conversion against the goal's target,
+    satisfaction (top-2-box), effort and sentiment, with weights and coverage."""
+    ctx = open_context()
+    result = service.journey_score(
+        ctx,
+        workspace_id=ctx.workspace_id,
+        journey=journey,
+        version=version,
+        start=_time(start, "start"),
+        end=_time(end, "end"),
+        now=ctx.clock.now(),
+    )
+    if json:
+        emit_json(result)
+        return
+    rows = [
+        {
+            "component": c.name,
+            "value": c.value,
+            "weight": c.weight,
+            "observations": c.observations,
+            "counted": "yes" if c.measured else f"no: {c.note}",
+        }
+        for c in result.components
+    ]
+    score = "—" if result.score is None else f"{result.score:.0f}"
+    _print_rows(f"journey score {score} (coverage {result.coverage:.0%})", rows)
+
+
 @app.command("snapshot")
 def snapshot_command(
     directory: Path = typer.Argument(..., help="Where the Parquet copy of the event log lives"),

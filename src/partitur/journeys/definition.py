@@ -103,11 +103,14 @@ class Throttle(_Doc):
 
 
 class Goal(_Doc):
-    """An event (with property filters) that ends an instance as ``converted``."""
+    """An event (with property filters) that ends an instance as ``converted``;
+    ``target_rate`` is the conversion rate the journey aims for (the journey score's
+    conversion component is 100 at or above it)."""
 
     event: str = Field(min_length=1)
     where: list[PropertyFilter] = Field(default_factory=list)
     revenue_property: str | None = "revenue"
+    target_rate: float | None = Field(default=None, gt=0, le=1)
 
 
 class ExitCriterion(_Doc):

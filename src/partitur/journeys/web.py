@@ -19,7 +19,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from partitur.analytics import charts, kpis
 from partitur.analytics import service as analytics
-from partitur.analytics.contracts import ExperimentReport, JourneyKpis, KpiPoint, NodeKpis
+from partitur.analytics.contracts import (
+    ExperimentReport,
+    JourneyKpis,
+    JourneyScore,
+    KpiPoint,
+    NodeKpis,
+)
 from partitur.analytics.engine import AnalyticsEngine, open_engine
 from partitur.api.deps import ContextDep
 from partitur.core.errors import NotFound
@@ -258,6 +264,7 @@ def journey_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) 
     points: list[KpiPoint] = []
     interval = "day"
     experiments: list[ExperimentReport] = []
+    score: JourneyScore | None = None
     if journey.latest_version is not None:
         with open_engine(ctx.store, who.workspace_id) as engine:
             engine.materialize(*SCANNED, omit=UNREAD)
@@ -265,6 +272,9 @@ def journey_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) 
             figures = kpis.node_kpis(engine, journey_id=journey.id)
             points, interval = _timeseries(engine, journey.id)
             experiments = analytics.experiment_reports(
+                ctx, workspace_id=who.workspace_id, journey=key, engine=engine, now=ctx.clock.now()
+            )
+            score = analytics.journey_score(
                 ctx, workspace_id=who.workspace_id, journey=key, engine=engine, now=ctx.clock.now()
             )
     chart = None
@@ -286,6 +296,7 @@ def journey_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) 
         points=points,
         interval=interval,
         experiments=experiments,
+        score=score,
         instances=instances,
         message_types=MESSAGE_TYPES,
     )

@@ -481,3 +481,11 @@ def forecast_journey_success(
     """How many of ``cohort`` will reach the journey's goal, with a 95 % interval, from the
     older cohorts' ``history``. Raises ``ValueError`` when the history is too thin."""
     return journey_success.forecast(history, cohort)
+
+
+def negative_texts(texts: list[str]) -> list[bool]:
+    """Whether each German or English text is negative (its sentiment score below the
+    neutral band)."""
+    from partitur.ml.sentiment import NEUTRAL_BAND, analyse_many
+
+    return [s.score <= -NEUTRAL_BAND for s in analyse_many(texts)]
