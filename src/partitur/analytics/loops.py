@@ -25,10 +25,11 @@ class AnomalyMonitor(LoopService):
 
 class AutoWinner(LoopService):
     """Decides the auto-winner splits of active journeys (``analytics.experiments``): the test
-    stays valid however often it looks, so the interval only sets how soon a decision lands."""
+    stays valid however often it looks, so the interval only sets how soon a decision lands
+    (and, on SQLite, how often the analytics engine copies the store)."""
 
     name = "analytics.auto_winner"
-    interval_seconds = 60.0
+    interval_seconds = 300.0
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(clock=ctx.clock, signals=ctx.signals)
