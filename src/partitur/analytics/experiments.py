@@ -97,12 +97,15 @@ def sequential_test(
     alpha: float = 0.05,
     comparisons: int = 1,
     tau_share: float = TAU_SHARE,
+    tau_floor: Any = 0.0,
 ) -> SequentialTest:
     """The mSPRT of each (control, variant) pair of counts (numpy arrays broadcast together).
 
     ``p_value`` is ``min(1, comparisons / Lambda)``; ``[low, high]`` is the confidence sequence
     at level ``1 - alpha / comparisons``, so ``p_value < alpha`` exactly when it excludes 0.
-    Groups with n = 0 give NaN."""
+    The mixture's standard deviation is ``tau_share`` x the pooled rate, at least ``tau_floor``
+    (a guardrail's bound: rare events are tested for harm of that size). Groups with n = 0 give
+    NaN."""
     cc, nc = np.asarray(control_conversions, float), np.asarray(control_n, float)
     cv, nv = np.asarray(variant_conversions, float), np.asarray(variant_n, float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -110,7 +113,7 @@ def sequential_test(
         pc, pv = (cc + 1) / (nc + 2), (cv + 1) / (nv + 2)
         variance = pc * (1 - pc) / nc + pv * (1 - pv) / nv
         pooled = (cc + cv + 1) / (nc + nv + 2)
-        tau2 = (tau_share * pooled) ** 2
+        tau2 = np.maximum(tau_share * pooled, tau_floor) ** 2
         log_lambda = 0.5 * np.log(variance / (variance + tau2)) + tau2 * difference**2 / (
             2 * variance * (variance + tau2)
         )
@@ -168,6 +171,7 @@ def decide_arrays(
             closed[..., variants, None],
             alpha=alpha,
             comparisons=m * len(bounds),
+            tau_floor=bounds,
         )
         # a variant showing more harm than its bound allows is no winner, proven or not
         better &= ~(g_test.difference > bounds).any(axis=-1)
@@ -488,6 +492,7 @@ def report(
                 v_n,
                 alpha=alpha,
                 comparisons=m * len(settings.guardrails),
+                tau_floor=rail.max_increase,
             )
             low = _float(g_test.low)
             checks.append(
