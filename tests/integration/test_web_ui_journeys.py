@@ -101,8 +101,10 @@ def test_the_journeys_page_lists_journeys_with_their_kpi_headline(
         journey_id = journeys.get_journey(conn, workspace_id=ctx.workspace_id, key=onboarding).id
     with open_engine(ctx.store, ctx.workspace_id) as engine:
         expected = kpis.journey_kpis(engine, journey_id=journey_id, now=ctx.clock.now())
-    assert expected.success_probability is not None
-    assert row["success_probability"] == f"{expected.success_probability * 100:.1f}%"
+    # six instances a day or two old: nothing older to learn the time to goal from
+    assert expected.success_probability is None and expected.forecast_note
+    assert row["success_probability"] == "—"
+    assert f'title="{expected.forecast_note}"' in page.split('data-journey="onboarding"')[1]
     draft = page[page.index('data-journey="winback"') :]
     assert "Win-back draft" in draft and "not published yet" in draft.split("</tr>")[0]
 
@@ -135,7 +137,23 @@ def test_a_journey_page_shows_the_flow_node_kpis_exits_chart_split_and_instances
     assert "exit criterion: Unsubscribed" in exits
     chart = page.split("Over time")[1].split("</section>")[0]
     assert '<svg class="chart"' in chart and "<?xml" not in page
-    assert "Split experiments" in page
+    # the split as an experiment: both arms with their weights, the first one the control,
+    # nobody counted before their 7-day window closes, and where the decision stands
+    experiment = page.split("Split experiments")[1].split("</section>")[0]
+    assert 'data-decision="collecting"' in experiment and "mSPRT" in experiment
+    short_row = _cells(experiment, 'data-arm="short"')
+    long_row = _cells(experiment, 'data-arm="long"')
+    everyone_short = sum(assign_variant(p, "onboarding", "ab", variants) == "short" for p in PEOPLE)
+    assert (short_row["exposed"], long_row["exposed"]) == (
+        str(everyone_short),
+        str(6 - everyone_short),
+    )
+    assert short_row["closed"] == "0" and "control" in experiment.split('data-arm="short"')[1]
+    # the journey score says what it could measure and why not the rest
+    scored = page.split("<h2>Journey score</h2>")[1].split("</section>")[0]
+    assert 'data-kpi="journey_score"' in page and "coverage" in page
+    conversion = scored.split('data-component="conversion"')[1].split("</tr>")[0]
+    assert "not measured" in conversion and "the goal has no target_rate" in conversion
     # the latest instances link to Profile 360
     for pid in PEOPLE:
         assert f'href="/ui/profiles/{pid}"' in page

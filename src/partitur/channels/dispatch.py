@@ -728,12 +728,14 @@ class Dispatcher:
         if result.outcome in ("sent", "delivered"):
             self.breaker.record(job.endpoint, True, now)
             delivered = result.outcome == "delivered"
+            # a replayed send (journeys backfill) was sent when it was made on the journey's clock
+            sent_at = row.get("replayed_at") or now
             values = {
                 "_id": row["id"],
                 "_claim": claim_id,
                 "status": result.outcome,
-                "sent_at": now,
-                "delivered_at": now if delivered else None,
+                "sent_at": sent_at,
+                "delivered_at": sent_at if delivered else None,
                 "cost": result.cost if result.cost is not None else job.cost,
                 "provider_message_id": result.provider_message_id,
                 "provider": job.plugin.name,
@@ -745,11 +747,12 @@ class Dispatcher:
                 "updated_at": now,
             }
             self._finished.append(values)
+            stamp = {"_at": sent_at} if row.get("replayed_at") else {}
             events: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
-                ("sent", row, dict(result.details))
+                ("sent", row, {**dict(result.details), **stamp})
             ]
             if delivered:
-                events.append(("delivered", row, {}))
+                events.append(("delivered", row, dict(stamp)))
                 report.delivered += 1
             else:
                 report.sent += 1

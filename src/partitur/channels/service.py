@@ -14,6 +14,7 @@ from partitur.channels import repository
 from partitur.channels.bounces import NotADsn, parse_dsn
 from partitur.channels.contracts import (
     CHANNELS,
+    INTERNAL_BUILTINS,
     AgentTask,
     BounceIn,
     BounceOutcome,
@@ -35,6 +36,7 @@ from partitur.channels.contracts import (
     Suppression,
     Template,
     TemplateIn,
+    TouchCategories,
 )
 from partitur.channels.feedback import delivery_event, record_delivery_events
 from partitur.channels.plugins import registry
@@ -68,6 +70,20 @@ from partitur.core.pagination import Page, decode_cursor, encode_cursor
 def known_channels() -> set[str]:
     """Channels a journey may send on."""
     return set(CHANNELS)
+
+
+def touch_categories() -> TouchCategories:
+    """Which messages reach the customer, as the installed channel plugins declare it: a
+    channel is internal when every plugin of it is (agent tasks, webhooks)."""
+    audiences: dict[str, set[str]] = {}
+    for plugin in registry().values():
+        audiences.setdefault(plugin.channel, set()).add(plugin.audience)
+    internal = sorted(c for c, seen in audiences.items() if seen == {"internal"})
+    return TouchCategories(
+        customer_channels=sorted(c for c in set(CHANNELS) | set(audiences) if c not in internal),
+        internal_channels=internal,
+        internal_builtins=list(INTERNAL_BUILTINS),
+    )
 
 
 def enqueue(conn: Connection, *, request: SendRequest, now: datetime) -> QueuedMessage:
@@ -118,7 +134,8 @@ def enqueue_many(
         recipients = recipients_of_messages(conn, fresh)
         by_workspace: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
         for row in fresh:
-            by_workspace.setdefault(row["workspace_id"], []).append(("queued", row, {}))
+            at = {"_at": row["replayed_at"]} if row["replayed_at"] else {}
+            by_workspace.setdefault(row["workspace_id"], []).append(("queued", row, at))
         for workspace_id, items in by_workspace.items():
             emit_events(
                 conn, workspace_id=workspace_id, items=items, now=now, recipients=recipients
@@ -160,8 +177,10 @@ def _outbox_row(request: SendRequest, now: datetime, message_id: str) -> dict[st
         "status": "deferred" if deferred else "queued",
         "attempts": 0,
         "priority": request.priority,
-        "created_at": now,
+        # a replay of history stamps the send at the moment it was made on the journey's clock
+        "created_at": request.occurred_at or now,
         "updated_at": now,
+        "replayed_at": request.occurred_at,
         "idempotency_key": request.idempotency_key,
         "next_attempt_at": request.not_before if deferred else None,
         "payload": request.payload,
@@ -205,7 +224,8 @@ def emit_events(
     now: datetime,
     recipients: dict[str, Recipient] | None = None,
 ) -> None:
-    """Record delivery events ``(name, message row, extra properties)``."""
+    """Record delivery events ``(name, message row, extra properties)``, at ``now`` or at the
+    ``_at`` of their extra properties."""
     if not items:
         return
     known = recipients or {}
@@ -213,11 +233,13 @@ def emit_events(
     for name, row, extra in items:
         rec = known.get(row["profile_id"])
         seq = int(extra.pop("_seq", 0))
+        # a replayed send's outcomes happened when it was made (its ``replayed_at``)
+        at = extra.pop("_at", None) or now
         events.append(
             delivery_event(
                 name=name,
                 message=row,
-                at=now,
+                at=at,
                 user_id=rec.external_id if rec else None,
                 extra=extra,
                 seq=seq,

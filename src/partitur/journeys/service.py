@@ -38,6 +38,8 @@ from partitur.journeys.contracts import (
     JourneySummary,
     NodeCount,
     PublishedVersion,
+    SplitArm,
+    SplitExperiment,
 )
 from partitur.journeys.definition import (
     AudienceEntry,
@@ -583,7 +585,8 @@ class Runner:
                 elif isinstance(c, Send):
                     request = self._send_request(live, c)
                     if self.replaying:
-                        request["_at"] = self.now
+                        # made at this moment of the virtual clock, never before its trigger
+                        request["occurred_at"] = self.now
                     self.sends.append(request)
                 elif isinstance(c, ScheduleTimer):
                     self.timers.append(
@@ -789,18 +792,7 @@ class Runner:
             and self.live[t["instance_id"]].state.active
         ]
         bulk_insert(conn, journey_timers, timers)
-        if self.replaying:
-            # replayed sends are queued at the (virtual) hour they were made, not at the end
-            by_hour: dict[datetime, tuple[datetime, list[dict[str, Any]]]] = {}
-            for request in self.sends:
-                at = request.pop("_at")
-                hour = at.replace(minute=0, second=0, microsecond=0)
-                first, requests = by_hour.setdefault(hour, (at, []))
-                requests.append(request)
-            for _, (first, requests) in sorted(by_hour.items()):
-                ports.enqueue_many(conn, requests=requests, now=first)
-        else:
-            ports.enqueue_many(conn, requests=self.sends, now=self.now)
+        ports.enqueue_many(conn, requests=self.sends, now=self.now)
         self._write_enrolments(ended)
         self.transitions, self.timers, self.sends, self.enrolled = [], [], [], []
         self._latest = {}
@@ -1350,50 +1342,129 @@ def enrol_bulk(
     return len(fresh)
 
 
-def update_auto_winners(conn: Connection, *, workspace_id: str, now: datetime) -> int:
-    """Decide auto-winner splits of active journeys: once each variant has ``min_sample``
-    instances and one converts significantly better than the first (control) variant, route
-    everyone there. Returns how many winners were set."""
-    runner = Runner(conn, workspace_id=workspace_id, now=now)
-    decided = 0
-    for p in runner.active_journeys():
-        winners = dict(p.winners)
-        for node in p.definition.nodes:
-            if not isinstance(node, SplitNode) or node.auto_winner is None or node.id in winners:
-                continue
-            stats: dict[str, tuple[int, int]] = {}
-            rows = conn.execute(
-                select(journey_instances.c.split_variants, journey_instances.c.status).where(
-                    journey_instances.c.journey_id == p.journey_id
-                )
+def _split_experiments(
+    journey: Any, version: int, definition: JourneyDefinition, winners: dict[str, str]
+) -> list[SplitExperiment]:
+    return [
+        SplitExperiment(
+            journey_id=journey.id,
+            journey_key=journey.key,
+            version=version,
+            split_node=node.id,
+            arms=[SplitArm(key=k, weight=w) for k, w in node.arms()],
+            control=node.control,
+            goal=definition.goal,
+            settings=node.experiment(),
+            auto_winner=node.auto_winner is not None,
+            winner=winners.get(node.id),
+            running=journey.status == "active" and version == journey.latest_version,
+        )
+        for node in definition.nodes
+        if isinstance(node, SplitNode)
+    ]
+
+
+def split_experiments(
+    conn: Connection, *, workspace_id: str, key: str, version: int | None = None
+) -> list[SplitExperiment]:
+    """The splits of a journey's published ``version`` (default: the latest) as experiments.
+    Raises ``NotFound`` for an unknown journey or version."""
+    journey = _row(conn, workspace_id, key)
+    version = version if version is not None else journey.latest_version
+    row = conn.execute(
+        select(journey_versions.c.definition, journey_versions.c.winners).where(
+            journey_versions.c.journey_id == journey.id, journey_versions.c.version == version
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"journey {key!r} has no published version {version}", field="version")
+    definition = JourneyDefinition.model_validate(row.definition)
+    return _split_experiments(journey, int(version), definition, dict(row.winners or {}))
+
+
+def running_experiments(conn: Connection, *, workspace_id: str) -> list[SplitExperiment]:
+    """Undecided auto-winner splits of the latest version of every active journey."""
+    rows = conn.execute(
+        select(
+            journeys.c.id,
+            journeys.c.key,
+            journeys.c.status,
+            journeys.c.latest_version,
+            journey_versions.c.definition,
+            journey_versions.c.winners,
+        )
+        .join(
+            journey_versions,
+            (journey_versions.c.journey_id == journeys.c.id)
+            & (journey_versions.c.version == journeys.c.latest_version),
+        )
+        .where(journeys.c.workspace_id == workspace_id, journeys.c.status == "active")
+    ).all()
+    found: list[SplitExperiment] = []
+    for row in rows:
+        definition = JourneyDefinition.model_validate(row.definition)
+        found += [
+            e
+            for e in _split_experiments(
+                row, int(row.latest_version), definition, dict(row.winners or {})
             )
-            counts: Counter[tuple[str, bool]] = Counter()
-            for r in rows:
-                v = (r.split_variants or {}).get(node.id)
-                if v is not None:
-                    counts[(v, r.status == "converted")] += 1
-            for v in node.variants:
-                conv = counts[(v.key, True)]
-                stats[v.key] = (conv, conv + counts[(v.key, False)])
-            if any(n < node.auto_winner.min_sample for _, n in stats.values()):
-                continue
-            control = stats[node.variants[0].key]
-            best = max(stats, key=lambda k: stats[k][0] / max(stats[k][1], 1))
-            if best != node.variants[0].key and ports.beats_control(
-                control, stats[best], node.auto_winner.significance
-            ):
-                winners[node.id] = best
-                decided += 1
-        if winners != p.winners:
-            conn.execute(
-                journey_versions.update()
-                .where(
-                    journey_versions.c.journey_id == p.journey_id,
-                    journey_versions.c.version == p.version,
-                )
-                .values(winners=winners)
-            )
-    return decided
+            if e.auto_winner and e.winner is None
+        ]
+    return found
+
+
+@action(
+    "journey.split_winner",
+    permission=Permission.publish_journeys,
+    subject="journey",
+    subject_key="journey_id",
+)
+def set_split_winner(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    journey_id: str,
+    version: int,
+    split_node: str,
+    winner: str,
+    reason: str,
+    now: datetime,
+    actor: Actor,
+) -> None:
+    """Route everyone who reaches ``split_node`` of this version to the arm ``winner`` from now
+    on (the auto-winner's decision, or a person's). Raises ``NotFound`` for an unknown version
+    or split, ``ValidationFailed`` for an arm the split does not have, ``Conflict`` when the
+    split was decided already."""
+    row = conn.execute(
+        select(journey_versions.c.definition, journey_versions.c.winners)
+        .join(journeys, journeys.c.id == journey_versions.c.journey_id)
+        .where(
+            journeys.c.workspace_id == workspace_id,
+            journey_versions.c.journey_id == journey_id,
+            journey_versions.c.version == version,
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"journey {journey_id!r} has no version {version}", field="version")
+    node = JourneyDefinition.model_validate(row.definition).node_map().get(split_node)
+    if not isinstance(node, SplitNode):
+        raise NotFound(f"no split {split_node!r} in version {version}", field="split_node")
+    if winner not in {k for k, _ in node.arms()}:
+        raise ValidationFailed(f"split {split_node!r} has no arm {winner!r}", field="winner")
+    winners = dict(row.winners or {})
+    if split_node in winners:
+        raise Conflict(f"split {split_node!r} was decided already", field="split_node")
+    describe(
+        before={"winners": dict(winners)},
+        after={"winners": {**winners, split_node: winner}},
+        details={"version": version, "split": split_node, "winner": winner, "reason": reason},
+    )
+    winners[split_node] = winner
+    conn.execute(
+        journey_versions.update()
+        .where(journey_versions.c.journey_id == journey_id, journey_versions.c.version == version)
+        .values(winners=winners)
+    )
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -18,10 +18,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from partitur.analytics import service as analytics
-from partitur.analytics.contracts import ExperimentResult, JourneyKpis, KpiPoint, NodeKpis
+from partitur.analytics.contracts import (
+    ExperimentReport,
+    JourneyKpis,
+    JourneyScore,
+    KpiPoint,
+    NodeKpis,
+)
 from partitur.analytics.service import AnalyticsEngine, open_engine
 from partitur.api.deps import ContextDep
-from partitur.core.errors import NotFound, ValidationFailed
+from partitur.core.errors import NotFound
 from partitur.journeys import service
 from partitur.journeys.definition import (
     AgentTaskNode,
@@ -54,7 +60,7 @@ LATEST_INSTANCES = 20
 #: The tables the figures of a page query again and again, copied into DuckDB once per page,
 #: without the bulky documents those queries never read.
 SCANNED = ("journey_instances", "journey_transitions", "messages")
-UNREAD = ("state", "payload", "data", "error")
+UNREAD = ("state", "payload", "data")
 #: Node types whose figures include messages (sent, delivered, opened, clicked).
 MESSAGE_TYPES = frozenset({"send", "webhook", "agent_task"})
 #: Beyond this many days of entries the KPI chart counts weeks instead of days.
@@ -258,21 +264,20 @@ def journey_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) 
     figures: list[NodeKpis] = []
     points: list[KpiPoint] = []
     interval = "day"
-    experiments: dict[str, list[ExperimentResult] | str] = {}
+    experiments: list[ExperimentReport] = []
+    score: JourneyScore | None = None
     if journey.latest_version is not None:
         with open_engine(ctx.store, who.workspace_id) as engine:
             engine.materialize(*SCANNED, omit=UNREAD)
             summary = analytics.journey_kpis(engine, journey_id=journey.id, now=ctx.clock.now())
             figures = analytics.node_kpis(engine, journey_id=journey.id)
             points, interval = _timeseries(engine, journey.id)
-            for node in definition.nodes:
-                if isinstance(node, SplitNode):
-                    try:
-                        experiments[node.id] = analytics.journey_experiment(
-                            engine, journey_id=journey.id, split_node=node.id
-                        )
-                    except ValidationFailed as exc:
-                        experiments[node.id] = str(exc.detail)
+            experiments = analytics.experiment_reports(
+                ctx, workspace_id=who.workspace_id, journey=key, engine=engine, now=ctx.clock.now()
+            )
+            score = analytics.journey_score(
+                ctx, workspace_id=who.workspace_id, journey=key, engine=engine, now=ctx.clock.now()
+            )
     chart = None
     if len(points) > 1:  # a line needs two periods; one is said in words
         title = f"{journey.name}: entered and converted per {interval} of entry (UTC)"
@@ -292,6 +297,7 @@ def journey_page(request: Request, ctx: ContextDep, who: UiPrincipal, key: str) 
         points=points,
         interval=interval,
         experiments=experiments,
+        score=score,
         instances=instances,
         message_types=MESSAGE_TYPES,
     )

@@ -52,6 +52,7 @@ class Webhook(Channel):
     kind = "webhook"
     channel = "webhook"
     needs_template = False
+    audience = "internal"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
