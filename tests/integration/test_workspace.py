@@ -43,7 +43,7 @@ def test_missing_or_weak_token_is_refused(client: TestClient, ctx: Context) -> N
         read = service.create_token(
             conn, workspace_id=ctx.workspace_id, name="r", scopes=[Scope.read], now=ctx.clock.now()
         ).token
-    refused = client.get("/api/sources", headers={"Authorization": f"Bearer {read}"})
+    refused = client.get("/api/tokens", headers={"Authorization": f"Bearer {read}"})
     assert refused.status_code == 403
     assert refused.json()["field"] == "Authorization"
 

@@ -183,6 +183,28 @@ class ExperimentResult(BaseModel):
     srm: SampleRatioCheck
 
 
+class SplitExperiment(BaseModel):
+    """A journey split's variants, each compared with the control variant."""
+
+    split_node: str
+    results: list[ExperimentResult] = Field(default_factory=list)
+    #: why nothing is compared yet: ``too_few_variants`` (fewer than two variants have
+    #: instances) or ``no_control`` (the control variant has none)
+    pending: Literal["too_few_variants", "no_control"] | None = None
+
+
+class JourneyReport(BaseModel):
+    """Everything a journey's page shows, measured over one engine: the KPI summary, the
+    figures of each node, entries and conversions over time and every split's experiment."""
+
+    summary: JourneyKpis
+    nodes: list[NodeKpis]
+    #: the period of ``timeseries``: days, or weeks once the entries span many months
+    interval: Literal["day", "week"]
+    timeseries: list[KpiPoint]
+    experiments: list[SplitExperiment]
+
+
 # -- attribution -------------------------------------------------------------------------------
 
 

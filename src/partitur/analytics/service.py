@@ -10,10 +10,19 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection
 
-from partitur.analytics import repository
-from partitur.analytics.contracts import Alert, MonitorConfig, MonitorRun
+from partitur.analytics import kpis, repository
+from partitur.analytics.contracts import (
+    Alert,
+    JourneyKpis,
+    JourneyReport,
+    KpiPoint,
+    MonitorConfig,
+    MonitorRun,
+    SplitExperiment,
+)
 from partitur.analytics.detection import DetectorSettings
-from partitur.analytics.engine import AnalyticsEngine
+from partitur.analytics.engine import AnalyticsEngine, open_engine
+from partitur.analytics.experiments import journey_experiment
 from partitur.analytics.monitoring import (
     HISTORY_HOURS,
     HOUR,
@@ -29,6 +38,7 @@ from partitur.core.clock import isoformat
 from partitur.core.errors import NotFound, ValidationFailed
 from partitur.privacy.audit import record_audit
 from partitur.storage.cursors import get_position, set_position
+from partitur.storage.engine import Store
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +58,95 @@ def journey_id_of(conn: Connection, *, workspace_id: str, value: str) -> str:
         return journeys.get_journey(conn, workspace_id=workspace_id, key=value).id
     except NotFound:
         return value
+
+
+#: The journey tables a page of journey figures queries again and again: copied into DuckDB once
+#: per request (``AnalyticsEngine.materialize``), without the bulky documents never read.
+JOURNEY_TABLES = ("journey_instances", "journey_transitions", "messages")
+UNREAD_COLUMNS = ("state", "payload", "data", "error")
+#: Beyond this many days of entries a journey's time series counts weeks instead of days.
+MAX_DAILY_POINTS = 120
+
+
+def journey_headlines(store: Store, *, workspace_id: str, now: datetime) -> list[JourneyKpis]:
+    """The KPI summary of every published journey (over all its versions), measured over one
+    engine into which the journey tables are copied once: the store is scanned once per
+    table, not once per journey and query."""
+    from partitur.journeys import service as journeys
+
+    with store.read() as conn:
+        published = [
+            j
+            for j in journeys.list_journeys(conn, workspace_id=workspace_id)
+            if j.latest_version is not None
+        ]
+        costs = repository.get_config(conn, workspace_id).channel_costs
+    if not published:
+        return []
+    with open_engine(store, workspace_id) as engine:
+        engine.materialize(*JOURNEY_TABLES, omit=UNREAD_COLUMNS)
+        return [
+            kpis.journey_kpis(engine, journey_id=j.id, channel_costs=costs, now=now)
+            for j in published
+        ]
+
+
+def _timeseries(engine: AnalyticsEngine, journey_id: str) -> tuple[str, list[KpiPoint]]:
+    points = kpis.kpi_timeseries(engine, journey_id=journey_id, interval="day")
+    if len(points) > 1 and (points[-1].period - points[0].period).days > MAX_DAILY_POINTS:
+        return "week", kpis.kpi_timeseries(engine, journey_id=journey_id, interval="week")
+    return "day", points
+
+
+def _experiment(engine: AnalyticsEngine, journey_id: str, split_node: str) -> SplitExperiment:
+    try:
+        results = journey_experiment(engine, journey_id=journey_id, split_node=split_node)
+    except ValidationFailed as exc:
+        if exc.field == "control":
+            return SplitExperiment(split_node=split_node, pending="no_control")
+        return SplitExperiment(split_node=split_node, pending="too_few_variants")
+    return SplitExperiment(split_node=split_node, results=results)
+
+
+def journey_report(
+    store: Store, *, workspace_id: str, journey: str, now: datetime
+) -> JourneyReport:
+    """What a journey's page shows (``journey`` is its key or id): the KPI summary and each
+    node's figures over every version, entries and conversions per day of entry (per week
+    beyond ``MAX_DAILY_POINTS`` days), and the experiment of every split node of the published
+    version. One engine, the journey tables copied into it once. Raises ``NotFound`` for an
+    unknown journey and ``ValidationFailed`` for one that is not published yet."""
+    from partitur.journeys import service as journeys
+
+    with store.read() as conn:
+        match = [
+            j
+            for j in journeys.list_journeys(conn, workspace_id=workspace_id)
+            if journey in (j.key, j.id)
+        ]
+        if not match:
+            raise NotFound(f"no journey {journey}", field="journey_id")
+        summary = match[0]
+        if summary.latest_version is None:
+            raise ValidationFailed(
+                f"journey {summary.key} is not published yet", field="journey_id"
+            )
+        definition = journeys.get_definition(conn, workspace_id=workspace_id, key=summary.key)
+        costs = repository.get_config(conn, workspace_id).channel_costs
+    splits = [n.id for n in definition.nodes if n.type == "split"]
+    with open_engine(store, workspace_id) as engine:
+        engine.materialize(*JOURNEY_TABLES, omit=UNREAD_COLUMNS)
+        headline = kpis.journey_kpis(engine, journey_id=summary.id, channel_costs=costs, now=now)
+        nodes = kpis.node_kpis(engine, journey_id=summary.id, channel_costs=costs)
+        interval, points = _timeseries(engine, summary.id)
+        experiments = [_experiment(engine, summary.id, node) for node in splits]
+    return JourneyReport(
+        summary=headline,
+        nodes=nodes,
+        interval="week" if interval == "week" else "day",
+        timeseries=points,
+        experiments=experiments,
+    )
 
 
 def get_config(conn: Connection, *, workspace_id: str) -> MonitorConfig:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -23,11 +24,15 @@ from partitur.events.contracts import (
     MAX_MESSAGE_BYTES,
     MESSAGE_TYPES,
     PROFILE_ANONYMOUS_PREFIX,
+    DayVolume,
+    EventVolume,
     IngestResult,
     QuarantinedMessage,
     Rejection,
+    SourceVolume,
     StoredEvent,
 )
+from partitur.workspaces import service as workspaces
 
 log = logging.getLogger(__name__)
 
@@ -534,3 +539,58 @@ def list_quarantine(
     )
     page = [QuarantinedMessage.model_validate(r) for r in rows[:limit]]
     return page, (page[-1].id if len(rows) > limit else None)
+
+
+#: ``event_volume`` scans the event log; its figures are kept until a new event arrives (the key
+#: holds the log's highest ``seq``), so reloading the overview costs two index lookups.
+_volume_cache: dict[str, tuple[tuple[Any, ...], EventVolume]] = {}
+_volume_lock = threading.Lock()
+
+
+def event_volume(
+    conn: Connection, *, workspace_id: str, now: datetime, days: int = 30
+) -> EventVolume:
+    """Totals of the event log and the events per UTC day and source over ``days`` days that
+    end on the day of the newest event, or today if that is earlier (imported history may end
+    before today). Raises ``ValidationFailed`` for ``days`` outside 1..366."""
+    if not 1 <= days <= 366:
+        raise ValidationFailed("days is between 1 and 366", field="days")
+    quarantined = repository.count_quarantine(conn, workspace_id=workspace_id)
+    key = (repository.highest_seq(conn), days, now.date(), quarantined)
+    with _volume_lock:
+        cached = _volume_cache.get(workspace_id)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    newest = repository.newest_timestamp(conn, workspace_id=workspace_id)
+    until = min(now, newest) if newest is not None else now
+    first_day = (until.astimezone(UTC) - timedelta(days=days - 1)).date()
+    since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
+    per_day: dict[date, dict[str, int]] = {first_day + timedelta(days=k): {} for k in range(days)}
+    per_source: dict[str, int] = {}
+    for day_text, source_id, n in repository.volume_by_day_and_source(
+        conn, workspace_id=workspace_id, since=since
+    ):
+        bucket = per_day.get(date.fromisoformat(day_text))
+        if bucket is None:
+            continue  # events stamped after the period's last day
+        bucket[source_id] = bucket.get(source_id, 0) + n
+        per_source[source_id] = per_source.get(source_id, 0) + n
+    names = {s.id: s.name for s in workspaces.list_sources(conn, workspace_id=workspace_id)}
+    volume = EventVolume(
+        events=repository.count_events(conn, workspace_id=workspace_id),
+        events_last_day=repository.count_events(
+            conn, workspace_id=workspace_id, since=max(now - timedelta(days=1), since)
+        ),
+        quarantined=quarantined,
+        first_day=first_day,
+        last_day=first_day + timedelta(days=days - 1),
+        period_total=sum(per_source.values()),
+        sources=[
+            SourceVolume(source_id=s, name=names.get(s, "other"), events=n)
+            for s, n in sorted(per_source.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        days=[DayVolume(day=d, total=sum(by.values()), by_source=by) for d, by in per_day.items()],
+    )
+    with _volume_lock:
+        _volume_cache[workspace_id] = (key, volume)
+    return volume

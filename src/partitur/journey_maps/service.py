@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -18,6 +18,7 @@ from partitur.journey_maps.contracts import (
     JourneyMap,
     JourneyMapDocument,
     MapMeasurement,
+    MapReport,
     MapVersion,
     RankedInsight,
     StageDefinition,
@@ -448,6 +449,41 @@ def measured_insights(
         )
         value = _value_per_customer(engine, since=since, until=until, order_event="Order Completed")
     return measurement, rank_insights(document, measurement, value_per_customer=value)
+
+
+#: The measured period of a map report when none is given: the last 90 days up to today.
+REPORT_DAYS = 90
+
+
+def report_period(since: date | None, until: date | None, *, today: date) -> tuple[date, date]:
+    """The first and last day (inclusive, UTC) of a map report: by default the last
+    ``REPORT_DAYS`` days up to today. Raises ``ValidationFailed`` naming ``since`` when it is
+    after ``until``."""
+    last = until or today
+    first = since or last - timedelta(days=REPORT_DAYS - 1)
+    if first > last:
+        raise ValidationFailed("since must be on or before until", field="since")
+    return first, last
+
+
+def map_report(
+    store: Store,
+    *,
+    workspace_id: str,
+    key: str,
+    since: date | None,
+    until: date | None,
+    today: date,
+) -> MapReport:
+    """The map measured over whole UTC days (``report_period``) with its ranked insights, from
+    one analytics engine. Raises ``NotFound`` for an unknown map."""
+    first, last = report_period(since, until, today=today)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    measurement, ranked = measured_insights(
+        store, workspace_id=workspace_id, key=key, since=start, until=end
+    )
+    return MapReport(first_day=first, last_day=last, measurement=measurement, insights=ranked)
 
 
 def insight_before_after(

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, select, text
+from sqlalchemy import Connection, bindparam, delete, func, select, text
 
 from partitur.core import jsonutil
 from partitur.core.types import UtcDateTime, utc_from_db, utc_moment
@@ -433,3 +433,58 @@ def erase_rows(
         ).rowcount,
     }
     return {k: int(v) for k, v in counts.items()}
+
+
+# -- lists for people (search results, recently active) ------------------------------------------
+
+
+def count_profiles(conn: Connection, *, workspace_id: str) -> int:
+    """Profiles of the workspace that were not merged into another."""
+    query = (
+        select(func.count())
+        .select_from(profiles)
+        .where(profiles.c.workspace_id == workspace_id, profiles.c.merged_into.is_(None))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def recent_profile_ids(conn: Connection, *, workspace_id: str, limit: int) -> list[str]:
+    """The most recently active profiles (not merged away), newest first."""
+    rows = conn.execute(
+        select(profiles.c.id)
+        .where(profiles.c.workspace_id == workspace_id, profiles.c.merged_into.is_(None))
+        .order_by(profiles.c.last_seen_at.desc())
+        .limit(limit)
+    ).scalars()
+    return list(rows)
+
+
+def summary_rows(
+    conn: Connection, *, workspace_id: str, ids: Sequence[str]
+) -> list[tuple[dict[str, Any], str | None]]:
+    """Rows of the given profiles (in the order of ``ids``, missing ones left out) with the
+    first user id of each."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(
+            profiles.c.id,
+            profiles.c.traits,
+            profiles.c.computed,
+            profiles.c.last_seen_at,
+            profiles.c.merged_into,
+        ).where(profiles.c.workspace_id == workspace_id, profiles.c.id.in_(list(ids)))
+    ).mappings()
+    by_id = {r["id"]: dict(r) for r in rows}
+    user_ids: dict[str, str] = {}
+    for profile_id, value in conn.execute(
+        select(identities.c.profile_id, identities.c.value)
+        .where(
+            identities.c.workspace_id == workspace_id,
+            identities.c.kind == "user_id",
+            identities.c.profile_id.in_(list(by_id)),
+        )
+        .order_by(identities.c.first_seen_at, identities.c.value)
+    ):
+        user_ids.setdefault(profile_id, value)
+    return [(by_id[i], user_ids.get(i)) for i in ids if i in by_id]

@@ -3,9 +3,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from partitur.api.deps import AdminPrincipal, ContextDep
+from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal
 from partitur.workspaces import service
-from partitur.workspaces.contracts import ApiToken, IssuedToken, Scope, Source
+from partitur.workspaces.contracts import ApiToken, IssuedToken, Scope, Source, SourceInfo
 
 router = APIRouter(prefix="/api", tags=["workspace"])
 
@@ -19,10 +19,13 @@ class TokenCreate(BaseModel):
     scopes: list[Scope] = Field(min_length=1)
 
 
-@router.get("/sources", response_model=list[Source])
-def list_sources(ctx: ContextDep, who: AdminPrincipal) -> list[Source]:
+@router.get("/sources", response_model=list[SourceInfo])
+def list_sources(ctx: ContextDep, who: ReadPrincipal) -> list[SourceInfo]:
+    """The workspace's sources; each write key only for a caller with the admin scope."""
     with ctx.store.read() as conn:
-        return service.list_sources(conn, workspace_id=who.workspace_id)
+        return service.source_infos(
+            conn, workspace_id=who.workspace_id, with_write_keys=who.allows(Scope.admin)
+        )
 
 
 @router.post("/sources", response_model=Source, status_code=201)
