@@ -31,6 +31,7 @@ import {
   taxonomyQuery,
   timelineQuery,
 } from "@/api/queries";
+import { RouteError } from "@/components/RouteError";
 import { NotFoundPage } from "@/pages/NotFoundPage";
 import { Layout } from "./Layout";
 
@@ -208,6 +209,7 @@ export function makeRouter(queryClient: QueryClient) {
     basepath: "/ui",
     context: { queryClient },
     defaultPreload: "intent",
+    defaultErrorComponent: RouteError,
     // the query cache decides freshness; the router only starts the requests
     defaultPreloadStaleTime: 0,
     scrollRestoration: true,

@@ -25,6 +25,8 @@ export const theme = createTheme({
   components: {
     Table: { defaultProps: { verticalSpacing: "xs", highlightOnHover: true } },
     Card: { defaultProps: { withBorder: true, padding: "lg", radius: "md" } },
+    // wide tables scroll sideways in a native, keyboard-focusable box (WCAG 2.1.1)
+    TableScrollContainer: { defaultProps: { type: "native", tabIndex: 0 } },
   },
 });
 

@@ -41,6 +41,9 @@ export const de: Catalogue = {
     server:
       "Der Server konnte diese Anfrage nicht beantworten. Bitte gleich noch einmal versuchen; tritt der Fehler weiter auf, diese Anfrage-ID an die Administration geben.",
     requestId: "Anfrage-ID:",
+    crashTitle: "Diese Seite funktioniert gerade nicht",
+    crash: "Beim Anzeigen dieser Seite ist etwas Unerwartetes passiert. Neu laden hilft meist.",
+    reload: "Seite neu laden",
     refusedTitle: "Anfrage abgelehnt",
   },
   notFound: {
@@ -257,6 +260,7 @@ export const de: Catalogue = {
     versionN: "Version {{n}}",
     draft: "Entwurf",
     flowLabel: "Die Journey als Diagramm",
+    edgeAria: "von {{from}} zu {{to}}",
     nodeAria: "{{type}} {{node}}",
     start: "Start",
     reachedShort: "erreicht",
@@ -517,6 +521,7 @@ export const de: Catalogue = {
     until: "bis",
     measure: "Messen",
     dayRequired: "Bitte einen Tag wählen.",
+    invalidDay: "Dieser Tag lässt sich nicht messen.",
     sinceAfterUntil: "Der erste Tag muss vor dem letzten Tag liegen oder gleich sein.",
     periodRefused:
       "Dieser Zeitraum ließ sich nicht messen; stattdessen sind die letzten 90 Tage zu sehen.",

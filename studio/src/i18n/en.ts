@@ -37,6 +37,9 @@ export const en = {
     server:
       "The server could not answer this request. Please try again in a moment; if it keeps happening, give your administrator this request id.",
     requestId: "Request id:",
+    crashTitle: "This page stopped working",
+    crash: "Something unexpected happened while showing this page. Reloading usually helps.",
+    reload: "Reload the page",
     refusedTitle: "Request refused",
   },
   notFound: {
@@ -252,6 +255,7 @@ export const en = {
     versionN: "version {{n}}",
     draft: "draft",
     flowLabel: "The journey as a diagram",
+    edgeAria: "from {{from}} to {{to}}",
     nodeAria: "{{type}} {{node}}",
     start: "start",
     reachedShort: "reached",
@@ -508,6 +512,7 @@ export const en = {
     until: "to",
     measure: "Measure",
     dayRequired: "Choose a day.",
+    invalidDay: "This is not a day that can be measured.",
     sinceAfterUntil: "The first day must be on or before the last day.",
     periodRefused: "This period could not be measured; the last 90 days are shown instead.",
     noStages: "This map has no stages yet.",

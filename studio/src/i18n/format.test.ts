@@ -30,6 +30,11 @@ describe("formats", () => {
     expect(en.dateTime("2026-01-05T08:30:00Z", "Europe/Berlin")).toBe("5 Jan 2026, 09:30");
   });
 
+  it("show a value that is no date as it is", () => {
+    expect(en.day("2026-13-01")).toBe("2026-13-01");
+    expect(en.dateTime("soon")).toBe("soon");
+  });
+
   it("use the browser's own variant of a language", () => {
     expect(intlLocale("en", ["en-US", "de-DE"])).toBe("en-US");
     expect(intlLocale("de", ["en-US"])).toBe("de-DE");

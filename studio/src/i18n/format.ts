@@ -68,6 +68,10 @@ export function makeFormat(language: UiLanguage, preferred: readonly string[] = 
       ),
     );
   const asDate = (value: string | Date) => (typeof value === "string" ? new Date(value) : value);
+  const utcDay = (value: string | Date) =>
+    typeof value === "string" ? new Date(`${value.slice(0, 10)}T00:00:00Z`) : value;
+  // a value that is no date (a typo in a URL) is shown as it is, never as an exception
+  const valid = (moment: Date) => !Number.isNaN(moment.getTime());
 
   return {
     locale,
@@ -95,29 +99,32 @@ export function makeFormat(language: UiLanguage, preferred: readonly string[] = 
     },
     day: (value) => {
       // a day without time is a UTC calendar day: format it in UTC so it does not shift
-      const moment =
-        typeof value === "string" ? new Date(`${value.slice(0, 10)}T00:00:00Z`) : value;
+      const moment = utcDay(value);
+      if (!valid(moment)) return String(value);
       return wrap(
         new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" }).format(moment),
       );
     },
     shortDay: (value) => {
-      const moment =
-        typeof value === "string" ? new Date(`${value.slice(0, 10)}T00:00:00Z`) : value;
+      const moment = utcDay(value);
+      if (!valid(moment)) return String(value);
       return wrap(
         new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", timeZone: "UTC" }).format(
           moment,
         ),
       );
     },
-    dateTime: (value, timeZone, seconds = false) =>
-      wrap(
+    dateTime: (value, timeZone, seconds = false) => {
+      const moment = asDate(value);
+      if (!valid(moment)) return String(value);
+      return wrap(
         new Intl.DateTimeFormat(locale, {
           dateStyle: "medium",
           timeStyle: seconds ? "medium" : "short",
           timeZone: validZone(timeZone),
-        }).format(asDate(value)),
-      ),
+        }).format(moment),
+      );
+    },
     duration: (iso) => {
       const found = parseDuration(iso);
       return found?.length ? wrap(parts(found)) : iso;

@@ -74,7 +74,7 @@ export function SignInPage() {
   });
 
   return (
-    <Center mih="100vh" p="md" bg="gray.0" component="main" id="main">
+    <Center mih="100vh" p="md" bg="gray.0" component="main" id="main" data-page-ready="true">
       <Card w="100%" maw={420} shadow="sm" padding="xl">
         <form onSubmit={submit} noValidate>
           <Stack gap="md">

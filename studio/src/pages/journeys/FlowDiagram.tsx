@@ -137,6 +137,7 @@ export function FlowDiagram({
         source: node.id,
         target: edge.target,
         label: edgeLabel(node, edge, t) || undefined,
+        ariaLabel: t("journey.edgeAria", { from: node.id, to: edge.target }),
         type: "smoothstep",
         markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16 },
         labelStyle: { fontSize: 11, fill: "#343a40" },

@@ -143,8 +143,9 @@ export function JourneyPage() {
   }, [people.data]);
 
   useEffect(() => {
-    if (highlighted)
-      document.getElementById(`node-${highlighted}`)?.scrollIntoView({ block: "nearest" });
+    if (highlighted) {
+      document.getElementById(`node-${highlighted}`)?.scrollIntoView({ block: "center" });
+    }
   }, [highlighted]);
 
   const crumbs = [{ label: t("journeys.title"), to: "/journeys" }];
@@ -177,7 +178,8 @@ export function JourneyPage() {
   const earlier = (r?.nodes ?? []).filter((n) => !d.nodes.some((node) => node.id === n.node_id));
   const pct = (v: number | null | undefined) => (v == null ? "—" : fmt.percent(v));
   const ready = instances.isSuccess && (!published || !report.isPending);
-  const select = (nodeId: string) => void navigate({ search: { node: nodeId }, replace: true });
+  const select = (nodeId: string) =>
+    void navigate({ search: { node: nodeId }, replace: true, resetScroll: false });
 
   return (
     <Page title={j.name} crumbs={crumbs} ready={ready} subtitle={<Code>{j.key}</Code>}>

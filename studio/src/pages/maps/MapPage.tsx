@@ -78,10 +78,9 @@ function PeriodForm({
   useEffect(() => {
     form.setValues({ since, until });
   }, [since, until]);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: errors come from the server's answer
-  useEffect(() => {
-    for (const [field, message] of Object.entries(serverErrors)) form.setFieldError(field, message);
-  }, [serverErrors]);
+  const fmt = useFormat();
+  const dayFormatter = ({ date }: { date: unknown }) =>
+    typeof date === "string" ? fmt.day(date) : "";
   const ariaLabels = {
     previousMonth: t("calendar.previousMonth"),
     nextMonth: t("calendar.nextMonth"),
@@ -110,19 +109,21 @@ function PeriodForm({
       <Group align="flex-start" gap="sm" wrap="wrap">
         <DatePickerInput
           label={t("map.since")}
-          valueFormat="D MMM YYYY"
+          valueFormatter={dayFormatter}
           ariaLabels={ariaLabels}
           w={170}
           data-field="since"
           {...form.getInputProps("since")}
+          error={form.getInputProps("since").error ?? serverErrors.since}
         />
         <DatePickerInput
           label={t("map.until")}
-          valueFormat="D MMM YYYY"
+          valueFormatter={dayFormatter}
           ariaLabels={ariaLabels}
           w={170}
           data-field="until"
           {...form.getInputProps("until")}
+          error={form.getInputProps("until").error ?? serverErrors.until}
         />
         <Button type="submit" mt={25}>
           {t("map.measure")}
@@ -146,7 +147,17 @@ export function MapPage() {
     asked.error instanceof ApiError && asked.error.status === 422 ? asked.error : null;
   const fallback = useQuery({ ...mapReportQuery(key, undefined, undefined), enabled: !!refused });
   const report = refused ? fallback : asked;
-  const serverErrors = useMemo(() => refused?.fieldErrors() ?? {}, [refused]);
+  // the server names the field at fault; the words are the reader's
+  const serverErrors = useMemo(() => {
+    const out: Record<string, string> = {};
+    for (const field of Object.keys(refused?.fieldErrors() ?? {})) {
+      out[field] =
+        field === "since" && since && until && since > until
+          ? t("map.sinceAfterUntil")
+          : t("map.invalidDay");
+    }
+    return out;
+  }, [refused, since, until, t]);
   const stageNames = useMemo(
     () => new Map((taxonomy.data?.stages ?? []).map((s) => [s.key, s.name])),
     [taxonomy.data],
@@ -409,6 +420,7 @@ export function MapPage() {
                                 to="/journeys/$key"
                                 params={{ key: insight.linked_journey }}
                                 size="xs"
+                                underline="always"
                               >
                                 {insight.linked_journey}
                               </AnchorLink>
