@@ -39,6 +39,7 @@ from partitur.channels.decisions import (
 from partitur.channels.plugins.email import SmtpEmail
 from partitur.channels.plugins.webhook import Webhook
 from partitur.channels.recipients import Recipient
+from partitur.core.actions import Actor
 from partitur.settings import Settings
 from partitur.storage.engine import Store
 
@@ -200,6 +201,7 @@ def bench_dispatcher(n: int) -> tuple[float, float]:
                 ),
                 secret_key=ctx.settings.secret_key,
                 now=now,
+                actor=Actor.system(ctx.workspace_id, "bench"),
             )
             service.save_template(
                 conn,
@@ -212,6 +214,7 @@ def bench_dispatcher(n: int) -> tuple[float, float]:
                     body_html='<a href="https://acme.test">x</a>',
                 ),
                 now=now,
+                actor=Actor.system(ctx.workspace_id, "bench"),
             )
             ids = [new_id("prf") for _ in range(n)]
             conn.execute(
@@ -291,6 +294,7 @@ def bench_webhook_dispatcher(n: int, threads: int) -> tuple[float, int, int, flo
                 # retries become due after milliseconds so the run measures them, not the wait
                 policy=DeliveryPolicy(retry_base_seconds=0.001, retry_max_seconds=0.01),
                 now=now,
+                actor=Actor.system(ctx.workspace_id, "bench"),
             )
             service.save_provider(
                 conn,
@@ -304,6 +308,7 @@ def bench_webhook_dispatcher(n: int, threads: int) -> tuple[float, int, int, flo
                 ),
                 secret_key=ctx.settings.secret_key,
                 now=now,
+                actor=Actor.system(ctx.workspace_id, "bench"),
             )
             ids = [new_id("prf") for _ in range(n)]
             conn.execute(

@@ -27,6 +27,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from partitur.core.actions import Actor
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _httpload import cpu_seconds, post, run_load, start_serve, stop
 
@@ -266,9 +268,15 @@ def _prepare(db_url: str, var_dir: Path, profiles: int) -> str:
                     per_profile_cap=3,
                 ),
                 now=NOW,
+                actor=Actor.system(ctx.workspace_id, "bench"),
             )
         token = workspaces.create_token(
-            conn, workspace_id=ctx.workspace_id, name="bench", scopes=[Scope.admin], now=NOW
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="bench",
+            scopes=[Scope.admin],
+            now=NOW,
+            actor=Actor.system(ctx.workspace_id, "bench"),
         ).token
     ctx.close()
     return token

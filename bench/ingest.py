@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _httpload import cpu_seconds, post, run_load, start_serve, stop  # noqa: E402
 
 from partitur.context import Context  # noqa: E402
+from partitur.core.actions import Actor  # noqa: E402
 from partitur.events import repository, service  # noqa: E402
 from partitur.events.bulk_import import import_events  # noqa: E402
 from partitur.settings import Settings  # noqa: E402
@@ -83,7 +84,13 @@ def new_store(directory: Path, name: str, synchronous: str = "FULL") -> Context:
 
 def source_for(ctx: Context) -> tuple[str, str]:
     with ctx.store.begin() as conn:
-        src = create_source(conn, workspace_id=ctx.workspace_id, name="bench", now=START)
+        src = create_source(
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="bench",
+            now=START,
+            actor=Actor.system(ctx.workspace_id, "bench"),
+        )
     return src.id, src.write_key
 
 

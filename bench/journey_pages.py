@@ -37,6 +37,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from partitur.app import create_app  # noqa: E402
 from partitur.context import Context  # noqa: E402
+from partitur.core.actions import Actor  # noqa: E402
 from partitur.core.clock import VirtualClock  # noqa: E402
 from partitur.journeys import service  # noqa: E402
 from partitur.journeys.tables import journey_instances, journey_transitions  # noqa: E402
@@ -79,8 +80,16 @@ def arrange(ctx: Context, instances: int) -> list[tuple[str, str]]:
     journeys = []
     with ctx.store.begin() as conn:
         for n in range(JOURNEYS):
-            service.save_draft(conn, workspace_id=ws, document=document(n), now=NOW)
-            published = service.publish(conn, workspace_id=ws, key=f"journey-{n}", now=NOW)
+            service.save_draft(
+                conn,
+                workspace_id=ws,
+                document=document(n),
+                now=NOW,
+                actor=Actor.system(ws, "bench"),
+            )
+            published = service.publish(
+                conn, workspace_id=ws, key=f"journey-{n}", now=NOW, actor=Actor.system(ws, "bench")
+            )
             journeys.append((published.journey_id, published.key))
     for start in range(0, instances, CHUNK):
         rows, moves = [], []
@@ -167,7 +176,12 @@ def main() -> None:
             )
             with ctx.store.begin() as conn:
                 token = workspaces.create_token(
-                    conn, workspace_id=ctx.workspace_id, name="bench", scopes=[Scope.read], now=NOW
+                    conn,
+                    workspace_id=ctx.workspace_id,
+                    name="bench",
+                    scopes=[Scope.read],
+                    now=NOW,
+                    actor=Actor.system(ctx.workspace_id, "bench"),
                 ).token
             with TestClient(create_app(settings, ctx=ctx)) as client:
                 headers = {"Authorization": f"Bearer {token}"}

@@ -41,6 +41,7 @@ from tests.support.journeys import add_event, add_events, add_templates  # noqa:
 from tests.support.redis_server import RedisServer  # noqa: E402
 
 from partitur.context import Context  # noqa: E402
+from partitur.core.actions import Actor  # noqa: E402
 from partitur.core.clock import Clock, SystemClock, VirtualClock  # noqa: E402
 from partitur.core.errors import NotFound  # noqa: E402
 from partitur.core.ids import new_id  # noqa: E402
@@ -97,9 +98,19 @@ def publish(ctx: Context, document: dict[str, Any], now: datetime) -> str:
             refs=parse_definition(document).template_refs(),
             now=now,
         )
-        service.save_draft(conn, workspace_id=ctx.workspace_id, document=document, now=now)
+        service.save_draft(
+            conn,
+            workspace_id=ctx.workspace_id,
+            document=document,
+            now=now,
+            actor=Actor.system(ctx.workspace_id, "bench"),
+        )
         return service.publish(
-            conn, workspace_id=ctx.workspace_id, key=document["key"], now=now
+            conn,
+            workspace_id=ctx.workspace_id,
+            key=document["key"],
+            now=now,
+            actor=Actor.system(ctx.workspace_id, "bench"),
         ).journey_id
 
 
@@ -179,7 +190,9 @@ def bench_backfill(directory: Path, n: int) -> dict[str, float]:
     clock.set(T0 + timedelta(days=days))
     publish(ctx, waiting, clock.now())
     started, cpu = time.perf_counter(), time.process_time()
-    result = backfill(ctx, keys=["five-wait"], since=T0)
+    result = backfill(
+        ctx, keys=["five-wait"], since=T0, actor=Actor.system(ctx.workspace_id, "bench")
+    )
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     with ctx.store.read() as conn:
         # instance steps as in figure 1: node executions (transitions)
@@ -357,6 +370,7 @@ def bench_commit_resume_latency(directory: Path, samples: int) -> dict[str, floa
             key="resume",
             profile_ids=[f"p{i}" for i in range(samples)],
             now=now,
+            actor=Actor.system(ctx.workspace_id, "bench"),
         )
     consumer = EventConsumer(ctx)
     consumer.interval_seconds = 1.0
@@ -447,7 +461,11 @@ def bench_http_resume_latency(directory: Path, samples: int) -> dict[str, float]
     publish(ctx, RESUME_JOURNEY, now)
     with ctx.store.begin() as conn:
         write_key = workspaces.create_source(
-            conn, workspace_id=ctx.workspace_id, name="web", now=now
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="web",
+            now=now,
+            actor=Actor.system(ctx.workspace_id, "bench"),
         ).write_key
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -472,7 +490,14 @@ def bench_http_resume_latency(directory: Path, samples: int) -> dict[str, float]
             ).id
             for i in range(samples)
         ]
-        service.enrol(conn, workspace_id=ctx.workspace_id, key="resume", profile_ids=ids, now=now)
+        service.enrol(
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="resume",
+            profile_ids=ids,
+            now=now,
+            actor=Actor.system(ctx.workspace_id, "bench"),
+        )
     consumer = EventConsumer(ctx)
     loops = [resolver, consumer]
     threads = [threading.Thread(target=loop.run_forever, daemon=True) for loop in loops]
@@ -510,7 +535,11 @@ def bench_scaleout_resume(directory: Path, samples: int, redis_url: str | None) 
     publish(ctx, RESUME_JOURNEY, now)
     with ctx.store.begin() as conn:
         write_key = workspaces.create_source(
-            conn, workspace_id=ctx.workspace_id, name="web", now=now
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="web",
+            now=now,
+            actor=Actor.system(ctx.workspace_id, "bench"),
         ).write_key
     env = {
         "PARTITUR_DATABASE_URL": f"sqlite:///{directory / name}",
@@ -544,7 +573,12 @@ def bench_scaleout_resume(directory: Path, samples: int, redis_url: str | None) 
                         break
         with ctx.store.begin() as conn:
             service.enrol(
-                conn, workspace_id=ctx.workspace_id, key="resume", profile_ids=ids, now=now
+                conn,
+                workspace_id=ctx.workspace_id,
+                key="resume",
+                profile_ids=ids,
+                now=now,
+                actor=Actor.system(ctx.workspace_id, "bench"),
             )
         time.sleep(1.5)  # the worker has seen the enrolments
         latencies = track_until_resumed(ctx, http, ids)

@@ -22,6 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.events.tables import events
 from partitur.identity.loops import IdentityResolver
@@ -89,6 +90,7 @@ def define(ctx: Context, key: str, rule: dict[str, object]) -> float:
             workspace_id=ctx.workspace_id,
             definition=SegmentDefinition.model_validate({"key": key, "name": key, "rule": rule}),
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "bench"),
         )
     return time.perf_counter() - started
 

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 
 from partitur.app import create_app
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.settings import Settings
 from partitur.workspaces import service as workspaces
@@ -91,6 +92,7 @@ def admin_token(ctx: Context) -> str:
             name="test",
             scopes=[Scope.admin],
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         ).token
 
 
@@ -103,5 +105,9 @@ def admin_headers(admin_token: str) -> dict[str, str]:
 def write_key(ctx: Context) -> str:
     with ctx.store.begin() as conn:
         return workspaces.create_source(
-            conn, workspace_id=ctx.workspace_id, name="web", now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="web",
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         ).write_key

@@ -47,6 +47,16 @@ class Context:
             ).id
         return ctx
 
+    def __post_init__(self) -> None:
+        # committed actions wake the loops waiting on their topics (core.actions.wake); the
+        # closure reads ``self.signals`` at call time, so replacing the signals later works
+
+        def notify(topics: set[str]) -> None:
+            for topic in sorted(topics):
+                self.signals.notify(topic)
+
+        self.store.on_commit = notify
+
     def close(self) -> None:
         close_signals = getattr(self.signals, "close", None)
         if close_signals is not None:

@@ -27,6 +27,7 @@ from partitur.channels import service
 from partitur.channels.contracts import ConsentChange, DeliveryPolicy, ProviderIn, SendRequest
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.ids import new_id
 from partitur.profiles.tables import profiles
 from tests.support.postgres import free_port
@@ -76,6 +77,7 @@ def grant(ctx: Context, profile_id: str, channel: str, group: str = "*") -> None
             ),
             now=ctx.clock.now(),
             secret_key=ctx.settings.secret_key,
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
 
 
@@ -105,6 +107,7 @@ def set_policy(ctx: Context, **changes: Any) -> None:
             workspace_id=ctx.workspace_id,
             policy=DeliveryPolicy(**changes),
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
 
 
@@ -116,6 +119,7 @@ def provider(ctx: Context, **fields: Any) -> None:
             provider=ProviderIn(**fields),
             secret_key=ctx.settings.secret_key,
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
 
 

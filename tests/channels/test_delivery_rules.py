@@ -11,6 +11,7 @@ from partitur.channels import service
 from partitur.channels.contracts import CapRule, TemplateIn
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from tests.channels.conftest import (
     MailSink,
@@ -213,6 +214,7 @@ def test_check_template_reports_problems_at_publish_time(ctx: Context) -> None:
                 sample_profile_id=pid,
             ),
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
         problems = service.check_template(
             conn, workspace_id=ctx.workspace_id, key="promo", channel="email"
@@ -233,6 +235,7 @@ def test_check_template_reports_problems_at_publish_time(ctx: Context) -> None:
                 sample_data={"offer": "10%"},
             ),
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
         assert (
             service.check_template(
@@ -312,6 +315,7 @@ def test_opt_in_traits_on_the_profile_count_unless_the_ledger_says_otherwise(
             change=ConsentChange(profile_id=overruled, channel="email", status="revoked"),
             now=ctx.clock.now(),
             secret_key=ctx.settings.secret_key,
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     ids = [
         send(ctx, p, payload={"subject": "News", "text": "x"})

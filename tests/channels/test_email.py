@@ -11,6 +11,7 @@ from partitur.channels import service
 from partitur.channels.contracts import TemplateIn
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from tests.channels.conftest import (
     MailSink,
@@ -50,7 +51,11 @@ def setup_email(ctx: Context, smtp: MailSink) -> None:
             ),
         ):
             service.save_template(
-                conn, workspace_id=ctx.workspace_id, template=t, now=ctx.clock.now()
+                conn,
+                workspace_id=ctx.workspace_id,
+                template=t,
+                now=ctx.clock.now(),
+                actor=Actor.system(ctx.workspace_id, "test"),
             )
 
 

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
+from partitur.core.actions import Actor
 from tests.channels.conftest import MailSink, make_profile, message, provider, send
 
 
@@ -209,6 +210,7 @@ def test_an_agent_task_template_is_the_agents_brief_and_is_optional_at_publish(
                 sample_data={"offer": "x"},
             ),
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     pid = make_profile(ctx, name="Jana")
     send(

@@ -9,6 +9,7 @@ from datetime import timedelta
 from partitur.channels.decisions import CircuitBreaker
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from tests.channels.conftest import (
     HttpServer,
@@ -171,6 +172,7 @@ def test_a_journey_webhook_node_names_its_endpoint_by_template_and_sends_its_pay
                 sample_data={"score": 1},
             ),
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     pid = make_profile(ctx, email="jana@example.com")
     cold = send(

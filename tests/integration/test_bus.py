@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from partitur.bus import Bus, open_bus, shard_of
+from partitur.core.actions import Actor
 from tests.support.redis_server import RedisServer
 
 
@@ -127,7 +128,11 @@ def test_events_posted_to_one_api_process_wake_a_worker_process(
     try:
         with api.store.begin() as conn:
             key = create_source(
-                conn, workspace_id=api.workspace_id, name="web", now=api.clock.now()
+                conn,
+                workspace_id=api.workspace_id,
+                name="web",
+                now=api.clock.now(),
+                actor=Actor.system(api.workspace_id, "test"),
             ).write_key
         time.sleep(0.2)
         seen = worker.signals.version("events")

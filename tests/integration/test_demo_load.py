@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from partitur.context import Context
+from partitur.core.actions import Permission
 from partitur.demo.generator import DemoConfig, generate
 from partitur.demo.loader import run_demo
 from partitur.demo.steps import DemoReport
 from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
 
 END = datetime(2026, 1, 5, 12, tzinfo=UTC)
 SMALL = {"customers": 80, "days": 21, "seed": 5, "end": END}
@@ -33,7 +33,7 @@ def test_the_demo_loads_every_valid_message_resolves_profiles_and_quarantines_th
     assert set(report.write_keys) == {"web", "app", "shop", "email", "crm", "support", "surveys"}
     with ctx.store.read() as conn:
         principal = workspaces.authenticate(conn, report.admin_token)
-        assert principal.allows(Scope.admin)
+        assert principal.can(Permission.manage_access)
         signup = next(m for m in data.messages if m.get("event") == "Signed Up")
         anonymous_history = [
             m

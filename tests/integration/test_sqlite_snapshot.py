@@ -6,6 +6,7 @@ from pathlib import Path
 
 from partitur.analytics.engine import open_engine
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.settings import Settings
 from partitur.workspaces import service
 
@@ -22,12 +23,24 @@ def test_duckdb_reads_a_current_copy_never_the_live_sqlite_file(tmp_path: Path) 
         Settings(database_url=f"sqlite:///{tmp_path / 'p.db'}", analytics_snapshot_seconds=0)
     )
     with ctx.store.begin() as conn:
-        service.create_source(conn, workspace_id=ctx.workspace_id, name="web", now=NOW)
+        service.create_source(
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="web",
+            now=NOW,
+            actor=Actor.system(ctx.workspace_id, "test"),
+        )
     first = ctx.store.sqlite_snapshot()
     assert first != ctx.store.sqlite_path
     assert sources_in(first) == 1
     with ctx.store.begin() as conn:
-        service.create_source(conn, workspace_id=ctx.workspace_id, name="app", now=NOW)
+        service.create_source(
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="app",
+            now=NOW,
+            actor=Actor.system(ctx.workspace_id, "test"),
+        )
     assert sources_in(ctx.store.sqlite_snapshot()) == 2  # the commit just made is in the copy
     with open_engine(ctx.store, ctx.workspace_id) as engine:
         (count,) = engine.con.execute("SELECT count(*) FROM store.sources").fetchone()
@@ -41,6 +54,12 @@ def test_a_recent_copy_is_reused_within_the_allowed_staleness(tmp_path: Path) ->
     )
     first = ctx.store.sqlite_snapshot()
     with ctx.store.begin() as conn:
-        service.create_source(conn, workspace_id=ctx.workspace_id, name="web", now=NOW)
+        service.create_source(
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="web",
+            now=NOW,
+            actor=Actor.system(ctx.workspace_id, "test"),
+        )
     assert sources_in(ctx.store.sqlite_snapshot()) == sources_in(first) == 0
     ctx.close()

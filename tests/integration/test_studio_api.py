@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.events.tables import events, quarantine
 from partitur.identity.tables import identities
 from partitur.profiles.tables import profiles
@@ -20,7 +21,12 @@ def token(ctx: Context, scope: Scope) -> dict[str, str]:
     """Bearer headers of a new token with ``scope``."""
     with ctx.store.begin() as conn:
         issued = workspaces.create_token(
-            conn, workspace_id=ctx.workspace_id, name="ui", scopes=[scope], now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="ui",
+            scopes=[scope],
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     return {"Authorization": f"Bearer {issued.token}"}
 
@@ -31,8 +37,12 @@ def anna(ctx: Context) -> str:
     now = ctx.clock.now()
     ws = ctx.workspace_id
     with ctx.store.begin() as conn:
-        web = workspaces.create_source(conn, workspace_id=ws, name="web", now=now)
-        support = workspaces.create_source(conn, workspace_id=ws, name="support", now=now)
+        web = workspaces.create_source(
+            conn, workspace_id=ws, name="web", now=now, actor=Actor.system(ws, "test")
+        )
+        support = workspaces.create_source(
+            conn, workspace_id=ws, name="support", now=now, actor=Actor.system(ws, "test")
+        )
         base = {"workspace_id": ws, "created_at": now, "updated_at": now, "trait_times": {}}
         conn.execute(
             profiles.insert(),

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from partitur.analytics import kpis
 from partitur.analytics.engine import open_engine
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.journey_maps import service as maps
 from partitur.journey_maps.contracts import JourneyMapDocument
@@ -58,7 +59,7 @@ def onboarding(ctx: Context, clock: VirtualClock) -> str:
         with ctx.store.begin() as conn:
             result = journeys.enrol(
                 conn, workspace_id=ctx.workspace_id, key="onboarding", profile_ids=day,
-                now=clock.now(),
+                now=clock.now(), actor=Actor.system(ctx.workspace_id, "test")
             )  # fmt: skip
         assert result.enrolled == 3
         clock.advance(timedelta(days=1))
@@ -78,6 +79,7 @@ def test_the_headlines_give_every_published_journey_its_kpis(
             workspace_id=ctx.workspace_id,
             document={**ONBOARDING, "key": "winback", "name": "Win-back draft"},
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     headers = token(ctx, Scope.read)
     listed = {j["key"]: j for j in client.get("/api/journeys", headers=headers).json()}
@@ -126,7 +128,11 @@ def test_a_report_for_a_draft_or_an_unknown_journey_is_refused(
 ) -> None:
     with ctx.store.begin() as conn:
         journeys.save_draft(
-            conn, workspace_id=ctx.workspace_id, document=ONBOARDING, now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            document=ONBOARDING,
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     headers = token(ctx, Scope.read)
     draft = client.get("/api/analytics/journeys/onboarding/report", headers=headers)
@@ -196,7 +202,7 @@ def purchase_map(ctx: Context, clock: VirtualClock) -> str:
                     *MAP["stages"][1:]]}
             ),
             now=clock.now(),
-            actor="test",
+            actor=Actor.system(ctx.workspace_id, "test"),
         )  # fmt: skip
     log = EventLog(ctx)
     t = clock.now() - timedelta(days=5)

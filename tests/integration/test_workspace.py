@@ -6,6 +6,7 @@ import sys
 from fastapi.testclient import TestClient
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 
 
 def test_health_and_openapi_docs_are_served(client: TestClient) -> None:
@@ -41,7 +42,12 @@ def test_missing_or_weak_token_is_refused(client: TestClient, ctx: Context) -> N
 
     with ctx.store.begin() as conn:
         read = service.create_token(
-            conn, workspace_id=ctx.workspace_id, name="r", scopes=[Scope.read], now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="r",
+            scopes=[Scope.read],
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         ).token
     refused = client.get("/api/tokens", headers={"Authorization": f"Bearer {read}"})
     assert refused.status_code == 403
@@ -98,7 +104,13 @@ def test_audit_trail_records_who_created_a_source(
         headers=admin_headers,
     )
     assert trail.status_code == 200
-    assert [e["action"] for e in trail.json()] == ["source.created"]
-    assert trail.json()[0]["details"] == {"name": "shop"}
-    missing = client.get("/api/audit", params={"subject_type": "source"}, headers=admin_headers)
-    assert missing.status_code == 422 and missing.json()["field"] == "subject_id"
+    (entry,) = trail.json()["items"]
+    assert entry["action"] == "source.create"
+    assert entry["after"] == {"name": "shop"}
+    assert entry["actor"].startswith("token:tok_")
+    every_source = client.get(
+        "/api/audit", params={"action": "source."}, headers=admin_headers
+    ).json()
+    assert made["id"] in [e["subject_id"] for e in every_source["items"]]
+    bad = client.get("/api/audit", params={"limit": 0}, headers=admin_headers)
+    assert bad.status_code == 422 and bad.json()["field"] == "limit"

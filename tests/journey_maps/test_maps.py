@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.errors import Conflict, InvalidDocument
 from partitur.journey_maps import io, service
 from partitur.journey_maps.contracts import JourneyMapDocument, Taxonomy
@@ -23,7 +24,7 @@ def save(ctx: Context, document: dict[str, Any], **kw: Any) -> Any:
             workspace_id=ctx.workspace_id,
             document=JourneyMapDocument.model_validate(document),
             now=ctx.clock.now(),
-            actor="test",
+            actor=Actor.system(ctx.workspace_id, "test"),
             **kw,
         )
 
@@ -75,7 +76,7 @@ def test_taxonomy_cannot_drop_a_stage_in_use(ctx: Context) -> None:
             conn,
             workspace_id=ctx.workspace_id,
             now=ctx.clock.now(),
-            actor="t",
+            actor=Actor.system(ctx.workspace_id, "t"),
             taxonomy=Taxonomy(stages=[{"key": "research", "name": "Research"}]),
         )  # type: ignore[list-item]
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from partitur.core.actions import Actor
 from partitur.events.tables import events
 from partitur.profiles.tables import profiles
 
@@ -141,6 +142,7 @@ def add_templates(
                 body_text="Hello",
             ),
             now=now,
+            actor=Actor.system(workspace_id, "test"),
         )
 
 

@@ -32,9 +32,9 @@ from partitur.analytics.funnels import funnel
 from partitur.analytics.monitoring import epoch_hour, volume_series
 from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.errors import Forbidden
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
-from partitur.workspaces.contracts import Principal
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
@@ -42,7 +42,7 @@ TableFormat = Literal["json", "csv"]
 ChartFormat = Literal["json", "csv", "png", "svg"]
 
 
-def _journey_id(ctx: Context, who: Principal, value: str) -> str:
+def _journey_id(ctx: Context, who: Actor, value: str) -> str:
     with ctx.store.read() as conn:
         return service.journey_id_of(conn, workspace_id=who.workspace_id, value=value)
 
@@ -387,7 +387,7 @@ def put_monitor_config(body: MonitorConfig, ctx: ContextDep, who: WritePrincipal
             workspace_id=who.workspace_id,
             config=body,
             now=ctx.clock.now(),
-            actor=who.token_id,
+            actor=who,
         )
 
 
@@ -396,4 +396,9 @@ def run_monitor(ctx: ContextDep, who: WritePrincipal) -> MonitorRun:
     """Judge the completed hours now (the worker does this every minute)."""
     if who.workspace_id != ctx.workspace_id:
         raise Forbidden("the monitor runs for the served workspace only")
-    return service.run_monitor(ctx, now=ctx.clock.now())
+    run = service.run_monitor(ctx, now=ctx.clock.now())
+    with ctx.store.begin() as conn:
+        service.record_manual_run(
+            conn, workspace_id=who.workspace_id, run=run, now=ctx.clock.now(), actor=who
+        )
+    return run

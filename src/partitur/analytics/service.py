@@ -34,9 +34,9 @@ from partitur.analytics.monitoring import (
     volume_findings,
 )
 from partitur.context import Context
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.clock import isoformat
 from partitur.core.errors import NotFound, ValidationFailed
-from partitur.privacy.audit import record_audit
 from partitur.storage.cursors import get_position, set_position
 from partitur.storage.engine import Store
 
@@ -153,26 +153,21 @@ def get_config(conn: Connection, *, workspace_id: str) -> MonitorConfig:
     return repository.get_config(conn, workspace_id)
 
 
+@action("monitor.configure", permission=Permission.manage_models, subject="analytics_monitor")
 def update_config(
     conn: Connection,
     *,
     workspace_id: str,
     config: MonitorConfig,
     now: datetime,
-    actor: str = "system",
+    actor: Actor,
 ) -> MonitorConfig:
     """Replace the monitor settings (webhook, thresholds, channel costs); audited."""
     if config.webhook_url and not config.webhook_url.startswith(("http://", "https://")):
         raise ValidationFailed("the webhook must be an http(s) URL", field="webhook_url")
     repository.put_config(conn, workspace_id, config, now)
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="analytics.monitor.configure",
-        subject_type="analytics_monitor",
+    describe(
         subject_id=workspace_id,
-        at=now,
         details={"webhook": bool(config.webhook_url), "threshold": config.threshold},
     )
     return config
@@ -368,3 +363,14 @@ def rewind_monitor(conn: Connection, *, workspace_id: str, hours: int, now: date
     if not 1 <= hours <= 24 * 14:
         raise ValidationFailed("hours must be between 1 and 336", field="hours")
     set_position(conn, _cursor_name(workspace_id), epoch_hour(now) - hours - 1, now)
+
+
+@action("monitor.run", permission=Permission.analyse, subject="analytics_monitor")
+def record_manual_run(
+    conn: Connection, *, workspace_id: str, run: MonitorRun, now: datetime, actor: Actor
+) -> None:
+    """Audit a monitor pass someone ran by hand (the pass writes as the loop's does)."""
+    describe(
+        subject_id=workspace_id,
+        details={"hours_evaluated": run.hours_evaluated, "alerts": len(run.alerts)},
+    )

@@ -1,16 +1,32 @@
-"""FastAPI dependencies shared by every router: the context and the caller's identity."""
+"""FastAPI dependencies shared by every router: the context and the caller (an ``Actor``).
+
+A caller authenticates with ``Authorization: Bearer <API token>`` or, in a browser, with the
+session cookie set by ``POST /api/session``; a cookie-authenticated request that changes state
+must repeat the session's CSRF token in ``X-CSRF-Token`` (the cookie alone never suffices, so
+another site cannot make a signed-in browser change anything).
+
+Routes check the coarse right here (``Reader`` may read, ``Writer`` may change something,
+``Admin`` manages the workspace); each action checks its own permission (core.actions).
+"""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from partitur.context import Context
+from partitur.core.actions import Actor, Permission
 from partitur.core.errors import Forbidden, Unauthorized
-from partitur.workspaces.contracts import Principal, Scope
 from partitur.workspaces.service import authenticate
+
+#: the cookie of a signed-in browser and the cookie holding its CSRF token
+SESSION_COOKIE = "partitur_session"
+CSRF_COOKIE = "partitur_csrf"
+CSRF_HEADER = "x-csrf-token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_context(request: Request) -> Context:
@@ -21,25 +37,82 @@ def get_context(request: Request) -> Context:
 ContextDep = Annotated[Context, Depends(get_context)]
 
 
-def require(scope: Scope) -> Callable[..., Principal]:
-    """A dependency that admits a bearer token holding ``scope`` (or a higher one)."""
+def request_id(request: Request) -> str | None:
+    """The request's id (``X-Request-ID``, or the one the server gave it)."""
+    value = getattr(request.state, "request_id", None)
+    return value if isinstance(value, str) else None
 
-    def dependency(request: Request, ctx: ContextDep) -> Principal:
-        header = request.headers.get("authorization", "")
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _credential(request: Request) -> tuple[str, bool]:
+    """The token the request carries and whether it came in the session cookie."""
+    header = request.headers.get("authorization", "")
+    if header:
         kind, _, token = header.partition(" ")
-        if kind.lower() != "bearer" or not token:
+        if kind.lower() != "bearer" or not token.strip():
             raise Unauthorized(
                 "send an API token as 'Authorization: Bearer <token>'", field="Authorization"
             )
-        with ctx.store.read() as conn:
-            principal = authenticate(conn, token.strip())
-        if not principal.allows(scope):
-            raise Forbidden(f"this token lacks the '{scope.value}' scope", field="Authorization")
-        return principal
+        return token.strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if cookie:
+        return cookie, True
+    raise Unauthorized(
+        "sign in, or send an API token as 'Authorization: Bearer <token>'", field="Authorization"
+    )
+
+
+def check_csrf(request: Request) -> None:
+    """Refuse a cookie-authenticated state change without the session's CSRF token."""
+    if request.method in _SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    if not sent or not expected or not hmac.compare_digest(sent, expected):
+        raise Forbidden("missing or wrong CSRF token", field="X-CSRF-Token")
+
+
+def current_actor(request: Request, ctx: Context) -> Actor:
+    """Authenticate the request; raises ``Unauthorized`` / ``Forbidden``."""
+    token, from_cookie = _credential(request)
+    if from_cookie:
+        check_csrf(request)
+    with ctx.store.read() as conn:
+        actor = authenticate(conn, token)
+    return actor.for_request(request_id=request_id(request), ip=client_ip(request))
+
+
+def require(check: Callable[[Actor], bool], message: str) -> Callable[..., Actor]:
+    def dependency(request: Request, ctx: ContextDep) -> Actor:
+        actor = current_actor(request, ctx)
+        if not check(actor):
+            raise Forbidden(message, field="Authorization")
+        return actor
 
     return dependency
 
 
-ReadPrincipal = Annotated[Principal, Depends(require(Scope.read))]
-WritePrincipal = Annotated[Principal, Depends(require(Scope.write))]
-AdminPrincipal = Annotated[Principal, Depends(require(Scope.admin))]
+def _writes(actor: Actor) -> bool:
+    """May change something at all (each action then checks its own permission)."""
+    return any(actor.can(p) for p in Permission if p not in (Permission.read, Permission.analyse))
+
+
+ReadPrincipal = Annotated[
+    Actor, Depends(require(lambda a: a.can(Permission.read), "this token may not read"))
+]
+AnalysePrincipal = Annotated[
+    Actor,
+    Depends(require(lambda a: a.can(Permission.analyse), "this role may not run analyses")),
+]
+WritePrincipal = Annotated[
+    Actor, Depends(require(_writes, "this token lacks the 'write' scope (read-only role)"))
+]
+AdminPrincipal = Annotated[
+    Actor,
+    Depends(
+        require(lambda a: a.can(Permission.manage_workspace), "this token lacks the 'admin' scope")
+    ),
+]

@@ -42,6 +42,7 @@ from partitur.channels.contracts import (
 )
 from partitur.channels.signing import sign, verify
 from partitur.core import jsonutil
+from partitur.core.actions import Actor
 from partitur.core.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 from partitur.core.pagination import Page
 
@@ -69,10 +70,13 @@ def send_message(body: SendIn, ctx: ContextDep, principal: WritePrincipal) -> Qu
     """Queue a message (idempotent by ``idempotency_key``)."""
     request = SendRequest(workspace_id=principal.workspace_id, **body.model_dump())
     with ctx.store.begin() as conn:
-        queued = service.enqueue(conn, request=request, now=ctx.clock.now())
-    ctx.signals.notify("outbox")
-    ctx.signals.notify("events")
-    return queued
+        return service.send_message(
+            conn,
+            workspace_id=principal.workspace_id,
+            request=request,
+            now=ctx.clock.now(),
+            actor=principal,
+        )
 
 
 @router.get("/messages", response_model=Page[Message])
@@ -108,11 +112,22 @@ def dispatch_now(ctx: ContextDep, principal: AdminPrincipal) -> DispatchReport:
     """Run one dispatcher pass now (the worker does this continuously)."""
     from partitur.channels.dispatch import Dispatcher
 
+    if principal.workspace_id != ctx.workspace_id:
+        raise Forbidden("the dispatcher runs for the served workspace only")
     dispatcher = Dispatcher(ctx)
     try:
-        return dispatcher.run_once(ctx.clock.now())
+        report = dispatcher.run_once(ctx.clock.now())
     finally:
         dispatcher.close()
+    with ctx.store.begin() as conn:
+        service.record_manual_dispatch(
+            conn,
+            workspace_id=principal.workspace_id,
+            report=report.model_dump(mode="json"),
+            now=ctx.clock.now(),
+            actor=principal,
+        )
+    return report
 
 
 # --- settings ------------------------------------------------------------------------------
@@ -127,7 +142,7 @@ def save_provider(body: ProviderIn, ctx: ContextDep, principal: AdminPrincipal) 
             provider=body,
             secret_key=ctx.settings.secret_key,
             now=ctx.clock.now(),
-            actor=principal.token_id,
+            actor=principal,
         )
 
 
@@ -151,7 +166,7 @@ def set_policy(body: DeliveryPolicy, ctx: ContextDep, principal: AdminPrincipal)
             workspace_id=principal.workspace_id,
             policy=body,
             now=ctx.clock.now(),
-            actor=principal.token_id,
+            actor=principal,
         )
 
 
@@ -166,7 +181,7 @@ def save_template(body: TemplateIn, ctx: ContextDep, principal: WritePrincipal) 
             workspace_id=principal.workspace_id,
             template=body,
             now=ctx.clock.now(),
-            actor=principal.token_id,
+            actor=principal,
         )
 
 
@@ -226,7 +241,7 @@ def create_group(
             workspace_id=principal.workspace_id,
             group=body,
             now=ctx.clock.now(),
-            actor=principal.token_id,
+            actor=principal,
         )
 
 
@@ -245,7 +260,7 @@ def change_consent(body: ConsentChange, ctx: ContextDep, principal: WritePrincip
             change=body,
             now=ctx.clock.now(),
             secret_key=ctx.settings.secret_key,
-            actor=principal.token_id,
+            actor=principal,
         )
     ctx.signals.notify("outbox")
     return state
@@ -284,13 +299,14 @@ class SuppressionIn(BaseModel):
 @router.post("/suppressions", status_code=204)
 def add_suppression(body: SuppressionIn, ctx: ContextDep, principal: AdminPrincipal) -> Response:
     with ctx.store.begin() as conn:
-        service.suppress(
+        service.add_suppression(
             conn,
             workspace_id=principal.workspace_id,
             channel=body.channel,
             address=body.address.strip().lower() if body.channel == "email" else body.address,
             reason=body.reason,
             now=ctx.clock.now(),
+            actor=principal,
         )
     return Response(status_code=204)
 
@@ -298,8 +314,12 @@ def add_suppression(body: SuppressionIn, ctx: ContextDep, principal: AdminPrinci
 @router.post("/bounces", status_code=204)
 def report_bounce(body: BounceIn, ctx: ContextDep, principal: WritePrincipal) -> Response:
     with ctx.store.begin() as conn:
-        service.record_bounce(
-            conn, workspace_id=principal.workspace_id, bounce=body, now=ctx.clock.now()
+        service.report_bounce(
+            conn,
+            workspace_id=principal.workspace_id,
+            bounce=body,
+            now=ctx.clock.now(),
+            actor=principal,
         )
     return Response(status_code=204)
 
@@ -325,8 +345,12 @@ async def report_dsn(
 
     def record() -> list[BounceOutcome]:
         with ctx.store.begin() as conn:
-            return service.record_dsn(
-                conn, workspace_id=principal.workspace_id, raw=raw, now=ctx.clock.now()
+            return service.report_dsn(
+                conn,
+                workspace_id=principal.workspace_id,
+                raw=raw,
+                now=ctx.clock.now(),
+                actor=principal,
             )
 
     return await run_in_threadpool(record)
@@ -335,8 +359,12 @@ async def report_dsn(
 @router.post("/devices", status_code=204)
 def register_device(body: DeviceTokenIn, ctx: ContextDep, principal: WritePrincipal) -> Response:
     with ctx.store.begin() as conn:
-        service.register_device_token(
-            conn, workspace_id=principal.workspace_id, device=body, now=ctx.clock.now()
+        service.register_device(
+            conn,
+            workspace_id=principal.workspace_id,
+            device=body,
+            now=ctx.clock.now(),
+            actor=principal,
         )
     return Response(status_code=204)
 
@@ -420,7 +448,12 @@ def sms_inbound(
     workspace_id = str(verify(ctx.settings.secret_key, "sms-inbound", token)["w"])
     with ctx.store.begin() as conn:
         service.sms_inbound(
-            conn, workspace_id=workspace_id, phone=from_, body=body, now=ctx.clock.now()
+            conn,
+            workspace_id=workspace_id,
+            phone=from_,
+            body=body,
+            now=ctx.clock.now(),
+            actor=Actor.customer(workspace_id, "sms"),
         )
     return Response("<Response/>", media_type="application/xml")
 
@@ -467,6 +500,7 @@ def claim_task(
             task_id=task_id,
             assignee=body.assignee,
             now=ctx.clock.now(),
+            actor=principal,
         )
 
 
@@ -482,6 +516,7 @@ def complete_task(
             assignee=body.assignee,
             outcome=body.outcome,
             now=ctx.clock.now(),
+            actor=principal,
         )
 
 
@@ -497,11 +532,16 @@ def issue_inbox_token(
     body: InboxTokenIn, ctx: ContextDep, principal: WritePrincipal
 ) -> dict[str, str]:
     """Issue the token an app's user reads their inbox with (call it from the app's backend)."""
-    return {
-        "token": service.inbox_token(
-            ctx.settings.secret_key, workspace_id=principal.workspace_id, profile_id=body.profile_id
+    with ctx.store.begin() as conn:
+        token = service.issue_inbox_token(
+            conn,
+            workspace_id=principal.workspace_id,
+            profile_id=body.profile_id,
+            secret_key=ctx.settings.secret_key,
+            now=ctx.clock.now(),
+            actor=principal,
         )
-    }
+    return {"token": token}
 
 
 def _inbox_user(ctx: Any, header: str | None, query: str | None) -> tuple[str, str]:
@@ -547,6 +587,7 @@ def mark_read(
             profile_id=profile_id,
             item_ids=body.ids,
             now=ctx.clock.now(),
+            actor=Actor.customer(workspace_id, profile_id),
         )
     return {"marked": count}
 

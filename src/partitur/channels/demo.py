@@ -9,6 +9,7 @@ from typing import Any
 from partitur.channels import service
 from partitur.channels.contracts import ProviderIn, SubscriptionGroupIn, TemplateIn
 from partitur.context import Context
+from partitur.core.actions import Actor
 
 NAME = "{{ profile.first_name | default('there') }}"
 _LINK = '<a href="{{ unsubscribe_url }}">%s</a>'
@@ -225,7 +226,11 @@ def setup_channels(ctx: Context, report: Any) -> None:
         for template in wanted:
             if (template.kind, template.key, template.locale) not in have:
                 service.save_template(
-                    conn, workspace_id=ctx.workspace_id, template=template, now=now, actor="demo"
+                    conn,
+                    workspace_id=ctx.workspace_id,
+                    template=template,
+                    now=now,
+                    actor=Actor.system(ctx.workspace_id, "demo"),
                 )
                 saved += 1
         groups = {g.key for g in service.list_groups(conn, workspace_id=ctx.workspace_id)}
@@ -240,7 +245,11 @@ def setup_channels(ctx: Context, report: Any) -> None:
         ):
             if group.key not in groups:
                 service.create_group(
-                    conn, workspace_id=ctx.workspace_id, group=group, now=now, actor="demo"
+                    conn,
+                    workspace_id=ctx.workspace_id,
+                    group=group,
+                    now=now,
+                    actor=Actor.system(ctx.workspace_id, "demo"),
                 )
         providers = {
             (p.channel, p.name) for p in service.list_providers(conn, workspace_id=ctx.workspace_id)
@@ -261,7 +270,7 @@ def setup_channels(ctx: Context, report: Any) -> None:
                 ),
                 secret_key=ctx.settings.secret_key,
                 now=now,
-                actor="demo",
+                actor=Actor.system(ctx.workspace_id, "demo"),
             )
     report.add("message templates", saved)
     report.note(

@@ -53,10 +53,10 @@ from partitur.channels.tables import (
     suppressions,
 )
 from partitur.channels.templates import TemplateBook, TemplateProblem
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from partitur.core.ids import new_id, new_ids
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
-from partitur.privacy.audit import record_audit
 
 # --- the outbox ----------------------------------------------------------------------------
 
@@ -274,6 +274,7 @@ def _provider(row: dict[str, Any]) -> Provider:
     return Provider.model_validate(row)
 
 
+@action("provider.save", permission=Permission.manage_workspace, subject="channel_provider")
 def save_provider(
     conn: Connection,
     *,
@@ -281,7 +282,7 @@ def save_provider(
     provider: ProviderIn,
     secret_key: str,
     now: datetime,
-    actor: str = "api",
+    actor: Actor,
 ) -> Provider:
     """Create or replace a provider; secrets are encrypted with a key from ``secret_key``."""
     plugins = registry()
@@ -332,14 +333,8 @@ def save_provider(
     else:
         provider_id = new_id("prv")
         conn.execute(channel_providers.insert().values(id=provider_id, created_at=now, **values))
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="channel_provider.saved",
-        subject_type="channel_provider",
+    describe(
         subject_id=provider_id,
-        at=now,
         details={"channel": provider.channel, "name": provider.name, "kind": provider.kind},
     )
     row = conn.execute(select(channel_providers).where(channel_providers.c.id == provider_id))
@@ -357,13 +352,14 @@ def get_policy(conn: Connection, *, workspace_id: str) -> DeliveryPolicy:
     return repository.load_policy(conn, workspace_id=workspace_id)
 
 
+@action("delivery_policy.save", permission=Permission.manage_workspace, subject="delivery_policy")
 def set_policy(
     conn: Connection,
     *,
     workspace_id: str,
     policy: DeliveryPolicy,
     now: datetime,
-    actor: str = "api",
+    actor: Actor,
 ) -> DeliveryPolicy:
     document = policy.model_dump(mode="json")
     done = conn.execute(
@@ -377,16 +373,7 @@ def set_policy(
                 workspace_id=workspace_id, policy=document, updated_at=now
             )
         )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="channel_policy.saved",
-        subject_type="channel_policy",
-        subject_id=workspace_id,
-        at=now,
-        details=document,
-    )
+    describe(subject_id=workspace_id, after=document)
     return policy
 
 
@@ -415,8 +402,9 @@ def template_context(
     return context
 
 
+@action("template.save", permission=Permission.edit_templates, subject="template")
 def save_template(
-    conn: Connection, *, workspace_id: str, template: TemplateIn, now: datetime, actor: str = "api"
+    conn: Connection, *, workspace_id: str, template: TemplateIn, now: datetime, actor: Actor
 ) -> Template:
     """Create or replace one locale variant of a template, layout or snippet.
 
@@ -454,15 +442,7 @@ def save_template(
                 id=template_id, workspace_id=workspace_id, created_at=now, updated_at=now, **values
             )
         )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="template.saved",
-        subject_type="template",
-        subject_id=f"{template.kind}:{template.key}:{template.locale}",
-        at=now,
-    )
+    describe(subject_id=f"{template.kind}:{template.key}:{template.locale}")
     return Template(
         id=template_id, workspace_id=workspace_id, created_at=created, updated_at=now, **values
     )
@@ -542,13 +522,16 @@ def preview_template(
 # --- consent and subscriptions -------------------------------------------------------------
 
 
+@action(
+    "subscription_group.create", permission=Permission.edit_templates, subject="subscription_group"
+)
 def create_group(
     conn: Connection,
     *,
     workspace_id: str,
     group: SubscriptionGroupIn,
     now: datetime,
-    actor: str = "api",
+    actor: Actor,
 ) -> SubscriptionGroup:
     taken = conn.execute(
         select(subscription_groups.c.id).where(
@@ -562,16 +545,7 @@ def create_group(
         id=new_id("sgr"), workspace_id=workspace_id, created_at=now, **group.model_dump()
     )
     conn.execute(subscription_groups.insert().values(**made.model_dump()))
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="subscription_group.created",
-        subject_type="subscription_group",
-        subject_id=made.id,
-        at=now,
-        details={"key": group.key},
-    )
+    describe(subject_id=made.id, details={"key": group.key})
     return made
 
 
@@ -647,6 +621,7 @@ def _check_group(
     return found
 
 
+@action("consent.change", permission=Permission.edit_profiles, subject="profile")
 def set_consent(
     conn: Connection,
     *,
@@ -654,7 +629,7 @@ def set_consent(
     change: ConsentChange,
     now: datetime,
     secret_key: str,
-    actor: str = "api",
+    actor: Actor,
 ) -> ConsentState:
     """Grant or revoke consent. Granting an email group with double opt-in makes it pending and
     queues a confirmation mail; the grant happens when the link in it is followed."""
@@ -701,15 +676,10 @@ def set_consent(
         source=change.source,
         now=now,
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action=f"consent.{action}",
-        subject_type="profile",
+    describe(
         subject_id=change.profile_id,
-        at=now,
-        details={"channel": change.channel, "group": change.group, "source": change.source},
+        after={"channel": change.channel, "group": change.group, "status": status},
+        details={"source": change.source, "change": action},
     )
     return ConsentState(
         profile_id=change.profile_id,
@@ -1024,8 +994,9 @@ STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "STOPP"
 START_WORDS = {"START", "UNSTOP", "YES", "SUBSCRIBE", "ANMELDEN"}
 
 
+@action("consent.sms_reply", permission=Permission.own_preferences, subject="consent")
 def sms_inbound(
-    conn: Connection, *, workspace_id: str, phone: str, body: str, now: datetime
+    conn: Connection, *, workspace_id: str, phone: str, body: str, now: datetime, actor: Actor
 ) -> str:
     """An inbound SMS: STOP (and synonyms) revokes SMS consent of every profile messaged at
     that number and suppresses it; START grants it again.
@@ -1068,6 +1039,7 @@ def sms_inbound(
             now=now,
             details={"phone": number},
         )
+    describe(subject_id="sms", details={"keyword": action, "profiles": len(profile_ids)})
     return action
 
 
@@ -1148,9 +1120,22 @@ def list_inbox(
     return [InboxItem.model_validate(dict(r)) for r in rows]
 
 
+@action(
+    "inbox.mark_read",
+    permission=Permission.own_preferences,
+    subject="profile",
+    subject_key="profile_id",
+)
 def mark_read(
-    conn: Connection, *, workspace_id: str, profile_id: str, item_ids: list[str], now: datetime
+    conn: Connection,
+    *,
+    workspace_id: str,
+    profile_id: str,
+    item_ids: list[str],
+    now: datetime,
+    actor: Actor,
 ) -> int:
+    """The customer read these items of their in-app inbox."""
     done = conn.execute(
         update(inbox_items)
         .where(
@@ -1161,6 +1146,7 @@ def mark_read(
         )
         .values(read_at=now)
     )
+    describe(details={"items": len(item_ids), "marked": int(done.rowcount)})
     return int(done.rowcount)
 
 
@@ -1196,8 +1182,15 @@ def _task(conn: Connection, workspace_id: str, task_id: str) -> AgentTask:
     return AgentTask.model_validate(dict(row))
 
 
+@action("task.claim", permission=Permission.work_tasks, subject="agent_task", subject_key="task_id")
 def claim_task(
-    conn: Connection, *, workspace_id: str, task_id: str, assignee: str, now: datetime
+    conn: Connection,
+    *,
+    workspace_id: str,
+    task_id: str,
+    assignee: str,
+    now: datetime,
+    actor: Actor,
 ) -> AgentTask:
     """Claim an open task; a task someone else holds is a ``Conflict``."""
     task = _task(conn, workspace_id, task_id)
@@ -1208,20 +1201,22 @@ def claim_task(
     )
     if done.rowcount == 0:
         raise Conflict(f"task is {task.status} by {task.assignee}", field="task_id")
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=assignee,
-        action="agent_task.claimed",
-        subject_type="agent_task",
-        subject_id=task_id,
-        at=now,
-    )
+    describe(details={"assignee": assignee})
     return _task(conn, workspace_id, task_id)
 
 
+@action(
+    "task.complete", permission=Permission.work_tasks, subject="agent_task", subject_key="task_id"
+)
 def complete_task(
-    conn: Connection, *, workspace_id: str, task_id: str, assignee: str, outcome: str, now: datetime
+    conn: Connection,
+    *,
+    workspace_id: str,
+    task_id: str,
+    assignee: str,
+    outcome: str,
+    now: datetime,
+    actor: Actor,
 ) -> AgentTask:
     """Complete a task the assignee holds (an open task is claimed and completed at once)."""
     task = _task(conn, workspace_id, task_id)
@@ -1240,14 +1235,103 @@ def complete_task(
             claimed_at=task.claimed_at or now,
         )
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=assignee,
-        action="agent_task.completed",
-        subject_type="agent_task",
-        subject_id=task_id,
-        at=now,
-        details={"outcome": outcome},
-    )
+    describe(details={"assignee": assignee, "outcome": outcome})
     return _task(conn, workspace_id, task_id)
+
+
+# --- actions of the management API (each audited once; the functions above are what loops and
+# --- other domains call inside their own work) --------------------------------------------------
+
+
+@action(
+    "message.send",
+    permission=Permission.send_messages,
+    subject="message",
+    wakes=("outbox", "events"),
+)
+def send_message(
+    conn: Connection, *, workspace_id: str, request: SendRequest, now: datetime, actor: Actor
+) -> QueuedMessage:
+    """Queue one message (idempotent by its key); the dispatcher sends it."""
+    queued = enqueue(conn, request=request, now=now)
+    describe(
+        subject_id=queued.id,
+        details={"channel": request.channel, "duplicate": queued.duplicate},
+    )
+    return queued
+
+
+@action("suppression.add", permission=Permission.edit_profiles, subject="suppression")
+def add_suppression(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    channel: str,
+    address: str,
+    reason: str,
+    now: datetime,
+    actor: Actor,
+) -> bool:
+    """Put an address on the suppression list (nothing is sent to it on that channel)."""
+    added = suppress(
+        conn, workspace_id=workspace_id, channel=channel, address=address, reason=reason, now=now
+    )
+    # the address itself stays out of the audit log (personal data)
+    describe(subject_id=channel, details={"reason": reason, "added": added})
+    return added
+
+
+@action("bounce.report", permission=Permission.ingest, subject="message", wakes=("events",))
+def report_bounce(
+    conn: Connection, *, workspace_id: str, bounce: BounceIn, now: datetime, actor: Actor
+) -> BounceOutcome:
+    """A bounce or complaint reported by a provider or a bounce mailbox."""
+    outcome = record_bounce(conn, workspace_id=workspace_id, bounce=bounce, now=now)
+    describe(subject_id=bounce.message_id or "", details={"kind": bounce.kind})
+    return outcome
+
+
+@action("bounce.report_dsn", permission=Permission.ingest, subject="message", wakes=("events",))
+def report_dsn(
+    conn: Connection, *, workspace_id: str, raw: bytes, now: datetime, actor: Actor
+) -> list[BounceOutcome]:
+    """A raw delivery status notification: each failed or delayed recipient is a bounce."""
+    outcomes = record_dsn(conn, workspace_id=workspace_id, raw=raw, now=now)
+    describe(details={"recipients": len(outcomes)})
+    return outcomes
+
+
+@action("device.register", permission=Permission.edit_profiles, subject="profile")
+def register_device(
+    conn: Connection, *, workspace_id: str, device: DeviceTokenIn, now: datetime, actor: Actor
+) -> None:
+    """Register a push token of a profile's device (a token moves with its latest owner)."""
+    register_device_token(conn, workspace_id=workspace_id, device=device, now=now)
+    describe(subject_id=device.profile_id, details={"platform": device.platform})
+
+
+@action(
+    "inbox_token.issue",
+    permission=Permission.edit_profiles,
+    subject="profile",
+    subject_key="profile_id",
+)
+def issue_inbox_token(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    profile_id: str,
+    secret_key: str,
+    now: datetime,
+    actor: Actor,
+) -> str:
+    """The token an app's user reads their in-app inbox with."""
+    return inbox_token(secret_key, workspace_id=workspace_id, profile_id=profile_id)
+
+
+@action("outbox.dispatch", permission=Permission.manage_workspace, subject="outbox")
+def record_manual_dispatch(
+    conn: Connection, *, workspace_id: str, report: dict[str, Any], now: datetime, actor: Actor
+) -> None:
+    """Audit a dispatcher pass an admin ran by hand (the pass itself writes as the loop does)."""
+    describe(subject_id=workspace_id, details=report)

@@ -17,6 +17,7 @@ from partitur.analytics.engine import AnalyticsEngine, open_engine
 from partitur.analytics.exports import funnel_rows, to_csv
 from partitur.analytics.funnels import funnel
 from partitur.cli.common import JsonOpt, console, emit_json, err_console, open_context
+from partitur.core.actions import Actor
 from partitur.core.clock import isoformat, parse_iso8601
 from partitur.core.durations import parse_duration
 from partitur.core.errors import ValidationFailed
@@ -521,7 +522,11 @@ def monitor_config(
         if changes:
             config = MonitorConfig.model_validate({**config.model_dump(), **changes})
             service.update_config(
-                conn, workspace_id=ctx.workspace_id, config=config, now=ctx.clock.now(), actor="cli"
+                conn,
+                workspace_id=ctx.workspace_id,
+                config=config,
+                now=ctx.clock.now(),
+                actor=Actor.cli(ctx.workspace_id),
             )
     if json:
         emit_json(config)

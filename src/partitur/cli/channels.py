@@ -14,6 +14,7 @@ from rich.table import Table
 from partitur.channels import service
 from partitur.channels.contracts import ProviderIn, SendRequest, TemplateIn
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
+from partitur.core.actions import Actor
 from partitur.core.clock import isoformat
 from partitur.core.errors import BadRequest, ValidationFailed
 from partitur.core.ids import new_id
@@ -178,7 +179,7 @@ def providers_set(
             provider=provider,
             secret_key=ctx.settings.secret_key,
             now=ctx.clock.now(),
-            actor="cli",
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(saved)
@@ -221,7 +222,7 @@ def templates_set(
                     workspace_id=ctx.workspace_id,
                     template=TemplateIn.model_validate(item),
                     now=ctx.clock.now(),
-                    actor="cli",
+                    actor=Actor.cli(ctx.workspace_id),
                 )
             )
     if json:

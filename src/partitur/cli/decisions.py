@@ -10,6 +10,7 @@ import yaml
 from rich.table import Table
 
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
+from partitur.core.actions import Actor
 from partitur.core.errors import BadRequest
 from partitur.decisions import service
 from partitur.decisions.contracts import OfferIn, RouteRequest
@@ -87,7 +88,12 @@ def refresh_values_command(json: bool = JsonOpt) -> None:
     """Recompute value score and tier of every profile into computed traits."""
     ctx = open_context()
     with ctx.store.begin() as conn:
-        updated = service.score_all_values(conn, workspace_id=ctx.workspace_id, now=ctx.clock.now())
+        updated = service.score_all_values(
+            conn,
+            workspace_id=ctx.workspace_id,
+            now=ctx.clock.now(),
+            actor=Actor.cli(ctx.workspace_id),
+        )
     if json:
         emit_json({"profiles_updated": updated})
     else:
@@ -110,7 +116,7 @@ def policy_command(
                 kind=kind,
                 document=_document(file),
                 now=ctx.clock.now(),
-                actor="cli",
+                actor=Actor.cli(ctx.workspace_id),
             )
     else:
         with ctx.store.read() as conn:
@@ -162,7 +168,7 @@ def put_offer_command(
             key=key,
             offer=offer,
             now=ctx.clock.now(),
-            actor="cli",
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(saved)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core import jsonutil
+from partitur.core.actions import Actor
 from partitur.core.clock import isoformat, parse_iso8601
 from partitur.core.errors import BadRequest, InvalidDocument, ValidationFailed
 from partitur.journeys import service
@@ -83,7 +84,11 @@ def save(
     ctx = open_context()
     with ctx.store.begin() as conn:
         summary = service.save_draft(
-            conn, workspace_id=ctx.workspace_id, document=document, now=ctx.clock.now(), actor="cli"
+            conn,
+            workspace_id=ctx.workspace_id,
+            document=document,
+            now=ctx.clock.now(),
+            actor=Actor.cli(ctx.workspace_id),
         )
         if publish:
             service.publish(
@@ -91,7 +96,7 @@ def save(
                 workspace_id=ctx.workspace_id,
                 key=summary.key,
                 now=ctx.clock.now(),
-                actor="cli",
+                actor=Actor.cli(ctx.workspace_id),
             )
             summary = service.get_journey(conn, workspace_id=ctx.workspace_id, key=summary.key)
     if json:
@@ -122,7 +127,7 @@ def load(
             documents=documents,
             now=ctx.clock.now(),
             publish_them=publish,
-            actor="cli",
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(rows)
@@ -172,7 +177,11 @@ def publish(key: str, json: bool = JsonOpt) -> None:
     try:
         with ctx.store.begin() as conn:
             version = service.publish(
-                conn, workspace_id=ctx.workspace_id, key=key, now=ctx.clock.now(), actor="cli"
+                conn,
+                workspace_id=ctx.workspace_id,
+                key=key,
+                now=ctx.clock.now(),
+                actor=Actor.cli(ctx.workspace_id),
             )
     except InvalidDocument as exc:
         if json:
@@ -190,13 +199,12 @@ def publish(key: str, json: bool = JsonOpt) -> None:
 def _status(key: str, action: str, json: bool) -> None:
     ctx = open_context()
     with ctx.store.begin() as conn:
-        summary = service.set_status(
+        summary = service.STATUS_ACTIONS[action](
             conn,
             workspace_id=ctx.workspace_id,
             key=key,
-            action=action,
             now=ctx.clock.now(),
-            actor="cli",
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(summary)
@@ -237,7 +245,7 @@ def test_mode(
             key=key,
             enabled=enabled,
             now=ctx.clock.now(),
-            actor="cli",
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(summary)
@@ -256,6 +264,7 @@ def enrol(key: str, profile_ids: list[str], json: bool = JsonOpt) -> None:
             key=key,
             profile_ids=profile_ids,
             now=ctx.clock.now(),
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(result)
@@ -382,7 +391,9 @@ def backfill_cmd(
             start = parse_iso8601(since)
         except ValueError as exc:
             raise ValidationFailed(f"not an ISO 8601 time: {since!r}", field="--since") from exc
-    result = backfill(ctx, keys=keys, since=start, actor="cli", deliver=deliver)
+    result = backfill(
+        ctx, keys=keys, since=start, actor=Actor.cli(ctx.workspace_id), deliver=deliver
+    )
     if json:
         emit_json(result.model_dump(mode="json"))
         return

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
+from partitur.core.actions import Actor
 from partitur.core.clock import isoformat, parse_iso8601
 from partitur.core.errors import BadRequest
 from partitur.journey_maps import exports, io, render, service
@@ -82,7 +83,7 @@ def import_map(
             workspace_id=ctx.workspace_id,
             document=document,
             now=ctx.clock.now(),
-            actor="cli",
+            actor=Actor.cli(ctx.workspace_id),
             note=note,
         )
     if json:
@@ -184,6 +185,7 @@ def comment(
             element_id=element,
             author=author,
             now=ctx.clock.now(),
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(made)
@@ -286,7 +288,11 @@ def taxonomy(
         new = Taxonomy.model_validate(yaml.safe_load(file.read_text(encoding="utf-8")))
         with ctx.store.begin() as conn:
             service.set_taxonomy(
-                conn, workspace_id=ctx.workspace_id, taxonomy=new, now=ctx.clock.now(), actor="cli"
+                conn,
+                workspace_id=ctx.workspace_id,
+                taxonomy=new,
+                now=ctx.clock.now(),
+                actor=Actor.cli(ctx.workspace_id),
             )
     with ctx.store.read() as conn:
         current = service.get_taxonomy(conn, workspace_id=ctx.workspace_id)

@@ -11,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
+from partitur.core.actions import Actor
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import ValidationFailed
 from partitur.ml import registry
@@ -68,7 +69,7 @@ def clv_command(
                 discount_rate=discount_rate,
                 store=not dry_run,
                 chart_path=chart,
-                actor="cli",
+                actor=Actor.cli(ctx.workspace_id),
             )
     if json:
         emit_json(report)
@@ -129,7 +130,7 @@ def activate_command(name: str, version: int, json: bool = JsonOpt) -> None:
             name=name,
             version=version,
             now=ctx.clock.now(),
-            actor="cli",
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(model)
@@ -202,7 +203,7 @@ def churn_command(
                 var_dir=ctx.settings.var_dir,
                 name=name,
                 horizon_days=horizon_days,
-                actor="cli",
+                actor=Actor.cli(ctx.workspace_id),
             )
         updated, drift = 0, None
         if score:

@@ -8,6 +8,7 @@ from rich.table import Table
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.cli.profiles_import import import_profiles_command
 from partitur.core import jsonutil
+from partitur.core.actions import Actor
 from partitur.core.errors import ValidationFailed
 from partitur.profiles import service
 from partitur.profiles.contracts import Profile
@@ -86,7 +87,7 @@ def export(profile_id: str, json: bool = JsonOpt) -> None:
             workspace_id=ctx.workspace_id,
             profile_id=profile_id,
             now=ctx.clock.now(),
-            actor="cli",
+            actor=Actor.cli(ctx.workspace_id),
         )
     emit_json(data)
 
@@ -107,7 +108,7 @@ def erase(
             workspace_id=ctx.workspace_id,
             profile_id=profile_id,
             now=ctx.clock.now(),
-            actor="cli",
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(erased)

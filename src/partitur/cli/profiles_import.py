@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from partitur.cli.common import console, emit_json, open_context
+from partitur.core.actions import Actor
 from partitur.core.errors import ValidationFailed
 from partitur.identity.extract import Blocklist
 from partitur.profiles import service
@@ -67,6 +68,7 @@ def import_profiles_command(
                         source=source,
                         now=ctx.clock.now(),
                         tally=tally,
+                        actor=Actor.cli(ctx.workspace_id),
                     )
                 chunk.clear()
 

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core import jsonutil
+from partitur.core.actions import Actor
 from partitur.core.clock import isoformat
 from partitur.core.errors import BadRequest
 from partitur.segments import service
@@ -83,7 +84,7 @@ def create(file: Path = FileArg, json: bool = JsonOpt) -> None:
     with ctx.store.begin() as conn:
         segment = service.create_segment(
             conn, workspace_id=ctx.workspace_id, definition=definition, now=ctx.clock.now(),
-            actor="cli",
+            actor=Actor.cli(ctx.workspace_id),
         )  # fmt: skip
     if json:
         emit_json(segment)
@@ -103,7 +104,7 @@ def update(file: Path = FileArg, json: bool = JsonOpt) -> None:
     with ctx.store.begin() as conn:
         segment = service.update_segment(
             conn, workspace_id=ctx.workspace_id, key=definition.key, update=change,
-            now=ctx.clock.now(), actor="cli",
+            now=ctx.clock.now(), actor=Actor.cli(ctx.workspace_id),
         )  # fmt: skip
     if json:
         emit_json(segment)
@@ -117,7 +118,7 @@ def delete(key: str) -> None:
     ctx = open_context()
     with ctx.store.begin() as conn:
         service.delete_segment(conn, workspace_id=ctx.workspace_id, key=key, now=ctx.clock.now(),
-                               actor="cli")  # fmt: skip
+                               actor=Actor.cli(ctx.workspace_id))  # fmt: skip
     console.print(f"deleted {key}")
 
 
@@ -179,7 +180,11 @@ def rebuild(key: str, json: bool = JsonOpt) -> None:
     ctx = open_context()
     with console.status(f"building {key}"), ctx.store.begin() as conn:
         result = service.rebuild(
-            conn, workspace_id=ctx.workspace_id, key=key, now=ctx.clock.now(), actor="cli"
+            conn,
+            workspace_id=ctx.workspace_id,
+            key=key,
+            now=ctx.clock.now(),
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(result)

@@ -4,6 +4,7 @@ import typer
 from rich.table import Table
 
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
+from partitur.core.actions import Actor
 from partitur.core.clock import isoformat
 from partitur.workspaces import service
 from partitur.workspaces.contracts import Scope
@@ -22,7 +23,11 @@ def sources_create(
     ctx = open_context()
     with ctx.store.begin() as conn:
         source = service.create_source(
-            conn, workspace_id=ctx.workspace_id, name=name, now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            name=name,
+            now=ctx.clock.now(),
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(source)
@@ -55,7 +60,12 @@ def tokens_create(
     ctx = open_context()
     with ctx.store.begin() as conn:
         issued = service.create_token(
-            conn, workspace_id=ctx.workspace_id, name=name, scopes=scope, now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            name=name,
+            scopes=scope,
+            now=ctx.clock.now(),
+            actor=Actor.cli(ctx.workspace_id),
         )
     if json:
         emit_json(issued)
@@ -90,6 +100,10 @@ def tokens_revoke(token_id: str) -> None:
     ctx = open_context()
     with ctx.store.begin() as conn:
         service.revoke_token(
-            conn, workspace_id=ctx.workspace_id, token_id=token_id, now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            token_id=token_id,
+            now=ctx.clock.now(),
+            actor=Actor.cli(ctx.workspace_id),
         )
     console.print(f"revoked {token_id}")

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal, WritePrincipal
 from partitur.api.fastlane import hot_route
 from partitur.context import Context
+from partitur.core.actions import Actor, Permission
 from partitur.core.errors import BadRequest, Forbidden, Unauthorized
 from partitur.decisions import service
 from partitur.decisions.contracts import (
@@ -28,7 +29,6 @@ from partitur.decisions.contracts import (
 )
 from partitur.decisions.service import OfferImpression
 from partitur.storage.group_commit import GroupCommitWriter
-from partitur.workspaces.contracts import Principal, Scope
 from partitur.workspaces.service import authenticate
 
 router = APIRouter(prefix="/api/decisions", tags=["decisions"])
@@ -71,7 +71,9 @@ def value(profile_id: str, ctx: ContextDep, who: ReadPrincipal) -> ValueAssessme
 def refresh_values(ctx: ContextDep, who: AdminPrincipal) -> dict[str, int]:
     """Recompute and store the value tier of every profile."""
     with ctx.store.begin() as conn:
-        updated = service.score_all_values(conn, workspace_id=who.workspace_id, now=ctx.clock.now())
+        updated = service.score_all_values(
+            conn, workspace_id=who.workspace_id, now=ctx.clock.now(), actor=who
+        )
     return {"profiles_updated": updated}
 
 
@@ -99,7 +101,7 @@ def put_policy(
             kind=kind,
             document=document,
             now=ctx.clock.now(),
-            actor=who.token_id,
+            actor=who,
         )
     return {
         "kind": kind,
@@ -130,7 +132,7 @@ def put_offer(key: str, body: OfferIn, ctx: ContextDep, who: AdminPrincipal) -> 
             key=key,
             offer=body,
             now=ctx.clock.now(),
-            actor=who.token_id,
+            actor=who,
         )
 
 
@@ -138,7 +140,7 @@ def put_offer(key: str, body: OfferIn, ctx: ContextDep, who: AdminPrincipal) -> 
 def delete_offer(key: str, ctx: ContextDep, who: AdminPrincipal) -> Response:
     with ctx.store.begin() as conn:
         service.delete_offer(
-            conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who.token_id
+            conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who
         )
     return Response(status_code=204)
 
@@ -147,10 +149,10 @@ def delete_offer(key: str, ctx: ContextDep, who: AdminPrincipal) -> Response:
 
 #: How long a bearer token -> principal lookup is trusted (a revoked token stops within this).
 TOKEN_CACHE_SECONDS = 5.0
-_tokens: dict[str, tuple[Principal, float]] = {}
+_tokens: dict[str, tuple[Actor, float]] = {}
 
 
-def _principal(ctx: Context, request: Request, scope: Scope) -> Principal:
+def _principal(ctx: Context, request: Request, permission: Permission) -> Actor:
     kind, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if kind.lower() != "bearer" or not token:
@@ -166,8 +168,10 @@ def _principal(ctx: Context, request: Request, scope: Scope) -> Principal:
             _tokens.clear()
         cached = (principal, now + TOKEN_CACHE_SECONDS)
         _tokens[token] = cached
-    if not cached[0].allows(scope):
-        raise Forbidden(f"this token lacks the '{scope.value}' scope", field="Authorization")
+    if not cached[0].can(permission):
+        raise Forbidden(
+            f"this token may not do this (needs {permission.value!r})", field="Authorization"
+        )
     return cached[0]
 
 
@@ -190,7 +194,7 @@ def _json(model: BaseModel) -> Response:
 
 async def _fast_route(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
-    who = _principal(ctx, request, Scope.read)
+    who = _principal(ctx, request, Permission.read)
     body = await _body(request, RouteRequest)
     with ctx.store.read() as conn:
         decision = service.route_request(
@@ -219,7 +223,7 @@ def _impression_writer(request: Request) -> GroupCommitWriter[OfferImpression, N
 
 async def _fast_offers(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
-    who = _principal(ctx, request, Scope.write)
+    who = _principal(ctx, request, Permission.send_messages)
     body = await _body(request, OfferRequest)
     # Decide on a short read transaction (WAL readers never wait), then answer once the
     # impression is committed; impressions of concurrent requests share one transaction.

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.errors import NotFound
 from partitur.decisions import service
 from partitur.decisions.contracts import OfferIn
@@ -47,7 +48,12 @@ DEMO_OFFERS: dict[str, dict[str, Any]] = {
 def values_step(ctx: Context, report: Any) -> None:
     """Value score and tier on every profile."""
     with ctx.store.begin() as conn:
-        updated = service.score_all_values(conn, workspace_id=ctx.workspace_id, now=ctx.clock.now())
+        updated = service.score_all_values(
+            conn,
+            workspace_id=ctx.workspace_id,
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "demo"),
+        )
     report.add("profiles with a value tier", updated)
 
 
@@ -67,7 +73,7 @@ def offers_step(ctx: Context, report: Any) -> None:
                 key=key,
                 offer=OfferIn.model_validate(document),
                 now=ctx.clock.now(),
-                actor="demo",
+                actor=Actor.system(ctx.workspace_id, "demo"),
             )
             added += 1
     report.add("offers", len(DEMO_OFFERS))

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select
 from partitur.core.types import utc_from_db
 from partitur.decisions.tables import decision_impressions, decision_offers, decision_policies
 from partitur.storage import driver
-from partitur.storage.scratch import db_time
+from partitur.storage.bulk import db_time
 
 
 def latest_policy(conn: Connection, workspace_id: str, kind: str) -> Any | None:

@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection
 
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.durations import parse_duration
 from partitur.core.errors import InvalidDocument, NotFound, ValidationFailed
 from partitur.decisions import logic
@@ -37,7 +38,6 @@ from partitur.decisions.defaults import (
     DEFAULT_VALUE_MODEL,
 )
 from partitur.ml import ports
-from partitur.privacy.audit import record_audit
 from partitur.segments import service as segments
 from partitur.segments.rules import (
     ProfileFacts,
@@ -98,6 +98,12 @@ def _typed(conn: Connection, workspace_id: str, kind: str, model: type[M]) -> M:
     return policy
 
 
+@action(
+    "decision_policy.save",
+    permission=Permission.manage_offers,
+    subject="decision_policy",
+    subject_key="kind",
+)
 def put_policy(
     conn: Connection,
     *,
@@ -105,7 +111,7 @@ def put_policy(
     kind: str,
     document: Any,
     now: datetime,
-    actor: str = "api",
+    actor: Actor,
 ) -> tuple[int, BaseModel]:
     """Validate and store a new version of a policy. Raises ``InvalidDocument``."""
     if kind not in _POLICIES:
@@ -117,19 +123,10 @@ def put_policy(
         raise _invalid(exc, f"{kind} policy") from exc
     stored = policy.model_dump(mode="json", by_alias=True, exclude_none=True)
     version = repo.insert_policy(
-        conn, workspace_id=workspace_id, kind=kind, document=stored, now=now, actor=actor
+        conn, workspace_id=workspace_id, kind=kind, document=stored, now=now, actor=actor.label
     )
     _policy_cache.pop((workspace_id, kind), None)
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="decisions.policy_updated",
-        subject_type="policy",
-        subject_id=kind,
-        at=now,
-        details={"version": version},
-    )
+    describe(details={"version": version})
     return version, policy
 
 
@@ -174,7 +171,8 @@ def score_value_matrix(
     return ids, scores, logic.tiers_of(model, scores)
 
 
-def score_all_values(conn: Connection, *, workspace_id: str, now: datetime) -> int:
+@action("value.refresh", permission=Permission.manage_models, subject="value_model")
+def score_all_values(conn: Connection, *, workspace_id: str, now: datetime, actor: Actor) -> int:
     """Store ``computed.value`` ({score, tier, service_level}) and ``computed.tier`` on every
     profile of the workspace. Returns how many profiles were updated."""
     model = _typed(conn, workspace_id, "value_model", ValueModel)
@@ -196,6 +194,7 @@ def score_all_values(conn: Connection, *, workspace_id: str, now: datetime) -> i
             for pid, s, t in zip(ids, scores, tiers, strict=True)
         }
         updated += ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
+    describe(subject_id=workspace_id, details={"profiles": updated})
     return updated
 
 
@@ -323,6 +322,7 @@ def get_offer(conn: Connection, *, workspace_id: str, key: str) -> Offer:
     return _offer(row)
 
 
+@action("offer.save", permission=Permission.manage_offers, subject="offer", subject_key="key")
 def put_offer(
     conn: Connection,
     *,
@@ -330,7 +330,7 @@ def put_offer(
     key: str,
     offer: OfferIn,
     now: datetime,
-    actor: str = "api",
+    actor: Actor,
 ) -> Offer:
     """Create or replace an offer in the catalogue."""
     from partitur.decisions.tables import decision_offers
@@ -357,20 +357,13 @@ def put_offer(
             .where(decision_offers.c.id == existing.id)
             .values(updated_at=now, **values)
         )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="decisions.offer_saved",
-        subject_type="offer",
-        subject_id=key,
-        at=now,
-    )
+    describe(subject_id=key)
     return get_offer(conn, workspace_id=workspace_id, key=key)
 
 
+@action("offer.delete", permission=Permission.manage_offers, subject="offer", subject_key="key")
 def delete_offer(
-    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: str = "api"
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
 ) -> None:
     from partitur.decisions.tables import decision_offers
 
@@ -379,15 +372,7 @@ def delete_offer(
         raise NotFound(f"no offer {key}", field="key")
     conn.execute(decision_offers.delete().where(decision_offers.c.id == row.id))
     _active_offer_cache.pop(workspace_id, None)
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="decisions.offer_deleted",
-        subject_type="offer",
-        subject_id=key,
-        at=now,
-    )
+    describe(subject_id=key)
 
 
 def next_best_offer(

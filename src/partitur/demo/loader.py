@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.demo.generator import SOURCES, DemoConfig, DemoDataset, generate
 from partitur.demo.steps import DemoReport, DemoStep, collect_steps, step_name
 from partitur.workspaces import service as workspaces
@@ -64,7 +65,7 @@ def issue_admin_token(ctx: Context, *, name: str = "demo") -> str:
             name=name,
             scopes=[Scope.admin],
             now=ctx.clock.now(),
-            actor="demo",
+            actor=Actor.system(ctx.workspace_id, "demo"),
         ).token
 
 

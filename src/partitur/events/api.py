@@ -38,7 +38,7 @@ from partitur.events.group_commit import event_writer
 from partitur.segments import service as segments
 from partitur.segments.contracts import PreviewRequest
 from partitur.workspaces.contracts import Source
-from partitur.workspaces.service import ensure_source, source_for_write_key
+from partitur.workspaces.service import source_for_write_key
 
 router = APIRouter(tags=["tracking"])
 
@@ -389,17 +389,15 @@ def fan_out(body: FanOutBody, ctx: ContextDep, who: WritePrincipal) -> FanOutRes
                 for chunk in segments.audience(conn, workspace_id=who.workspace_id, segment_key=key)
                 for pid in chunk
             ]
-        source = ensure_source(conn, workspace_id=who.workspace_id, name=body.source, now=now)
-        batch = service.prepare_fan_out(
-            body.message,
-            profile_ids=ids,
+        result = service.fan_out(
+            conn,
             workspace_id=who.workspace_id,
-            source_id=source.id,
-            received_at=now,
+            message=body.message,
+            profile_ids=ids,
+            source=body.source,
+            now=now,
+            actor=who,
         )
-        result = service.write_prepared(conn, batch)
-    if result.accepted:
-        ctx.signals.notify("events")
     return FanOutResult(profiles=len(ids), accepted=result.accepted, duplicates=result.duplicates)
 
 

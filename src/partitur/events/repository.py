@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from partitur.events.tables import events, quarantine
-from partitur.storage.scratch import sqlite_time
+from partitur.storage.bulk import sqlite_time
 
 #: Columns written on ingestion; ``seq`` is assigned by the store, ``profile_id`` by identity.
 INSERT_COLUMNS = (

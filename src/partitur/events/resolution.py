@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, delete, func, or_, select
 from partitur.core.types import utc_moment
 from partitur.events.tables import events
 from partitur.storage import driver
-from partitur.storage.scratch import insert_rows, int_key, rebuilt_indexes, temp_table
+from partitur.storage.bulk import insert_rows, int_key, rebuilt_indexes, temp_table
 
 
 def pending_seqs(conn: Connection, *, after: int, limit: int) -> list[int]:

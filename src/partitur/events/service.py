@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import ValidationFailed
 from partitur.events import repository
 from partitur.events.contracts import (
@@ -33,6 +34,7 @@ from partitur.events.contracts import (
     StoredEvent,
 )
 from partitur.workspaces import service as workspaces
+from partitur.workspaces.service import ensure_source
 
 log = logging.getLogger(__name__)
 
@@ -421,6 +423,35 @@ def prepare_fan_out(
         origin="api:fan-out",
         check_size=False,
     )
+
+
+@action("events.fan_out", permission=Permission.ingest, subject="event", wakes=("events",))
+def fan_out(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    message: dict[str, Any],
+    profile_ids: Sequence[str],
+    source: str,
+    now: datetime,
+    actor: Actor,
+) -> IngestResult:
+    """Store one message for each of ``profile_ids`` (see ``prepare_fan_out``), as sent by the
+    source named ``source`` (made if it does not exist)."""
+    source_id = ensure_source(conn, workspace_id=workspace_id, name=source, now=now).id
+    batch = prepare_fan_out(
+        message,
+        profile_ids=profile_ids,
+        workspace_id=workspace_id,
+        source_id=source_id,
+        received_at=now,
+    )
+    result = write_prepared(conn, batch)
+    describe(
+        subject_id=str(message.get("event") or message.get("type") or "event")[:200],
+        details={"profiles": len(profile_ids), "accepted": result.accepted},
+    )
+    return result
 
 
 def _reject_key(batch: PreparedBatch, position: int, payload: str) -> str:

@@ -13,7 +13,7 @@ from partitur.identity.extract import Identifier
 from partitur.identity.graph import Merge
 from partitur.identity.tables import identities, suppressed_identifiers
 from partitur.storage import driver
-from partitur.storage.scratch import db_time, insert_rows, rebuilt_indexes, temp_table
+from partitur.storage.bulk import db_time, insert_rows, rebuilt_indexes, temp_table
 
 
 def existing_identities(

@@ -34,7 +34,6 @@ from partitur.identity.extract import (
     value_hash,
 )
 from partitur.identity.graph import DEFAULT_LIMITS, resolve
-from partitur.privacy.audit import record_audits
 from partitur.profiles import service as profiles
 from partitur.profiles.traits import (
     LOCALE_WIDTH,
@@ -47,9 +46,10 @@ from partitur.profiles.traits import (
     place_value,
     stamp,
 )
+from partitur.storage.audit import AuditRecord, write_audits
 from partitur.storage.background import background_writes
+from partitur.storage.bulk import page_cache
 from partitur.storage.cursors import get_position, set_position
-from partitur.storage.scratch import page_cache
 from partitur.storage.tables import loop_cursors
 from partitur.workspaces.service import list_sources
 
@@ -439,22 +439,18 @@ def _resolve_workspace(
                 now=now,
             )
             writes.submit(
-                record_audits,
+                write_audits,
                 conn,
                 [
-                    {
-                        "workspace_id": workspace_id,
-                        "at": now,
-                        "actor": "identity-resolver",
-                        "action": "profile.merged",
-                        "subject_type": "profile",
-                        "subject_id": m.survivor_id,
-                        "details": {
-                            "merged_id": m.merged_id,
-                            "event_seq": m.event_seq,
-                            **m.reason,
-                        },
-                    }
+                    AuditRecord(
+                        workspace_id=workspace_id,
+                        at=now,
+                        actor="system:identity",
+                        action="profile.merge",
+                        subject_type="profile",
+                        subject_id=m.survivor_id,
+                        details={"merged_id": m.merged_id, "event_seq": m.event_seq, **m.reason},
+                    )
                     for m in resolution.merges
                 ],
             )

@@ -54,7 +54,7 @@ def put_taxonomy(body: Taxonomy, ctx: ContextDep, who: WritePrincipal) -> Taxono
             workspace_id=who.workspace_id,
             taxonomy=body,
             now=ctx.clock.now(),
-            actor=who.token_id,
+            actor=who,
         )
 
 
@@ -93,7 +93,7 @@ def create_or_version(
             workspace_id=who.workspace_id,
             document=document,
             now=ctx.clock.now(),
-            actor=who.token_id,
+            actor=who,
             note=note,
             expected_version=expected_version,
         )
@@ -115,7 +115,7 @@ async def import_map(
             workspace_id=who.workspace_id,
             document=document,
             now=ctx.clock.now(),
-            actor=who.token_id,
+            actor=who,
             note="import",
         )
 
@@ -132,7 +132,7 @@ def get_map(
 def delete_map(key: str, ctx: ContextDep, who: WritePrincipal) -> Response:
     with ctx.store.begin() as conn:
         service.delete_map(
-            conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who.token_id
+            conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who
         )
     return Response(status_code=204)
 
@@ -160,8 +160,9 @@ def add_comment(
             key=key,
             body=body.body,
             element_id=body.element_id,
-            author=who.token_id,
+            author=who.name or who.label,
             now=ctx.clock.now(),
+            actor=who,
         )
 
 

@@ -4,6 +4,7 @@ demo's events (idempotent: an unchanged map is not stored again)."""
 from __future__ import annotations
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.demo.steps import DemoReport, examples_dir
 from partitur.journey_maps import io, service
 
@@ -17,7 +18,7 @@ def load_example_maps(ctx: Context, report: DemoReport) -> None:
                 workspace_id=ctx.workspace_id,
                 document=io.load_file(path),
                 now=ctx.clock.now(),
-                actor="demo",
+                actor=Actor.system(ctx.workspace_id, "demo"),
                 note="example map",
             )
     report.add("journey maps", len(files))

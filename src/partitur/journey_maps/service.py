@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Connection
 
 from partitur.analytics.engine import AnalyticsEngine, naive_utc, open_engine
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.journey_maps import repository
@@ -33,7 +34,6 @@ from partitur.journey_maps.tables import (
     journey_map_versions,
     journey_maps,
 )
-from partitur.privacy.audit import record_audit
 from partitur.storage.engine import Store
 
 FILTERS = {"status", "state", "parent_key", "variant_of"}
@@ -47,8 +47,9 @@ def get_taxonomy(conn: Connection, *, workspace_id: str) -> Taxonomy:
     return Taxonomy(stages=[StageDefinition.model_validate(s) for s in stored])
 
 
+@action("map_taxonomy.save", permission=Permission.edit_maps, subject="map_taxonomy")
 def set_taxonomy(
-    conn: Connection, *, workspace_id: str, taxonomy: Taxonomy, now: datetime, actor: str
+    conn: Connection, *, workspace_id: str, taxonomy: Taxonomy, now: datetime, actor: Actor
 ) -> Taxonomy:
     """Replace the taxonomy; refuses to drop a stage that a map still uses."""
     keys = {s.key for s in taxonomy.stages}
@@ -72,16 +73,7 @@ def set_taxonomy(
                 workspace_id=workspace_id, stages=payload, updated_at=now
             )
         )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="map_taxonomy.updated",
-        subject_type="map_taxonomy",
-        subject_id=workspace_id,
-        at=now,
-        details={"stages": sorted(keys)},
-    )
+    describe(subject_id=workspace_id, details={"stages": sorted(keys)})
     return taxonomy
 
 
@@ -128,13 +120,14 @@ def _columns(document: JourneyMapDocument) -> dict[str, object]:
     }
 
 
+@action("map.save", permission=Permission.edit_maps, subject="journey_map")
 def save_map(
     conn: Connection,
     *,
     workspace_id: str,
     document: JourneyMapDocument,
     now: datetime,
-    actor: str,
+    actor: Actor,
     note: str = "",
     expected_version: int | None = None,
 ) -> JourneyMap:
@@ -156,11 +149,11 @@ def save_map(
                 version=1,
                 created_at=now,
                 updated_at=now,
-                updated_by=actor,
+                updated_by=actor.label,
                 **_columns(document),
             )
         )
-        action = "map.created"
+        created = True
     else:
         if expected_version is not None and expected_version != row["version"]:
             raise Conflict(
@@ -174,28 +167,21 @@ def save_map(
         conn.execute(
             journey_maps.update()
             .where(journey_maps.c.id == map_id)
-            .values(version=version, updated_at=now, updated_by=actor, **_columns(document))
+            .values(version=version, updated_at=now, updated_by=actor.label, **_columns(document))
         )
-        action = "map.updated"
+        created = False
     conn.execute(
         journey_map_versions.insert().values(
             map_id=map_id,
             version=version,
             document=as_payload(document),
             changed_at=now,
-            changed_by=actor,
+            changed_by=actor.label,
             note=note,
         )
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action=action,
-        subject_type="journey_map",
-        subject_id=map_id,
-        at=now,
-        details={"key": document.key, "version": version},
+    describe(
+        subject_id=map_id, details={"key": document.key, "version": version, "created": created}
     )
     return get_map(conn, workspace_id=workspace_id, key=document.key)
 
@@ -245,7 +231,10 @@ def history(conn: Connection, *, workspace_id: str, key: str) -> list[MapVersion
     ]
 
 
-def delete_map(conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: str) -> None:
+@action("map.delete", permission=Permission.edit_maps, subject="journey_map", subject_key="key")
+def delete_map(
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
+) -> None:
     current = get_map(conn, workspace_id=workspace_id, key=key)
     children = [
         m.document.key
@@ -259,18 +248,10 @@ def delete_map(conn: Connection, *, workspace_id: str, key: str, now: datetime, 
         .where(journey_maps.c.id == current.id)
         .values(deleted_at=now, key=f"{key}~deleted~{current.id}")
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="map.deleted",
-        subject_type="journey_map",
-        subject_id=current.id,
-        at=now,
-        details={"key": key},
-    )
+    describe(subject_id=current.id, details={"key": key})
 
 
+@action("map.comment", permission=Permission.edit_maps, subject="journey_map", subject_key="key")
 def add_comment(
     conn: Connection,
     *,
@@ -279,6 +260,7 @@ def add_comment(
     body: str,
     author: str,
     now: datetime,
+    actor: Actor,
     element_id: str | None = None,
 ) -> Comment:
     current = get_map(conn, workspace_id=workspace_id, key=key)
@@ -304,16 +286,7 @@ def add_comment(
             created_at=now,
         )
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=author,
-        action="map.commented",
-        subject_type="journey_map",
-        subject_id=current.id,
-        at=now,
-        details={"comment": comment.id},
-    )
+    describe(subject_id=current.id, details={"comment": comment.id})
     return comment
 
 

@@ -88,7 +88,7 @@ async def save_draft(request: Request, ctx: ContextDep, who: WritePrincipal) -> 
             workspace_id=who.workspace_id,
             document=document,
             now=ctx.clock.now(),
-            actor=who.token_id,
+            actor=who,
         )
 
 
@@ -132,7 +132,7 @@ def publish(key: str, ctx: ContextDep, who: WritePrincipal) -> PublishedVersion:
     """Validate the draft and publish it as the next immutable version (422 with problems)."""
     with ctx.store.begin() as conn:
         return service.publish(
-            conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who.token_id
+            conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who
         )
 
 
@@ -146,7 +146,7 @@ def test_mode(key: str, body: TestModeBody, ctx: ContextDep, who: WritePrincipal
             key=key,
             enabled=body.enabled,
             now=ctx.clock.now(),
-            actor=who.token_id,
+            actor=who,
         )
 
 
@@ -160,6 +160,7 @@ def enrol(key: str, body: EnrolBody, ctx: ContextDep, who: WritePrincipal) -> En
             key=key,
             profile_ids=body.profile_ids,
             now=ctx.clock.now(),
+            actor=who,
         )
     return result
 
@@ -175,7 +176,7 @@ def backfill_journey(
         keys=[key],
         since=body.since,
         workspace_id=who.workspace_id,
-        actor=who.token_id,
+        actor=who,
         deliver=body.deliver,
     )
 
@@ -226,11 +227,6 @@ def change_status(
 ) -> JourneySummary:
     """Pause (entries, timers and events held), resume, or stop (every instance exits)."""
     with ctx.store.begin() as conn:
-        return service.set_status(
-            conn,
-            workspace_id=who.workspace_id,
-            key=key,
-            action=action,
-            now=ctx.clock.now(),
-            actor=who.token_id,
+        return service.STATUS_ACTIONS[action](
+            conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who
         )

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.errors import ValidationFailed
 from partitur.journeys import ports, service
 from partitur.journeys.contracts import BackfillResult
@@ -44,7 +45,7 @@ def backfill(
     since: datetime,
     until: datetime | None = None,
     workspace_id: str | None = None,
-    actor: str = "system",
+    actor: Actor,
     progress: Progress | None = None,
     deliver: bool = False,
 ) -> BackfillResult:

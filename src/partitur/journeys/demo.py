@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import parse_iso8601
 from partitur.demo.steps import REPLAY_DAYS, DemoReport, examples_dir, replay_start
 from partitur.journeys import service
@@ -31,7 +32,7 @@ def publish_example_journeys(ctx: Context, report: DemoReport) -> None:
             workspace_id=ctx.workspace_id,
             documents=documents,
             now=ctx.clock.now(),
-            actor="demo",
+            actor=Actor.system(ctx.workspace_id, "demo"),
         )
         fresh = [
             j.key
@@ -55,7 +56,13 @@ def publish_example_journeys(ctx: Context, report: DemoReport) -> None:
     for start, keys in groups:
         if keys:
             # the demo delivers them (to the local SMTP sink), so it shows delivered messages
-            result = backfill(ctx, keys=keys, since=start, actor="demo", deliver=True)
+            result = backfill(
+                ctx,
+                keys=keys,
+                since=start,
+                actor=Actor.system(ctx.workspace_id, "demo"),
+                deliver=True,
+            )
             instances += sum(sum(c.values()) for c in result.instances.values())
             seconds += result.seconds
     if fresh:

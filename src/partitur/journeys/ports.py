@@ -19,9 +19,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from partitur.core.actions import Actor
 from partitur.core.errors import NotFound
 from partitur.journeys.bulk import bulk_insert
 from partitur.journeys.tables import journey_sends
+from partitur.profiles import service as profiles_service
 from partitur.segments.rules import EventFact
 
 log = logging.getLogger(__name__)
@@ -106,32 +108,19 @@ def update_traits(
     now: datetime,
     source: str,
 ) -> None:
-    """``profiles.service.update_traits``; until it exists, merges into ``profiles.traits``."""
-    update = _service("partitur.profiles.service", "update_traits")
-    if update is not None:
-        try:
-            update(
-                conn,
-                workspace_id=workspace_id,
-                profile_id=profile_id,
-                traits=traits,
-                now=now,
-                source=source,
-                actor="journeys",
-            )
-        except NotFound:
-            log.warning("update_profile: no profile %s", profile_id)
-        return
-    from partitur.profiles.tables import profiles
-
-    row = conn.execute(select(profiles.c.traits).where(profiles.c.id == profile_id)).first()
-    if row is None:
-        return
-    conn.execute(
-        profiles.update()
-        .where(profiles.c.id == profile_id)
-        .values(traits={**(row.traits or {}), **traits}, updated_at=now)
-    )
+    """Set traits through the profiles service (a journey's ``update_profile`` step)."""
+    try:
+        profiles_service.update_traits(
+            conn,
+            workspace_id=workspace_id,
+            profile_id=profile_id,
+            traits=traits,
+            now=now,
+            source=source,
+            actor=Actor.system(workspace_id, "journeys"),
+        )
+    except NotFound:
+        log.warning("update_profile: no profile %s", profile_id)
 
 
 def recent_events(

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select
 
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.journeys import ports, repository
@@ -69,7 +70,6 @@ from partitur.journeys.tables import (
     journey_versions,
     journeys,
 )
-from partitur.privacy.audit import record_audit
 from partitur.segments.rules import (
     ProfileFacts,
     evaluate,
@@ -131,13 +131,14 @@ def validate(conn: Connection, *, workspace_id: str, document: dict[str, Any]) -
     return definition
 
 
+@action("journey.save_draft", permission=Permission.edit_journeys, subject="journey")
 def save_draft(
     conn: Connection,
     *,
     workspace_id: str,
     document: dict[str, Any],
     now: datetime,
-    actor: str = "system",
+    actor: Actor,
 ) -> JourneySummary:
     """Create a journey or replace its draft (shape-checked; graph problems allowed in drafts)."""
     definition = parse_definition(document)
@@ -162,7 +163,7 @@ def save_draft(
                 updated_at=now,
             )
         )
-        action = "journey.created"
+        created = True
     else:
         journey_id = existing.id
         conn.execute(
@@ -170,16 +171,8 @@ def save_draft(
             .where(journeys.c.id == journey_id)
             .values(draft=doc, name=definition.name, updated_at=now)
         )
-        action = "journey.draft_saved"
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action=action,
-        subject_type="journey",
-        subject_id=journey_id,
-        at=now,
-    )
+        created = False
+    describe(subject_id=definition.key, details={"created": created, "journey_id": journey_id})
     return _summary(_row(conn, workspace_id, definition.key))
 
 
@@ -214,8 +207,11 @@ def get_definition(
     return parse_definition(document)
 
 
+@action(
+    "journey.publish", permission=Permission.publish_journeys, subject="journey", subject_key="key"
+)
 def publish(
-    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: str = "system"
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
 ) -> PublishedVersion:
     """Validate the draft and freeze it as the next immutable version; new entries use it,
     running instances stay on theirs. A draft journey becomes active."""
@@ -245,30 +241,46 @@ def publish(
             next_audience_at=None if isinstance(definition.entry, AudienceEntry) else NEVER,
         )
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="journey.published",
-        subject_type="journey",
-        subject_id=row.id,
-        at=now,
-        details={"version": version},
-    )
+    describe(before={"version": row.latest_version}, after={"version": version, "status": status})
     return PublishedVersion(journey_id=row.id, key=key, version=version, published_at=now)
 
 
-def set_status(
-    conn: Connection,
-    *,
-    workspace_id: str,
-    key: str,
-    action: str,
-    now: datetime,
-    actor: str = "system",
+@action(
+    "journey.pause", permission=Permission.publish_journeys, subject="journey", subject_key="key"
+)
+def pause(
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
 ) -> JourneySummary:
-    """``pause`` (no entries, timers and events held), ``resume``, or ``stop`` (every active
-    instance exits, for good)."""
+    """No entries; timers and events are held until the journey resumes."""
+    return _set_status(conn, workspace_id=workspace_id, key=key, action="pause", now=now)
+
+
+@action(
+    "journey.resume", permission=Permission.publish_journeys, subject="journey", subject_key="key"
+)
+def resume(
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
+) -> JourneySummary:
+    return _set_status(conn, workspace_id=workspace_id, key=key, action="resume", now=now)
+
+
+@action(
+    "journey.stop", permission=Permission.publish_journeys, subject="journey", subject_key="key"
+)
+def stop(
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
+) -> JourneySummary:
+    """Every active instance exits, for good; the journey takes no more entries."""
+    return _set_status(conn, workspace_id=workspace_id, key=key, action="stop", now=now)
+
+
+#: the lifecycle actions by the word the API and CLI use
+STATUS_ACTIONS = {"pause": pause, "resume": resume, "stop": stop}
+
+
+def _set_status(
+    conn: Connection, *, workspace_id: str, key: str, action: str, now: datetime
+) -> JourneySummary:
     row = _row(conn, workspace_id, key)
     allowed = {"pause": ("active",), "resume": ("paused",), "stop": ("active", "paused")}
     if action not in allowed:
@@ -281,18 +293,16 @@ def set_status(
     )
     if action == "stop":
         _stop_instances(conn, workspace_id=workspace_id, journey_id=row.id, now=now)
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action=f"journey.{action}",
-        subject_type="journey",
-        subject_id=row.id,
-        at=now,
-    )
+    describe(before={"status": row.status}, after={"status": status})
     return _summary(_row(conn, workspace_id, key))
 
 
+@action(
+    "journey.set_test_mode",
+    permission=Permission.edit_journeys,
+    subject="journey",
+    subject_key="key",
+)
 def set_test_mode(
     conn: Connection,
     *,
@@ -300,23 +310,14 @@ def set_test_mode(
     key: str,
     enabled: bool,
     now: datetime,
-    actor: str = "system",
+    actor: Actor,
 ) -> JourneySummary:
     """In test mode a journey enrols only test profiles (``profiles.is_test``)."""
     row = _row(conn, workspace_id, key)
     conn.execute(
         journeys.update().where(journeys.c.id == row.id).values(test_mode=enabled, updated_at=now)
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="journey.test_mode",
-        subject_type="journey",
-        subject_id=row.id,
-        at=now,
-        details={"enabled": enabled},
-    )
+    describe(before={"test_mode": bool(row.test_mode)}, after={"test_mode": enabled})
     return _summary(_row(conn, workspace_id, key))
 
 
@@ -1054,6 +1055,7 @@ class BackfillStart:
     changes_through: int
 
 
+@action("journey.backfill", permission=Permission.publish_journeys, subject="journey")
 def begin_backfill(
     conn: Connection,
     *,
@@ -1061,7 +1063,7 @@ def begin_backfill(
     keys: Sequence[str],
     since: datetime,
     now: datetime,
-    actor: str = "system",
+    actor: Actor,
 ) -> BackfillStart:
     """Mark journeys as backfilled from ``since``: history up to the current resolved event and
     segment-change positions is theirs to replay, and the live consumers will not apply it to
@@ -1098,16 +1100,10 @@ def begin_backfill(
                 replayed_changes_through=changes_through,
             )
         )
-        record_audit(
-            conn,
-            workspace_id=workspace_id,
-            actor=actor,
-            action="journey.backfill",
-            subject_type="journey",
-            subject_id=journey_id,
-            at=now,
-            details={"since": since.isoformat(), "events_through": events_through},
-        )
+    describe(
+        subject_id=",".join(ids),
+        details={"since": since.isoformat(), "events_through": events_through},
+    )
     return BackfillStart(ids, events_through, changes_through)
 
 
@@ -1243,6 +1239,13 @@ def fire_timers(conn: Connection, *, workspace_id: str, now: datetime, limit: in
     return len(due)
 
 
+@action(
+    "journey.enrol",
+    permission=Permission.publish_journeys,
+    subject="journey",
+    subject_key="key",
+    wakes=("outbox",),
+)
 def enrol(
     conn: Connection,
     *,
@@ -1250,6 +1253,7 @@ def enrol(
     key: str,
     profile_ids: Sequence[str],
     now: datetime,
+    actor: Actor,
     reason: str = "enrolled by API",
 ) -> EnrolResult:
     """Enrol profiles now (API/manual entry), each through its first step."""
@@ -1262,6 +1266,7 @@ def enrol(
     for pid in profile_ids:
         reasons[runner.try_enrol(published, pid, reason)] += 1
     runner.flush()
+    describe(details={"profiles": len(profile_ids), "outcomes": dict(reasons)})
     return EnrolResult(
         enrolled=reasons.get("entered", 0),
         skipped=sum(v for k, v in reasons.items() if k != "entered"),
@@ -1503,7 +1508,7 @@ def load_documents(
     documents: Sequence[dict[str, Any]],
     now: datetime,
     publish_them: bool = True,
-    actor: str = "system",
+    actor: Actor,
 ) -> list[JourneySummary]:
     """Save (and publish) several journey documents, e.g. the examples for the demo workspace.
     A journey whose published version already equals the document is left alone."""

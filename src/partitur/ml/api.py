@@ -57,7 +57,7 @@ def activate(name: str, version: int, ctx: ContextDep, who: AdminPrincipal) -> M
             name=name,
             version=version,
             now=ctx.clock.now(),
-            actor=who.token_id,
+            actor=who,
         )
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.errors import NotFound, PartiturError
 from partitur.ml import registry, service
 
@@ -36,7 +37,7 @@ def clv_step(ctx: Context, report: Any) -> None:
                 now=now,
                 unit="weeks",
                 var_dir=ctx.settings.var_dir,
-                actor="demo",
+                actor=Actor.system(ctx.workspace_id, "demo"),
             )
     except PartiturError as exc:
         # a small demo (a few weeks of history) has no orders before the 90-day holdout
@@ -70,7 +71,7 @@ def churn_step(ctx: Context, report: Any) -> None:
                     now=now,
                     var_dir=ctx.settings.var_dir,
                     horizon_days=60,
-                    actor="demo",
+                    actor=Actor.system(ctx.workspace_id, "demo"),
                 )
         except PartiturError as exc:
             report.note(f"churn model not trained: {exc.detail}")

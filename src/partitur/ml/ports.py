@@ -23,7 +23,7 @@ from partitur.events.tables import events
 from partitur.profiles.tables import profiles
 from partitur.segments.rules import EventFact
 from partitur.storage import driver
-from partitur.storage.scratch import db_time
+from partitur.storage.bulk import db_time
 
 _MAX_CHAIN = 20
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import NotFound, ValidationFailed
 from partitur.ml.contracts import ModelVersion
 from partitur.ml.tables import ml_models
-from partitur.privacy.audit import record_audit
 
 
 def _to_version(row: Any) -> ModelVersion:
@@ -32,6 +32,7 @@ def artifact_dir(var_dir: Path, workspace_id: str, name: str, version: int) -> P
     return Path(var_dir) / "models" / workspace_id / name / f"v{version}"
 
 
+@action("model.register", permission=Permission.manage_models, subject="model", subject_key="name")
 def register_model(
     conn: Connection,
     *,
@@ -44,7 +45,7 @@ def register_model(
     var_dir: Path,
     now: datetime,
     activate: bool = True,
-    actor: str = "system",
+    actor: Actor,
 ) -> ModelVersion:
     """Store a new version (artefact files and metadata); optionally make it the active one."""
     if not name or len(name) > 100 or not name.replace("_", "").replace("-", "").isalnum():
@@ -78,16 +79,7 @@ def register_model(
             artifact=str(directory.relative_to(Path(var_dir))),
         )
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="model.registered",
-        subject_type="model",
-        subject_id=f"{name}@{version}",
-        at=now,
-        details={"kind": kind, "active": activate},
-    )
+    describe(subject_id=f"{name}@{version}", details={"kind": kind, "active": activate})
     return get_version(conn, workspace_id=workspace_id, name=name, version=version)
 
 
@@ -120,8 +112,9 @@ def list_versions(
     return [_to_version(r) for r in rows]
 
 
+@action("model.activate", permission=Permission.manage_models, subject="model", subject_key="name")
 def activate_version(
-    conn: Connection, *, workspace_id: str, name: str, version: int, now: datetime, actor: str
+    conn: Connection, *, workspace_id: str, name: str, version: int, now: datetime, actor: Actor
 ) -> ModelVersion:
     """Make ``version`` the active one (roll forward or back). Raises ``NotFound``."""
     get_version(conn, workspace_id=workspace_id, name=name, version=version)
@@ -130,15 +123,7 @@ def activate_version(
         .where(ml_models.c.workspace_id == workspace_id, ml_models.c.name == name)
         .values(active=ml_models.c.version == version)
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="model.activated",
-        subject_type="model",
-        subject_id=f"{name}@{version}",
-        at=now,
-    )
+    describe(subject_id=f"{name}@{version}")
     return get_version(conn, workspace_id=workspace_id, name=name, version=version)
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from partitur.core import jsonutil
+from partitur.core.actions import Actor
 from partitur.core.errors import NotFound, ValidationFailed
 from partitur.ml import churn, clv, ports, registry
 from partitur.ml.contracts import ClvBucket, ClvReport, DriftReport, ModelVersion, ScoreResult
@@ -77,7 +78,7 @@ def run_clv(
     discount_rate: float = 0.01,
     store: bool = True,
     chart_path: Path | None = None,
-    actor: str = "system",
+    actor: Actor,
 ) -> ClvReport:
     """Calibrate BG/NBD + Gamma-Gamma on orders up to ``until``, compare the predicted
     purchases in (``until``, ``now``] with what happened, then refit on everything up to
@@ -237,7 +238,7 @@ def train_churn_model(
     name: str = "churn",
     horizon_days: int = 90,
     spec: FeatureSpec | None = None,
-    actor: str = "system",
+    actor: Actor,
 ) -> ModelVersion:
     """Train, evaluate (out of time) and register a churn model as the active version of
     ``name``. Raises ``ValidationFailed`` when there is too little history."""

@@ -1,19 +1,45 @@
+"""HTTP API of privacy: the audit trail."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from partitur.api.deps import AdminPrincipal, ContextDep
-from partitur.privacy.audit import AuditEntry, list_audit
+from partitur.privacy import service
+from partitur.privacy.contracts import AuditPage
 
 router = APIRouter(prefix="/api/audit", tags=["privacy"])
 
 
-@router.get("", response_model=list[AuditEntry])
+@router.get("", response_model=AuditPage)
 def audit_trail(
-    subject_type: str, subject_id: str, ctx: ContextDep, who: AdminPrincipal
-) -> list[AuditEntry]:
-    """Who changed what and when, for one subject (a profile, journey, source, map, ...)."""
+    ctx: ContextDep,
+    who: AdminPrincipal,
+    subject_type: Annotated[str | None, Query(max_length=50)] = None,
+    subject_id: Annotated[str | None, Query(max_length=200)] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    action: Annotated[str | None, Query(max_length=100)] = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AuditPage:
+    """Who changed what and when, newest first: filter by subject (a profile, journey, source,
+    map, ...), actor (``token:tok_…``), action (``journey.publish``, or ``journey.`` for every
+    journey action) and time; page with ``cursor``."""
     with ctx.store.read() as conn:
-        return list_audit(
-            conn, workspace_id=who.workspace_id, subject_type=subject_type, subject_id=subject_id
+        return service.audit_trail(
+            conn,
+            workspace_id=who.workspace_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            actor=actor,
+            action=action,
+            since=since,
+            until=until,
+            cursor=cursor,
+            limit=limit,
         )

@@ -169,7 +169,7 @@ def patch_traits(
             traits=body.traits,
             now=ctx.clock.now(),
             source="api",
-            actor=who.token_id,
+            actor=who,
         )
     ctx.signals.notify("profiles")
     return profile
@@ -184,7 +184,7 @@ def export_profile(profile_id: str, ctx: ContextDep, who: AdminPrincipal) -> Pro
             workspace_id=who.workspace_id,
             profile_id=profile_id,
             now=ctx.clock.now(),
-            actor=who.token_id,
+            actor=who,
         )
 
 
@@ -197,7 +197,7 @@ def erase_profile(profile_id: str, ctx: ContextDep, who: AdminPrincipal) -> Eras
             workspace_id=who.workspace_id,
             profile_id=profile_id,
             now=ctx.clock.now(),
-            actor=who.token_id,
+            actor=who,
         )
     ctx.signals.notify("profiles")
     return erased

@@ -15,7 +15,7 @@ from partitur.identity.tables import identities, identity_merges
 from partitur.profiles.tables import profile_imports, profiles, trait_history
 from partitur.profiles.traits import HistoryRow, ProfileState
 from partitur.storage import driver
-from partitur.storage.scratch import (
+from partitur.storage.bulk import (
     db_time,
     db_times,
     insert_rows,

@@ -12,11 +12,12 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam
 
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import NotFound, ValidationFailed
 from partitur.events import resolution as event_log
 from partitur.identity import repository as identity_repo
 from partitur.identity.extract import normalise_email, normalise_id, normalise_phone, value_hash
-from partitur.privacy.audit import list_audit, record_audit
+from partitur.privacy.service import subject_history
 from partitur.profiles import repository as repo
 from partitur.profiles.contracts import (
     Erasure,
@@ -35,7 +36,7 @@ from partitur.profiles.traits import (
     apply_traits,
     merge_states,
 )
-from partitur.storage.scratch import insert_rows, temp_table
+from partitur.storage.bulk import insert_rows, temp_table
 
 __all__ = [
     "channel_addresses",
@@ -217,6 +218,12 @@ def search_profiles(
     return profile_summaries(conn, workspace_id=workspace_id, profile_ids=ids[:limit])
 
 
+@action(
+    "profile.update_traits",
+    permission=Permission.edit_profiles,
+    subject="profile",
+    subject_key="profile_id",
+)
 def update_traits(
     conn: Connection,
     *,
@@ -225,7 +232,7 @@ def update_traits(
     traits: dict[str, Any],
     now: datetime,
     source: str,
-    actor: str = "api",
+    actor: Actor,
 ) -> Profile:
     """Set traits (``None`` values are kept as null); history rows and an audit row are kept."""
     if not isinstance(traits, dict) or not traits:
@@ -240,16 +247,7 @@ def update_traits(
     state = states[row["id"]]
     history = apply_traits(state, traits, at=now, source=source)
     write_states(conn, new=[], changed=[state] if state.dirty else [], history=history, now=now)
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="profile.traits_updated",
-        subject_type="profile",
-        subject_id=row["id"],
-        at=now,
-        details={"traits": sorted(traits), "source": source},
-    )
+    describe(subject_id=row["id"], details={"traits": sorted(traits), "source": source})
     return get_profile(conn, profile_id=row["id"])
 
 
@@ -313,8 +311,14 @@ def list_events(
     return profile, [TimelineEvent.model_validate(r._asdict()) for r in rows]
 
 
+@action(
+    "profile.export",
+    permission=Permission.erase_profiles,
+    subject="profile",
+    subject_key="profile_id",
+)
 def export_profile(
-    conn: Connection, *, workspace_id: str, profile_id: str, now: datetime, actor: str = "api"
+    conn: Connection, *, workspace_id: str, profile_id: str, now: datetime, actor: Actor
 ) -> ProfileExport:
     """Everything about the person: profile, identities, trait history, events, merges, audit."""
     profile = get_profile(conn, profile_id=profile_id, workspace_id=workspace_id)
@@ -322,7 +326,9 @@ def export_profile(
     audit = [
         e.model_dump(mode="json")
         for pid in [profile.id, *profile.merged_from]
-        for e in list_audit(conn, workspace_id=workspace_id, subject_type="profile", subject_id=pid)
+        for e in subject_history(
+            conn, workspace_id=workspace_id, subject_type="profile", subject_id=pid
+        )
     ]
     export = ProfileExport(
         profile=profile,
@@ -334,20 +340,18 @@ def export_profile(
         audit=audit,
         exported_at=now,
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="profile.exported",
-        subject_type="profile",
-        subject_id=profile.id,
-        at=now,
-    )
+    describe(subject_id=profile.id)
     return export
 
 
+@action(
+    "profile.erase",
+    permission=Permission.erase_profiles,
+    subject="profile",
+    subject_key="profile_id",
+)
 def erase_profile(
-    conn: Connection, *, workspace_id: str, profile_id: str, now: datetime, actor: str = "api"
+    conn: Connection, *, workspace_id: str, profile_id: str, now: datetime, actor: Actor
 ) -> Erasure:
     """GDPR erasure: delete the profile (and profiles merged into it), identities, events,
     trait history and merge records; hashes of the identifiers go on the suppression list so
@@ -363,14 +367,8 @@ def erase_profile(
         conn, workspace_id=workspace_id, profile_ids=ids
     )
     counts = repo.erase_rows(conn, workspace_id=workspace_id, profile_ids=ids)
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="profile.erased",
-        subject_type="profile",
+    describe(
         subject_id=profile.id,
-        at=now,
         details={
             "profiles": counts["profiles"],
             "identities": counts["identities"],
@@ -506,6 +504,7 @@ def add_activity(conn: Connection, rows: Sequence[tuple[Any, ...]], *, now: date
 # -- CSV import --------------------------------------------------------------------------------
 
 
+@action("profiles.import", permission=Permission.edit_profiles, subject="profiles")
 def import_profile_rows(
     conn: Connection,
     *,
@@ -514,21 +513,13 @@ def import_profile_rows(
     source: str,
     now: datetime,
     tally: ImportTally,
+    actor: Actor,
 ) -> None:
     """Import parsed CSV rows (see ``profiles.importer``) in the caller's transaction."""
     import_rows(conn, workspace_id=workspace_id, rows=rows, source=source, now=now, tally=tally)
     created_or_updated = tally.created + tally.updated
     if created_or_updated:
-        record_audit(
-            conn,
-            workspace_id=workspace_id,
-            actor="cli",
-            action="profiles.imported",
-            subject_type="import",
-            subject_id=source[:200],
-            at=now,
-            details={"rows": len(rows)},
-        )
+        describe(subject_id=source[:200], subject_type="import", details={"rows": len(rows)})
 
 
 def import_external_columns(columns: Iterable[str], configured: Iterable[str]) -> dict[str, str]:

@@ -67,7 +67,7 @@ async def create_segment(request: Request, ctx: ContextDep, who: WritePrincipal)
                 workspace_id=who.workspace_id,
                 definition=definition,
                 now=ctx.clock.now(),
-                actor=who.token_id,
+                actor=who,
             )
 
     created = await run_in_threadpool(work)  # a build may take seconds: not on the event loop
@@ -136,7 +136,7 @@ async def update_segment(
                 key=key,
                 update=update,
                 now=ctx.clock.now(),
-                actor=who.token_id,
+                actor=who,
             )
 
     updated = await run_in_threadpool(work)
@@ -148,7 +148,7 @@ async def update_segment(
 def delete_segment(key: str, ctx: ContextDep, who: WritePrincipal) -> Response:
     with ctx.store.begin() as conn:
         service.delete_segment(
-            conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who.token_id
+            conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who
         )
     return Response(status_code=204)
 
@@ -172,7 +172,7 @@ def rebuild(key: str, ctx: ContextDep, who: WritePrincipal) -> BuildResult:
     """Recompute membership from scratch (set-based)."""
     with ctx.store.begin() as conn:
         result = service.rebuild(
-            conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who.token_id
+            conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who
         )
     ctx.signals.notify("segments")
     return result

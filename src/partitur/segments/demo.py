@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.errors import NotFound
 from partitur.demo.steps import DemoReport, replay_start
 from partitur.segments import service
@@ -57,7 +58,7 @@ def score_segments(ctx: Context, report: DemoReport) -> None:
                     workspace_id=ctx.workspace_id,
                     definition=definition,
                     now=replay_start(ctx, report),
-                    actor="demo",
+                    actor=Actor.system(ctx.workspace_id, "demo"),
                 )
             sizes[definition.key] = found.size
     report.add("score segments", ", ".join(f"{k} {v}" for k, v in sizes.items()))

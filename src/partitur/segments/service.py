@@ -26,10 +26,10 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, InvalidDocument, NotFound
 from partitur.core.ids import new_id
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
-from partitur.privacy.audit import record_audit
 from partitur.segments import facts as facts_adapter
 from partitur.segments import repository as repo
 from partitur.segments.compiler import NotCompilable, compile_property_filters, compile_rule
@@ -155,13 +155,14 @@ def _dependents(rules: dict[str, Rule], key: str) -> list[str]:
     return [k for k in _topological(rules) if k in found]
 
 
+@action("segment.create", permission=Permission.edit_segments, subject="segment")
 def create_segment(
     conn: Connection,
     *,
     workspace_id: str,
     definition: SegmentDefinition,
     now: datetime,
-    actor: str = "api",
+    actor: Actor,
 ) -> SegmentDetail:
     """Save a new segment (version 1) and build its membership. Raises ``Conflict`` if the key
     is taken, ``InvalidDocument`` for unknown or cyclic segment references."""
@@ -185,21 +186,13 @@ def create_segment(
             "updated_at": now,
         },
     )
-    _save_version(conn, workspace_id, definition.key, version, document, now, actor)
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="segment.created",
-        subject_type="segment",
-        subject_id=definition.key,
-        at=now,
-        details={"version": version},
-    )
+    _save_version(conn, workspace_id, definition.key, version, document, now, actor.label)
+    describe(subject_id=definition.key, details={"version": version})
     _build_with_dependents(conn, workspace_id, definition.key, now)
     return get_segment(conn, workspace_id=workspace_id, key=definition.key)
 
 
+@action("segment.update", permission=Permission.edit_segments, subject="segment", subject_key="key")
 def update_segment(
     conn: Connection,
     *,
@@ -207,7 +200,7 @@ def update_segment(
     key: str,
     update: SegmentUpdate,
     now: datetime,
-    actor: str = "api",
+    actor: Actor,
 ) -> SegmentDetail:
     """Save a new version of ``key`` and rebuild its membership (and that of segments that
     refer to it). Raises ``NotFound``, ``InvalidDocument``."""
@@ -232,23 +225,15 @@ def update_segment(
             "updated_at": now,
         },
     )
-    _save_version(conn, workspace_id, key, version, document, now, actor)
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="segment.updated",
-        subject_type="segment",
-        subject_id=key,
-        at=now,
-        details={"version": version},
-    )
+    _save_version(conn, workspace_id, key, version, document, now, actor.label)
+    describe(subject_id=key, details={"version": version})
     _build_with_dependents(conn, workspace_id, key, now)
     return get_segment(conn, workspace_id=workspace_id, key=key)
 
 
+@action("segment.delete", permission=Permission.edit_segments, subject="segment", subject_key="key")
 def delete_segment(
-    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: str = "api"
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
 ) -> None:
     """Delete a segment and its memberships (no exit changes are recorded; the version history
     stays). Raises ``NotFound``, or ``Conflict`` while other segments refer to it."""
@@ -261,15 +246,7 @@ def delete_segment(
     if users:
         raise Conflict(f"segment {key!r} is used by {', '.join(users)}", field="key")
     repo.delete_segment(conn, workspace_id, key)
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="segment.deleted",
-        subject_type="segment",
-        subject_id=key,
-        at=now,
-    )
+    describe(subject_id=key)
 
 
 def _save_version(
@@ -309,24 +286,18 @@ def list_segments(conn: Connection, *, workspace_id: str) -> list[Segment]:
 # --- building (set-based) -------------------------------------------------------------------
 
 
+@action(
+    "segment.rebuild", permission=Permission.edit_segments, subject="segment", subject_key="key"
+)
 def rebuild(
-    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: str = "api"
+    conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
 ) -> BuildResult:
     """Recompute the membership of ``key`` (and of segments referring to it) from scratch."""
     repo.lock_memberships(conn)
     if repo.segment_row(conn, workspace_id, key) is None:
         raise NotFound(f"no segment {key!r}", field="key")
     result = _build_with_dependents(conn, workspace_id, key, now)
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="segment.rebuilt",
-        subject_type="segment",
-        subject_id=key,
-        at=now,
-        details=result.model_dump(),
-    )
+    describe(subject_id=key, details=result.model_dump())
     return result
 
 

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
+
+#: where actions leave the topics to notify once their transaction commits (core.actions)
+WAKES_KEY = "partitur.wakes"
 
 
 class Store:
@@ -63,6 +66,9 @@ class Store:
             kwargs["max_overflow"] = 16
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
+        #: called after a write transaction commits with the wake-up topics its actions named
+        #: (``core.actions.wake``); the context points it at its signals
+        self.on_commit: Callable[[set[str]], None] | None = None
         self._checkpointer: _Checkpointer | None = None
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine, sqlite_synchronous)
@@ -87,13 +93,16 @@ class Store:
         store's own does, beside the next readers and writers (see ``wait_checkpoint``).
         """
         if self.dialect != "sqlite":
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    yield conn
+                self._committed(conn)
             return
         with self._write_lock, self.engine.connect() as conn:
             if not bulk or self._checkpointer is None:
                 with conn.begin():
                     yield conn
+                self._committed(conn)
                 return
             raw = conn.connection.driver_connection
             pages = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]  # type: ignore[union-attr]
@@ -104,6 +113,12 @@ class Store:
             finally:
                 raw.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")  # type: ignore[union-attr]
                 self._checkpointer.request()
+            self._committed(conn)
+
+    def _committed(self, conn: Connection) -> None:
+        topics: set[str] | None = conn.info.pop(WAKES_KEY, None)
+        if topics and self.on_commit is not None:
+            self.on_commit(topics)
 
     def wait_checkpoint(self, timeout: float | None = None) -> bool:
         """Wait until the checkpoints that bulk transactions asked for are done (SQLite;

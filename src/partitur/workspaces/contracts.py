@@ -28,6 +28,8 @@ class Source(BaseModel):
     name: str
     write_key: str
     created_at: datetime
+    #: a disabled source's write key is refused
+    disabled_at: datetime | None = None
 
 
 class SourceInfo(BaseModel):
@@ -55,12 +57,20 @@ class IssuedToken(ApiToken):
     token: str
 
 
-class Principal(BaseModel):
-    """Who is calling the management API."""
+class SessionInfo(BaseModel):
+    """Who is signed in to this browser session (``GET /api/session``)."""
 
     workspace_id: str
-    token_id: str
-    scopes: list[Scope]
+    workspace_name: str
+    actor: str
+    name: str
+    role: str
+    permissions: list[str]
+    #: repeat it in ``X-CSRF-Token`` on every request that changes something
+    csrf_token: str
 
-    def allows(self, scope: Scope) -> bool:
-        return any(SCOPE_RANK[s] >= SCOPE_RANK[scope] for s in self.scopes)
+
+class SessionStart(BaseModel):
+    """Sign in with an API token (people sign in with e-mail and password or SSO)."""
+
+    token: str

@@ -9,13 +9,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
+from partitur.core.actions import Actor, Permission, Role, action, describe
 from partitur.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from partitur.core.ids import new_id
-from partitur.privacy.audit import record_audit
+from partitur.storage.audit import AuditRecord, write_audit
 from partitur.workspaces.contracts import (
     ApiToken,
     IssuedToken,
-    Principal,
     Scope,
     Source,
     SourceInfo,
@@ -48,25 +48,30 @@ def ensure_workspace(conn: Connection, *, name: str, now: datetime) -> Workspace
     _check_name(name, "name")
     ws = Workspace(id=new_id("ws"), name=name, created_at=now)
     conn.execute(workspaces.insert().values(**ws.model_dump()))
-    record_audit(
+    # the workspace's first audit entry; no actor of the workspace exists yet to run an action
+    write_audit(
         conn,
-        workspace_id=ws.id,
-        actor="system",
-        action="workspace.created",
-        subject_type="workspace",
-        subject_id=ws.id,
-        at=now,
+        AuditRecord(
+            workspace_id=ws.id,
+            at=now,
+            actor="system:partitur",
+            action="workspace.created",
+            subject_type="workspace",
+            subject_id=ws.id,
+            after={"name": name},
+        ),
     )
     return ws
 
 
+@action("source.create", permission=Permission.manage_workspace, subject="source")
 def create_source(
     conn: Connection,
     *,
     workspace_id: str,
     name: str,
     now: datetime,
-    actor: str = "cli",
+    actor: Actor,
     write_key: str | None = None,
 ) -> Source:
     """Create a source with a new write key. Raises ``Conflict`` if the name is taken."""
@@ -84,16 +89,7 @@ def create_source(
         created_at=now,
     )
     conn.execute(sources.insert().values(**source.model_dump()))
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="source.created",
-        subject_type="source",
-        subject_id=source.id,
-        at=now,
-        details={"name": name},
-    )
+    describe(subject_id=source.id, after={"name": name})
     return source
 
 
@@ -109,7 +105,13 @@ def ensure_source(conn: Connection, *, workspace_id: str, name: str, now: dateti
     )
     if row:
         return Source.model_validate(dict(row))
-    return create_source(conn, workspace_id=workspace_id, name=name, now=now, actor="system")
+    return create_source(
+        conn,
+        workspace_id=workspace_id,
+        name=name,
+        now=now,
+        actor=Actor.system(workspace_id, "partitur"),
+    )
 
 
 def list_sources(conn: Connection, *, workspace_id: str) -> list[Source]:
@@ -160,6 +162,7 @@ def source_for_write_key(conn: Connection, write_key: str) -> Source:
     return Source.model_validate(dict(row))
 
 
+@action("token.create", permission=Permission.manage_access, subject="token")
 def create_token(
     conn: Connection,
     *,
@@ -167,7 +170,7 @@ def create_token(
     name: str,
     scopes: list[Scope],
     now: datetime,
-    actor: str = "cli",
+    actor: Actor,
 ) -> IssuedToken:
     """Issue a management API token; the token text is returned only here."""
     if not scopes:
@@ -191,16 +194,7 @@ def create_token(
             created_at=now,
         )
     )
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="token.created",
-        subject_type="token",
-        subject_id=issued.id,
-        at=now,
-        details={"scopes": [s.value for s in scopes]},
-    )
+    describe(subject_id=issued.id, after={"name": name, "scopes": [s.value for s in scopes]})
     return issued
 
 
@@ -213,8 +207,11 @@ def list_tokens(conn: Connection, *, workspace_id: str) -> list[ApiToken]:
     return [ApiToken.model_validate(dict(r)) for r in rows]
 
 
+@action(
+    "token.revoke", permission=Permission.manage_access, subject="token", subject_key="token_id"
+)
 def revoke_token(
-    conn: Connection, *, workspace_id: str, token_id: str, now: datetime, actor: str = "cli"
+    conn: Connection, *, workspace_id: str, token_id: str, now: datetime, actor: Actor
 ) -> None:
     done = conn.execute(
         api_tokens.update()
@@ -223,19 +220,21 @@ def revoke_token(
     )
     if done.rowcount == 0:
         raise NotFound(f"no token {token_id}", field="token_id")
-    record_audit(
-        conn,
-        workspace_id=workspace_id,
-        actor=actor,
-        action="token.revoked",
-        subject_type="token",
-        subject_id=token_id,
-        at=now,
-    )
 
 
-def authenticate(conn: Connection, token: str) -> Principal:
-    """Resolve a bearer token; raises ``Unauthorized`` for an unknown or revoked one."""
+def role_for_scopes(scopes: list[Scope]) -> tuple[Role, frozenset[Permission] | None]:
+    """The role a token of these scopes acts with: ``admin`` an admin, ``write`` a publisher,
+    ``read`` an analyst limited to reading and analyses."""
+    if Scope.admin in scopes:
+        return Role.admin, None
+    if Scope.write in scopes:
+        return Role.publisher, None
+    return Role.analyst, frozenset({Permission.read, Permission.analyse})
+
+
+def authenticate(conn: Connection, token: str) -> Actor:
+    """Resolve a bearer token to the actor it stands for; raises ``Unauthorized`` for an
+    unknown or revoked one."""
     row = (
         conn.execute(select(api_tokens).where(api_tokens.c.token_hash == _hash(token)))
         .mappings()
@@ -243,8 +242,83 @@ def authenticate(conn: Connection, token: str) -> Principal:
     )
     if not row or row["revoked_at"] is not None:
         raise Unauthorized("unknown or revoked token")
-    return Principal(
+    role, permissions = role_for_scopes([Scope(s) for s in row["scopes"]])
+    return Actor(
         workspace_id=row["workspace_id"],
-        token_id=row["id"],
-        scopes=[Scope(s) for s in row["scopes"]],
+        kind="token",
+        id=row["id"],
+        role=role,
+        permissions=permissions,
+        name=row["name"],
     )
+
+
+def _source_row(conn: Connection, workspace_id: str, source_id: str) -> Source:
+    row = (
+        conn.execute(
+            select(sources).where(sources.c.workspace_id == workspace_id, sources.c.id == source_id)
+        )
+        .mappings()
+        .first()
+    )
+    if not row:
+        raise NotFound(f"no source {source_id}", field="source_id")
+    return Source.model_validate(dict(row))
+
+
+@action(
+    "source.rotate_key",
+    permission=Permission.manage_workspace,
+    subject="source",
+    subject_key="source_id",
+)
+def rotate_write_key(
+    conn: Connection, *, workspace_id: str, source_id: str, now: datetime, actor: Actor
+) -> Source:
+    """Give the source a new write key; the old one stops working at once."""
+    source = _source_row(conn, workspace_id, source_id)
+    key = secrets.token_urlsafe(24)
+    conn.execute(sources.update().where(sources.c.id == source_id).values(write_key=key))
+    describe(details={"name": source.name})
+    return source.model_copy(update={"write_key": key})
+
+
+@action(
+    "source.set_enabled",
+    permission=Permission.manage_workspace,
+    subject="source",
+    subject_key="source_id",
+)
+def set_source_enabled(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    source_id: str,
+    enabled: bool,
+    now: datetime,
+    actor: Actor,
+) -> Source:
+    """Disable a source (its write key is refused from then on) or enable it again."""
+    source = _source_row(conn, workspace_id, source_id)
+    disabled_at = None if enabled else now
+    conn.execute(sources.update().where(sources.c.id == source_id).values(disabled_at=disabled_at))
+    describe(before={"enabled": source.disabled_at is None}, after={"enabled": enabled})
+    return source.model_copy(update={"disabled_at": disabled_at})
+
+
+def get_workspace(conn: Connection, *, workspace_id: str) -> Workspace:
+    row = conn.execute(select(workspaces).where(workspaces.c.id == workspace_id)).mappings().first()
+    if not row:
+        raise NotFound(f"no workspace {workspace_id}", field="workspace_id")
+    return Workspace.model_validate(dict(row))
+
+
+@action("session.sign_in", permission=Permission.read, subject="session")
+def sign_in(conn: Connection, *, workspace_id: str, now: datetime, actor: Actor) -> None:
+    """Record that ``actor`` signed in to a browser session (the audit entry is the point)."""
+    describe(subject_id=actor.label, details={"name": actor.name})
+
+
+@action("session.sign_out", permission=Permission.read, subject="session")
+def sign_out(conn: Connection, *, workspace_id: str, now: datetime, actor: Actor) -> None:
+    describe(subject_id=actor.label)

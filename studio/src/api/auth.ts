@@ -2,16 +2,12 @@
 // e-mail + password and OpenID Connect). The server keeps the session in an HttpOnly cookie
 // (POST /api/session); this module keeps the CSRF token the session came with and sends it as
 // X-CSRF-Token on every state-changing request, and tells the app when the session has ended
-// (any 401), so it can return to the sign-in page and back afterwards.
-import type { Middleware } from "openapi-fetch";
+// (any 401), so it can return to the sign-in page and come back afterwards.
+import createClient, { type Middleware } from "openapi-fetch";
+import type { components, paths } from "./schema.gen";
 
-/** Who is signed in, as ``GET``/``POST /api/session`` answer. */
-export interface Session {
-  workspace: string;
-  role: string;
-  csrf_token: string;
-  [more: string]: unknown;
-}
+/** Who is signed in, as ``GET`` and ``POST /api/session`` answer. */
+export type Session = components["schemas"]["SessionInfo"];
 
 export const SESSION_PATH = "/api/session";
 export const CSRF_HEADER = "X-CSRF-Token";
@@ -27,10 +23,11 @@ export function onSessionEnded(listener: () => void): () => void {
 }
 
 function remember(session: Session | null): Session | null {
-  csrfToken = session?.csrf_token ?? null;
+  csrfToken = session?.csrf_token || null;
   return session;
 }
 
+/** Added to the API client (client.ts): the CSRF header out, the end of the session in. */
 export const authMiddleware: Middleware = {
   onRequest({ request }) {
     if (!SAFE_METHODS.has(request.method) && csrfToken) {
@@ -47,7 +44,11 @@ export const authMiddleware: Middleware = {
   },
 };
 
-/** A problem the sign-in answered with (wrong token, too many attempts, ...). */
+// the session's own requests: same cookie, same CSRF header, no "session ended" signal
+const sessions = createClient<paths>({ baseUrl: "", credentials: "same-origin" });
+sessions.use(authMiddleware);
+
+/** A sign-in the server refused (unknown token, too many attempts, ...). */
 export class SignInError extends Error {
   constructor(
     readonly status: number,
@@ -55,43 +56,33 @@ export class SignInError extends Error {
     detail: string,
   ) {
     super(detail);
+    this.name = "SignInError";
   }
-}
-
-async function sessionRequest(method: string, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (!SAFE_METHODS.has(method) && csrfToken) headers[CSRF_HEADER] = csrfToken;
-  return fetch(SESSION_PATH, {
-    method,
-    headers,
-    credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
 }
 
 /** The current session, or null when nobody is signed in. */
 export async function getSession(): Promise<Session | null> {
-  const response = await sessionRequest("GET");
+  const { data, response } = await sessions.GET("/api/session");
   if (response.status === 401 || response.status === 403) return remember(null);
-  if (!response.ok) throw new SignInError(response.status, null, response.statusText);
-  return remember((await response.json()) as Session);
+  if (!data) throw new SignInError(response.status, null, response.statusText);
+  return remember(data);
 }
 
 /** Sign in with an API token; raises ``SignInError`` naming the field at fault. */
 export async function signIn(token: string): Promise<Session> {
-  const response = await sessionRequest("POST", { token });
-  if (!response.ok) {
-    const problem = (await response.json().catch(() => ({}))) as {
-      field?: string;
-      detail?: string;
-    };
+  const { data, error, response } = await sessions.POST("/api/session", { body: { token } });
+  if (!data) {
+    const problem = (error ?? {}) as { field?: string; detail?: string };
     throw new SignInError(response.status, problem.field ?? null, problem.detail ?? "");
   }
-  return remember((await response.json()) as Session) as Session;
+  return remember(data) as Session;
 }
 
+/** Sign out (the server deletes its cookies); signed out even if the session had ended. */
 export async function signOut(): Promise<void> {
-  await sessionRequest("DELETE");
-  remember(null);
+  try {
+    await sessions.DELETE("/api/session");
+  } finally {
+    remember(null);
+  }
 }

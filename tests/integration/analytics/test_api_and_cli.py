@@ -17,6 +17,7 @@ from partitur.analytics.contracts import FunnelSpec
 from partitur.analytics.engine import AnalyticsEngine
 from partitur.analytics.funnels import funnel
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.workspaces import service as workspaces
 from partitur.workspaces.contracts import Scope
 from tests.support.analytics import D, event_row, insert_events, seed_journey
@@ -31,6 +32,7 @@ def read_headers(ctx: Context) -> dict[str, str]:
             name="r",
             scopes=[Scope.read],
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         ).token
     return {"Authorization": f"Bearer {token}"}
 
@@ -305,6 +307,7 @@ def test_journey_analytics_take_the_journey_key_as_well_as_its_id(
             key="cart",
             profile_ids=["a", "b"],
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
         journey_id = journeys.get_journey(conn, workspace_id=ctx.workspace_id, key="cart").id
     by_key = client.get("/api/analytics/journeys/cart/kpis", headers=read_headers).json()

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from partitur.analytics import service
 from partitur.analytics.contracts import MonitorConfig
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.workspaces import service as workspaces
 from partitur.workspaces.contracts import Scope
 from tests.support.analytics import event_row, insert_events
@@ -68,6 +69,7 @@ def test_monitor_finds_volume_and_schema_problems_and_calls_the_webhook(ctx: Con
                 workspace_id=ctx.workspace_id,
                 config=MonitorConfig(webhook_url=hook.url),
                 now=ctx.clock.now(),
+                actor=Actor.system(ctx.workspace_id, "test"),
             )
         run = service.run_monitor(ctx, now=ctx.clock.now())
         assert kinds(run.alerts) == {
@@ -105,6 +107,7 @@ def test_failed_webhook_deliveries_are_retried_on_the_next_run(ctx: Context) -> 
                 workspace_id=ctx.workspace_id,
                 config=MonitorConfig(webhook_url=hook.url),
                 now=ctx.clock.now(),
+                actor=Actor.system(ctx.workspace_id, "test"),
             )
         run = service.run_monitor(ctx, now=ctx.clock.now())
         assert run.alerts and all(a.webhook_delivered_at is None for a in run.alerts)
@@ -121,10 +124,20 @@ def test_alerts_are_listed_by_the_api_with_a_read_token(ctx: Context, client: Te
     seed_traffic(ctx)
     with ctx.store.begin() as conn:
         write = workspaces.create_token(
-            conn, workspace_id=ctx.workspace_id, name="w", scopes=[Scope.write], now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="w",
+            scopes=[Scope.write],
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         ).token
         read = workspaces.create_token(
-            conn, workspace_id=ctx.workspace_id, name="r", scopes=[Scope.read], now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="r",
+            scopes=[Scope.read],
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         ).token
     ran = client.post("/api/analytics/monitor/run", headers={"Authorization": f"Bearer {write}"})
     assert ran.status_code == 200 and len(ran.json()["alerts"]) == 6

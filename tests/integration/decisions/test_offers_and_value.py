@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.decisions import logic, service
 from partitur.decisions.contracts import OfferIn
 from tests.support.ml_data import add_events, add_profile
@@ -26,6 +27,7 @@ def _setup(ctx: Context, settings: dict | None = None) -> None:
             kind="offers",
             document=settings or NO_HOLDOUT,
             now=now,
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
         add_profile(
             conn,
@@ -54,6 +56,7 @@ def _offer(ctx: Context, key: str, **fields) -> None:
             key=key,
             offer=OfferIn(**{**defaults, **fields}),
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
 
 
@@ -263,6 +266,7 @@ def test_offers_can_target_a_segment(ctx: Context) -> None:
                 rule={"trait": "country", "op": "eq", "value": "AT"},
             ),
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     assert _decide(ctx, "ben").offer_key == "austria-only"
     assert _decide(ctx, "anna").offer_key is None

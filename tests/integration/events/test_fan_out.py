@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.demo.loader import resolve_identities
 from partitur.events.tables import events
@@ -66,9 +67,19 @@ def test_an_outage_in_a_region_reaches_everyone_there_once(
     ids = people(ctx, client, write_key)
     with ctx.store.begin() as conn:
         journeys.save_draft(
-            conn, workspace_id=ctx.workspace_id, document=OUTAGE, now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            document=OUTAGE,
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
-        journeys.publish(conn, workspace_id=ctx.workspace_id, key="outage", now=ctx.clock.now())
+        journeys.publish(
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="outage",
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
+        )
     body = {
         "message": {
             "event": "Outage Detected",

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from partitur.context import Context
 from partitur.events.tables import events
 from partitur.identity.tables import suppressed_identifiers
-from partitur.privacy.audit import list_audit
+from partitur.privacy.service import subject_history
 from tests.conftest import START
 from tests.integration.identity.conftest import Timeline
 from tests.support.events import message
@@ -119,7 +119,7 @@ def test_export_holds_profile_identities_history_events_merges_and_audit(
     assert len(body["events"]) == 5
     assert [m["survivor_id"] for m in body["merges"]] == [pid]
     assert {"email", "phone", "plan"} <= {h["trait"] for h in body["trait_history"]}
-    assert "profile.merged" in [a["action"] for a in body["audit"]]
+    assert "profile.merge" in [a["action"] for a in body["audit"]]
     merged_id = body["merges"][0]["merged_id"]
     redirect = client.get(f"/api/profiles/{merged_id}", headers=admin_headers).json()
     assert redirect["id"] == pid
@@ -172,11 +172,11 @@ def test_erasure_deletes_the_person_and_drops_later_events_for_them(
                 select(suppressed_identifiers.c.kind, suppressed_identifiers.c.dropped_count)
             ).all()
         )
-        audit = list_audit(
+        audit = subject_history(
             conn, workspace_id=ctx.workspace_id, subject_type="profile", subject_id=pid
         )
     assert all("ada" not in str(row) for row in left)
     assert dropped == {"user_id": 1, "anonymous_id": 1, "email": 1, "phone": 0}
-    erasure = [a for a in audit if a.action == "profile.erased"]
+    erasure = [a for a in audit if a.action == "profile.erase"]
     assert len(erasure) == 1
     assert "ada" not in str(erasure[0].details)

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.errors import NotFound, ValidationFailed
 from partitur.profiles import service as profiles
 from tests.conftest import START
@@ -64,6 +65,7 @@ def test_update_traits_validates_and_follows_merges(ctx: Context, timeline: Time
                 traits={},
                 now=START,
                 source="t",
+                actor=Actor.system(ctx.workspace_id, "test"),
             )
         with pytest.raises(NotFound):
             profiles.update_traits(
@@ -73,6 +75,7 @@ def test_update_traits_validates_and_follows_merges(ctx: Context, timeline: Time
                 traits={"a": 1},
                 now=START,
                 source="t",
+                actor=Actor.system(ctx.workspace_id, "test"),
             )
         with pytest.raises(ValidationFailed):
             profiles.find_profile(conn, workspace_id=ctx.workspace_id, kind="email", value="nope")
@@ -83,5 +86,6 @@ def test_update_traits_validates_and_follows_merges(ctx: Context, timeline: Time
             traits={"tier": "vip"},
             now=START + timedelta(days=1),
             source="crm",
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     assert changed.traits == {"tier": "vip"}

@@ -11,9 +11,9 @@ from partitur.events.tables import events
 from partitur.identity import service as identity
 from partitur.identity.loops import IdentityResolver
 from partitur.identity.tables import identities, identity_merges
-from partitur.privacy.audit import list_audit
+from partitur.privacy.service import subject_history
 from partitur.profiles import service as profiles
-from partitur.storage import scratch
+from partitur.storage import bulk as scratch
 from tests.conftest import START
 from tests.integration.identity.conftest import Timeline
 from tests.support.events import insert_events, message
@@ -69,7 +69,7 @@ def test_anonymous_visitor_who_identifies_is_merged_with_the_known_customer(
         merged = profiles.get_profile(conn, profile_id=anon.id)
         survivor = profiles.get_profile(conn, profile_id=older.id)
         rows = conn.execute(select(identity_merges)).mappings().all()
-        audit = list_audit(
+        audit = subject_history(
             conn, workspace_id=ctx.workspace_id, subject_type="profile", subject_id=survivor.id
         )
     # the survivor is the older profile; the merged id redirects to it
@@ -89,7 +89,7 @@ def test_anonymous_visitor_who_identifies_is_merged_with_the_known_customer(
     assert [(r["survivor_id"], r["merged_id"], r["event_seq"]) for r in rows] == [
         (older.id, anon.id, link[0])
     ]
-    assert [a.action for a in audit] == ["profile.merged"]
+    assert [a.action for a in audit] == ["profile.merge"]
     with ctx.store.read() as conn:
         assert identity.resolved_position(conn) == link[0]
 

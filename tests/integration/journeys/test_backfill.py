@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.core.errors import Conflict, ValidationFailed
 from partitur.demo.loader import resolve_identities
@@ -56,7 +57,12 @@ def test_a_backfill_runs_the_history_through_the_journey_at_the_original_times(
     pump(ctx)  # the live runtime ignores what it received before the journey was live
     assert history(ctx, "abandons") == []
 
-    result = backfill(ctx, keys=["cart"], since=t0 - timedelta(hours=1))
+    result = backfill(
+        ctx,
+        keys=["cart"],
+        since=t0 - timedelta(hours=1),
+        actor=Actor.system(ctx.workspace_id, "test"),
+    )
 
     assert result.events == 7 and result.instances["cart"] == {
         "completed": 2,
@@ -110,17 +116,22 @@ def test_a_journey_is_backfilled_once_and_only_before_it_has_instances(
     profile(ctx, "p1")
     publish(ctx, CART)
     with pytest.raises(ValidationFailed):
-        backfill(ctx, keys=["cart"], since=t0 + timedelta(hours=1))
+        backfill(
+            ctx,
+            keys=["cart"],
+            since=t0 + timedelta(hours=1),
+            actor=Actor.system(ctx.workspace_id, "test"),
+        )
     clock.advance(timedelta(hours=1))
-    backfill(ctx, keys=["cart"], since=t0)
+    backfill(ctx, keys=["cart"], since=t0, actor=Actor.system(ctx.workspace_id, "test"))
     with pytest.raises(Conflict, match="backfilled already"):
-        backfill(ctx, keys=["cart"], since=t0)
+        backfill(ctx, keys=["cart"], since=t0, actor=Actor.system(ctx.workspace_id, "test"))
 
     running = {**CART, "key": "running"}
     publish(ctx, running)
     event(ctx, "p1", "Cart Abandoned")
     pump(ctx)
     with pytest.raises(Conflict, match="has instances"):
-        backfill(ctx, keys=["running"], since=t0)
+        backfill(ctx, keys=["running"], since=t0, actor=Actor.system(ctx.workspace_id, "test"))
     with ctx.store.read() as conn:
         assert service.was_backfilled_or_started(conn, workspace_id=ctx.workspace_id, key="cart")

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock, isoformat
 from partitur.journeys import service
 from partitur.journeys.tables import journey_instances
@@ -73,8 +74,20 @@ def test_sigkilled_workers_lose_nothing_and_send_everything_exactly_once(tmp_pat
             refs={("email", "hello"), ("sms", "nudge")},
             now=START,
         )
-        service.save_draft(conn, workspace_id=ctx.workspace_id, document=JOURNEY, now=START)
-        service.publish(conn, workspace_id=ctx.workspace_id, key="kill", now=START)
+        service.save_draft(
+            conn,
+            workspace_id=ctx.workspace_id,
+            document=JOURNEY,
+            now=START,
+            actor=Actor.system(ctx.workspace_id, "test"),
+        )
+        service.publish(
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="kill",
+            now=START,
+            actor=Actor.system(ctx.workspace_id, "test"),
+        )
         add_events(
             conn,
             workspace_id=ctx.workspace_id,

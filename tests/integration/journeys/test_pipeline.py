@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock, isoformat
 from partitur.events import service as events
 from partitur.journeys import service
@@ -65,7 +66,11 @@ def test_an_identified_pro_user_is_enrolled_resumed_and_updated(
     publish(ctx, JOURNEY)
     with ctx.store.begin() as conn:
         source = workspaces.create_source(
-            conn, workspace_id=ctx.workspace_id, name="web", now=clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="web",
+            now=clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     now = isoformat(clock.now())
     ingest(

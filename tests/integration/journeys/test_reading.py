@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.core.errors import NotFound
 from partitur.journeys import service
@@ -23,7 +24,7 @@ def test_latest_instances_are_the_most_recently_entered_first(
         with ctx.store.begin() as conn:
             service.enrol(
                 conn, workspace_id=ctx.workspace_id, key="welcome", profile_ids=[pid],
-                now=clock.now(),
+                now=clock.now(), actor=Actor.system(ctx.workspace_id, "test")
             )  # fmt: skip
         clock.advance(timedelta(minutes=10))
     with ctx.store.read() as conn:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.journeys import service
 from partitur.journeys.loops import EventConsumer, shard_of
@@ -83,8 +84,20 @@ def test_workers_share_the_shards_and_take_over_from_a_stopped_one(
     ctx: Context, clock: VirtualClock
 ) -> None:
     with ctx.store.begin() as conn:
-        service.save_draft(conn, workspace_id=ctx.workspace_id, document=PING, now=clock.now())
-        service.publish(conn, workspace_id=ctx.workspace_id, key="ping", now=clock.now())
+        service.save_draft(
+            conn,
+            workspace_id=ctx.workspace_id,
+            document=PING,
+            now=clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
+        )
+        service.publish(
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="ping",
+            now=clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
+        )
     first_wave = [f"a{i:02d}" for i in range(24)]
     assert {shard_of(p, SHARDS) for p in first_wave} == set(range(SHARDS))
 

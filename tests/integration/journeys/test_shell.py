@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.core.errors import Conflict, InvalidDocument
 from partitur.journeys import service
@@ -54,10 +55,18 @@ def publish(ctx: Context, document: dict[str, Any]) -> None:
             now=ctx.clock.now(),
         )
         service.save_draft(
-            conn, workspace_id=ctx.workspace_id, document=document, now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            document=document,
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
         service.publish(
-            conn, workspace_id=ctx.workspace_id, key=document["key"], now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            key=document["key"],
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
 
 
@@ -196,10 +205,20 @@ def test_publishing_an_invalid_draft_lists_every_problem(ctx: Context) -> None:
     broken["nodes"][4] = {**broken["nodes"][4], "next": "gone"}
     with ctx.store.begin() as conn:
         service.save_draft(
-            conn, workspace_id=ctx.workspace_id, document=broken, now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            document=broken,
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     with pytest.raises(InvalidDocument) as caught, ctx.store.begin() as conn:
-        service.publish(conn, workspace_id=ctx.workspace_id, key="cart", now=ctx.clock.now())
+        service.publish(
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="cart",
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
+        )
     # dangling edge at "tag", unreachable "x", and (with the channels domain) the template
     # "cart" of node "email" that does not exist
     expected = {"tag", "x"} | ({"email"} if channels_installed() else set())
@@ -214,8 +233,12 @@ def test_pause_holds_timers_resume_continues_stop_exits_everyone(
     event(ctx, "p1", "Cart Abandoned")
     pump(ctx)
     with ctx.store.begin() as conn:
-        service.set_status(
-            conn, workspace_id=ctx.workspace_id, key="cart", action="pause", now=clock.now()
+        service.pause(
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="cart",
+            now=clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     clock.advance(timedelta(hours=2))
     profile(ctx, "p2")
@@ -223,18 +246,30 @@ def test_pause_holds_timers_resume_continues_stop_exits_everyone(
     pump(ctx)
     assert sends(ctx) == [] and history(ctx, "p2") == []
     with ctx.store.begin() as conn:
-        service.set_status(
-            conn, workspace_id=ctx.workspace_id, key="cart", action="resume", now=clock.now()
+        service.resume(
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="cart",
+            now=clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     pump(ctx)
     assert [s[1] for s in sends(ctx)] == ["cart"]
     with ctx.store.begin() as conn:
-        service.set_status(
-            conn, workspace_id=ctx.workspace_id, key="cart", action="stop", now=clock.now()
+        service.stop(
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="cart",
+            now=clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
         with pytest.raises(Conflict):
-            service.set_status(
-                conn, workspace_id=ctx.workspace_id, key="cart", action="resume", now=clock.now()
+            service.resume(
+                conn,
+                workspace_id=ctx.workspace_id,
+                key="cart",
+                now=clock.now(),
+                actor=Actor.system(ctx.workspace_id, "test"),
             )
     assert history(ctx, "p1")[0].end_reason == "journey stopped"
 
@@ -243,7 +278,12 @@ def test_test_mode_enrols_only_test_profiles(ctx: Context) -> None:
     publish(ctx, CART)
     with ctx.store.begin() as conn:
         service.set_test_mode(
-            conn, workspace_id=ctx.workspace_id, key="cart", enabled=True, now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="cart",
+            enabled=True,
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     profile(ctx, "real")
     profile(ctx, "tester", is_test=True)
@@ -272,6 +312,7 @@ def test_manual_enrolment_and_audience_bulk_entry(ctx: Context, clock: VirtualCl
             key="welcome",
             profile_ids=["a", "a"],
             now=clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
         assert (result.enrolled, result.reasons) == (1, {"entered": 1, "re-entry: never": 1})
         journey = service.get_journey(conn, workspace_id=ctx.workspace_id, key="welcome")
@@ -340,7 +381,12 @@ def test_split_decide_webhook_agent_task_and_jump_through_the_shell(
     profile(ctx, "p1")
     with ctx.store.begin() as conn:
         service.enrol(
-            conn, workspace_id=ctx.workspace_id, key="mixed", profile_ids=["p1"], now=clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="mixed",
+            profile_ids=["p1"],
+            now=clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     clock.advance(timedelta(minutes=1))
     pump(ctx)
@@ -428,7 +474,12 @@ def test_auto_winner_routes_new_entries_to_the_significantly_better_variant(
     ][:10]
     with ctx.store.begin() as conn:
         service.enrol(
-            conn, workspace_id=ctx.workspace_id, key="ab", profile_ids=ids, now=clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="ab",
+            profile_ids=ids,
+            now=clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
         instances = service.list_instances(
             conn, workspace_id=ctx.workspace_id, key="ab", limit=1000
@@ -443,7 +494,12 @@ def test_auto_winner_routes_new_entries_to_the_significantly_better_variant(
             service.update_auto_winners(conn, workspace_id=ctx.workspace_id, now=clock.now()) == 1
         )
         service.enrol(
-            conn, workspace_id=ctx.workspace_id, key="ab", profile_ids=later, now=clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            key="ab",
+            profile_ids=later,
+            now=clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     # new profiles that the hash would have put on the first path now take the winner
     assert {history(ctx, pid)[0].split_variants["split"] for pid in later} == {"better"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.ml import ports, registry, service
 from partitur.segments.rules import ProfileFacts, evaluate, parse_rule
 from tests.support.ml_data import add_events, add_profile, synthetic_customers
@@ -26,6 +27,7 @@ def test_train_score_and_serve_a_churn_model(
             now=now,
             var_dir=ctx.settings.var_dir,
             horizon_days=60,
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     assert model.active and model.version == 1 and model.metrics["roc_auc"] > 0.75
     with ctx.store.begin() as conn:

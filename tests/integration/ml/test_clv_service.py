@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.errors import ValidationFailed
 from partitur.ml import clv, ports, registry, service
 from tests.support.ml_data import add_events, add_profile
@@ -50,6 +51,7 @@ def test_clv_run_validates_on_the_holdout_and_stores_computed_traits(
             unit="weeks",
             var_dir=ctx.settings.var_dir,
             chart_path=tmp_path / "clv.png",
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     assert report.customers > 250
     assert report.bg_nbd["r"] > 0 and report.gamma_gamma is not None
@@ -102,6 +104,7 @@ def test_a_cut_off_after_now_is_refused(ctx: Context) -> None:
             until=START,
             now=START,
             var_dir=ctx.settings.var_dir,
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
     assert info.value.field == "until"
 

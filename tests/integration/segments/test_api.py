@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.workspaces import service as workspaces
 from partitur.workspaces.contracts import Scope
 from tests.support.segments import Population
@@ -19,7 +20,12 @@ PRO = {"key": "pro", "name": "Pro plan", "rule": {"trait": "plan", "value": "pro
 def writer(ctx: Context) -> dict[str, str]:
     with ctx.store.begin() as conn:
         token = workspaces.create_token(
-            conn, workspace_id=ctx.workspace_id, name="w", scopes=[Scope.write], now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="w",
+            scopes=[Scope.write],
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         ).token
     return {"Authorization": f"Bearer {token}"}
 
@@ -28,7 +34,12 @@ def writer(ctx: Context) -> dict[str, str]:
 def reader(ctx: Context) -> dict[str, str]:
     with ctx.store.begin() as conn:
         token = workspaces.create_token(
-            conn, workspace_id=ctx.workspace_id, name="r", scopes=[Scope.read], now=ctx.clock.now()
+            conn,
+            workspace_id=ctx.workspace_id,
+            name="r",
+            scopes=[Scope.read],
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         ).token
     return {"Authorization": f"Bearer {token}"}
 

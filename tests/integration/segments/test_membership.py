@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from partitur.context import Context
+from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.segments import service
 from partitur.segments.contracts import SegmentDefinition
@@ -31,6 +32,7 @@ def define(ctx: Context, key: str, rule: dict[str, object]) -> None:
             workspace_id=ctx.workspace_id,
             definition=SegmentDefinition.model_validate({"key": key, "name": key, "rule": rule}),
             now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
         )
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection
 
-from partitur.storage import scratch
+from partitur.storage import bulk as scratch
 from partitur.storage.background import ONE_STATEMENT, background_writes
+from partitur.storage.bulk import insert_rows, rebuilt_indexes, temp_table
 from partitur.storage.engine import Store
-from partitur.storage.scratch import insert_rows, rebuilt_indexes, temp_table
 
 ROWS = [(n, f"text {n}", n / 4, None if n % 3 else "x", n % 2 == 0) for n in range(20_000)]
 

@@ -1,0 +1,30 @@
+"""What the privacy domain hands out: audit entries (and, with erasure, exports)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    #: ``user:usr_…``, ``token:tok_…``, ``system:journeys``, ``cli:<login>``
+    actor: str
+    #: the action's name, e.g. ``journey.publish``
+    action: str
+    subject_type: str
+    subject_id: str
+    details: dict[str, Any] | None = None
+    before: Any = None
+    after: Any = None
+    request_id: str | None = None
+    ip: str | None = None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    #: pass as ``cursor`` for the next (older) page; None on the last page
+    next_cursor: str | None = None
