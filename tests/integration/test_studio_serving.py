@@ -64,6 +64,19 @@ def test_hashed_assets_are_cached_for_a_year(web: TestClient, build: Path) -> No
     assert web.get("/ui/favicon.svg").status_code == 200
 
 
+def test_an_asset_comes_compressed_when_the_browser_accepts_it(
+    web: TestClient, build: Path
+) -> None:
+    asset = build / "assets" / "index-3f2a1b.js"
+    (build / "assets" / "index-3f2a1b.js.br").write_bytes(b"brotli bytes")
+    answer = web.get("/ui/assets/index-3f2a1b.js", headers={"Accept-Encoding": "gzip, br"})
+    assert answer.headers["content-encoding"] == "br"
+    assert answer.headers["vary"] == "Accept-Encoding"
+    assert answer.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    plain = web.get("/ui/assets/index-3f2a1b.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == asset.read_text()
+
+
 def test_a_missing_asset_is_404_and_nothing_outside_the_build_is_served(
     web: TestClient, build: Path
 ) -> None:

@@ -2,7 +2,7 @@
 ``partitur/web/studio/`` (by ``make run`` / ``make test``; the wheel ships it).
 
 - ``/ui/assets/*``: the build's hashed files, cached for a year (their names change with their
-  content);
+  content), as the Brotli or gzip copy the build made when the browser accepts it;
 - any other path under ``/ui/`` that is not a file of the build answers ``index.html`` (the app
   routes on the client), never cached, so a new build is picked up at the next load;
 - ``/`` sends the browser to ``/ui/``.
@@ -17,7 +17,7 @@ import importlib.resources
 import mimetypes
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 router = APIRouter(include_in_schema=False)
@@ -76,19 +76,35 @@ def studio_root() -> RedirectResponse:
     return RedirectResponse("/ui/", status_code=307)
 
 
+#: Compressed copies the build writes beside each text asset (studio/scripts/compress.mjs),
+#: best first.
+_ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+
+
+def _asset(path: str, accepted: str) -> Response:
+    asset = _file(path)
+    if asset is None:
+        return Response(status_code=404, headers={"Cache-Control": REVALIDATE})
+    media_type = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
+    headers = {
+        "Cache-Control": IMMUTABLE,
+        "X-Content-Type-Options": "nosniff",
+        "Vary": "Accept-Encoding",
+    }
+    offered = {part.split(";")[0].strip() for part in accepted.lower().split(",")}
+    for encoding, suffix in _ENCODINGS:
+        copy = asset.with_name(asset.name + suffix)
+        if encoding in offered and copy.is_file():
+            headers["Content-Encoding"] = encoding
+            return FileResponse(copy, media_type=media_type, headers=headers)
+    return FileResponse(asset, media_type=media_type, headers=headers)
+
+
 @router.api_route("/ui/{path:path}", methods=["GET", "HEAD"])
-def studio(path: str) -> Response:
+def studio(path: str, request: Request) -> Response:
     """A file of the build, or the app's page for any client route."""
     if path.startswith("assets/"):
-        asset = _file(path)
-        if asset is None:
-            return Response(status_code=404, headers={"Cache-Control": REVALIDATE})
-        media_type = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
-        return FileResponse(
-            asset,
-            media_type=media_type,
-            headers={"Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff"},
-        )
+        return _asset(path, request.headers.get("accept-encoding", ""))
     if path and "/" not in path and "." in path:  # favicon.svg and the like, at the top
         top = _file(path)
         if top is not None:
