@@ -19,6 +19,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +253,26 @@ class AnalyticsEngine:
                 f'CREATE OR REPLACE TEMP TABLE "copy_{table}" AS SELECT *{exclude} FROM "{table}"'
             )
             self.con.execute(f'CREATE OR REPLACE VIEW "{table}" AS SELECT * FROM "copy_{table}"')
+
+    def materialize_events(
+        self, *, since: datetime, until: datetime, columns: tuple[str, ...]
+    ) -> None:
+        """Copy the workspace's events of ``[since, until)`` with only ``columns`` (names of
+        the store's ``events`` columns) into DuckDB's memory once, and let the ``events`` view
+        read the copy: for a caller about to run many queries over one period (a journey map's
+        measurement runs one per touchpoint). The store is then scanned once; queries outside
+        the period see nothing, and the copy does not follow later commits."""
+        self.require("events")
+        known = self.columns["events"]
+        chosen = [c for c in dict.fromkeys(("timestamp", *columns)) if c in known]
+        # names from the store's own catalogue, safe to quote
+        listed = ", ".join(f'"{c}"' for c in chosen)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE copy_events AS SELECT {listed} FROM events "
+            "WHERE timestamp >= $since AND timestamp < $until",
+            {"since": naive_utc(since, "since"), "until": naive_utc(until, "until")},
+        )
+        self.con.execute('CREATE OR REPLACE VIEW "events" AS SELECT * FROM copy_events')
 
     def close(self) -> None:
         self.con.close()

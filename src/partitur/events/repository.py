@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, literal_column, or_, select
+from sqlalchemy import Connection, and_, case, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -375,20 +375,6 @@ def highest_seq(conn: Connection) -> int | None:
     return conn.execute(select(func.max(events.c.seq))).scalar_one()  # type: ignore[no-any-return]
 
 
-def newest_timestamp(conn: Connection, *, workspace_id: str) -> datetime | None:
-    """The latest ``timestamp`` of the workspace's events (a scan; cache it by the seq)."""
-    return conn.execute(
-        select(func.max(events.c.timestamp)).where(events.c.workspace_id == workspace_id)
-    ).scalar_one_or_none()
-
-
-def count_events(conn: Connection, *, workspace_id: str, since: datetime | None = None) -> int:
-    query = select(func.count()).select_from(events).where(events.c.workspace_id == workspace_id)
-    if since is not None:
-        query = query.where(events.c.timestamp >= since)
-    return int(conn.execute(query).scalar_one())
-
-
 def count_quarantine(conn: Connection, *, workspace_id: str) -> int:
     query = (
         select(func.count())
@@ -399,13 +385,22 @@ def count_quarantine(conn: Connection, *, workspace_id: str) -> int:
 
 
 def volume_by_day_and_source(
-    conn: Connection, *, workspace_id: str, since: datetime
-) -> list[tuple[str, str, int]]:
-    """(UTC day as text, source id, events) for every event at or after ``since``."""
+    conn: Connection, *, workspace_id: str, recent_since: datetime
+) -> list[tuple[str, str, int, int, datetime]]:
+    """(UTC day as text, source id, events, events at or after ``recent_since``, latest
+    timestamp) for every day and source of the workspace's log: one scan gives the totals, the
+    newest event and the volume per day."""
     day = _day_expr(conn).label("day")
+    recent = case((events.c.timestamp >= recent_since, 1), else_=0)
     rows = conn.execute(
-        select(day, events.c.source_id, func.count().label("n"))
-        .where(events.c.workspace_id == workspace_id, events.c.timestamp >= since)
+        select(
+            day,
+            events.c.source_id,
+            func.count().label("n"),
+            func.sum(recent).label("recent"),
+            func.max(events.c.timestamp).label("newest"),
+        )
+        .where(events.c.workspace_id == workspace_id)
         .group_by(day, events.c.source_id)
     ).all()
-    return [(str(d), str(s), int(n)) for d, s, n in rows]
+    return [(str(d), str(src), int(n), int(r or 0), newest) for d, src, n, r, newest in rows]

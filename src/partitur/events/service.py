@@ -592,26 +592,24 @@ def event_volume(
         cached = _volume_cache.get(workspace_id)
     if cached is not None and cached[0] == key:
         return cached[1]
-    newest = repository.newest_timestamp(conn, workspace_id=workspace_id)
+    rows = repository.volume_by_day_and_source(
+        conn, workspace_id=workspace_id, recent_since=now - timedelta(days=1)
+    )
+    newest = max((r[4] for r in rows), default=None)
     until = min(now, newest) if newest is not None else now
     first_day = (until.astimezone(UTC) - timedelta(days=days - 1)).date()
-    since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
     per_day: dict[date, dict[str, int]] = {first_day + timedelta(days=k): {} for k in range(days)}
     per_source: dict[str, int] = {}
-    for day_text, source_id, n in repository.volume_by_day_and_source(
-        conn, workspace_id=workspace_id, since=since
-    ):
+    for day_text, source_id, n, _, _ in rows:
         bucket = per_day.get(date.fromisoformat(day_text))
         if bucket is None:
-            continue  # events stamped after the period's last day
+            continue  # before the period, or stamped after its last day
         bucket[source_id] = bucket.get(source_id, 0) + n
         per_source[source_id] = per_source.get(source_id, 0) + n
     names = {s.id: s.name for s in workspaces.list_sources(conn, workspace_id=workspace_id)}
     volume = EventVolume(
-        events=repository.count_events(conn, workspace_id=workspace_id),
-        events_last_day=repository.count_events(
-            conn, workspace_id=workspace_id, since=max(now - timedelta(days=1), since)
-        ),
+        events=sum(r[2] for r in rows),
+        events_last_day=sum(r[3] for r in rows),
         quarantined=quarantined,
         first_day=first_day,
         last_day=first_day + timedelta(days=days - 1),

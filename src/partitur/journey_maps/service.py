@@ -395,6 +395,10 @@ def ranked_insights(
     )[1]
 
 
+#: The event columns a measurement reads (matchers, satisfaction, texts, revenue).
+MEASURED_COLUMNS = ("profile_id", "timestamp", "event", "properties")
+
+
 def measured_insights(
     store: Store,
     *,
@@ -412,6 +416,9 @@ def measured_insights(
         document = get_map(conn, workspace_id=workspace_id, key=key).document
         taxonomy = get_taxonomy(conn, workspace_id=workspace_id)
     with open_engine(store, workspace_id) as engine:
+        # one query per touchpoint, satisfaction source and text: copy the period's events
+        # into DuckDB once instead of reading the store for each of them
+        engine.materialize_events(since=since, until=until, columns=MEASURED_COLUMNS)
         measurement = measure_map(
             engine,
             document=document,
