@@ -572,9 +572,11 @@ def list_quarantine(
     return page, (page[-1].id if len(rows) > limit else None)
 
 
-#: ``event_volume`` scans the event log; its figures are kept until a new event arrives (the key
-#: holds the log's highest ``seq``), so reloading the overview costs two index lookups.
-_volume_cache: dict[str, tuple[tuple[Any, ...], EventVolume]] = {}
+#: ``event_volume`` scans the event log. Its figures are kept while no event arrives (the log's
+#: highest ``seq`` is unchanged), and while events keep arriving for up to this long: a log
+#: that grows all the time would otherwise be scanned at every look at the overview.
+VOLUME_TOLERANCE = timedelta(seconds=30)
+_volume_cache: dict[tuple[str, int], tuple[tuple[Any, ...], int | None, datetime, EventVolume]] = {}
 _volume_lock = threading.Lock()
 
 
@@ -583,15 +585,19 @@ def event_volume(
 ) -> EventVolume:
     """Totals of the event log and the events per UTC day and source over ``days`` days that
     end on the day of the newest event, or today if that is earlier (imported history may end
-    before today). Raises ``ValidationFailed`` for ``days`` outside 1..366."""
+    before today); at most ``VOLUME_TOLERANCE`` behind the log. Raises ``ValidationFailed``
+    for ``days`` outside 1..366."""
     if not 1 <= days <= 366:
         raise ValidationFailed("days is between 1 and 366", field="days")
     quarantined = repository.count_quarantine(conn, workspace_id=workspace_id)
-    key = (repository.highest_seq(conn), days, now.date(), quarantined)
+    key = (now.date(), quarantined)
+    seq = repository.highest_seq(conn)
     with _volume_lock:
-        cached = _volume_cache.get(workspace_id)
+        cached = _volume_cache.get((workspace_id, days))
     if cached is not None and cached[0] == key:
-        return cached[1]
+        _, cached_seq, computed_at, figures = cached
+        if cached_seq == seq or now - computed_at < VOLUME_TOLERANCE:
+            return figures
     rows = repository.volume_by_day_and_source(
         conn, workspace_id=workspace_id, recent_since=now - timedelta(days=1)
     )
@@ -621,5 +627,5 @@ def event_volume(
         days=[DayVolume(day=d, total=sum(by.values()), by_source=by) for d, by in per_day.items()],
     )
     with _volume_lock:
-        _volume_cache[workspace_id] = (key, volume)
+        _volume_cache[(workspace_id, days)] = (key, seq, now, volume)
     return volume

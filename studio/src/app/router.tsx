@@ -39,6 +39,10 @@ export interface RouterContext {
   queryClient: QueryClient;
 }
 
+/** Start downloading a page's heavy code (charts, the flow diagram) with its data. */
+const preloadChart = () => void import("@/components/EChart");
+const preloadFlow = () => void import("@/pages/journeys/FlowDiagram");
+
 const rootRoute = createRootRouteWithContext<RouterContext>()({
   component: Outlet,
   notFoundComponent: NotFoundPage,
@@ -82,6 +86,7 @@ export const overviewRoute = createRoute({
     void queryClient.prefetchQuery(eventVolumeQuery(deps.days));
     void queryClient.prefetchQuery(quarantineQuery(undefined, 8));
     void queryClient.prefetchQuery(sourcesQuery);
+    preloadChart();
   },
   component: lazyRouteComponent(() => import("@/pages/OverviewPage"), "OverviewPage"),
 });
@@ -151,6 +156,8 @@ export const journeyRoute = createRoute({
     void queryClient.prefetchQuery(latestInstancesQuery(params.key));
     // the slowest request of the page; a draft answers 422 and the page does not ask for it
     void queryClient.prefetchQuery(journeyReportQuery(params.key));
+    preloadFlow();
+    preloadChart();
   },
   component: lazyRouteComponent(() => import("@/pages/journeys/JourneyPage"), "JourneyPage"),
 });
@@ -184,6 +191,7 @@ export const mapRoute = createRoute({
     void queryClient.prefetchQuery(mapQuery(params.key));
     void queryClient.prefetchQuery(taxonomyQuery);
     void queryClient.prefetchQuery(mapReportQuery(params.key, deps.since, deps.until));
+    preloadChart();
   },
   component: lazyRouteComponent(() => import("@/pages/maps/MapPage"), "MapPage"),
 });

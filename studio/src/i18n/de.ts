@@ -379,7 +379,7 @@ export const de: Catalogue = {
   },
   edge: {
     case: "Fall {{n}}",
-    timeout: "Zeitüberschreitung",
+    timeout: "Zeitlimit",
     missing: "kein Datum",
     anyOffer: "irgendein Angebot",
     else: "sonst",

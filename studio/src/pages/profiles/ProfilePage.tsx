@@ -246,6 +246,8 @@ export function ProfilePage() {
   const computed = (p.computed ?? {}) as Record<string, unknown>;
   const traitMap = (p.traits ?? {}) as Record<string, unknown>;
   const email = traitMap.email;
+  // revenue is summed in the shop's currency; a person's currency trait names it
+  const currency = typeof traitMap.currency === "string" ? traitMap.currency : null;
   const identities = Object.entries(p.identities ?? {}).flatMap(([kind, values]) =>
     values.map((value) => ({ kind, value })),
   );
@@ -306,7 +308,11 @@ export function ProfilePage() {
               key={key}
               name={key}
               label={t(`computed.${key}`)}
-              value={traitValue(computed[key], t, fmt, zone)}
+              value={
+                key === "revenue" && typeof computed.revenue === "number"
+                  ? fmt.money(computed.revenue, currency)
+                  : traitValue(computed[key], t, fmt, zone)
+              }
             />
           ))}
         </SimpleGrid>

@@ -101,6 +101,7 @@ export function describeEvent(
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;
+const ISO_DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A trait value for people: yes/no, numbers grouped, timestamps in the person's zone. */
 export function traitValue(
@@ -116,6 +117,7 @@ export function traitValue(
   }
   if (typeof value === "string") {
     if (ISO_TIME.test(value) && !Number.isNaN(Date.parse(value))) return fmt.dateTime(value, zone);
+    if (ISO_DAY.test(value)) return fmt.day(value);
     return value;
   }
   if (Array.isArray(value)) return value.map((v) => traitValue(v, t, fmt, zone)).join(", ");
