@@ -397,6 +397,20 @@ def ranked_insights(
 
 #: The event columns a measurement reads (matchers, satisfaction, texts, revenue).
 MEASURED_COLUMNS = ("profile_id", "timestamp", "event", "properties")
+#: The event whose revenue gives the value per customer of the ranking.
+ORDER_EVENT = "Order Completed"
+
+
+def measured_events(document: JourneyMapDocument) -> set[str]:
+    """The names of the events a measurement of ``document`` reads: its touchpoints' matchers,
+    their satisfaction sources and the order event."""
+    names = {ORDER_EVENT}
+    for stage in document.stages:
+        for touchpoint in stage.touchpoints:
+            names.update(m.event for m in touchpoint.events)
+            if touchpoint.satisfaction is not None:
+                names.add(touchpoint.satisfaction.event)
+    return names
 
 
 def measured_insights(
@@ -416,9 +430,13 @@ def measured_insights(
         document = get_map(conn, workspace_id=workspace_id, key=key).document
         taxonomy = get_taxonomy(conn, workspace_id=workspace_id)
     with open_engine(store, workspace_id) as engine:
-        # one query per touchpoint, satisfaction source and text: copy the period's events
-        # into DuckDB once instead of reading the store for each of them
-        engine.materialize_events(since=since, until=until, columns=MEASURED_COLUMNS)
+        # over every event of the period: the customers active in it
+        value = _value_per_customer(engine, since=since, until=until, order_event=ORDER_EVENT)
+        # then one query per touchpoint, satisfaction source and text: copy the period's events
+        # they read into DuckDB once instead of reading the store for each of them
+        engine.materialize_events(
+            since=since, until=until, columns=MEASURED_COLUMNS, names=measured_events(document)
+        )
         measurement = measure_map(
             engine,
             document=document,
@@ -427,7 +445,6 @@ def measured_insights(
             until=until,
             with_sentiment=with_sentiment,
         )
-        value = _value_per_customer(engine, since=since, until=until, order_event="Order Completed")
     return measurement, rank_insights(document, measurement, value_per_customer=value)
 
 

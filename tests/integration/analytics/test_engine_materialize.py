@@ -71,3 +71,23 @@ def test_the_events_of_one_period_are_copied_once_with_the_columns_asked_for(
         assert engine.query("SELECT count(*) FROM events").fetchone() == (3,)
     assert [json.loads(r["properties"])["k"] for r in rows] == [3, 4, 5]
     assert set(rows[0]) == {"timestamp", "event", "properties"}
+
+
+def test_only_the_events_asked_for_by_name_are_copied(ctx: Context) -> None:
+    ws = ctx.workspace_id
+    insert_events(
+        ctx.store,
+        [
+            event_row(ws, "web", name, D + timedelta(hours=k))
+            for k, name in enumerate(["Product Viewed", "Order Completed", "Page Viewed"])
+        ],
+    )
+    with open_engine(ctx.store, ws) as engine:
+        engine.materialize_events(
+            since=D,
+            until=D + timedelta(days=1),
+            columns=("event",),
+            names=["Order Completed", "Product Viewed", "Never Sent"],
+        )
+        names = [r[0] for r in engine.query("SELECT event FROM events ORDER BY 1").fetchall()]
+    assert names == ["Order Completed", "Product Viewed"]
