@@ -18,7 +18,10 @@ function walk(dir) {
     } else if (TEXT.test(name) && statSync(path).size > 1024) {
       const data = readFileSync(path);
       const br = brotliCompressSync(data, {
-        params: { [constants.BROTLI_PARAM_QUALITY]: 9, [constants.BROTLI_PARAM_SIZE_HINT]: data.length },
+        params: {
+          [constants.BROTLI_PARAM_QUALITY]: 9,
+          [constants.BROTLI_PARAM_SIZE_HINT]: data.length,
+        },
       });
       writeFileSync(`${path}.br`, br);
       writeFileSync(`${path}.gz`, gzipSync(data, { level: 9 }));
@@ -29,4 +32,6 @@ function walk(dir) {
 }
 
 walk(root);
-console.log(`studio: compressed ${(before / 1024).toFixed(0)} kB to ${(after / 1024).toFixed(0)} kB (brotli)`);
+console.log(
+  `studio: compressed ${(before / 1024).toFixed(0)} kB to ${(after / 1024).toFixed(0)} kB (brotli)`,
+);
