@@ -17,6 +17,7 @@ from partitur.analytics.contracts import (
     FunnelResult,
     FunnelSpec,
     JourneyKpis,
+    JourneyReport,
     JourneyScore,
     KpiPoint,
     MonitorConfig,
@@ -58,6 +59,23 @@ def _image(data: bytes, fmt: str) -> Response:
 class JourneyKpiReport(BaseModel):
     summary: JourneyKpis
     nodes: list[NodeKpis]
+
+
+@router.get("/journeys/kpis", response_model=list[JourneyKpis])
+def journeys_kpis(ctx: ContextDep, who: ReadPrincipal) -> list[JourneyKpis]:
+    """The KPI summary of every published journey over all its versions (one engine for all,
+    so asking for the list costs about one scan of the journey tables)."""
+    return service.journey_headlines(ctx.store, workspace_id=who.workspace_id, now=ctx.clock.now())
+
+
+@router.get("/journeys/{journey_id}/report", response_model=JourneyReport)
+def journey_report(journey_id: str, ctx: ContextDep, who: ReadPrincipal) -> JourneyReport:
+    """A published journey's (its key or id) KPI summary, per-node figures, entries and
+    conversions per day of entry (per week past 120 days), every split's experiment and the
+    journey score, from one engine."""
+    return service.journey_report(
+        ctx, workspace_id=who.workspace_id, journey=journey_id, now=ctx.clock.now()
+    )
 
 
 @router.get("/journeys/{journey_id}/kpis", response_model=JourneyKpiReport)

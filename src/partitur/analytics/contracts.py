@@ -297,6 +297,20 @@ class ExperimentReport(BaseModel):
     decision: ExperimentDecision
 
 
+class JourneyReport(BaseModel):
+    """Everything a journey's page shows, measured over one engine: the KPI summary, the
+    figures of each node, entries and conversions over time, every split's experiment and the
+    journey score."""
+
+    summary: JourneyKpis
+    nodes: list[NodeKpis]
+    #: the period of ``timeseries``: days, or weeks once the entries span many months
+    interval: Literal["day", "week"]
+    timeseries: list[KpiPoint]
+    experiments: list[ExperimentReport]
+    score: JourneyScore
+
+
 # -- attribution -------------------------------------------------------------------------------
 
 

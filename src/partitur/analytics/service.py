@@ -21,7 +21,10 @@ from partitur.analytics.contracts import (
     AttributionResult,
     ExperimentDecision,
     ExperimentReport,
+    JourneyKpis,
+    JourneyReport,
     JourneyScore,
+    KpiPoint,
     MonitorConfig,
     MonitorRun,
 )
@@ -59,6 +62,7 @@ from partitur.journeys import service as journeys
 from partitur.journeys.contracts import SplitExperiment
 from partitur.ml import service as ml
 from partitur.storage.cursors import get_position, set_position
+from partitur.storage.engine import Store
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,86 @@ def journey_id_of(conn: Connection, *, workspace_id: str, value: str) -> str:
         return journeys.get_journey(conn, workspace_id=workspace_id, key=value).id
     except NotFound:
         return value
+
+
+#: The journey tables a page of journey figures queries again and again: copied into DuckDB once
+#: per request (``AnalyticsEngine.materialize``), without the bulky documents never read.
+JOURNEY_TABLES = ("journey_instances", "journey_transitions", "messages")
+UNREAD_COLUMNS = ("state", "payload", "data")
+#: Beyond this many days of entries a journey's time series counts weeks instead of days.
+MAX_DAILY_POINTS = 120
+
+
+def journey_headlines(store: Store, *, workspace_id: str, now: datetime) -> list[JourneyKpis]:
+    """The KPI summary of every published journey (over all its versions), measured over one
+    engine into which the journey tables are copied once: the store is scanned once per
+    table, not once per journey and query."""
+    with store.read() as conn:
+        published = [
+            j
+            for j in journeys.list_journeys(conn, workspace_id=workspace_id)
+            if j.latest_version is not None
+        ]
+        costs = repository.get_config(conn, workspace_id).channel_costs
+    if not published:
+        return []
+    with open_engine(store, workspace_id) as engine:
+        engine.materialize(*JOURNEY_TABLES, omit=UNREAD_COLUMNS)
+        return [
+            kpis.journey_kpis(engine, journey_id=j.id, channel_costs=costs, now=now)
+            for j in published
+        ]
+
+
+def _timeseries(engine: AnalyticsEngine, journey_id: str) -> tuple[str, list[KpiPoint]]:
+    points = kpis.kpi_timeseries(engine, journey_id=journey_id, interval="day")
+    if len(points) > 1 and (points[-1].period - points[0].period).days > MAX_DAILY_POINTS:
+        return "week", kpis.kpi_timeseries(engine, journey_id=journey_id, interval="week")
+    return "day", points
+
+
+def journey_report(
+    ctx: Context, *, workspace_id: str, journey: str, now: datetime
+) -> JourneyReport:
+    """What a journey's page shows (``journey`` is its key or id): the KPI summary and each
+    node's figures over every version, entries and conversions per day of entry (per week
+    beyond ``MAX_DAILY_POINTS`` days), every split of the published version as an experiment
+    (``experiment_reports``) and the journey score. One engine, the journey tables copied into
+    it once. Raises ``NotFound`` for an unknown journey and ``ValidationFailed`` for one that
+    is not published yet."""
+    with ctx.store.read() as conn:
+        match = [
+            j
+            for j in journeys.list_journeys(conn, workspace_id=workspace_id)
+            if journey in (j.key, j.id)
+        ]
+        if not match:
+            raise NotFound(f"no journey {journey}", field="journey_id")
+        summary = match[0]
+        if summary.latest_version is None:
+            raise ValidationFailed(
+                f"journey {summary.key} is not published yet", field="journey_id"
+            )
+        costs = repository.get_config(conn, workspace_id).channel_costs
+    with open_engine(ctx.store, workspace_id) as engine:
+        engine.materialize(*JOURNEY_TABLES, omit=UNREAD_COLUMNS)
+        headline = kpis.journey_kpis(engine, journey_id=summary.id, channel_costs=costs, now=now)
+        nodes = kpis.node_kpis(engine, journey_id=summary.id, channel_costs=costs)
+        interval, points = _timeseries(engine, summary.id)
+        reports = experiment_reports(
+            ctx, workspace_id=workspace_id, journey=summary.key, engine=engine, now=now
+        )
+        score = journey_score(
+            ctx, workspace_id=workspace_id, journey=summary.key, engine=engine, now=now
+        )
+    return JourneyReport(
+        summary=headline,
+        nodes=nodes,
+        interval="week" if interval == "week" else "day",
+        timeseries=points,
+        experiments=reports,
+        score=score,
+    )
 
 
 def get_config(conn: Connection, *, workspace_id: str) -> MonitorConfig:

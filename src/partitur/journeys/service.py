@@ -203,6 +203,17 @@ def get_journey(conn: Connection, *, workspace_id: str, key: str) -> JourneyDeta
     return JourneyDetail(**_summary(row).model_dump(), draft=row.draft, published=published)
 
 
+def get_definition(
+    conn: Connection, *, workspace_id: str, key: str, draft: bool = False
+) -> JourneyDefinition:
+    """The journey's published definition (its latest version), or its draft when ``draft``
+    is set or nothing is published yet. Raises ``NotFound``; a stored draft that no longer
+    parses raises ``InvalidDocument`` listing its problems."""
+    journey = get_journey(conn, workspace_id=workspace_id, key=key)
+    document = journey.draft if draft or journey.published is None else journey.published
+    return parse_definition(document)
+
+
 @action(
     "journey.publish", permission=Permission.publish_journeys, subject="journey", subject_key="key"
 )
