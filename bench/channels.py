@@ -26,7 +26,7 @@ import httpx
 
 from partitur.channels.base import DeliveryContext, DeliveryResult, OutboundMessage
 from partitur.channels.contracts import CapRule, RenderedMessage
-from partitur.channels.decisions import (
+from partitur.channels.delivery_rules import (
     Candidate,
     CircuitBreaker,
     DeliveryFacts,

@@ -16,6 +16,7 @@ from partitur.channels import api as channels_api
 from partitur.context import Context
 from partitur.decisions import api as decisions_api
 from partitur.events import api as events_api
+from partitur.identity import api as identity_api
 from partitur.journey_maps import api as maps_api
 from partitur.journeys import api as journeys_api
 from partitur.ml import api as ml_api
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 ROUTERS: list[APIRouter] = [
     workspaces_api.router,
     events_api.router,
+    identity_api.router,
     profiles_api.router,
     segments_api.router,
     journeys_api.router,

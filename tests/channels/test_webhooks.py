@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from datetime import timedelta
 
-from partitur.channels.decisions import CircuitBreaker
+from partitur.channels.delivery_rules import CircuitBreaker
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
 from partitur.core.actions import Actor

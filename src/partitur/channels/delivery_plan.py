@@ -3,7 +3,7 @@
 For each claimed message: find the recipient, the provider (and its plugin instance) and the
 address; then, with everything the batch needs loaded in bulk (consent, suppressions, recent
 sends for the frequency caps, engagement times for send-time optimisation, device tokens),
-let the pure gate (``decisions.gate``) decide; a message that may go is checked against its
+let the pure gate (``delivery_rules.gate``) decide; a message that may go is checked against its
 endpoint's circuit breaker and its provider's rate limit, rendered, and becomes a ``Job`` for
 the sending threads. Every other message becomes a ``DeliveryOutcome`` (failed, suppressed,
 capped, deferred).
@@ -21,7 +21,8 @@ from sqlalchemy import Connection
 from partitur.channels import repository
 from partitur.channels.base import Channel, InvalidAddress, OutboundMessage
 from partitur.channels.contracts import DeliveryPolicy, RenderedMessage
-from partitur.channels.decisions import (
+from partitur.channels.delivery_outcomes import DeliveryOutcome
+from partitur.channels.delivery_rules import (
     SEND,
     Candidate,
     CircuitBreaker,
@@ -33,7 +34,6 @@ from partitur.channels.decisions import (
     gate,
     next_send_time,
 )
-from partitur.channels.delivery_outcomes import DeliveryOutcome
 from partitur.channels.plugins import DEFAULT_KIND, registry
 from partitur.channels.plugins.email import tracking_links
 from partitur.channels.recipients import Recipient, recipients_of_messages

@@ -33,9 +33,9 @@ from sqlalchemy import Connection
 from partitur.channels import repository
 from partitur.channels.base import DeliveryContext, DeliveryResult
 from partitur.channels.contracts import DispatchReport
-from partitur.channels.decisions import CircuitBreaker, backoff, jitter_fraction
 from partitur.channels.delivery_outcomes import DeliveryOutcome, record_outcomes
 from partitur.channels.delivery_plan import EndpointLimits, Job, ProviderPlugins, plan_batch
+from partitur.channels.delivery_rules import CircuitBreaker, backoff, jitter_fraction
 from partitur.context import Context
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.ids import new_id

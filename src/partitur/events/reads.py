@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from partitur.core.rules import EventFact
 from partitur.core.types import utc_from_db
@@ -254,3 +254,15 @@ def event_texts(
         {"profile_id": frame["profile_id"], "timestamp": frame["timestamp"], "text": text}
     )
     return out[out["text"].fillna("").str.strip() != ""].reset_index(drop=True)
+
+
+def backlog_after(conn: Connection, *, workspace_id: str, after: int) -> tuple[int, int]:
+    """The workspace's newest event ``seq`` (0 without events) and how many of its events lie
+    past ``after``."""
+    row = conn.execute(
+        select(
+            func.coalesce(func.max(events.c.seq), 0),
+            func.count().filter(events.c.seq > after),
+        ).where(events.c.workspace_id == workspace_id)
+    ).one()
+    return int(row[0]), int(row[1])

@@ -34,6 +34,7 @@ from partitur.events.contracts import (
 )
 
 # What other domains read from the event log (events/reads.py, events/resolution.py).
+from partitur.events.reads import backlog_after as backlog_after
 from partitur.events.reads import event_frame as event_frame
 from partitur.events.reads import event_texts as event_texts
 from partitur.events.reads import events_after as events_after

@@ -24,9 +24,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from partitur.core.ids import new_ids
 from partitur.core.memory import collector_paused
 from partitur.events import resolution as event_log
+from partitur.events import service as events
 from partitur.events.contracts import PROFILE_ANONYMOUS_PREFIX
 from partitur.events.resolution import event_time
 from partitur.identity import repository as repo
+from partitur.identity.contracts import ResolutionStatus, SuppressedIdentifier
 
 # identity's rules that other domains apply (profile lookups and imports, erasure's hashes)
 from partitur.identity.extract import Blocklist as Blocklist
@@ -711,3 +713,20 @@ def suppress_identifiers(
 
 def suppression_rows(conn: Connection, *, workspace_id: str) -> list[dict[str, Any]]:
     return repo.suppression_rows(conn, workspace_id=workspace_id)
+
+
+def resolution_status(conn: Connection, *, workspace_id: str) -> ResolutionStatus:
+    """How far identity resolution has come through the workspace's events."""
+    position = resolved_position(conn)
+    latest, pending = events.backlog_after(conn, workspace_id=workspace_id, after=position)
+    return ResolutionStatus(
+        resolved_position=min(position, latest), latest_seq=latest, pending_events=pending
+    )
+
+
+def suppressed_identifiers(conn: Connection, *, workspace_id: str) -> list[SuppressedIdentifier]:
+    """The identifiers of erased people (hashes only) and how many messages each stopped."""
+    return [
+        SuppressedIdentifier.model_validate(r)
+        for r in repo.suppression_rows(conn, workspace_id=workspace_id)
+    ]

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel
 
 from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
-from partitur.journey_maps import exports, io, render, service
+from partitur.journey_maps import io, render, service
 from partitur.journey_maps.contracts import (
     BeforeAfter,
     Comment,
@@ -177,7 +177,7 @@ def export(
     version: int | None = None,
 ) -> Response:
     start, end = _period(ctx, since, until)
-    content = exports.export_map(
+    content = service.export_map(
         ctx.store,
         workspace_id=who.workspace_id,
         key=key,
@@ -186,7 +186,7 @@ def export(
         since=start if measured else None,
         until=end if measured else None,
     )
-    return Response(content, media_type=exports.MEDIA_TYPES[format])
+    return Response(content, media_type=service.MEDIA_TYPES[format])
 
 
 @router.get("/{key}/measure", response_model=MapMeasurement)
@@ -234,7 +234,7 @@ def insights_matrix(
         ctx.store, workspace_id=who.workspace_id, key=key, since=start, until=end
     )
     content = render.render_matrix(ranked, title=f"{key}: impact vs effort", fmt=format)  # type: ignore[arg-type]
-    return Response(content, media_type=exports.MEDIA_TYPES[format])
+    return Response(content, media_type=service.MEDIA_TYPES[format])
 
 
 @router.get("/{key}/insights/{insight_id}/before-after", response_model=BeforeAfter)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import Connection
 
@@ -10,7 +11,8 @@ from partitur.analytics.service import AnalyticsEngine, naive_utc, open_engine
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
-from partitur.journey_maps import repository
+from partitur.journey_maps import io as map_io
+from partitur.journey_maps import render, report, repository
 from partitur.journey_maps.contracts import (
     DEFAULT_STAGES,
     BeforeAfter,
@@ -25,7 +27,6 @@ from partitur.journey_maps.contracts import (
     Taxonomy,
     as_payload,
 )
-from partitur.journey_maps.exports import export_map as export_map
 from partitur.journey_maps.insights import before_after, rank_insights
 from partitur.journey_maps.io import load_file as load_file
 from partitur.journey_maps.measure import measure_map
@@ -462,3 +463,53 @@ def insight_before_after(
         with_sentiment=False,
     )
     return before_after(insight, stage_key, before, after)
+
+
+# -- exports ----------------------------------------------------------------------------------
+
+ExportFormat = Literal["json", "yaml", "csv", "svg", "png", "md", "html"]
+MEDIA_TYPES: dict[str, str] = {
+    "json": "application/json",
+    "yaml": "application/yaml",
+    "csv": "text/csv; charset=utf-8",
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
+
+
+def export_map(
+    store: Store,
+    *,
+    workspace_id: str,
+    key: str,
+    fmt: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    version: int | None = None,
+) -> bytes:
+    """The map in ``fmt``; pictures and reports include measured data when a period is given."""
+    if fmt not in MEDIA_TYPES:
+        raise ValidationFailed(f"format must be one of {', '.join(MEDIA_TYPES)}", field="format")
+    with store.read() as conn:
+        document = get_map(conn, workspace_id=workspace_id, key=key, version=version).document
+        taxonomy = get_taxonomy(conn, workspace_id=workspace_id)
+    if fmt == "json":
+        return map_io.dump_json(document).encode()
+    if fmt == "yaml":
+        return map_io.dump_yaml(document).encode()
+    if fmt == "csv":
+        return map_io.document_to_csv(document).encode()
+    measurement = insights = None
+    if since is not None and until is not None:
+        measurement = measure(store, workspace_id=workspace_id, key=key, since=since, until=until)
+        insights = ranked_insights(
+            store, workspace_id=workspace_id, key=key, since=since, until=until
+        )
+    if fmt in ("svg", "png"):
+        return render.render_map(document, taxonomy, measurement, fmt=fmt)  # type: ignore[arg-type]
+    if fmt == "md":
+        return report.markdown_report(document, taxonomy, measurement, insights).encode()
+    png = render.render_map(document, taxonomy, measurement, fmt="png")
+    return report.html_report(document, taxonomy, measurement, insights, map_png=png).encode()

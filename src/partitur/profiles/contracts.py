@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from partitur.identity.contracts import ProfileMerge as ProfileMerge
+
 
 class Profile(BaseModel):
     """One person: current traits, computed traits, identities and where to reach them.
@@ -39,14 +41,6 @@ class TraitChange(BaseModel):
     value: Any = None
     changed_at: datetime
     source: str | None = None
-
-
-class ProfileMerge(BaseModel):
-    survivor_id: str
-    merged_id: str
-    merged_at: datetime
-    event_seq: int | None = None
-    reason: dict[str, Any] | None = None
 
 
 class TimelineEvent(BaseModel):

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from partitur.channels.contracts import CapRule
-from partitur.channels.decisions import (
+from partitur.channels.delivery_rules import (
     Candidate,
     CircuitBreaker,
     DeliveryFacts,
