@@ -1,11 +1,13 @@
 """Channels benchmarks: email to a local SMTP server, webhooks to a local HTTP server (with
 retries), and the consent/cap/quiet-hours decisions.
 
-    python bench/channels.py [--smoke]
+    python bench/channels.py [--smoke] [--client-rounds N]
 
 Each figure is printed with a baseline measured in the same run (raw smtplib loop, raw httpx
-loop, a bare consent lookup loop). The servers run in child processes on 127.0.0.1 so they do not
-share the interpreter lock with the code being measured.
+loop, a bare consent lookup loop); the end-to-end webhook run is repeated with the plugin's
+HTTP client (urllib3) and with httpx, alternating, and their medians compared. The servers run
+in child processes on 127.0.0.1 so they do not share the interpreter lock with the code being
+measured.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import urllib3
 
 from partitur.channels.base import DeliveryContext, DeliveryResult, OutboundMessage
 from partitur.channels.contracts import CapRule, RenderedMessage
@@ -382,70 +383,40 @@ def bench_webhook_dispatcher(
 
 
 class _HttpxClient:
-    """The webhook plugin's POST over an ``httpx.Client`` (pooled, kept alive)."""
+    """The webhook plugin's client, over an ``httpx.Client`` (pooled, kept alive) instead."""
 
-    def __init__(self, url: str, *, timeout: float) -> None:
-        self.url = url
+    def __init__(self, config: dict[str, Any]) -> None:
+        timeout = float(config.get("timeout", 10))
         self.client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
             follow_redirects=False,
         )
 
-    def post(self, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+    def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> HttpAnswer:
         try:
-            answer = self.client.post(self.url, content=body, headers=headers)
+            answer = self.client.post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-        return HttpAnswer(answer.status_code, dict(answer.headers), answer.content)
+        return HttpAnswer(answer.status_code, answer.headers, answer.content)
 
     def close(self) -> None:
         self.client.close()
 
 
-class _Urllib3Client:
-    """The webhook plugin's POST over a ``urllib3`` connection pool (kept alive)."""
+class _HttpxWebhook(Webhook):
+    """The webhook plugin sending with ``httpx``."""
 
-    def __init__(self, url: str, *, timeout: float) -> None:
-        parts = urllib3.util.parse_url(url)
-        self.path = parts.request_uri
-        self.pool = urllib3.connection_from_url(
-            url,
-            maxsize=64,
-            block=False,
-            timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout),
-            retries=False,
-        )
-
-    def post(self, body: bytes, headers: dict[str, str]) -> HttpAnswer:
-        try:
-            answer = self.pool.urlopen(
-                "POST", self.path, body=body, headers=headers, redirect=False, retries=False
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-        return HttpAnswer(answer.status, dict(answer.headers), answer.data)
-
-    def close(self) -> None:
-        self.pool.close()
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.client.close()
+        self.client = _HttpxClient(self.config)  # type: ignore[assignment]
 
 
-def _webhook_over(client: type[_HttpxClient] | type[_Urllib3Client]) -> type[Webhook]:
-    """The webhook plugin with its HTTP client swapped for ``client``."""
-
-    class Variant(Webhook):
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.pool.close()
-            self.pool = client(self.url, timeout=float(self.config.get("timeout", 10)))  # type: ignore[assignment]
-
-    return Variant
-
-
+#: the plugin as shipped (urllib3, ``plugins.http.ProviderClient``) first: the ratios are its
 WEBHOOK_CLIENTS: dict[str, type[Webhook]] = {
-    "hand-written (KeepAlivePool)": Webhook,
-    "urllib3": _webhook_over(_Urllib3Client),
-    "httpx": _webhook_over(_HttpxClient),
+    "urllib3 (ProviderClient)": Webhook,
+    "httpx": _HttpxWebhook,
 }
 
 
@@ -615,13 +586,15 @@ def main() -> None:
         name: (statistics.median(r for r, _ in got), statistics.median(c for _, c in got))
         for name, got in runs.items()
     }
-    first = next(iter(medians))
+    shipped = next(iter(medians))
     for name, (rate, cpu) in medians.items():
-        print(
-            f"  {name}: median {rate:,.0f} req/s, {cpu * 1e6:,.0f} us CPU/req; "
-            f"{first} / {name}: {medians[first][0] / rate:.2f}x req/s, "
-            f"{cpu / medians[first][1]:.2f}x CPU"
+        versus = (
+            f"; {shipped} / {name}: {medians[shipped][0] / rate:.2f}x req/s, "
+            f"{cpu / medians[shipped][1]:.2f}x CPU per request"
+            if name != shipped
+            else ""
         )
+        print(f"  {name}: median {rate:,.0f} req/s, {cpu * 1e6:,.0f} us CPU/req{versus}")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
