@@ -4,11 +4,14 @@ Every path through the dispatcher ends in a ``DeliveryOutcome``: the decisions b
 (suppressed, capped, deferred, failed) and the provider's answer after it (sent, delivered,
 bounced, failed, or deferred for a retry). ``record_outcomes`` writes any number of them in the
 caller's transaction: the outbox rows (only those the claim still holds), the suppressions and
-invalid device tokens they imply, the account owners' notices, and the delivery events.
+invalid device tokens they imply, the account owners' notices, and the delivery events. The
+dispatcher records a batch's outcomes at once; recording each as its send completes is the same
+call with one outcome.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +28,8 @@ from partitur.channels.outbox import enqueue
 from partitur.channels.plugins.email import normalise_email
 from partitur.channels.recipients import Recipient
 from partitur.channels.suppression import suppress
+
+log = logging.getLogger(__name__)
 
 Status = Literal["sent", "delivered", "bounced", "failed", "suppressed", "capped", "deferred"]
 
@@ -65,13 +70,16 @@ def record_outcomes(
     now: datetime,
     report: DispatchReport,
 ) -> None:
-    """Write these outcomes in the caller's transaction and count them in ``report``. Each
-    message row is written only while it is still held by the claim it was read with: a row
-    another dispatcher re-claimed after the lease ran out is left to that one."""
+    """Write these outcomes in the caller's transaction and count them in ``report``. Only
+    the outcomes of messages still held by the claim they were read with count: a message
+    another dispatcher re-claimed after the lease ran out is that one's to record."""
+    kept = _still_claimed(conn, outcomes)
+    if len(kept) != len(outcomes):
+        log.warning("%d messages lost their claim while sending", len(outcomes) - len(kept))
     rows: list[dict[str, Any]] = []
     events: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
     reached: dict[str, Recipient] = {}
-    for outcome in outcomes:
+    for outcome in kept:
         message = outcome.message
         setattr(report, outcome.status, getattr(report, outcome.status) + 1)
         if outcome.invalid_tokens:
@@ -103,6 +111,16 @@ def record_outcomes(
     repository.finish_many(conn, rows)
     for workspace_id, items in events.items():
         emit_events(conn, workspace_id=workspace_id, items=items, now=now, recipients=reached)
+
+
+def _still_claimed(conn: Connection, outcomes: Sequence[DeliveryOutcome]) -> list[DeliveryOutcome]:
+    by_claim: dict[str, list[str]] = {}
+    for outcome in outcomes:
+        by_claim.setdefault(outcome.message["claim"], []).append(outcome.message["id"])
+    held: set[str] = set()
+    for claim_id, ids in by_claim.items():
+        held |= repository.held(conn, ids=ids, claim_id=claim_id)
+    return [o for o in outcomes if o.message["id"] in held]
 
 
 def _outbox_values(outcome: DeliveryOutcome, now: datetime) -> dict[str, Any]:

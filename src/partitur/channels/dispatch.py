@@ -47,9 +47,8 @@ INTERRUPTED = "interrupted while sending; retried with the same idempotency key"
 
 @dataclass
 class _Batch:
-    """A claimed batch: its claim, its rows and the jobs of it that go to the providers."""
+    """A claimed batch: its rows and the jobs of it that go to the providers."""
 
-    claim_id: str
     rows: list[dict[str, Any]]
     jobs: list[Job]
 
@@ -165,7 +164,7 @@ class Dispatcher:
                 limits=self.limits,
             )
             record_outcomes(conn, plan.held_back, now=now, report=report)
-        return _Batch(claim_id, rows, plan.jobs)
+        return _Batch(rows, plan.jobs)
 
     # --- step 2: send -------------------------------------------------------------------------
 
@@ -208,23 +207,17 @@ class Dispatcher:
         now: datetime,
         report: DispatchReport,
     ) -> None:
-        """The outcomes of a batch's sends, their breaker state and events, one transaction."""
+        """Judge and record what the providers answered to a batch, in one transaction with its
+        endpoints' breaker state (a message whose lease ran out while it was on the wire is left
+        to whoever re-claimed it)."""
         if not batch.jobs:
             return
         with self.ctx.store.begin() as conn:
-            # a lease that ran out while sending belongs to whoever re-claimed the row
-            kept = repository.held(
-                conn, ids=[job.row["id"] for job in batch.jobs], claim_id=batch.claim_id
-            )
-            if len(kept) != len(batch.jobs):
-                lost = len(batch.jobs) - len(kept)
-                log.warning("%d messages lost their claim while sending", lost)
             endpoints = {job.endpoint for job in batch.jobs}
             self.limits.load(conn, endpoints, set(), now)
             outcomes = [
                 self._judge(job, result, now)
                 for job, result in zip(batch.jobs, results, strict=True)
-                if job.row["id"] in kept
             ]
             self.limits.save_breakers(conn, endpoints, now)
             record_outcomes(conn, outcomes, now=now, report=report)
