@@ -30,6 +30,8 @@ TRANSIENT = {408, 409, 425, 429, 500, 502, 503, 504}
 MAX_ANSWER_BYTES = 64 * 1024
 #: kept connections per host (the dispatcher sends from up to 16 threads)
 KEEP_PER_HOST = 64
+#: URLs whose connection pool and request target a client remembers
+_ROUTES = 32
 #: a kept connection the server closed unseen fails like this, before any answer
 _CLOSED_UNSEEN = (RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
@@ -67,6 +69,7 @@ class ProviderClient:
     def __init__(self, config: Mapping[str, Any]) -> None:
         timeout = float(config.get("timeout", 10))
         self._manager = urllib3.PoolManager(
+            num_pools=2 * _ROUTES,
             maxsize=KEEP_PER_HOST,
             block=False,
             timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout),
@@ -83,7 +86,9 @@ class ProviderClient:
             target = request_target(url)  # first: refuses what is no http(s) URL
             route = (self._manager.connection_from_url(url), target)
             with self._lock:
-                if len(self._routes) >= 64:  # a provider that posts to ever new URLs
+                # a provider posting to ever new URLs starts over; the manager keeps twice as
+                # many pools, so it never closes a pool a kept route still points to
+                if len(self._routes) >= _ROUTES:
                     self._routes.clear()
                 self._routes[url] = route
         return route
