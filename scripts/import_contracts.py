@@ -109,6 +109,14 @@ source_modules =
 forbidden_modules =
 {domains_and_layers}
 
+[importlinter:contract:bench-references]
+name = benchmark references (AGPL pm4py) are never imported by partitur
+type = forbidden
+source_modules =
+    partitur
+forbidden_modules =
+    pm4py
+
 [importlinter:contract:pure-runtime]
 name = the pure journey runtime does no I/O
 type = forbidden

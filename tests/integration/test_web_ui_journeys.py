@@ -192,6 +192,8 @@ def purchase_map(ctx: Context, clock: VirtualClock) -> str:
         log.add(f"p{i}", "Checkout Started", t + timedelta(days=1, hours=i))
     for i in range(3):
         log.add(f"p{i}", "Order Completed", t + timedelta(days=2, hours=i), revenue=60)
+    # one delivery survey: the first-use stage is measured (a stage without events is not)
+    log.add("p0", "Survey Answered", t + timedelta(days=4), survey="delivery", score=4)
     log.commit()
     return str(MAP["key"])
 
@@ -221,9 +223,10 @@ def test_a_map_page_shows_the_rendered_map_and_ranked_insights_with_owners(
     assert re.search(r'data-stage="research".*?data-kpi="customers">10<', page, re.S)
     assert re.search(r'data-stage="purchase".*?data-kpi="customers">6<', page, re.S)
     ranked = page.split("Pain points and opportunities")[1].split("</section>")[0]
-    # value per customer 180 / 10 = 18; priority = impact / effort:
-    # PayPal 6 x 1.0 x 18 x 2/5 = 43.2 / 1, search 10 x 0.4 x 18 x 4/5 = 57.6 / 2,
-    # card payment 6 x 1.0 x 18 x 5/5 = 108 / 4
+    # value per customer 180 / 10 = 18; priority = impact / effort (1 of the 6 at purchase
+    # answered the delivery survey: drop-off 5/6):
+    # PayPal 6 x 5/6 x 18 x 2/5 = 36 / 1, search 10 x 0.4 x 18 x 4/5 = 57.6 / 2,
+    # card payment 6 x 5/6 x 18 x 5/5 = 90 / 4
     titles = [ranked.index(t) for t in ("Offer PayPal", "Search is slow", "Card payment fails")]
     assert titles == sorted(titles)  # highest priority first
     slow = ranked[ranked.index("Search is slow") :].split("</tr>")[0]
@@ -249,7 +252,8 @@ def test_a_map_is_measured_over_the_chosen_days_and_a_bad_day_is_named(
     assert f'name="since" value="{(today - timedelta(days=89)).isoformat()}"' in page
     before = (today - timedelta(days=6)).isoformat()
     earlier = client.get(f"/ui/maps/{purchase_map}", params={"until": before}).text
-    assert re.search(r'data-stage="research".*?data-kpi="customers">0<', earlier, re.S)
+    # no event of the stage in that period: "not measured", not 0 customers
+    assert re.search(r'data-stage="research".*?data-kpi="not_measured"', earlier, re.S)
     bad = client.get(f"/ui/maps/{purchase_map}", params={"since": "2026-13-01"})
     assert bad.status_code == 400
     assert "since is a day as YYYY-MM-DD; showing the last 90 days instead." in bad.text

@@ -47,6 +47,7 @@ from partitur.channels.suppression import add_suppression as add_suppression
 from partitur.channels.suppression import list_suppressions as list_suppressions
 from partitur.channels.suppression import report_bounce as report_bounce
 from partitur.channels.suppression import report_dsn as report_dsn
+from partitur.channels.tasks import agent_tasks_per_profile as agent_tasks_per_profile
 from partitur.channels.tasks import claim_task as claim_task
 from partitur.channels.tasks import complete_task as complete_task
 from partitur.channels.tasks import list_tasks as list_tasks

@@ -21,6 +21,13 @@ def list_tasks(
     return [AgentTask.model_validate(r) for r in rows]
 
 
+def agent_tasks_per_profile(
+    conn: Connection, *, workspace_id: str, since: datetime, until: datetime
+) -> dict[str, int]:
+    """How many agent tasks each profile caused in [since, until) (service cost inputs)."""
+    return repository.tasks_per_profile(conn, workspace_id=workspace_id, since=since, until=until)
+
+
 def _task(conn: Connection, workspace_id: str, task_id: str) -> AgentTask:
     row = repository.task_row(conn, workspace_id=workspace_id, task_id=task_id)
     if row is None:

@@ -217,6 +217,9 @@ def measure(
         "measured",
     )
     for s in result.stages:
+        if not s.measured:
+            table.add_row(s.name, "not measured", "–", "–", "–", "–", "–", "–")
+            continue
         table.add_row(
             s.name,
             f"{s.customers:,}",
@@ -228,6 +231,9 @@ def measure(
             "–" if s.measured_emotion is None else f"{s.measured_emotion:+.1f}",
         )
     console.print(table)
+    for s in result.stages:
+        if s.note and s.measured:
+            console.print(f"{s.name}: {s.note}")
 
 
 @app.command("insights")

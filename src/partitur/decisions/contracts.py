@@ -60,6 +60,11 @@ class ServiceLevel(_Doc):
 class ValueModel(_Doc):
     """Weighted value score (0..1) -> tier -> service level."""
 
+    currency: str = Field(
+        default="EUR",
+        pattern="^[A-Z]{3}$",
+        description="currency of money caps (CLV, service cost): the reporting currency",
+    )
     features: dict[str, ValueFeature]
     tiers: list[TierThreshold] = Field(min_length=1)
     service_levels: dict[str, ServiceLevel] = Field(default_factory=dict)
@@ -87,6 +92,8 @@ class ValueAssessment(BaseModel):
     tier: str
     service_level: ServiceLevel | None = None
     contributions: dict[str, float] = Field(default_factory=dict)
+    #: why this tier: each input's value and what it added, largest first
+    reasons: list[str] = Field(default_factory=list)
 
 
 # --- routing --------------------------------------------------------------------------------

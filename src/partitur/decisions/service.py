@@ -148,12 +148,14 @@ def assess_value(conn: Connection, *, workspace_id: str, profile_id: str) -> Val
     model = _typed(conn, workspace_id, "value_model", ValueModel)
     snapshot = _snapshot(conn, workspace_id, profile_id)
     score, tier, contributions = logic.assess_value(model, snapshot.traits, snapshot.computed)
+    raw = logic.raw_inputs(model, snapshot.traits, snapshot.computed)
     return ValueAssessment(
         profile_id=snapshot.id,
         score=round(score, 4),
         tier=tier,
         service_level=model.service_levels.get(tier),
         contributions=contributions,
+        reasons=logic.value_reasons(model, raw, np.array(list(contributions.values()))),
     )
 
 
@@ -161,6 +163,13 @@ def score_value_matrix(
     model: ValueModel, rows: Iterable[tuple[str, dict[str, Any], dict[str, Any]]]
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(ids, scores, tiers) for many profiles at once (the maths is vectorised)."""
+    ids, scores, tiers, _ = _value_matrix(model, rows)
+    return ids, scores, tiers
+
+
+def _value_matrix(
+    model: ValueModel, rows: Iterable[tuple[str, dict[str, Any], dict[str, Any]]]
+) -> tuple[list[str], np.ndarray, np.ndarray, list[list[str]]]:
     ids: list[str] = []
     raw: list[list[float]] = []
     features = list(model.features.values())
@@ -170,24 +179,27 @@ def score_value_matrix(
             [logic._number(logic._read(f.path, traits, computed), f.default) for f in features]
         )
     matrix = np.asarray(raw, dtype=np.float64).reshape(len(ids), len(features))
-    scores, _ = logic.score_matrix(model, matrix)
-    return ids, scores, logic.tiers_of(model, scores)
+    scores, contributions = logic.score_matrix(model, matrix)
+    reasons = [logic.value_reasons(model, matrix[i], contributions[i])[:3] for i in range(len(ids))]
+    return ids, scores, logic.tiers_of(model, scores), reasons
 
 
 @action("value.refresh", permission=Permission.manage_models, subject="value_model")
 def score_all_values(conn: Connection, *, workspace_id: str, now: datetime, actor: Actor) -> int:
-    """Store ``computed.value`` ({score, tier, service_level}) and ``computed.tier`` on every
-    profile of the workspace. Returns how many profiles were updated."""
+    """Store ``computed.value`` ({score, tier, queue, reasons: the three largest contributions})
+    and ``computed.tier`` on every profile of the workspace. Returns how many profiles were
+    updated."""
     model = _typed(conn, workspace_id, "value_model", ValueModel)
     updated = 0
     for page in profiles.iter_live_profiles(conn, workspace_id=workspace_id):
         chunk = [(p.id, p.traits, p.computed) for p in page]
-        ids, scores, tiers = score_value_matrix(model, chunk)
+        ids, scores, tiers, reasons = _value_matrix(model, chunk)
         values = {
             pid: {
                 "value": {
                     "score": round(float(s), 4),
                     "tier": str(t),
+                    "reasons": why,
                     "queue": model.service_levels[str(t)].queue
                     if str(t) in model.service_levels
                     else None,
@@ -195,11 +207,25 @@ def score_all_values(conn: Connection, *, workspace_id: str, now: datetime, acto
                 },
                 "tier": str(t),
             }
-            for pid, s, t in zip(ids, scores, tiers, strict=True)
+            for pid, s, t, why in zip(ids, scores, tiers, reasons, strict=True)
         }
         updated += profiles.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
     describe(subject_id=workspace_id, details={"profiles": updated})
     return updated
+
+
+def tier_shares(conn: Connection, *, workspace_id: str) -> dict[str, float]:
+    """Share of the workspace's live profiles in each tier of the live value model (tiers
+    in the model's order, highest first; profiles without a tier are not counted)."""
+    model = _typed(conn, workspace_id, "value_model", ValueModel)
+    counts = dict.fromkeys([t.name for t in sorted(model.tiers, key=lambda t: -t.min_score)], 0)
+    for page in profiles.iter_live_profiles(conn, workspace_id=workspace_id):
+        for profile in page:
+            tier = profile.computed.get("tier")
+            if isinstance(tier, str) and tier in counts:
+                counts[tier] += 1
+    total = sum(counts.values()) or 1
+    return {t: n / total for t, n in counts.items()}
 
 
 # --- routing --------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy import Connection, func, select
 
 from partitur.core.rules import EventFact
@@ -170,12 +171,13 @@ def order_events(
     revenue_property: str,
     until: datetime | None = None,
 ) -> pd.DataFrame:
-    """Columns ``profile_id``, ``timestamp`` (UTC), ``revenue`` (float, NaN when missing) of
-    the workspace's resolved events named ``event``."""
+    """Columns ``profile_id``, ``timestamp`` (UTC), ``revenue`` (float, NaN when missing) and
+    ``currency`` (None when missing) of the workspace's resolved events named ``event``."""
     query = select(
         events.c.profile_id,
         events.c.timestamp,
         events.c.properties[revenue_property].as_float().label("revenue"),
+        events.c.properties["currency"].as_string().label("currency"),
     ).where(
         events.c.workspace_id == workspace_id,
         events.c.event == event,
@@ -184,7 +186,7 @@ def order_events(
     if until is not None:
         query = query.where(events.c.timestamp <= until)
     rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["profile_id", "timestamp", "revenue"])
+    frame = pd.DataFrame(rows, columns=["profile_id", "timestamp", "revenue", "currency"])
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     frame["revenue"] = pd.to_numeric(frame["revenue"], errors="coerce").astype("float64")
     return frame
@@ -197,16 +199,34 @@ def event_frame(
     until: datetime,
     since: datetime | None = None,
     profile_id: str | None = None,
-    numeric_properties: Sequence[str] = ("revenue", "score", "sentiment"),
+    text_events: Sequence[str] = (),
+    text_properties: Sequence[str] = (),
+    names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Columns profile_id, event, timestamp (UTC) and one float column per numeric property
-    (NaN when missing) of the workspace's resolved, named events."""
+    """One row per resolved event (track, page and screen) of the workspace: profile_id,
+    known (the event came with a user id), event, timestamp (UTC), revenue, currency, score,
+    rating, late (numbers NaN when missing), channel (a contact's channel) and text (the
+    first non-empty of ``text_properties`` on ``text_events``, else None); only events named
+    in ``names`` when given."""
     props = events.c.properties
+    texts = [
+        sa.case((events.c.event.in_(list(text_events)), props[p].as_string()), else_=None)
+        for p in text_properties
+    ]
     query = select(
         events.c.profile_id,
+        events.c.user_id.is_not(None).label("known"),
         events.c.event,
         events.c.timestamp,
-        *(props[p].as_float().label(p) for p in numeric_properties),
+        props["revenue"].as_float().label("revenue"),
+        props["currency"].as_string().label("currency"),
+        props["score"].as_float().label("score"),
+        props["rating"].as_float().label("rating"),
+        props["late"].as_boolean().label("late"),
+        props["channel"].as_string().label("channel"),
+        (sa.func.coalesce(*texts) if len(texts) > 1 else texts[0] if texts else sa.null()).label(
+            "text"
+        ),
     ).where(
         events.c.workspace_id == workspace_id,
         events.c.profile_id.is_not(None),
@@ -217,11 +237,27 @@ def event_frame(
         query = query.where(events.c.timestamp > since)
     if profile_id is not None:
         query = query.where(events.c.profile_id == profile_id)
-    rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["profile_id", "event", "timestamp", *numeric_properties])
+    if names is not None:
+        query = query.where(events.c.event.in_(list(names)))
+    columns = [
+        "profile_id",
+        "known",
+        "event",
+        "timestamp",
+        "revenue",
+        "currency",
+        "score",
+        "rating",
+        "late",
+        "channel",
+        "text",
+    ]
+    frame = pd.DataFrame(conn.execute(query).all(), columns=columns)
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    for column in numeric_properties:
+    frame["known"] = frame["known"].fillna(False).astype(bool)
+    for column in ("revenue", "score", "rating"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    frame["late"] = frame["late"].map({True: 1.0, False: 0.0}).astype("float64")
     return frame
 
 
@@ -266,3 +302,30 @@ def backlog_after(conn: Connection, *, workspace_id: str, after: int) -> tuple[i
         ).where(events.c.workspace_id == workspace_id)
     ).one()
     return int(row[0]), int(row[1])
+
+
+def matching_events(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    event: str,
+    conditions: Sequence[Any],
+    since: datetime,
+    until: datetime,
+) -> pd.DataFrame:
+    """Columns profile_id, timestamp of the resolved events named ``event`` in (since, until]
+    that meet ``conditions`` (SQL over ``events.properties``, as the segments domain's
+    ``property_conditions`` compiles them from the rule format)."""
+    rows = conn.execute(
+        select(events.c.profile_id, events.c.timestamp).where(
+            events.c.workspace_id == workspace_id,
+            events.c.profile_id.is_not(None),
+            events.c.event == event,
+            events.c.timestamp > since,
+            events.c.timestamp <= until,
+            *conditions,
+        )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["profile_id", "timestamp"])
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    return frame

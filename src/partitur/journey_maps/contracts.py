@@ -245,10 +245,21 @@ class TouchpointMeasure(BaseModel):
 class StageMeasure(BaseModel):
     stage: str
     name: str
+    #: False when no event of the stage's touchpoints occurred in the period: the stage has no
+    #: figures, and the stage before it no conversion (never a false 100 % drop-off)
+    measured: bool = True
     customers: int
     events: int
-    conversion_to_next: float | None
-    drop_off: float | None
+    conversion_to_next: float | None = Field(
+        description="share of the stage's customers who reach the next stage (None: the last "
+        "stage, or this or the next stage is not measured)"
+    )
+    drop_off: float | None = Field(
+        description="1 - conversion_to_next; on the last stage: the share of its customers not "
+        "seen at any other stage of the map afterwards in the period"
+    )
+    #: why a figure is missing ("next stage not measured", ...)
+    note: str | None = None
     satisfaction: float | None
     sentiment: float | None
     designed_emotion: float | None

@@ -3,6 +3,13 @@
 Each touchpoint names the events that make it up; a customer "is in" a stage when they touched
 one of its touchpoints in the period. Conversion to the next stage counts the stage's customers
 who touch the next stage at or after their first touch of this one. All of it is set-based SQL.
+
+A stage none of whose events occurred in the period is *not measured*: it shows no figures, and
+the stage before it no conversion, because zero customers there says nothing about customers
+lost (a map naming an event the sources never send would otherwise show a 100 % drop-off).
+The last stage has no next stage; its drop-off is the share of its customers not seen at any
+other stage of the map afterwards in the period (for an "end of relationship" stage: those who
+did not come back), so pain points there get an impact too.
 """
 
 from __future__ import annotations
@@ -125,6 +132,7 @@ def measure_map(
     tp_stats: dict[str, dict[str, Any]] = {}
     stage_stats: dict[str, dict[str, Any]] = {}
     conversions: dict[str, tuple[int, int]] = {}
+    retained = (0, 0)
     hits = _hits_sql(document, order)
     if hits:
         engine.con.execute(f"CREATE OR REPLACE TEMP TABLE map_hits AS {hits}", params)
@@ -151,6 +159,21 @@ def measure_map(
         by_pos = {int(pos): (int(e), int(c)) for pos, e, c in rows}
         for key, pos in order.items():
             conversions[key] = by_pos.get(pos, (0, 0))
+        final = len(document.stages) - 1
+        kept = engine.con.execute(
+            """
+            WITH spans AS (
+                SELECT profile_id, min(timestamp) AS first_at FROM map_hits WHERE pos = $last
+                GROUP BY profile_id
+            )
+            SELECT count(*), count(*) FILTER (WHERE EXISTS (
+                SELECT 1 FROM map_hits h WHERE h.profile_id = spans.profile_id
+                  AND h.pos <> $last AND h.timestamp > spans.first_at))
+            FROM spans
+            """,
+            {"last": final},
+        ).fetchone()
+        retained = (int(kept[0]), int(kept[1])) if kept else (0, 0)
     satisfaction = _satisfaction(engine, document, params)
     sentiment = _sentiment(engine, document, params) if with_sentiment and hits else {}
 
@@ -181,17 +204,33 @@ def measure_map(
             if sent is not None:
                 sent_values.append((sent, texts))
         entered, converted = conversions.get(stage.key, (0, 0))
-        conversion = converted / entered if entered and i < last else None
+        measured = stage.key in stage_stats
+        following = document.stages[i + 1].key if i < last else None
+        conversion: float | None = None
+        drop_off: float | None = None
+        note: str | None = None
+        if not measured:
+            note = "no event of this stage in the period: not measured"
+        elif following is not None and following not in stage_stats:
+            note = "next stage not measured"
+        elif following is not None and entered:
+            conversion = converted / entered
+            drop_off = 1 - conversion
+        elif following is None and retained[0]:
+            drop_off = 1 - retained[1] / retained[0]
+            note = "last stage: drop-off = customers not seen at another stage afterwards"
         stage_sat = _weighted(sat_values)
         stage_sent = _weighted(sent_values)
         stages.append(
             StageMeasure(
                 stage=stage.key,
                 name=names.get(stage.key, stage.key),
+                measured=measured,
                 customers=stage_stats.get(stage.key, {}).get("customers", 0),
                 events=stage_stats.get(stage.key, {}).get("events", 0),
                 conversion_to_next=conversion,
-                drop_off=None if conversion is None else 1 - conversion,
+                drop_off=drop_off,
+                note=note,
                 satisfaction=stage_sat,
                 sentiment=stage_sent,
                 designed_emotion=stage.emotion,

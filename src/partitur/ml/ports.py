@@ -11,10 +11,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection
 
-from partitur.core.rules import EventFact
+from partitur.core.rules import EventFact, PropertyFilter
 from partitur.events import service as events
 from partitur.profiles import service as profiles
 from partitur.profiles.contracts import ProfileSnapshot
+from partitur.segments import service as segments
 
 __all__ = [
     "ProfileSnapshot",
@@ -22,9 +23,11 @@ __all__ = [
     "event_texts",
     "get_profile_snapshot",
     "iter_profiles",
+    "label_events",
     "merge_computed",
     "order_events",
     "recent_events",
+    "trait_frame",
 ]
 
 
@@ -65,7 +68,7 @@ def order_events(
     revenue_property: str,
     until: datetime | None = None,
 ) -> pd.DataFrame:
-    """Columns ``profile_id``, ``timestamp`` (UTC), ``revenue`` of the orders."""
+    """Columns ``profile_id``, ``timestamp`` (UTC), ``revenue`` and ``currency`` of the orders."""
     return events.order_events(
         conn,
         workspace_id=workspace_id,
@@ -82,10 +85,20 @@ def event_frame(
     until: datetime,
     since: datetime | None = None,
     profile_id: str | None = None,
+    text_events: Sequence[str] = (),
+    text_properties: Sequence[str] = (),
+    names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Columns profile_id, event, timestamp (UTC), revenue, score, sentiment."""
+    """One row per resolved event of the workspace (see ``events.service.event_frame``)."""
     return events.event_frame(
-        conn, workspace_id=workspace_id, until=until, since=since, profile_id=profile_id
+        conn,
+        workspace_id=workspace_id,
+        until=until,
+        since=since,
+        profile_id=profile_id,
+        text_events=text_events,
+        text_properties=text_properties,
+        names=names,
     )
 
 
@@ -123,3 +136,50 @@ def iter_profiles(
     """Live (unmerged) profiles of a workspace as (id, traits, computed), in chunks by id."""
     for page in profiles.iter_live_profiles(conn, workspace_id=workspace_id, chunk=chunk):
         yield [(p.id, p.traits, p.computed) for p in page]
+
+
+def label_events(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    event: str,
+    where: list[PropertyFilter],
+    since: datetime,
+    until: datetime,
+) -> pd.DataFrame:
+    """Columns profile_id, timestamp of the events named ``event`` matching ``where`` (the
+    shared rule format, compiled to SQL by the segments domain) in (since, until]."""
+    conditions = segments.property_conditions(where, dialect=conn.dialect.name)
+    return events.matching_events(
+        conn,
+        workspace_id=workspace_id,
+        event=event,
+        conditions=conditions,
+        since=since,
+        until=until,
+    )
+
+
+def trait_frame(conn: Connection, *, workspace_id: str, paths: Sequence[str]) -> pd.DataFrame:
+    """One row per live profile, one column per trait path (``traits.x`` / ``computed.y``)."""
+    rows: list[dict[str, Any]] = []
+    for chunk in iter_profiles(conn, workspace_id=workspace_id):
+        for pid, traits, computed in chunk:
+            row: dict[str, Any] = {"profile_id": pid}
+            for path in paths:
+                source, _, rest = path.partition(".")
+                document = computed if source == "computed" else traits
+                key = rest if source in ("computed", "traits") else path
+                value = _lookup(document, key)
+                row[path] = value if isinstance(value, int | float | str | bool) else None
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["profile_id", *paths]).set_index("profile_id")
+
+
+def _lookup(document: dict[str, Any], path: str) -> Any:
+    value: Any = document
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value

@@ -25,10 +25,11 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from partitur.core.actions import Actor, Permission, action, describe
-from partitur.core.errors import Conflict, InvalidDocument, NotFound
+from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
 from partitur.core.rules import (
+    PropertyFilter,
     Rule,
     evaluate,
     longest_window,
@@ -38,7 +39,7 @@ from partitur.core.rules import (
 from partitur.segments import facts as facts_adapter
 from partitur.segments import graph, membership
 from partitur.segments import repository as repo
-from partitur.segments.compiler import NotCompilable, compile_rule
+from partitur.segments.compiler import NotCompilable, compile_property_filters, compile_rule
 from partitur.segments.contracts import (
     BuildResult,
     Member,
@@ -427,3 +428,13 @@ def members(
     items = repo.members_page(conn, workspace_id, segment_key, after, limit)
     following = encode_cursor(items[-1].profile_id) if len(items) == limit else None
     return Page[Member](items=items, next_cursor=following)
+
+
+def property_conditions(where: list[PropertyFilter], *, dialect: str) -> list[Any]:
+    """SQL conditions over ``events.properties`` with the rule format's semantics, for other
+    domains that select events by property (e.g. a propensity model's label event). Raises
+    ``ValidationFailed`` for a filter the SQL compiler cannot reproduce exactly."""
+    try:
+        return list(compile_property_filters(where, dialect=dialect))
+    except NotCompilable as exc:
+        raise ValidationFailed(f"the filter cannot be used here: {exc}", field="where") from exc

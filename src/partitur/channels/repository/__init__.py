@@ -32,6 +32,7 @@ from partitur.channels.repository.outbox import save_endpoint_states as save_end
 from partitur.channels.repository.outbox import stale_sending as stale_sending
 from partitur.channels.repository.outbox import task_row as task_row
 from partitur.channels.repository.outbox import task_rows as task_rows
+from partitur.channels.repository.outbox import tasks_per_profile as tasks_per_profile
 from partitur.channels.repository.outbox import update_message as update_message
 from partitur.channels.repository.outbox import update_task as update_task
 from partitur.channels.repository.outbox import withdraw_queued as withdraw_queued

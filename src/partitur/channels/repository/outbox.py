@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from partitur.channels.tables import agent_tasks, endpoint_states, inbox_items, messages
@@ -432,6 +432,21 @@ def task_rows(
         query.order_by(agent_tasks.c.priority.desc(), agent_tasks.c.created_at)
     ).mappings()
     return [dict(r) for r in rows]
+
+
+def tasks_per_profile(
+    conn: Connection, *, workspace_id: str, since: datetime, until: datetime
+) -> dict[str, int]:
+    rows = conn.execute(
+        select(agent_tasks.c.profile_id, func.count())
+        .where(
+            agent_tasks.c.workspace_id == workspace_id,
+            agent_tasks.c.created_at >= since,
+            agent_tasks.c.created_at < until,
+        )
+        .group_by(agent_tasks.c.profile_id)
+    ).all()
+    return {str(pid): int(n) for pid, n in rows}
 
 
 def task_row(conn: Connection, *, workspace_id: str, task_id: str) -> dict[str, Any] | None:
