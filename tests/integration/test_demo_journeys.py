@@ -4,7 +4,6 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from partitur.journeys.contracts import InstanceInfo
 from partitur.settings import Settings
 from partitur.workspaces.contracts import Scope
 from tests.channels.conftest import MailSink, smtp_server  # noqa: F401 - a fixture
-from tests.integration.test_web_ui import _login, _token
+from tests.integration.test_studio_api import token
 
 #: big enough for the churn model (50 customers of each class) and a premium tier; the history
 #: ends at the test clock's hour, so the models see recent activity
@@ -112,8 +111,9 @@ def test_the_demo_runs_its_example_journeys_over_the_recent_history(
     # the outage notice reached the customers of the outage region
     assert 0 < len(instances(ctx, "outage-notice")) <= report.facts["outage"]["affected_customers"]
 
-    # analytics shows the journeys' KPIs and the win-back split as an experiment whose control
-    # (no offer, the same follow-up without the e-mail) converts
+    # analytics shows the journeys' KPIs and the win-back split as an experiment whose arms
+    # convert (the control, no offer, has the same follow-up without the e-mail; at the demo's
+    # churn threshold it reaches a few dozen people, too few to promise one of them converts)
     from partitur.analytics import kpis
     from partitur.analytics import service as analytics
     from partitur.analytics.engine import open_engine
@@ -129,7 +129,8 @@ def test_the_demo_runs_its_example_journeys_over_the_recent_history(
     assert summary.converted == carts["converted"] and summary.attributed_revenue > 0
     arms = {a.arm: a for a in split.arms}
     assert split.control == "no-offer" and set(arms) == {"no-offer", "discount", "free-shipping"}
-    assert arms["no-offer"].conversions > 0 and all(a.closed > 0 for a in arms.values())
+    assert sum(a.conversions for a in arms.values()) > 0
+    assert all(a.closed > 0 for a in arms.values())
     assert not split.srm.mismatch
     assert split.decision.status != "no_goal" and "mSPRT" in split.method
 
@@ -157,10 +158,10 @@ def test_the_demo_runs_its_example_journeys_over_the_recent_history(
     credit = {c.channel: c.conversions for c in paid.models["markov"]}
     assert paid.conversions > 0 and credit["email"] > 0 and "agent_task" not in credit
     # the journey page shows the e-mails sent and the SMS failed, with the reason
-    _login(client, _token(ctx, Scope.read))
-    page = client.get("/ui/journeys/cart-abandonment").text
-    email = page.split('data-node="reminder_email"')[1].split("</tr>")[0]
-    assert int(re.search(r'data-kpi="sent">([\d,]+)<', email)[1].replace(",", "")) > 0
-    sms = page.split('data-node="reminder_sms"')[1].split("</tr>")[0]
-    assert int(re.search(r'data-kpi="failed">([\d,]+)<', sms)[1].replace(",", "")) > 0
-    assert "no sms provider" in sms.lower()
+    report = client.get(
+        "/api/analytics/journeys/cart-abandonment/report", headers=token(ctx, Scope.read)
+    ).json()
+    nodes = {n["node_id"]: n for n in report["nodes"]}
+    assert nodes["reminder_email"]["sent"] > 0
+    assert nodes["reminder_sms"]["failed"] > 0
+    assert "no sms provider" in nodes["reminder_sms"]["failure_reason"].lower()
