@@ -4,7 +4,7 @@ Rule: a domain (``src/partitur/<domain>/``) is used by other domains, the API, t
 web UI and the demo only through its faces, ``service.py`` and ``contracts.py``. Every other
 module of a domain is private to it. The composition roots wire what each domain offers them:
 ``partitur.app`` its ``api`` router, ``partitur.worker`` its ``loops``, ``partitur.demo.loader``
-its ``demo`` steps and ``partitur.web.api`` its ``web`` pages. Exceptions are named below,
+its ``demo`` steps. Exceptions are named below,
 each with its reason.
 
 ``make lint`` runs ``python scripts/import_contracts.py --check`` (the file is current: a new
@@ -47,7 +47,6 @@ WIRING = [
     ("partitur.worker", "loops"),
     ("partitur.cli.*", "loops"),
     ("partitur.demo.loader", "demo"),
-    ("partitur.web.api", "web"),
 ]
 #: the layers around the domains: they too use domains only through their faces
 LAYERS = [

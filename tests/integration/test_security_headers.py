@@ -24,7 +24,7 @@ def test_api_answers_errors_pages_and_the_fast_lane_carry_the_security_headers(
     _secured(client.get("/api/sources", headers=admin_headers).headers)
     _secured(client.get("/api/sources").headers)  # 401 problem
     _secured(client.get("/healthz").headers)
-    _secured(client.get("/ui/login").headers)
+    _secured(client.get("/ui/sign-in").headers)
     basic = base64.b64encode(f"{write_key}:".encode()).decode()
     tracked = client.post(
         "/v1/track",

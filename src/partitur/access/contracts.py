@@ -157,13 +157,18 @@ class SessionStart(BaseModel):
         return self
 
 
+#: the single sign-on button's text unless an admin chooses one (the Studio translates it)
+DEFAULT_BUTTON_LABEL = "Sign in with SSO"
+
+
 class SignInMethods(BaseModel):
     """How people sign in to a workspace (public: the sign-in page asks before anyone has)."""
 
     workspace: str
     password: bool = True
     sso: bool = False
-    #: the text of the single sign-on button
+    #: the text of the single sign-on button an admin chose; None: the sign-in page's own
+    #: words, in the reader's language
     sso_label: str | None = None
     #: where the browser goes to sign in with single sign-on
     sso_start_url: str | None = None
@@ -218,7 +223,9 @@ class OidcSettingsUpdate(BaseModel):
     allowed_domains: list[Annotated[str, Field(max_length=200)]] = Field(
         default_factory=list, max_length=50
     )
-    button_label: Annotated[str, Field(min_length=1, max_length=100)] = "Sign in with SSO"
+    #: the text of the sign-in page's single sign-on button; left as it is, the Studio words
+    #: it in each reader's language
+    button_label: Annotated[str, Field(min_length=1, max_length=100)] = DEFAULT_BUTTON_LABEL
 
 
 class RoleInfo(BaseModel):

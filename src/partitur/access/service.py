@@ -31,6 +31,7 @@ from sqlalchemy import Connection
 from partitur.access import oidc, passwords
 from partitur.access import repository as repo
 from partitur.access.contracts import (
+    DEFAULT_BUTTON_LABEL,
     AccessSettings,
     ApiToken,
     IssuedToken,
@@ -235,7 +236,11 @@ def sign_in_methods(conn: Connection, *, workspace_id: str) -> SignInMethods:
         workspace=workspace.name,
         password=True,
         sso=sso,
-        sso_label=row.button_label if sso and row is not None else None,
+        sso_label=(
+            row.button_label
+            if sso and row is not None and row.button_label != DEFAULT_BUTTON_LABEL
+            else None
+        ),
         sso_start_url=f"{OIDC_START_PATH}?workspace={quote(workspace.name)}" if sso else None,
     )
 

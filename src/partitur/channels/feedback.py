@@ -2,7 +2,7 @@
 
 One function, ``record_delivery_events``, hands Segment track messages to the events domain's
 ``ingest_messages`` through the internal source ``partitur``, so journeys and analytics see
-them like any other event.
+them like any other event; ``emit_events`` builds them from outbox rows.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from partitur.channels.recipients import Recipient
 from partitur.core.clock import isoformat
 from partitur.events import service as event_log
 from partitur.events.contracts import PROFILE_ANONYMOUS_PREFIX
@@ -78,3 +79,37 @@ def record_delivery_events(
     )
     for rejection in result.rejected:
         log.warning("delivery event rejected by ingestion: %s", rejection)
+
+
+def emit_events(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    items: list[tuple[str, dict[str, Any], dict[str, Any]]],
+    now: datetime,
+    recipients: dict[str, Recipient] | None = None,
+) -> None:
+    """Record delivery events ``(name, message row, extra properties)`` of one workspace; a
+    known recipient's external id becomes the event's ``userId``. An ``_seq`` in the extra
+    properties tells apart repeats of one event name on one message (clicks, bounces); an
+    ``_at`` there dates the event (a replayed send's outcomes happened when it was made),
+    otherwise it happens at ``now``."""
+    if not items:
+        return
+    known = recipients or {}
+    events = []
+    for name, row, extra in items:
+        rec = known.get(row["profile_id"])
+        seq = int(extra.pop("_seq", 0))
+        at = extra.pop("_at", None) or now
+        events.append(
+            delivery_event(
+                name=name,
+                message=row,
+                at=at,
+                user_id=rec.external_id if rec else None,
+                extra=extra,
+                seq=seq,
+            )
+        )
+    record_delivery_events(conn, workspace_id=workspace_id, events=events, now=now)

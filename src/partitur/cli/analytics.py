@@ -310,7 +310,8 @@ def compare_command(
     confidence: float = typer.Option(0.95, help="Confidence level of the interval"),
     json: bool = JsonOpt,
 ) -> None:
-    """Compare two groups: lift with CI, p-value, chance to beat control, SRM check."""
+    """Compare two groups: difference with its always-valid interval and p-value, lift, chance
+    to beat control, SRM check."""
     result = analytics.compare(
         control=_pair(control, "--control"),
         variant=_pair(variant, "--variant"),
@@ -328,66 +329,85 @@ def compare_command(
 @app.command("experiment")
 def experiment_command(
     journey: str = typer.Argument(..., help="Journey id or key"),
-    split_node: str = typer.Argument(..., help="The split node's id"),
-    control: str | None = typer.Option(None, help="Control variant (default: control/first)"),
-    version: int | None = typer.Option(None, help="Only this version"),
-    confidence: float = typer.Option(0.95, help="Confidence level of the interval"),
+    split_node: str | None = typer.Argument(None, help="Only this split node"),
+    version: int | None = typer.Option(None, help="Version (default: the latest)"),
     json: bool = JsonOpt,
 ) -> None:
-    """The variants of a journey split against its control: conversion, lift with CI, p-value,
-    chance to beat control, sample ratio mismatch."""
-    journey_id = _journey(journey)
-    engine = _engine()
-    try:
-        results = analytics.journey_experiment(
-            engine,
-            journey_id=journey_id,
-            split_node=split_node,
-            control=control,
+    """A journey's splits as experiments: each arm's conversions within the window, each
+    variant against the control (always-valid p-value and interval), sample ratio check and
+    the decision with its method."""
+    ctx = open_context()
+    reports = [
+        r
+        for r in analytics.experiment_reports(
+            ctx,
+            workspace_id=ctx.workspace_id,
+            journey=journey,
             version=version,
-            confidence=confidence,
+            now=ctx.clock.now(),
         )
-    finally:
-        engine.close()
-    if json:
-        emit_json(results)
-        return
-    rows = [
-        {
-            "variant": r.variant.name,
-            "n": r.variant.n,
-            "conversions": r.variant.conversions,
-            "rate": r.variant.rate,
-            "vs": r.control.name,
-            "relative_lift": r.relative_lift,
-            "p_value": r.p_value,
-            "chance_to_beat_control": r.chance_to_beat_control,
-        }
-        for r in results
+        if split_node is None or r.split_node == split_node
     ]
-    _print_rows(f"journey {journey} split {split_node}", rows)
+    if split_node is not None and not reports:
+        raise ValidationFailed(f"no split {split_node!r} in journey {journey}", field="split_node")
+    if json:
+        emit_json(reports)
+        return
+    for r in reports:
+        versus = {c.arm: c for c in r.comparisons}
+        rows = []
+        for a in r.arms:
+            c = versus.get(a.arm)
+            rows.append(
+                {
+                    "arm": a.arm + (" (control)" if a.control else ""),
+                    "weight": a.weight,
+                    "exposed": a.exposed,
+                    "closed": a.closed,
+                    "conversions": a.conversions,
+                    "rate": a.rate,
+                    "difference": c.difference if c else None,
+                    "ci_low": c.ci_low if c else None,
+                    "ci_high": c.ci_high if c else None,
+                    "p_value": c.p_value if c else None,
+                    "chance_to_beat": c.chance_to_beat_control if c else None,
+                }
+            )
+        _print_rows(f"journey {r.journey_key} v{r.version} split {r.split_node}", rows)
+        decision = r.decision
+        console.print(
+            f"{decision.status}{': ' + decision.arm if decision.arm else ''} - {decision.reason}"
+        )
+        console.print(
+            f"window {r.window}, SRM p={r.srm.p_value:.3g}"
+            f"{' (MISMATCH)' if r.srm.mismatch else ''}; method: {r.method}",
+            style="dim",
+        )
 
 
 @app.command("attribution")
 def attribution_command(
     conversion: str = typer.Option(..., help="The conversion event name"),
     by: str = typer.Option("channel", help="channel, template or category"),
-    lookback: str = typer.Option("P30D", help="Touchpoints this far before the conversion"),
+    lookback: str = typer.Option("P30D", help="Touchpoints this far before each path's end"),
     half_life: str = typer.Option("P7D", help="Half-life of the time-decay model"),
+    start: str | None = StartOpt,
+    end: str | None = EndOpt,
     json: bool = JsonOpt,
 ) -> None:
-    """Credit conversions to the messages sent before them, with every model."""
-    engine = _engine()
-    try:
-        result = analytics.store_attribution(
-            engine,
-            conversion_event=conversion,
-            by=by,
-            lookback=_duration(lookback, "lookback"),
-            half_life=_duration(half_life, "half_life"),
-        )
-    finally:
-        engine.close()
+    """Credit the conversions in the window to the messages sent to the customer before them
+    (the same lookback for every path), with every model."""
+    ctx = open_context()
+    result = analytics.attribute_conversions(
+        ctx,
+        workspace_id=ctx.workspace_id,
+        conversion_event=conversion,
+        by=by,
+        lookback=_duration(lookback, "lookback"),
+        half_life=_duration(half_life, "half_life"),
+        start=_time(start, "start"),
+        end=_time(end, "end"),
+    )
     if json:
         emit_json(result)
         return
@@ -396,7 +416,11 @@ def attribution_command(
         for model, credits in result.models.items()
         for c in credits
     ]
-    _print_rows(f"{result.conversions} conversions, revenue {result.revenue:,.2f}", rows)
+    _print_rows(
+        f"{result.conversions} conversions, revenue {result.revenue:,.2f} "
+        f"({result.converting_paths} converting, {result.non_converting_paths} other paths)",
+        rows,
+    )
 
 
 @app.command("score")
@@ -413,6 +437,43 @@ def score_command(
         emit_json(summary)
     else:
         _print_rows(scale, [{"figure": k, "value": v} for k, v in summary.model_dump().items()])
+
+
+@app.command("journey-score")
+def journey_score_command(
+    journey: str = typer.Argument(..., help="Journey id or key"),
+    version: int | None = typer.Option(None, help="Only this version"),
+    start: str | None = StartOpt,
+    end: str | None = EndOpt,
+    json: bool = JsonOpt,
+) -> None:
+    """A journey's score from its own data: conversion against the goal's target,
+    satisfaction (top-2-box), effort and sentiment, with weights and coverage."""
+    ctx = open_context()
+    result = analytics.journey_score(
+        ctx,
+        workspace_id=ctx.workspace_id,
+        journey=journey,
+        version=version,
+        start=_time(start, "start"),
+        end=_time(end, "end"),
+        now=ctx.clock.now(),
+    )
+    if json:
+        emit_json(result)
+        return
+    rows = [
+        {
+            "component": c.name,
+            "value": c.value,
+            "weight": c.weight,
+            "observations": c.observations,
+            "counted": "yes" if c.measured else f"no: {c.note}",
+        }
+        for c in result.components
+    ]
+    score = "—" if result.score is None else f"{result.score:.0f}"
+    _print_rows(f"journey score {score} (coverage {result.coverage:.0%})", rows)
 
 
 @app.command("snapshot")

@@ -148,6 +148,8 @@ def _print_summary(report: DemoReport, *, base_url: str) -> None:
     console.print(keys)
     for line in report.notes:
         console.print(f"• {line}")
-    console.print(f"\nSign in to {base_url}/ as [bold]{report.owner_email}[/] with the password")
+    console.print(
+        f"\nStudio: {base_url}/ui/ — sign in as [bold]{report.owner_email}[/] with the password"
+    )
     console.print(f"  [bold]{report.owner_password}[/]  (new at each load, shown once)")
     console.print(f"Admin API token (shown once): [bold]{report.admin_token}[/]")

@@ -50,7 +50,10 @@ def register(app: typer.Typer) -> None:
             extras = worker.start_threads()
         application = create_app(settings, ctx=ctx)
         freeze_startup_heap()
-        console.print(f"partitur on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+        console.print(
+            f"partitur on http://{host}:{port}  (Studio: http://{host}:{port}/ui/,"
+            f" API docs: http://{host}:{port}/docs)"
+        )
         try:
             uvicorn.run(application, host=host, port=port, log_level="warning")
         finally:

@@ -4,18 +4,27 @@ domains read from the event log (events/reads.py, events/resolution.py) — all 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from partitur.core.actions import Actor, Permission, action, describe
+from partitur.core.errors import ValidationFailed
 from partitur.events import repository
 from partitur.events.bulk_import import DEFAULT_CHUNK as DEFAULT_CHUNK
 from partitur.events.bulk_import import import_events as import_events
 from partitur.events.bulk_import import parse_mapping_pairs as parse_mapping_pairs
-from partitur.events.contracts import IngestResult, QuarantinedMessage, StoredEvent
+from partitur.events.contracts import (
+    DayVolume,
+    EventVolume,
+    IngestResult,
+    QuarantinedMessage,
+    SourceVolume,
+    StoredEvent,
+)
 from partitur.events.ingest import PreparedBatch as PreparedBatch
 from partitur.events.ingest import content_message_id as content_message_id
 from partitur.events.ingest import ingest_messages as ingest_messages
@@ -38,6 +47,7 @@ from partitur.events.reads import touched_by_events as touched_by_events
 from partitur.events.resolution import ProfileEvent as ProfileEvent
 from partitur.events.resolution import delete_profile_events as delete_profile_events
 from partitur.events.resolution import profile_events as profile_events
+from partitur.workspaces import service as workspaces
 from partitur.workspaces.service import ensure_source
 
 
@@ -98,3 +108,62 @@ def list_quarantine(
     )
     page = [QuarantinedMessage.model_validate(r) for r in rows[:limit]]
     return page, (page[-1].id if len(rows) > limit else None)
+
+
+#: ``event_volume`` scans the event log. Its figures are kept while no event arrives (the log's
+#: highest ``seq`` is unchanged), and while events keep arriving for up to this long: a log
+#: that grows all the time would otherwise be scanned at every look at the overview.
+VOLUME_TOLERANCE = timedelta(seconds=30)
+_volume_cache: dict[tuple[str, int], tuple[tuple[Any, ...], int | None, datetime, EventVolume]] = {}
+_volume_lock = threading.Lock()
+
+
+def event_volume(
+    conn: Connection, *, workspace_id: str, now: datetime, days: int = 30
+) -> EventVolume:
+    """Totals of the event log and the events per UTC day and source over ``days`` days that
+    end on the day of the newest event, or today if that is earlier (imported history may end
+    before today); at most ``VOLUME_TOLERANCE`` behind the log. Raises ``ValidationFailed``
+    for ``days`` outside 1..366."""
+    if not 1 <= days <= 366:
+        raise ValidationFailed("days is between 1 and 366", field="days")
+    quarantined = repository.count_quarantine(conn, workspace_id=workspace_id)
+    key = (now.date(), quarantined)
+    seq = repository.highest_seq(conn)
+    with _volume_lock:
+        cached = _volume_cache.get((workspace_id, days))
+    if cached is not None and cached[0] == key:
+        _, cached_seq, computed_at, figures = cached
+        if cached_seq == seq or now - computed_at < VOLUME_TOLERANCE:
+            return figures
+    rows = repository.volume_by_day_and_source(
+        conn, workspace_id=workspace_id, recent_since=now - timedelta(days=1)
+    )
+    newest = max((r[4] for r in rows), default=None)
+    until = min(now, newest) if newest is not None else now
+    first_day = (until.astimezone(UTC) - timedelta(days=days - 1)).date()
+    per_day: dict[date, dict[str, int]] = {first_day + timedelta(days=k): {} for k in range(days)}
+    per_source: dict[str, int] = {}
+    for day_text, source_id, n, _, _ in rows:
+        bucket = per_day.get(date.fromisoformat(day_text))
+        if bucket is None:
+            continue  # before the period, or stamped after its last day
+        bucket[source_id] = bucket.get(source_id, 0) + n
+        per_source[source_id] = per_source.get(source_id, 0) + n
+    names = {s.id: s.name for s in workspaces.list_sources(conn, workspace_id=workspace_id)}
+    volume = EventVolume(
+        events=sum(r[2] for r in rows),
+        events_last_day=sum(r[3] for r in rows),
+        quarantined=quarantined,
+        first_day=first_day,
+        last_day=first_day + timedelta(days=days - 1),
+        period_total=sum(per_source.values()),
+        sources=[
+            SourceVolume(source_id=s, name=names.get(s, "other"), events=n)
+            for s, n in sorted(per_source.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        days=[DayVolume(day=d, total=sum(by.values()), by_source=by) for d, by in per_day.items()],
+    )
+    with _volume_lock:
+        _volume_cache[(workspace_id, days)] = (key, seq, now, volume)
+    return volume

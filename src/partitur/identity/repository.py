@@ -303,3 +303,20 @@ def erase_identities(
         )
     ).rowcount
     return {"identities": int(identities_erased), "merges": int(merges_erased)}
+
+
+def first_user_ids(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for profile_id, value in conn.execute(
+        select(identities.c.profile_id, identities.c.value)
+        .where(
+            identities.c.workspace_id == workspace_id,
+            identities.c.kind == "user_id",
+            identities.c.profile_id.in_(list(profile_ids)),
+        )
+        .order_by(identities.c.first_seen_at, identities.c.value)
+    ):
+        found.setdefault(profile_id, value)
+    return found

@@ -657,6 +657,13 @@ def profile_for_identity(
     return repo.profile_for_identity(conn, workspace_id=workspace_id, kind=kind, value=value)
 
 
+def first_user_ids(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> dict[str, str]:
+    """The first user id of each profile that has one (lists of people show it)."""
+    return repo.first_user_ids(conn, workspace_id=workspace_id, profile_ids=profile_ids)
+
+
 def limited_values(
     conn: Connection, *, profile_ids: Iterable[str], kinds: Iterable[str]
 ) -> dict[str, dict[str, set[str]]]:

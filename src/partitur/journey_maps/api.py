@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -14,6 +14,7 @@ from partitur.journey_maps.contracts import (
     JourneyMap,
     JourneyMapDocument,
     MapMeasurement,
+    MapReport,
     MapVersion,
     RankedInsight,
     Taxonomy,
@@ -201,6 +202,26 @@ def measure(
     start, end = _period(ctx, since, until)
     return service.measure(
         ctx.store, workspace_id=who.workspace_id, key=key, since=start, until=end
+    )
+
+
+@router.get("/{key}/report", response_model=MapReport)
+def report(
+    key: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    since: date | None = Query(None, description="first measured day (UTC), YYYY-MM-DD"),
+    until: date | None = Query(None, description="last measured day (UTC), YYYY-MM-DD"),
+) -> MapReport:
+    """The map measured over whole days (default: the last 90 up to today) with its pain
+    points and opportunities ranked by impact against effort, from one analytics engine."""
+    return service.map_report(
+        ctx.store,
+        workspace_id=who.workspace_id,
+        key=key,
+        since=since,
+        until=until,
+        today=ctx.clock.now().astimezone(UTC).date(),
     )
 
 

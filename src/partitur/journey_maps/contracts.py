@@ -7,7 +7,7 @@ refer to them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -290,6 +290,17 @@ class RankedInsight(BaseModel):
     priority: float
     quadrant: Literal["quick_win", "major_project", "fill_in", "thankless"]
     linked_journey: str | None = None
+
+
+class MapReport(BaseModel):
+    """What a map's page shows for a period of whole UTC days: the measurement of every stage
+    and touchpoint and the ranked pain points and opportunities."""
+
+    #: the measured days, inclusive (UTC)
+    first_day: date
+    last_day: date
+    measurement: MapMeasurement
+    insights: list[RankedInsight]
 
 
 class BeforeAfter(BaseModel):

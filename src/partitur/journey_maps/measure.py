@@ -17,8 +17,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from partitur.analytics import service as analytics
 from partitur.analytics.service import AnalyticsEngine, naive_utc
-from partitur.core.rules import PropertyFilter
 from partitur.journey_maps.contracts import (
     EventMatcher,
     JourneyMapDocument,
@@ -30,74 +30,20 @@ from partitur.journey_maps.contracts import (
 )
 from partitur.journey_maps.ports import sentiment_of
 
-#: SQL that maps a raw survey answer ``x`` on each scale to 0..100.
-SCALE_SQL = {
-    "csat": "(x - 1) / 4.0 * 100",
-    "stars": "(x - 1) / 4.0 * 100",
-    "nps": "x * 10.0",
-    # CES on the 1..7 agreement scale ("it was easy to ..."): 7 is best
-    "ces": "(x - 1) / 6.0 * 100",
-}
-SCALE_RANGE = {"csat": (1, 5), "stars": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 #: How many texts per touchpoint go to sentiment scoring (the most recent ones).
 TEXT_SAMPLE = 500
 
 
 def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(float(value))
-    return "'" + str(value).replace("'", "''") + "'"
+    return analytics.sql_literal(value)
 
 
 def _path(prop: str) -> str:
-    return "'$." + ".".join(f'"{p}"' for p in prop.replace("'", "").split(".")) + "'"
-
-
-def filter_sql(f: PropertyFilter) -> str:
-    """Compile one property filter to DuckDB SQL with the rule format's semantics
-    (strings compare case-insensitively, a missing property matches only negative operators)."""
-    raw = f"json_extract_string(properties, {_path(f.property)})"
-    text = f"lower({raw})"
-    num = f"TRY_CAST({raw} AS DOUBLE)"
-    value = f.value
-    if f.op == "exists":
-        return f"{raw} IS NOT NULL"
-    if f.op == "not_exists":
-        return f"{raw} IS NULL"
-    if f.op in ("eq", "ne"):
-        if isinstance(value, bool):
-            cond = f"{raw} = {_literal('true' if value else 'false')}"
-        elif isinstance(value, int | float):
-            cond = f"{num} = {_literal(value)}"
-        else:
-            cond = f"{text} = lower({_literal(value)})"
-        return cond if f.op == "eq" else f"({raw} IS NULL OR NOT ({cond}))"
-    if f.op in ("gt", "gte", "lt", "lte"):
-        sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[f.op]
-        if isinstance(value, int | float):
-            return f"{num} {sign} {_literal(value)}"
-        return f"{raw} {sign} {_literal(value)}"
-    if f.op in ("in", "not_in"):
-        values = ", ".join(f"lower({_literal(v)})" for v in (value or []))
-        cond = f"{text} IN ({values})" if values else "FALSE"
-        return cond if f.op == "in" else f"({raw} IS NULL OR NOT ({cond}))"
-    if f.op in ("contains", "not_contains"):
-        cond = f"contains({text}, lower({_literal(value)}))"
-        return cond if f.op == "contains" else f"({raw} IS NULL OR NOT ({cond}))"
-    if f.op == "starts_with":
-        return f"starts_with({text}, lower({_literal(value)}))"
-    if f.op == "ends_with":
-        return f"ends_with({text}, lower({_literal(value)}))"
-    if f.op == "matches":
-        return f"regexp_matches({raw}, {_literal(value)})"
-    raise ValueError(f"unknown operator {f.op}")
+    return analytics.json_path(prop)
 
 
 def _matcher_sql(m: EventMatcher | SatisfactionSource) -> str:
-    parts = [f"event = {_literal(m.event)}"] + [filter_sql(f) for f in m.where]
-    return " AND ".join(parts)
+    return analytics.event_condition_sql(m.event, m.where)
 
 
 def _hits_sql(document: JourneyMapDocument, order: dict[str, int]) -> str | None:
@@ -270,14 +216,14 @@ def _satisfaction(
             src = tp.satisfaction
             if src is None:
                 continue
-            low, high = SCALE_RANGE[src.scale]
             value = f"TRY_CAST(json_extract_string(properties, {_path(src.property)}) AS DOUBLE)"
+            # the one satisfaction scale: the top-2-box share (analytics.scores)
+            score = analytics.satisfaction_sql(src.scale, "v")
             selects.append(
-                f"SELECT {_literal(tp.id)} AS touchpoint, "
-                f"{SCALE_SQL[src.scale].replace('x', 'v')} AS score FROM "
+                f"SELECT {_literal(tp.id)} AS touchpoint, {score} AS score FROM "
                 f"(SELECT {value} AS v FROM events WHERE timestamp >= $since "
                 f"AND timestamp < $until AND {_matcher_sql(src)}) "
-                f"WHERE v BETWEEN {low} AND {high}"
+                f"WHERE {score} IS NOT NULL"
             )
     if not selects:
         return {}

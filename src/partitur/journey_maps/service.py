@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import Connection
@@ -21,6 +21,7 @@ from partitur.journey_maps.contracts import (
     JourneyMap,
     JourneyMapDocument,
     MapMeasurement,
+    MapReport,
     MapVersion,
     RankedInsight,
     StageDefinition,
@@ -398,6 +399,24 @@ def ranked_insights(
     )[1]
 
 
+#: The event columns a measurement reads (matchers, satisfaction, texts, revenue).
+MEASURED_COLUMNS = ("profile_id", "timestamp", "event", "properties")
+#: The event whose revenue gives the value per customer of the ranking.
+ORDER_EVENT = "Order Completed"
+
+
+def measured_events(document: JourneyMapDocument) -> set[str]:
+    """The names of the events a measurement of ``document`` reads: its touchpoints' matchers,
+    their satisfaction sources and the order event."""
+    names = {ORDER_EVENT}
+    for stage in document.stages:
+        for touchpoint in stage.touchpoints:
+            names.update(m.event for m in touchpoint.events)
+            if touchpoint.satisfaction is not None:
+                names.add(touchpoint.satisfaction.event)
+    return names
+
+
 def measured_insights(
     store: Store,
     *,
@@ -415,6 +434,13 @@ def measured_insights(
         document = get_map(conn, workspace_id=workspace_id, key=key).document
         taxonomy = get_taxonomy(conn, workspace_id=workspace_id)
     with open_engine(store, workspace_id) as engine:
+        # over every event of the period: the customers active in it
+        value = _value_per_customer(engine, since=since, until=until, order_event=ORDER_EVENT)
+        # then one query per touchpoint, satisfaction source and text: copy the period's events
+        # they read into DuckDB once instead of reading the store for each of them
+        engine.materialize_events(
+            since=since, until=until, columns=MEASURED_COLUMNS, names=measured_events(document)
+        )
         measurement = measure_map(
             engine,
             document=document,
@@ -423,8 +449,42 @@ def measured_insights(
             until=until,
             with_sentiment=with_sentiment,
         )
-        value = _value_per_customer(engine, since=since, until=until, order_event="Order Completed")
     return measurement, rank_insights(document, measurement, value_per_customer=value)
+
+
+#: The measured period of a map report when none is given: the last 90 days up to today.
+REPORT_DAYS = 90
+
+
+def report_period(since: date | None, until: date | None, *, today: date) -> tuple[date, date]:
+    """The first and last day (inclusive, UTC) of a map report: by default the last
+    ``REPORT_DAYS`` days up to today. Raises ``ValidationFailed`` naming ``since`` when it is
+    after ``until``."""
+    last = until or today
+    first = since or last - timedelta(days=REPORT_DAYS - 1)
+    if first > last:
+        raise ValidationFailed("since must be on or before until", field="since")
+    return first, last
+
+
+def map_report(
+    store: Store,
+    *,
+    workspace_id: str,
+    key: str,
+    since: date | None,
+    until: date | None,
+    today: date,
+) -> MapReport:
+    """The map measured over whole UTC days (``report_period``) with its ranked insights, from
+    one analytics engine. Raises ``NotFound`` for an unknown map."""
+    first, last = report_period(since, until, today=today)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    measurement, ranked = measured_insights(
+        store, workspace_id=workspace_id, key=key, since=start, until=end
+    )
+    return MapReport(first_day=first, last_day=last, measurement=measurement, insights=ranked)
 
 
 def insight_before_after(

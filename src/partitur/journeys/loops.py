@@ -236,7 +236,7 @@ class TimerScheduler(LoopService):
 
 
 class AudienceScheduler(LoopService):
-    """Starts audience runs that are due (once, or every ``every``) and decides auto-winners."""
+    """Starts audience runs that are due (once, or every ``every``)."""
 
     name = "journeys.audiences"
     interval_seconds = 5.0
@@ -257,8 +257,6 @@ class AudienceScheduler(LoopService):
             ).all()
         for row in due:
             entered += run_audience(self.ctx, key=row.key, now=now, only_if_due=True)
-        with self.ctx.store.begin() as conn:
-            service.update_auto_winners(conn, workspace_id=self.ctx.workspace_id, now=now)
         return entered
 
 

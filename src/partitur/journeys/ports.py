@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from partitur.analytics import service as analytics
 from partitur.channels import service as channels
 from partitur.channels.contracts import SendRequest
 from partitur.core.actions import Actor
@@ -32,7 +31,6 @@ __all__ = [
     "MembershipChange",
     "ProfileSnapshot",
     "audience",
-    "beats_control",
     "check_template",
     "enqueue_many",
     "events_after",
@@ -224,11 +222,3 @@ def next_best_offer(
         conn, workspace_id=workspace_id, profile_id=profile_id, placement=placement, now=now
     )
     return decision.offer_key if decision is not None else None
-
-
-def beats_control(control: tuple[int, int], variant: tuple[int, int], significance: float) -> bool:
-    """Whether ``variant`` converts significantly better than ``control`` (conversions, n)."""
-    result = analytics.compare_conversions(control=control, variant=variant)
-    if result.p_value is None or result.relative_lift is None:
-        return False
-    return result.p_value < significance and result.relative_lift > 0

@@ -18,7 +18,7 @@ from partitur.core import jsonutil
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import NotFound, ValidationFailed
 from partitur.core.money import ReportingCurrency
-from partitur.ml import clv, ports, propensity, registry, sentiment
+from partitur.ml import clv, journey_success, ports, propensity, registry, sentiment
 from partitur.ml.contracts import (
     ClvBucket,
     ClvReport,
@@ -30,8 +30,6 @@ from partitur.ml.contracts import (
     ScoreResult,
     Sentiment,
 )
-from partitur.ml.journey_success import BUCKET_SQL as BUCKET_SQL
-from partitur.ml.journey_success import curve_from_counts as curve_from_counts
 from partitur.ml.registry import activate_version as activate_version
 from partitur.ml.registry import list_versions as list_versions
 from partitur.ml.rfm import UNIT_DAYS, Unit, rfm_summary
@@ -820,3 +818,33 @@ def analyse_sentiment(text: str) -> Sentiment:
 def analyse_sentiments(texts: list[str]) -> list[Sentiment]:
     """Sentiment of many texts at once."""
     return sentiment.analyse_many(texts)
+
+
+# --- journey success forecast -----------------------------------------------------------------
+# Pure (journey_success describes the model); analytics computes its per-hour histograms in SQL
+# with these statements and passes them in.
+
+DURATION_SQL = journey_success.DURATION_SQL
+HISTORY_SQL = journey_success.HISTORY_SQL
+COHORT_SQL = journey_success.COHORT_SQL
+MAX_HORIZON_HOURS = journey_success.MAX_HORIZON_HOURS
+History = journey_success.History
+Cohort = journey_success.Cohort
+horizon_hours = journey_success.horizon_hours
+histogram = journey_success.histogram
+
+
+def forecast_journey_success(
+    history: journey_success.History, cohort: journey_success.Cohort
+) -> journey_success.Forecast:
+    """How many of ``cohort`` will reach the journey's goal, with a 95 % interval, from the
+    older cohorts' ``history``. Raises ``ValueError`` when the history is too thin."""
+    return journey_success.forecast(history, cohort)
+
+
+def negative_texts(texts: list[str]) -> list[bool]:
+    """Whether each German or English text is negative (its sentiment score below the
+    neutral band)."""
+    from partitur.ml.sentiment import NEUTRAL_BAND, analyse_many
+
+    return [s.score <= -NEUTRAL_BAND for s in analyse_many(texts)]

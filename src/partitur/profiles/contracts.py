@@ -80,3 +80,23 @@ class ProfileSnapshot:
     timezone: str | None = None
     locale: str | None = None
     is_test: bool = False
+
+
+class ProfileSummary(BaseModel):
+    """A line of a list of people: who they are and how active."""
+
+    id: str
+    #: first and last name, else the ``name`` trait, else the email; None for an anonymous
+    #: visitor
+    name: str | None = None
+    email: str | None = None
+    user_id: str | None = None
+    last_seen_at: datetime | None = None
+    event_count: int | None = None
+    #: set when the id asked for was merged into this profile (the id asked for)
+    requested_id: str | None = None
+
+
+class ProfileCount(BaseModel):
+    #: unified people (profiles merged into another do not count)
+    profiles: int

@@ -521,3 +521,46 @@ def trait_changes(conn: Connection, *, after: int, limit: int) -> tuple[int, set
         .distinct()
     ).scalars()
     return int(upto), set(ids)
+
+
+# -- lists for people (search results, recently active) ------------------------------------------
+
+
+def count_profiles(conn: Connection, *, workspace_id: str) -> int:
+    """Profiles of the workspace that were not merged into another."""
+    query = (
+        select(func.count())
+        .select_from(profiles)
+        .where(profiles.c.workspace_id == workspace_id, profiles.c.merged_into.is_(None))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def recent_profile_ids(conn: Connection, *, workspace_id: str, limit: int) -> list[str]:
+    """The most recently active profiles (not merged away), newest first."""
+    rows = conn.execute(
+        select(profiles.c.id)
+        .where(profiles.c.workspace_id == workspace_id, profiles.c.merged_into.is_(None))
+        .order_by(profiles.c.last_seen_at.desc())
+        .limit(limit)
+    ).scalars()
+    return list(rows)
+
+
+def summary_rows(
+    conn: Connection, *, workspace_id: str, ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Rows of the given profiles (in the order of ``ids``, missing ones left out)."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(
+            profiles.c.id,
+            profiles.c.traits,
+            profiles.c.computed,
+            profiles.c.last_seen_at,
+            profiles.c.merged_into,
+        ).where(profiles.c.workspace_id == workspace_id, profiles.c.id.in_(list(ids)))
+    ).mappings()
+    by_id = {r["id"]: dict(r) for r in rows}
+    return [by_id[i] for i in ids if i in by_id]

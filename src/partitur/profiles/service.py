@@ -21,6 +21,7 @@ from partitur.profiles.contracts import (
     Profile,
     ProfileMerge,
     ProfileSnapshot,
+    ProfileSummary,
     TimelineEvent,
     TraitChange,
 )
@@ -218,6 +219,104 @@ def merge_computed(
             batch[pid] = keys
         updated += set_computed(conn, workspace_id=workspace_id, values=batch, now=now)
     return updated
+
+
+def display_name(traits: Mapping[str, Any]) -> str | None:
+    """How a person is named in lists: first and last name, else the ``name`` trait, else the
+    email; None for someone without any (an anonymous visitor)."""
+    full = " ".join(str(traits[k]) for k in ("first_name", "last_name") if traits.get(k))
+    name = full or traits.get("name") or traits.get("email")
+    return str(name) if name else None
+
+
+def count_profiles(conn: Connection, *, workspace_id: str) -> int:
+    """How many people the workspace knows (profiles merged into another do not count)."""
+    return repo.count_profiles(conn, workspace_id=workspace_id)
+
+
+def _summary_rows(
+    conn: Connection, workspace_id: str, ids: Sequence[str]
+) -> list[tuple[dict[str, Any], str | None]]:
+    rows = repo.summary_rows(conn, workspace_id=workspace_id, ids=ids)
+    user_ids = identity.first_user_ids(
+        conn, workspace_id=workspace_id, profile_ids=[r["id"] for r in rows]
+    )
+    return [(row, user_ids.get(row["id"])) for row in rows]
+
+
+def profile_summaries(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> list[ProfileSummary]:
+    """One summary per known id, in the order given; a merged id is answered by its survivor
+    (``requested_id`` names the id asked for); unknown ids are left out."""
+    rows = _summary_rows(conn, workspace_id, profile_ids)
+    survivors: dict[str, str] = {}
+    for row, _ in rows:
+        if row["merged_into"] is not None:
+            survivors[row["id"]] = str(_resolve_id(conn, row["id"])["id"])
+    if survivors:
+        resolved = {
+            row["id"]: (row, user_id)
+            for row, user_id in _summary_rows(conn, workspace_id, sorted(set(survivors.values())))
+        }
+    out: list[ProfileSummary] = []
+    for row, user_id in rows:
+        requested = row["id"]
+        if requested in survivors:
+            row, user_id = resolved[survivors[requested]]
+        traits = row["traits"] or {}
+        count = (row["computed"] or {}).get("event_count")
+        out.append(
+            ProfileSummary(
+                id=row["id"],
+                name=display_name(traits),
+                email=traits.get("email"),
+                user_id=user_id,
+                last_seen_at=row["last_seen_at"],
+                event_count=int(count) if isinstance(count, int | float) else None,
+                requested_id=requested if requested != row["id"] else None,
+            )
+        )
+    return out
+
+
+def recent_profiles(
+    conn: Connection, *, workspace_id: str, limit: int = 25
+) -> list[ProfileSummary]:
+    """The most recently active people, newest first."""
+    ids = repo.recent_profile_ids(conn, workspace_id=workspace_id, limit=limit)
+    return profile_summaries(conn, workspace_id=workspace_id, profile_ids=ids)
+
+
+def search_profiles(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    query: str,
+    external_kinds: Sequence[str] = (),
+    limit: int = 20,
+) -> list[ProfileSummary]:
+    """People whose email, user id, anonymous id, phone, external id (``external_kinds``, e.g.
+    ``crm_id``) or profile id is ``query``, each identifier normalised the way identity
+    resolution stores it (an email in any case finds its profile)."""
+    text = query.strip()
+    if not text:
+        return []
+    ids: list[str] = []
+    for kind in [*LOOKUP_KINDS, *(f"external:{k}" for k in external_kinds)]:
+        try:
+            found = find_profile(conn, workspace_id=workspace_id, kind=kind, value=text)
+        except (NotFound, ValidationFailed):
+            continue
+        if found.id not in ids:
+            ids.append(found.id)
+    try:
+        direct = get_profile(conn, profile_id=text, workspace_id=workspace_id)
+    except NotFound:
+        direct = None
+    if direct is not None and direct.id not in ids:
+        ids.append(direct.id)
+    return profile_summaries(conn, workspace_id=workspace_id, profile_ids=ids[:limit])
 
 
 @action(

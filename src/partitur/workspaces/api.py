@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from partitur.api.deps import AdminPrincipal, ContextDep
+from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal
+from partitur.core.actions import Permission
 from partitur.workspaces import service
-from partitur.workspaces.contracts import Source
+from partitur.workspaces.contracts import Source, SourceInfo
 
 router = APIRouter(prefix="/api", tags=["workspace"])
 
@@ -20,10 +21,16 @@ class SourceEnabled(BaseModel):
     enabled: bool
 
 
-@router.get("/sources", response_model=list[Source])
-def list_sources(ctx: ContextDep, who: AdminPrincipal) -> list[Source]:
+@router.get("/sources", response_model=list[SourceInfo])
+def list_sources(ctx: ContextDep, who: ReadPrincipal) -> list[SourceInfo]:
+    """The workspace's sources; each write key only for a caller who may administer the
+    workspace."""
     with ctx.store.read() as conn:
-        return service.list_sources(conn, workspace_id=who.workspace_id)
+        return service.source_infos(
+            conn,
+            workspace_id=who.workspace_id,
+            with_write_keys=who.can(Permission.manage_workspace),
+        )
 
 
 @router.post("/sources", response_model=Source, status_code=201)

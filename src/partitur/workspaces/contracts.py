@@ -19,3 +19,13 @@ class Source(BaseModel):
     created_at: datetime
     #: a disabled source's write key is refused
     disabled_at: datetime | None = None
+
+
+class SourceInfo(BaseModel):
+    """A source as every reader sees it: the write key only for admins."""
+
+    id: str
+    name: str
+    created_at: datetime
+    #: the source's write key; None unless the caller may administer the workspace
+    write_key: str | None = None

@@ -188,3 +188,25 @@ def test_a_browser_signed_in_with_a_token_loses_the_session_with_the_token(
     (made,) = client.get("/api/tokens", headers=bearer).json()
     client.delete(f"/api/tokens/{made['id']}", headers=admin_headers)
     assert client.get("/api/session").status_code == 401
+
+
+def test_the_sign_in_page_learns_which_ways_to_sign_in_the_workspace_offers(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    """No sign-in is needed to ask; single sign-on is offered once an admin set it up, with
+    the admin's button text, or none (the Studio then words the button in its language)."""
+    methods = client.get("/api/session/methods").json()
+    assert methods["password"] is True and methods["sso"] is False
+    assert methods["sso_start_url"] is None
+    setup = {"issuer": "https://login.example.com", "client_id": "partitur", "client_secret": "s"}
+    saved = client.put("/api/access/oidc", json=setup, headers=admin_headers)
+    assert saved.status_code == 200, saved.text
+    methods = client.get("/api/session/methods").json()
+    assert methods["sso"] is True and methods["sso_label"] is None
+    assert methods["sso_start_url"] == f"/api/session/oidc/start?workspace={methods['workspace']}"
+    labelled = {**setup, "button_label": "Sign in with Example ID"}
+    assert client.put("/api/access/oidc", json=labelled, headers=admin_headers).is_success
+    assert client.get("/api/session/methods").json()["sso_label"] == "Sign in with Example ID"
+    off = {**setup, "enabled": False}
+    assert client.put("/api/access/oidc", json=off, headers=admin_headers).is_success
+    assert client.get("/api/session/methods").json()["sso"] is False
