@@ -38,6 +38,7 @@ from partitur.journeys.contracts import (
 from partitur.journeys.definition import (
     AudienceEntry,
     JourneyDefinition,
+    SendNode,
     SplitNode,
     graph_problems,
 )
@@ -90,6 +91,16 @@ def validate(conn: Connection, *, workspace_id: str, document: dict[str, Any]) -
         )
         for channel, key in definition.template_refs()
     }
+    for node in definition.nodes:
+        if not isinstance(node, SendNode) or (node.category or definition.category) == "marketing":
+            continue
+        if not ports.is_transactional_template(conn, workspace_id=workspace_id, key=node.template):
+            channel = node.fallback_channel if node.channel == "preferred" else node.channel
+            template_problems[(channel, node.template)] = [
+                *template_problems.get((channel, node.template), []),
+                f"template {node.template!r} is not marked transactional by an admin; a "
+                "transactional send skips consent, so it needs one",
+            ]
     problems = graph_problems(
         definition, known_channels=ports.known_channels(), template_problems=template_problems
     )
