@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from partitur.access import service as access
 from partitur.context import Context
 from partitur.core.actions import Actor, Permission, Role, action, describe
-from partitur.core.errors import Conflict, Forbidden, InvalidDocument, NotFound, ValidationFailed
+from partitur.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.core.rules import referenced_events, referenced_segments
 from partitur.journeys import ports, repository
@@ -40,7 +40,6 @@ from partitur.journeys.definition import (
     AudienceEntry,
     JourneyDefinition,
     SplitNode,
-    graph_problems,
 )
 from partitur.journeys.definition import json_schema as json_schema
 from partitur.journeys.definition import parse_definition as parse_definition
@@ -53,6 +52,7 @@ from partitur.journeys.runtime import Stop
 from partitur.journeys.simulate import SimEvent as SimEvent
 from partitur.journeys.simulate import SimProfile
 from partitur.journeys.simulate import simulate as simulate
+from partitur.journeys.validation import validate as validate
 
 #: "No audience run due" (a far-future time that sorts after every real one).
 NEVER = datetime(9999, 1, 1, tzinfo=UTC)
@@ -84,26 +84,6 @@ def _row(conn: Connection, workspace_id: str, key: str) -> Any:
 def journey_row(conn: Connection, *, workspace_id: str, key: str) -> Any:
     """The journey's row (inside the domain: its reviews); raises ``NotFound``."""
     return _row(conn, workspace_id, key)
-
-
-def validate(conn: Connection, *, workspace_id: str, document: dict[str, Any]) -> JourneyDefinition:
-    """Shape and graph validation with the channels the platform knows and the workspace's
-    templates; raises ``InvalidDocument`` listing every problem with its node id."""
-    definition = parse_definition(document)
-    template_problems = {
-        (channel, key): ports.check_template(
-            conn, workspace_id=workspace_id, key=key, channel=channel
-        )
-        for channel, key in definition.template_refs()
-    }
-    problems = graph_problems(
-        definition, known_channels=ports.known_channels(), template_problems=template_problems
-    )
-    if problems:
-        raise InvalidDocument(
-            f"the journey {definition.key!r} has {len(problems)} problem(s)", problems=problems
-        )
-    return definition
 
 
 @action("journey.save_draft", permission=Permission.edit_journeys, subject="journey")
