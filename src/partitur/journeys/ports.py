@@ -21,10 +21,10 @@ from sqlalchemy import Connection, func, select
 
 from partitur.core.actions import Actor
 from partitur.core.errors import NotFound
-from partitur.journeys.bulk import bulk_insert
 from partitur.journeys.tables import journey_sends
 from partitur.profiles import service as profiles_service
 from partitur.segments.rules import EventFact
+from partitur.storage.bulk import bulk_insert
 
 log = logging.getLogger(__name__)
 

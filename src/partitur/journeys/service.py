@@ -21,7 +21,6 @@ from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.journeys import ports, repository
-from partitur.journeys.bulk import bulk_insert, bulk_update_checked
 from partitur.journeys.contracts import (
     EnrolResult,
     InstanceInfo,
@@ -77,6 +76,7 @@ from partitur.segments.rules import (
     referenced_events,
     referenced_segments,
 )
+from partitur.storage.bulk import bulk_insert, bulk_update_checked
 
 log = logging.getLogger(__name__)
 
