@@ -7,8 +7,9 @@ On SQLite the rows go straight to the driver: SQLAlchemy Core's per-row paramete
 costs more than the insert itself.
 
 - ``temp_table``, ``int_key``: scratch tables.
-- ``insert_rows`` (plain values; as JSON documents on a background writer), ``bulk_insert``
-  and ``bulk_update_checked`` (rows as dicts, values converted as the column types would).
+- ``insert_rows``, ``insert_columns``: plain values (as JSON documents on a background
+  writer); ``bulk_insert``, ``bulk_update_checked``: rows as dicts, values converted as the
+  column types would.
 - ``db_time``, ``db_times``, ``sqlite_time``: the one SQLite time text of ``UtcDateTime``.
 - ``rebuilt_indexes``: indexes built afresh around a statement that writes most of a table.
 - ``dense_by_key``, ``insert_dense``: many keys staged in key order as one array.
@@ -21,6 +22,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -138,9 +140,19 @@ def _insert_values(
     one = "(" + ", ".join(mark for _ in range(width)) + ")"
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
-        conn.exec_driver_sql(
-            head + ", ".join(one for _ in chunk), tuple(v for row in chunk for v in row)
-        )
+        conn.exec_driver_sql(head + ", ".join(one for _ in chunk), tuple(chain(*chunk)))
+
+
+def insert_columns(
+    conn: Connection,
+    table: str,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    same: Mapping[str, Any] | None = None,
+) -> None:
+    """``insert_rows`` for rows given as one sequence per column (of equal lengths): what
+    bulk work builds when it keeps columns rather than an object per row."""
+    insert_rows(conn, table, list(columns), list(zip(*columns.values(), strict=True)), same=same)
 
 
 def db_time(conn: Connection, moment: datetime) -> Any:
@@ -150,10 +162,11 @@ def db_time(conn: Connection, moment: datetime) -> Any:
     return moment
 
 
-def db_times(conn: Connection) -> Callable[[datetime | None], Any]:
-    """``db_time`` for many values of one connection, None passed through: the engine is
-    looked up once for a bulk of rows, not once per value."""
-    if conn.dialect.name == "sqlite":
+def db_times(dialect: str) -> Callable[[datetime | None], Any]:
+    """``db_time`` for many values on the engine ``dialect`` (``conn.dialect.name``), None
+    passed through: the engine is looked up once for a bulk of rows, not once per value; and
+    rows are formatted without the connection, which a background writer may own meanwhile."""
+    if dialect == "sqlite":
         return lambda moment: None if moment is None else sqlite_time(moment)
     return lambda moment: moment
 
