@@ -508,7 +508,7 @@ def plan_pass(
     ``new_profile_ids`` supplies the new profiles' ids (as many as needed are taken)."""
     sights = sightings(inp)
     linking = link(inp, sights, known, limits=limits)
-    held = {pid: states[pid] for pid in linking.held if pid in states}
+    held = {pid: state for pid, state in states.items() if pid in linking.held}
     identities = plan_identities(
         inp,
         sights,
