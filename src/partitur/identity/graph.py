@@ -49,7 +49,7 @@ class Links:
     more than one; ``refused`` counts the links the limits refused."""
 
     owner: dict[Identifier, int]
-    profiles: dict[int, list[str]]
+    profiles: dict[int, tuple[str, ...]]
     first_link: dict[int, tuple[int, str, str]]
     refused: int
 
@@ -194,14 +194,14 @@ def link(
             continue
         root = uf.find(node)
         owner[node] = keys.setdefault(root, len(keys))
-    profiles: dict[int, list[str]] = {}
+    profiles: dict[int, tuple[str, ...]] = {}
     first_link: dict[int, tuple[int, str, str]] = {}
     for root, key in keys.items():
         comp = uf.comp.get(root)
         if comp is None or not comp.profiles:
-            profiles[key] = []  # a component that needs a new profile
+            profiles[key] = ()  # a component that needs a new profile
             continue
-        held = profiles[key] = list(dict.fromkeys(comp.profiles))
+        held = profiles[key] = tuple(dict.fromkeys(comp.profiles))
         if len(held) > 1 and comp.links:
             first_link[key] = min(comp.links)
     return Links(owner=owner, profiles=profiles, first_link=first_link, refused=refused)
