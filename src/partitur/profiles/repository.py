@@ -234,23 +234,20 @@ def _move_sql(conn: Connection, table: str, column: str, moves: str) -> str:
 
 def history_rows(history: Sequence[HistoryRow], dialect: str) -> HistoryRows:
     """Trait history formatted for ``insert_history_rows``, in the order given."""
-    if not history:
-        return HistoryRows([], [], [], [], [])
-    profile_ids, traits, values, moments, sources = zip(*history, strict=True)
     time = db_times(dialect)
     changed_at: list[Any] = []
     at: datetime | None = None
     at_db: Any = None
-    for moment in moments:
-        if moment is not at:  # the traits of one message share their time
-            at, at_db = moment, time(moment)
+    for h in history:
+        if h.changed_at is not at:  # the traits of one message share their time
+            at, at_db = h.changed_at, time(h.changed_at)
         changed_at.append(at_db)
     return HistoryRows(
-        profile_ids=list(profile_ids),
-        traits=list(traits),
-        values=[_json(v) for v in values],
+        profile_ids=[h.profile_id for h in history],
+        traits=[h.trait for h in history],
+        values=[_json(h.value) for h in history],
         changed_at=changed_at,
-        sources=list(sources),
+        sources=[h.source for h in history],
     )
 
 

@@ -140,7 +140,9 @@ def _insert_values(
     one = "(" + ", ".join(mark for _ in range(width)) + ")"
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
-        conn.exec_driver_sql(head + ", ".join(one for _ in chunk), tuple(chain(*chunk)))
+        conn.exec_driver_sql(
+            head + ", ".join(one for _ in chunk), tuple(chain.from_iterable(chunk))
+        )
 
 
 def insert_columns(
