@@ -321,17 +321,18 @@ def _apply_traits(
     """Traits (and an identify's ``traits.timezone``) of the documents ``trait_docs`` (indices),
     applied oldest first to the profiles in ``states``; returns the history rows."""
     history: list[HistoryRow] = []
+    apply_traits, apply_place = profiles.apply_traits, profiles.apply_place  # a call per doc
     moments = {n: event_time(docs[n].timestamp) for n in trait_docs}
     for n in sorted(trait_docs, key=lambda n: (moments[n], docs[n].seq)):
         doc, at = docs[n], moments[n]
         state = states[doc_profiles[n]]
         source = f"event:{doc.seq}"
         if isinstance(doc.context_traits, dict) and doc.context_traits:
-            history += profiles.apply_traits(state, doc.context_traits, at=at, source=source)
+            history += apply_traits(state, doc.context_traits, at=at, source=source)
         if doc.type == "identify" and isinstance(doc.traits, dict) and doc.traits:
-            history += profiles.apply_traits(state, doc.traits, at=at, source=source)
+            history += apply_traits(state, doc.traits, at=at, source=source)
             if doc.timezone is None:
-                profiles.apply_place(state, timezone=doc.traits.get("timezone"), locale=None, at=at)
+                apply_place(state, timezone=doc.traits.get("timezone"), locale=None, at=at)
     return history
 
 
@@ -445,12 +446,13 @@ def _fold_activity(
     """Activity per profile: folded into the ``states`` held in memory; returned for the
     others."""
     others: list[tuple[str, _Tally]] = []
+    fold, apply_place = profiles.fold_activity, profiles.apply_place  # a call per profile
     for pid, tally in _tallies(units, unit_profiles, sources).items():
         held = states.get(pid)
         if held is None:
             others.append((pid, tally))
             continue
-        profiles.fold_activity(
+        fold(
             held,
             events=tally.events,
             first=event_time(tally.first_ts),
@@ -461,10 +463,10 @@ def _fold_activity(
         )
         if tally.locale_at:
             at = event_time(tally.locale_at[0])
-            profiles.apply_place(held, timezone=None, locale=tally.locale, at=at)
+            apply_place(held, timezone=None, locale=tally.locale, at=at)
         if tally.timezone_at:
             at = event_time(tally.timezone_at[0])
-            profiles.apply_place(held, timezone=tally.timezone, locale=None, at=at)
+            apply_place(held, timezone=tally.timezone, locale=None, at=at)
     tallies = [t for _, t in others]
     return ProfileActivity(
         profile_ids=[pid for pid, _ in others],
