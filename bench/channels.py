@@ -1,11 +1,13 @@
 """Channels benchmarks: email to a local SMTP server, webhooks to a local HTTP server (with
 retries), and the consent/cap/quiet-hours decisions.
 
-    python bench/channels.py [--smoke]
+    python bench/channels.py [--smoke] [--client-rounds N]
 
 Each figure is printed with a baseline measured in the same run (raw smtplib loop, raw httpx
-loop, a bare consent lookup loop). The servers run in child processes on 127.0.0.1 so they do not
-share the interpreter lock with the code being measured.
+loop, a bare consent lookup loop); the end-to-end webhook run is repeated with the plugin's
+HTTP client (urllib3) and with httpx, alternating, and their medians compared. The servers run
+in child processes on 127.0.0.1 so they do not share the interpreter lock with the code being
+measured.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import os
 import smtplib
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,12 +24,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from partitur.channels.base import DeliveryContext, DeliveryResult, OutboundMessage
 from partitur.channels.contracts import CapRule, RenderedMessage
-from partitur.channels.decisions import (
+from partitur.channels.delivery_rules import (
     Candidate,
     CircuitBreaker,
     DeliveryFacts,
@@ -36,7 +40,9 @@ from partitur.channels.decisions import (
     gate,
     jitter_fraction,
 )
+from partitur.channels.plugins import registry
 from partitur.channels.plugins.email import SmtpEmail
+from partitur.channels.plugins.http import HttpAnswer, TransportError
 from partitur.channels.plugins.webhook import Webhook
 from partitur.channels.recipients import Recipient
 from partitur.core.actions import Actor
@@ -268,10 +274,13 @@ def bench_dispatcher(n: int) -> tuple[float, float]:
         stop(server)
 
 
-def bench_webhook_dispatcher(n: int, threads: int) -> tuple[float, int, int, float]:
+def bench_webhook_dispatcher(
+    n: int, threads: int, plugin: type[Webhook] = Webhook
+) -> tuple[float, int, int, float]:
     """End to end: webhook outbox rows on SQLite -> dispatcher (claim, sign, POST over kept-alive
     connections, breaker, record, events) with one request in 20 answered 503 and retried
-    through the outbox (backoff with jitter, dead letter after the policy's attempts)."""
+    through the outbox (backoff with jitter, dead letter after the policy's attempts).
+    ``plugin`` delivers the webhooks (another HTTP client's variant, to compare clients)."""
     from partitur.channels import service
     from partitur.channels.contracts import DeliveryPolicy, ProviderIn, SendRequest
     from partitur.channels.dispatch import Dispatcher
@@ -345,6 +354,7 @@ def bench_webhook_dispatcher(n: int, threads: int) -> tuple[float, int, int, flo
                 now=now,
             )
         dispatcher = Dispatcher(ctx, threads=threads)
+        registry()["webhook"] = plugin
         t0 = time.perf_counter()
         cpu0 = time.process_time()
         delivered = retried = failed = 0
@@ -367,8 +377,62 @@ def bench_webhook_dispatcher(n: int, threads: int) -> tuple[float, int, int, flo
             raise RuntimeError(f"only {delivered} of {n} webhooks delivered: {errors}")
         return (n + retried) / elapsed, delivered, retried, cpu / (n + retried)
     finally:
+        registry()["webhook"] = Webhook
         ctx.close()
         stop(server)
+
+
+class _HttpxClient:
+    """The webhook plugin's client, over an ``httpx.Client`` (pooled, kept alive) instead."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        timeout = float(config.get("timeout", 10))
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+            follow_redirects=False,
+        )
+
+    def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+        try:
+            answer = self.client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        return HttpAnswer(answer.status_code, answer.headers, answer.content)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class _HttpxWebhook(Webhook):
+    """The webhook plugin sending with ``httpx``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.client.close()
+        self.client = _HttpxClient(self.config)  # type: ignore[assignment]
+
+
+#: the plugin as shipped (urllib3, ``plugins.http.ProviderClient``) first: the ratios are its
+WEBHOOK_CLIENTS: dict[str, type[Webhook]] = {
+    "urllib3 (ProviderClient)": Webhook,
+    "httpx": _HttpxWebhook,
+}
+
+
+def bench_webhook_clients(
+    n: int, threads: int, rounds: int
+) -> dict[str, list[tuple[float, float]]]:
+    """The end-to-end webhook benchmark once per HTTP client and round, the clients' order
+    reversed every other round (a drifting load favours no one): ``(req/s, CPU s/req)``."""
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in WEBHOOK_CLIENTS}
+    for round_ in range(rounds):
+        names = list(WEBHOOK_CLIENTS)
+        for name in names if round_ % 2 == 0 else reversed(names):
+            rate, _, _, cpu = bench_webhook_dispatcher(n, threads, WEBHOOK_CLIENTS[name])
+            runs[name].append((rate, cpu))
+            print(f"  round {round_ + 1} {name}: {rate:,.0f} req/s, {cpu * 1e6:,.0f} us CPU/req")
+    return runs
 
 
 def bench_webhooks(n: int, threads: int) -> tuple[float, float, int]:
@@ -473,6 +537,9 @@ def bench_decisions(n: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small sizes (< 20 s)")
+    parser.add_argument(
+        "--client-rounds", type=int, default=3, help="rounds of the HTTP client comparison"
+    )
     args = parser.parse_args()
     emails, hooks, decisions = (300, 500, 20_000) if args.smoke else (5_000, 10_000, 200_000)
     mode = "smoke" if args.smoke else "full"
@@ -509,6 +576,25 @@ def main() -> None:
         f"503 and retried through the outbox: {retried} retries, {delivered} delivered): "
         f"{rate:,.0f} req/s  (target 2,000; {cpu * 1e6:,.0f} us CPU of this process per request)"
     )
+    rounds = 1 if args.smoke else args.client_rounds
+    print(
+        f"webhook HTTP clients end to end (as above, {hooks:,} webhooks, {rounds} rounds, the "
+        f"same 8 sending threads and server):"
+    )
+    runs = bench_webhook_clients(hooks, threads=8, rounds=rounds)
+    medians = {
+        name: (statistics.median(r for r, _ in got), statistics.median(c for _, c in got))
+        for name, got in runs.items()
+    }
+    shipped = next(iter(medians))
+    for name, (rate, cpu) in medians.items():
+        versus = (
+            f"; {shipped} / {name}: {medians[shipped][0] / rate:.2f}x req/s, "
+            f"{cpu / medians[shipped][1]:.2f}x CPU per request"
+            if name != shipped
+            else ""
+        )
+        print(f"  {name}: median {rate:,.0f} req/s, {cpu * 1e6:,.0f} us CPU/req{versus}")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

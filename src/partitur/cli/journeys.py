@@ -16,10 +16,7 @@ from partitur.core.actions import Actor
 from partitur.core.clock import isoformat, parse_iso8601
 from partitur.core.errors import BadRequest, InvalidDocument, ValidationFailed
 from partitur.journeys import service
-from partitur.journeys.backfill import backfill
-from partitur.journeys.definition import json_schema, parse_definition
 from partitur.journeys.loops import run_audience
-from partitur.journeys.simulate import SimEvent, simulate
 
 app = typer.Typer(
     help="Journeys: define, publish, run, inspect and simulate.", no_args_is_help=True
@@ -47,7 +44,7 @@ def print_problems(exc: InvalidDocument) -> None:
 @app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of journey documents."""
-    emit_json(json_schema())
+    emit_json(service.json_schema())
 
 
 @app.command("validate")
@@ -345,7 +342,7 @@ def nodes(key: str, json: bool = JsonOpt) -> None:
     console.print(table)
 
 
-def read_events(path: Path) -> list[SimEvent]:
+def read_events(path: Path) -> list[service.SimEvent]:
     """JSONL: one event per line with profile_id (or userId), event, timestamp, properties."""
     out = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -354,7 +351,7 @@ def read_events(path: Path) -> list[SimEvent]:
         try:
             doc = jsonutil.loads(line)
             out.append(
-                SimEvent(
+                service.SimEvent(
                     str(doc.get("profile_id") or doc.get("userId") or doc["user_id"]),
                     str(doc["event"]),
                     parse_iso8601(str(doc["timestamp"])),
@@ -391,7 +388,7 @@ def backfill_cmd(
             start = parse_iso8601(since)
         except ValueError as exc:
             raise ValidationFailed(f"not an ISO 8601 time: {since!r}", field="--since") from exc
-    result = backfill(
+    result = service.backfill(
         ctx, keys=keys, since=start, actor=Actor.cli(ctx.workspace_id), deliver=deliver
     )
     if json:
@@ -432,7 +429,7 @@ def simulate_cmd(
     path = Path(journey)
     with ctx.store.read() as conn:
         definition = (
-            parse_definition(read_document(path))
+            service.parse_definition(read_document(path))
             if path.suffix.lower() in (".json", ".yaml", ".yml") and path.exists()
             else service.load_definition(conn, workspace_id=ctx.workspace_id, key=journey)
         )
@@ -449,7 +446,7 @@ def simulate_cmd(
             until=end,
             events=given,
         )
-    report = simulate(definition, profiles, replay, start=start, end=end, samples=samples)
+    report = service.simulate(definition, profiles, replay, start=start, end=end, samples=samples)
     if json:
         emit_json(report.to_json())
         return

@@ -14,7 +14,7 @@ from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core.actions import Actor
 from partitur.core.clock import isoformat, parse_iso8601
 from partitur.core.errors import BadRequest
-from partitur.journey_maps import exports, io, render, service
+from partitur.journey_maps import service
 from partitur.journey_maps.contracts import JourneyMapDocument, Taxonomy
 
 app = typer.Typer(
@@ -75,7 +75,7 @@ def import_map(
     """Create a map or add a new version of it from a file."""
     if not file.is_file():
         raise BadRequest(f"{file}: no such file", field="file")
-    document = io.load_file(file)
+    document = service.load_file(file)
     ctx = open_context()
     with ctx.store.begin() as conn:
         saved = service.save_map(
@@ -107,7 +107,7 @@ def export_map(
     """Export a map as a document, CSV of elements, picture or report."""
     ctx = open_context()
     start, end = _period(ctx.clock.now(), since, until)
-    content = exports.export_map(
+    content = service.export_map(
         ctx.store,
         workspace_id=ctx.workspace_id,
         key=key,
@@ -217,6 +217,9 @@ def measure(
         "measured",
     )
     for s in result.stages:
+        if not s.measured:
+            table.add_row(s.name, "not measured", "–", "–", "–", "–", "–", "–")
+            continue
         table.add_row(
             s.name,
             f"{s.customers:,}",
@@ -228,6 +231,9 @@ def measure(
             "–" if s.measured_emotion is None else f"{s.measured_emotion:+.1f}",
         )
     console.print(table)
+    for s in result.stages:
+        if s.note and s.measured:
+            console.print(f"{s.name}: {s.note}")
 
 
 @app.command("insights")
@@ -248,7 +254,7 @@ def insights(
         fmt = matrix.suffix.lower().lstrip(".")
         if fmt not in ("svg", "png"):
             raise BadRequest("--matrix must end in .svg or .png", field="matrix")
-        matrix.write_bytes(render.render_matrix(ranked, title=f"{key}: impact vs effort", fmt=fmt))  # type: ignore[arg-type]
+        matrix.write_bytes(service.render_matrix(ranked, title=f"{key}: impact vs effort", fmt=fmt))  # type: ignore[arg-type]
     if json:
         emit_json(ranked)
         return

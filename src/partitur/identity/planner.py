@@ -42,7 +42,7 @@ from partitur.events.resolution import IdentityDoc, ResolveUnit, event_time
 from partitur.identity import graph
 from partitur.identity.extract import Identifier, value_hash
 from partitur.identity.graph import Links, Merge
-from partitur.profiles import service as profiles
+from partitur.profiles import traits as profile_traits
 from partitur.profiles.contracts import HistoryRow, ProfileActivity, ProfileState
 
 #: an identifier as the suppression list keeps it: (kind, ``extract.value_hash``)
@@ -300,7 +300,7 @@ def plan_traits(
         for pid in identities.new_profiles
     )
     for merge in identities.merges:
-        profiles.merge_states(states[merge.survivor_id], states[merge.merged_id])
+        profile_traits.merge_states(states[merge.survivor_id], states[merge.merged_id])
     return TraitPlan(
         history=_apply_traits(inp.docs, _trait_docs(inp.docs), identities.doc_profiles, states)
     )
@@ -321,7 +321,8 @@ def _apply_traits(
     """Traits (and an identify's ``traits.timezone``) of the documents ``trait_docs`` (indices),
     applied oldest first to the profiles in ``states``; returns the history rows."""
     history: list[HistoryRow] = []
-    apply_traits, apply_place = profiles.apply_traits, profiles.apply_place  # a call per doc
+    # bound once: a call per document
+    apply_traits, apply_place = profile_traits.apply_traits, profile_traits.apply_place
     moments = {n: event_time(docs[n].timestamp) for n in trait_docs}
     for n in sorted(trait_docs, key=lambda n: (moments[n], docs[n].seq)):
         doc, at = docs[n], moments[n]
@@ -446,7 +447,8 @@ def _fold_activity(
     """Activity per profile: folded into the ``states`` held in memory; returned for the
     others."""
     others: list[tuple[str, _Tally]] = []
-    fold, apply_place = profiles.fold_activity, profiles.apply_place  # a call per profile
+    # bound once: a call per profile
+    fold, apply_place = profile_traits.fold_activity, profile_traits.apply_place
     for pid, tally in _tallies(units, unit_profiles, sources).items():
         held = states.get(pid)
         if held is None:

@@ -13,8 +13,10 @@ writes), one workspace's share of the batch at a time.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,12 +24,22 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from partitur.core.ids import new_ids
 from partitur.core.memory import collector_paused
 from partitur.events import resolution as event_log
-from partitur.identity import planner
+from partitur.events import service as events
+from partitur.identity import planner, writer
 from partitur.identity import repository as repo
+from partitur.identity.contracts import ResolutionStatus, SuppressedIdentifier
+
+# identity's rules that other domains apply (profile lookups and imports, erasure's hashes)
+from partitur.identity.extract import Blocklist as Blocklist
+from partitur.identity.extract import Identifier as Identifier
+from partitur.identity.extract import normalise_email as normalise_email
+from partitur.identity.extract import normalise_id as normalise_id
+from partitur.identity.extract import normalise_phone as normalise_phone
+from partitur.identity.extract import value_hash as value_hash
 from partitur.identity.graph import DEFAULT_LIMITS
 from partitur.identity.planner import PassInput
 from partitur.identity.reader import IdentifierRules, known_graph, read_pass
-from partitur.identity.writer import pass_writer
+from partitur.identity.tables import identity_merges
 from partitur.profiles import service as profiles
 from partitur.storage.bulk import page_cache
 from partitur.storage.cursors import get_position, set_position
@@ -228,11 +240,12 @@ def _resolve_workspace(
     result.profiles_created += len(identities.new_profiles)
     result.merges += len(identities.merges)
     # from here on the writer owns the connection: each stage is written on its thread
-    # while the next is planned here
-    with pass_writer(conn, workspace_id=workspace_id, now=now) as writer:
-        writer.write_identities(identities, inp.units)
-        writer.write_traits(planner.plan_traits(inp, identities, states, now=now))
-        writer.write_profiles(
+    # while the next is planned here. (``writer`` is imported as a module: it uses
+    # profiles.service, which uses this module, so its names exist only once it has loaded.)
+    with writer.pass_writer(conn, workspace_id=workspace_id, now=now) as writes:
+        writes.write_identities(identities, inp.units)
+        writes.write_traits(planner.plan_traits(inp, identities, states, now=now))
+        writes.write_profiles(
             planner.plan_profiles(inp, identities, states, sources=sources), identities
         )
         # Everything is submitted; what the pass holds in memory goes now, while the writer
@@ -256,3 +269,100 @@ def _drop_suppressed(conn: Connection, inp: PassInput, result: PassResult) -> bo
     )
     repo.count_dropped(conn, workspace_id=inp.workspace_id, counts=drops.counts)
     return True
+
+
+# -- what other domains read and ask of the identity graph ---------------------------------------
+
+
+def identities_of(conn: Connection, profile_id: str) -> dict[str, list[str]]:
+    """A profile's identifiers by kind, oldest first."""
+    return repo.identities_of(conn, profile_id)
+
+
+def profile_for_identity(
+    conn: Connection, *, workspace_id: str, kind: str, value: str
+) -> str | None:
+    """The profile holding the (normalised) identifier, if any."""
+    return repo.profile_for_identity(conn, workspace_id=workspace_id, kind=kind, value=value)
+
+
+def first_user_ids(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> dict[str, str]:
+    """The first user id of each profile that has one (lists of people show it)."""
+    return repo.first_user_ids(conn, workspace_id=workspace_id, profile_ids=profile_ids)
+
+
+def limited_values(
+    conn: Connection, *, profile_ids: Iterable[str], kinds: Iterable[str]
+) -> dict[str, dict[str, set[str]]]:
+    """The values of the limited identifier kinds each profile holds."""
+    return repo.limited_values(conn, profile_ids=profile_ids, kinds=kinds)
+
+
+def insert_identities(
+    conn: Connection, *, workspace_id: str, rows: Sequence[tuple[str, str, str]], now: datetime
+) -> None:
+    """New (kind, value, profile_id) identifiers (a profile import attaches them)."""
+    repo.insert_identities(conn, workspace_id=workspace_id, rows=rows, now=now)
+
+
+def merges_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
+    """The merge records a profile took part in, oldest first."""
+    return repo.merges_of(conn, profile_id)
+
+
+def merges_since(conn: Connection, *, after: int, limit: int) -> tuple[int, list[tuple[str, str]]]:
+    """Identity merges after merge id ``after`` (at most ``limit``): the last id read and
+    ``(workspace_id, profile_id)`` of every survivor and every merged-away profile."""
+    rows = conn.execute(
+        select(
+            identity_merges.c.id,
+            identity_merges.c.workspace_id,
+            identity_merges.c.survivor_id,
+            identity_merges.c.merged_id,
+        )
+        .where(identity_merges.c.id > after)
+        .order_by(identity_merges.c.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return after, []
+    touched = [(ws, pid) for _, ws, survivor, merged in rows for pid in (survivor, merged)]
+    return int(rows[-1][0]), touched
+
+
+def erase_identities(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> dict[str, int]:
+    """Delete the identifiers and merge records of these profiles (erasure)."""
+    return repo.erase_identities(conn, workspace_id=workspace_id, profile_ids=profile_ids)
+
+
+def suppress_identifiers(
+    conn: Connection, *, workspace_id: str, hashes: Iterable[tuple[str, str]], now: datetime
+) -> int:
+    """Keep (kind, value hash) pairs of an erased person off the graph: later messages carrying
+    them are dropped, never resolved into a new profile."""
+    return repo.suppress(conn, workspace_id=workspace_id, hashes=hashes, now=now)
+
+
+def suppression_rows(conn: Connection, *, workspace_id: str) -> list[dict[str, Any]]:
+    return repo.suppression_rows(conn, workspace_id=workspace_id)
+
+
+def resolution_status(conn: Connection, *, workspace_id: str) -> ResolutionStatus:
+    """How far identity resolution has come through the workspace's events."""
+    position = resolved_position(conn)
+    latest, pending = events.backlog_after(conn, workspace_id=workspace_id, after=position)
+    return ResolutionStatus(
+        resolved_position=min(position, latest), latest_seq=latest, pending_events=pending
+    )
+
+
+def suppressed_identifiers(conn: Connection, *, workspace_id: str) -> list[SuppressedIdentifier]:
+    """The identifiers of erased people (hashes only) and how many messages each stopped."""
+    return [
+        SuppressedIdentifier.model_validate(r)
+        for r in repo.suppression_rows(conn, workspace_id=workspace_id)
+    ]

@@ -125,9 +125,8 @@ class EventConsumer(LoopService):
     ) -> None:
         super().__init__(ctx.clock, ctx.signals)
         # identity resolution notifies "profiles" after each batch it resolved: only then are
-        # the new events below ``resolved_position``; without it, ingestion's "events" wakes us
-        if ports.identity_installed():
-            self.wake_topic = "profiles"
+        # the new events below ``resolved_position``
+        self.wake_topic = "profiles"
         self.ctx = ctx
         self.batch = batch
         self.shard = shard
@@ -237,7 +236,7 @@ class TimerScheduler(LoopService):
 
 
 class AudienceScheduler(LoopService):
-    """Starts audience runs that are due (once, or every ``every``) and decides auto-winners."""
+    """Starts audience runs that are due (once, or every ``every``)."""
 
     name = "journeys.audiences"
     interval_seconds = 5.0
@@ -258,8 +257,6 @@ class AudienceScheduler(LoopService):
             ).all()
         for row in due:
             entered += run_audience(self.ctx, key=row.key, now=now, only_if_due=True)
-        with self.ctx.store.begin() as conn:
-            service.update_auto_winners(conn, workspace_id=self.ctx.workspace_id, now=now)
         return entered
 
 
