@@ -136,15 +136,23 @@ def send_message(
     conn: Connection, *, workspace_id: str, request: SendRequest, now: datetime, actor: Actor
 ) -> QueuedMessage:
     """Queue one message (idempotent by its key); the dispatcher sends it. A transactional
-    send needs a template an admin marked transactional (``ValidationFailed`` otherwise)."""
-    if request.category == "transactional" and not repository.transactional_template(
-        conn, workspace_id=workspace_id, key=request.template or ""
-    ):
-        raise ValidationFailed(
-            f"template {request.template!r} is not marked transactional by an admin: "
-            "send it as marketing",
-            field="category",
-        )
+    send needs a template an admin marked transactional, or, without a template (its content
+    in the payload), an admin sending it (``ValidationFailed`` otherwise)."""
+    if request.category == "transactional":
+        if request.template is None:
+            if not actor.can(Permission.manage_workspace):
+                raise ValidationFailed(
+                    "only an admin may send a message without a template as transactional",
+                    field="category",
+                )
+        elif not repository.transactional_template(
+            conn, workspace_id=workspace_id, key=request.template
+        ):
+            raise ValidationFailed(
+                f"template {request.template!r} is not marked transactional by an admin: "
+                "send it as marketing",
+                field="category",
+            )
     queued = enqueue(conn, request=request, now=now)
     describe(
         subject_id=queued.id,

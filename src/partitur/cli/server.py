@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import threading
@@ -10,6 +11,7 @@ import typer
 
 from partitur.channels import service as channels
 from partitur.cli.common import console, open_context
+from partitur.core.errors import ValidationFailed
 from partitur.core.memory import freeze_startup_heap
 from partitur.settings import load_settings
 
@@ -40,6 +42,13 @@ def register(app: typer.Typer) -> None:
         from partitur.worker import Worker, stuck_report
 
         settings = load_settings()
+        if not settings.secret_key and not _loopback(host):
+            # other machines will hold links signed with it: it must not live only in var/
+            raise ValidationFailed(
+                f"serving on {host} needs an explicit PARTITUR_SECRET_KEY (a generated key "
+                "is only for a server on this machine, 127.0.0.1)",
+                field="PARTITUR_SECRET_KEY",
+            )
         ctx = open_context()
         extras: list[threading.Thread] = []
         worker: Worker | None = None
@@ -81,3 +90,13 @@ def register(app: typer.Typer) -> None:
             logging.shutdown()
             os._exit(code)
         ctx.close()
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` (an interface to bind) is reachable only from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
