@@ -31,16 +31,27 @@ def free_port() -> int:
 
 
 def start_serve(
-    env: dict[str, str], profile: Path | None = None
+    env: dict[str, str], profile: Path | None = None, extra_args: list[str] | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
-    """``partitur serve`` as a subprocess (environment: ``PARTITUR_*`` settings); waits until it
-    accepts connections. With ``profile``, py-spy records the server's collapsed stacks there."""
+    """``partitur serve`` as a subprocess (environment: ``PARTITUR_*`` settings; ``extra_args``
+    such as ``--with-worker``); waits until it accepts connections. With ``profile``, py-spy
+    records the server's collapsed stacks there."""
     port = free_port()
-    command = [sys.executable, "-m", "partitur", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "partitur", "serve", "--port", str(port), *(extra_args or [])]
     if profile is not None:
         spy = str(Path(sys.executable).with_name("py-spy"))
-        command = [spy, "record", "--format", "raw", "-r", "200", "-o", str(profile), "--"]
-        command += [sys.executable, "-m", "partitur", "serve", "--port", str(port)]
+        command = [
+            spy,
+            "record",
+            "--format",
+            "raw",
+            "-r",
+            "200",
+            "-o",
+            str(profile),
+            "--",
+            *command,
+        ]
     proc = spawn(command, env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -7,7 +7,12 @@ from datetime import datetime
 
 from partitur.context import Context
 from partitur.core.loops import LoopService
-from partitur.identity.service import GapWatch, ResolverConfig, run_resolution_pass
+from partitur.identity.service import (
+    GapWatch,
+    ResolverConfig,
+    has_pending,
+    run_resolution_pass,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,9 @@ class IdentityResolver(LoopService):
 
     def run_once(self, now: datetime) -> int:
         """Resolve one batch (one transaction); returns the number of events handled."""
+        with self.ctx.store.read() as conn:  # an idle pass takes no write lock
+            if not has_pending(conn):
+                return 0
         # a backlog pass is one large transaction: its WAL checkpoint runs on a side thread
         with self.ctx.store.begin(bulk=True) as conn:
             result = run_resolution_pass(conn, config=self.config, now=now, gap=self.gap)

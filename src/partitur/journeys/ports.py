@@ -184,28 +184,41 @@ def resolved_position(conn: Connection) -> int:
 
 
 def events_after(
-    conn: Connection, *, workspace_id: str, after: int, upto: int, limit: int
-) -> list[LoggedEvent]:
-    """Resolved events (track/page/screen with a name) in ``seq`` order."""
+    conn: Connection,
+    *,
+    workspace_id: str,
+    after: int,
+    upto: int,
+    limit: int,
+    names: set[str] | None = None,
+) -> tuple[list[LoggedEvent], int]:
+    """Resolved events (track/page/screen with a name) with ``after < seq <= upto`` in ``seq``
+    order, only those named in ``names`` when given, at most ``limit``; and the seq up to which
+    the log was read (``upto`` when fewer than ``limit`` matched).
+
+    The log is read through its primary key only: a workspace condition in SQL lets SQLite
+    pick the (workspace, source, message) index and sort the whole workspace's log in a
+    temporary B-tree on every pass, so the workspace is checked on the rows read."""
     from partitur.events.tables import events
 
-    rows = conn.execute(
+    query = (
         select(
             events.c.seq,
+            events.c.workspace_id,
             events.c.profile_id,
             events.c.event,
             events.c.timestamp,
             events.c.properties,
             events.c.received_at,
         )
-        .where(
-            events.c.workspace_id == workspace_id,
-            events.c.seq > after,
-            events.c.seq <= upto,
-        )
+        .where(events.c.seq > after, events.c.seq <= upto, events.c.profile_id.is_not(None))
         .order_by(events.c.seq)
         .limit(limit)
     )
+    if names is not None:
+        query = query.where(events.c.event.in_(sorted(names)))
+    rows = conn.execute(query).all()
+    through = rows[-1].seq if len(rows) == limit else upto
     return [
         LoggedEvent(
             r.seq,
@@ -216,7 +229,8 @@ def events_after(
             r.received_at,
         )
         for r in rows
-    ]
+        if r.workspace_id == workspace_id
+    ], through
 
 
 def last_seq(rows: Sequence[LoggedEvent], default: int) -> int:

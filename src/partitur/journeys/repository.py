@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from partitur.journeys.contracts import InstanceInfo, TransitionInfo
-from partitur.journeys.tables import journey_instances, journey_transitions, journeys
+from partitur.journeys.tables import (
+    journey_instances,
+    journey_timers,
+    journey_transitions,
+    journeys,
+)
 
 
 def instance_info(row: Any, key: str | None = None) -> InstanceInfo:
@@ -120,3 +126,17 @@ def status_counts(conn: Connection, *, journey_id: str) -> dict[str, int]:
         .group_by(journey_instances.c.status)
     ).all()
     return {str(s): int(n) for s, n in rows}
+
+
+def next_timer_due(conn: Connection, *, workspace_id: str) -> datetime | None:
+    """When the workspace's next timer of an active journey falls due (None: no timer).
+
+    Walks the timers' due index in order, so it costs a lookup or two, not a scan."""
+    return conn.execute(
+        select(journey_timers.c.due_at)
+        .join(journey_instances, journey_instances.c.id == journey_timers.c.instance_id)
+        .join(journeys, journeys.c.id == journey_instances.c.journey_id)
+        .where(journey_timers.c.workspace_id == workspace_id, journeys.c.status == "active")
+        .order_by(journey_timers.c.due_at)
+        .limit(1)
+    ).scalar()

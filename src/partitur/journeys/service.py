@@ -77,6 +77,7 @@ from partitur.segments.rules import (
     referenced_events,
     referenced_segments,
 )
+from partitur.storage.engine import notify_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -782,6 +783,8 @@ class Runner:
             and self.live[t["instance_id"]].state.active
         ]
         bulk_insert(conn, journey_timers, timers)
+        if timers:
+            notify_after_commit(conn, "timers")  # the timer loop may sleep past a short wait
         if self.replaying:
             # replayed sends are queued at the (virtual) hour they were made, not at the end
             by_hour: dict[datetime, tuple[datetime, list[dict[str, Any]]]] = {}

@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 WAKES_KEY = "partitur.wakes"
 
 
+def notify_after_commit(conn: Connection, *topics: str) -> None:
+    """Have the store notify ``topics`` once the write transaction of ``conn`` commits (the
+    loops waiting on them wake at once; nothing is notified if it rolls back)."""
+    conn.info.setdefault(WAKES_KEY, set()).update(topics)
+
+
 class Store:
     def __init__(
         self,
