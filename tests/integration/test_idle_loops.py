@@ -84,3 +84,19 @@ def test_caught_up_loops_pass_without_the_write_lock(ctx: Context) -> None:
         holder.execute("ROLLBACK")
         holder.close()
     assert blocked == []
+
+
+def test_identity_resolution_waits_while_an_import_writes_then_catches_up(ctx: Context) -> None:
+    from partitur.identity.loops import IdentityResolver
+    from tests.support.events import insert_events, message
+
+    with ctx.store.begin() as conn:
+        insert_events(
+            conn, ctx.workspace_id, [message(at=ctx.clock.now(), user_id="u1", event="Signed Up")]
+        )
+    resolver = IdentityResolver(ctx)
+    with ctx.store.bulk_writing():
+        assert ctx.store.bulk_writer_active()
+        assert resolver.run_once(ctx.clock.now()) == 0  # the import has the single writer
+    assert not ctx.store.bulk_writer_active()
+    assert resolver.run_until_idle() == 1

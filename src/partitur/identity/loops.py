@@ -16,6 +16,9 @@ from partitur.identity.service import (
 
 log = logging.getLogger(__name__)
 
+#: how often a resolver waiting for a bulk import looks whether it has ended
+BULK_RECHECK_SECONDS = 0.5
+
 
 class IdentityResolver(LoopService):
     name = "identity-resolver"
@@ -35,6 +38,10 @@ class IdentityResolver(LoopService):
 
     def run_once(self, now: datetime) -> int:
         """Resolve one batch (one transaction); returns the number of events handled."""
+        if self.ctx.store.bulk_writer_active():
+            # an import holds SQLite's single writer: resolve its events once it is done
+            self.due_in(BULK_RECHECK_SECONDS)
+            return 0
         with self.ctx.store.read() as conn:  # an idle pass takes no write lock
             if not has_pending(conn):
                 return 0

@@ -8,6 +8,7 @@ SQLAlchemy ``Connection``; leaving the block commits, an exception rolls back.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import sqlite3
@@ -120,6 +121,42 @@ class Store:
                 raw.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")  # type: ignore[union-attr]
                 self._checkpointer.request()
             self._committed(conn)
+
+    @contextlib.contextmanager
+    def bulk_writing(self) -> Iterator[None]:
+        """Mark a bulk write (an import) for its duration, for every process on this SQLite
+        store: background work that would compete with it for SQLite's single writer (identity
+        resolution) waits until it ends, then catches up (see ``bulk_writer_active``). The mark
+        is a shared advisory lock on a file beside the database, so it ends with the process
+        that holds it, however that ends. On other engines writers do not queue: nothing."""
+        path = self._bulk_marker()
+        if path is None:
+            yield
+            return
+        with open(path, "ab") as marker:
+            fcntl.flock(marker, fcntl.LOCK_SH)  # imports may run side by side
+            try:
+                yield
+            finally:
+                fcntl.flock(marker, fcntl.LOCK_UN)
+
+    def bulk_writer_active(self) -> bool:
+        """Whether some process is in ``bulk_writing`` on this store (a system call, no
+        query)."""
+        path = self._bulk_marker()
+        if path is None or not os.path.exists(path):
+            return False
+        with open(path, "ab") as marker:
+            try:
+                fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(marker, fcntl.LOCK_UN)
+            return False
+
+    def _bulk_marker(self) -> str | None:
+        path = self.sqlite_path
+        return f"{path}-bulk.lock" if path else None
 
     def _committed(self, conn: Connection) -> None:
         topics: set[str] | None = conn.info.pop(WAKES_KEY, None)
