@@ -46,11 +46,14 @@ lint: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider
 
-bench: $(STAMP)
-	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
+## every benchmark at full size: one summary table, a dated section in bench/RESULTS.md, and a
+## non-zero exit at the end if a target was missed (installs what benches need, like `make test`)
+bench: system-deps $(STAMP)
+	$(BIN)/python bench/_run.py
 
-bench-smoke: $(STAMP)
-	for b in bench/[!_]*.py; do [ -e "$$b" ] || continue; $(BIN)/python $$b --smoke || exit 1; done
+## the same at small size, as CI runs it (records nothing)
+bench-smoke: system-deps $(STAMP)
+	$(BIN)/python bench/_run.py --smoke
 
 clean:
 	rm -rf $(VENV) var/*.db* .mypy_cache .ruff_cache

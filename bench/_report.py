@@ -4,8 +4,8 @@ A bench records each figure with ``Report.figure``: its value and unit, the base
 the same run (what the machine can do without partitur's logic, at the same concurrency) and
 the target, if the figure has one. ``Report.finish`` prints the bench's figures, appends them as
 JSON lines to the file named by ``PARTITUR_BENCH_RESULTS`` (set by ``bench/_run.py``, which
-prints one table for all benches and writes ``bench/RESULTS.md``) and exits non-zero if a
-target was missed.
+prints one table for all benches and writes ``bench/RESULTS.md``) and exits with code 3 if a
+target was missed (any other non-zero code means the bench failed).
 
 Targets hold at one size: ``Target(..., smoke=False)`` is checked only at full size (a rate
 measured over 300 messages in CI says little), ``smoke=True`` at both sizes.
@@ -21,6 +21,8 @@ from typing import Literal
 
 #: where ``Report.finish`` appends its figures (JSON lines); set by bench/_run.py
 RESULTS_ENV = "PARTITUR_BENCH_RESULTS"
+#: a bench's exit code when it ran to the end but missed a target (a crash exits otherwise)
+MISSED_EXIT = 3
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ class Report:
         return [f for f in self.figures if f.met is False]
 
     def finish(self) -> None:
-        """Hand the figures to the runner and exit 1 if a target was missed."""
+        """Hand the figures to the runner; exit with ``MISSED_EXIT`` if a target was missed."""
         path = os.environ.get(RESULTS_ENV)
         if path:
             with open(path, "a", encoding="utf-8") as out:
@@ -146,7 +148,7 @@ class Report:
         if self.missed:
             names = ", ".join(f.name for f in self.missed)
             print(f"{self.bench}: target missed: {names}", file=sys.stderr)
-            sys.exit(1)
+            sys.exit(MISSED_EXIT)
 
 
 def verdict(fig: Figure) -> str:

@@ -1,16 +1,22 @@
 """Channels benchmarks: email to a local SMTP server, webhooks to a local HTTP server (with
-retries), and the consent/cap/quiet-hours decisions.
+retries), the consent/cap/quiet-hours decisions, and the HTTP client webhooks use.
 
     python bench/channels.py [--smoke]
 
-Each figure is printed with a baseline measured in the same run (raw smtplib loop, raw httpx
-loop, a bare consent lookup loop). The servers run in child processes on 127.0.0.1 so they do not
-share the interpreter lock with the code being measured.
+Each figure has a baseline measured in the same run at the same concurrency: the raw protocol
+client (smtplib, http.client) with as many threads and kept connections as the plugin, or the
+bare consent lookup. The end-to-end runs go through the dispatcher and a SQLite outbox with the
+server's ``synchronous=FULL``. The webhook run is repeated with the hand-written HTTP/1.1 client
+of ``channels.plugins.http`` (what partitur ships), urllib3 and httpx, so the three compare
+end to end. The servers run in child processes on 127.0.0.1 so they do not share the
+interpreter lock with the code being measured.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.client
 import os
 import smtplib
 import socket
@@ -18,11 +24,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+import urllib3
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import Report, at_least
 
 from partitur.channels.base import DeliveryContext, DeliveryResult, OutboundMessage
 from partitur.channels.contracts import CapRule, RenderedMessage
@@ -36,7 +48,9 @@ from partitur.channels.decisions import (
     gate,
     jitter_fraction,
 )
+from partitur.channels.plugins import webhook as webhook_plugin
 from partitur.channels.plugins.email import SmtpEmail
+from partitur.channels.plugins.http import HttpAnswer, TransportError
 from partitur.channels.plugins.webhook import Webhook
 from partitur.channels.recipients import Recipient
 from partitur.core.actions import Actor
@@ -133,18 +147,28 @@ def outbound(i: int, to: str, rendered: RenderedMessage | None) -> OutboundMessa
     )
 
 
+def raw_smtp_rate(port: int, n: int, threads: int) -> float:
+    """smtplib from ``threads`` threads, one kept connection each: the raw limit."""
+    raw = b"From: a@b.test\r\nTo: x@y.test\r\nSubject: hi\r\n\r\nhello\r\n"
+
+    def send(count: int) -> None:
+        conn = smtplib.SMTP("127.0.0.1", port)
+        for _ in range(count):
+            conn.sendmail("a@b.test", ["x@y.test"], raw)
+        conn.quit()
+
+    shares = [n // threads + (1 if i < n % threads else 0) for i in range(threads)]
+    with ThreadPoolExecutor(threads) as pool:
+        t0 = time.perf_counter()
+        list(pool.map(send, shares))
+        return n / (time.perf_counter() - t0)
+
+
 def bench_email(n: int, threads: int) -> tuple[float, float]:
     port = free_port()
     server = start(SMTP_SERVER, str(port))
     try:
-        raw = b"From: a@b.test\r\nTo: x@y.test\r\nSubject: hi\r\n\r\nhello\r\n"
-        conn = smtplib.SMTP("127.0.0.1", port)
-        t0 = time.perf_counter()
-        for _ in range(n):
-            conn.sendmail("a@b.test", ["x@y.test"], raw)
-        baseline = n / (time.perf_counter() - t0)
-        conn.quit()
-
+        baseline = raw_smtp_rate(port, n, threads)
         tmp = Path(tempfile.mkdtemp())
         settings = Settings(database_url=f"sqlite:///{tmp / 'b.db'}")
         plugin = SmtpEmail(
@@ -172,8 +196,9 @@ def bench_email(n: int, threads: int) -> tuple[float, float]:
         stop(server)
 
 
-def bench_dispatcher(n: int) -> tuple[float, float]:
-    """End to end: outbox rows on SQLite -> dispatcher (decide, render, send, record, events)."""
+def bench_dispatcher(n: int, threads: int) -> tuple[float, float, float]:
+    """End to end: outbox rows on SQLite -> dispatcher (decide, render, send, record, events);
+    (messages/s, CPU seconds per message, raw smtplib rate at the same concurrency)."""
     from partitur.channels import service
     from partitur.channels.contracts import ProviderIn, SendRequest, TemplateIn
     from partitur.channels.dispatch import Dispatcher
@@ -184,9 +209,7 @@ def bench_dispatcher(n: int) -> tuple[float, float]:
     port = free_port()
     server = start(SMTP_SERVER, str(port))
     tmp = Path(tempfile.mkdtemp())
-    ctx = Context.open(
-        Settings(database_url=f"sqlite:///{tmp / 'e2e.db'}", sqlite_synchronous="NORMAL")
-    )
+    ctx = Context.open(Settings(database_url=f"sqlite:///{tmp / 'e2e.db'}", var_dir=tmp / "var"))
     try:
         now = ctx.clock.now()
         with ctx.store.begin() as conn:
@@ -248,7 +271,8 @@ def bench_dispatcher(n: int) -> tuple[float, float]:
                     ),
                     now=now,
                 )
-        dispatcher = Dispatcher(ctx, threads=4)
+        baseline = raw_smtp_rate(port, n, threads)
+        dispatcher = Dispatcher(ctx, threads=threads)
         t0 = time.perf_counter()
         cpu0 = time.process_time()
         sent = 0
@@ -262,7 +286,7 @@ def bench_dispatcher(n: int) -> tuple[float, float]:
         dispatcher.close()
         if sent != n:
             raise RuntimeError(f"only {sent} of {n} sent")
-        return n / elapsed, cpu / n
+        return n / elapsed, cpu / n, baseline
     finally:
         ctx.close()
         stop(server)
@@ -282,9 +306,7 @@ def bench_webhook_dispatcher(n: int, threads: int) -> tuple[float, int, int, flo
     port = free_port()
     server = start(HTTP_SERVER, str(port), "20")
     tmp = Path(tempfile.mkdtemp())
-    ctx = Context.open(
-        Settings(database_url=f"sqlite:///{tmp / 'hooks.db'}", sqlite_synchronous="NORMAL")
-    )
+    ctx = Context.open(Settings(database_url=f"sqlite:///{tmp / 'hooks.db'}", var_dir=tmp / "var"))
     try:
         now = ctx.clock.now()
         with ctx.store.begin() as conn:
@@ -371,15 +393,29 @@ def bench_webhook_dispatcher(n: int, threads: int) -> tuple[float, int, int, flo
         stop(server)
 
 
+def raw_http_rate(port: int, n: int, threads: int) -> float:
+    """http.client POSTs from ``threads`` threads, one kept connection each (no signing, no
+    JSON): the raw limit at the plugin's concurrency."""
+
+    def send(count: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        for i in range(count):
+            conn.request("POST", "/hook", body=b'{"n": %d}' % i)
+            conn.getresponse().read()
+        conn.close()
+
+    shares = [n // threads + (1 if i < n % threads else 0) for i in range(threads)]
+    with ThreadPoolExecutor(threads) as pool:
+        t0 = time.perf_counter()
+        list(pool.map(send, shares))
+        return n / (time.perf_counter() - t0)
+
+
 def bench_webhooks(n: int, threads: int) -> tuple[float, float, int]:
     port = free_port()
     server = start(HTTP_SERVER, str(port), "0")
     try:
-        with httpx.Client() as client:
-            t0 = time.perf_counter()
-            for i in range(n):
-                client.post(f"http://127.0.0.1:{port}/hook", content=b'{"n": %d}' % i)
-            baseline = n / (time.perf_counter() - t0)
+        baseline = raw_http_rate(port, n, threads)
     finally:
         stop(server)
     # one request in 20 answers 503: it is retried (backoff computed, breaker consulted)
@@ -430,6 +466,72 @@ def bench_webhooks(n: int, threads: int) -> tuple[float, float, int]:
         stop(server)
 
 
+# --- the webhook plugin's HTTP client, swapped (the comparison of issue 17) ------------------
+
+SHIPPED = "partitur's HTTP/1.1 client"
+
+
+class Urllib3Pool:
+    """The ``KeepAlivePool`` interface on a urllib3 connection pool (same limits)."""
+
+    def __init__(self, url: str, *, timeout: float, verify_tls: bool = True, keep: int = 64):
+        self.url = url
+        self.http = urllib3.PoolManager(
+            maxsize=keep,
+            block=False,
+            retries=False,
+            timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout),
+            cert_reqs="CERT_REQUIRED" if verify_tls else "CERT_NONE",
+        )
+
+    def post(self, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+        try:
+            answer = self.http.request("POST", self.url, body=body, headers=headers, redirect=False)
+        except urllib3.exceptions.HTTPError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        return HttpAnswer(
+            answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.data
+        )
+
+    def close(self) -> None:
+        self.http.clear()
+
+
+class HttpxPool:
+    """The ``KeepAlivePool`` interface on an httpx client (same limits)."""
+
+    def __init__(self, url: str, *, timeout: float, verify_tls: bool = True, keep: int = 64):
+        self.url = url
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=keep, max_keepalive_connections=keep),
+            follow_redirects=False,
+            verify=verify_tls,
+        )
+
+    def post(self, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+        try:
+            answer = self.client.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        return HttpAnswer(answer.status_code, dict(answer.headers), answer.content)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@contextlib.contextmanager
+def webhook_client(pool: Callable[..., Any] | None) -> Iterator[None]:
+    """Webhook plugins made meanwhile send through ``pool`` (None: partitur's own client)."""
+    shipped = webhook_plugin.KeepAlivePool
+    if pool is not None:
+        webhook_plugin.KeepAlivePool = pool  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        webhook_plugin.KeepAlivePool = shipped  # type: ignore[misc]
+
+
 def bench_decisions(n: int) -> tuple[float, float]:
     now = datetime(2026, 3, 2, 20, 30, tzinfo=UTC)
     rules = [CapRule(limit=3, window_hours=24), CapRule(channel="email", limit=2, window_hours=24)]
@@ -472,44 +574,79 @@ def bench_decisions(n: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="small sizes (< 20 s)")
+    parser.add_argument("--smoke", action="store_true", help="small sizes (< 1 min)")
     args = parser.parse_args()
     emails, hooks, decisions = (300, 500, 20_000) if args.smoke else (5_000, 10_000, 200_000)
-    mode = "smoke" if args.smoke else "full"
+    report = Report("channels", smoke=args.smoke)
     print(
-        f"channels benchmark ({mode}); 2 shared cores, figures are noisy; load average at the "
-        f"start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"channels benchmark; load average at the start: "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
     )
     rate, base = bench_decisions(decisions)
-    print(
-        f"decisions (consent+caps+quiet hours): {rate:,.0f}/s  (target 50,000/s; "
-        f"consent check alone {base:,.0f}/s, ratio {rate / base:.3f})"
+    report.figure(
+        "decisions (consent + caps + quiet hours)",
+        rate,
+        "decisions/s",
+        baseline=base,
+        baseline_name="consent check alone",
+        target=at_least(50_000),
     )
     rate, base = bench_email(emails, threads=4)
-    print(
-        f"email via SMTP plugin ({emails:,} messages; MIME, tracking, 4 pooled connections): "
-        f"{rate:,.0f} msg/s  "
-        f"(target 1,000; raw smtplib loop {base:,.0f} msg/s, ratio {rate / base:.2f})"
+    report.figure(
+        f"email through the SMTP plugin ({emails:,}; MIME, tracking, 4 threads)",
+        rate,
+        "messages/s",
+        baseline=base,
+        baseline_name="raw smtplib, 4 threads",
+        target=at_least(1_000),
     )
-    rate, cpu = bench_dispatcher(emails)
-    print(
-        f"email end to end ({emails:,} messages: SQLite outbox -> dispatcher -> SMTP, events "
-        f"recorded): {rate:,.0f} msg/s  (target 1,000; {cpu * 1e6:,.0f} us CPU of this process "
-        f"per message)"
+    rate, cpu, base = bench_dispatcher(emails, threads=4)
+    report.figure(
+        f"email end to end ({emails:,}: SQLite outbox -> dispatcher -> SMTP, events)",
+        rate,
+        "messages/s",
+        baseline=base,
+        baseline_name="raw smtplib, 4 threads",
+        target=at_least(1_000),
+        note=f"{cpu * 1e6:,.0f} us CPU of this process per message",
     )
     rate, base, retries = bench_webhooks(hooks, threads=8)
-    print(
-        f"webhooks via the plugin (signed, 5% answered 503 and retried in place: {retries} "
-        f"retries): {rate:,.0f} req/s  "
-        f"(raw httpx loop {base:,.0f} req/s, ratio {rate / base:.2f})"
+    report.figure(
+        f"webhooks through the plugin (signed, 5 % answered 503 and retried: {retries})",
+        rate,
+        "requests/s",
+        baseline=base,
+        baseline_name="raw http.client, 8 threads",
     )
-    rate, delivered, retried, cpu = bench_webhook_dispatcher(hooks, threads=8)
+    ends: dict[str, float] = {}
+    for name, pool in (
+        (SHIPPED, None),
+        ("urllib3", Urllib3Pool),
+        ("httpx", HttpxPool),
+    ):
+        with webhook_client(pool):
+            rate, delivered, retried, cpu = bench_webhook_dispatcher(hooks, threads=8)
+        ends[name] = rate
+        shipped = pool is None
+        report.figure(
+            f"webhooks end to end with {name} (outbox -> dispatcher -> HTTP, 5 % 503 "
+            "retried through the outbox)",
+            rate,
+            "requests/s",
+            baseline=base if shipped else ends[SHIPPED],
+            baseline_name="raw http.client, 8 threads" if shipped else "partitur's client",
+            target=at_least(2_000) if shipped else None,
+            note=f"{retried} retries, {delivered} delivered; {cpu * 1e6:,.0f} us CPU of this "
+            "process per request",
+        )
+    ours = ends[SHIPPED]
+    best_other = max(ends["urllib3"], ends["httpx"])
     print(
-        f"webhooks end to end (SQLite outbox -> dispatcher -> HTTP, signed, one in 20 answered "
-        f"503 and retried through the outbox: {retried} retries, {delivered} delivered): "
-        f"{rate:,.0f} req/s  (target 2,000; {cpu * 1e6:,.0f} us CPU of this process per request)"
+        f"partitur's client / best of urllib3 and httpx, end to end: "
+        f"{ours / best_other:.2f}x (kept if >= 1.5x)"
     )
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    report.finish()
 
 
 if __name__ == "__main__":
