@@ -100,3 +100,29 @@ def test_identity_resolution_waits_while_an_import_writes_then_catches_up(ctx: C
         assert resolver.run_once(ctx.clock.now()) == 0  # the import has the single writer
     assert not ctx.store.bulk_writer_active()
     assert resolver.run_until_idle() == 1
+
+
+def test_a_commit_by_another_process_wakes_the_watcher_and_silence_does_not(
+    ctx: Context,
+) -> None:
+    woken = threading.Event()
+    calls: list[float] = []
+
+    def on_change() -> None:
+        calls.append(1.0)
+        woken.set()
+
+    stop = threading.Event()
+    thread = ctx.store.watch_commits(on_change, stop, every=0.02)
+    assert thread is not None
+    try:
+        assert not woken.wait(0.3)  # nobody writes: no wake-up
+        assert ctx.store.sqlite_path is not None
+        other = sqlite3.connect(ctx.store.sqlite_path, isolation_level=None)
+        other.execute("CREATE TABLE elsewhere (x)")  # another connection commits
+        other.close()
+        assert woken.wait(5)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert len(calls) == 1

@@ -154,6 +154,37 @@ class Store:
             fcntl.flock(marker, fcntl.LOCK_UN)
             return False
 
+    def watch_commits(
+        self, on_change: Callable[[], None], stop: threading.Event, every: float = 0.1
+    ) -> threading.Thread | None:
+        """On SQLite, call ``on_change`` within ``every`` seconds of any commit to the database
+        by any process (``PRAGMA data_version`` on a connection of the watcher's own: one cheap
+        read per look, nothing while no one writes), until ``stop`` is set; returns the
+        watching thread. Loops of this process wake at once for work that another process
+        (``partitur import events``, a second API process) committed. Other engines: None
+        (they wake through Redis, ``PARTITUR_REDIS_URL``)."""
+        path = self.sqlite_path
+        if path is None:
+            return None
+
+        def watch() -> None:
+            conn = sqlite3.connect(path, check_same_thread=False)
+            try:
+                seen = conn.execute("PRAGMA data_version").fetchone()[0]
+                while not stop.wait(every):
+                    version = conn.execute("PRAGMA data_version").fetchone()[0]
+                    if version != seen:
+                        seen = version
+                        on_change()
+            except sqlite3.Error as exc:  # the loops still poll; only their latency suffers
+                log.warning("watching the store for commits stopped: %s", exc)
+            finally:
+                conn.close()
+
+        thread = threading.Thread(target=watch, name="partitur-commit-watch", daemon=True)
+        thread.start()
+        return thread
+
     def _bulk_marker(self) -> str | None:
         path = self.sqlite_path
         return f"{path}-bulk.lock" if path else None
