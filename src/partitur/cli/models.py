@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
-from rich.table import Table
 
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core.actions import Actor
 from partitur.core.clock import parse_iso8601
@@ -18,7 +18,9 @@ from partitur.ml import registry
 from partitur.ml import service as ml_service
 
 app = typer.Typer(
-    help="Models: CLV, sentiment, topics and the model registry.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Models: CLV, sentiment, topics and the model registry.",
+    no_args_is_help=True,
 )
 
 
@@ -32,21 +34,33 @@ def _date(value: str, field: str) -> datetime:
 
 @app.command("clv")
 def clv_command(
-    until: str = typer.Option(..., help="Calibration cut-off (ISO 8601); later orders validate."),
+    until: str | None = typer.Option(
+        None,
+        help="Calibration cut-off (ISO 8601); later orders validate the fit. "
+        "Default: --holdout-days before now.",
+    ),
+    holdout_days: int = typer.Option(
+        90, min=1, help="Without --until: validate on the orders of the last N days."
+    ),
     unit: str = typer.Option("days", help="Time unit of the model: days or weeks."),
     event: str = typer.Option("Order Completed", help="The order event name."),
     revenue: str = typer.Option("revenue", help="The revenue property of the order event."),
     horizon_days: int = typer.Option(365, help="CLV horizon in days."),
     discount_rate: float = typer.Option(0.01, help="Discount rate per 30-day period."),
-    chart: Path = typer.Option(Path("clv-holdout.png"), help="Where to write the holdout chart."),
+    chart: Path | None = typer.Option(
+        None, "--chart", help="Also draw the holdout chart to this .png file."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Fit and report without storing."),
     json: bool = JsonOpt,
 ) -> None:
     """Fit BG/NBD + Gamma-Gamma on orders, validate on the holdout, store CLV traits."""
     if unit not in ("days", "weeks"):
         raise ValidationFailed("unit must be days or weeks", field="unit")
-    cut_off = _date(until, "until")
+    if chart is not None and chart.suffix.lower() != ".png":
+        raise ValidationFailed("the chart file must end in .png", field="--chart")
     ctx = open_context()
+    now = ctx.clock.now()
+    cut_off = now - timedelta(days=holdout_days) if until is None else _date(until, "until")
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -60,7 +74,7 @@ def clv_command(
                 conn,
                 workspace_id=ctx.workspace_id,
                 until=cut_off,
-                now=ctx.clock.now(),
+                now=now,
                 var_dir=ctx.settings.var_dir,
                 unit=unit,  # type: ignore[arg-type]
                 event=event,
@@ -76,14 +90,15 @@ def clv_command(
         return
     bg = report.bg_nbd
     console.print(
-        f"BG/NBD on {report.customers} customers ({report.repeat_customers} repeat): "
+        f"BG/NBD on {fmt.count(report.customers)} customers "
+        f"({fmt.count(report.repeat_customers)} repeat): "
         f"r={bg['r']:.3f} alpha={bg['alpha']:.3f} a={bg['a']:.3f} b={bg['b']:.3f} "
         f"LL={bg['log_likelihood']:.1f}"
     )
     if report.gamma_gamma:
         gg = report.gamma_gamma
         console.print(f"Gamma-Gamma: p={gg['p']:.3f} q={gg['q']:.3f} v={gg['v']:.3f}")
-    table = Table(
+    table = fmt.table(
         "calibration purchases",
         "customers",
         "predicted",
@@ -91,13 +106,21 @@ def clv_command(
         title=f"holdout: {report.holdout_length:.1f} {report.unit}",
     )
     for b in report.buckets:
-        table.add_row(b.frequency, str(b.customers), f"{b.predicted:.2f}", f"{b.actual:.2f}")
+        table.add_row(
+            b.frequency, fmt.count(b.customers), fmt.number(b.predicted), fmt.number(b.actual)
+        )
     console.print(table)
     console.print(
-        f"holdout purchases predicted {report.predicted_holdout_purchases:.0f}, actual "
-        f"{report.actual_holdout_purchases:.0f}, MAE per customer {report.holdout_mae:.3f}"
+        f"holdout purchases predicted {fmt.count(report.predicted_holdout_purchases)}, actual "
+        f"{fmt.count(report.actual_holdout_purchases)}, MAE per customer "
+        f"{fmt.number(report.holdout_mae, 3)}"
     )
-    console.print(f"chart: {report.chart}; profiles updated: {report.profiles_updated}")
+    stored = (
+        "not stored (--dry-run)"
+        if dry_run
+        else f"{fmt.count(report.profiles_updated)} profiles updated"
+    )
+    console.print(stored + (f"; chart: {report.chart}" if report.chart else ""))
 
 
 @app.command("list")
@@ -111,10 +134,10 @@ def list_command(
     if json:
         emit_json(rows)
         return
-    table = Table("name", "version", "kind", "active", "created")
+    table = fmt.table("name", "version", "kind", "active", "created")
     for r in rows:
         table.add_row(
-            r.name, str(r.version), r.kind, "yes" if r.active else "", r.created_at.isoformat()
+            r.name, str(r.version), r.kind, "yes" if r.active else "", fmt.when(r.created_at)
         )
     console.print(table)
 
@@ -151,7 +174,7 @@ def sentiment_command(
     if json:
         emit_json(results)
         return
-    table = Table("language", "score", "label", "text")
+    table = fmt.table("language", "score", "label", "text")
     for t, r in zip(texts, results, strict=True):
         table.add_row(r.language, f"{r.score:+.2f}", r.label, t[:80])
     console.print(table)
@@ -171,7 +194,7 @@ def topics_command(
     if json:
         emit_json(model)
         return
-    table = Table("topic", "label", "size", "keywords")
+    table = fmt.table("topic", "label", "size", "keywords")
     for t in model.topics:
         table.add_row(str(t.id), t.label, str(t.size), ", ".join(t.keywords))
     console.print(table)
@@ -181,7 +204,9 @@ def topics_command(
 def churn_command(
     name: str = typer.Option("churn", help="Model (and score) name."),
     horizon_days: int = typer.Option(90, help="Churn = no order within this many days."),
-    score: bool = typer.Option(True, help="Batch-score all profiles after training."),
+    score: bool = typer.Option(
+        True, "--score/--no-score", help="Batch-score all profiles after training."
+    ),
     json: bool = JsonOpt,
 ) -> None:
     """Train a LightGBM churn model (time-based split, calibrated), register it, score."""
@@ -228,19 +253,25 @@ def churn_command(
     m = model.metrics
     console.print(
         f"{model.name}@{model.version}: ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}  "
-        f"Brier {m['brier']:.3f} (test: {m['test_customers']} customers as of {m['test_as_of']})"
+        f"Brier {m['brier']:.3f} (test: {fmt.count(m['test_customers'])} customers as of "
+        f"{m['test_as_of']})"
     )
-    table = Table("decile", "customers", "churn rate", "lift")
+    table = fmt.table("decile", "customers", "churn rate", "lift")
     for row in m["lift"]:
         table.add_row(
-            str(row["decile"]), str(row["customers"]), f"{row['rate']:.3f}", f"{row['lift']:.2f}"
+            str(row["decile"]),
+            fmt.count(row["customers"]),
+            fmt.percent(row["rate"]),
+            f"{row['lift']:.2f}x",
         )
     console.print(table)
-    top = ", ".join(f"{k} {v:.2f}" for k, v in list(m["feature_importance"].items())[:5])
+    top = ", ".join(
+        f"{k} {fmt.percent(v, 0)}" for k, v in list(m["feature_importance"].items())[:5]
+    )
     console.print(f"feature importance (gain share): {top}")
     if drift is not None:
         console.print(
-            f"scored {updated} profiles; score PSI {drift.score_psi:.3f}"
+            f"scored {fmt.count(updated)} profiles; score PSI {drift.score_psi:.3f}"
             + (f"; ALERTS: {'; '.join(drift.alerts)}" if drift.alert else "")
         )
 
@@ -252,7 +283,7 @@ def score_command(
 ) -> None:
     """Batch-score every profile with the active model version and check drift."""
     ctx = open_context()
-    with ctx.store.begin() as conn:
+    with fmt.working(f"scoring every profile with {name}", quiet=json), ctx.store.begin() as conn:
         updated, drift = ml_service.score_profiles(
             conn,
             workspace_id=ctx.workspace_id,
@@ -264,7 +295,7 @@ def score_command(
         emit_json({"profiles_scored": updated, "drift": drift.model_dump(mode="json")})
         return
     console.print(
-        f"scored {updated} profiles; score PSI {drift.score_psi:.3f}"
+        f"scored {fmt.count(updated)} profiles; score PSI {drift.score_psi:.3f}"
         + (f"; ALERTS: {'; '.join(drift.alerts)}" if drift.alert else "")
     )
 
@@ -276,11 +307,11 @@ def sentiment_refresh_command(
 ) -> None:
     """Store computed.sentiment on profiles from their tickets, survey answers and reviews."""
     ctx = open_context()
-    with ctx.store.begin() as conn:
+    with fmt.working("reading the customers' texts", quiet=json), ctx.store.begin() as conn:
         updated = ml_service.refresh_profile_sentiment(
             conn, workspace_id=ctx.workspace_id, now=ctx.clock.now(), days=days
         )
     if json:
         emit_json({"profiles_updated": updated})
     else:
-        console.print(f"updated {updated} profiles")
+        console.print(f"updated {fmt.count(updated)} profiles")

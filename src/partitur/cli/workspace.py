@@ -1,18 +1,19 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core.actions import Actor
-from partitur.core.clock import isoformat
 from partitur.workspaces import service
 from partitur.workspaces.contracts import Scope
 
 sources_app = typer.Typer(
-    help="Sources (web, app, crm, ...) and their write keys.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Sources (web, app, crm, ...) and their write keys.",
+    no_args_is_help=True,
 )
-tokens_app = typer.Typer(help="Management API tokens.", no_args_is_help=True)
+tokens_app = typer.Typer(rich_markup_mode=None, help="Management API tokens.", no_args_is_help=True)
 
 
 @sources_app.command("create")
@@ -44,9 +45,9 @@ def sources_list(json: bool = JsonOpt) -> None:
     if json:
         emit_json(rows)
         return
-    table = Table("name", "id", "write key", "created")
+    table = fmt.table("name", "id", "write key", "created")
     for s in rows:
-        table.add_row(s.name, s.id, s.write_key, isoformat(s.created_at))
+        table.add_row(s.name, s.id, s.write_key, fmt.when(s.created_at))
     console.print(table)
 
 
@@ -82,20 +83,20 @@ def tokens_list(json: bool = JsonOpt) -> None:
     if json:
         emit_json(rows)
         return
-    table = Table("id", "name", "scopes", "created", "revoked")
+    table = fmt.table("id", "name", "scopes", "created", "revoked")
     for t in rows:
         table.add_row(
             t.id,
             t.name,
             ",".join(t.scopes),
-            isoformat(t.created_at),
-            isoformat(t.revoked_at) if t.revoked_at else "",
+            fmt.when(t.created_at),
+            fmt.when(t.revoked_at) if t.revoked_at else "",
         )
     console.print(table)
 
 
 @tokens_app.command("revoke")
-def tokens_revoke(token_id: str) -> None:
+def tokens_revoke(token_id: str, json: bool = JsonOpt) -> None:
     """Revoke a token by id."""
     ctx = open_context()
     with ctx.store.begin() as conn:
@@ -106,4 +107,7 @@ def tokens_revoke(token_id: str) -> None:
             now=ctx.clock.now(),
             actor=Actor.cli(ctx.workspace_id),
         )
+    if json:
+        emit_json({"revoked": token_id})
+        return
     console.print(f"revoked {token_id}")
