@@ -34,6 +34,7 @@ def test_durations_read_as_words(seconds: float, words: str) -> None:
 
 def test_counts_and_numbers_carry_thousands_separators() -> None:
     assert fmt.count(1234567) == "1,234,567"
+    assert fmt.count(float("nan")) == "n/a"
     assert fmt.number(1234.5) == "1,234.5"
     assert fmt.number(1234.0) == "1,234"
     assert fmt.number(0.12345, 3) == "0.123"
