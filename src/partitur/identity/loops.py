@@ -37,11 +37,15 @@ class IdentityResolver(LoopService):
         self.gap = GapWatch()
 
     def run_once(self, now: datetime) -> int:
-        """Resolve one batch (one transaction); returns the number of events handled."""
+        """Resolve one batch (one transaction); returns the number of events handled. While
+        an import writes (``Store.bulk_writing``), nothing: its events are resolved after."""
         if self.ctx.store.bulk_writer_active():
             # an import holds SQLite's single writer: resolve its events once it is done
             self.due_in(BULK_RECHECK_SECONDS)
             return 0
+        return self._resolve(now)
+
+    def _resolve(self, now: datetime) -> int:
         with self.ctx.store.read() as conn:  # an idle pass takes no write lock
             if not has_pending(conn):
                 return 0
@@ -61,10 +65,10 @@ class IdentityResolver(LoopService):
         return result.events
 
     def run_until_idle(self, now: datetime | None = None) -> int:
-        """Resolve until nothing is pending (tests, imports, the CLI)."""
+        """Resolve until nothing is pending (tests, benchmarks), imports or not."""
         total = 0
         while True:
-            done = self.run_once(now or self.clock.now())
+            done = self._resolve(now or self.clock.now())
             total += done
             if done == 0:
                 return total
