@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,6 +123,32 @@ def test_a_commit_by_another_process_wakes_the_watcher_and_silence_does_not(
         other.execute("CREATE TABLE elsewhere (x)")  # another connection commits
         other.close()
         assert woken.wait(5)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert len(calls) == 1
+
+
+def test_commits_of_an_import_wake_the_watcher_once_when_it_ends(ctx: Context) -> None:
+    calls: list[float] = []
+    woken = threading.Event()
+
+    def on_change() -> None:
+        calls.append(1.0)
+        woken.set()
+
+    stop = threading.Event()
+    thread = ctx.store.watch_commits(on_change, stop, every=0.02)
+    assert thread is not None and ctx.store.sqlite_path is not None
+    try:
+        with ctx.store.bulk_writing():
+            other = sqlite3.connect(ctx.store.sqlite_path, isolation_level=None)
+            for n in range(3):  # the import's chunks
+                other.execute(f"CREATE TABLE chunk{n} (x)")
+            other.close()
+            assert not woken.wait(0.3)
+        assert woken.wait(5)  # the import has ended: its events are news now
+        time.sleep(0.2)
     finally:
         stop.set()
         thread.join(5)

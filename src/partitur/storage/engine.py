@@ -161,8 +161,10 @@ class Store:
         by any process (``PRAGMA data_version`` on a connection of the watcher's own: one cheap
         read per look, nothing while no one writes), until ``stop`` is set; returns the
         watching thread. Loops of this process wake at once for work that another process
-        (``partitur import events``, a second API process) committed. Other engines: None
-        (they wake through Redis, ``PARTITUR_REDIS_URL``)."""
+        (``partitur import events``, a second API process) committed. While a bulk write is
+        under way (``bulk_writing``) the commits are its own: one call follows its end instead
+        of one per chunk. Other engines: None (they wake through Redis,
+        ``PARTITUR_REDIS_URL``)."""
         path = self.sqlite_path
         if path is None:
             return None
@@ -171,10 +173,14 @@ class Store:
             conn = sqlite3.connect(path, check_same_thread=False)
             try:
                 seen = conn.execute("PRAGMA data_version").fetchone()[0]
+                deferred = False
                 while not stop.wait(every):
                     version = conn.execute("PRAGMA data_version").fetchone()[0]
-                    if version != seen:
-                        seen = version
+                    changed, seen = version != seen, version
+                    if (changed or deferred) and self.bulk_writer_active():
+                        deferred = True
+                    elif changed or deferred:
+                        deferred = False
                         on_change()
             except sqlite3.Error as exc:  # the loops still poll; only their latency suffers
                 log.warning("watching the store for commits stopped: %s", exc)
