@@ -158,10 +158,15 @@ def summary(outcomes: list[Outcome], console: Console) -> None:
     console.print(table)
 
 
-def markdown(outcomes: list[Outcome], *, started: datetime, load: tuple[float, float]) -> str:
+def markdown(
+    outcomes: list[Outcome], *, started: datetime, load: tuple[float, float], revision: str
+) -> str:
     minutes = sum(o.seconds for o in outcomes) / 60
+    ended = commit()
+    if ended != revision:  # the benches run the code as it is when each starts
+        revision = f"{revision} (at the start; {ended} at the end)"
     lines = [
-        f"## {started:%Y-%m-%d %H:%M} UTC · `make bench` · commit {commit()}",
+        f"## {started:%Y-%m-%d %H:%M} UTC · `make bench` · commit {revision}",
         "",
         f"Machine: {machine()}. Load average (1 min): {load[0]:.2f} at the start, "
         f"{load[1]:.2f} at the end. The run took {minutes:.0f} min.",
@@ -193,6 +198,7 @@ def main() -> None:
     args = parser.parse_args()
     only = {n.strip() for n in args.only.split(",") if n.strip()} if args.only else None
     started = datetime.now(UTC)
+    revision = commit()
     load_before = os.getloadavg()[0]
     outcomes = [run(path, args.smoke) for path in benches(only)]
     load_after = os.getloadavg()[0]
@@ -205,7 +211,9 @@ def main() -> None:
         f"{os.cpu_count()} cores"
     )
     if not args.smoke and not args.no_record:
-        record(markdown(outcomes, started=started, load=(load_before, load_after)))
+        record(
+            markdown(outcomes, started=started, load=(load_before, load_after), revision=revision)
+        )
         console.print(f"recorded in {RESULTS.relative_to(ROOT)}")
     missed = [f"{f.bench}: {f.name}" for o in outcomes for f in o.figures if f.met is False]
     failed = [f"{o.bench} (exit {o.exit_code})" for o in outcomes if o.failed]
