@@ -1,21 +1,20 @@
 """Channels benchmarks: email to a local SMTP server, webhooks to a local HTTP server (with
 retries), the consent/cap/quiet-hours decisions, and the HTTP client webhooks use.
 
-    python bench/channels.py [--smoke]
+    python bench/channels.py [--smoke] [--client-rounds N]
 
 Each figure has a baseline measured in the same run at the same concurrency: the raw protocol
 client (smtplib, http.client) with as many threads and kept connections as the plugin, or the
 bare consent lookup. The end-to-end runs go through the dispatcher and a SQLite outbox with the
-server's ``synchronous=FULL``. The webhook run is repeated with the hand-written HTTP/1.1 client
-of ``channels.plugins.http`` (what partitur ships), urllib3 and httpx, so the three compare
-end to end. The servers run in child processes on 127.0.0.1 so they do not share the
-interpreter lock with the code being measured.
+server's ``synchronous=FULL``. The end-to-end webhook run is repeated with the plugin's HTTP
+client (urllib3, what partitur ships) and with httpx, alternating, and their medians compared.
+The servers run in child processes on 127.0.0.1 so they do not share the interpreter lock with
+the code being measured.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import os
 import smtplib
@@ -25,21 +24,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import urllib3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import Report, at_least
 
 from partitur.channels.base import DeliveryContext, DeliveryResult, OutboundMessage
 from partitur.channels.contracts import CapRule, RenderedMessage
-from partitur.channels.decisions import (
+from partitur.channels.delivery_rules import (
     Candidate,
     CircuitBreaker,
     DeliveryFacts,
@@ -49,7 +46,7 @@ from partitur.channels.decisions import (
     gate,
     jitter_fraction,
 )
-from partitur.channels.plugins import webhook as webhook_plugin
+from partitur.channels.plugins import registry
 from partitur.channels.plugins.email import SmtpEmail
 from partitur.channels.plugins.http import HttpAnswer, TransportError
 from partitur.channels.plugins.webhook import Webhook
@@ -293,10 +290,13 @@ def bench_dispatcher(n: int, threads: int) -> tuple[float, float, float]:
         stop(server)
 
 
-def bench_webhook_dispatcher(n: int, threads: int) -> tuple[float, int, int, float]:
+def bench_webhook_dispatcher(
+    n: int, threads: int, plugin: type[Webhook] = Webhook
+) -> tuple[float, int, int, float]:
     """End to end: webhook outbox rows on SQLite -> dispatcher (claim, sign, POST over kept-alive
     connections, breaker, record, events) with one request in 20 answered 503 and retried
-    through the outbox (backoff with jitter, dead letter after the policy's attempts)."""
+    through the outbox (backoff with jitter, dead letter after the policy's attempts).
+    ``plugin`` delivers the webhooks (another HTTP client's variant, to compare clients)."""
     from partitur.channels import service
     from partitur.channels.contracts import DeliveryPolicy, ProviderIn, SendRequest
     from partitur.channels.dispatch import Dispatcher
@@ -368,6 +368,7 @@ def bench_webhook_dispatcher(n: int, threads: int) -> tuple[float, int, int, flo
                 now=now,
             )
         dispatcher = Dispatcher(ctx, threads=threads)
+        registry()["webhook"] = plugin
         t0 = time.perf_counter()
         cpu0 = time.process_time()
         delivered = retried = failed = 0
@@ -390,6 +391,7 @@ def bench_webhook_dispatcher(n: int, threads: int) -> tuple[float, int, int, flo
             raise RuntimeError(f"only {delivered} of {n} webhooks delivered: {errors}")
         return (n + retried) / elapsed, delivered, retried, cpu / (n + retried)
     finally:
+        registry()["webhook"] = Webhook
         ctx.close()
         stop(server)
 
@@ -410,6 +412,59 @@ def raw_http_rate(port: int, n: int, threads: int) -> float:
         t0 = time.perf_counter()
         list(pool.map(send, shares))
         return n / (time.perf_counter() - t0)
+
+
+class _HttpxClient:
+    """The webhook plugin's client, over an ``httpx.Client`` (pooled, kept alive) instead."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        timeout = float(config.get("timeout", 10))
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+            follow_redirects=False,
+        )
+
+    def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> HttpAnswer:
+        try:
+            answer = self.client.post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        return HttpAnswer(answer.status_code, answer.headers, answer.content)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class _HttpxWebhook(Webhook):
+    """The webhook plugin sending with ``httpx``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.client.close()
+        self.client = _HttpxClient(self.config)  # type: ignore[assignment]
+
+
+#: the plugin as shipped (urllib3, ``plugins.http.ProviderClient``) first: the ratios are its
+WEBHOOK_CLIENTS: dict[str, type[Webhook]] = {
+    "urllib3 (ProviderClient)": Webhook,
+    "httpx": _HttpxWebhook,
+}
+
+
+def bench_webhook_clients(
+    n: int, threads: int, rounds: int
+) -> dict[str, list[tuple[float, float]]]:
+    """The end-to-end webhook benchmark once per HTTP client and round, the clients' order
+    reversed every other round (a drifting load favours no one): ``(req/s, CPU s/req)``."""
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in WEBHOOK_CLIENTS}
+    for round_ in range(rounds):
+        names = list(WEBHOOK_CLIENTS)
+        for name in names if round_ % 2 == 0 else reversed(names):
+            rate, _, _, cpu = bench_webhook_dispatcher(n, threads, WEBHOOK_CLIENTS[name])
+            runs[name].append((rate, cpu))
+            print(f"  round {round_ + 1} {name}: {rate:,.0f} req/s, {cpu * 1e6:,.0f} us CPU/req")
+    return runs
 
 
 def bench_webhooks(n: int, threads: int) -> tuple[float, float, int]:
@@ -467,72 +522,6 @@ def bench_webhooks(n: int, threads: int) -> tuple[float, float, int]:
         stop(server)
 
 
-# --- the webhook plugin's HTTP client, swapped (the comparison of issue 17) ------------------
-
-SHIPPED = "partitur's HTTP/1.1 client"
-
-
-class Urllib3Pool:
-    """The ``KeepAlivePool`` interface on a urllib3 connection pool (same limits)."""
-
-    def __init__(self, url: str, *, timeout: float, verify_tls: bool = True, keep: int = 64):
-        self.url = url
-        self.http = urllib3.PoolManager(
-            maxsize=keep,
-            block=False,
-            retries=False,
-            timeout=urllib3.Timeout(connect=min(timeout, 5.0), read=timeout),
-            cert_reqs="CERT_REQUIRED" if verify_tls else "CERT_NONE",
-        )
-
-    def post(self, body: bytes, headers: dict[str, str]) -> HttpAnswer:
-        try:
-            answer = self.http.request("POST", self.url, body=body, headers=headers, redirect=False)
-        except urllib3.exceptions.HTTPError as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-        return HttpAnswer(
-            answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.data
-        )
-
-    def close(self) -> None:
-        self.http.clear()
-
-
-class HttpxPool:
-    """The ``KeepAlivePool`` interface on an httpx client (same limits)."""
-
-    def __init__(self, url: str, *, timeout: float, verify_tls: bool = True, keep: int = 64):
-        self.url = url
-        self.client = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=keep, max_keepalive_connections=keep),
-            follow_redirects=False,
-            verify=verify_tls,
-        )
-
-    def post(self, body: bytes, headers: dict[str, str]) -> HttpAnswer:
-        try:
-            answer = self.client.post(self.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-        return HttpAnswer(answer.status_code, dict(answer.headers), answer.content)
-
-    def close(self) -> None:
-        self.client.close()
-
-
-@contextlib.contextmanager
-def webhook_client(pool: Callable[..., Any] | None) -> Iterator[None]:
-    """Webhook plugins made meanwhile send through ``pool`` (None: partitur's own client)."""
-    shipped = webhook_plugin.KeepAlivePool
-    if pool is not None:
-        webhook_plugin.KeepAlivePool = pool  # type: ignore[misc]
-    try:
-        yield
-    finally:
-        webhook_plugin.KeepAlivePool = shipped  # type: ignore[misc]
-
-
 def bench_decisions(n: int) -> tuple[float, float]:
     now = datetime(2026, 3, 2, 20, 30, tzinfo=UTC)
     rules = [CapRule(limit=3, window_hours=24), CapRule(channel="email", limit=2, window_hours=24)]
@@ -577,7 +566,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small sizes (< 1 min)")
     parser.add_argument(
-        "--client-rounds", type=int, help="rounds of the HTTP client comparison (default 3)"
+        "--client-rounds",
+        type=int,
+        help="rounds of the HTTP client comparison (default 3; 1 with --smoke)",
     )
     args = parser.parse_args()
     emails, hooks, decisions = (300, 500, 20_000) if args.smoke else (5_000, 10_000, 200_000)
@@ -622,42 +613,36 @@ def main() -> None:
         baseline=base,
         baseline_name="raw http.client, 8 threads",
     )
-    # the three clients in turn, several rounds, so a busy minute does not favour one of them
-    clients = ((SHIPPED, None), ("urllib3", Urllib3Pool), ("httpx", HttpxPool))
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in clients}
-    for _ in range(args.client_rounds or (1 if args.smoke else 3)):
-        for name, pool in clients:
-            with webhook_client(pool):
-                rate, delivered, retried, cpu = bench_webhook_dispatcher(hooks, threads=8)
-            runs[name].append((rate, cpu))
+    # the shipped client and httpx in turn, several rounds, the order alternating, so a busy
+    # minute favours neither; the shipped client's median is the end-to-end webhook figure
+    rounds = args.client_rounds or (1 if args.smoke else 3)
+    print(
+        f"webhooks end to end, {hooks:,} per run, {rounds} round(s) per HTTP client (same 8 "
+        "sending threads and server):"
+    )
+    runs = bench_webhook_clients(hooks, threads=8, rounds=rounds)
     rate_of = {name: statistics.median(r for r, _ in got) for name, got in runs.items()}
     cpu_of = {name: statistics.median(c for _, c in got) for name, got in runs.items()}
-    for name, _ in clients:
-        shipped = name == SHIPPED
+    shipped = next(iter(WEBHOOK_CLIENTS))
+    for name in WEBHOOK_CLIENTS:
+        ours = name == shipped
         report.figure(
             f"webhooks end to end with {name} (outbox -> dispatcher -> HTTP, 5 % 503 "
             "retried through the outbox), median",
             rate_of[name],
             "requests/s",
-            baseline=base if shipped else rate_of[SHIPPED],
-            baseline_name="raw http.client, 8 threads" if shipped else "partitur's client",
-            target=at_least(2_000) if shipped else None,
-            note=f"{retried} retries, {delivered} delivered per run; runs "
-            + ", ".join(f"{r:,.0f}" for r, _ in runs[name]),
+            baseline=base if ours else rate_of[shipped],
+            baseline_name="raw http.client, 8 threads" if ours else shipped,
+            target=at_least(2_000) if ours else None,
+            note="runs " + ", ".join(f"{r:,.0f}" for r, _ in runs[name]),
         )
         report.figure(
             f"webhooks end to end with {name}: CPU of this process per request, median",
             cpu_of[name] * 1e6,
             "us",
-            baseline=None if shipped else cpu_of[SHIPPED] * 1e6,
-            baseline_name="" if shipped else "partitur's client",
+            baseline=None if ours else cpu_of[shipped] * 1e6,
+            baseline_name="" if ours else shipped,
         )
-    other = max(("urllib3", "httpx"), key=lambda n: rate_of[n])
-    print(
-        f"partitur's client against the better of urllib3 and httpx ({other}), end to end: "
-        f"{rate_of[SHIPPED] / rate_of[other]:.2f}x the requests/s, "
-        f"{cpu_of[other] / cpu_of[SHIPPED]:.2f}x less CPU per request (kept if >= 1.5x faster)"
-    )
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     report.finish()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,27 +9,41 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from partitur import __version__
+from partitur.analytics import api as analytics_api
 from partitur.api.fastlane import PartiturApp
 from partitur.api.problems import install_problem_handlers
+from partitur.channels import api as channels_api
 from partitur.context import Context
+from partitur.decisions import api as decisions_api
+from partitur.events import api as events_api
+from partitur.identity import api as identity_api
+from partitur.journey_maps import api as maps_api
+from partitur.journeys import api as journeys_api
+from partitur.ml import api as ml_api
+from partitur.privacy import api as privacy_api
+from partitur.profiles import api as profiles_api
+from partitur.segments import api as segments_api
 from partitur.settings import Settings
+from partitur.web import api as web_api
+from partitur.workspaces import api as workspaces_api
 
 log = logging.getLogger(__name__)
 
-#: Every domain that serves HTTP exposes ``router`` in ``<domain>/api.py``; listed here once.
-ROUTER_MODULES = [
-    "partitur.workspaces.api",
-    "partitur.events.api",
-    "partitur.profiles.api",
-    "partitur.segments.api",
-    "partitur.journeys.api",
-    "partitur.channels.api",
-    "partitur.decisions.api",
-    "partitur.ml.api",
-    "partitur.analytics.api",
-    "partitur.journey_maps.api",
-    "partitur.privacy.api",
-    "partitur.web.api",
+#: Every router, listed once (a module that fails to import stops the server with its error).
+ROUTERS: list[APIRouter] = [
+    workspaces_api.router,
+    events_api.router,
+    identity_api.router,
+    profiles_api.router,
+    segments_api.router,
+    journeys_api.router,
+    channels_api.router,
+    decisions_api.router,
+    ml_api.router,
+    analytics_api.router,
+    maps_api.router,
+    privacy_api.router,
+    web_api.router,
 ]
 
 
@@ -61,13 +74,6 @@ def create_app(settings: Settings, *, ctx: Context | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for name in ROUTER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # domain without HTTP endpoints yet
-            raise
-        router: APIRouter = module.router
+    for router in ROUTERS:
         app.include_router(router)
     return app

@@ -17,7 +17,7 @@ class Context:
     clock: Clock = field(default_factory=SystemClock)
     workspace_id: str = ""
     #: wake-ups between the API and the loops: of one process (core/signals.py), or of every
-    #: process sharing ``redis_url`` (bus/signals.py)
+    #: process sharing ``redis_url`` (core/redis_signals.py)
     signals: Signals = field(default_factory=Signals)
 
     @classmethod
@@ -37,8 +37,8 @@ class Context:
             upgrade(store)
         ctx = cls(settings=settings, store=store, clock=clock or SystemClock())
         if settings.redis_url:
-            # several processes: wake-ups travel through Redis (see bus/signals.py)
-            from partitur.bus.signals import RedisSignals
+            # several processes: wake-ups travel through Redis (see core/redis_signals.py)
+            from partitur.core.redis_signals import RedisSignals
 
             ctx.signals = RedisSignals(settings.redis_url)
         with store.begin() as conn:

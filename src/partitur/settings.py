@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from partitur.core.money import ReportingCurrency
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARTITUR_", env_file=None, extra="ignore")
@@ -43,6 +45,17 @@ class Settings(BaseSettings):
     #: exits without them (their open transactions roll back); see worker.py.
     worker_stop_seconds: float = 20.0
     var_dir: Path = Path("var")
+    #: Revenue, CLV, KPIs and value tiers are reported in this currency ...
+    reporting_currency: str = "EUR"
+    #: ... with these rates: units of the reporting currency per unit of each currency
+    #: (JSON in PARTITUR_CURRENCY_RATES, e.g. {"EUR": 1, "GBP": 1.16, "USD": 0.93}).
+    currency_rates: dict[str, float] = Field(
+        default_factory=lambda: {"EUR": 1.0, "GBP": 1.16, "USD": 0.93, "CHF": 1.05}
+    )
+
+    def currency(self) -> ReportingCurrency:
+        """The reporting currency with its conversion rates."""
+        return ReportingCurrency(code=self.reporting_currency, rates=self.currency_rates)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -11,7 +11,6 @@ A second signal exits at once. ``partitur worker`` also gives the whole exit a d
 from __future__ import annotations
 
 import faulthandler
-import importlib
 import logging
 import os
 import signal
@@ -19,20 +18,26 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from types import FrameType
 
+from partitur.analytics import loops as analytics_loops
+from partitur.channels import loops as channels_loops
 from partitur.context import Context
 from partitur.core.loops import LoopService
+from partitur.identity import loops as identity_loops
+from partitur.journeys import loops as journeys_loops
+from partitur.segments import loops as segments_loops
 
 log = logging.getLogger(__name__)
 
-#: Domains that run background loops expose ``build_loops(ctx) -> list[LoopService]`` here.
-LOOP_MODULES = [
-    "partitur.identity.loops",
-    "partitur.segments.loops",
-    "partitur.journeys.loops",
-    "partitur.channels.loops",
-    "partitur.analytics.loops",
+#: Every domain's ``build_loops(ctx) -> list[LoopService]``, listed once.
+LOOP_BUILDERS: list[Callable[[Context], list[LoopService]]] = [
+    identity_loops.build_loops,
+    segments_loops.build_loops,
+    journeys_loops.build_loops,
+    channels_loops.build_loops,
+    analytics_loops.build_loops,
 ]
 
 #: how often the main thread looks whether a stop signal came (see ``Worker.run``)
@@ -40,16 +45,7 @@ _SIGNAL_POLL_SECONDS = 0.2
 
 
 def build_loops(ctx: Context) -> list[LoopService]:
-    loops: list[LoopService] = []
-    for name in LOOP_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        loops.extend(module.build_loops(ctx))
-    return loops
+    return [loop for build in LOOP_BUILDERS for loop in build(ctx)]
 
 
 class Worker:

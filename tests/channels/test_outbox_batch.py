@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from partitur.channels import service
 from partitur.channels.contracts import QueuedMessage, SendRequest
+from partitur.channels.dispatch import Dispatcher
 from partitur.channels.tables import messages
 from partitur.context import Context
 from partitur.core.clock import VirtualClock
 from partitur.events.tables import events
-from tests.channels.conftest import make_profile
+from tests.channels.conftest import make_profile, message, send
 
 
 def requests(ctx: Context, world: str, known: str, anonymous: str) -> list[SendRequest]:
@@ -174,3 +175,35 @@ def test_an_empty_batch_writes_nothing(ctx: Context) -> None:
         assert service.enqueue_many(conn, requests=[], now=ctx.clock.now()) == []
     with ctx.store.read() as conn:
         assert conn.execute(select(messages.c.id)).first() is None
+
+
+def test_a_replayed_send_is_stamped_at_the_moment_it_was_made(
+    ctx: Context, dispatcher: Dispatcher
+) -> None:
+    pid = make_profile(ctx)
+    made = ctx.clock.now() - timedelta(days=10, minutes=17)
+    message_id = send(
+        ctx, pid, "in_app", category="transactional", payload={"text": "hi"}, occurred_at=made
+    )
+    dispatcher.run_once(ctx.clock.now())
+    sent = message(ctx, message_id)
+    assert (sent.status, sent.created_at, sent.sent_at, sent.delivered_at) == (
+        "delivered",
+        made,
+        made,
+        made,
+    )
+    with ctx.store.read() as conn:
+        rows = conn.execute(select(events.c.event, events.c.timestamp, events.c.properties)).all()
+    stamps = {name: at for name, at, props in rows if props["message_id"] == message_id}
+    assert stamps == {"message.queued": made, "message.sent": made, "message.delivered": made}
+    live = send(ctx, pid, "in_app", category="transactional", payload={"text": "now"})
+    dispatcher.run_once(ctx.clock.now())
+    assert message(ctx, live).sent_at == ctx.clock.now()
+
+
+def test_agent_tasks_webhooks_and_owner_notices_are_no_customer_touches() -> None:
+    touches = service.touch_categories()
+    assert set(touches.internal_channels) == {"agent_task", "webhook"}
+    assert {"email", "sms", "push", "in_app"} <= set(touches.customer_channels)
+    assert touches.internal_builtins == ["owner_notice"]

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from partitur.channels.decisions import CircuitBreaker
+from partitur.channels.delivery_rules import CircuitBreaker
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
 from partitur.core.clock import VirtualClock

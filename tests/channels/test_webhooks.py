@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from partitur.channels.decisions import CircuitBreaker
+from partitur.channels.delivery_rules import CircuitBreaker
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
 from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from tests.channels.conftest import (
     HttpServer,
+    Recorded,
     delivery_events,
     make_profile,
     message,
@@ -96,6 +100,43 @@ def test_a_webhook_failing_n_times_is_dead_lettered(
     assert row.status == "failed" and (row.error or "").startswith("dead letter after 3 attempts")
     assert len(http_server.requests) == 3
     assert ("message.failed", mid) in delivery_events(ctx)
+
+
+def test_a_message_re_claimed_while_its_endpoint_hangs_is_recorded_once(
+    ctx: Context, clock: VirtualClock, http_server: HttpServer
+) -> None:
+    """A sender whose lease ran out while the endpoint kept it waiting leaves the message to
+    the dispatcher that re-claimed and delivered it: one outcome, one delivered event."""
+    hook(ctx, http_server)
+    release = threading.Event()
+
+    def first_one_hangs(request: Recorded) -> tuple[int, dict[str, str]]:
+        if len(http_server.requests) == 1:
+            release.wait(10)
+        return 200, {}
+
+    http_server.answer(first_one_hangs)
+    mid = send(ctx, make_profile(ctx), "webhook", payload={"endpoint": "crm"})
+    slow = Dispatcher(ctx, threads=1, lease=timedelta(minutes=1))
+    other = Dispatcher(ctx, threads=1)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            hanging = pool.submit(slow.run_once, clock.now())
+            deadline = time.monotonic() + 10
+            while not http_server.requests and time.monotonic() < deadline:
+                time.sleep(0.01)
+            later = clock.now() + timedelta(minutes=2)
+            assert other.recover(later) == 1
+            assert other.run_once(later).delivered == 1
+            release.set()
+            assert hanging.result(timeout=10).delivered == 0
+    finally:
+        release.set()
+        slow.close()
+        other.close()
+    row = message(ctx, mid)
+    assert (row.status, row.attempts) == ("delivered", 2)
+    assert delivery_events(ctx).count(("message.delivered", mid)) == 1
 
 
 def test_the_circuit_opens_per_endpoint_and_defers_without_calling_it(

@@ -37,7 +37,6 @@ READS = {
     "POST /api/analytics/experiments/compare",
     "POST /api/analytics/attribution",
     "POST /api/analytics/scores",
-    "POST /api/analytics/scores/journey",
 }
 #: customer data coming in: every event is its own record (the event log), not an action
 INGESTION = {f"POST /v1/{kind}" for kind in ("identify", "track", "page", "screen", "group")} | {

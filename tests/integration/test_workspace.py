@@ -49,7 +49,7 @@ def test_missing_or_weak_token_is_refused(client: TestClient, ctx: Context) -> N
             now=ctx.clock.now(),
             actor=Actor.system(ctx.workspace_id, "test"),
         ).token
-    refused = client.get("/api/sources", headers={"Authorization": f"Bearer {read}"})
+    refused = client.get("/api/tokens", headers={"Authorization": f"Bearer {read}"})
     assert refused.status_code == 403
     assert refused.json()["field"] == "Authorization"
 

@@ -99,9 +99,11 @@ class EventLog:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.rows: list[dict[str, Any]] = []
+        self.added = 0  # message ids stay unique across commits
 
     def add(self, profile: str, event: str, at: datetime, **properties: Any) -> None:
-        n = len(self.rows)
+        n = self.added
+        self.added += 1
         self.rows.append(
             {
                 "workspace_id": self.ctx.workspace_id,

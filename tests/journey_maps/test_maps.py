@@ -121,10 +121,10 @@ def test_measured_kpis_per_stage_and_touchpoint(ctx: Context, purchase_history: 
     # purchase -> first use: p0 and p1 answered the delivery survey
     assert stages["purchase"].conversion_to_next == pytest.approx(2 / 6)
     assert stages["first_use"].conversion_to_next is None
-    # CSAT 5 -> 100, 2 -> 25; the returns survey does not count
-    assert touch["survey"].satisfaction == pytest.approx(62.5)
+    # the top-2-box share: CSAT 5 is satisfied, 2 is not; the returns survey does not count
+    assert touch["survey"].satisfaction == pytest.approx(50.0)
     assert touch["survey"].satisfaction_answers == 2
-    assert stages["first_use"].measured_emotion == pytest.approx((62.5 - 50) / 25)
+    assert stages["first_use"].measured_emotion == pytest.approx(0.0)
     assert stages["first_use"].designed_emotion == 2
 
 

@@ -157,6 +157,36 @@ def _instance(
     }
 
 
+def seed_instances(store: Store, ws: str, journey: Any, now: datetime) -> None:
+    """Journey ``jf``: the instances of a simulated journey (tests/support/forecasts.py) as the
+    store holds them at ``now``."""
+    from tests.support.forecasts import START, observed
+
+    ensure_journey_tables(store)
+    seconds = (now - START).total_seconds()
+    entered, goal, ended = observed(journey, seconds)
+
+    def at(value: float) -> datetime | None:
+        return None if value != value else START + timedelta(seconds=value)
+
+    rows = [
+        {
+            "id": f"f{i}",
+            "workspace_id": ws,
+            "journey_id": "jf",
+            "version": 1,
+            "profile_id": f"pf{i}",
+            "status": "converted" if g == g else ("completed" if e == e else "active"),
+            "entered_at": at(t),
+            "ended_at": at(e),
+            "converted_at": at(g),
+        }
+        for i, (t, g, e) in enumerate(zip(entered, goal, ended, strict=True))
+    ]
+    with store.begin() as conn:
+        _insert(conn, "journey_instances", rows)
+
+
 def seed_journey(store: Store, ws: str) -> None:
     """Journey j1: eight instances on version 1, one on version 2 (see the KPI tests)."""
     ensure_journey_tables(store)
@@ -247,6 +277,7 @@ def seed_journey(store: Store, ws: str) -> None:
         steps: int,
         cost: float,
         status: str = "sent",
+        error: str | None = None,
     ) -> dict[str, Any]:
         t = entered[iid] + M
         return {
@@ -268,7 +299,7 @@ def seed_journey(store: Store, ws: str) -> None:
             "opened_at": t + M if steps >= 3 else None,
             "clicked_at": t + 2 * M if steps >= 4 else None,
             "cost": cost,
-            "error": None,
+            "error": error,
         }
 
     outbox = [
@@ -277,7 +308,7 @@ def seed_journey(store: Store, ws: str) -> None:
         msg("m3", "i3", "p3", "email", "email1", 2, 0.001),
         msg("m4", "i4", "p4", "sms", "sms1", 2, 0.05),
         msg("m5", "i5", "p5", "sms", "sms1", 1, 0.05),
-        msg("m6", "i6", "p6", "sms", "sms1", 0, 0.05, status="failed"),
+        msg("m6", "i6", "p6", "sms", "sms1", 0, 0.05, "failed", "no sms provider is configured"),
     ]
     with store.begin() as conn:
         _insert(conn, "journey_instances", inst)
@@ -320,3 +351,27 @@ def insert_events(store: Store, rows: list[dict[str, Any]]) -> None:
     with store.begin() as conn:
         for i in range(0, len(rows), 5000):
             conn.execute(events.insert(), rows[i : i + 5000])
+
+
+def sent_message(
+    ws: str, profile: str, channel: str, at: datetime, **fields: Any
+) -> dict[str, Any]:
+    """An outbox row of a message sent at ``at``."""
+    return {
+        "id": uuid.uuid4().hex[:20],
+        "workspace_id": ws,
+        "profile_id": profile,
+        "channel": channel,
+        "template": f"{channel}-tpl",
+        "category": "marketing",
+        "status": "sent",
+        "created_at": at,
+        "sent_at": at,
+        **fields,
+    }
+
+
+def insert_messages(store: Store, rows: list[dict[str, Any]]) -> None:
+    ensure_journey_tables(store)
+    with store.begin() as conn:
+        _insert(conn, "messages", rows)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from partitur.segments.rules import (
+from partitur.core.rules import (
     EventFact,
     ProfileFacts,
     compare,

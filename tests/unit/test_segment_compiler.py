@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy.dialects import postgresql, sqlite
 
+from partitur.core.rules import parse_rule
 from partitur.segments.compiler import NotCompilable, compile_rule
-from partitur.segments.rules import parse_rule
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -8,14 +8,16 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from partitur.analytics import attribution, charts, experiments, kpis, paths, scores, service
+from partitur.analytics import charts, experiments, kpis, paths, scores, service
 from partitur.analytics.contracts import (
     Alert,
     AttributionResult,
+    ExperimentReport,
     ExperimentResult,
     FunnelResult,
     FunnelSpec,
     JourneyKpis,
+    JourneyReport,
     JourneyScore,
     KpiPoint,
     MonitorConfig,
@@ -32,7 +34,7 @@ from partitur.analytics.monitoring import epoch_hour, volume_series
 from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
 from partitur.context import Context
 from partitur.core.actions import Actor
-from partitur.core.errors import Forbidden
+from partitur.core.errors import Forbidden, NotFound
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
@@ -57,6 +59,23 @@ def _image(data: bytes, fmt: str) -> Response:
 class JourneyKpiReport(BaseModel):
     summary: JourneyKpis
     nodes: list[NodeKpis]
+
+
+@router.get("/journeys/kpis", response_model=list[JourneyKpis])
+def journeys_kpis(ctx: ContextDep, who: ReadPrincipal) -> list[JourneyKpis]:
+    """The KPI summary of every published journey over all its versions (one engine for all,
+    so asking for the list costs about one scan of the journey tables)."""
+    return service.journey_headlines(ctx.store, workspace_id=who.workspace_id, now=ctx.clock.now())
+
+
+@router.get("/journeys/{journey_id}/report", response_model=JourneyReport)
+def journey_report(journey_id: str, ctx: ContextDep, who: ReadPrincipal) -> JourneyReport:
+    """A published journey's (its key or id) KPI summary, per-node figures, entries and
+    conversions per day of entry (per week past 120 days), every split's experiment and the
+    journey score, from one engine."""
+    return service.journey_report(
+        ctx, workspace_id=who.workspace_id, journey=journey_id, now=ctx.clock.now()
+    )
 
 
 @router.get("/journeys/{journey_id}/kpis", response_model=JourneyKpiReport)
@@ -149,29 +168,36 @@ def _process_map_response(pm: ProcessMap, format: str, title: str) -> Any:
     return pm
 
 
-@router.get(
-    "/journeys/{journey_id}/experiments/{split_node}", response_model=list[ExperimentResult]
-)
+@router.get("/journeys/{journey_id}/experiments", response_model=list[ExperimentReport])
+def journey_experiments(
+    journey_id: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    version: int | None = None,
+) -> list[ExperimentReport]:
+    """Every split of a journey version (default: the latest) as an experiment: arms with their
+    weights, conversions within the window, each variant against the control (always-valid
+    p-value and confidence interval), sample ratio check and the decision."""
+    return service.experiment_reports(
+        ctx, workspace_id=who.workspace_id, journey=journey_id, version=version, now=ctx.clock.now()
+    )
+
+
+@router.get("/journeys/{journey_id}/experiments/{split_node}", response_model=ExperimentReport)
 def journey_experiment(
     journey_id: str,
     split_node: str,
     ctx: ContextDep,
     who: ReadPrincipal,
-    control: str | None = None,
     version: int | None = None,
-    confidence: float = Query(0.95, gt=0, lt=1),
-) -> list[ExperimentResult]:
-    """Each branch of a split compared with the control branch."""
-    journey_id = _journey_id(ctx, who, journey_id)
-    with open_engine(ctx.store, who.workspace_id) as engine:
-        return experiments.journey_experiment(
-            engine,
-            journey_id=journey_id,
-            split_node=split_node,
-            control=control,
-            version=version,
-            confidence=confidence,
-        )
+) -> ExperimentReport:
+    """One split of a journey version as an experiment."""
+    for found in service.experiment_reports(
+        ctx, workspace_id=who.workspace_id, journey=journey_id, version=version, now=ctx.clock.now()
+    ):
+        if found.split_node == split_node:
+            return found
+    raise NotFound(f"no split {split_node!r} in journey {journey_id!r}", field="split_node")
 
 
 @router.post("/funnels", response_model=FunnelResult)
@@ -230,7 +256,9 @@ class CompareRequest(BaseModel):
 
 @router.post("/experiments/compare", response_model=ExperimentResult)
 def compare(body: CompareRequest, who: ReadPrincipal) -> ExperimentResult:
-    """Compare two groups on conversion (lift, p-value, chance to beat control, SRM)."""
+    """Compare two groups on conversion: difference with its always-valid confidence interval
+    and p-value (mSPRT, valid however often the groups are compared as they grow), lift,
+    chance to beat control, sample ratio check."""
     return experiments.compare(
         control=(body.control.conversions, body.control.n),
         variant=(body.variant.conversions, body.variant.n),
@@ -250,17 +278,18 @@ class AttributionQuery(BaseModel):
 
 @router.post("/attribution", response_model=AttributionResult)
 def attribute(body: AttributionQuery, ctx: ContextDep, who: ReadPrincipal) -> AttributionResult:
-    """Credit conversions to the messages that preceded them, with every model."""
-    with open_engine(ctx.store, who.workspace_id) as engine:
-        return attribution.store_attribution(
-            engine,
-            conversion_event=body.conversion_event,
-            by=body.by,
-            lookback=timedelta(days=body.lookback_days),
-            half_life=timedelta(days=body.half_life_days),
-            start=body.start,
-            end=body.end,
-        )
+    """Credit the conversions in ``[start, end)`` to the messages sent to the customer before
+    them (the same lookback for every path), with every model."""
+    return service.attribute_conversions(
+        ctx,
+        workspace_id=who.workspace_id,
+        conversion_event=body.conversion_event,
+        by=body.by,
+        lookback=timedelta(days=body.lookback_days),
+        half_life=timedelta(days=body.half_life_days),
+        start=body.start,
+        end=body.end,
+    )
 
 
 class ScoreRequest(BaseModel):
@@ -270,19 +299,32 @@ class ScoreRequest(BaseModel):
 
 @router.post("/scores", response_model=ScoreSummary)
 def score(body: ScoreRequest, who: ReadPrincipal) -> ScoreSummary:
-    """Survey responses (CSAT, NPS, stars, CES) summarised on the 0-100 scale."""
+    """Survey answers (CSAT, NPS, stars, CES) on the one satisfaction scale (top-2-box share),
+    with the mean answer and, for NPS, its groups."""
     return scores.summarise(body.scale, body.responses)
 
 
-class JourneyScoreRequest(BaseModel):
-    components: dict[str, float | None]
-    weights: dict[str, float] | None = None
-
-
-@router.post("/scores/journey", response_model=JourneyScore)
-def journey_score(body: JourneyScoreRequest, who: ReadPrincipal) -> JourneyScore:
-    """One 0-100 journey score from weighted KPIs."""
-    return scores.journey_score(body.components, body.weights)
+@router.get("/journeys/{journey_id}/score", response_model=JourneyScore)
+def journey_score(
+    journey_id: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    version: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> JourneyScore:
+    """The journey's score from its own data: conversion against the goal's target,
+    satisfaction (top-2-box), effort (no support contact) and sentiment, with the weights, the
+    coverage and why a component is not measured."""
+    return service.journey_score(
+        ctx,
+        workspace_id=who.workspace_id,
+        journey=journey_id,
+        version=version,
+        start=start,
+        end=end,
+        now=ctx.clock.now(),
+    )
 
 
 @router.get("/alerts", response_model=Page[Alert])

@@ -1,8 +1,17 @@
 """Attribution: how much of each conversion (and its revenue) each channel earned.
 
 Input: ``touchpoints`` (one row per contact: case, channel, timestamp) and ``conversions``
-(case, timestamp, value; the first conversion of a case counts). Touchpoints after a case's
-conversion are ignored. Heuristic models are computed in DuckDB:
+(case, timestamp, value). Paths are built the same way for every case:
+
+* every conversion inside the analysis window ``[start, end)`` ends a **converting path**: the
+  case's touchpoints of the ``lookback`` before it, after the case's previous conversion (those
+  belong to that one);
+* a case with touchpoints in the window after its last conversion has a **non-converting
+  path**: those touchpoints of the ``lookback`` before its last one. A case that converts after
+  the window, within ``lookback`` of its end, has none: it is not known not to convert, and its
+  conversion is outside the window.
+
+Heuristic models (computed in DuckDB) share each conversion among its path's touchpoints:
 
 * ``first_touch`` / ``last_touch``: all credit to the first / last touchpoint;
 * ``linear``: equal shares;
@@ -15,6 +24,10 @@ conversion are ignored. Heuristic models are computed in DuckDB:
 CONVERSION and NULL) built from converting and non-converting paths; a channel's removal effect
 is the relative drop of the conversion probability when the channel is removed (its
 transitions lead to NULL); conversions are shared in proportion to the removal effects.
+
+Over the store (``store_attribution``) the touchpoints are the messages *sent to the customer*
+(``TouchCategories``: customer-facing channels, without internal messages such as agent tasks,
+CRM webhooks and account-owner notices), at the time they were sent.
 """
 
 from __future__ import annotations
@@ -30,6 +43,8 @@ from partitur.analytics.engine import AnalyticsEngine, naive_utc
 from partitur.core.errors import ValidationFailed
 
 MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based", "markov")
+#: "no limit" for the lookback and the window, in seconds
+_FOREVER = 10**11
 
 
 def attribute(
@@ -41,8 +56,12 @@ def attribute(
     timestamp: str = "timestamp",
     value: str | None = "value",
     half_life: timedelta = timedelta(days=7),
+    lookback: timedelta | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> AttributionResult:
-    """Attribute conversions of pandas/Arrow tables to channels with every model."""
+    """Attribute conversions of pandas/Arrow tables to channels with every model (``lookback``
+    None: no limit; ``start``/``end``: the analysis window, naive or UTC times)."""
     if half_life.total_seconds() <= 0:
         raise ValidationFailed("half_life must be positive", field="half_life")
     con = duckdb.connect(":memory:")
@@ -67,31 +86,94 @@ def attribute(
                 FROM _tp_src WHERE "{channel}" IS NOT NULL"""
         )
         con.execute(
-            f"""CREATE TEMP TABLE _cv AS SELECT CAST("{case}" AS VARCHAR) AS c,
-                       min(CAST("{timestamp}" AS TIMESTAMP)) AS t,
-                       coalesce(arg_min({val}, CAST("{timestamp}" AS TIMESTAMP)), 0) AS v
-                FROM _cv_src GROUP BY 1"""
+            f"""CREATE TEMP TABLE _cvall AS SELECT CAST("{case}" AS VARCHAR) AS c,
+                       CAST("{timestamp}" AS TIMESTAMP) AS t, coalesce({val}, 0) AS v
+                FROM _cv_src"""
         )
+        _paths(con, lookback=lookback, start=_naive(start), end=_naive(end))
         return _attribute_sql(con, half_life)
     finally:
         con.close()
 
 
+def _naive(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is None:
+        return moment
+    converted: datetime = naive_utc(moment, "start")
+    return converted
+
+
+def _paths(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    lookback: timedelta | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> None:
+    """From ``_tp(c, ch, t)`` and ``_cvall(c, t, v)`` (every conversion), the conversions in
+    the window ``_cv(p, c, t, v, prev)`` and every path's touchpoints ``_path(p, ch, t, conv)``
+    (``p``: the path, one per conversion and one per case that did not convert)."""
+    params = {
+        "lookback": int(lookback.total_seconds()) if lookback is not None else _FOREVER,
+        "start": start,
+        "end": end,
+    }
+    window = "($start IS NULL OR t >= $start::TIMESTAMP) AND ($end IS NULL OR t < $end::TIMESTAMP)"
+    # every conversion in the window is one path, from the case's previous conversion on
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _cv AS
+            WITH ordered AS (
+                SELECT c, t, v, lag(t) OVER (PARTITION BY c ORDER BY t) AS prev,
+                       row_number() OVER (PARTITION BY c ORDER BY t) AS k
+                FROM _cvall)
+            SELECT c || '#' || k AS p, c, t, v, prev FROM ordered WHERE {window}""",
+        {"start": start, "end": end},
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _path AS
+        WITH converting AS (
+                 SELECT cv.p, tp.ch, tp.t, true AS conv FROM _tp tp JOIN _cv cv USING (c)
+                 WHERE tp.t <= cv.t AND tp.t >= cv.t - to_seconds($lookback::BIGINT)
+                   AND (cv.prev IS NULL OR tp.t > cv.prev)),
+             censored AS (  -- converts after the window, within the lookback of its end
+                 SELECT DISTINCT c FROM _cvall
+                 WHERE $end IS NOT NULL AND t >= $end::TIMESTAMP
+                   AND t < $end::TIMESTAMP + to_seconds($lookback::BIGINT)),
+             latest AS (  -- each case's last conversion before the end of the window
+                 SELECT c, max(t) AS prev FROM _cvall
+                 WHERE $end IS NULL OR t < $end::TIMESTAMP GROUP BY 1),
+             open AS (  -- touches after the last conversion, before the end of the window
+                 SELECT tp.c, tp.ch, tp.t FROM _tp tp LEFT JOIN latest l USING (c)
+                 WHERE (l.prev IS NULL OR tp.t > l.prev)
+                   AND ($end IS NULL OR tp.t < $end::TIMESTAMP)
+                   AND tp.c NOT IN (SELECT c FROM censored)),
+             last_touch AS (
+                 SELECT c, max(t) AS last FROM open
+                 WHERE $start IS NULL OR t >= $start::TIMESTAMP GROUP BY 1)
+        SELECT * FROM converting
+        UNION ALL
+        SELECT o.c || '#open' AS p, o.ch, o.t, false AS conv FROM open o
+        JOIN last_touch lt USING (c)
+        WHERE o.t >= lt.last - to_seconds($lookback::BIGINT)""",
+        params,
+    )
+
+
 def _attribute_sql(con: duckdb.DuckDBPyConnection, half_life: timedelta) -> AttributionResult:
-    """Attribution over temp tables ``_tp(c, ch, t)`` and ``_cv(c, t, v)``."""
+    """Attribution over the temp tables ``_cv(p, t, v)`` and ``_path(p, ch, t, conv)``."""
     half = float(half_life.total_seconds())
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _w AS
-        WITH j AS (SELECT tp.c, tp.ch, tp.t, cv.t AS ct, cv.v FROM _tp tp JOIN _cv cv USING (c)
-                   WHERE tp.t <= cv.t),
-             r AS (SELECT *, row_number() OVER (PARTITION BY c ORDER BY t, ch) AS rn,
-                          count(*) OVER (PARTITION BY c) AS n,
+        WITH j AS (SELECT path.p, path.ch, path.t, cv.t AS ct, cv.v FROM _path path
+                   JOIN _cv cv USING (p) WHERE path.conv),
+             r AS (SELECT *, row_number() OVER (PARTITION BY p ORDER BY t, ch) AS rn,
+                          count(*) OVER (PARTITION BY p) AS n,
                           pow(2.0, -epoch(ct - t) / {half}) AS decay FROM j)
-        SELECT c, ch, v,
+        SELECT p, ch, v,
                CASE WHEN rn = 1 THEN 1.0 ELSE 0.0 END AS first_touch,
                CASE WHEN rn = n THEN 1.0 ELSE 0.0 END AS last_touch,
                1.0 / n AS linear,
-               decay / sum(decay) OVER (PARTITION BY c) AS time_decay,
+               decay / sum(decay) OVER (PARTITION BY p) AS time_decay,
                CASE WHEN n = 1 THEN 1.0 WHEN n = 2 THEN 0.5
                     WHEN rn = 1 OR rn = n THEN 0.4 ELSE 0.2 / (n - 2) END AS position_based
         FROM r"""
@@ -110,7 +192,7 @@ def _attribute_sql(con: duckdb.DuckDBPyConnection, half_life: timedelta) -> Attr
                 )
             )
     totals = con.execute(
-        "SELECT count(*), coalesce(sum(v), 0) FROM _cv WHERE c IN (SELECT c FROM _w)"
+        "SELECT count(*), coalesce(sum(v), 0) FROM _cv WHERE p IN (SELECT p FROM _w)"
     ).fetchone()
     assert totals is not None
     conversions, revenue = int(totals[0]), float(totals[1])
@@ -123,20 +205,27 @@ def _attribute_sql(con: duckdb.DuckDBPyConnection, half_life: timedelta) -> Attr
         )
     for m in MODELS:
         models[m].sort(key=lambda credit: (-credit.conversions, credit.channel))
+    paths = con.execute(
+        "SELECT count(DISTINCT p) FILTER (WHERE conv), count(DISTINCT p) FILTER (WHERE NOT conv) "
+        "FROM _path"
+    ).fetchone()
+    assert paths is not None
     return AttributionResult(
-        conversions=conversions, revenue=revenue, models=models, removal_effects=effects
+        conversions=conversions,
+        revenue=revenue,
+        models=models,
+        removal_effects=effects,
+        converting_paths=int(paths[0]),
+        non_converting_paths=int(paths[1]),
     )
 
 
 def _markov(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
-    # transitions of every path (touchpoints up to the conversion, or all of them when the case
-    # never converted), counted in SQL
+    # transitions of every path, counted in SQL
     edges = con.execute(
         """
-        WITH p AS (SELECT tp.c, tp.ch, tp.t, cv.c IS NOT NULL AS conv FROM _tp tp
-                   LEFT JOIN _cv cv USING (c) WHERE cv.t IS NULL OR tp.t <= cv.t),
-             o AS (SELECT c, ch, conv, lag(ch) OVER w AS prev, lead(ch) OVER w AS nxt
-                   FROM p WINDOW w AS (PARTITION BY c ORDER BY t, ch)),
+        WITH o AS (SELECT p, ch, conv, lag(ch) OVER w AS prev, lead(ch) OVER w AS nxt
+                   FROM _path WINDOW w AS (PARTITION BY p ORDER BY t, ch)),
              e AS (SELECT '(start)' AS a, ch AS b FROM o WHERE prev IS NULL
                    UNION ALL SELECT ch, nxt FROM o WHERE nxt IS NOT NULL
                    UNION ALL SELECT ch, CASE WHEN conv THEN '(conversion)' ELSE '(null)' END
@@ -180,43 +269,58 @@ def store_attribution(
     engine: AnalyticsEngine,
     *,
     conversion_event: str,
+    customer_channels: list[str],
+    internal_builtins: list[str] = (),  # type: ignore[assignment]
     by: str = "channel",
     lookback: timedelta = timedelta(days=30),
     start: datetime | None = None,
     end: datetime | None = None,
     half_life: timedelta = timedelta(days=7),
 ) -> AttributionResult:
-    """Attribute ``conversion_event`` events (value: ``properties.revenue``) to the messages
-    sent to the profile within ``lookback`` before, by ``channel`` or ``template``."""
+    """Attribute ``conversion_event`` events (value: ``properties.revenue``) in the window to
+    the messages sent to the customer before them, by ``channel``, ``template`` or
+    ``category``. Only messages on ``customer_channels`` count, without built-in messages named
+    in ``internal_builtins`` (``payload.builtin``: e.g. notices to an account owner)."""
     if by not in {"channel", "template", "category"}:
         raise ValidationFailed("by must be channel, template or category", field="by")
+    if lookback.total_seconds() <= 0:
+        raise ValidationFailed("lookback must be positive", field="lookback")
     engine.require("events", "messages")
-    where = ["event = $conv", "profile_id IS NOT NULL"]
-    params: dict[str, Any] = {"conv": conversion_event}
-    if start is not None:
-        where.append('"timestamp" >= $start')
-        params["start"] = naive_utc(start, "start")
-    if end is not None:
-        where.append('"timestamp" < $end')
-        params["end"] = naive_utc(end, "end")
+    if not customer_channels:
+        raise ValidationFailed("name at least one customer channel", field="customer_channels")
     engine.query(
-        f"""CREATE OR REPLACE TEMP TABLE _cv AS
-            SELECT profile_id AS c, min("timestamp") AS t,
-                   coalesce(arg_min(TRY_CAST(json_extract_string(properties, '$.revenue')
-                                             AS DOUBLE), "timestamp"), 0) AS v
-            FROM events WHERE {" AND ".join(where)} GROUP BY 1""",
-        params,
+        """CREATE OR REPLACE TEMP TABLE _cvall AS
+            SELECT profile_id AS c, "timestamp" AS t,
+                   coalesce(TRY_CAST(json_extract_string(properties, '$.revenue') AS DOUBLE), 0)
+                       AS v
+            FROM events WHERE event = $conv AND profile_id IS NOT NULL""",
+        {"conv": conversion_event},
+    )
+    builtin = (
+        "AND coalesce(json_extract_string(m.payload, '$.builtin'), '') NOT IN "
+        "(SELECT unnest($internal::VARCHAR[]))"
+        if internal_builtins and "payload" in engine.columns.get("messages", {})
+        else ""
     )
     engine.query(
         f"""CREATE OR REPLACE TEMP TABLE _tp AS
             SELECT m.profile_id AS c, CAST(m.{by} AS VARCHAR) AS ch, m.sent_at AS t
-            FROM messages m LEFT JOIN _cv ON _cv.c = m.profile_id
+            FROM messages m
             WHERE m.sent_at IS NOT NULL AND m.{by} IS NOT NULL
-              AND (_cv.t IS NULL OR m.sent_at >= _cv.t - to_seconds($lb::BIGINT))""",
-        {"lb": int(lookback.total_seconds())},
+              AND m.channel IN (SELECT unnest($channels::VARCHAR[])) {builtin}""",
+        {
+            "channels": list(customer_channels),
+            **({"internal": list(internal_builtins)} if builtin else {}),
+        },
     )
     try:
+        _paths(
+            engine.con,
+            lookback=lookback,
+            start=naive_utc(start, "start"),
+            end=naive_utc(end, "end"),
+        )
         return _attribute_sql(engine.con, half_life)
     finally:
-        for name in ("_cv", "_tp", "_w"):
+        for name in ("_cvall", "_cv", "_tp", "_path", "_w"):
             engine.query(f"DROP TABLE IF EXISTS {name}")

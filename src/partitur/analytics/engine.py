@@ -17,8 +17,9 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +253,40 @@ class AnalyticsEngine:
                 f'CREATE OR REPLACE TEMP TABLE "copy_{table}" AS SELECT *{exclude} FROM "{table}"'
             )
             self.con.execute(f'CREATE OR REPLACE VIEW "{table}" AS SELECT * FROM "copy_{table}"')
+
+    def materialize_events(
+        self,
+        *,
+        since: datetime,
+        until: datetime,
+        columns: tuple[str, ...],
+        names: Iterable[str] | None = None,
+    ) -> None:
+        """Copy the workspace's events of ``[since, until)`` with only ``columns`` (names of
+        the store's ``events`` columns), and only those called one of ``names`` when given,
+        into DuckDB's memory once, and let the ``events`` view read the copy: for a caller
+        about to run many queries over one period (a journey map's measurement runs one per
+        touchpoint). The store is then scanned once; queries see nothing outside the copy, and
+        the copy does not follow later commits."""
+        self.require("events")
+        known = self.columns["events"]
+        chosen = [c for c in dict.fromkeys(("timestamp", *columns)) if c in known]
+        # names from the store's own catalogue, safe to quote
+        listed = ", ".join(f'"{c}"' for c in chosen)
+        params: dict[str, Any] = {
+            "since": naive_utc(since, "since"),
+            "until": naive_utc(until, "until"),
+        }
+        only = ""
+        if names is not None:
+            only = " AND event IN (SELECT unnest($names))"
+            params["names"] = sorted(set(names))
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE copy_events AS SELECT {listed} FROM events "
+            f"WHERE timestamp >= $since AND timestamp < $until{only}",
+            params,
+        )
+        self.con.execute('CREATE OR REPLACE VIEW "events" AS SELECT * FROM copy_events')
 
     def close(self) -> None:
         self.con.close()

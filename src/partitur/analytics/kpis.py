@@ -2,8 +2,9 @@
 channel outbox ``messages``.
 
 Time to goal is ``converted_at - entered_at``; the median and p90 interpolate linearly
-(``quantile_cont``). Cost per sent message is the configured channel cost when one is given for
-the channel, else the cost recorded on the message, else 0.
+(``quantile_cont``). The success forecast is ``ml.journey_success``'s cure-rate model. Cost per
+sent message is the configured channel cost when one is given for the channel, else the cost
+recorded on the message, else 0.
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ from typing import Any
 from partitur.analytics.contracts import ExitReason, JourneyKpis, KpiPoint, NodeKpis
 from partitur.analytics.engine import AnalyticsEngine, naive_utc
 from partitur.core.errors import ValidationFailed
-from partitur.ml import journey_success
+from partitur.ml import service as ml
 
 _CONVERTED = "(status = 'converted' OR converted_at IS NOT NULL)"
 
 
-def _instance_filter(
+def instance_filter(
     journey_id: str,
     version: int | None,
     start: datetime | None,
     end: datetime | None,
     engine: AnalyticsEngine | None = None,
 ) -> tuple[str, dict[str, Any]]:
+    """SQL and parameters selecting a journey's instances (of ``version``, entered in
+    ``[start, end)``) without test profiles."""
     where = ["journey_id = $journey_id"]
     if engine is not None and "is_test" in engine.columns.get("journey_instances", {}):
         where.append("NOT coalesce(is_test, false)")  # test sends are not customers
@@ -76,7 +79,7 @@ def journey_kpis(
     ``inactive_after``) needs ``now`` and ``journey_transitions``.
     """
     engine.require("journey_instances")
-    where, params = _instance_filter(journey_id, version, start, end, engine)
+    where, params = instance_filter(journey_id, version, start, end, engine)
     row = engine.query(
         f"""
         SELECT count(*) AS entered,
@@ -150,33 +153,65 @@ def journey_kpis(
         assert inactive is not None
         result.inactive = int(inactive[0])
         result.inactive_share = result.inactive / active if active else None
-    if now is not None and active:
-        _forecast(engine, result, where, params, now)
+    if now is not None and entered:
+        _forecast(engine, result, journey_id, where, params, now)
     return result
 
 
 def _forecast(
-    engine: AnalyticsEngine, result: JourneyKpis, where: str, params: dict[str, Any], now: datetime
+    engine: AnalyticsEngine,
+    result: JourneyKpis,
+    journey_id: str,
+    where: str,
+    params: dict[str, Any],
+    now: datetime,
 ) -> None:
-    """Journey success probability: from the instances so far (running ones censored), the
-    chance that an instance of each age reaches the goal, summed over the active instances."""
-    relation = (
-        "(SELECT entered_at, converted_at AS goal_at,"
-        " CASE WHEN converted_at IS NULL THEN ended_at END AS left_at"
-        f" FROM journey_instances WHERE {where})"
-    )
-    args = {**params, "now": naive_utc(now, "now"), "bucket": 24.0, "buckets": 30}
-    # one scan: the curve's counts and, per age bucket, the instances still running
-    rows = engine.query(
-        journey_success.BUCKET_SQL.format(relation=relation, where="true"), args
+    """Journey success forecast (``ml.service.forecast_journey_success``, which describes the
+    model): the horizon and the older cohorts from all of the journey's instances, the forecast
+    for the selected ones. Leaves the figures ``None`` and says why in ``forecast_note`` when
+    the older cohorts have too few conversions."""
+    journey_where, journey_params = instance_filter(journey_id, None, None, None, engine)
+    columns = "entered_at, converted_at AS goal_at, ended_at"
+    every = f"(SELECT {columns} FROM journey_instances WHERE {journey_where})"
+    selected = f"(SELECT {columns} FROM journey_instances WHERE {where})"
+    base = {"now": naive_utc(now, "now")}
+    durations = engine.query(
+        ml.DURATION_SQL.format(relation=every, where="true"),
+        {**journey_params, **base, "cap": ml.MAX_HORIZON_HOURS},
     ).fetchall()
-    curve = journey_success.curve_from_counts(rows, bucket_hours=24.0, buckets=30)
-    expected = sum(int(row[4]) * curve.probability[int(row[0])] for row in rows)
-    result.expected_conversions = round(expected, 1)
-    result.success_probability = expected / result.active if result.active else None
-    result.forecast_conversion_rate = (
-        (result.converted + expected) / result.entered if result.entered else None
+    size = ml.MAX_HORIZON_HOURS + 1
+    horizon = ml.horizon_hours(ml.histogram(durations, size, 1), ml.histogram(durations, size, 2))
+    history_rows = engine.query(
+        ml.HISTORY_SQL.format(relation=every, where="true"),
+        {**journey_params, **base, "horizon": horizon},
+    ).fetchall()
+    cohort_rows = engine.query(
+        ml.COHORT_SQL.format(relation=selected, where="true"),
+        {**params, **base, "horizon": horizon},
+    ).fetchall()
+    history = ml.History(
+        horizon=horizon,
+        goals=ml.histogram(history_rows, horizon + 1, 1),
+        non_converter_ends=ml.histogram(history_rows, horizon + 1, 2),
     )
+    cohort = ml.Cohort(
+        entered=int(sum(r[1] + r[2] + r[3] for r in cohort_rows)),
+        converted=int(sum(r[1] for r in cohort_rows)),
+        ended=int(sum(r[2] for r in cohort_rows)),
+        active_by_age=ml.histogram(cohort_rows, horizon + 1, 3),
+    )
+    result.forecast_horizon_hours = horizon
+    result.forecast_history_conversions = history.conversions
+    try:
+        found = ml.forecast_journey_success(history, cohort)
+    except ValueError as exc:
+        result.forecast_note = str(exc)
+        return
+    result.expected_conversions = round(found.expected_conversions, 1)
+    result.success_probability = found.success_probability
+    result.forecast_conversion_rate = found.conversion_rate
+    result.forecast_conversion_rate_low = found.conversion_rate_low
+    result.forecast_conversion_rate_high = found.conversion_rate_high
 
 
 def node_kpis(
@@ -188,23 +223,35 @@ def node_kpis(
     end: datetime | None = None,
     channel_costs: dict[str, float] | None = None,
 ) -> list[NodeKpis]:
-    """Per node: instances that reached it, wait there, exited there (drop-off), and the
-    messages sent from it with their delivery funnel and cost."""
+    """Per node: instances that reached it, wait there, exited there (drop-off), and its
+    messages by outcome (``NodeKpis``: sent, delivered, opened, clicked, failed, not sent,
+    pending, with the most common reasons) and their cost."""
     engine.require("journey_instances", "journey_transitions")
-    where, params = _instance_filter(journey_id, version, start, end, engine)
+    where, params = instance_filter(journey_id, version, start, end, engine)
     has_messages = "messages" in engine.available
     cost, cost_params = _cost_expr(channel_costs)
+    # the reason of an outcome (the message's last error); stores without it give none
+    error = "error" if has_messages and _has_column(engine, "messages", "error") else "NULL"
     message_cte = (
         f"""msg AS (SELECT node_id,
                    count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent,
                    count(*) FILTER (WHERE delivered_at IS NOT NULL) AS delivered,
                    count(*) FILTER (WHERE opened_at IS NOT NULL) AS opened,
                    count(*) FILTER (WHERE clicked_at IS NOT NULL) AS clicked,
+                   count(*) FILTER (WHERE status IN ('failed', 'bounced')) AS failed,
+                   mode({error}) FILTER (WHERE status IN ('failed', 'bounced'))
+                       AS failure_reason,
+                   count(*) FILTER (WHERE status IN ('suppressed', 'capped')) AS not_sent,
+                   mode({error}) FILTER (WHERE status IN ('suppressed', 'capped'))
+                       AS not_sent_reason,
+                   count(*) FILTER (WHERE status IN ('queued', 'deferred', 'sending'))
+                       AS pending,
                    coalesce(sum({cost}) FILTER (WHERE sent_at IS NOT NULL), 0) AS cost
             FROM messages WHERE instance_id IN (SELECT id FROM inst) GROUP BY 1)"""
         if has_messages
         else """msg AS (SELECT NULL::VARCHAR AS node_id, 0 AS sent, 0 AS delivered, 0 AS opened,
-                   0 AS clicked, 0.0 AS cost WHERE false)"""
+                   0 AS clicked, 0 AS failed, NULL::VARCHAR AS failure_reason, 0 AS not_sent,
+                   NULL::VARCHAR AS not_sent_reason, 0 AS pending, 0.0 AS cost WHERE false)"""
     )
     rows = engine.rows(
         f"""
@@ -223,6 +270,9 @@ def node_kpis(
                coalesce(h.exited_here, 0) AS exited_here,
                coalesce(m.sent, 0) AS sent, coalesce(m.delivered, 0) AS delivered,
                coalesce(m.opened, 0) AS opened, coalesce(m.clicked, 0) AS clicked,
+               coalesce(m.failed, 0) AS failed, m.failure_reason,
+               coalesce(m.not_sent, 0) AS not_sent, m.not_sent_reason,
+               coalesce(m.pending, 0) AS pending,
                coalesce(m.cost, 0) AS cost
         FROM nodes n LEFT JOIN reached r USING (node_id) LEFT JOIN here h USING (node_id)
              LEFT JOIN msg m USING (node_id)
@@ -254,7 +304,7 @@ def kpi_timeseries(
     if interval not in {"hour", "day", "week", "month"}:
         raise ValidationFailed("interval must be hour, day, week or month", field="interval")
     engine.require("journey_instances")
-    where, params = _instance_filter(journey_id, version, start, end, engine)
+    where, params = instance_filter(journey_id, version, start, end, engine)
     rows = engine.query(
         f"""SELECT date_trunc('{interval}', entered_at) AS period, count(*) AS entered,
                count(*) FILTER (WHERE {_CONVERTED}) AS converted
@@ -270,6 +320,13 @@ def kpi_timeseries(
         )
         for p, e, c in rows
     ]
+
+
+def _has_column(engine: AnalyticsEngine, table: str, column: str) -> bool:
+    known = engine.columns.get(table)
+    if known is None:  # a table registered from a frame
+        known = {str(r[0]): "" for r in engine.query(f'DESCRIBE "{table}"').fetchall()}
+    return column in known
 
 
 def _float(value: Any) -> float | None:

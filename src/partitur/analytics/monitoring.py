@@ -262,7 +262,9 @@ def evaluation_window(
     return first, end
 
 
-HISTORY_HOURS = 4 * WEEK + 2 * WEEK  # baseline weeks + dispersion window
+#: hours read before the judged ones: the first 3 weeks have no baseline yet, the next 5 are
+#: judged (so their anomalies are cleaned out of the baseline) before the hours that count
+HISTORY_HOURS = 8 * WEEK
 
 
 def volume_series(
@@ -275,9 +277,9 @@ def volume_series(
 ) -> tuple[list[datetime], list[float], list[float | None]]:
     """Observed and expected hourly volume of the last ``hours`` before ``end_hour``, summed
     over the series that match ``source_id``/``event_name`` (all when not given)."""
-    from partitur.analytics.detection import seasonal_baseline
+    from partitur.analytics.detection import judge
 
-    first = end_hour - hours - 4 * WEEK
+    first = end_hour - hours - HISTORY_HOURS
     volume = hourly_volume(engine, first_hour=first, end_hour=end_hour)
     keep = [
         i
@@ -287,7 +289,8 @@ def volume_series(
     counts = (
         volume.counts[keep].sum(axis=0, keepdims=True) if keep else np.zeros((1, end_hour - first))
     )
-    base = seasonal_baseline(counts)[0, -hours:]
+    observed = np.where(np.cumsum(counts, axis=1) > 0, counts, np.nan)
+    base = judge(observed).expected[0, -hours:]
     moments = [volume.hour_at(c) for c in range(end_hour - first - hours, end_hour - first)]
     return (
         moments,

@@ -17,6 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from partitur.analytics.contracts import ProcessEdge, ProcessMap, ProcessNode, Variant
 from partitur.analytics.engine import AnalyticsEngine, naive_utc
@@ -34,6 +38,27 @@ def _ident(name: str, field: str, columns: list[str]) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _arrow(table: Any) -> pa.Table:
+    """The input as an Arrow table, without copying where the input is Arrow-backed."""
+    if isinstance(table, pa.Table):
+        return table
+    if isinstance(table, pd.DataFrame):
+        return pa.Table.from_pandas(table, preserve_index=False)
+    if isinstance(table, duckdb.DuckDBPyRelation):
+        return table.to_arrow_table()
+    raise ValidationFailed(
+        "a process map needs a pandas DataFrame, an Arrow table or a DuckDB relation",
+        field="table",
+    )
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Dictionary codes (int32, -1 for null) and the distinct values of a column."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+    return codes, encoded.dictionary
+
+
 def process_map(
     table: Any,
     *,
@@ -44,68 +69,87 @@ def process_map(
 ) -> ProcessMap:
     """The process map of ``table`` (pandas DataFrame, Arrow table or DuckDB relation).
 
-    Raises ``ValidationFailed`` naming the argument when a column is missing.
+    Case ids and activities are dictionary-encoded in Arrow first (a hash pass, no sort of the
+    strings), so DuckDB orders and groups small integers. Raises ``ValidationFailed`` naming
+    the argument when a column is missing.
     """
+    arrow = _arrow(table)
+    columns = [str(c) for c in arrow.column_names]
+    for name, field in ((case, "case"), (activity, "activity"), (timestamp, "timestamp")):
+        if name not in columns:
+            raise ValidationFailed(
+                f"column {name!r} not in the table ({', '.join(columns)})", field=field
+            )
+    case_codes, _ = _codes(arrow.column(case))
+    activities = arrow.column(activity)
+    if not pa.types.is_string(activities.type) and not pa.types.is_large_string(activities.type):
+        activities = pc.cast(activities, pa.string())
+    activity_codes, values = _codes(activities)
+    names = [str(v) for v in values.to_pylist()]
+    # codes in name order (1-based): events at the same moment are ordered by activity name
+    rank = np.empty(len(names), dtype=np.int32)
+    rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(
+        1, len(names) + 1, dtype=np.int32
+    )
+    k = np.where(activity_codes >= 0, rank[np.maximum(activity_codes, 0)], 0).astype(np.int32)
+    stamps = arrow.column(timestamp)
+    encoded = pa.table({"c": case_codes, "k": k, "t": stamps})
     con = duckdb.connect(":memory:")
     try:
-        con.register("_log_source", table)
-        columns = [str(c[0]) for c in con.execute("DESCRIBE _log_source").fetchall()]
-        c = _ident(case, "case", columns)
-        a = _ident(activity, "activity", columns)
-        t = _ident(timestamp, "timestamp", columns)
-        con.execute(
-            f"""CREATE TEMP VIEW _log AS
-                SELECT {c} AS c, CAST({a} AS VARCHAR) AS a,
-                       CAST({t} AS TIMESTAMP) AS t
-                FROM _log_source WHERE {c} IS NOT NULL AND {a} IS NOT NULL AND {t} IS NOT NULL"""
+        con.register("_log_source", encoded)
+        moment = (
+            "epoch_us(t)"
+            if pa.types.is_timestamp(stamps.type)
+            else ("epoch_us(CAST(t AS TIMESTAMP))")
         )
-        return _process_map_sql(con, "_log", top_variants)
+        con.execute(
+            f"""CREATE TEMP VIEW _log AS SELECT c, k, {moment} AS t FROM _log_source
+                WHERE c >= 0 AND k > 0 AND t IS NOT NULL"""
+        )
+        return _process_map_sql(con, "_log", sorted(names), top_variants)
     finally:
         con.close()
 
 
-def _process_map_sql(con: duckdb.DuckDBPyConnection, source: str, top_variants: int) -> ProcessMap:
-    """Process map of a relation with columns ``c`` (case), ``a`` (activity), ``t`` (time).
+def _process_map_sql(
+    con: duckdb.DuckDBPyConnection, source: str, activities: list[str], top_variants: int
+) -> ProcessMap:
+    """Process map of a relation with columns ``c`` (case), ``k`` (activity code: position in
+    ``activities``, 1-based, which is sorted by name) and ``t`` (time in microseconds).
 
-    Activities are coded as small integers first (cheaper sorting and grouping); a variant is
-    keyed by ``sum(hash(code, position))`` over its events, an order-free aggregate, and only
-    the top variants are spelled out from one representative case each.
+    A variant is keyed by ``sum(hash(code, position))`` over its events, an order-free
+    aggregate, and only the top variants are spelled out from one representative case each.
     """
     if top_variants < 0:
         raise ValidationFailed("top_variants cannot be negative", field="top_variants")
-    activities = [
-        str(r[0]) for r in con.execute(f"SELECT DISTINCT a FROM {source} ORDER BY a").fetchall()
-    ]
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _ordered AS
             SELECT c, k, t, lead(k) OVER w AS nk, lead(t) OVER w AS nt,
                    row_number() OVER w AS rn
-            FROM (SELECT c, t, list_position($acts, a)::INTEGER AS k FROM {source})
-            WINDOW w AS (PARTITION BY c ORDER BY t, k)""",
-        {"acts": activities},
+            FROM {source}
+            WINDOW w AS (PARTITION BY c ORDER BY t, k)"""
     )
     try:
         names = {i + 1: a for i, a in enumerate(activities)}
         names[0], names[-1] = START, END
         nodes = con.execute(
-            """SELECT k, sum(n) AS events, count(*) AS cases
-               FROM (SELECT k, c, count(*) AS n FROM _ordered GROUP BY k, c)
-               GROUP BY k ORDER BY events DESC, k"""
+            """SELECT k, count(*) AS events, count(DISTINCT c) AS cases
+               FROM _ordered GROUP BY k ORDER BY events DESC, k"""
         ).fetchall()
         edges = con.execute(
             """
             WITH e AS (
-                SELECT c, k AS s, nk AS d, epoch(nt - t) AS dur FROM _ordered
+                SELECT k AS s, nk AS d, (nt - t) / 1e6 AS dur FROM _ordered
                 WHERE nk IS NOT NULL
-                UNION ALL SELECT c, 0, k, NULL FROM _ordered WHERE rn = 1
-                UNION ALL SELECT c, k, -1, NULL FROM _ordered WHERE nk IS NULL)
+                UNION ALL SELECT 0, k, NULL FROM _ordered WHERE rn = 1
+                UNION ALL SELECT k, -1, NULL FROM _ordered WHERE nk IS NULL)
             SELECT s, d, count(*) AS n, avg(dur), median(dur)
             FROM e GROUP BY s, d ORDER BY n DESC, s, d
             """
         ).fetchall()
         variants = con.execute(
             f"""
-            WITH v AS (SELECT c, sum(hash(k, rn)) AS key, epoch(max(t) - min(t)) AS dur
+            WITH v AS (SELECT c, sum(hash(k, rn)) AS key, (max(t) - min(t)) / 1e6 AS dur
                        FROM _ordered GROUP BY c),
                  top AS (SELECT key, count(*) AS n, median(dur) AS dur, min(c) AS example,
                                 sum(count(*)) OVER () AS total
@@ -148,6 +192,24 @@ def _process_map_sql(con: duckdb.DuckDBPyConnection, source: str, top_variants: 
     )
 
 
+def _coded_log(
+    engine: AnalyticsEngine, name: str, select: str, params: dict[str, Any]
+) -> list[str]:
+    """Create temp table ``name`` (c, k, t in microseconds) from ``select`` (columns c, a, t)
+    and return the activity names in code order."""
+    engine.query(f"CREATE OR REPLACE TEMP TABLE {name}_raw AS {select}", params)
+    activities = [
+        str(r[0]) for r in engine.query(f"SELECT DISTINCT a FROM {name}_raw ORDER BY a").fetchall()
+    ]
+    engine.query(
+        f"""CREATE OR REPLACE TEMP TABLE {name} AS
+            SELECT c, list_position($acts, a)::INTEGER AS k, epoch_us(t) AS t FROM {name}_raw""",
+        {"acts": activities},
+    )
+    engine.query(f"DROP TABLE IF EXISTS {name}_raw")
+    return activities
+
+
 def journey_process_map(
     engine: AnalyticsEngine,
     *,
@@ -162,14 +224,15 @@ def journey_process_map(
     if version is not None:
         where += " AND version = $version"
         params["version"] = version
-    engine.query(
-        f"""CREATE OR REPLACE TEMP TABLE _journey_log AS
-            SELECT CAST(instance_id AS VARCHAR) AS c, CAST(node_id AS VARCHAR) AS a, "at" AS t
+    activities = _coded_log(
+        engine,
+        "_journey_log",
+        f"""SELECT CAST(instance_id AS VARCHAR) AS c, CAST(node_id AS VARCHAR) AS a, "at" AS t
             FROM journey_transitions WHERE {where}""",
         params,
     )
     try:
-        return _process_map_sql(engine.con, "_journey_log", top_variants)
+        return _process_map_sql(engine.con, "_journey_log", activities, top_variants)
     finally:
         engine.query("DROP TABLE IF EXISTS _journey_log")
 
@@ -197,9 +260,10 @@ def conversion_paths(
         where.append('"timestamp" < $end')
         params["end"] = naive_utc(end, "end")
     params["lookback"] = int(lookback.total_seconds())
-    engine.query(
-        f"""CREATE OR REPLACE TEMP TABLE _conv_log AS
-            WITH ev AS (SELECT coalesce(profile_id, user_id, anonymous_id) AS actor,
+    activities = _coded_log(
+        engine,
+        "_conv_log",
+        f"""WITH ev AS (SELECT coalesce(profile_id, user_id, anonymous_id) AS actor,
                                "timestamp" AS ts, event FROM events WHERE event IS NOT NULL),
                  conv AS (SELECT actor, min(ts) AS at FROM ev
                           WHERE {" AND ".join(where).replace('"timestamp"', "ts")}
@@ -211,6 +275,6 @@ def conversion_paths(
         params,
     )
     try:
-        return _process_map_sql(engine.con, "_conv_log", top_variants)
+        return _process_map_sql(engine.con, "_conv_log", activities, top_variants)
     finally:
         engine.query("DROP TABLE IF EXISTS _conv_log")

@@ -8,8 +8,12 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from partitur.analytics.contracts import Alert, MonitorConfig
-from partitur.analytics.tables import analytics_alerts, analytics_monitor_config
+from partitur.analytics.contracts import Alert, ExperimentDecision, MonitorConfig
+from partitur.analytics.tables import (
+    analytics_alerts,
+    analytics_monitor_config,
+    experiment_decisions,
+)
 
 
 def get_config(conn: Connection, workspace_id: str) -> MonitorConfig:
@@ -123,3 +127,54 @@ def mark_emitted(conn: Connection, ids: list[int]) -> None:
             .where(analytics_alerts.c.id.in_(ids))
             .values(event_emitted=True)
         )
+
+
+def insert_decision(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    journey_id: str,
+    version: int,
+    split_node: str,
+    decision: ExperimentDecision,
+    report: dict[str, Any],
+) -> None:
+    assert decision.arm is not None and decision.decided_at is not None
+    conn.execute(
+        experiment_decisions.insert().values(
+            workspace_id=workspace_id,
+            journey_id=journey_id,
+            version=version,
+            split_node=split_node,
+            status=decision.status,
+            arm=decision.arm,
+            reason=decision.reason,
+            decided_at=decision.decided_at,
+            report=report,
+        )
+    )
+
+
+def decisions_of(
+    conn: Connection, *, workspace_id: str, journey_id: str, version: int
+) -> dict[str, ExperimentDecision]:
+    """The recorded decisions of a journey version by split node."""
+    rows = conn.execute(
+        select(
+            experiment_decisions.c.split_node,
+            experiment_decisions.c.status,
+            experiment_decisions.c.arm,
+            experiment_decisions.c.reason,
+            experiment_decisions.c.decided_at,
+        ).where(
+            experiment_decisions.c.workspace_id == workspace_id,
+            experiment_decisions.c.journey_id == journey_id,
+            experiment_decisions.c.version == version,
+        )
+    ).all()
+    return {
+        r.split_node: ExperimentDecision(
+            status=r.status, arm=r.arm, reason=r.reason, decided_at=r.decided_at
+        )
+        for r in rows
+    }

@@ -53,3 +53,25 @@ analytics_monitor_config = Table(
     Column("config", JsonDoc, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+#: The auto-winner's decisions: when and why a journey split got its winner, with the figures
+#: it was decided on (the routing itself is the journey version's ``winners``).
+experiment_decisions = Table(
+    "analytics_experiment_decisions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("workspace_id", String(40), nullable=False),
+    Column("journey_id", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("split_node", String(100), nullable=False),
+    # winner | control_better | guardrail
+    Column("status", String(30), nullable=False),
+    Column("arm", String(50), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+    # the ExperimentReport the decision was taken on
+    Column("report", JsonDoc, nullable=False),
+    UniqueConstraint(
+        "workspace_id", "journey_id", "version", "split_node", name="uq_analytics_experiment"
+    ),
+)

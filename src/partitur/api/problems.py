@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +16,9 @@ from partitur.core.errors import PartiturError
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+#: The response header (and the header a proxy may send) that names a request.
+REQUEST_ID_HEADER = "X-Request-Id"
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
@@ -45,8 +50,19 @@ def validation_problem(exc: RequestValidationError, path: str) -> JSONResponse:
     )
 
 
-def unexpected_problem(path: str) -> JSONResponse:
-    log.exception("unhandled error path=%s", path)
+def new_request_id(offered: str | None = None) -> str:
+    """The id of a request: the caller's ``X-Request-Id`` when it is a plain token (a proxy in
+    front may have set it), else a new random one."""
+    if offered and _REQUEST_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex
+
+
+def unexpected_problem(path: str, request_id: str | None = None) -> JSONResponse:
+    """A 500 that names the request id, which the log line carries too, so a person who sees
+    the error can be matched to its traceback."""
+    request_id = request_id or new_request_id()
+    log.exception("unhandled error path=%s request_id=%s", path, request_id)
     return problem_response(
         500,
         {
@@ -55,6 +71,7 @@ def unexpected_problem(path: str) -> JSONResponse:
             "status": 500,
             "detail": "an unexpected error occurred; it has been logged",
             "instance": path,
+            "request_id": request_id,
         },
     )
 
@@ -83,4 +100,4 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return unexpected_problem(request.url.path)
+        return unexpected_problem(request.url.path, getattr(request.state, "request_id", None))

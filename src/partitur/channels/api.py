@@ -110,15 +110,9 @@ def get_message(message_id: str, ctx: ContextDep, principal: ReadPrincipal) -> M
 @router.post("/dispatch", response_model=DispatchReport)
 def dispatch_now(ctx: ContextDep, principal: AdminPrincipal) -> DispatchReport:
     """Run one dispatcher pass now (the worker does this continuously)."""
-    from partitur.channels.dispatch import Dispatcher
-
     if principal.workspace_id != ctx.workspace_id:
         raise Forbidden("the dispatcher runs for the served workspace only")
-    dispatcher = Dispatcher(ctx)
-    try:
-        report = dispatcher.run_once(ctx.clock.now())
-    finally:
-        dispatcher.close()
+    report = service.dispatch_due(ctx)
     with ctx.store.begin() as conn:
         service.record_manual_dispatch(
             conn,

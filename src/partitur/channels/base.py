@@ -82,6 +82,9 @@ class Channel(ABC):
     channel: ClassVar[str]
     #: whether messages of this channel render a template before sending
     needs_template: ClassVar[bool] = True
+    #: ``customer``: the message reaches the customer (a touchpoint for attribution);
+    #: ``internal``: it goes to people or systems of the business (agents, a CRM)
+    audience: ClassVar[Literal["customer", "internal"]] = "customer"
 
     def __init__(
         self, *, name: str, config: dict[str, Any], secrets: dict[str, str], settings: Settings

@@ -46,6 +46,9 @@ class SendRequest(BaseModel):
     #: journey priority; the higher one wins a frequency-cap contest
     priority: int = 0
     not_before: datetime | None = None
+    #: the moment a replay of history (``journeys backfill``) made this send on the journey's
+    #: clock: the message and, if it is delivered, its outcomes are stamped with it
+    occurred_at: datetime | None = None
 
 
 class QueuedMessage(BaseModel):
@@ -325,3 +328,17 @@ class DispatchReport(BaseModel):
     suppressed: int = 0
     capped: int = 0
     deferred: int = 0
+
+
+#: Built-in messages that go to someone other than the customer (``payload.builtin``).
+INTERNAL_BUILTINS: tuple[str, ...] = ("owner_notice",)
+
+
+class TouchCategories(BaseModel):
+    """Which outbox messages are touches of the customer (attribution counts only those):
+    messages on the customer channels, except the built-in ones in ``internal_builtins``.
+    Internal channels reach people or systems of the business: agent tasks, CRM webhooks."""
+
+    customer_channels: list[str]
+    internal_channels: list[str]
+    internal_builtins: list[str]

@@ -1,20 +1,21 @@
 """Delivery outcomes come back in as ordinary events (``message.sent``, ``message.opened``, ...).
 
 One function, ``record_delivery_events``, hands Segment track messages to the events domain's
-``ingest_messages`` through the internal source ``partitur``. Until that service exists, the
-events are appended to the event log directly (same shape), so journeys and analytics see them.
+``ingest_messages`` through the internal source ``partitur``, so journeys and analytics see
+them like any other event; ``emit_events`` builds them from outbox rows.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
-from partitur.core.clock import isoformat, parse_iso8601
+from partitur.channels.recipients import Recipient
+from partitur.core.clock import isoformat
+from partitur.events import service as event_log
 from partitur.events.contracts import PROFILE_ANONYMOUS_PREFIX
 from partitur.workspaces.service import ensure_source
 
@@ -62,20 +63,13 @@ def record_delivery_events(
     *,
     workspace_id: str,
     events: list[dict[str, Any]],
-    profile_ids: list[str],
     now: datetime,
 ) -> None:
-    """Ingest delivery events in the caller's transaction (``profile_ids`` parallel ``events``)."""
+    """Ingest delivery events in the caller's transaction."""
     if not events:
         return
     source = ensure_source(conn, workspace_id=workspace_id, name="partitur", now=now)
-    try:
-        service = importlib.import_module("partitur.events.service")
-        ingest = service.ingest_messages
-    except (ModuleNotFoundError, AttributeError):
-        _append_directly(conn, workspace_id, source.id, events, profile_ids, now)
-        return
-    result = ingest(
+    result = event_log.ingest_messages(
         conn,
         workspace_id=workspace_id,
         source_id=source.id,
@@ -87,48 +81,35 @@ def record_delivery_events(
         log.warning("delivery event rejected by ingestion: %s", rejection)
 
 
-def _append_directly(
+def emit_events(
     conn: Connection,
+    *,
     workspace_id: str,
-    source_id: str,
-    events: list[dict[str, Any]],
-    profile_ids: list[str],
+    items: list[tuple[str, dict[str, Any], dict[str, Any]]],
     now: datetime,
+    recipients: dict[str, Recipient] | None = None,
 ) -> None:
-    from sqlalchemy import select
-
-    from partitur.events.tables import events as event_log
-
-    ids = [e["messageId"] for e in events]
-    seen = set(
-        conn.execute(
-            select(event_log.c.message_id).where(
-                event_log.c.workspace_id == workspace_id,
-                event_log.c.source_id == source_id,
-                event_log.c.message_id.in_(ids),
+    """Record delivery events ``(name, message row, extra properties)`` of one workspace; a
+    known recipient's external id becomes the event's ``userId``. An ``_seq`` in the extra
+    properties tells apart repeats of one event name on one message (clicks, bounces); an
+    ``_at`` there dates the event (a replayed send's outcomes happened when it was made),
+    otherwise it happens at ``now``."""
+    if not items:
+        return
+    known = recipients or {}
+    events = []
+    for name, row, extra in items:
+        rec = known.get(row["profile_id"])
+        seq = int(extra.pop("_seq", 0))
+        at = extra.pop("_at", None) or now
+        events.append(
+            delivery_event(
+                name=name,
+                message=row,
+                at=at,
+                user_id=rec.external_id if rec else None,
+                extra=extra,
+                seq=seq,
             )
-        ).scalars()
-    )
-    rows = []
-    for event, profile_id in zip(events, profile_ids, strict=True):
-        if event["messageId"] in seen:
-            continue
-        seen.add(event["messageId"])
-        rows.append(
-            {
-                "workspace_id": workspace_id,
-                "source_id": source_id,
-                "message_id": event["messageId"],
-                "type": "track",
-                "event": event["event"],
-                "user_id": event.get("userId"),
-                "anonymous_id": event.get("anonymousId"),
-                "profile_id": profile_id,
-                "timestamp": parse_iso8601(event["timestamp"]),
-                "received_at": now,
-                "properties": event["properties"],
-                "context": event["context"],
-            }
         )
-    if rows:
-        conn.execute(event_log.insert(), rows)
+    record_delivery_events(conn, workspace_id=workspace_id, events=events, now=now)

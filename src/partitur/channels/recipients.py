@@ -1,18 +1,14 @@
-"""Who a message goes to: the profile facts delivery needs, read through ONE function.
-
-Reads the profiles service when it exists; until then the ``profiles`` table directly. Switching
-to ``partitur.profiles.service.get_profile`` is a change in ``load_recipients`` only.
-"""
+"""Who a message goes to: the profile facts delivery needs, read through the profiles service."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from partitur.profiles.tables import profiles
+from partitur.profiles import service as profiles
 
 
 @dataclass(frozen=True)
@@ -70,33 +66,34 @@ class Recipient:
         }
 
 
-def load_recipients(conn: Connection, *, profile_ids: Iterable[str]) -> dict[str, Recipient]:
-    """The recipients for these profile ids (merged profiles followed to their survivor)."""
-    wanted = sorted(set(profile_ids))
-    if not wanted:
-        return {}
-    found: dict[str, Recipient] = {}
-    merged: dict[str, str] = {}
-    rows = conn.execute(select(profiles).where(profiles.c.id.in_(wanted))).mappings().all()
+def recipients_of_messages(
+    conn: Connection, rows: Iterable[Mapping[str, Any]]
+) -> dict[str, Recipient]:
+    """The recipients of outbox rows (each with ``workspace_id`` and ``profile_id``), by
+    profile id; each row's profile is read in its own workspace only."""
+    by_workspace: dict[str, set[str]] = {}
     for row in rows:
-        if row["merged_into"]:
-            merged[row["id"]] = row["merged_into"]
-            continue
-        found[row["id"]] = _recipient(row)
-    if merged:
-        survivors = load_recipients(conn, profile_ids=merged.values())
-        for pid, target in merged.items():
-            if target in survivors:
-                found[pid] = survivors[target]
+        by_workspace.setdefault(row["workspace_id"], set()).add(row["profile_id"])
+    found: dict[str, Recipient] = {}
+    for workspace_id, ids in by_workspace.items():
+        found.update(load_recipients(conn, workspace_id=workspace_id, profile_ids=ids))
     return found
 
 
-def _recipient(row: Any) -> Recipient:
-    return Recipient(
-        profile_id=row["id"],
-        workspace_id=row["workspace_id"],
-        traits=dict(row["traits"] or {}),
-        computed=dict(row["computed"] or {}),
-        timezone=row["timezone"],
-        locale=row["locale"],
-    )
+def load_recipients(
+    conn: Connection, *, workspace_id: str, profile_ids: Iterable[str]
+) -> dict[str, Recipient]:
+    """The recipients for these profile ids of the workspace, keyed by the id asked for
+    (merged profiles followed to their survivor; unknown ids are absent)."""
+    found = profiles.snapshots(conn, workspace_id=workspace_id, profile_ids=profile_ids)
+    return {
+        pid: Recipient(
+            profile_id=snap.id,
+            workspace_id=snap.workspace_id,
+            traits=dict(snap.traits),
+            computed=dict(snap.computed),
+            timezone=snap.timezone,
+            locale=snap.locale,
+        )
+        for pid, snap in found.items()
+    }

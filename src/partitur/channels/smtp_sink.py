@@ -17,7 +17,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from partitur.channels import service
+from partitur.channels.suppression import record_dsn
 from partitur.context import Context
 from partitur.core.errors import PartiturError
 from partitur.core.ids import ulid
@@ -60,7 +60,7 @@ class MaildirHandler:
         ctx = self.ctx
         try:
             with ctx.store.begin() as conn:
-                outcomes = service.record_dsn(
+                outcomes = record_dsn(
                     conn, workspace_id=ctx.workspace_id, raw=data, now=ctx.clock.now()
                 )
         except PartiturError as exc:

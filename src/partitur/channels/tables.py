@@ -57,6 +57,8 @@ messages = Table(
     Column("payload", JsonDoc, nullable=False),
     Column("data", JsonDoc, nullable=False),
     Column("clicks", Integer, nullable=False, default=0),
+    # a send made while replaying history: when it happened on the journey's clock
+    Column("replayed_at", UtcDateTime, nullable=True),
     UniqueConstraint("idempotency_key", name="uq_messages_idempotency_key"),
     Index("ix_messages_due", "status", "next_attempt_at"),
     Index("ix_messages_profile_sent", "profile_id", "sent_at"),

@@ -10,11 +10,9 @@ from typing import Any
 
 import typer
 
-from partitur.analytics import attribution, charts, experiments, kpis, paths, scores, service
+from partitur.analytics import service as analytics
 from partitur.analytics.contracts import FunnelSpec, MonitorConfig, ProcessMap
-from partitur.analytics.engine import AnalyticsEngine, open_engine
-from partitur.analytics.exports import funnel_rows, to_csv
-from partitur.analytics.funnels import funnel
+from partitur.analytics.service import AnalyticsEngine, open_engine
 from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, err_console, open_context
 from partitur.core.actions import Actor
@@ -58,7 +56,7 @@ def _chart(path: Path | None, draw: Any) -> None:
     if path is None:
         return
     fmt = path.suffix.lstrip(".").lower()
-    if fmt not in charts.FORMATS:
+    if fmt not in analytics.CHART_FORMATS:
         raise ValidationFailed("the chart file must end in .png or .svg", field="--chart")
     path.write_bytes(draw(fmt))
     err_console.print(f"chart written to {path}", style="dim")
@@ -66,7 +64,7 @@ def _chart(path: Path | None, draw: Any) -> None:
 
 def _csv(path: Path | None, rows: Any) -> None:
     if path is not None:
-        path.write_text(to_csv(rows))
+        path.write_text(analytics.to_csv(rows))
 
 
 def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
@@ -93,7 +91,7 @@ def _journey(value: str) -> str:
     """A journey id, also when given its key (``cart-abandonment``)."""
     ctx = open_context()
     with ctx.store.read() as conn:
-        return service.journey_id_of(conn, workspace_id=ctx.workspace_id, value=value)
+        return analytics.journey_id_of(conn, workspace_id=ctx.workspace_id, value=value)
 
 
 def _engine() -> AnalyticsEngine:
@@ -115,12 +113,12 @@ def kpis_command(
     journey_id = _journey(journey_id)
     ctx = open_context()
     with ctx.store.read() as conn:
-        costs = service.get_config(conn, workspace_id=ctx.workspace_id).channel_costs
+        costs = analytics.get_config(conn, workspace_id=ctx.workspace_id).channel_costs
     with (
         fmt.working("measuring the journey", quiet=json),
         open_engine(ctx.store, ctx.workspace_id) as engine,
     ):
-        summary = kpis.journey_kpis(
+        summary = analytics.journey_kpis(
             engine,
             journey_id=journey_id,
             version=version,
@@ -130,7 +128,7 @@ def kpis_command(
             now=ctx.clock.now(),
             inactive_after=_duration(inactive_after, "inactive_after"),
         )
-        nodes = kpis.node_kpis(
+        nodes = analytics.node_kpis(
             engine,
             journey_id=journey_id,
             version=version,
@@ -168,7 +166,7 @@ def timeseries_command(
     journey_id = _journey(journey_id)
     engine = _engine()
     try:
-        points = kpis.kpi_timeseries(
+        points = analytics.kpi_timeseries(
             engine,
             journey_id=journey_id,
             version=version,
@@ -179,7 +177,7 @@ def timeseries_command(
     finally:
         engine.close()
     _csv(csv, points)
-    _chart(chart, lambda fmt: charts.kpi_chart(points, fmt, title=journey_id))
+    _chart(chart, lambda fmt: analytics.kpi_chart(points, fmt, title=journey_id))
     if json:
         emit_json(points)
     else:
@@ -220,20 +218,20 @@ def funnel_command(
     engine = _engine()
     try:
         with fmt.working("counting the funnel", quiet=json):
-            result = funnel(engine, spec)
+            result = analytics.funnel(engine, spec)
     finally:
         engine.close()
-    _csv(csv, funnel_rows(result))
-    _chart(chart, lambda fmt: charts.funnel_chart(result, fmt))
+    _csv(csv, analytics.funnel_rows(result))
+    _chart(chart, lambda fmt: analytics.funnel_chart(result, fmt))
     if json:
         emit_json(result)
     else:
-        _print_rows("funnel", funnel_rows(result))
+        _print_rows("funnel", analytics.funnel_rows(result))
 
 
 def _show_map(pm: ProcessMap, title: str, json: bool, csv: Path | None, chart: Path | None) -> None:
     _csv(csv, pm.edges)
-    _chart(chart, lambda fmt: charts.process_map_chart(pm, fmt, title=title))
+    _chart(chart, lambda fmt: analytics.process_map_chart(pm, fmt, title=title))
     if json:
         emit_json(pm)
         return
@@ -266,11 +264,11 @@ def paths_command(
     try:
         with fmt.working("mapping the paths", quiet=json):
             if journey is not None:
-                pm = paths.journey_process_map(
+                pm = analytics.journey_process_map(
                     engine, journey_id=_journey(journey), version=version, top_variants=top
                 )
             else:
-                pm = paths.conversion_paths(
+                pm = analytics.conversion_paths(
                     engine,
                     conversion_event=str(conversion),
                     lookback=_duration(lookback, "lookback"),
@@ -298,7 +296,7 @@ def process_map_command(
     con = duckdb.connect()
     reader = "read_parquet" if file.suffix.lower() == ".parquet" else "read_csv_auto"
     table = con.execute(f"SELECT * FROM {reader}(?)", [str(file)]).to_arrow_table()
-    pm = paths.process_map(
+    pm = analytics.process_map(
         table, case=case, activity=activity, timestamp=timestamp, top_variants=top
     )
     _show_map(pm, file.name, json, csv, chart)
@@ -319,8 +317,9 @@ def compare_command(
     confidence: float = typer.Option(0.95, help="Confidence level of the interval"),
     json: bool = JsonOpt,
 ) -> None:
-    """Compare two groups: lift with CI, p-value, chance to beat control, SRM check."""
-    result = experiments.compare(
+    """Compare two groups: difference with its always-valid interval and p-value, lift, chance
+    to beat control, SRM check."""
+    result = analytics.compare(
         control=_pair(control, "--control"),
         variant=_pair(variant, "--variant"),
         confidence=confidence,
@@ -337,66 +336,85 @@ def compare_command(
 @app.command("experiment")
 def experiment_command(
     journey: str = typer.Argument(..., help="Journey id or key"),
-    split_node: str = typer.Argument(..., help="The split node's id"),
-    control: str | None = typer.Option(None, help="Control variant (default: control/first)"),
-    version: int | None = typer.Option(None, help="Only this version"),
-    confidence: float = typer.Option(0.95, help="Confidence level of the interval"),
+    split_node: str | None = typer.Argument(None, help="Only this split node"),
+    version: int | None = typer.Option(None, help="Version (default: the latest)"),
     json: bool = JsonOpt,
 ) -> None:
-    """The variants of a journey split against its control: conversion, lift with CI, p-value,
-    chance to beat control, sample ratio mismatch."""
-    journey_id = _journey(journey)
-    engine = _engine()
-    try:
-        results = experiments.journey_experiment(
-            engine,
-            journey_id=journey_id,
-            split_node=split_node,
-            control=control,
+    """A journey's splits as experiments: each arm's conversions within the window, each
+    variant against the control (always-valid p-value and interval), sample ratio check and
+    the decision with its method."""
+    ctx = open_context()
+    reports = [
+        r
+        for r in analytics.experiment_reports(
+            ctx,
+            workspace_id=ctx.workspace_id,
+            journey=journey,
             version=version,
-            confidence=confidence,
+            now=ctx.clock.now(),
         )
-    finally:
-        engine.close()
-    if json:
-        emit_json(results)
-        return
-    rows = [
-        {
-            "variant": r.variant.name,
-            "n": r.variant.n,
-            "conversions": r.variant.conversions,
-            "rate": r.variant.rate,
-            "vs": r.control.name,
-            "relative_lift": r.relative_lift,
-            "p_value": r.p_value,
-            "chance_to_beat_control": r.chance_to_beat_control,
-        }
-        for r in results
+        if split_node is None or r.split_node == split_node
     ]
-    _print_rows(f"journey {journey} split {split_node}", rows)
+    if split_node is not None and not reports:
+        raise ValidationFailed(f"no split {split_node!r} in journey {journey}", field="split_node")
+    if json:
+        emit_json(reports)
+        return
+    for r in reports:
+        versus = {c.arm: c for c in r.comparisons}
+        rows = []
+        for a in r.arms:
+            c = versus.get(a.arm)
+            rows.append(
+                {
+                    "arm": a.arm + (" (control)" if a.control else ""),
+                    "weight": a.weight,
+                    "exposed": a.exposed,
+                    "closed": a.closed,
+                    "conversions": a.conversions,
+                    "rate": a.rate,
+                    "difference": c.difference if c else None,
+                    "ci_low": c.ci_low if c else None,
+                    "ci_high": c.ci_high if c else None,
+                    "p_value": c.p_value if c else None,
+                    "chance_to_beat": c.chance_to_beat_control if c else None,
+                }
+            )
+        _print_rows(f"journey {r.journey_key} v{r.version} split {r.split_node}", rows)
+        decision = r.decision
+        console.print(
+            f"{decision.status}{': ' + decision.arm if decision.arm else ''} - {decision.reason}"
+        )
+        console.print(
+            f"window {r.window}, SRM p={r.srm.p_value:.3g}"
+            f"{' (MISMATCH)' if r.srm.mismatch else ''}; method: {r.method}",
+            style="dim",
+        )
 
 
 @app.command("attribution")
 def attribution_command(
     conversion: str = typer.Option(..., help="The conversion event name"),
     by: str = typer.Option("channel", help="channel, template or category"),
-    lookback: str = typer.Option("P30D", help="Touchpoints this far before the conversion"),
+    lookback: str = typer.Option("P30D", help="Touchpoints this far before each path's end"),
     half_life: str = typer.Option("P7D", help="Half-life of the time-decay model"),
+    start: str | None = StartOpt,
+    end: str | None = EndOpt,
     json: bool = JsonOpt,
 ) -> None:
-    """Credit conversions to the messages sent before them, with every model."""
-    engine = _engine()
-    try:
-        result = attribution.store_attribution(
-            engine,
-            conversion_event=conversion,
-            by=by,
-            lookback=_duration(lookback, "lookback"),
-            half_life=_duration(half_life, "half_life"),
-        )
-    finally:
-        engine.close()
+    """Credit the conversions in the window to the messages sent to the customer before them
+    (the same lookback for every path), with every model."""
+    ctx = open_context()
+    result = analytics.attribute_conversions(
+        ctx,
+        workspace_id=ctx.workspace_id,
+        conversion_event=conversion,
+        by=by,
+        lookback=_duration(lookback, "lookback"),
+        half_life=_duration(half_life, "half_life"),
+        start=_time(start, "start"),
+        end=_time(end, "end"),
+    )
     if json:
         emit_json(result)
         return
@@ -406,7 +424,10 @@ def attribution_command(
         for c in credits
     ]
     _print_rows(
-        f"{fmt.number(result.conversions)} conversions, revenue {fmt.money(result.revenue)}", rows
+        f"{fmt.number(result.conversions)} conversions, revenue {fmt.money(result.revenue)} "
+        f"({fmt.number(result.converting_paths)} converting, "
+        f"{fmt.number(result.non_converting_paths)} other paths)",
+        rows,
     )
 
 
@@ -417,13 +438,50 @@ def score_command(
     json: bool = JsonOpt,
 ) -> None:
     """Summarise survey answers on the common 0-100 scale."""
-    if scale not in scores.SCALES:
+    if scale not in analytics.SCORE_SCALES:
         raise ValidationFailed("scale must be csat, nps, stars or ces", field="scale")
-    summary = scores.summarise(scale, responses)  # type: ignore[arg-type]
+    summary = analytics.summarise_scores(scale, responses)  # type: ignore[arg-type]
     if json:
         emit_json(summary)
     else:
         _print_figures(scale, summary.model_dump())
+
+
+@app.command("journey-score")
+def journey_score_command(
+    journey: str = typer.Argument(..., help="Journey id or key"),
+    version: int | None = typer.Option(None, help="Only this version"),
+    start: str | None = StartOpt,
+    end: str | None = EndOpt,
+    json: bool = JsonOpt,
+) -> None:
+    """A journey's score from its own data: conversion against the goal's target,
+    satisfaction (top-2-box), effort and sentiment, with weights and coverage."""
+    ctx = open_context()
+    result = analytics.journey_score(
+        ctx,
+        workspace_id=ctx.workspace_id,
+        journey=journey,
+        version=version,
+        start=_time(start, "start"),
+        end=_time(end, "end"),
+        now=ctx.clock.now(),
+    )
+    if json:
+        emit_json(result)
+        return
+    rows = [
+        {
+            "component": c.name,
+            "value": c.value,
+            "weight": c.weight,
+            "observations": c.observations,
+            "counted": "yes" if c.measured else f"no: {c.note}",
+        }
+        for c in result.components
+    ]
+    score = "—" if result.score is None else f"{result.score:.0f}"
+    _print_rows(f"journey score {score} (coverage {result.coverage:.0%})", rows)
 
 
 @app.command("snapshot")
@@ -454,9 +512,9 @@ def monitor_run(
     now = ctx.clock.now()
     if rewind:
         with ctx.store.begin() as conn:
-            service.rewind_monitor(conn, workspace_id=ctx.workspace_id, hours=rewind, now=now)
+            analytics.rewind_monitor(conn, workspace_id=ctx.workspace_id, hours=rewind, now=now)
     with fmt.working("judging event volumes", quiet=json):
-        run = service.run_monitor(ctx, now=now)
+        run = analytics.run_monitor(ctx, now=now)
     if json:
         emit_json(run)
     else:
@@ -495,7 +553,7 @@ def monitor_alerts(
     """List stored alerts."""
     ctx = open_context()
     with ctx.store.read() as conn:
-        alerts = service.list_alerts(conn, workspace_id=ctx.workspace_id, kind=kind, limit=limit)
+        alerts = analytics.list_alerts(conn, workspace_id=ctx.workspace_id, kind=kind, limit=limit)
     _csv(csv, alerts)
     if json:
         emit_json(alerts)
@@ -515,7 +573,7 @@ def monitor_config(
     """Show or change the monitor settings (and the channel costs used for KPIs)."""
     ctx = open_context()
     with ctx.store.begin() as conn:
-        config = service.get_config(conn, workspace_id=ctx.workspace_id)
+        config = analytics.get_config(conn, workspace_id=ctx.workspace_id)
         changes: dict[str, Any] = {}
         if webhook is not None:
             changes["webhook_url"] = webhook or None
@@ -532,7 +590,7 @@ def monitor_config(
             changes["channel_costs"] = costs
         if changes:
             config = MonitorConfig.model_validate({**config.model_dump(), **changes})
-            service.update_config(
+            analytics.update_config(
                 conn,
                 workspace_id=ctx.workspace_id,
                 config=config,

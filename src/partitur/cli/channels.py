@@ -48,9 +48,7 @@ def _json_arg(text: str | None, field: str) -> dict[str, Any]:
 @app.command("plugins")
 def plugins(json: bool = JsonOpt) -> None:
     """List the installed channel plugins (entry points ``partitur.channels``)."""
-    from partitur.channels.plugins import registry
-
-    found = {kind: plugin.channel for kind, plugin in sorted(registry().items())}
+    found = service.channel_kinds()
     if json:
         emit_json(found)
         return
@@ -100,24 +98,12 @@ def dispatch(
     passes: int = typer.Option(100, help="At most this many passes"), json: bool = JsonOpt
 ) -> None:
     """Deliver every due message now (the worker does this continuously)."""
-    from partitur.channels.contracts import DispatchReport
-    from partitur.channels.dispatch import Dispatcher
-
     ctx = open_context()
-    dispatcher = Dispatcher(ctx)
-    total = DispatchReport()
-    try:
-        with Progress(console=console, transient=True, disable=json) as progress:
-            task = progress.add_task("dispatching", total=None)
-            for _ in range(passes):
-                report = dispatcher.run_once(ctx.clock.now())
-                for field, value in report.model_dump().items():
-                    setattr(total, field, getattr(total, field) + value)
-                progress.update(task, advance=report.claimed)
-                if report.claimed == 0:
-                    break
-    finally:
-        dispatcher.close()
+    with Progress(console=console, transient=True, disable=json) as progress:
+        task = progress.add_task("dispatching", total=None)
+        total = service.dispatch_due(
+            ctx, passes=passes, on_pass=lambda r: progress.update(task, advance=r.claimed)
+        )
     if json:
         emit_json(total)
     else:

@@ -148,4 +148,4 @@ def _print_summary(report: DemoReport, *, base_url: str) -> None:
     for line in report.notes:
         console.print(f"• {line}")
     console.print(f"\nAdmin token (shown once): [bold]{report.admin_token}[/]")
-    console.print(f"Web UI: {base_url}/  — log in with the token above.")
+    console.print(f"Studio: {base_url}/ui/  — sign in with the token above.")

@@ -12,7 +12,6 @@ from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, err_console, open_context
 from partitur.core.errors import BadRequest, NotFound, ValidationFailed
 from partitur.events import service
-from partitur.events.bulk_import import DEFAULT_CHUNK, import_events, parse_mapping_pairs
 from partitur.workspaces.service import ensure_source
 
 app = typer.Typer(
@@ -57,7 +56,7 @@ def events_command(
     rejects: Path | None = typer.Option(
         None, "--rejects", help="Where bad rows go (default FILE.rejects.jsonl)"
     ),
-    chunk: int = typer.Option(DEFAULT_CHUNK, min=1, help="Lines per transaction"),
+    chunk: int = typer.Option(service.DEFAULT_CHUNK, min=1, help="Lines per transaction"),
     workers: int | None = typer.Option(
         None, min=0, help="Processes parsing JSONL in parallel (default: automatic; 0: none)"
     ),
@@ -70,7 +69,7 @@ def events_command(
     if not file.is_file():
         raise NotFound(f"no such file: {file}", field="FILE")
     mapping = _load_mapping_file(mapping_file) if mapping_file else {}
-    mapping.update(parse_mapping_pairs(map_))
+    mapping.update(service.parse_mapping_pairs(map_))
     ctx = open_context()
     try:
         with ctx.store.begin() as conn:
@@ -87,7 +86,7 @@ def events_command(
             transient=True,
         ) as progress:
             task = progress.add_task(file.name, total=file.stat().st_size)
-            summary = import_events(
+            summary = service.import_events(
                 ctx.store,
                 workspace_id=ctx.workspace_id,
                 source_id=src.id,

@@ -16,10 +16,7 @@ from partitur.core.actions import Actor
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import BadRequest, InvalidDocument, ValidationFailed
 from partitur.journeys import service
-from partitur.journeys.backfill import backfill
-from partitur.journeys.definition import json_schema, parse_definition
 from partitur.journeys.loops import run_audience
-from partitur.journeys.simulate import SimEvent, simulate
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -49,7 +46,7 @@ def print_problems(exc: InvalidDocument) -> None:
 @app.command("schema")
 def schema(json: bool = JsonOpt) -> None:
     """Print the JSON Schema of journey documents (JSON with or without --json)."""
-    emit_json(json_schema())
+    emit_json(service.json_schema())
 
 
 @app.command("validate")
@@ -348,7 +345,7 @@ def nodes(key: str, json: bool = JsonOpt) -> None:
     console.print(table)
 
 
-def read_events(path: Path) -> list[SimEvent]:
+def read_events(path: Path) -> list[service.SimEvent]:
     """JSONL: one event per line with profile_id (or userId), event, timestamp, properties."""
     out = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -357,7 +354,7 @@ def read_events(path: Path) -> list[SimEvent]:
         try:
             doc = jsonutil.loads(line)
             out.append(
-                SimEvent(
+                service.SimEvent(
                     str(doc.get("profile_id") or doc.get("userId") or doc["user_id"]),
                     str(doc["event"]),
                     parse_iso8601(str(doc["timestamp"])),
@@ -395,7 +392,7 @@ def backfill_cmd(
         except ValueError as exc:
             raise ValidationFailed(f"not an ISO 8601 time: {since!r}", field="--since") from exc
     with fmt.working("replaying the history into " + ", ".join(keys), quiet=json):
-        result = backfill(
+        result = service.backfill(
             ctx, keys=keys, since=start, actor=Actor.cli(ctx.workspace_id), deliver=deliver
         )
     if json:
@@ -439,7 +436,7 @@ def simulate_cmd(
     path = Path(journey)
     with ctx.store.read() as conn:
         definition = (
-            parse_definition(read_document(path))
+            service.parse_definition(read_document(path))
             if path.suffix.lower() in (".json", ".yaml", ".yml") and path.exists()
             else service.load_definition(conn, workspace_id=ctx.workspace_id, key=journey)
         )
@@ -457,7 +454,9 @@ def simulate_cmd(
             events=given,
         )
     with fmt.working(f"simulating {definition.key}", quiet=json):
-        report = simulate(definition, profiles, replay, start=start, end=end, samples=samples)
+        report = service.simulate(
+            definition, profiles, replay, start=start, end=end, samples=samples
+        )
     if json:
         emit_json(report.to_json())
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 
@@ -11,6 +10,19 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from partitur.cli import (
+    analytics,
+    channels,
+    decisions,
+    demo,
+    events,
+    journeys,
+    maps,
+    models,
+    profiles,
+    segments,
+    server,
+)
 from partitur.cli.common import err_console
 from partitur.cli.workspace import sources_app, tokens_app
 from partitur.core.errors import PartiturError
@@ -27,38 +39,18 @@ app = typer.Typer(
 app.add_typer(sources_app, name="sources")
 app.add_typer(tokens_app, name="tokens")
 
-#: Domains add command groups as ``partitur.cli.<module>.app``; (module, command name).
-COMMAND_GROUPS = [
-    ("partitur.cli.events", "import"),
-    ("partitur.cli.profiles", "profiles"),
-    ("partitur.cli.journeys", "journeys"),
-    ("partitur.cli.segments", "segments"),
-    ("partitur.cli.channels", "channels"),
-    ("partitur.cli.analytics", "analytics"),
-    ("partitur.cli.models", "models"),
-    ("partitur.cli.decisions", "decisions"),
-    ("partitur.cli.maps", "maps"),
-]
-#: Modules that add top-level commands to ``app`` when imported (serve, demo, ...).
-COMMAND_MODULES = ["partitur.cli.server", "partitur.cli.demo"]
-
-for module_name, command in COMMAND_GROUPS:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        continue
-    app.add_typer(module.app, name=command)
-
-for module_name in COMMAND_MODULES:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        continue
-    module.register(app)
+# Every command group, listed once: a module that fails to import stops the CLI with its error.
+app.add_typer(events.app, name="import")
+app.add_typer(profiles.app, name="profiles")
+app.add_typer(journeys.app, name="journeys")
+app.add_typer(segments.app, name="segments")
+app.add_typer(channels.app, name="channels")
+app.add_typer(analytics.app, name="analytics")
+app.add_typer(models.app, name="models")
+app.add_typer(decisions.app, name="decisions")
+app.add_typer(maps.app, name="maps")
+server.register(app)
+demo.register(app)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core.actions import Actor
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import BadRequest
-from partitur.journey_maps import exports, io, render, service
+from partitur.journey_maps import service
 from partitur.journey_maps.contracts import JourneyMapDocument, Taxonomy
 
 app = typer.Typer(
@@ -77,7 +77,7 @@ def import_map(
     """Create a map or add a new version of it from a file."""
     if not file.is_file():
         raise BadRequest(f"{file}: no such file", field="file")
-    document = io.load_file(file)
+    document = service.load_file(file)
     ctx = open_context()
     with ctx.store.begin() as conn:
         saved = service.save_map(
@@ -113,7 +113,7 @@ def export_map(
     export itself goes to stdout; with it, --json reports the file written as JSON."""
     ctx = open_context()
     start, end = _period(ctx.clock.now(), since, until)
-    content = exports.export_map(
+    content = service.export_map(
         ctx.store,
         workspace_id=ctx.workspace_id,
         key=key,
@@ -226,6 +226,9 @@ def measure(
         "measured",
     )
     for s in result.stages:
+        if not s.measured:
+            table.add_row(s.name, "not measured", "–", "–", "–", "–", "–", "–")
+            continue
         table.add_row(
             s.name,
             f"{s.customers:,}",
@@ -237,6 +240,9 @@ def measure(
             "–" if s.measured_emotion is None else f"{s.measured_emotion:+.1f}",
         )
     console.print(table)
+    for s in result.stages:
+        if s.note and s.measured:
+            console.print(f"{s.name}: {s.note}")
 
 
 @app.command("insights")
@@ -258,7 +264,7 @@ def insights(
         if kind not in ("svg", "png"):
             raise BadRequest("--matrix must end in .svg or .png", field="matrix")
         matrix.write_bytes(
-            render.render_matrix(ranked, title=f"{key}: impact vs effort", fmt=kind)  # type: ignore[arg-type]
+            service.render_matrix(ranked, title=f"{key}: impact vs effort", fmt=kind)  # type: ignore[arg-type]
         )
     if json:
         emit_json(ranked)

@@ -14,8 +14,8 @@ from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core.actions import Actor
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import ValidationFailed
-from partitur.ml import registry
 from partitur.ml import service as ml_service
+from partitur.ml.contracts import ModelComparison, PropensityDefinition
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -83,6 +83,7 @@ def clv_command(
                 discount_rate=discount_rate,
                 store=not dry_run,
                 chart_path=chart,
+                currency=ctx.settings.currency(),
                 actor=Actor.cli(ctx.workspace_id),
             )
     if json:
@@ -97,7 +98,13 @@ def clv_command(
     )
     if report.gamma_gamma:
         gg = report.gamma_gamma
-        console.print(f"Gamma-Gamma: p={gg['p']:.3f} q={gg['q']:.3f} v={gg['v']:.3f}")
+        console.print(f"Gamma-Gamma: p={gg['p']:.3g} q={gg['q']:.3g} v={gg['v']:.3g}")
+    console.print(f"spend model: {report.gamma_gamma_status}; amounts in {report.currency}")
+    if report.unconverted_orders:
+        console.print(
+            f"{fmt.count(report.unconverted_orders)} orders in a currency without a rate were "
+            "left out of the spend (PARTITUR_CURRENCY_RATES)"
+        )
     table = fmt.table(
         "calibration purchases",
         "customers",
@@ -110,10 +117,22 @@ def clv_command(
             b.frequency, fmt.count(b.customers), fmt.number(b.predicted), fmt.number(b.actual)
         )
     console.print(table)
+    calibration = fmt.table(
+        "predicted purchases", "customers", "predicted", "actual", title="holdout calibration"
+    )
+    for b in report.calibration:
+        calibration.add_row(
+            b.frequency, fmt.count(b.customers), fmt.number(b.predicted), fmt.number(b.actual)
+        )
+    console.print(calibration)
+    correlation = (
+        "n/a" if report.holdout_correlation is None else f"{report.holdout_correlation:.3f}"
+    )
+    ratio = "n/a" if report.holdout_ratio is None else f"{report.holdout_ratio:.3f}"
     console.print(
         f"holdout purchases predicted {fmt.count(report.predicted_holdout_purchases)}, actual "
-        f"{fmt.count(report.actual_holdout_purchases)}, MAE per customer "
-        f"{fmt.number(report.holdout_mae, 3)}"
+        f"{fmt.count(report.actual_holdout_purchases)} (ratio {ratio}), MAE per customer "
+        f"{fmt.number(report.holdout_mae, 3)}, correlation per customer {correlation}"
     )
     stored = (
         "not stored (--dry-run)"
@@ -130,7 +149,7 @@ def list_command(
     """List registered model versions."""
     ctx = open_context()
     with ctx.store.read() as conn:
-        rows = registry.list_versions(conn, workspace_id=ctx.workspace_id, name=name)
+        rows = ml_service.list_versions(conn, workspace_id=ctx.workspace_id, name=name)
     if json:
         emit_json(rows)
         return
@@ -147,7 +166,7 @@ def activate_command(name: str, version: int, json: bool = JsonOpt) -> None:
     """Make a registered version the active one."""
     ctx = open_context()
     with ctx.store.begin() as conn:
-        model = registry.activate_version(
+        model = ml_service.activate_version(
             conn,
             workspace_id=ctx.workspace_id,
             name=name,
@@ -167,10 +186,9 @@ def sentiment_command(
     json: bool = JsonOpt,
 ) -> None:
     """Score the sentiment (-1..1) of German or English texts."""
-    from partitur.ml.sentiment import analyse
 
     texts = text or [line.strip() for line in sys.stdin if line.strip()]
-    results = [analyse(t) for t in texts]
+    results = [ml_service.analyse_sentiment(t) for t in texts]
     if json:
         emit_json(results)
         return
@@ -187,10 +205,9 @@ def topics_command(
     json: bool = JsonOpt,
 ) -> None:
     """Find topics with readable labels in German/English comments (TF-IDF + NMF)."""
-    from partitur.ml.topics import find_topics
 
     lines = [ln.strip() for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    model = find_topics(lines, n_topics=topics)
+    model = ml_service.find_topics(lines, n_topics=topics)
     if json:
         emit_json(model)
         return
@@ -200,16 +217,22 @@ def topics_command(
     console.print(table)
 
 
-@app.command("churn")
-def churn_command(
-    name: str = typer.Option("churn", help="Model (and score) name."),
-    horizon_days: int = typer.Option(90, help="Churn = no order within this many days."),
-    score: bool = typer.Option(
-        True, "--score/--no-score", help="Batch-score all profiles after training."
-    ),
-    json: bool = JsonOpt,
-) -> None:
-    """Train a LightGBM churn model (time-based split, calibrated), register it, score."""
+def _print_comparison(c: ModelComparison) -> None:
+    console.print(f"{c.name}@{c.version}: scoring with the {c.serving} — {c.reason}")
+    table = fmt.table(
+        "", "ROC-AUC", "Brier", title=f"{c.split} test: {fmt.count(c.test_rows)} rows"
+    )
+    table.add_row("model (LightGBM, calibrated)", f"{c.model_roc_auc:.3f}", f"{c.model_brier:.3f}")
+    table.add_row("baseline (logistic, L2)", f"{c.baseline_roc_auc:.3f}", f"{c.baseline_brier:.3f}")
+    console.print(table)
+    low, high = c.auc_difference_interval
+    console.print(
+        f"AUC difference {c.auc_difference:+.4f} (95 % bootstrap {low:+.4f} .. {high:+.4f}); "
+        f"positive rate in the test rows {c.positive_rate_test:.3f}"
+    )
+
+
+def _train_and_score(definition: PropensityDefinition, score: bool, json: bool) -> None:
     ctx = open_context()
     now = ctx.clock.now()
     with Progress(
@@ -219,61 +242,101 @@ def churn_command(
         transient=True,
         disable=json,
     ) as progress:
-        task = progress.add_task("training", total=None)
+        task = progress.add_task("training model and baseline", total=None)
         with ctx.store.begin() as conn:
-            model = ml_service.train_churn_model(
+            comparison = ml_service.train_propensity_model(
                 conn,
                 workspace_id=ctx.workspace_id,
+                definition=definition,
                 now=now,
                 var_dir=ctx.settings.var_dir,
-                name=name,
-                horizon_days=horizon_days,
+                currency=ctx.settings.currency(),
                 actor=Actor.cli(ctx.workspace_id),
             )
         updated, drift = 0, None
         if score:
-            progress.update(task, description="scoring profiles")
+            progress.update(task, description="scoring the population")
             with ctx.store.begin() as conn:
                 updated, drift = ml_service.score_profiles(
                     conn,
                     workspace_id=ctx.workspace_id,
                     now=now,
                     var_dir=ctx.settings.var_dir,
-                    name=name,
+                    name=definition.name,
+                    currency=ctx.settings.currency(),
                 )
     if json:
         emit_json(
             {
-                "model": model.model_dump(mode="json"),
+                "comparison": comparison.model_dump(mode="json"),
                 "profiles_scored": updated,
                 "drift": drift.model_dump(mode="json") if drift else None,
             }
         )
         return
-    m = model.metrics
-    console.print(
-        f"{model.name}@{model.version}: ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}  "
-        f"Brier {m['brier']:.3f} (test: {fmt.count(m['test_customers'])} customers as of "
-        f"{m['test_as_of']})"
-    )
-    table = fmt.table("decile", "customers", "churn rate", "lift")
-    for row in m["lift"]:
-        table.add_row(
-            str(row["decile"]),
-            fmt.count(row["customers"]),
-            fmt.percent(row["rate"]),
-            f"{row['lift']:.2f}x",
-        )
-    console.print(table)
-    top = ", ".join(
-        f"{k} {fmt.percent(v, 0)}" for k, v in list(m["feature_importance"].items())[:5]
-    )
-    console.print(f"feature importance (gain share): {top}")
+    _print_comparison(comparison)
     if drift is not None:
         console.print(
-            f"scored {fmt.count(updated)} profiles; score PSI {drift.score_psi:.3f}"
-            + (f"; ALERTS: {'; '.join(drift.alerts)}" if drift.alert else "")
+            f"scored {fmt.count(updated)} profiles; score PSI {drift.score_psi:.3f} against the "
+            "training population" + (f"; ALERTS: {'; '.join(drift.alerts)}" if drift.alert else "")
         )
+
+
+@app.command("churn")
+def churn_command(
+    name: str = typer.Option("churn", help="Model (and score) name."),
+    horizon_days: int = typer.Option(60, help="Churn = no customer activity in this many days."),
+    score: bool = typer.Option(True, help="Score the population after training."),
+    json: bool = JsonOpt,
+) -> None:
+    """Train the churn model beside a logistic baseline (out of time); activate and score it
+    only if it beats the baseline."""
+    _train_and_score(ml_service.churn_definition(name, horizon_days=horizon_days), score, json)
+
+
+@app.command("propensity")
+def propensity_command(
+    definition: Path = typer.Argument(..., help="A model definition (YAML or JSON)."),
+    score: bool = typer.Option(True, help="Score the population after training."),
+    json: bool = JsonOpt,
+) -> None:
+    """Train a propensity model from a definition (population, label, features, horizon);
+    activate and score it only if it beats the logistic baseline."""
+    import yaml
+    from pydantic import ValidationError
+
+    from partitur.core.errors import InvalidDocument
+
+    try:
+        document = yaml.safe_load(definition.read_text(encoding="utf-8"))
+        parsed = PropensityDefinition.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidDocument(
+            "the model definition is not valid",
+            problems=[
+                {"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                for e in exc.errors()
+            ],
+        ) from exc
+    _train_and_score(parsed, score, json)
+
+
+@app.command("compare")
+def compare_command(
+    name: str = typer.Argument("churn", help="Model name."),
+    version: int = typer.Option(None, help="Version (default: the newest)."),
+    json: bool = JsonOpt,
+) -> None:
+    """Show a propensity model version against its logistic baseline."""
+    ctx = open_context()
+    with ctx.store.read() as conn:
+        comparison = ml_service.model_comparison(
+            conn, workspace_id=ctx.workspace_id, name=name, version=version
+        )
+    if json:
+        emit_json(comparison)
+    else:
+        _print_comparison(comparison)
 
 
 @app.command("score")
@@ -290,6 +353,7 @@ def score_command(
             now=ctx.clock.now(),
             var_dir=ctx.settings.var_dir,
             name=name,
+            currency=ctx.settings.currency(),
         )
     if json:
         emit_json({"profiles_scored": updated, "drift": drift.model_dump(mode="json")})

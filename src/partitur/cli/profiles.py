@@ -10,6 +10,7 @@ from partitur.cli.profiles_import import import_profiles_command
 from partitur.core import jsonutil
 from partitur.core.actions import Actor
 from partitur.core.errors import ValidationFailed
+from partitur.privacy import service as privacy
 from partitur.profiles import service
 from partitur.profiles.contracts import Profile
 
@@ -84,7 +85,7 @@ def export(profile_id: str, json: bool = JsonOpt) -> None:
     """GDPR export: everything about the person, as JSON (``--json`` is the only format)."""
     ctx = open_context()
     with ctx.store.begin() as conn:
-        data = service.export_profile(
+        data = privacy.export_profile(
             conn,
             workspace_id=ctx.workspace_id,
             profile_id=profile_id,
@@ -105,7 +106,7 @@ def erase(
         typer.confirm(f"Erase profile {profile_id} and all its events?", abort=True)
     ctx = open_context()
     with ctx.store.begin() as conn:
-        erased = service.erase_profile(
+        erased = privacy.erase_profile(
             conn,
             workspace_id=ctx.workspace_id,
             profile_id=profile_id,

@@ -11,10 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from partitur.cli.common import console, emit_json, open_context
 from partitur.core.actions import Actor
 from partitur.core.errors import ValidationFailed
-from partitur.identity.extract import Blocklist
+from partitur.identity import service as identity
 from partitur.profiles import service
 from partitur.profiles.contracts import ImportReport
-from partitur.profiles.importer import ID_COLUMNS, ImportTally, ProfileRow, parse_row
 
 CHUNK = 1000
 
@@ -45,17 +44,17 @@ def import_profiles_command(
         external = service.import_external_columns(
             header, [*ctx.settings.identity_external_id_traits, *id_column]
         )
-        if not any(c in ID_COLUMNS or c in external for c in header):
+        if not any(c in service.ID_COLUMNS or c in external for c in header):
             raise ValidationFailed(
                 "the header names no identifier column (user_id, anonymous_id, email, phone "
                 "or an --id-column)",
                 field="file",
             )
         total = sum(1 for _ in file.open(encoding="utf-8-sig")) - 1
-        blocklist = Blocklist(ctx.settings.identity_blocked_values)
-        tally = ImportTally()
+        blocklist = identity.Blocklist(ctx.settings.identity_blocked_values)
+        tally = service.ImportTally()
         rows_seen = 0
-        chunk: list[ProfileRow] = []
+        chunk: list[service.ProfileRow] = []
         source = f"import:{file.name}"
 
         def flush() -> None:
@@ -86,7 +85,9 @@ def import_profiles_command(
                 line = reader.line_num
                 try:
                     chunk.append(
-                        parse_row(line, record, external_columns=external, blocklist=blocklist)
+                        service.parse_row(
+                            line, record, external_columns=external, blocklist=blocklist
+                        )
                     )
                 except ValueError as exc:
                     tally.rejects.append((line, str(exc)))

@@ -8,6 +8,7 @@ import threading
 
 import typer
 
+from partitur.channels import service as channels
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core.memory import freeze_startup_heap
 from partitur.settings import load_settings
@@ -57,15 +58,16 @@ def register(app: typer.Typer) -> None:
         extras: list[threading.Thread] = []
         worker: Worker | None = None
         if with_smtp:
-            from partitur.channels.smtp_sink import start_sink
-
-            start_sink(ctx, host=settings.smtp_host, port=settings.smtp_port)
+            channels.start_sink(ctx, host=settings.smtp_host, port=settings.smtp_port)
         if with_worker:
             worker = Worker(ctx)
             extras = worker.start_threads()
         application = create_app(settings, ctx=ctx)
         freeze_startup_heap()
-        console.print(f"partitur on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+        console.print(
+            f"partitur on http://{host}:{port}  (Studio: http://{host}:{port}/ui/,"
+            f" API docs: http://{host}:{port}/docs)"
+        )
         try:
             uvicorn.run(application, host=host, port=port, log_level="warning")
         finally:

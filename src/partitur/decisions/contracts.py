@@ -1,6 +1,6 @@
 """What crosses the decisions boundary: value model, routing policy, offers and decisions.
 
-Conditions everywhere use the shared rule format (``partitur.segments.rules``). Rules in
+Conditions everywhere use the shared rule format (``partitur.core.rules``). Rules in
 routing see the profile's traits, ``computed.*`` and the request as ``request.*`` traits:
 ``request.intent``, ``request.channel``, ``request.urgency``, ``request.escalated``,
 ``request.sentiment`` / ``request.sentiment_label`` (when a text is given),
@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from partitur.core.durations import parse_duration
-from partitur.segments.rules import Rule
+from partitur.core.rules import Rule
 
 Target = Literal["specialist", "standard_agent", "bot", "self_service", "complaint_management"]
 Urgency = Literal["low", "normal", "high", "critical"]
@@ -60,6 +60,11 @@ class ServiceLevel(_Doc):
 class ValueModel(_Doc):
     """Weighted value score (0..1) -> tier -> service level."""
 
+    currency: str = Field(
+        default="EUR",
+        pattern="^[A-Z]{3}$",
+        description="currency of money caps (CLV, service cost): the reporting currency",
+    )
     features: dict[str, ValueFeature]
     tiers: list[TierThreshold] = Field(min_length=1)
     service_levels: dict[str, ServiceLevel] = Field(default_factory=dict)
@@ -87,6 +92,8 @@ class ValueAssessment(BaseModel):
     tier: str
     service_level: ServiceLevel | None = None
     contributions: dict[str, float] = Field(default_factory=dict)
+    #: why this tier: each input's value and what it added, largest first
+    reasons: list[str] = Field(default_factory=list)
 
 
 # --- routing --------------------------------------------------------------------------------

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 DEFAULT_VALUE_MODEL: dict[str, Any] = {
+    # money caps (clv, service_cost) are in this currency: the workspace's reporting currency
+    "currency": "EUR",
     "features": {
-        "clv": {"path": "computed.clv.value", "weight": 0.40, "cap": 1000},
+        "clv": {"path": "computed.clv.value", "weight": 0.40, "cap": 600},
         "service_cost": {
             "path": "computed.service_cost",
             "weight": 0.10,
-            "cap": 200,
+            "cap": 50,
             "invert": True,
             "default": 0,
         },
@@ -18,7 +20,7 @@ DEFAULT_VALUE_MODEL: dict[str, Any] = {
             "path": "computed.scores.loyalty",
             "weight": 0.15,
             "cap": 1,
-            "default": 0.5,
+            "default": 0,
         },
         "digital_affinity": {
             "path": "computed.scores.digital_affinity",
@@ -26,11 +28,12 @@ DEFAULT_VALUE_MODEL: dict[str, Any] = {
             "cap": 1,
             "default": 0.5,
         },
-        "influence": {"path": "traits.influence", "weight": 0.10, "cap": 1, "default": 0},
+        "influence": {"path": "computed.scores.influence", "weight": 0.10, "cap": 1, "default": 0},
         "churn_risk": {
+            # a calibrated probability: 0.5 and above counts as fully at risk
             "path": "computed.scores.churn",
             "weight": 0.15,
-            "cap": 1,
+            "cap": 0.5,
             "invert": True,
             "default": 0.5,
         },

@@ -26,7 +26,7 @@ DEMO_OFFERS: dict[str, dict[str, Any]] = {
     "winback-10": {
         "name": "10 % off your next order",
         "placements": ["app-home", "email", "web-banner"],
-        "eligibility": {"score": "churn", "op": "gte", "value": 0.6},
+        "eligibility": {"score": "churn", "op": "gte", "value": 0.3},
         "margin": Decimal("18"),
         "cost": Decimal("6"),
         "propensity_score": "p_alive",
@@ -54,7 +54,9 @@ def values_step(ctx: Context, report: Any) -> None:
             now=ctx.clock.now(),
             actor=Actor.system(ctx.workspace_id, "demo"),
         )
+        shares = service.tier_shares(conn, workspace_id=ctx.workspace_id)
     report.add("profiles with a value tier", updated)
+    report.add("value tiers", ", ".join(f"{t} {share:.0%}" for t, share in shares.items()))
 
 
 def offers_step(ctx: Context, report: Any) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from partitur.core.rules import Facts, evaluate, lookup
 from partitur.decisions.contracts import (
     Offer,
     OfferSettings,
@@ -18,7 +19,6 @@ from partitur.decisions.contracts import (
     RoutingPolicy,
     ValueModel,
 )
-from partitur.segments.rules import Facts, evaluate, lookup
 
 
 def _read(path: str, traits: Mapping[str, Any], computed: Mapping[str, Any]) -> Any:
@@ -56,6 +56,15 @@ def assess_value(
     )
 
 
+def raw_inputs(
+    model: ValueModel, traits: Mapping[str, Any], computed: Mapping[str, Any]
+) -> NDArray[np.float64]:
+    """The model's inputs of one profile (defaults where missing), in the model's order."""
+    return np.array(
+        [_number(_read(f.path, traits, computed), f.default) for f in model.features.values()]
+    )
+
+
 def score_matrix(
     model: ValueModel, raw: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -71,6 +80,32 @@ def score_matrix(
     contributions = normalised * weights / np.abs(weights).sum()
     scores = np.clip(contributions.sum(axis=1), 0.0, 1.0)
     return scores, contributions
+
+
+def value_reasons(
+    model: ValueModel, raw: NDArray[np.float64], contributions: NDArray[np.float64]
+) -> list[str]:
+    """Readable reasons for one profile's score: each input's value (money in the model's
+    currency) and the points it added out of its weight, the largest contribution first."""
+    total = float(np.abs([f.weight for f in model.features.values()]).sum()) or 1.0
+    parts = []
+    for (name, feature), value, added in zip(
+        model.features.items(), raw.tolist(), contributions.tolist(), strict=True
+    ):
+        shown = (
+            f"{value:,.0f} {model.currency}"
+            if name in ("clv", "service_cost") or feature.cap > 1
+            else f"{value:.2f}"
+        )
+        inverted = ", lower is better" if feature.invert else ""
+        parts.append(
+            (
+                added,
+                f"{name} {shown} (cap {feature.cap:g}{inverted}): "
+                f"{added:+.3f} of {feature.weight / total:.3f}",
+            )
+        )
+    return [text for _, text in sorted(parts, key=lambda p: -p[0])]
 
 
 def tier_of(model: ValueModel, score: float) -> str:

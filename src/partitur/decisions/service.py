@@ -19,6 +19,13 @@ from sqlalchemy import Connection
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.durations import parse_duration
 from partitur.core.errors import InvalidDocument, NotFound, ValidationFailed
+from partitur.core.rules import (
+    ProfileFacts,
+    Rule,
+    longest_window,
+    referenced_events,
+    referenced_segments,
+)
 from partitur.decisions import logic
 from partitur.decisions import repository as repo
 from partitur.decisions.contracts import (
@@ -37,15 +44,11 @@ from partitur.decisions.defaults import (
     DEFAULT_ROUTING_POLICY,
     DEFAULT_VALUE_MODEL,
 )
-from partitur.ml import ports
+from partitur.events import service as events
+from partitur.ml import service as ml
+from partitur.profiles import service as profiles
+from partitur.profiles.contracts import ProfileSnapshot
 from partitur.segments import service as segments
-from partitur.segments.rules import (
-    ProfileFacts,
-    Rule,
-    longest_window,
-    referenced_events,
-    referenced_segments,
-)
 
 PolicyKind = Literal["routing", "value_model", "offers"]
 _POLICIES: dict[str, tuple[type[BaseModel], dict[str, Any]]] = {
@@ -133,8 +136,8 @@ def put_policy(
 # --- value tiers ----------------------------------------------------------------------------
 
 
-def _snapshot(conn: Connection, workspace_id: str, profile_id: str) -> ports.ProfileSnapshot:
-    snapshot = ports.get_profile_snapshot(conn, workspace_id=workspace_id, profile_id=profile_id)
+def _snapshot(conn: Connection, workspace_id: str, profile_id: str) -> ProfileSnapshot:
+    snapshot = profiles.snapshot(conn, workspace_id=workspace_id, profile_id=profile_id)
     if snapshot is None:
         raise NotFound(f"no profile {profile_id}", field="profile_id")
     return snapshot
@@ -145,12 +148,14 @@ def assess_value(conn: Connection, *, workspace_id: str, profile_id: str) -> Val
     model = _typed(conn, workspace_id, "value_model", ValueModel)
     snapshot = _snapshot(conn, workspace_id, profile_id)
     score, tier, contributions = logic.assess_value(model, snapshot.traits, snapshot.computed)
+    raw = logic.raw_inputs(model, snapshot.traits, snapshot.computed)
     return ValueAssessment(
         profile_id=snapshot.id,
         score=round(score, 4),
         tier=tier,
         service_level=model.service_levels.get(tier),
         contributions=contributions,
+        reasons=logic.value_reasons(model, raw, np.array(list(contributions.values()))),
     )
 
 
@@ -158,6 +163,13 @@ def score_value_matrix(
     model: ValueModel, rows: Iterable[tuple[str, dict[str, Any], dict[str, Any]]]
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(ids, scores, tiers) for many profiles at once (the maths is vectorised)."""
+    ids, scores, tiers, _ = _value_matrix(model, rows)
+    return ids, scores, tiers
+
+
+def _value_matrix(
+    model: ValueModel, rows: Iterable[tuple[str, dict[str, Any], dict[str, Any]]]
+) -> tuple[list[str], np.ndarray, np.ndarray, list[list[str]]]:
     ids: list[str] = []
     raw: list[list[float]] = []
     features = list(model.features.values())
@@ -167,23 +179,27 @@ def score_value_matrix(
             [logic._number(logic._read(f.path, traits, computed), f.default) for f in features]
         )
     matrix = np.asarray(raw, dtype=np.float64).reshape(len(ids), len(features))
-    scores, _ = logic.score_matrix(model, matrix)
-    return ids, scores, logic.tiers_of(model, scores)
+    scores, contributions = logic.score_matrix(model, matrix)
+    reasons = [logic.value_reasons(model, matrix[i], contributions[i])[:3] for i in range(len(ids))]
+    return ids, scores, logic.tiers_of(model, scores), reasons
 
 
 @action("value.refresh", permission=Permission.manage_models, subject="value_model")
 def score_all_values(conn: Connection, *, workspace_id: str, now: datetime, actor: Actor) -> int:
-    """Store ``computed.value`` ({score, tier, service_level}) and ``computed.tier`` on every
-    profile of the workspace. Returns how many profiles were updated."""
+    """Store ``computed.value`` ({score, tier, queue, reasons: the three largest contributions})
+    and ``computed.tier`` on every profile of the workspace. Returns how many profiles were
+    updated."""
     model = _typed(conn, workspace_id, "value_model", ValueModel)
     updated = 0
-    for chunk in ports.iter_profiles(conn, workspace_id=workspace_id):
-        ids, scores, tiers = score_value_matrix(model, chunk)
+    for page in profiles.iter_live_profiles(conn, workspace_id=workspace_id):
+        chunk = [(p.id, p.traits, p.computed) for p in page]
+        ids, scores, tiers, reasons = _value_matrix(model, chunk)
         values = {
             pid: {
                 "value": {
                     "score": round(float(s), 4),
                     "tier": str(t),
+                    "reasons": why,
                     "queue": model.service_levels[str(t)].queue
                     if str(t) in model.service_levels
                     else None,
@@ -191,11 +207,25 @@ def score_all_values(conn: Connection, *, workspace_id: str, now: datetime, acto
                 },
                 "tier": str(t),
             }
-            for pid, s, t in zip(ids, scores, tiers, strict=True)
+            for pid, s, t, why in zip(ids, scores, tiers, reasons, strict=True)
         }
-        updated += ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
+        updated += profiles.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
     describe(subject_id=workspace_id, details={"profiles": updated})
     return updated
+
+
+def tier_shares(conn: Connection, *, workspace_id: str) -> dict[str, float]:
+    """Share of the workspace's live profiles in each tier of the live value model (tiers
+    in the model's order, highest first; profiles without a tier are not counted)."""
+    model = _typed(conn, workspace_id, "value_model", ValueModel)
+    counts = dict.fromkeys([t.name for t in sorted(model.tiers, key=lambda t: -t.min_score)], 0)
+    for page in profiles.iter_live_profiles(conn, workspace_id=workspace_id):
+        for profile in page:
+            tier = profile.computed.get("tier")
+            if isinstance(tier, str) and tier in counts:
+                counts[tier] += 1
+    total = sum(counts.values()) or 1
+    return {t: n / total for t, n in counts.items()}
 
 
 # --- routing --------------------------------------------------------------------------------
@@ -229,7 +259,6 @@ def route_request(
     conn: Connection, *, workspace_id: str, request: RouteRequest, now: datetime
 ) -> RouteDecision:
     """Where a contact goes: target, priority and the reasons. Raises ``NotFound``."""
-    from partitur.ml.sentiment import analyse
 
     policy = _typed(conn, workspace_id, "routing", RoutingPolicy)
     model = _typed(conn, workspace_id, "value_model", ValueModel)
@@ -241,7 +270,7 @@ def route_request(
     names, window, unbounded = _rule_events(r.when for r in policy.rules)
     lookback = parse_duration(policy.digital_lookback)
     since = None if unbounded else now - max(window or lookback, lookback)
-    history = ports.recent_events(
+    history = events.latest_events(
         conn,
         workspace_id=workspace_id,
         profile_id=snapshot.id,
@@ -265,7 +294,7 @@ def route_request(
         "recent_digital_same_topic": tried_digital,
     }
     if request.text:
-        sentiment = analyse(request.text)
+        sentiment = ml.analyse_sentiment(request.text)
         facts_request["sentiment"] = sentiment.score
         facts_request["sentiment_label"] = sentiment.label
     facts = ProfileFacts(
@@ -447,7 +476,7 @@ def choose_offer(
 
     names, window, unbounded = _rule_events(o.eligibility for o in offers)
     history = (
-        ports.recent_events(
+        events.latest_events(
             conn,
             workspace_id=workspace_id,
             profile_id=snapshot.id,
@@ -464,7 +493,7 @@ def choose_offer(
         recent_events=history,
         segments=_segments(conn, workspace_id, snapshot.id, [o.eligibility for o in offers]),
     )
-    from partitur.segments.rules import evaluate
+    from partitur.core.rules import evaluate
 
     eligible = []
     for offer in offers:

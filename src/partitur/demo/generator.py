@@ -24,6 +24,12 @@ What is in the data (``DemoFacts`` counts each part):
 - churners whose activity stops (after worse experiences), and one regional app outage with a
   burst of login errors and tickets;
 - a handful of malformed messages from a buggy app release (they belong in quarantine).
+
+This module holds the core (configuration, facts, calendar and seasonality, catalogue,
+customers) and puts the story together; its parts live beside it as mixins over
+``state.StoryState``: ``sessions`` (web and app sessions, orders and their aftermath),
+``service_desk`` (tickets, CSAT, NPS, reviews, the outage) and ``marketing`` (CRM, newsletters,
+anonymous visitors, malformed messages).
 """
 
 from __future__ import annotations
@@ -40,7 +46,9 @@ import numpy as np
 
 from partitur.core.memory import collector_paused
 from partitur.demo import catalogue as cat
-from partitur.demo import texts
+from partitur.demo.marketing import Marketing
+from partitur.demo.service_desk import ServiceDesk
+from partitur.demo.sessions import Sessions
 
 #: Sources of the demo workspace (each gets a write key).
 SOURCES = ("web", "app", "shop", "email", "crm", "support", "surveys")
@@ -77,7 +85,6 @@ _HOURS = np.array(
 )
 #: Monday .. Sunday
 _WEEKDAYS = np.array([0.96, 0.93, 0.95, 0.99, 1.04, 1.12, 1.18])
-_FX = {"EUR": 1.0, "GBP": 0.86, "USD": 1.08}
 #: length of an E.164 mobile number with its "+"
 _PHONE_LENGTH = {"DE": 14, "GB": 13, "US": 12}
 
@@ -152,7 +159,9 @@ def _ascii(text: str) -> str:
 
 
 @dataclass
-class _Customers:
+class Customers:
+    """The customer base, one row per customer index (columns as arrays or lists)."""
+
     n: int
     market: np.ndarray
     region: list[tuple[str, str, str]]
@@ -178,7 +187,7 @@ class _Customers:
     happiness: np.ndarray  # latent satisfaction -1..1, drives scores and texts
 
 
-class _Builder:
+class MessageBuilder:
     """Collects messages with their time (ms since epoch) and source index."""
 
     def __init__(self) -> None:
@@ -250,11 +259,13 @@ class _Builder:
         self.add(source, ts_ms, msg)
 
 
-class _Generator:
+class _Generator(Sessions, ServiceDesk, Marketing):
+    """Sets up the window, catalogue and customers, then tells the story part by part."""
+
     def __init__(self, config: DemoConfig) -> None:
         self.cfg = config
         self.rng = np.random.default_rng(config.seed)
-        self.out = _Builder()
+        self.out = MessageBuilder()
         self.facts = DemoFacts()
         end = config.end.astimezone(UTC)
         self.end_ms = int(end.timestamp() * 1000)
@@ -375,7 +386,7 @@ class _Generator:
         rank = np.minimum(self.rng.zipf(1.6, len(categories)) - 1, 10_000)
         return np.asarray(start + rank % size, dtype=np.int64)
 
-    def _customers(self, n: int) -> _Customers:
+    def _customers(self, n: int) -> Customers:
         rng, days = self.rng, self.cfg.days
         mw = np.array([m.weight for m in cat.MARKETS])
         market = rng.choice(len(cat.MARKETS), size=n, p=mw / mw.sum())
@@ -441,7 +452,7 @@ class _Generator:
         self.facts.customers = n
         self.facts.churned = int((churn_day < days).sum())
         self.facts.signups_in_window = int((signup_day >= 0).sum())
-        return _Customers(
+        return Customers(
             n=n,
             market=market,
             region=regions,
@@ -469,7 +480,7 @@ class _Generator:
 
     # --- contexts and traits -----------------------------------------------------------------
 
-    def contexts(self, c: _Customers) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def contexts(self, c: Customers) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """One shared context dict per customer and platform (messages share them)."""
         web: list[dict[str, Any]] = []
         app: list[dict[str, Any]] = []
@@ -498,7 +509,7 @@ class _Generator:
             )
         return web, app
 
-    def traits(self, c: _Customers, i: int, *, full: bool) -> dict[str, Any]:
+    def traits(self, c: Customers, i: int, *, full: bool) -> dict[str, Any]:
         m = cat.MARKETS[int(c.market[i])]
         code, name, tz = c.region[i]
         t: dict[str, Any] = {
@@ -528,7 +539,7 @@ class _Generator:
         return t
 
     @staticmethod
-    def preferred_channel(c: _Customers, i: int) -> str:
+    def preferred_channel(c: Customers, i: int) -> str:
         if c.push_opt_in[i]:
             return "push"
         if c.sms_opt_in[i] and not c.email_opt_in[i]:
@@ -550,832 +561,6 @@ class _Generator:
         self._outage_effects(c)
         self._malformed()
         return self._finish()
-
-    def _crm(self, c: _Customers) -> None:
-        """Existing customers arrive with a CRM identify on the window's first day; new ones a
-        day after signing up. Some change consent or loyalty tier later."""
-        existing_ts = self.start_ms + self.rng.integers(0, 6 * 3600_000, c.n)
-        new_ts = (
-            self.day0_ms + (c.signup_day + 1) * 86_400_000 + self.rng.integers(0, 86_400_000, c.n)
-        )
-        consent_change = self.rng.random(c.n) < 0.06
-        change_day = self.rng.integers(1, self.cfg.days, c.n)
-        for i in range(c.n):
-            ts = int(existing_ts[i]) if c.signup_day[i] < 0 else int(new_ts[i])
-            self.out.identify(
-                "crm", ts, self.traits(c, i, full=True), self.server_ctx, user_id=c.user_id[i]
-            )
-            if consent_change[i] and change_day[i] < c.churn_day[i]:
-                opt = not bool(c.email_opt_in[i])
-                when = self.day0_ms + int(change_day[i]) * 86_400_000 + 43_200_000
-                self.out.identify(
-                    "crm", when, {"email_opt_in": opt}, self.server_ctx, user_id=c.user_id[i]
-                )
-                self.out.track(
-                    "crm",
-                    when + 1000,
-                    "Consent Updated",
-                    {"channel": "email", "purpose": "marketing", "granted": opt},
-                    self.server_ctx,
-                    user_id=c.user_id[i],
-                )
-
-    def _outage(self, c: _Customers) -> dict[str, Any]:
-        day = int(self.cfg.days * 0.72)
-        codes = sorted({r[0] for r in c.region if r[0].startswith("DE")}) or sorted(
-            {r[0] for r in c.region}
-        )
-        region = codes[int(self.rng.integers(len(codes)))]
-        tz = self.timezones.index("Europe/Berlin" if region.startswith("DE") else "Europe/London")
-        start = int(self.local_to_ms(np.array([day]), np.array([7 * 3600]), np.array([tz]))[0])
-        end = start + 4 * 3600_000
-        self.facts.outage = {
-            "region": region,
-            "start": _iso(start),
-            "end": _iso(end),
-        }
-        return {"region": region, "start": start, "end": end, "day": day}
-
-    def _sessions(self, c: _Customers) -> None:
-        rng, days = self.rng, self.cfg.days
-        # after the sign-up day (so no logged-in visit precedes the sign-up itself)
-        active_lo = np.where(c.signup_day >= 0, c.signup_day + 1, 0)
-        active_hi = np.minimum(c.churn_day, days)
-        weeks = np.maximum(active_hi - active_lo, 0) / 7.0
-        counts = rng.poisson(c.rate * weeks)
-        # every customer who signs up in the window has a sign-up session
-        signup = c.signup_day >= 0
-        counts = counts + signup
-        cust = np.repeat(np.arange(c.n), counts)
-        day = self.sample_days(active_lo[cust], active_hi[cust])
-        first_of_cust = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        is_signup = np.zeros(len(cust), dtype=bool)
-        is_signup[first_of_cust[signup & (counts > 0)]] = True
-        day[is_signup] = c.signup_day[cust[is_signup]]
-        # anonymous visits before signing up (1-4 within 21 days before)
-        pre_n = np.where(signup & (rng.random(c.n) < 0.7), rng.integers(1, 5, c.n), 0)
-        pre_cust = np.repeat(np.arange(c.n), pre_n)
-        pre_day = c.signup_day[pre_cust] - rng.integers(1, 22, len(pre_cust))
-        self.facts.signups_with_anonymous_history = int((pre_n > 0).sum())
-        # research bursts: financing guides 3-5 times in a week, then often a premium purchase
-        researcher = (rng.random(c.n) < 0.08) & (active_hi - active_lo > 20)
-        res_n = np.where(researcher, rng.integers(3, 6, c.n), 0)
-        res_cust = np.repeat(np.arange(c.n), res_n)
-        burst_start = active_lo + (
-            rng.random(c.n) * np.maximum(active_hi - active_lo - 18, 1)
-        ).astype(np.int64)
-        res_day = burst_start[res_cust] + rng.integers(0, 7, len(res_cust))
-        buys = researcher & (rng.random(c.n) < 0.55)
-        buy_cust = np.flatnonzero(buys)
-        buy_day = burst_start[buy_cust] + rng.integers(6, 17, len(buy_cust))
-        self.facts.researchers = int(researcher.sum())
-
-        kinds = np.concatenate(
-            [
-                np.where(is_signup, 1, 0),
-                np.full(len(pre_cust), 2),
-                np.full(len(res_cust), 3),
-                np.full(len(buy_cust), 4),
-            ]
-        )
-        all_cust = np.concatenate([cust, pre_cust, res_cust, buy_cust])
-        all_day = np.concatenate([day, pre_day, res_day, buy_day])
-        keep = (all_day >= 0) & (all_day < np.minimum(c.churn_day[all_cust], days))
-        kinds, all_cust, all_day = kinds[keep], all_cust[keep], all_day[keep]
-        n = len(all_cust)
-        t0 = self.local_to_ms(all_day, self.sample_local_seconds(n), c.tz_index[all_cust])
-        app_session = c.has_app[all_cust] & (rng.random(n) < 0.6) & (kinds != 2)
-        logged_in = (rng.random(n) < 0.72) & (kinds != 2)
-        n_views = 1 + rng.poisson(1.1, n)
-        add = rng.random(n) < 0.28
-        convert = rng.random(n) < 0.42
-        content = rng.random(n) < 0.18
-        browse_cat = np.where(
-            rng.random(n) < 0.6,
-            c.fav_category[all_cust],
-            rng.choice(len(cat.CATEGORIES), size=n, p=self.cat_weights),
-        )
-        gaps = rng.exponential(55_000, (n, 16)).astype(np.int64) + 4_000
-        late = rng.random(n) < 0.09
-        damaged = rng.random(n) < 0.03
-        refund = rng.random(n) < 0.06
-        reviews = rng.random(n) < 0.14
-        ship_delay = rng.integers(12, 48, n) * 3600_000
-        deliver_delay = rng.integers(24, 96, n) * 3600_000 + np.where(
-            late, rng.integers(3, 9, n) * 86_400_000, 0
-        )
-        # app first logins: the app was used anonymously once before (a second device merge)
-        self._app_seen = np.zeros(c.n, dtype=bool)
-        self._shared = self._shared_devices(c)
-        self.facts.sessions = n
-        view_products = self.pick_products(np.repeat(browse_cat, n_views))
-        view_offsets = np.concatenate([[0], np.cumsum(n_views)])
-        items = 1 + (rng.random(n) < 0.25)
-        extra_item = self.pick_products(browse_cat)
-        self._post_order_rng = rng.random((n, 4))
-        for s in np.argsort(t0, kind="stable").tolist():
-            i = int(all_cust[s])
-            self._session(
-                c,
-                i,
-                int(kinds[s]),
-                int(t0[s]),
-                bool(app_session[s]),
-                bool(logged_in[s]),
-                view_products[view_offsets[s] : view_offsets[s + 1]],
-                bool(add[s]),
-                bool(convert[s]),
-                bool(content[s]),
-                int(browse_cat[s]),
-                gaps[s],
-                (bool(late[s]), bool(damaged[s]), bool(refund[s]), bool(reviews[s])),
-                (int(ship_delay[s]), int(deliver_delay[s])),
-                int(items[s]),
-                int(extra_item[s]),
-                s,
-            )
-
-    def _shared_devices(self, c: _Customers) -> dict[int, str]:
-        """A few households share one browser: the second customer uses the first's cookie."""
-        pairs = max(c.n // 200, 1)
-        older = np.flatnonzero(c.signup_day < 0)
-        if len(older) < 2 * pairs:
-            return {}
-        chosen = self.rng.choice(older, size=2 * pairs, replace=False)
-        shared = {
-            int(b): c.web_anon[int(a)] for a, b in zip(chosen[::2], chosen[1::2], strict=True)
-        }
-        self.facts.shared_devices = len(shared)
-        return shared
-
-    def _session(
-        self,
-        c: _Customers,
-        i: int,
-        kind: int,
-        t: int,
-        on_app: bool,
-        logged_in: bool,
-        products: np.ndarray,
-        add: bool,
-        convert: bool,
-        content: bool,
-        category: int,
-        gaps: np.ndarray,
-        aftermath: tuple[bool, bool, bool, bool],
-        delays: tuple[int, int],
-        items: int,
-        extra_item: int,
-        s: int,
-    ) -> None:
-        m = cat.MARKETS[int(c.market[i])]
-        lang = m.language
-        src = "app" if on_app else "web"
-        ctx = self.app_ctx[i] if on_app else self.web_ctx[i]
-        anon = c.app_anon[i] if on_app else self._shared.get(i, c.web_anon[i])
-        # kind: 0 regular, 1 sign-up, 2 anonymous before sign-up, 3 research, 4 premium purchase
-        uid: str | None = c.user_id[i] if logged_in or kind in (3, 4) else None
-        if kind in (1, 2):
-            uid = None
-        g = 0
-
-        def step() -> int:
-            nonlocal t, g
-            t += int(gaps[g % len(gaps)])
-            g += 1
-            return t
-
-        out = self.out
-        if on_app and not self._app_seen[i]:
-            # first app start is anonymous; the login then links the device to the customer
-            self._app_seen[i] = True
-            out.track(
-                "app", t, "Application Installed", {"version": "5.3.1"}, ctx, anonymous_id=anon
-            )
-            if kind != 1:
-                out.view("app", step(), "Login", {}, ctx, user_id=None, anonymous_id=anon)
-                out.identify(
-                    "app",
-                    step(),
-                    self.traits(c, i, full=False),
-                    ctx,
-                    user_id=c.user_id[i],
-                    anonymous_id=anon,
-                )
-                self.facts.app_first_logins += 1
-                uid = c.user_id[i]
-            t = step()
-        home = "Home"
-        out.view(
-            src,
-            t,
-            home,
-            {"path": "/", "title": f"{cat.COMPANY} – Home"},
-            ctx,
-            user_id=uid,
-            anonymous_id=anon,
-        )
-        if kind == 1:
-            # sign-up: the anonymous history merges into the new customer
-            out.view(
-                src,
-                step(),
-                "Sign Up",
-                {"path": "/account/signup"},
-                ctx,
-                user_id=None,
-                anonymous_id=anon,
-            )
-            uid = c.user_id[i]
-            out.identify(
-                src, step(), self.traits(c, i, full=False), ctx, user_id=uid, anonymous_id=anon
-            )
-            out.track(
-                src,
-                step(),
-                "Signed Up",
-                {"method": "email", "platform": src},
-                ctx,
-                user_id=uid,
-                anonymous_id=anon,
-            )
-        if kind == 3 or (content and kind != 4):
-            topic_i = 0 if kind == 3 else int(self._post_order_rng[s, 3] * len(cat.CONTENT_TOPICS))
-            topic = cat.CONTENT_TOPICS[topic_i]
-            slug = topic[3][int(self._post_order_rng[s, 2] * len(topic[3]))]
-            title = topic[2] if lang == "de" else topic[1]
-            out.view(
-                src,
-                step(),
-                "Article",
-                {
-                    "path": f"/magazine/{topic[0]}/{slug}",
-                    "title": title,
-                    "category": topic[0],
-                    "content_id": slug,
-                },
-                ctx,
-                user_id=uid,
-                anonymous_id=anon,
-            )
-        if kind in (3, 4):
-            products = self.premium[(products + s) % len(self.premium)][: max(len(products), 2)]
-            category = 0
-        cname = cat.CATEGORIES[category]
-        out.view(
-            src,
-            step(),
-            "Category",
-            {
-                "path": f"/c/{cname.key}",
-                "title": cname.name_de if lang == "de" else cname.name_en,
-                "category": cname.key,
-            },
-            ctx,
-            user_id=uid,
-            anonymous_id=anon,
-        )
-        fx = _FX[m.currency]
-        for p in products.tolist():
-            prod = self.products[p]
-            out.track(
-                src,
-                step(),
-                "Product Viewed",
-                {
-                    "product_id": prod["product_id"],
-                    "sku": prod["sku"],
-                    "name": prod["name"],
-                    "category": prod["category"],
-                    "price": round(prod["price"] * fx, 2),
-                    "currency": m.currency,
-                },
-                ctx,
-                user_id=uid,
-                anonymous_id=anon,
-            )
-        if kind == 4:
-            add, convert = True, True
-        if not add or kind == 3:
-            return
-        cart = [int(products[-1])] + ([extra_item] if items > 1 else [])
-        for p in cart:
-            prod = self.products[p]
-            out.track(
-                src,
-                step(),
-                "Product Added",
-                {
-                    "product_id": prod["product_id"],
-                    "name": prod["name"],
-                    "category": prod["category"],
-                    "price": round(prod["price"] * fx, 2),
-                    "quantity": 1,
-                    "currency": m.currency,
-                },
-                ctx,
-                user_id=uid,
-                anonymous_id=anon,
-            )
-        if not convert or kind == 2:
-            self.facts.abandoned_carts += 1
-            return
-        if uid is None:
-            # checkout needs a login: the anonymous session is linked to the customer here
-            uid = c.user_id[i]
-            out.identify(src, step(), {"email": c.email[i]}, ctx, user_id=uid, anonymous_id=anon)
-        self._order_seq += 1
-        order_id = f"NH-{self._order_seq + 100000}"
-        lines = [
-            {
-                "product_id": self.products[p]["product_id"],
-                "name": self.products[p]["name"],
-                "category": self.products[p]["category"],
-                "price": round(self.products[p]["price"] * fx, 2),
-                "quantity": 1,
-            }
-            for p in cart
-        ]
-        revenue = round(sum(line["price"] for line in lines), 2)
-        shipping = 0.0 if revenue >= 50 else 4.95
-        out.track(
-            src,
-            step(),
-            "Checkout Started",
-            {"order_id": order_id, "value": revenue, "currency": m.currency},
-            ctx,
-            user_id=uid,
-            anonymous_id=anon,
-        )
-        t_order = step()
-        out.track(
-            "shop",
-            t_order,
-            "Order Completed",
-            {
-                "order_id": order_id,
-                "total": round(revenue + shipping, 2),
-                "revenue": revenue,
-                "shipping": shipping,
-                "currency": m.currency,
-                "products": lines,
-                "platform": src,
-                "payment_method": ("invoice", "card", "paypal", "instalments")[
-                    3 if kind == 4 and self._post_order_rng[s, 0] < 0.5 else s % 3
-                ],
-            },
-            self.server_ctx,
-            user_id=uid,
-        )
-        self.facts.orders += 1
-        self._aftermath(c, i, order_id, t_order, lines, aftermath, delays, s)
-
-    def _aftermath(
-        self,
-        c: _Customers,
-        i: int,
-        order_id: str,
-        t_order: int,
-        lines: list[dict[str, Any]],
-        aftermath: tuple[bool, bool, bool, bool],
-        delays: tuple[int, int],
-        s: int,
-    ) -> None:
-        late, damaged, refund, wants_review = aftermath
-        m = cat.MARKETS[int(c.market[i])]
-        uid = c.user_id[i]
-        t_ship = t_order + delays[0]
-        t_deliver = t_ship + delays[1]
-        out, ctx = self.out, self.server_ctx
-        out.track(
-            "shop",
-            t_ship,
-            "Order Shipped",
-            {"order_id": order_id, "carrier": ("DHL", "DPD", "Royal Mail", "UPS")[s % 4]},
-            ctx,
-            user_id=uid,
-        )
-        out.track(
-            "shop",
-            t_deliver,
-            "Order Delivered",
-            {
-                "order_id": order_id,
-                "late": late,
-                "days_late": int((delays[1] - 24 * 3600_000) // 86_400_000) if late else 0,
-            },
-            ctx,
-            user_id=uid,
-        )
-        if late:
-            self.facts.late_deliveries += 1
-        product = lines[0]["name"]
-        r = self._post_order_rng[s]
-        churning = c.churn_day[i] < self.cfg.days
-        if late and r[0] < 0.55:
-            sentiment = "negative" if r[1] < 0.75 else "neutral"
-            self._ticket(
-                c, i, t_ship + int(r[2] * delays[1]), "delivery_delay", sentiment, order_id, product
-            )
-        elif damaged:
-            self._ticket(
-                c,
-                i,
-                t_deliver + 3600_000 * 5,
-                "damaged_item",
-                "negative" if r[1] < 0.7 else "neutral",
-                order_id,
-                product,
-            )
-        elif refund:
-            t_ret = t_deliver + int(2 + r[2] * 10) * 86_400_000
-            out.track(
-                "shop",
-                t_ret,
-                "Order Refunded",
-                {
-                    "order_id": order_id,
-                    "total": lines[0]["price"],
-                    "currency": m.currency,
-                    "reason": ("size", "changed_mind", "quality")[s % 3],
-                },
-                ctx,
-                user_id=uid,
-            )
-            if r[1] < 0.35:
-                self._ticket(
-                    c,
-                    i,
-                    t_ret - 86_400_000,
-                    "return_refund",
-                    "neutral" if r[0] < 0.6 else "negative",
-                    order_id,
-                    product,
-                )
-        elif r[1] < 0.07 + (0.1 if churning else 0):
-            topic = ("payment_issue", "product_question", "account_login")[s % 3]
-            upset = (churning or r[2] < 0.3) and topic != "product_question"
-            self._ticket(
-                c,
-                i,
-                t_order + 7200_000,
-                topic,
-                "negative" if upset else "neutral",
-                order_id,
-                product,
-            )
-        elif r[1] > 0.985:
-            self._ticket(c, i, t_deliver + 86_400_000, "praise", "positive", order_id, product)
-        if wants_review and not late:
-            stars = int(
-                np.clip(
-                    round(3.9 + 1.6 * c.happiness[i] + (r[3] - 0.5) * 2 - (2 if damaged else 0)),
-                    1,
-                    5,
-                )
-            )
-            text = texts.review(self.rng, stars=stars, language=m.language, product=product)
-            self._count_text(text)
-            src = "app" if c.has_app[i] and r[2] < 0.5 else "web"
-            out.track(
-                src,
-                t_deliver + int(3 + r[0] * 8) * 86_400_000,
-                "Product Reviewed",
-                {
-                    "product_id": lines[0]["product_id"],
-                    "order_id": order_id,
-                    "rating": stars,
-                    "review_title": text.subject,
-                    "review_body": text.body,
-                    "language": text.language,
-                    "sentiment_label": text.sentiment,
-                },
-                self.app_ctx[i] if src == "app" else self.web_ctx[i],
-                user_id=uid,
-                anonymous_id=c.app_anon[i] if src == "app" else c.web_anon[i],
-            )
-            self.facts.reviews += 1
-
-    def _ticket(
-        self,
-        c: _Customers,
-        i: int,
-        t: int,
-        topic: str,
-        sentiment: str,
-        order_id: str,
-        product: str,
-        *,
-        channel: str | None = None,
-    ) -> None:
-        if t >= int(self.day0_ms + min(int(c.churn_day[i]), self.cfg.days + 30) * 86_400_000):
-            return
-        m = cat.MARKETS[int(c.market[i])]
-        rng = self.rng
-        self._ticket_seq += 1
-        ticket_id = f"T-{self._ticket_seq + 500000}"
-        days = int(rng.integers(3, 15))
-        text = texts.support_ticket(
-            rng,
-            topic=topic,
-            sentiment=sentiment,
-            language=m.language,
-            order_id=order_id,
-            product=product,
-            days=days,
-            name=c.first[i],
-        )
-        self._count_text(text)
-        chan = channel or cat.SUPPORT_CHANNELS[int(rng.integers(len(cat.SUPPORT_CHANNELS)))]
-        priority = "high" if sentiment == "negative" and rng.random() < 0.5 else "normal"
-        uid, ctx = c.user_id[i], self.server_ctx
-        self.out.track(
-            "support",
-            t,
-            "Ticket Created",
-            {
-                "ticket_id": ticket_id,
-                "topic": topic,
-                "channel": chan,
-                "priority": priority,
-                "subject": text.subject,
-                "text": text.body,
-                "language": text.language,
-                "sentiment_label": text.sentiment,
-                "order_id": order_id,
-            },
-            ctx,
-            user_id=uid,
-        )
-        self.facts.tickets += 1
-        hours = float(rng.gamma(1.6, 9.0 if priority == "high" else 16.0)) + 0.3
-        t_res = t + int(hours * 3600_000)
-        agent = cat.AGENTS[int(rng.integers(len(cat.AGENTS)))]
-        fcr = bool(rng.random() < 0.7)
-        self.out.track(
-            "support",
-            t_res,
-            "Ticket Resolved",
-            {
-                "ticket_id": ticket_id,
-                "topic": topic,
-                "agent": agent,
-                "resolution_hours": round(hours, 1),
-                "first_contact_resolution": fcr,
-            },
-            ctx,
-            user_id=uid,
-        )
-        if rng.random() < 0.45:
-            base = 4.2 + 0.8 * c.happiness[i] - hours / 30 - (0 if fcr else 0.8)
-            base -= 0.7 if sentiment == "negative" else 0.0
-            score = int(np.clip(round(base + rng.normal(0, 0.7)), 1, 5))
-            props: dict[str, Any] = {
-                "ticket_id": ticket_id,
-                "survey": "csat",
-                "score": score,
-                "scale": "1-5",
-                "agent": agent,
-            }
-            if rng.random() < 0.5:
-                comment = texts.csat_comment(rng, score=score, language=m.language)
-                self._count_text(comment)
-                props.update(
-                    comment=comment.body,
-                    language=comment.language,
-                    sentiment_label=comment.sentiment,
-                )
-            self.out.track(
-                "surveys",
-                t_res + int(rng.integers(1, 30)) * 3600_000,
-                "CSAT Submitted",
-                props,
-                ctx,
-                user_id=uid,
-            )
-            self.facts.csat_responses += 1
-
-    def _count_text(self, text: texts.Text) -> None:
-        by = self.facts.texts_by_language
-        by[text.language] = by.get(text.language, 0) + 1
-
-    def _anonymous_visitors(self, n: int) -> None:
-        """Visitors who never sign up: one to three anonymous sessions, some with a cart."""
-        rng = self.rng
-        sessions = rng.integers(1, 4, n)
-        vis = np.repeat(np.arange(n), sessions)
-        m_idx = rng.choice(len(cat.MARKETS), size=n, p=[m.weight for m in cat.MARKETS])
-        tz = np.array([self.timezones.index(cat.MARKETS[int(k)].regions[0][2]) for k in m_idx])
-        day = self.sample_days(np.zeros(len(vis), dtype=np.int64), np.full(len(vis), self.cfg.days))
-        t0 = self.local_to_ms(day, self.sample_local_seconds(len(vis)), tz[vis])
-        views = 1 + rng.poisson(1.5, len(vis))
-        cats = rng.choice(len(cat.CATEGORIES), size=len(vis), p=self.cat_weights)
-        prods = self.pick_products(np.repeat(cats, views))
-        offs = np.concatenate([[0], np.cumsum(views)])
-        added = rng.random(len(vis)) < 0.12
-        gaps = rng.exponential(40_000, len(prods) + 3 * len(vis)).astype(np.int64) + 3000
-        ctxs = [
-            {
-                "locale": m.locale,
-                "timezone": m.regions[0][2],
-                "library": {"name": "analytics.js", "version": "4.1.0"},
-            }
-            for m in cat.MARKETS
-        ]
-        seed = self.cfg.seed
-        g = 0
-        for s in range(len(vis)):
-            v = int(vis[s])
-            anon = f"v-{seed:x}-{v:06x}"
-            ctx = ctxs[int(m_idx[v])]
-            t = int(t0[s])
-            self.out.view("web", t, "Home", {"path": "/"}, ctx, user_id=None, anonymous_id=anon)
-            last = None
-            for p in prods[offs[s] : offs[s + 1]].tolist():
-                t += int(gaps[g])
-                g += 1
-                prod = self.products[p]
-                last = prod
-                self.out.track(
-                    "web",
-                    t,
-                    "Product Viewed",
-                    {
-                        "product_id": prod["product_id"],
-                        "name": prod["name"],
-                        "category": prod["category"],
-                        "price": prod["price"],
-                    },
-                    ctx,
-                    anonymous_id=anon,
-                )
-            if added[s] and last is not None:
-                t += int(gaps[g])
-                g += 1
-                self.out.track(
-                    "web",
-                    t,
-                    "Product Added",
-                    {
-                        "product_id": last["product_id"],
-                        "name": last["name"],
-                        "category": last["category"],
-                        "price": last["price"],
-                        "quantity": 1,
-                    },
-                    ctx,
-                    anonymous_id=anon,
-                )
-                self.facts.abandoned_carts += 1
-        self.facts.anonymous_visitors = n
-
-    def _emails(self, c: _Customers) -> None:
-        """A newsletter every two weeks (Thursday, 9:00 local) to part of the opted-in base."""
-        rng, days = self.rng, self.cfg.days
-        first_thursday = (3 - self.start_date.weekday()) % 7
-        campaigns = list(range(first_thursday, days, 14))
-        nine = np.full(c.n, 9 * 3600)
-        for k, day in enumerate(campaigns):
-            name = f"newsletter-{(self.start_date + timedelta(days=day)).isoformat()}"
-            reach = c.email_opt_in & (rng.random(c.n) < 0.45) & (np.maximum(c.signup_day, -1) < day)
-            idx = np.flatnonzero(reach)
-            t_send = self.local_to_ms(np.full(len(idx), day), nine[idx], c.tz_index[idx])
-            active = c.churn_day[idx] > day
-            open_p = np.where(active, 0.22 + 0.15 * c.happiness[idx], 0.04)
-            opened = rng.random(len(idx)) < open_p
-            clicked = opened & (rng.random(len(idx)) < 0.18)
-            unsub = rng.random(len(idx)) < np.where(active, 0.002, 0.02)
-            open_delay = (rng.exponential(5.0, len(idx)) * 3600_000).astype(np.int64) + 60_000
-            for j, ci in enumerate(idx.tolist()):
-                uid = c.user_id[ci]
-                props = {
-                    "campaign_id": name,
-                    "campaign_name": f"Newsletter {k + 1}",
-                    "email_id": f"em-{k}-{ci}",
-                }
-                ts = int(t_send[j])
-                self.out.track("email", ts, "Email Sent", props, self.server_ctx, user_id=uid)
-                if opened[j]:
-                    self.out.track(
-                        "email",
-                        ts + int(open_delay[j]),
-                        "Email Opened",
-                        props,
-                        self.server_ctx,
-                        user_id=uid,
-                    )
-                    if clicked[j]:
-                        self.out.track(
-                            "email",
-                            ts + int(open_delay[j]) + 20_000,
-                            "Email Link Clicked",
-                            {**props, "link": "/sale"},
-                            self.server_ctx,
-                            user_id=uid,
-                        )
-                if unsub[j]:
-                    self.out.track(
-                        "email",
-                        ts + int(open_delay[j]) + 60_000,
-                        "Unsubscribed",
-                        props,
-                        self.server_ctx,
-                        user_id=uid,
-                    )
-            self.facts.emails_sent += len(idx)
-
-    def _nps(self, c: _Customers) -> None:
-        """A relationship NPS survey to a quarter of the customers; 35 % answer."""
-        rng, days = self.rng, self.cfg.days
-        asked = rng.random(c.n) < 0.25
-        answered = asked & (rng.random(c.n) < 0.35)
-        lo = np.maximum(c.signup_day, 0) + 7
-        hi = np.minimum(c.churn_day, days)
-        ok = answered & (lo < hi)
-        idx = np.flatnonzero(ok)
-        day = self.sample_days(lo[idx], hi[idx])
-        ts = self.local_to_ms(day, self.sample_local_seconds(len(idx)), c.tz_index[idx])
-        raw = 7.6 + 2.6 * c.happiness[idx] + rng.normal(0, 1.3, len(idx))
-        scores = np.clip(np.round(raw), 0, 10).astype(int)
-        with_comment = rng.random(len(idx)) < 0.6
-        for j, ci in enumerate(idx.tolist()):
-            lang = cat.MARKETS[int(c.market[ci])].language
-            props: dict[str, Any] = {"survey": "nps", "score": int(scores[j]), "scale": "0-10"}
-            if with_comment[j]:
-                comment = texts.nps_comment(rng, score=int(scores[j]), language=lang)
-                self._count_text(comment)
-                props.update(
-                    comment=comment.body,
-                    language=comment.language,
-                    sentiment_label=comment.sentiment,
-                )
-            self.out.track(
-                "surveys",
-                int(ts[j]),
-                "NPS Submitted",
-                props,
-                self.server_ctx,
-                user_id=c.user_id[ci],
-            )
-        self.facts.nps_responses = len(idx)
-
-    def _outage_effects(self, c: _Customers) -> None:
-        """During the outage, app users in the region fail to log in; many contact support."""
-        o = self.outage
-        affected = np.flatnonzero(
-            np.array([r[0] == o["region"] for r in c.region])
-            & c.has_app
-            & (c.churn_day > o["day"])
-            & (np.maximum(c.signup_day, 0) <= o["day"])
-        )
-        # monitoring fans the outage out to each affected customer (the outage-notice journey
-        # reacts to these), and sends the all-clear when it is over
-        for ci in affected.tolist():
-            props = {"region": o["region"], "service": "app", "outage_id": f"out-{o['day']}"}
-            for when, name in (
-                (o["start"] + 300_000, "Outage Detected"),
-                (o["end"], "Outage Resolved"),
-            ):
-                self.out.track(
-                    "app", when, name, dict(props), self.server_ctx, user_id=c.user_id[ci]
-                )
-        self.facts.outage["affected_customers"] = len(affected)
-        rng = self.rng
-        tries = affected[rng.random(len(affected)) < 0.35]
-        for ci in tries.tolist():
-            t = o["start"] + int(rng.integers(0, o["end"] - o["start"]))
-            ctx = self.app_ctx[ci]
-            for k in range(int(rng.integers(1, 4))):
-                self.out.track(
-                    "app",
-                    t + k * 40_000,
-                    "Login Failed",
-                    {"error": "upstream_timeout", "status": 503},
-                    ctx,
-                    user_id=c.user_id[ci],
-                    anonymous_id=c.app_anon[ci],
-                )
-            if rng.random() < 0.3:
-                self._ticket(
-                    c, ci, t + 600_000, "account_login", "negative", "-", "App", channel="chat"
-                )
-
-    def _malformed(self) -> None:
-        """A buggy app release sends a few messages without any id or with an unknown type."""
-        t = self.end_ms - 2 * 86_400_000
-        for k in range(6):
-            self.out.add(
-                "app",
-                t + k * 60_000,
-                {"type": "track", "event": "Screen Loaded", "properties": {"build": "5.3.2-beta"}},
-            )
-        for k in range(3):
-            self.out.add(
-                "app",
-                t + k * 90_000,
-                {"type": "trak", "event": "Product Viewed", "anonymousId": f"bad-{k}"},
-            )
-        self.facts.malformed = 9
 
     def _finish(self) -> DemoDataset:
         ts = np.array(self.out.ts, dtype=np.int64)
@@ -1417,10 +602,6 @@ class _Generator:
             facts=self.facts,
             products=[{k: v for k, v in p.items() if k != "category_index"} for p in self.products],
         )
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 def generate(config: DemoConfig) -> DemoDataset:

@@ -16,10 +16,17 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from partitur.channels import demo as channels_demo
 from partitur.context import Context
 from partitur.core.actions import Actor
+from partitur.decisions import demo as decisions_demo
 from partitur.demo.generator import SOURCES, DemoConfig, DemoDataset, generate
-from partitur.demo.steps import DemoReport, DemoStep, collect_steps, step_name
+from partitur.demo.steps import DemoReport, DemoStep, step_name
+from partitur.identity import loops as identity_loops
+from partitur.journey_maps import demo as maps_demo
+from partitur.journeys import demo as journeys_demo
+from partitur.ml import demo as ml_demo
+from partitur.segments import demo as segments_demo
 from partitur.workspaces import service as workspaces
 from partitur.workspaces.contracts import Scope
 
@@ -128,14 +135,7 @@ def _count(result: Any, name: str, default: int) -> int:
 
 def resolve_identities(ctx: Context, *, progress: Progress = _no_progress) -> int:
     """Run the identity loops until a full pass over all of them finds no work."""
-    try:
-        from partitur.identity.loops import build_loops
-    except ModuleNotFoundError as exc:
-        if exc.name != "partitur.identity.loops":
-            raise
-        log.warning("identity resolution is not available; profiles are not built")
-        return 0
-    loops = build_loops(ctx)
+    loops = identity_loops.build_loops(ctx)
     handled = 0
     for _ in range(MAX_IDENTITY_PASSES):
         did = sum(loop.run_once(ctx.clock.now()) for loop in loops)
@@ -146,6 +146,20 @@ def resolve_identities(ctx: Context, *, progress: Progress = _no_progress) -> in
     raise RuntimeError("identity resolution did not settle; see the worker log")
 
 
+#: The domains' demo steps in running order: templates before the journeys that send them,
+#: models before the decisions that read their scores, score-based segments after both and
+#: before the journeys that use them (journeys replay the recent history, so everything they
+#: branch on must exist), maps last since they link to everything else.
+DEMO_STEPS: list[DemoStep] = [
+    *channels_demo.DEMO_STEPS,
+    *ml_demo.DEMO_STEPS,
+    *decisions_demo.DEMO_STEPS,
+    *segments_demo.DEMO_STEPS,
+    *journeys_demo.DEMO_STEPS,
+    *maps_demo.DEMO_STEPS,
+]
+
+
 def run_steps(
     ctx: Context,
     report: DemoReport,
@@ -153,7 +167,7 @@ def run_steps(
     steps: list[DemoStep] | None = None,
     progress: Progress = _no_progress,
 ) -> None:
-    chosen = collect_steps() if steps is None else steps
+    chosen = DEMO_STEPS if steps is None else steps
     for k, step in enumerate(chosen):
         log.info("demo step %s", step_name(step))
         step(ctx, report)

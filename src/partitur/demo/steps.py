@@ -14,7 +14,6 @@ and writes through service functions, records what it did with ``report.add(...)
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,35 +91,6 @@ def replay_start(ctx: Context, report: DemoReport) -> datetime:
     (the current hour unless ``--end`` moved it)."""
     end = report.history_end or ctx.clock.now().replace(minute=0, second=0, microsecond=0)
     return end - timedelta(days=REPLAY_DAYS)
-
-
-#: Modules that contribute ``DEMO_STEPS``, in running order: templates before the journeys
-#: that send them, models before the decisions that read their scores, score-based segments
-#: after both and before the journeys that use them (journeys replay the recent history, so
-#: everything they branch on must exist), maps last since they link to everything else.
-STEP_MODULES = [
-    "partitur.channels.demo",
-    "partitur.ml.demo",
-    "partitur.decisions.demo",
-    "partitur.segments.demo",
-    "partitur.journeys.demo",
-    "partitur.analytics.demo",
-    "partitur.journey_maps.demo",
-]
-
-
-def collect_steps(modules: list[str] | None = None) -> list[DemoStep]:
-    """The demo steps of every module in ``modules`` (default ``STEP_MODULES``) that exists."""
-    steps: list[DemoStep] = []
-    for name in STEP_MODULES if modules is None else modules:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-                continue
-            raise
-        steps.extend(module.DEMO_STEPS)
-    return steps
 
 
 def step_name(step: DemoStep) -> str:

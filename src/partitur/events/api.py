@@ -1,4 +1,5 @@
-"""The Segment-compatible tracking API (``/v1/*``) and the quarantine (``/api/quarantine``).
+"""The Segment-compatible tracking API (``/v1/*``), the quarantine (``/api/quarantine``) and
+the event log's volume (``/api/events/volume``).
 
 The ``/v1`` handlers are on the hot path: they read the raw body, parse it with orjson and
 validate by hand (``service.normalize``), then wait for the group-commit writer, so a 200 means
@@ -29,6 +30,7 @@ from partitur.events import service
 from partitur.events.contracts import (
     MAX_BATCH_BYTES,
     MAX_MESSAGE_BYTES,
+    EventVolume,
     IngestResult,
     QuarantinedMessage,
 )
@@ -320,6 +322,20 @@ def quarantine(
             conn, workspace_id=who.workspace_id, cursor=after, limit=limit
         )
     return Page(items=items, next_cursor=encode_cursor(next_id) if next_id is not None else None)
+
+
+@router.get("/api/events/volume", response_model=EventVolume, tags=["events"])
+def event_volume(
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    days: int = Query(30, ge=1, le=366, description="length of the period in UTC days"),
+) -> EventVolume:
+    """Totals of the event log and the events per UTC day and source over the last ``days``
+    days that have data (ending today, or on the day of the newest event if that is earlier)."""
+    with ctx.store.read() as conn:
+        return service.event_volume(
+            conn, workspace_id=who.workspace_id, now=ctx.clock.now(), days=days
+        )
 
 
 class FanOutAudience(BaseModel):

@@ -34,7 +34,7 @@ from sqlalchemy import Connection
 from partitur.core.errors import BadRequest, NotFound, ValidationFailed
 from partitur.core.memory import collector_paused
 from partitur.core.signals import Signals
-from partitur.events import service
+from partitur.events import ingest
 from partitur.events.contracts import MAX_MESSAGE_BYTES, MESSAGE_TYPES, ImportSummary
 from partitur.storage.engine import Store
 
@@ -138,7 +138,7 @@ class _Job:
 
 @dataclass
 class _Ready:
-    batch: service.PreparedBatch
+    batch: ingest.PreparedBatch
     lines: int
     size: int
 
@@ -149,7 +149,7 @@ def _prepare_chunk(job: _Job, chunk: _Chunk, stage_name: str) -> _Ready:
             if isinstance(message, dict) and "type" not in message:
                 message["type"] = job.default_type
     if job.stage_dir is not None:
-        batch = service.prepare_staged(
+        batch = ingest.prepare_staged(
             zip(chunk.positions, chunk.messages, strict=True),
             workspace_id=job.workspace_id,
             source_id=job.source_id,
@@ -159,7 +159,7 @@ def _prepare_chunk(job: _Job, chunk: _Chunk, stage_name: str) -> _Ready:
             stage_path=os.path.join(job.stage_dir, stage_name),
         )
     else:
-        batch = service.prepare(
+        batch = ingest.prepare(
             chunk.messages,
             workspace_id=job.workspace_id,
             source_id=job.source_id,
@@ -185,7 +185,7 @@ def _prepare_file_block(job: _Job, offset: int, count: int, first_line: int) -> 
         # at a time (a chunk of 20,000 parsed messages, ~40 MB, missed the CPU caches and made
         # pymalloc map, fault in and unmap fresh memory for every chunk)
         unreadable: list[tuple[int, str, str | None, str]] = []
-        batch = service.prepare_staged(
+        batch = ingest.prepare_staged(
             _messages(itertools.islice(handle, count), first_line, job.default_type, unreadable),
             workspace_id=job.workspace_id,
             source_id=job.source_id,
@@ -429,8 +429,8 @@ def import_events(
             for chunk in ready:
                 batch = chunk.batch
                 try:
-                    with service.stage_attached(conn, batch), conn.begin():
-                        result = service.write_prepared(conn, batch)
+                    with ingest.stage_attached(conn, batch), conn.begin():
+                        result = ingest.write_prepared(conn, batch)
                 finally:
                     if batch.stage_path is not None:
                         os.unlink(batch.stage_path)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -84,3 +85,50 @@ class ImportSummary(BaseModel):
     rejects_file: str | None = None
     seconds: float
     events_per_second: float
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """An event of the log as the journey engine reads it (a feed page or a history window)."""
+
+    seq: int
+    profile_id: str
+    event: str
+    timestamp: datetime
+    properties: dict[str, Any]
+    #: when partitur received it: a journey reacts only to events received once it was live
+    received_at: datetime | None = None
+
+
+class SourceVolume(BaseModel):
+    """A source's events in the period of an ``EventVolume``."""
+
+    source_id: str
+    #: the source's name (``other`` for events of a source that no longer exists)
+    name: str
+    events: int
+
+
+class DayVolume(BaseModel):
+    """Events of one UTC day, per source id."""
+
+    day: date
+    total: int
+    by_source: dict[str, int]
+
+
+class EventVolume(BaseModel):
+    """The event log at a glance: totals, and the events per day and source over a period of
+    whole UTC days that ends on the day of the newest event (or today, if that is earlier)."""
+
+    events: int
+    #: events in the 24 hours before now
+    events_last_day: int
+    #: refused messages kept in quarantine
+    quarantined: int
+    first_day: date
+    last_day: date
+    #: events in the period
+    period_total: int
+    sources: list[SourceVolume]
+    days: list[DayVolume]

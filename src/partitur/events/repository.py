@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, case, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -358,3 +358,49 @@ def select_quarantine(
         query = query.where(quarantine.c.id < cursor)
     query = query.order_by(quarantine.c.id.desc()).limit(limit)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _day_expr(conn: Connection) -> Any:
+    """The UTC day of an event as ``YYYY-MM-DD`` text (SQLite stores UTC ISO text)."""
+    ts = events.c.timestamp
+    if conn.dialect.name == "sqlite":
+        return func.substr(ts, 1, 10)
+    # literals, not bound parameters: GROUP BY must repeat the very same expression
+    utc = func.timezone(literal_column("'UTC'"), ts)
+    return func.to_char(utc, literal_column("'YYYY-MM-DD'"))
+
+
+def highest_seq(conn: Connection) -> int | None:
+    """The log's highest ``seq`` (of any workspace: it changes with every write)."""
+    return conn.execute(select(func.max(events.c.seq))).scalar_one()  # type: ignore[no-any-return]
+
+
+def count_quarantine(conn: Connection, *, workspace_id: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(quarantine)
+        .where(quarantine.c.workspace_id == workspace_id)
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def volume_by_day_and_source(
+    conn: Connection, *, workspace_id: str, recent_since: datetime
+) -> list[tuple[str, str, int, int, datetime]]:
+    """(UTC day as text, source id, events, events at or after ``recent_since``, latest
+    timestamp) for every day and source of the workspace's log: one scan gives the totals, the
+    newest event and the volume per day."""
+    day = _day_expr(conn).label("day")
+    recent = case((events.c.timestamp >= recent_since, 1), else_=0)
+    rows = conn.execute(
+        select(
+            day,
+            events.c.source_id,
+            func.count().label("n"),
+            func.sum(recent).label("recent"),
+            func.max(events.c.timestamp).label("newest"),
+        )
+        .where(events.c.workspace_id == workspace_id)
+        .group_by(day, events.c.source_id)
+    ).all()
+    return [(str(d), str(src), int(n), int(r or 0), newest) for d, src, n, r, newest in rows]

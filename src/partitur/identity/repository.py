@@ -6,12 +6,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import Connection, bindparam, delete, select, text
 
 from partitur.core import jsonutil
 from partitur.identity.extract import Identifier
 from partitur.identity.graph import Merge
-from partitur.identity.tables import identities, suppressed_identifiers
+from partitur.identity.tables import identities, identity_merges, suppressed_identifiers
 from partitur.storage import driver
 from partitur.storage.bulk import db_time, insert_rows, rebuilt_indexes, temp_table
 
@@ -244,3 +244,79 @@ def suppression_rows(conn: Connection, *, workspace_id: str) -> list[dict[str, A
             )
         ).mappings()
     ]
+
+
+# -- one profile's identities and merges (profile 360, lookups, export and erasure) --------------
+
+
+def identities_of(conn: Connection, profile_id: str) -> dict[str, list[str]]:
+    rows = conn.execute(
+        select(identities.c.kind, identities.c.value)
+        .where(identities.c.profile_id == profile_id)
+        .order_by(identities.c.kind, identities.c.first_seen_at, identities.c.value)
+    )
+    out: dict[str, list[str]] = {}
+    for kind, value in rows:
+        out.setdefault(kind, []).append(value)
+    return out
+
+
+def profile_for_identity(
+    conn: Connection, *, workspace_id: str, kind: str, value: str
+) -> str | None:
+    row = conn.execute(
+        select(identities.c.profile_id).where(
+            identities.c.workspace_id == workspace_id,
+            identities.c.kind == kind,
+            identities.c.value == value,
+        )
+    ).first()
+    return row[0] if row else None
+
+
+def merges_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
+    return [
+        dict(r)
+        for r in conn.execute(
+            select(identity_merges)
+            .where(
+                (identity_merges.c.survivor_id == profile_id)
+                | (identity_merges.c.merged_id == profile_id)
+            )
+            .order_by(identity_merges.c.id)
+        ).mappings()
+    ]
+
+
+def erase_identities(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> dict[str, int]:
+    ids = list(profile_ids)
+    identities_erased = conn.execute(
+        delete(identities).where(
+            identities.c.workspace_id == workspace_id, identities.c.profile_id.in_(ids)
+        )
+    ).rowcount
+    merges_erased = conn.execute(
+        delete(identity_merges).where(
+            identity_merges.c.survivor_id.in_(ids) | identity_merges.c.merged_id.in_(ids)
+        )
+    ).rowcount
+    return {"identities": int(identities_erased), "merges": int(merges_erased)}
+
+
+def first_user_ids(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for profile_id, value in conn.execute(
+        select(identities.c.profile_id, identities.c.value)
+        .where(
+            identities.c.workspace_id == workspace_id,
+            identities.c.kind == "user_id",
+            identities.c.profile_id.in_(list(profile_ids)),
+        )
+        .order_by(identities.c.first_seen_at, identities.c.value)
+    ):
+        found.setdefault(profile_id, value)
+    return found

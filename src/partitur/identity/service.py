@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,17 +24,22 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from partitur.core.ids import new_ids
 from partitur.core.memory import collector_paused
 from partitur.events import resolution as event_log
+from partitur.events import service as events
 from partitur.events.contracts import PROFILE_ANONYMOUS_PREFIX
 from partitur.events.resolution import event_time
 from partitur.identity import repository as repo
-from partitur.identity.extract import (
-    Blocklist,
-    Identifier,
-    extract_identifiers,
-    key_identifiers,
-    value_hash,
-)
+from partitur.identity.contracts import ResolutionStatus, SuppressedIdentifier
+
+# identity's rules that other domains apply (profile lookups and imports, erasure's hashes)
+from partitur.identity.extract import Blocklist as Blocklist
+from partitur.identity.extract import Identifier as Identifier
+from partitur.identity.extract import extract_identifiers, key_identifiers
+from partitur.identity.extract import normalise_email as normalise_email
+from partitur.identity.extract import normalise_id as normalise_id
+from partitur.identity.extract import normalise_phone as normalise_phone
+from partitur.identity.extract import value_hash as value_hash
 from partitur.identity.graph import DEFAULT_LIMITS, resolve
+from partitur.identity.tables import identity_merges
 from partitur.profiles import service as profiles
 from partitur.profiles.traits import (
     LOCALE_WIDTH,
@@ -642,3 +648,100 @@ def _activity(
         if tz_at is not None and (item[11] is None or tz_at > item[11]):
             item[10], item[11] = unit.timezone, tz_at
     return [tuple(v) for v in acc.values()]
+
+
+# -- what other domains read and ask of the identity graph ---------------------------------------
+
+
+def identities_of(conn: Connection, profile_id: str) -> dict[str, list[str]]:
+    """A profile's identifiers by kind, oldest first."""
+    return repo.identities_of(conn, profile_id)
+
+
+def profile_for_identity(
+    conn: Connection, *, workspace_id: str, kind: str, value: str
+) -> str | None:
+    """The profile holding the (normalised) identifier, if any."""
+    return repo.profile_for_identity(conn, workspace_id=workspace_id, kind=kind, value=value)
+
+
+def first_user_ids(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> dict[str, str]:
+    """The first user id of each profile that has one (lists of people show it)."""
+    return repo.first_user_ids(conn, workspace_id=workspace_id, profile_ids=profile_ids)
+
+
+def limited_values(
+    conn: Connection, *, profile_ids: Iterable[str], kinds: Iterable[str]
+) -> dict[str, dict[str, set[str]]]:
+    """The values of the limited identifier kinds each profile holds."""
+    return repo.limited_values(conn, profile_ids=profile_ids, kinds=kinds)
+
+
+def insert_identities(
+    conn: Connection, *, workspace_id: str, rows: Sequence[tuple[str, str, str]], now: datetime
+) -> None:
+    """New (kind, value, profile_id) identifiers (a profile import attaches them)."""
+    repo.insert_identities(conn, workspace_id=workspace_id, rows=rows, now=now)
+
+
+def merges_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
+    """The merge records a profile took part in, oldest first."""
+    return repo.merges_of(conn, profile_id)
+
+
+def merges_since(conn: Connection, *, after: int, limit: int) -> tuple[int, list[tuple[str, str]]]:
+    """Identity merges after merge id ``after`` (at most ``limit``): the last id read and
+    ``(workspace_id, profile_id)`` of every survivor and every merged-away profile."""
+    rows = conn.execute(
+        select(
+            identity_merges.c.id,
+            identity_merges.c.workspace_id,
+            identity_merges.c.survivor_id,
+            identity_merges.c.merged_id,
+        )
+        .where(identity_merges.c.id > after)
+        .order_by(identity_merges.c.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return after, []
+    touched = [(ws, pid) for _, ws, survivor, merged in rows for pid in (survivor, merged)]
+    return int(rows[-1][0]), touched
+
+
+def erase_identities(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> dict[str, int]:
+    """Delete the identifiers and merge records of these profiles (erasure)."""
+    return repo.erase_identities(conn, workspace_id=workspace_id, profile_ids=profile_ids)
+
+
+def suppress_identifiers(
+    conn: Connection, *, workspace_id: str, hashes: Iterable[tuple[str, str]], now: datetime
+) -> int:
+    """Keep (kind, value hash) pairs of an erased person off the graph: later messages carrying
+    them are dropped, never resolved into a new profile."""
+    return repo.suppress(conn, workspace_id=workspace_id, hashes=hashes, now=now)
+
+
+def suppression_rows(conn: Connection, *, workspace_id: str) -> list[dict[str, Any]]:
+    return repo.suppression_rows(conn, workspace_id=workspace_id)
+
+
+def resolution_status(conn: Connection, *, workspace_id: str) -> ResolutionStatus:
+    """How far identity resolution has come through the workspace's events."""
+    position = resolved_position(conn)
+    latest, pending = events.backlog_after(conn, workspace_id=workspace_id, after=position)
+    return ResolutionStatus(
+        resolved_position=min(position, latest), latest_seq=latest, pending_events=pending
+    )
+
+
+def suppressed_identifiers(conn: Connection, *, workspace_id: str) -> list[SuppressedIdentifier]:
+    """The identifiers of erased people (hashes only) and how many messages each stopped."""
+    return [
+        SuppressedIdentifier.model_validate(r)
+        for r in repo.suppression_rows(conn, workspace_id=workspace_id)
+    ]

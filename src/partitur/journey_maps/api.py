@@ -1,19 +1,20 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel
 
 from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
-from partitur.journey_maps import exports, io, render, service
+from partitur.journey_maps import io, render, service
 from partitur.journey_maps.contracts import (
     BeforeAfter,
     Comment,
     JourneyMap,
     JourneyMapDocument,
     MapMeasurement,
+    MapReport,
     MapVersion,
     RankedInsight,
     Taxonomy,
@@ -177,7 +178,7 @@ def export(
     version: int | None = None,
 ) -> Response:
     start, end = _period(ctx, since, until)
-    content = exports.export_map(
+    content = service.export_map(
         ctx.store,
         workspace_id=who.workspace_id,
         key=key,
@@ -186,7 +187,7 @@ def export(
         since=start if measured else None,
         until=end if measured else None,
     )
-    return Response(content, media_type=exports.MEDIA_TYPES[format])
+    return Response(content, media_type=service.MEDIA_TYPES[format])
 
 
 @router.get("/{key}/measure", response_model=MapMeasurement)
@@ -201,6 +202,26 @@ def measure(
     start, end = _period(ctx, since, until)
     return service.measure(
         ctx.store, workspace_id=who.workspace_id, key=key, since=start, until=end
+    )
+
+
+@router.get("/{key}/report", response_model=MapReport)
+def report(
+    key: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    since: date | None = Query(None, description="first measured day (UTC), YYYY-MM-DD"),
+    until: date | None = Query(None, description="last measured day (UTC), YYYY-MM-DD"),
+) -> MapReport:
+    """The map measured over whole days (default: the last 90 up to today) with its pain
+    points and opportunities ranked by impact against effort, from one analytics engine."""
+    return service.map_report(
+        ctx.store,
+        workspace_id=who.workspace_id,
+        key=key,
+        since=since,
+        until=until,
+        today=ctx.clock.now().astimezone(UTC).date(),
     )
 
 
@@ -234,7 +255,7 @@ def insights_matrix(
         ctx.store, workspace_id=who.workspace_id, key=key, since=start, until=end
     )
     content = render.render_matrix(ranked, title=f"{key}: impact vs effort", fmt=format)  # type: ignore[arg-type]
-    return Response(content, media_type=exports.MEDIA_TYPES[format])
+    return Response(content, media_type=service.MEDIA_TYPES[format])
 
 
 @router.get("/{key}/insights/{insight_id}/before-after", response_model=BeforeAfter)

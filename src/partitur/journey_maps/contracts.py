@@ -7,13 +7,13 @@ refer to them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from partitur.segments.rules import PropertyFilter
+from partitur.core.rules import PropertyFilter
 
 _KEY = r"^[a-z0-9][a-z0-9_\-]{0,99}$"
 
@@ -245,10 +245,21 @@ class TouchpointMeasure(BaseModel):
 class StageMeasure(BaseModel):
     stage: str
     name: str
+    #: False when no event of the stage's touchpoints occurred in the period: the stage has no
+    #: figures, and the stage before it no conversion (never a false 100 % drop-off)
+    measured: bool = True
     customers: int
     events: int
-    conversion_to_next: float | None
-    drop_off: float | None
+    conversion_to_next: float | None = Field(
+        description="share of the stage's customers who reach the next stage (None: the last "
+        "stage, or this or the next stage is not measured)"
+    )
+    drop_off: float | None = Field(
+        description="1 - conversion_to_next; on the last stage: the share of its customers not "
+        "seen at any other stage of the map afterwards in the period"
+    )
+    #: why a figure is missing ("next stage not measured", ...)
+    note: str | None = None
     satisfaction: float | None
     sentiment: float | None
     designed_emotion: float | None
@@ -279,6 +290,17 @@ class RankedInsight(BaseModel):
     priority: float
     quadrant: Literal["quick_win", "major_project", "fill_in", "thankless"]
     linked_journey: str | None = None
+
+
+class MapReport(BaseModel):
+    """What a map's page shows for a period of whole UTC days: the measurement of every stage
+    and touchpoint and the ranked pain points and opportunities."""
+
+    #: the measured days, inclusive (UTC)
+    first_day: date
+    last_day: date
+    measurement: MapMeasurement
+    insights: list[RankedInsight]
 
 
 class BeforeAfter(BaseModel):

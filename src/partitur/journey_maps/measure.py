@@ -3,6 +3,13 @@
 Each touchpoint names the events that make it up; a customer "is in" a stage when they touched
 one of its touchpoints in the period. Conversion to the next stage counts the stage's customers
 who touch the next stage at or after their first touch of this one. All of it is set-based SQL.
+
+A stage none of whose events occurred in the period is *not measured*: it shows no figures, and
+the stage before it no conversion, because zero customers there says nothing about customers
+lost (a map naming an event the sources never send would otherwise show a 100 % drop-off).
+The last stage has no next stage; its drop-off is the share of its customers not seen at any
+other stage of the map afterwards in the period (for an "end of relationship" stage: those who
+did not come back), so pain points there get an impact too.
 """
 
 from __future__ import annotations
@@ -10,7 +17,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from partitur.analytics.engine import AnalyticsEngine, naive_utc
+from partitur.analytics import service as analytics
+from partitur.analytics.service import AnalyticsEngine, naive_utc
 from partitur.journey_maps.contracts import (
     EventMatcher,
     JourneyMapDocument,
@@ -21,76 +29,21 @@ from partitur.journey_maps.contracts import (
     TouchpointMeasure,
 )
 from partitur.journey_maps.ports import sentiment_of
-from partitur.segments.rules import PropertyFilter
 
-#: SQL that maps a raw survey answer ``x`` on each scale to 0..100.
-SCALE_SQL = {
-    "csat": "(x - 1) / 4.0 * 100",
-    "stars": "(x - 1) / 4.0 * 100",
-    "nps": "x * 10.0",
-    # CES on the 1..7 agreement scale ("it was easy to ..."): 7 is best
-    "ces": "(x - 1) / 6.0 * 100",
-}
-SCALE_RANGE = {"csat": (1, 5), "stars": (1, 5), "nps": (0, 10), "ces": (1, 7)}
 #: How many texts per touchpoint go to sentiment scoring (the most recent ones).
 TEXT_SAMPLE = 500
 
 
 def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(float(value))
-    return "'" + str(value).replace("'", "''") + "'"
+    return analytics.sql_literal(value)
 
 
 def _path(prop: str) -> str:
-    return "'$." + ".".join(f'"{p}"' for p in prop.replace("'", "").split(".")) + "'"
-
-
-def filter_sql(f: PropertyFilter) -> str:
-    """Compile one property filter to DuckDB SQL with the rule format's semantics
-    (strings compare case-insensitively, a missing property matches only negative operators)."""
-    raw = f"json_extract_string(properties, {_path(f.property)})"
-    text = f"lower({raw})"
-    num = f"TRY_CAST({raw} AS DOUBLE)"
-    value = f.value
-    if f.op == "exists":
-        return f"{raw} IS NOT NULL"
-    if f.op == "not_exists":
-        return f"{raw} IS NULL"
-    if f.op in ("eq", "ne"):
-        if isinstance(value, bool):
-            cond = f"{raw} = {_literal('true' if value else 'false')}"
-        elif isinstance(value, int | float):
-            cond = f"{num} = {_literal(value)}"
-        else:
-            cond = f"{text} = lower({_literal(value)})"
-        return cond if f.op == "eq" else f"({raw} IS NULL OR NOT ({cond}))"
-    if f.op in ("gt", "gte", "lt", "lte"):
-        sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[f.op]
-        if isinstance(value, int | float):
-            return f"{num} {sign} {_literal(value)}"
-        return f"{raw} {sign} {_literal(value)}"
-    if f.op in ("in", "not_in"):
-        values = ", ".join(f"lower({_literal(v)})" for v in (value or []))
-        cond = f"{text} IN ({values})" if values else "FALSE"
-        return cond if f.op == "in" else f"({raw} IS NULL OR NOT ({cond}))"
-    if f.op in ("contains", "not_contains"):
-        cond = f"contains({text}, lower({_literal(value)}))"
-        return cond if f.op == "contains" else f"({raw} IS NULL OR NOT ({cond}))"
-    if f.op == "starts_with":
-        return f"starts_with({text}, lower({_literal(value)}))"
-    if f.op == "ends_with":
-        return f"ends_with({text}, lower({_literal(value)}))"
-    if f.op == "matches":
-        return f"regexp_matches({raw}, {_literal(value)})"
-    raise ValueError(f"unknown operator {f.op}")
+    return analytics.json_path(prop)
 
 
 def _matcher_sql(m: EventMatcher | SatisfactionSource) -> str:
-    parts = [f"event = {_literal(m.event)}"] + [filter_sql(f) for f in m.where]
-    return " AND ".join(parts)
+    return analytics.event_condition_sql(m.event, m.where)
 
 
 def _hits_sql(document: JourneyMapDocument, order: dict[str, int]) -> str | None:
@@ -125,6 +78,7 @@ def measure_map(
     tp_stats: dict[str, dict[str, Any]] = {}
     stage_stats: dict[str, dict[str, Any]] = {}
     conversions: dict[str, tuple[int, int]] = {}
+    retained = (0, 0)
     hits = _hits_sql(document, order)
     if hits:
         engine.con.execute(f"CREATE OR REPLACE TEMP TABLE map_hits AS {hits}", params)
@@ -151,6 +105,21 @@ def measure_map(
         by_pos = {int(pos): (int(e), int(c)) for pos, e, c in rows}
         for key, pos in order.items():
             conversions[key] = by_pos.get(pos, (0, 0))
+        final = len(document.stages) - 1
+        kept = engine.con.execute(
+            """
+            WITH spans AS (
+                SELECT profile_id, min(timestamp) AS first_at FROM map_hits WHERE pos = $last
+                GROUP BY profile_id
+            )
+            SELECT count(*), count(*) FILTER (WHERE EXISTS (
+                SELECT 1 FROM map_hits h WHERE h.profile_id = spans.profile_id
+                  AND h.pos <> $last AND h.timestamp > spans.first_at))
+            FROM spans
+            """,
+            {"last": final},
+        ).fetchone()
+        retained = (int(kept[0]), int(kept[1])) if kept else (0, 0)
     satisfaction = _satisfaction(engine, document, params)
     sentiment = _sentiment(engine, document, params) if with_sentiment and hits else {}
 
@@ -181,17 +150,33 @@ def measure_map(
             if sent is not None:
                 sent_values.append((sent, texts))
         entered, converted = conversions.get(stage.key, (0, 0))
-        conversion = converted / entered if entered and i < last else None
+        measured = stage.key in stage_stats
+        following = document.stages[i + 1].key if i < last else None
+        conversion: float | None = None
+        drop_off: float | None = None
+        note: str | None = None
+        if not measured:
+            note = "no event of this stage in the period: not measured"
+        elif following is not None and following not in stage_stats:
+            note = "next stage not measured"
+        elif following is not None and entered:
+            conversion = converted / entered
+            drop_off = 1 - conversion
+        elif following is None and retained[0]:
+            drop_off = 1 - retained[1] / retained[0]
+            note = "last stage: drop-off = customers not seen at another stage afterwards"
         stage_sat = _weighted(sat_values)
         stage_sent = _weighted(sent_values)
         stages.append(
             StageMeasure(
                 stage=stage.key,
                 name=names.get(stage.key, stage.key),
+                measured=measured,
                 customers=stage_stats.get(stage.key, {}).get("customers", 0),
                 events=stage_stats.get(stage.key, {}).get("events", 0),
                 conversion_to_next=conversion,
-                drop_off=None if conversion is None else 1 - conversion,
+                drop_off=drop_off,
+                note=note,
                 satisfaction=stage_sat,
                 sentiment=stage_sent,
                 designed_emotion=stage.emotion,
@@ -231,14 +216,14 @@ def _satisfaction(
             src = tp.satisfaction
             if src is None:
                 continue
-            low, high = SCALE_RANGE[src.scale]
             value = f"TRY_CAST(json_extract_string(properties, {_path(src.property)}) AS DOUBLE)"
+            # the one satisfaction scale: the top-2-box share (analytics.scores)
+            score = analytics.satisfaction_sql(src.scale, "v")
             selects.append(
-                f"SELECT {_literal(tp.id)} AS touchpoint, "
-                f"{SCALE_SQL[src.scale].replace('x', 'v')} AS score FROM "
+                f"SELECT {_literal(tp.id)} AS touchpoint, {score} AS score FROM "
                 f"(SELECT {value} AS v FROM events WHERE timestamp >= $since "
                 f"AND timestamp < $until AND {_matcher_sql(src)}) "
-                f"WHERE v BETWEEN {low} AND {high}"
+                f"WHERE {score} IS NOT NULL"
             )
     if not selects:
         return {}

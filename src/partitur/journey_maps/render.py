@@ -80,7 +80,9 @@ def render_map(
     for i, stage in enumerate(stages):
         title = names.get(stage.key, stage.key)
         m = measured.get(stage.key)
-        if m is not None:
+        if m is not None and not m.measured:
+            title += "\nnot measured"
+        elif m is not None:
             conv = (
                 f" · {m.conversion_to_next:.0%} → next" if m.conversion_to_next is not None else ""
             )

@@ -48,6 +48,9 @@ def markdown_report(
             "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for s in measurement.stages:
+            if not s.measured:
+                out.append(f"| {s.name} | not measured | – | – | – | – | – | – |")
+                continue
             out.append(
                 f"| {s.name} | {s.customers:,} | {_pct(s.conversion_to_next)} | {_pct(s.drop_off)}"
                 f" | {_num(s.satisfaction)} | {_num(s.sentiment, 2)} | {_num(s.designed_emotion)}"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import Connection
 
-from partitur.analytics.engine import AnalyticsEngine, naive_utc, open_engine
+from partitur.analytics.service import AnalyticsEngine, naive_utc, open_engine
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
 from partitur.core.ids import new_id
-from partitur.journey_maps import repository
+from partitur.journey_maps import io as map_io
+from partitur.journey_maps import render, report, repository
 from partitur.journey_maps.contracts import (
     DEFAULT_STAGES,
     BeforeAfter,
@@ -19,6 +21,7 @@ from partitur.journey_maps.contracts import (
     JourneyMap,
     JourneyMapDocument,
     MapMeasurement,
+    MapReport,
     MapVersion,
     RankedInsight,
     StageDefinition,
@@ -26,7 +29,9 @@ from partitur.journey_maps.contracts import (
     as_payload,
 )
 from partitur.journey_maps.insights import before_after, rank_insights
+from partitur.journey_maps.io import load_file as load_file
 from partitur.journey_maps.measure import measure_map
+from partitur.journey_maps.render import render_matrix as render_matrix
 from partitur.journey_maps.tables import (
     journey_map_comments,
     journey_map_taxonomies,
@@ -394,6 +399,24 @@ def ranked_insights(
     )[1]
 
 
+#: The event columns a measurement reads (matchers, satisfaction, texts, revenue).
+MEASURED_COLUMNS = ("profile_id", "timestamp", "event", "properties")
+#: The event whose revenue gives the value per customer of the ranking.
+ORDER_EVENT = "Order Completed"
+
+
+def measured_events(document: JourneyMapDocument) -> set[str]:
+    """The names of the events a measurement of ``document`` reads: its touchpoints' matchers,
+    their satisfaction sources and the order event."""
+    names = {ORDER_EVENT}
+    for stage in document.stages:
+        for touchpoint in stage.touchpoints:
+            names.update(m.event for m in touchpoint.events)
+            if touchpoint.satisfaction is not None:
+                names.add(touchpoint.satisfaction.event)
+    return names
+
+
 def measured_insights(
     store: Store,
     *,
@@ -411,6 +434,13 @@ def measured_insights(
         document = get_map(conn, workspace_id=workspace_id, key=key).document
         taxonomy = get_taxonomy(conn, workspace_id=workspace_id)
     with open_engine(store, workspace_id) as engine:
+        # over every event of the period: the customers active in it
+        value = _value_per_customer(engine, since=since, until=until, order_event=ORDER_EVENT)
+        # then one query per touchpoint, satisfaction source and text: copy the period's events
+        # they read into DuckDB once instead of reading the store for each of them
+        engine.materialize_events(
+            since=since, until=until, columns=MEASURED_COLUMNS, names=measured_events(document)
+        )
         measurement = measure_map(
             engine,
             document=document,
@@ -419,8 +449,42 @@ def measured_insights(
             until=until,
             with_sentiment=with_sentiment,
         )
-        value = _value_per_customer(engine, since=since, until=until, order_event="Order Completed")
     return measurement, rank_insights(document, measurement, value_per_customer=value)
+
+
+#: The measured period of a map report when none is given: the last 90 days up to today.
+REPORT_DAYS = 90
+
+
+def report_period(since: date | None, until: date | None, *, today: date) -> tuple[date, date]:
+    """The first and last day (inclusive, UTC) of a map report: by default the last
+    ``REPORT_DAYS`` days up to today. Raises ``ValidationFailed`` naming ``since`` when it is
+    after ``until``."""
+    last = until or today
+    first = since or last - timedelta(days=REPORT_DAYS - 1)
+    if first > last:
+        raise ValidationFailed("since must be on or before until", field="since")
+    return first, last
+
+
+def map_report(
+    store: Store,
+    *,
+    workspace_id: str,
+    key: str,
+    since: date | None,
+    until: date | None,
+    today: date,
+) -> MapReport:
+    """The map measured over whole UTC days (``report_period``) with its ranked insights, from
+    one analytics engine. Raises ``NotFound`` for an unknown map."""
+    first, last = report_period(since, until, today=today)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    measurement, ranked = measured_insights(
+        store, workspace_id=workspace_id, key=key, since=start, until=end
+    )
+    return MapReport(first_day=first, last_day=last, measurement=measurement, insights=ranked)
 
 
 def insight_before_after(
@@ -459,3 +523,53 @@ def insight_before_after(
         with_sentiment=False,
     )
     return before_after(insight, stage_key, before, after)
+
+
+# -- exports ----------------------------------------------------------------------------------
+
+ExportFormat = Literal["json", "yaml", "csv", "svg", "png", "md", "html"]
+MEDIA_TYPES: dict[str, str] = {
+    "json": "application/json",
+    "yaml": "application/yaml",
+    "csv": "text/csv; charset=utf-8",
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "md": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
+
+
+def export_map(
+    store: Store,
+    *,
+    workspace_id: str,
+    key: str,
+    fmt: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    version: int | None = None,
+) -> bytes:
+    """The map in ``fmt``; pictures and reports include measured data when a period is given."""
+    if fmt not in MEDIA_TYPES:
+        raise ValidationFailed(f"format must be one of {', '.join(MEDIA_TYPES)}", field="format")
+    with store.read() as conn:
+        document = get_map(conn, workspace_id=workspace_id, key=key, version=version).document
+        taxonomy = get_taxonomy(conn, workspace_id=workspace_id)
+    if fmt == "json":
+        return map_io.dump_json(document).encode()
+    if fmt == "yaml":
+        return map_io.dump_yaml(document).encode()
+    if fmt == "csv":
+        return map_io.document_to_csv(document).encode()
+    measurement = insights = None
+    if since is not None and until is not None:
+        measurement = measure(store, workspace_id=workspace_id, key=key, since=since, until=until)
+        insights = ranked_insights(
+            store, workspace_id=workspace_id, key=key, since=since, until=until
+        )
+    if fmt in ("svg", "png"):
+        return render.render_map(document, taxonomy, measurement, fmt=fmt)  # type: ignore[arg-type]
+    if fmt == "md":
+        return report.markdown_report(document, taxonomy, measurement, insights).encode()
+    png = render.render_map(document, taxonomy, measurement, fmt="png")
+    return report.html_report(document, taxonomy, measurement, insights, map_png=png).encode()

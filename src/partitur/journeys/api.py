@@ -26,7 +26,7 @@ from partitur.journeys.contracts import (
     PublishedVersion,
     ValidationResult,
 )
-from partitur.journeys.definition import json_schema
+from partitur.journeys.definition import JourneyDefinition, json_schema
 
 router = APIRouter(prefix="/api/journeys", tags=["journeys"])
 
@@ -114,6 +114,19 @@ def get_journey(key: str, ctx: ContextDep, who: ReadPrincipal) -> JourneyDetail:
         return service.get_journey(conn, workspace_id=who.workspace_id, key=key)
 
 
+@router.get("/{key}/definition", response_model=JourneyDefinition, response_model_by_alias=True)
+def get_definition(
+    key: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    draft: bool = Query(False, description="the draft instead of the published version"),
+) -> JourneyDefinition:
+    """The journey's definition as a typed document: its latest published version, or the
+    draft (when asked for, or when nothing is published yet)."""
+    with ctx.store.read() as conn:
+        return service.get_definition(conn, workspace_id=who.workspace_id, key=key, draft=draft)
+
+
 @router.post("/{key}/publish", response_model=PublishedVersion, status_code=201)
 def publish(key: str, ctx: ContextDep, who: WritePrincipal) -> PublishedVersion:
     """Validate the draft and publish it as the next immutable version (422 with problems)."""
@@ -182,6 +195,18 @@ def list_instances(
         return service.list_instances(
             conn, workspace_id=who.workspace_id, key=key, status=status, limit=limit, after=after
         )
+
+
+@router.get("/{key}/latest-instances", response_model=list[InstanceInfo])
+def latest_instances(
+    key: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[InstanceInfo]:
+    """The most recently entered instances, newest first."""
+    with ctx.store.read() as conn:
+        return service.latest_instances(conn, workspace_id=who.workspace_id, key=key, limit=limit)
 
 
 @router.get("/{key}/nodes", response_model=list[NodeCount])

@@ -13,16 +13,24 @@ to them a second time, and a journey is backfilled at most once.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
 
 from partitur.context import Context
 from partitur.core.actions import Actor
 from partitur.core.errors import ValidationFailed
-from partitur.journeys import ports, service
+from partitur.journeys import ports, repository, service
 from partitur.journeys.contracts import BackfillResult
 from partitur.journeys.definition import JourneyDefinition, SegmentEntry
+from partitur.journeys.feed import Feed
+from partitur.journeys.runner import ENTER_NODE, Runner
+from partitur.journeys.runtime import Enter, TimerFired
 
 #: Virtual time replayed per transaction.
 WINDOW = timedelta(hours=6)
@@ -88,7 +96,7 @@ def backfill(
             workspace_id=workspace,
             since=since,
             until=until,
-            segments=segments,
+            segments_of_interest=segments,
             upto=plan.changes_through,
         )
     journey_ids = set(plan.journey_ids.values())
@@ -103,7 +111,7 @@ def backfill(
         while c_to < len(changes) and changes[c_to].at < end:
             c_to += 1
         with ctx.store.begin() as conn:
-            steps += service.replay_window(
+            steps += replay_window(
                 conn,
                 workspace_id=workspace,
                 journey_ids=journey_ids,
@@ -142,3 +150,66 @@ def backfill(
         instances=instances,
         seconds=round(time.perf_counter() - began, 2),
     )
+
+
+def replay_window(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    journey_ids: set[str],
+    events: Sequence[ports.LoggedEvent],
+    changes: Sequence[ports.MembershipChange],
+    start: datetime,
+    end: datetime,
+) -> int:
+    """Replay one window ``[start, end)`` of history into the given journeys through the
+    ordinary runner: the events and segment changes of the window and every timer that falls
+    due in it (also those the window itself schedules), strictly in time order, each at its
+    own time on a virtual clock. Writes everything in the caller's transaction; returns steps.
+    """
+    runner = Runner(conn, workspace_id=workspace_id, now=start, replaying=True)
+    pids = {e.profile_id for e in events} | {c.profile_id for c in changes}
+    feed = Feed(runner, pids, only=journey_ids, replay=True)
+    if not feed.published:
+        return 0
+    ids = sorted(journey_ids)
+    stored = repository.timers_due_before(conn, journey_ids=ids, before=end)
+    runner.load_instances(sorted({t.instance_id for t in stored}))
+    runner.load_profiles({lv.state.profile_id for lv in runner.live.values()})
+    # (time, order at equal times: timers, segment changes, events; tie-breaker, item)
+    queue: list[tuple[datetime, int, int, Any]] = []
+    for t in stored:
+        queue.append((t.due_at, 0, t.id, (t.instance_id, t.node_id, t.token)))
+    for ch in changes:
+        queue.append((ch.at, 1, ch.seq, ch))
+    for ev in events:
+        queue.append((ev.timestamp, 2, ev.seq, ev))
+    heapq.heapify(queue)
+    scheduled = len(runner.timers)
+    made = 0
+    while queue:
+        at, kind, _, item = heapq.heappop(queue)
+        runner.now = max(at, runner.now)
+        if kind == 0:
+            instance_id, node_id, token = item
+            live = runner.live.get(instance_id)
+            if live is not None and live.state.active:
+                if node_id == ENTER_NODE and live.state.current_node is None:
+                    live.state = replace(live.state, waiting=None)
+                    runner.apply(live, Enter("audience"))
+                elif live.state.waiting is not None and live.state.waiting.token == token:
+                    runner.apply(live, TimerFired(node_id, token))
+        elif kind == 1:
+            feed.segment_change(item)
+        else:
+            feed.event(item)
+        # timers this step scheduled that fall due inside the window fire here too
+        for timer in runner.timers[scheduled:]:
+            if timer["due_at"] < end:
+                made -= 1
+                what = (timer["instance_id"], timer["node_id"], timer["token"])
+                heapq.heappush(queue, (timer["due_at"], 0, made, what))
+        scheduled = len(runner.timers)
+    repository.delete_timers(conn, [t.id for t in stored])
+    runner.flush()
+    return runner.steps

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from partitur.journeys.definition import AutoWinner, Goal
+
 
 class JourneySummary(BaseModel):
     id: str
@@ -86,3 +88,27 @@ class BackfillResult(BaseModel):
     #: instances per journey key and status after the replay
     instances: dict[str, dict[str, int]]
     seconds: float
+
+
+class SplitArm(BaseModel):
+    key: str
+    weight: float
+
+
+class SplitExperiment(BaseModel):
+    """A split of one published journey version seen as an experiment: its arms with their
+    configured weights (the control first), its control, the journey's goal, how it is measured
+    and decided, and the winner routed to (None while it runs)."""
+
+    journey_id: str
+    journey_key: str
+    version: int
+    split_node: str
+    arms: list[SplitArm]
+    control: str
+    goal: Goal | None
+    settings: AutoWinner
+    auto_winner: bool
+    winner: str | None = None
+    #: the journey is active and this is its latest version (new profiles are assigned)
+    running: bool

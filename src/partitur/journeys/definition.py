@@ -3,7 +3,7 @@
 A journey is a JSON/YAML document: how profiles enter (``entry``), who may enter again
 (``re_entry``), how fast (``throttle``), what counts as success (``goal``), what ends an instance
 at once (``exits``) and a graph of ``nodes`` starting at ``start``. Conditions use the shared rule
-format of :mod:`partitur.segments.rules`. This module is pure: no I/O.
+format of :mod:`partitur.core.rules`. This module is pure: no I/O.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from partitur.core.durations import parse_duration
 from partitur.core.errors import InvalidDocument
-from partitur.segments.rules import PropertyFilter, Rule
+from partitur.core.rules import PropertyFilter, Rule
 
 #: Channels a ``send`` node may name; ``preferred`` reads the profile's ``preferred_channel``.
 CHANNELS = ("email", "sms", "push", "in_app", "webhook", "agent_task")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,99}$")
 _LOCAL_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+#: The arm of profiles a split holds back (``control_weight``).
+CONTROL_GROUP = "control"
 
 
 class _Doc(BaseModel):
@@ -101,11 +103,14 @@ class Throttle(_Doc):
 
 
 class Goal(_Doc):
-    """An event (with property filters) that ends an instance as ``converted``."""
+    """An event (with property filters) that ends an instance as ``converted``;
+    ``target_rate`` is the conversion rate the journey aims for (the journey score's
+    conversion component is 100 at or above it)."""
 
     event: str = Field(min_length=1)
     where: list[PropertyFilter] = Field(default_factory=list)
     revenue_property: str | None = "revenue"
+    target_rate: float | None = Field(default=None, gt=0, le=1)
 
 
 class ExitCriterion(_Doc):
@@ -230,17 +235,44 @@ class SplitVariant(_Doc):
     next: str
 
 
+class Guardrail(_Doc):
+    """A second metric a variant must not harm: the share of exposed profiles who perform
+    ``event`` (with ``where``) within the experiment window. A variant whose share exceeds the
+    control's by more than ``max_increase`` (an absolute difference, 0.01 = one percentage
+    point; proven by the same always-valid test as the goal) stops the experiment."""
+
+    event: str = Field(min_length=1)
+    where: list[PropertyFilter] = Field(default_factory=list)
+    max_increase: float = Field(default=0.0, ge=0, lt=1)
+
+
 class AutoWinner(_Doc):
-    """Route everyone to the winning variant once each has ``min_sample`` entries and the
-    winner beats the first variant (the control path) with ``p_value < significance``."""
+    """How a split is measured and decided (``analytics.experiments``).
+
+    Converted = the journey's goal reached within ``window`` after the profile reached the split;
+    only profiles whose window has closed count. The decision is an always-valid sequential test
+    (safe to look at on every pass) with the false-winner rate ``significance`` shared by all
+    variants; nothing is decided before ``min_runtime`` has passed since the first exposure and
+    every arm has ``min_sample`` profiles with a closed window. A winner routes everyone to it;
+    a guardrail breach routes everyone to the control."""
 
     min_sample: int = Field(default=1000, gt=0)
-    significance: float = Field(default=0.05, gt=0, lt=1)
+    significance: float = Field(default=0.05, gt=0, lt=0.5)
+    window: str = "P7D"
+    min_runtime: str = "P7D"
+    guardrails: list[Guardrail] = Field(default_factory=list)
+
+    @field_validator("window", "min_runtime")
+    @classmethod
+    def _check_durations(cls, value: str) -> str:
+        parse_duration(value)
+        return value
 
 
 class SplitNode(_Node):
     """Random A/B/n split, deterministic and sticky per profile and journey. ``control_weight``
-    holds back a share of profiles, who end the journey as the control group."""
+    holds back a share of profiles, who end the journey as the control group; without one the
+    first variant is the control. ``auto_winner`` decides the experiment automatically."""
 
     type: Literal["split"] = "split"
     variants: list[SplitVariant] = Field(min_length=1)
@@ -249,6 +281,22 @@ class SplitNode(_Node):
 
     def edges(self) -> list[tuple[str, str]]:
         return [(f"variants[{v.key}]", v.next) for v in self.variants]
+
+    @property
+    def control(self) -> str:
+        """The control arm: the held-out group when there is one, else the first variant."""
+        return CONTROL_GROUP if self.control_weight > 0 else self.variants[0].key
+
+    def arms(self) -> list[tuple[str, float]]:
+        """Every arm with its configured weight, the control first."""
+        arms = [(v.key, v.weight) for v in self.variants]
+        if self.control_weight > 0:
+            arms.insert(0, (CONTROL_GROUP, self.control_weight))
+        return arms
+
+    def experiment(self) -> AutoWinner:
+        """How this split is measured: its auto-winner settings, else the defaults."""
+        return self.auto_winner or AutoWinner()
 
 
 class SendNode(_Linear):
@@ -514,8 +562,12 @@ def graph_problems(
             keys = [v.key for v in n.variants]
             if len(set(keys)) != len(keys):
                 add(n.id, "split variant keys must be unique")
-            if "control" in keys:
+            if CONTROL_GROUP in keys:
                 add(n.id, "'control' is reserved for the control group (control_weight)")
+            if n.auto_winner is not None and definition.goal is None:
+                add(n.id, "auto_winner needs the journey's goal: it decides on conversion")
+            if n.auto_winner is not None and len(n.arms()) < 2:
+                add(n.id, "auto_winner needs two arms: a second variant or a control_weight")
         if (
             isinstance(n, WaitNode)
             and n.weekdays is not None

@@ -32,7 +32,7 @@ from partitur.core.durations import parse_duration
 from partitur.core.errors import Conflict
 from partitur.core.loops import LoopService
 from partitur.journeys import ports, repository, service
-from partitur.journeys.definition import AudienceEntry, JourneyDefinition, SplitNode
+from partitur.journeys.definition import AudienceEntry, JourneyDefinition
 from partitur.journeys.tables import journey_leases, journey_versions, journeys
 from partitur.storage.cursors import get_position, set_position
 
@@ -126,9 +126,8 @@ class EventConsumer(LoopService):
     ) -> None:
         super().__init__(ctx.clock, ctx.signals)
         # identity resolution notifies "profiles" after each batch it resolved: only then are
-        # the new events below ``resolved_position``; without it, ingestion's "events" wakes us
-        if ports.identity_installed():
-            self.wake_topic = "profiles"
+        # the new events below ``resolved_position``
+        self.wake_topic = "profiles"
         self.ctx = ctx
         self.batch = batch
         self.shard = shard
@@ -278,7 +277,7 @@ class TimerScheduler(LoopService):
 
 
 class AudienceScheduler(LoopService):
-    """Starts audience runs that are due (once, or every ``every``) and decides auto-winners."""
+    """Starts audience runs that are due (once, or every ``every``)."""
 
     name = "journeys.audiences"
     interval_seconds = 5.0
@@ -297,23 +296,9 @@ class AudienceScheduler(LoopService):
                     (journeys.c.next_audience_at.is_(None)) | (journeys.c.next_audience_at <= now),
                 )
             ).all()
-            undecided = undecided_auto_winners(conn, workspace_id=self.ctx.workspace_id, now=now)
         for row in due:
             entered += run_audience(self.ctx, key=row.key, now=now, only_if_due=True)
-        if undecided:  # the write lock only when a split waits for its winner
-            with self.ctx.store.begin() as conn:
-                service.update_auto_winners(conn, workspace_id=self.ctx.workspace_id, now=now)
         return entered
-
-
-def undecided_auto_winners(conn: Connection, *, workspace_id: str, now: datetime) -> bool:
-    """Whether an active journey has an auto-winner split without its winner yet."""
-    runner = service.Runner(conn, workspace_id=workspace_id, now=now)
-    return any(
-        isinstance(node, SplitNode) and node.auto_winner is not None and node.id not in p.winners
-        for p in runner.active_journeys()
-        for node in p.definition.nodes
-    )
 
 
 def run_audience(ctx: Context, *, key: str, now: datetime, only_if_due: bool = False) -> int:

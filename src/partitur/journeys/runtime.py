@@ -18,7 +18,9 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from partitur.core.durations import parse_duration
+from partitur.core.rules import Facts, ProfileFacts, PropertyFilter, compare, evaluate, lookup
 from partitur.journeys.definition import (
+    CONTROL_GROUP,
     AgentTaskNode,
     BranchNode,
     DecideNode,
@@ -33,7 +35,6 @@ from partitur.journeys.definition import (
     WaitNode,
     WebhookNode,
 )
-from partitur.segments.rules import Facts, ProfileFacts, PropertyFilter, compare, evaluate, lookup
 
 Status = Literal["active", "completed", "exited", "converted"]
 #: A step never executes more nodes than this (validation forbids unbraked loops; this is a
@@ -493,7 +494,7 @@ class _Run:
         chosen = dict(self.state.split_variants)
         chosen[node.id] = variant
         self.state = replace(self.state, split_variants=chosen)
-        if variant == "control":
+        if variant == CONTROL_GROUP:
             self.end("completed", "control group")
             return None, ""
         target = next((v.next for v in node.variants if v.key == variant), None)
@@ -520,7 +521,7 @@ def assign_variant(
     total = sum(w for _, w in variants) + control_weight
     point = split_point(profile_id, journey_key, node_id) * total
     if point < control_weight:
-        return "control"
+        return CONTROL_GROUP
     point -= control_weight
     for key, weight in variants:
         if point < weight:

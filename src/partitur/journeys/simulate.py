@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from partitur.core.clock import VirtualClock, isoformat
+from partitur.core.rules import EventFact, ProfileFacts, evaluate
 from partitur.journeys.definition import EventEntry, JourneyDefinition
 from partitur.journeys.runtime import (
     Command,
@@ -33,7 +34,6 @@ from partitur.journeys.runtime import (
     matches,
     step,
 )
-from partitur.segments.rules import EventFact, ProfileFacts, evaluate
 
 
 @dataclass(frozen=True)

@@ -130,22 +130,3 @@ journey_leases = Table(
     Column("owner", String(100), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
 )
-
-#: The outbox used while ``partitur.channels.service.enqueue`` is not available.
-journey_sends = Table(
-    "journey_sends",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("idempotency_key", String(200), nullable=False),
-    Column("workspace_id", String(40), nullable=False),
-    Column("profile_id", String(40), nullable=False),
-    Column("channel", String(20), nullable=False),
-    Column("template", String(200), nullable=False),
-    Column("category", String(20), nullable=False),
-    Column("payload", JsonDoc, nullable=True),
-    Column("journey_id", String(40), nullable=False),
-    Column("instance_id", String(40), nullable=False),
-    Column("node_id", String(100), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    UniqueConstraint("idempotency_key", name="uq_journey_sends_key"),
-)

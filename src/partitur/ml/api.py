@@ -8,7 +8,14 @@ from pydantic import BaseModel, Field
 from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal
 from partitur.ml import registry
 from partitur.ml import service as ml_service
-from partitur.ml.contracts import ModelVersion, ScoreResult, Sentiment, TopicModel
+from partitur.ml.contracts import (
+    ClvReport,
+    ModelComparison,
+    ModelVersion,
+    ScoreResult,
+    Sentiment,
+    TopicModel,
+)
 from partitur.ml.sentiment import analyse
 from partitur.ml.topics import find_topics
 
@@ -76,4 +83,24 @@ def score(name: str, body: ScoreRequest, ctx: ContextDep, who: ReadPrincipal) ->
             now=ctx.clock.now(),
             var_dir=ctx.settings.var_dir,
             name=name,
+            currency=ctx.settings.currency(),
         )
+
+
+@router.get("/models/{name}/comparison", response_model=ModelComparison)
+def comparison(
+    name: str, ctx: ContextDep, who: ReadPrincipal, version: int | None = None
+) -> ModelComparison:
+    """A propensity model version (default: the newest) against its logistic baseline."""
+    with ctx.store.read() as conn:
+        return ml_service.model_comparison(
+            conn, workspace_id=who.workspace_id, name=name, version=version
+        )
+
+
+@router.get("/models/clv/report", response_model=ClvReport)
+def clv_report(ctx: ContextDep, who: ReadPrincipal) -> ClvReport:
+    """The active CLV model's holdout validation: predicted against actual purchases per
+    frequency and in deciles, correlation, the spend model's status and the currency."""
+    with ctx.store.read() as conn:
+        return ml_service.latest_clv_report(conn, workspace_id=who.workspace_id)

@@ -37,6 +37,7 @@ def clv_step(ctx: Context, report: Any) -> None:
                 now=now,
                 unit="weeks",
                 var_dir=ctx.settings.var_dir,
+                currency=ctx.settings.currency(),
                 actor=Actor.system(ctx.workspace_id, "demo"),
             )
     except PartiturError as exc:
@@ -44,9 +45,13 @@ def clv_step(ctx: Context, report: Any) -> None:
         report.note(f"CLV not fitted: {exc.detail}")
         return
     report.add("CLV profiles", result.profiles_updated)
+    correlation = (
+        "n/a" if result.holdout_correlation is None else f"{result.holdout_correlation:.2f}"
+    )
     report.note(
         f"CLV holdout (90 days): predicted {result.predicted_holdout_purchases:.0f} purchases, "
-        f"actual {result.actual_holdout_purchases:.0f}"
+        f"actual {result.actual_holdout_purchases:.0f} (correlation per customer {correlation});"
+        f" spend model: {result.gamma_gamma_status}; amounts in {result.currency}"
     )
 
 
@@ -60,30 +65,57 @@ def sentiment_step(ctx: Context, report: Any) -> None:
 
 
 def churn_step(ctx: Context, report: Any) -> None:
-    """Train the churn model and write computed.scores.churn."""
+    """Train the churn model (60-day horizon) beside its logistic baseline and write
+    computed.scores.churn for its population (customers active in the last 8 weeks)."""
     now = ctx.clock.now()
     if not _registered(ctx, "churn"):
         try:
             with ctx.store.begin() as conn:
-                model = service.train_churn_model(
+                comparison = service.train_churn_model(
                     conn,
                     workspace_id=ctx.workspace_id,
                     now=now,
                     var_dir=ctx.settings.var_dir,
                     horizon_days=60,
+                    currency=ctx.settings.currency(),
                     actor=Actor.system(ctx.workspace_id, "demo"),
                 )
         except PartiturError as exc:
             report.note(f"churn model not trained: {exc.detail}")
             return
-        report.note(f"churn model: out-of-time ROC-AUC {model.metrics['roc_auc']:.2f}")
+        report.note(
+            f"churn model: out-of-time ROC-AUC {comparison.model_roc_auc:.3f}, logistic "
+            f"baseline {comparison.baseline_roc_auc:.3f}"
+            + (
+                ""
+                if comparison.activated
+                else " (the model does not beat the baseline: the baseline scores)"
+            )
+        )
     with ctx.store.begin() as conn:
         scored, drift = service.score_profiles(
-            conn, workspace_id=ctx.workspace_id, now=now, var_dir=ctx.settings.var_dir
+            conn,
+            workspace_id=ctx.workspace_id,
+            now=now,
+            var_dir=ctx.settings.var_dir,
+            currency=ctx.settings.currency(),
         )
     report.add("churn scores", scored)
     if drift.alert:
         report.note("churn score drift: " + "; ".join(drift.alerts))
 
 
-DEMO_STEPS = [clv_step, sentiment_step, churn_step]
+def value_inputs_step(ctx: Context, report: Any) -> None:
+    """Service cost, loyalty, digital affinity and influence from the store (the value
+    tiers' inputs; the decisions step scores the tiers after this)."""
+    with ctx.store.begin() as conn:
+        updated = service.refresh_value_inputs(
+            conn,
+            workspace_id=ctx.workspace_id,
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "demo"),
+        )
+    report.add("profiles with value inputs", updated)
+
+
+DEMO_STEPS = [clv_step, sentiment_step, churn_step, value_inputs_step]

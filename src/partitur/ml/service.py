@@ -14,13 +14,29 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
+from partitur.channels import service as channels
 from partitur.core import jsonutil
-from partitur.core.actions import Actor
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import NotFound, ValidationFailed
-from partitur.ml import churn, clv, ports, registry
-from partitur.ml.contracts import ClvBucket, ClvReport, DriftReport, ModelVersion, ScoreResult
-from partitur.ml.features import FeatureSpec, build_features
+from partitur.core.money import ReportingCurrency
+from partitur.ml import clv, journey_success, ports, propensity, registry, sentiment
+from partitur.ml.contracts import (
+    ClvBucket,
+    ClvReport,
+    DriftReport,
+    LabelSpec,
+    ModelComparison,
+    ModelVersion,
+    PropensityDefinition,
+    ScoreResult,
+    Sentiment,
+)
+from partitur.ml.registry import activate_version as activate_version
+from partitur.ml.registry import list_versions as list_versions
 from partitur.ml.rfm import UNIT_DAYS, Unit, rfm_summary
+from partitur.ml.tabular import Classifier, TrainingError
+from partitur.ml.topics import find_topics as find_topics
+from partitur.ml.value_inputs import ServiceCostRates, value_inputs
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +58,59 @@ def _holdout_buckets(summary: pd.DataFrame, predicted: np.ndarray) -> list[ClvBu
                 )
             )
     return out
+
+
+#: A Gamma-Gamma fit with q or v this large has collapsed the spend distribution to one
+#: value for everybody (the likelihood's maximum ran off to infinity): not a model of spend.
+GG_MAX_Q = 1e3
+GG_MAX_V = 1e6
+
+
+def gamma_gamma_problem(fit: clv.GammaGammaFit) -> str | None:
+    """Why a Gamma-Gamma fit must not be used, or None when it is sound."""
+    if not fit.converged:
+        return "degenerate: the fit did not converge"
+    if fit.q <= 1:
+        return f"degenerate: q = {fit.q:.3g} <= 1 (the mean spend does not exist)"
+    if fit.q > GG_MAX_Q or fit.v > GG_MAX_V:
+        return (
+            f"degenerate: q = {fit.q:.3g}, v = {fit.v:.3g} (no spend heterogeneity identified; "
+            "the population mean for everyone)"
+        )
+    return None
+
+
+def fallback_spend(frequency: np.ndarray, monetary_value: np.ndarray) -> np.ndarray:
+    """Expected spend per order without a Gamma-Gamma model: the customer's own mean spend of
+    repeat orders, or the population's mean for customers without one."""
+    has = (frequency > 0) & np.isfinite(monetary_value) & (monetary_value > 0)
+    population = float(np.mean(monetary_value[has])) if has.any() else 0.0
+    out: np.ndarray = np.where(has, monetary_value, population)
+    return out
+
+
+def _calibration_deciles(predicted: np.ndarray, actual: np.ndarray) -> list[ClvBucket]:
+    order = np.argsort(predicted, kind="stable")
+    out = []
+    for i, chunk in enumerate(np.array_split(order, 10)):
+        if chunk.size:
+            out.append(
+                ClvBucket(
+                    frequency=f"decile {i + 1}",
+                    customers=int(chunk.size),
+                    predicted=float(predicted[chunk].mean()),
+                    actual=float(actual[chunk].mean()),
+                )
+            )
+    return out
+
+
+def latest_clv_report(conn: Connection, *, workspace_id: str) -> ClvReport:
+    """The holdout validation of the active CLV model. Raises ``NotFound``."""
+    version = registry.get_version(conn, workspace_id=workspace_id, name="clv")
+    report = ClvReport.model_validate(version.metrics | {"profiles_updated": 0})
+    report.model_version = version.version
+    return report
 
 
 def render_clv_chart(report: ClvReport) -> bytes:
@@ -86,6 +155,7 @@ def run_clv(
     discount_rate: float = 0.01,
     store: bool = True,
     chart_path: Path | None = None,
+    currency: ReportingCurrency | None = None,
     actor: Actor,
 ) -> ClvReport:
     """Calibrate BG/NBD + Gamma-Gamma on orders up to ``until``, compare the predicted
@@ -96,9 +166,16 @@ def run_clv(
     customers to fit."""
     if until >= now:
         raise ValidationFailed("the calibration cut-off must lie before now", field="until")
+    currency = currency or ReportingCurrency()
     orders = ports.order_events(
         conn, workspace_id=workspace_id, event=event, revenue_property=revenue_property, until=now
     )
+    # every amount in the reporting currency; an order in a currency without a rate has no
+    # known spend (NaN: it still counts as a purchase)
+    factors = currency.factors(orders["currency"].where(orders["currency"].notna(), None).tolist())
+    unconverted = int((np.isnan(factors) & orders["revenue"].notna()).sum())
+    orders["revenue"] = orders["revenue"] * factors
+    orders = orders.drop(columns=["currency"])
     calibration = rfm_summary(orders, until=until, unit=unit, holdout_end=now)
     calibration = calibration[calibration["T"] > 0]
     if len(calibration) < 10:
@@ -121,6 +198,8 @@ def run_clv(
         until=until,
         holdout_end=now,
         unit=unit,
+        currency=currency.code,
+        unconverted_orders=unconverted,
         customers=len(calibration),
         repeat_customers=int((x > 0).sum()),
         bg_nbd={k: float(v) for k, v in bg.as_dict().items() if k not in ("converged",)},
@@ -130,6 +209,8 @@ def run_clv(
         actual_holdout_purchases=float(actual.sum()),
         holdout_mae=float(np.abs(predicted - actual).mean()),
         holdout_correlation=correlation,
+        holdout_ratio=float(predicted.sum() / actual.sum()) if actual.sum() > 0 else None,
+        calibration=_calibration_deciles(predicted, actual),
         buckets=_holdout_buckets(calibration, predicted),
         profiles_updated=0,
     )
@@ -144,12 +225,16 @@ def run_clv(
         gg_full = clv.fit_gamma_gamma(fx, fm)
     except ValueError:
         gg_full = None
-    if gg_full is not None and gg_full.q <= 1:
-        gg_full = None  # the mean spend does not exist; report purchases only
+        report.gamma_gamma_status = "no repeat customers with spend: observed mean spend used"
     if gg_full is not None:
         report.gamma_gamma = {
             k: float(v) for k, v in gg_full.as_dict().items() if k not in ("converged",)
         }
+        problem = gamma_gamma_problem(gg_full)
+        if problem is not None:
+            report.gamma_gamma_status = f"{problem}: observed mean spend used instead"
+            log.warning("clv gamma-gamma not used: %s", problem)
+            gg_full = None
     period = 30.0 / UNIT_DAYS[unit]
     horizon = max(1, round(horizon_days / 30))
     expected = clv.expected_purchases(bg_full, horizon_days / UNIT_DAYS[unit], fx, ft, fT)
@@ -168,8 +253,15 @@ def run_clv(
         )
         spend = clv.conditional_expected_average_value(gg_full, fx, fm)
     else:
-        value = np.zeros_like(fx)
-        spend = np.zeros_like(fx)
+        # fallback: each customer's own mean spend (the population's for one-time buyers),
+        # times the expected purchases, discounted like the model's value
+        spend = fallback_spend(fx, fm)
+        value = np.zeros_like(fx, dtype=np.float64)
+        previous = np.zeros_like(fx, dtype=np.float64)
+        for i in range(1, horizon + 1):  # periods, vectorised over customers
+            cumulative = clv.expected_purchases(bg_full, i * period, fx, ft, fT)
+            value += (cumulative - previous) * spend / (1.0 + discount_rate) ** i
+            previous = cumulative
 
     files = {
         "params.json": jsonutil.dumps(
@@ -236,6 +328,174 @@ def run_clv(
 
 # --- churn / propensity -------------------------------------------------------------------
 
+PROPENSITY_KIND = "propensity"
+
+
+def churn_definition(
+    name: str = "churn", *, horizon_days: int = 60, lookback_days: int = 56
+) -> PropensityDefinition:
+    """The built-in churn model: identified customers active in the lookback; churn = no
+    customer activity within the horizon."""
+    return PropensityDefinition(
+        name=name,
+        label=LabelSpec(kind="churn"),
+        horizon_days=horizon_days,
+        lookback_days=lookback_days,
+    )
+
+
+def customer_events(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    until: datetime,
+    currency: ReportingCurrency,
+    profile_id: str | None = None,
+) -> pd.DataFrame:
+    """The event frame the features read: revenue in the reporting currency and the
+    sentiment of every text a customer wrote (tickets, surveys, reviews)."""
+    from partitur.ml.sentiment import analyse
+
+    frame = ports.event_frame(
+        conn,
+        workspace_id=workspace_id,
+        until=until,
+        profile_id=profile_id,
+        text_events=TEXT_EVENTS,
+        text_properties=TEXT_PROPERTIES,
+    )
+    factors = currency.factors(frame["currency"].where(frame["currency"].notna(), None).tolist())
+    frame["revenue"] = frame["revenue"] * factors
+    written = frame["text"].notna() & (frame["text"].fillna("").str.strip() != "")
+    frame["sentiment"] = np.nan
+    if written.any():
+        frame.loc[written, "sentiment"] = [analyse(t).score for t in frame.loc[written, "text"]]
+    return frame.drop(columns=["text", "currency", "channel"])
+
+
+def _training_inputs(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    definition: PropensityDefinition,
+    now: datetime,
+    currency: ReportingCurrency,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    frame = customer_events(conn, workspace_id=workspace_id, until=now, currency=currency)
+    traits = (
+        ports.trait_frame(conn, workspace_id=workspace_id, paths=definition.features.traits)
+        if definition.features.traits
+        else None
+    )
+    events_for_label = None
+    if definition.label.kind == "event" and definition.label.event:
+        events_for_label = ports.label_events(
+            conn,
+            workspace_id=workspace_id,
+            event=definition.label.event,
+            where=definition.label.where,
+            since=now - timedelta(days=3 * definition.horizon_days + definition.lookback_days),
+            until=now,
+        )
+    return frame, traits, events_for_label
+
+
+@action("model.train", permission=Permission.manage_models, subject="model")
+def train_propensity_model(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    definition: PropensityDefinition,
+    now: datetime,
+    var_dir: Path,
+    currency: ReportingCurrency | None = None,
+    actor: Actor,
+) -> ModelComparison:
+    """Train a propensity model and its logistic baseline on the same out-of-time split and
+    register the version (active) with the comparison. The boosted model scores only when it
+    beats the baseline; otherwise the version serves the logistic baseline. Raises
+    ``ValidationFailed`` when the history or the population is too small."""
+    currency = currency or ReportingCurrency()
+    frame, traits, events_for_label = _training_inputs(
+        conn, workspace_id=workspace_id, definition=definition, now=now, currency=currency
+    )
+    try:
+        model, report = propensity.train(
+            frame, definition, now=now, traits=traits, label_events=events_for_label
+        )
+    except TrainingError as exc:
+        raise ValidationFailed(str(exc), field="horizon_days") from exc
+    files = {
+        **model.classifier.to_files(),
+        "reference.json": jsonutil.dumps(model.reference),
+    }
+    version = registry.register_model(
+        conn,
+        workspace_id=workspace_id,
+        name=definition.name,
+        kind=PROPENSITY_KIND,
+        params={
+            "definition": definition.model_dump(mode="json"),
+            "features": propensity.feature_names(definition),
+            "reporting_currency": currency.code,
+        },
+        metrics=report,
+        files=files,
+        var_dir=var_dir,
+        now=now,
+        actor=actor,
+    )
+    comparison = comparison_of(version)
+    describe(
+        subject_id=f"{definition.name}@{version.version}",
+        details={"serving": comparison.serving, "auc_difference": comparison.auc_difference},
+    )
+    return comparison
+
+
+def comparison_of(version: ModelVersion) -> ModelComparison:
+    """The model-against-baseline comparison stored with a propensity version."""
+    m = version.metrics
+    activated = bool(m.get("beats_baseline"))
+    reason = (
+        f"the model's ROC-AUC {m['model']['roc_auc']:.3f} beats the logistic baseline's "
+        f"{m['baseline']['roc_auc']:.3f}: the model scores"
+        if activated
+        else f"the model is not activated: its ROC-AUC {m['model']['roc_auc']:.3f} does not "
+        f"beat the logistic baseline's {m['baseline']['roc_auc']:.3f}, which scores instead"
+    )
+    return ModelComparison(
+        name=version.name,
+        version=version.version,
+        activated=activated,
+        serving="model" if activated else "baseline",
+        reason=reason,
+        split=m["split"],
+        train_rows=m["train_rows"],
+        test_rows=m["test_rows"],
+        positive_rate_test=m["positive_rate_test"],
+        model_roc_auc=m["model"]["roc_auc"],
+        baseline_roc_auc=m["baseline"]["roc_auc"],
+        auc_difference=m["auc_difference"],
+        auc_difference_interval=m["auc_difference_interval"],
+        model_brier=m["model"]["brier"],
+        baseline_brier=m["baseline"]["brier"],
+    )
+
+
+def model_comparison(
+    conn: Connection, *, workspace_id: str, name: str, version: int | None = None
+) -> ModelComparison:
+    """The stored comparison of a version (default: the newest). Raises ``NotFound``."""
+    versions = [
+        v
+        for v in registry.list_versions(conn, workspace_id=workspace_id, name=name)
+        if v.kind == PROPENSITY_KIND and (version is None or v.version == version)
+    ]
+    if not versions:
+        raise NotFound(f"no propensity model {name}", field="name")
+    return comparison_of(versions[-1])
+
 
 def train_churn_model(
     conn: Connection,
@@ -244,52 +504,36 @@ def train_churn_model(
     now: datetime,
     var_dir: Path,
     name: str = "churn",
-    horizon_days: int = 90,
-    spec: FeatureSpec | None = None,
+    horizon_days: int = 60,
+    currency: ReportingCurrency | None = None,
     actor: Actor,
-) -> ModelVersion:
-    """Train, evaluate (out of time) and register a churn model as the active version of
-    ``name``. Raises ``ValidationFailed`` when there is too little history."""
-    frame = ports.event_frame(conn, workspace_id=workspace_id, until=now)
-    try:
-        model, report = churn.train(frame, now=now, horizon_days=horizon_days, spec=spec)
-    except ValueError as exc:
-        raise ValidationFailed(str(exc), field="horizon_days") from exc
-    spec = spec or FeatureSpec()
-    return registry.register_model(
+) -> ModelComparison:
+    """``train_propensity_model`` with the built-in churn definition."""
+    return train_propensity_model(
         conn,
         workspace_id=workspace_id,
-        name=name,
-        kind="lightgbm_classifier",
-        params={
-            "features": model.features,
-            "horizon_days": horizon_days,
-            "spec": {
-                "order_event": spec.order_event,
-                "ticket_event": spec.ticket_event,
-                "nps_event": spec.nps_event,
-            },
-        },
-        metrics=report,
-        files=model.to_files(),
-        var_dir=var_dir,
+        definition=churn_definition(name, horizon_days=horizon_days),
         now=now,
+        var_dir=var_dir,
+        currency=currency,
         actor=actor,
     )
 
 
 def _load(
     conn: Connection, workspace_id: str, name: str, var_dir: Path
-) -> tuple[ModelVersion, churn.ChurnModel, FeatureSpec]:
+) -> tuple[ModelVersion, propensity.PropensityModel]:
     version = registry.get_version(conn, workspace_id=workspace_id, name=name)
-    if version.kind != "lightgbm_classifier":
-        raise ValidationFailed(f"model {name} is not a classifier", field="name")
+    if version.kind != PROPENSITY_KIND:
+        raise ValidationFailed(f"model {name} is not a propensity model (retrain it)", field="name")
     files = {
         f: registry.read_artifact(var_dir, version, f)
-        for f in ("model.txt", "calibration.json", "reference.json")
+        for f in ("model.txt", "calibration.json", "design.json", "baseline.json")
     }
-    spec = FeatureSpec(**version.params.get("spec", {}))
-    return version, churn.ChurnModel.from_files(files, version.params["features"]), spec
+    definition = PropensityDefinition.model_validate(version.params["definition"])
+    reference = jsonutil.loads(registry.read_artifact(var_dir, version, "reference.json"))
+    classifier = Classifier.from_files(files)
+    return version, propensity.PropensityModel(definition, classifier, reference)
 
 
 def score_profiles(
@@ -299,29 +543,42 @@ def score_profiles(
     now: datetime,
     var_dir: Path,
     name: str = "churn",
+    currency: ReportingCurrency | None = None,
 ) -> tuple[int, DriftReport]:
-    """Batch-score every profile with events into ``computed.scores.<name>`` and check drift
-    (PSI of features and scores against the training reference; alert above 0.2)."""
-    version, model, spec = _load(conn, workspace_id, name, var_dir)
-    frame = ports.event_frame(conn, workspace_id=workspace_id, until=now)
-    features = build_features(frame, as_of=now, spec=spec)
-    matrix = features[model.features].to_numpy(dtype=np.float64)
-    scores = model.predict(matrix) if len(features) else np.zeros(0)
-    values = {
+    """Score the model's population now into ``computed.scores.<name>`` (profiles that left
+    the population lose their score) and check drift against the training population (PSI of
+    features and score; alert above 0.2)."""
+    version, model = _load(conn, workspace_id, name, var_dir)
+    frame = customer_events(
+        conn, workspace_id=workspace_id, until=now, currency=currency or ReportingCurrency()
+    )
+    traits = (
+        ports.trait_frame(conn, workspace_id=workspace_id, paths=model.definition.features.traits)
+        if model.definition.features.traits
+        else None
+    )
+    snapshot = propensity.population(frame, model.definition, as_of=now, traits=traits)
+    scores = model.score(snapshot)
+    values: dict[str, dict[str, Any]] = {
         str(pid): {"scores": {name: round(float(s), 4)}}
-        for pid, s in zip(features["profile_id"], scores, strict=True)
+        for pid, s in zip(snapshot["profile_id"], scores, strict=True)
     }
+    for chunk in ports.iter_profiles(conn, workspace_id=workspace_id):
+        for pid, _, computed in chunk:
+            held = (computed.get("scores") or {}).get(name)
+            if held is not None and pid not in values:
+                values[pid] = {"scores": {name: None}}
     updated = ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
     report = check_drift(
         conn,
         workspace_id=workspace_id,
         version=version,
         model=model,
-        matrix=matrix,
+        snapshot=snapshot,
         scores=scores,
         now=now,
     )
-    return updated, report
+    return min(updated, len(snapshot)), report
 
 
 def check_drift(
@@ -329,19 +586,22 @@ def check_drift(
     *,
     workspace_id: str,
     version: ModelVersion,
-    model: churn.ChurnModel,
-    matrix: np.ndarray,
+    model: propensity.PropensityModel,
+    snapshot: pd.DataFrame,
     scores: np.ndarray,
     now: datetime,
 ) -> DriftReport:
-    """Record a PSI check; ``alert`` when the score or any feature has PSI > 0.2."""
+    """Record a PSI check of the scored population against the training population;
+    ``alert`` when the score or any feature has PSI > 0.2."""
     from partitur.ml.tables import ml_drift_checks
 
     result: dict[str, Any] = {"score": 0.0, "features": {}}
     if len(scores):
-        result = churn.drift(model.reference, matrix, scores)
-    alerts = [f"{n}: PSI {v:.2f}" for n, v in result["features"].items() if v > churn.PSI_ALERT]
-    if result["score"] > churn.PSI_ALERT:
+        result = propensity.drift(model, snapshot, scores)
+    alerts = [
+        f"{n}: PSI {v:.2f}" for n, v in result["features"].items() if v > propensity.PSI_ALERT
+    ]
+    if result["score"] > propensity.PSI_ALERT:
         alerts.insert(0, f"score: PSI {result['score']:.2f}")
     report = DriftReport(
         model=version.name,
@@ -375,25 +635,56 @@ def score_profile(
     now: datetime,
     var_dir: Path,
     name: str = "churn",
+    currency: ReportingCurrency | None = None,
 ) -> ScoreResult:
-    """Score one profile on demand (features from its own events). Raises ``NotFound``."""
-    version, model, spec = _load(conn, workspace_id, name, var_dir)
+    """Score one profile on demand (features from its own events); a profile outside the
+    model's population gets no score. Raises ``NotFound``."""
+    version, model = _load(conn, workspace_id, name, var_dir)
     snapshot = ports.get_profile_snapshot(conn, workspace_id=workspace_id, profile_id=profile_id)
     if snapshot is None:
         raise NotFound(f"no profile {profile_id}", field="profile_id")
-    frame = ports.event_frame(conn, workspace_id=workspace_id, until=now, profile_id=snapshot.id)
-    features = build_features(frame, as_of=now, spec=spec)
-    if len(features):
-        row = features[model.features].to_numpy(dtype=np.float64)[:1]
-    else:  # no events at all: the model sees a customer who never ordered
-        row = np.array([[9999.0, 0, 0, 0, 0, 0, 0, -1, 0, 0]], dtype=np.float64)
-    score = float(model.predict(row)[0])
+    frame = customer_events(
+        conn,
+        workspace_id=workspace_id,
+        until=now,
+        currency=currency or ReportingCurrency(),
+        profile_id=snapshot.id,
+    )
+    traits = None
+    if model.definition.features.traits:
+        traits = pd.DataFrame(
+            [
+                {
+                    "profile_id": snapshot.id,
+                    **{
+                        p: ports._lookup(
+                            {"traits": snapshot.traits, "computed": snapshot.computed}, p
+                        )
+                        for p in model.definition.features.traits
+                    },
+                }
+            ]
+        ).set_index("profile_id")
+    rows = propensity.population(frame, model.definition, as_of=now, traits=traits)
+    names = propensity.feature_names(model.definition)
+    if rows.empty:
+        return ScoreResult(
+            model=name,
+            version=version.version,
+            profile_id=snapshot.id,
+            score=None,
+            in_population=False,
+        )
+    score = float(model.score(rows)[0])
     return ScoreResult(
         model=name,
         version=version.version,
         profile_id=snapshot.id,
         score=round(score, 4),
-        features={n: float(v) for n, v in zip(model.features, row[0], strict=True)},
+        features={
+            n: (None if pd.isna(v) else v if isinstance(v, str) else float(v))
+            for n, v in rows.iloc[0][names].items()
+        },
     )
 
 
@@ -467,3 +758,101 @@ def refresh_profile_sentiment(
             }
         }
     return ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
+
+
+# --- value inputs ---------------------------------------------------------------------------
+
+
+@action("value.inputs_refresh", permission=Permission.manage_models, subject="value_model")
+def refresh_value_inputs(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    now: datetime,
+    window_days: int = 365,
+    rates: ServiceCostRates | None = None,
+    actor: Actor,
+) -> int:
+    """Compute the value tiers' inputs from the store (see ``ml.value_inputs``) and store
+    ``computed.service_cost`` (reporting currency), ``computed.scores.{loyalty,
+    digital_affinity,influence}`` and the counts behind them in ``computed.value_inputs``.
+    Returns how many profiles were updated."""
+    since = now - timedelta(days=window_days)
+    rates = rates or ServiceCostRates()
+    frame = ports.event_frame(
+        conn, workspace_id=workspace_id, until=now, since=since, names=rates.event_names()
+    )
+    tasks = channels.agent_tasks_per_profile(
+        conn, workspace_id=workspace_id, since=since, until=now
+    )
+    table = value_inputs(
+        frame, now=now, agent_tasks=tasks, window=timedelta(days=window_days), rates=rates
+    )
+    values: dict[str, dict[str, Any]] = {}
+    for row in table.itertuples(index=False):  # one row per profile, not per event
+        values[str(row.profile_id)] = {
+            "service_cost": float(row.service_cost),
+            "scores": {
+                "loyalty": float(row.loyalty),
+                "digital_affinity": float(row.digital_affinity),
+                "influence": float(row.influence),
+            },
+            "value_inputs": {
+                "contacts": int(row.contacts),
+                "agent_tasks": int(row.agent_tasks),
+                "returns": int(row.returns),
+                "orders": int(row.orders),
+                "tenure_days": round(float(row.tenure_days), 1),
+                "reviews": int(row.reviews),
+                "referrals": int(row.referrals),
+                "nps_last": None if pd.isna(row.nps_last) else float(row.nps_last),
+                "window_days": window_days,
+                "as_of": now.isoformat(),
+            },
+        }
+    updated = ports.merge_computed(conn, workspace_id=workspace_id, values=values, now=now)
+    describe(subject_id=workspace_id, details={"profiles": updated, "window_days": window_days})
+    return updated
+
+
+# -- text analysis other domains use --------------------------------------------------------------
+
+
+def analyse_sentiment(text: str) -> Sentiment:
+    """Sentiment of one German or English text (language detected)."""
+    return sentiment.analyse(text)
+
+
+def analyse_sentiments(texts: list[str]) -> list[Sentiment]:
+    """Sentiment of many texts at once."""
+    return sentiment.analyse_many(texts)
+
+
+# --- journey success forecast -----------------------------------------------------------------
+# Pure (journey_success describes the model); analytics computes its per-hour histograms in SQL
+# with these statements and passes them in.
+
+DURATION_SQL = journey_success.DURATION_SQL
+HISTORY_SQL = journey_success.HISTORY_SQL
+COHORT_SQL = journey_success.COHORT_SQL
+MAX_HORIZON_HOURS = journey_success.MAX_HORIZON_HOURS
+History = journey_success.History
+Cohort = journey_success.Cohort
+horizon_hours = journey_success.horizon_hours
+histogram = journey_success.histogram
+
+
+def forecast_journey_success(
+    history: journey_success.History, cohort: journey_success.Cohort
+) -> journey_success.Forecast:
+    """How many of ``cohort`` will reach the journey's goal, with a 95 % interval, from the
+    older cohorts' ``history``. Raises ``ValueError`` when the history is too thin."""
+    return journey_success.forecast(history, cohort)
+
+
+def negative_texts(texts: list[str]) -> list[bool]:
+    """Whether each German or English text is negative (its sentiment score below the
+    neutral band)."""
+    from partitur.ml.sentiment import NEUTRAL_BAND, analyse_many
+
+    return [s.score <= -NEUTRAL_BAND for s in analyse_many(texts)]

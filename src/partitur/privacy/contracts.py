@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from partitur.profiles.contracts import Profile, ProfileMerge, TimelineEvent, TraitChange
+
 
 class AuditEntry(BaseModel):
     id: int
@@ -28,3 +30,23 @@ class AuditPage(BaseModel):
     items: list[AuditEntry]
     #: pass as ``cursor`` for the next (older) page; None on the last page
     next_cursor: str | None = None
+
+
+class ProfileExport(BaseModel):
+    """Everything partitur holds about one person (GDPR access)."""
+
+    profile: Profile
+    trait_history: list[TraitChange]
+    merges: list[ProfileMerge]
+    events: list[TimelineEvent]
+    audit: list[dict[str, Any]]
+    exported_at: datetime
+
+
+class Erasure(BaseModel):
+    profile_id: str
+    profiles_erased: int
+    identities_erased: int
+    events_erased: int
+    suppressed_identifiers: int
+    erased_at: datetime

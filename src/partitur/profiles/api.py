@@ -15,12 +15,14 @@ from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal, WritePr
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import BadRequest, ValidationFailed
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
+from partitur.privacy import service as privacy
+from partitur.privacy.contracts import Erasure, ProfileExport
 from partitur.profiles import service
 from partitur.profiles.contracts import (
-    Erasure,
     Profile,
-    ProfileExport,
+    ProfileCount,
     ProfileMerge,
+    ProfileSummary,
     TimelineEvent,
 )
 
@@ -58,6 +60,52 @@ def lookup_profile(
     ((kind, value),) = given.items()
     with ctx.store.read() as conn:
         return service.find_profile(conn, workspace_id=who.workspace_id, kind=kind, value=value)
+
+
+@router.get("/search", response_model=list[ProfileSummary])
+def search_profiles(
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    q: str = Query(
+        "",
+        max_length=255,
+        description="an email, user id, anonymous id, phone, "
+        "external id or profile id; empty: the recently active people",
+    ),
+    limit: int = Query(25, ge=1, le=100),
+) -> list[ProfileSummary]:
+    """People with the identifier ``q`` (normalised as identity resolution stores it, so an
+    email matches in any case), or without ``q`` the most recently active people."""
+    with ctx.store.read() as conn:
+        if not q.strip():
+            return service.recent_profiles(conn, workspace_id=who.workspace_id, limit=limit)
+        return service.search_profiles(
+            conn,
+            workspace_id=who.workspace_id,
+            query=q,
+            external_kinds=list(ctx.settings.identity_external_id_traits),
+            limit=limit,
+        )
+
+
+@router.get("/summaries", response_model=list[ProfileSummary])
+def profile_summaries(
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    ids: list[str] = Query(min_length=1, max_length=200, description="profile ids (repeat)"),
+) -> list[ProfileSummary]:
+    """Name, email and activity of each given profile (for lists that hold profile ids); a
+    merged id is answered by its survivor with ``requested_id`` set, unknown ids are left
+    out."""
+    with ctx.store.read() as conn:
+        return service.profile_summaries(conn, workspace_id=who.workspace_id, profile_ids=ids)
+
+
+@router.get("/count", response_model=ProfileCount)
+def count_profiles(ctx: ContextDep, who: ReadPrincipal) -> ProfileCount:
+    """How many people the workspace knows (merged profiles count once)."""
+    with ctx.store.read() as conn:
+        return ProfileCount(profiles=service.count_profiles(conn, workspace_id=who.workspace_id))
 
 
 @router.get("/{profile_id}", response_model=Profile)
@@ -131,7 +179,7 @@ def patch_traits(
 def export_profile(profile_id: str, ctx: ContextDep, who: AdminPrincipal) -> ProfileExport:
     """GDPR access: everything partitur holds about the person."""
     with ctx.store.begin() as conn:
-        return service.export_profile(
+        return privacy.export_profile(
             conn,
             workspace_id=who.workspace_id,
             profile_id=profile_id,
@@ -144,7 +192,7 @@ def export_profile(profile_id: str, ctx: ContextDep, who: AdminPrincipal) -> Pro
 def erase_profile(profile_id: str, ctx: ContextDep, who: AdminPrincipal) -> Erasure:
     """GDPR erasure; later events for the erased identifiers are dropped and counted."""
     with ctx.store.begin() as conn:
-        erased = service.erase_profile(
+        erased = privacy.erase_profile(
             conn,
             workspace_id=who.workspace_id,
             profile_id=profile_id,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from partitur.identity.contracts import ProfileMerge as ProfileMerge
 
 
 class Profile(BaseModel):
@@ -40,14 +43,6 @@ class TraitChange(BaseModel):
     source: str | None = None
 
 
-class ProfileMerge(BaseModel):
-    survivor_id: str
-    merged_id: str
-    merged_at: datetime
-    event_seq: int | None = None
-    reason: dict[str, Any] | None = None
-
-
 class TimelineEvent(BaseModel):
     seq: int
     type: str
@@ -63,26 +58,6 @@ class TimelineEvent(BaseModel):
     context: dict[str, Any] | None = None
 
 
-class ProfileExport(BaseModel):
-    """Everything partitur holds about one person (GDPR access)."""
-
-    profile: Profile
-    trait_history: list[TraitChange]
-    merges: list[ProfileMerge]
-    events: list[TimelineEvent]
-    audit: list[dict[str, Any]]
-    exported_at: datetime
-
-
-class Erasure(BaseModel):
-    profile_id: str
-    profiles_erased: int
-    identities_erased: int
-    events_erased: int
-    suppressed_identifiers: int
-    erased_at: datetime
-
-
 class ImportReport(BaseModel):
     rows: int
     created: int
@@ -90,3 +65,38 @@ class ImportReport(BaseModel):
     skipped: int
     rejected: int
     reject_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSnapshot:
+    """What other domains read about a person in bulk (journeys, segments, decisions, channels):
+    the live profile's traits, computed traits and where the person lives. A dataclass, not a
+    model: the engine reads thousands per second."""
+
+    id: str
+    workspace_id: str
+    traits: dict[str, Any] = field(default_factory=dict)
+    computed: dict[str, Any] = field(default_factory=dict)
+    timezone: str | None = None
+    locale: str | None = None
+    is_test: bool = False
+
+
+class ProfileSummary(BaseModel):
+    """A line of a list of people: who they are and how active."""
+
+    id: str
+    #: first and last name, else the ``name`` trait, else the email; None for an anonymous
+    #: visitor
+    name: str | None = None
+    email: str | None = None
+    user_id: str | None = None
+    last_seen_at: datetime | None = None
+    event_count: int | None = None
+    #: set when the id asked for was merged into this profile (the id asked for)
+    requested_id: str | None = None
+
+
+class ProfileCount(BaseModel):
+    #: unified people (profiles merged into another do not count)
+    profiles: int

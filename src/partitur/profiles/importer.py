@@ -19,14 +19,7 @@ from sqlalchemy import Connection, select
 
 from partitur.core import jsonutil
 from partitur.core.ids import new_id
-from partitur.identity import repository as identity_repo
-from partitur.identity.extract import (
-    Blocklist,
-    Identifier,
-    normalise_email,
-    normalise_id,
-    normalise_phone,
-)
+from partitur.identity import service as identity
 from partitur.profiles import repository as repo
 from partitur.profiles.tables import profile_imports
 from partitur.profiles.traits import ProfileState, apply_traits
@@ -37,7 +30,7 @@ ID_COLUMNS = ("user_id", "anonymous_id", "email", "phone")
 @dataclass(frozen=True)
 class ProfileRow:
     line: int
-    identifiers: tuple[Identifier, ...]
+    identifiers: tuple[identity.Identifier, ...]
     traits: dict[str, Any]
     row_hash: str
 
@@ -55,10 +48,10 @@ def parse_row(
     record: Mapping[str, str | None],
     *,
     external_columns: Mapping[str, str],
-    blocklist: Blocklist,
+    blocklist: identity.Blocklist,
 ) -> ProfileRow:
     """Turn one CSV record into identifiers and traits; raises ``ValueError`` with the reason."""
-    identifiers: list[Identifier] = []
+    identifiers: list[identity.Identifier] = []
     traits: dict[str, Any] = {}
     for column, raw in record.items():
         if column is None:
@@ -68,11 +61,11 @@ def parse_row(
             continue
         if column in ID_COLUMNS:
             if column == "email":
-                normal = normalise_email(value)
+                normal = identity.normalise_email(value)
             elif column == "phone":
-                normal = normalise_phone(value)
+                normal = identity.normalise_phone(value)
             else:
-                normal = normalise_id(value)
+                normal = identity.normalise_id(value)
             if normal is None:
                 raise ValueError(f"{column} is not valid: {value!r}")
             if not blocklist.blocks(normal):
@@ -80,7 +73,7 @@ def parse_row(
             if column in ("email", "phone"):
                 traits[column] = value
         elif column in external_columns:
-            normal = normalise_id(value)
+            normal = identity.normalise_id(value)
             if normal is not None and not blocklist.blocks(normal):
                 identifiers.append((external_columns[column], normal))
             traits[column] = value
@@ -136,7 +129,7 @@ def _import_one(
     tally: ImportTally,
 ) -> None:
     owners = {
-        ident: repo.profile_for_identity(
+        ident: identity.profile_for_identity(
             conn, workspace_id=workspace_id, kind=ident[0], value=ident[1]
         )
         for ident in row.identifiers
@@ -144,7 +137,7 @@ def _import_one(
     user_ids = [v for k, v in row.identifiers if k == "user_id"]
     profile_id = next((p for p in owners.values() if p is not None), None)
     if profile_id is not None and user_ids:
-        held = identity_repo.limited_values(conn, profile_ids=[profile_id], kinds=["user_id"])
+        held = identity.limited_values(conn, profile_ids=[profile_id], kinds=["user_id"])
         theirs = held.get(profile_id, {}).get("user_id", set())
         if theirs and user_ids[0] not in theirs:
             profile_id = None  # a second, different user_id: a new profile (per-type limit)
@@ -162,7 +155,7 @@ def _import_one(
     repo.insert_history(conn, history)
     # identifiers held by another profile stay there: import never merges
     fresh = [(k, v, state.id) for (k, v), owner in owners.items() if owner is None]
-    identity_repo.insert_identities(conn, workspace_id=workspace_id, rows=fresh, now=now)
+    identity.insert_identities(conn, workspace_id=workspace_id, rows=fresh, now=now)
     conn.execute(
         profile_imports.insert().values(
             workspace_id=workspace_id, row_hash=row.row_hash, profile_id=state.id, imported_at=now

@@ -1,4 +1,4 @@
-"""Queries on profiles, trait history and the identity graph (bulk where the resolver needs it)."""
+"""Queries on profiles and their trait history (bulk where identity resolution needs it)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, select, text
+from sqlalchemy import Connection, bindparam, delete, func, select, text
 
 from partitur.core import jsonutil
 from partitur.core.types import UtcDateTime, utc_from_db, utc_moment
-from partitur.identity.tables import identities, identity_merges
+from partitur.profiles.contracts import ProfileSnapshot
 from partitur.profiles.tables import profile_imports, profiles, trait_history
 from partitur.profiles.traits import HistoryRow, ProfileState
 from partitur.storage import driver
@@ -349,36 +349,11 @@ def profile_row(conn: Connection, profile_id: str) -> dict[str, Any] | None:
     return dict(row) if row is not None else None
 
 
-def identities_of(conn: Connection, profile_id: str) -> dict[str, list[str]]:
-    rows = conn.execute(
-        select(identities.c.kind, identities.c.value)
-        .where(identities.c.profile_id == profile_id)
-        .order_by(identities.c.kind, identities.c.first_seen_at, identities.c.value)
-    )
-    out: dict[str, list[str]] = {}
-    for kind, value in rows:
-        out.setdefault(kind, []).append(value)
-    return out
-
-
 def merged_ids(conn: Connection, profile_id: str) -> list[str]:
     rows = conn.execute(
         select(profiles.c.id).where(profiles.c.merged_into == profile_id).order_by(profiles.c.id)
     )
     return [r[0] for r in rows]
-
-
-def profile_for_identity(
-    conn: Connection, *, workspace_id: str, kind: str, value: str
-) -> str | None:
-    row = conn.execute(
-        select(identities.c.profile_id).where(
-            identities.c.workspace_id == workspace_id,
-            identities.c.kind == kind,
-            identities.c.value == value,
-        )
-    ).first()
-    return row[0] if row else None
 
 
 def history_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
@@ -392,38 +367,14 @@ def history_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def merges_of(conn: Connection, profile_id: str) -> list[dict[str, Any]]:
-    return [
-        dict(r)
-        for r in conn.execute(
-            select(identity_merges)
-            .where(
-                (identity_merges.c.survivor_id == profile_id)
-                | (identity_merges.c.merged_id == profile_id)
-            )
-            .order_by(identity_merges.c.id)
-        ).mappings()
-    ]
-
-
 def erase_rows(
     conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
 ) -> dict[str, int]:
-    """Delete the profiles, their identities, trait history and merge records."""
+    """Delete the profiles, their trait history and import records."""
     ids = list(profile_ids)
     counts = {
-        "identities": conn.execute(
-            delete(identities).where(
-                identities.c.workspace_id == workspace_id, identities.c.profile_id.in_(ids)
-            )
-        ).rowcount,
         "history": conn.execute(
             delete(trait_history).where(trait_history.c.profile_id.in_(ids))
-        ).rowcount,
-        "merges": conn.execute(
-            delete(identity_merges).where(
-                identity_merges.c.survivor_id.in_(ids) | identity_merges.c.merged_id.in_(ids)
-            )
         ).rowcount,
         "imports": conn.execute(
             delete(profile_imports).where(profile_imports.c.profile_id.in_(ids))
@@ -433,3 +384,183 @@ def erase_rows(
         ).rowcount,
     }
     return {k: int(v) for k, v in counts.items()}
+
+
+# -- snapshots other domains read ---------------------------------------------------------------
+
+_SNAPSHOT_COLUMNS = (
+    profiles.c.id,
+    profiles.c.workspace_id,
+    profiles.c.traits,
+    profiles.c.computed,
+    profiles.c.timezone,
+    profiles.c.locale,
+    profiles.c.is_test,
+)
+# The decision API reads one profile per request: SQL on the driver's cursor, written once.
+_SNAPSHOT_SQL = (
+    "SELECT id, workspace_id, traits, computed, timezone, locale, is_test, merged_into "
+    "FROM profiles WHERE id = ?"
+)
+
+
+def _snapshot(row: Any) -> ProfileSnapshot:
+    return ProfileSnapshot(
+        id=row[0],
+        workspace_id=row[1],
+        traits=dict(row[2] or {}),
+        computed=dict(row[3] or {}),
+        timezone=row[4],
+        locale=row[5],
+        is_test=bool(row[6]),
+    )
+
+
+def merge_links(conn: Connection, profile_ids: Iterable[str]) -> dict[str, str | None]:
+    """``merged_into`` of each known id (None for a live profile)."""
+    ids = list(profile_ids)
+    found: dict[str, str | None] = {}
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(profiles.c.id, profiles.c.merged_into).where(
+                profiles.c.id.in_(ids[start : start + 500])
+            )
+        )
+        found.update({pid: merged for pid, merged in rows})
+    return found
+
+
+def snapshot_rows(
+    conn: Connection, *, workspace_id: str, profile_ids: Iterable[str]
+) -> dict[str, ProfileSnapshot]:
+    """Snapshots of the live profiles among ``profile_ids`` in the workspace."""
+    ids = list(profile_ids)
+    found: dict[str, ProfileSnapshot] = {}
+    for start in range(0, len(ids), 500):
+        # by id only: a workspace condition lets SQLite pick the workspace index and scan
+        rows = conn.execute(
+            select(*_SNAPSHOT_COLUMNS).where(
+                profiles.c.id.in_(ids[start : start + 500]), profiles.c.merged_into.is_(None)
+            )
+        )
+        for row in rows:
+            if row[1] == workspace_id:
+                found[row[0]] = _snapshot(row)
+    return found
+
+
+def snapshot_row(conn: Connection, profile_id: str) -> tuple[ProfileSnapshot, str | None] | None:
+    """One profile's snapshot and the id it was merged into (None while live)."""
+    found = driver.rows(conn, driver.sql(conn, _SNAPSHOT_SQL), (profile_id,))
+    if not found:
+        return None
+    row = found[0]
+    values = (*row[:2], driver.json_value(row[2]), driver.json_value(row[3]), *row[4:7])
+    return _snapshot(values), row[7]
+
+
+def live_profile_page(
+    conn: Connection, *, workspace_id: str, after: str, limit: int
+) -> list[ProfileSnapshot]:
+    rows = conn.execute(
+        select(*_SNAPSHOT_COLUMNS)
+        .where(
+            profiles.c.workspace_id == workspace_id,
+            profiles.c.merged_into.is_(None),
+            profiles.c.id > after,
+        )
+        .order_by(profiles.c.id)
+        .limit(limit)
+    )
+    return [_snapshot(r) for r in rows]
+
+
+def workspaces_of(conn: Connection, profile_ids: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for start in range(0, len(profile_ids), 500):
+        rows = conn.execute(
+            select(profiles.c.id, profiles.c.workspace_id).where(
+                profiles.c.id.in_(profile_ids[start : start + 500])
+            )
+        )
+        result.update({pid: ws for pid, ws in rows})
+    return result
+
+
+def computed_of(
+    conn: Connection, *, workspace_id: str, profile_ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(
+        select(profiles.c.id, profiles.c.computed).where(
+            profiles.c.id.in_(profile_ids), profiles.c.workspace_id == workspace_id
+        )
+    )
+    return {pid: dict(computed or {}) for pid, computed in rows}
+
+
+def trait_changes(conn: Connection, *, after: int, limit: int) -> tuple[int, set[str]]:
+    """Profiles in trait history rows after id ``after`` (at most ``limit`` rows; gaps are
+    skipped) and the last id read."""
+    while True:
+        upto = conn.execute(
+            select(func.max(trait_history.c.id)).where(
+                trait_history.c.id > after, trait_history.c.id <= after + limit
+            )
+        ).scalar()
+        if upto is not None:
+            break
+        nxt = conn.execute(
+            select(func.min(trait_history.c.id)).where(trait_history.c.id > after)
+        ).scalar()
+        if nxt is None:
+            return after, set()
+        after = int(nxt) - 1
+    ids = conn.execute(
+        select(trait_history.c.profile_id)
+        .where(trait_history.c.id > after, trait_history.c.id <= upto)
+        .distinct()
+    ).scalars()
+    return int(upto), set(ids)
+
+
+# -- lists for people (search results, recently active) ------------------------------------------
+
+
+def count_profiles(conn: Connection, *, workspace_id: str) -> int:
+    """Profiles of the workspace that were not merged into another."""
+    query = (
+        select(func.count())
+        .select_from(profiles)
+        .where(profiles.c.workspace_id == workspace_id, profiles.c.merged_into.is_(None))
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def recent_profile_ids(conn: Connection, *, workspace_id: str, limit: int) -> list[str]:
+    """The most recently active profiles (not merged away), newest first."""
+    rows = conn.execute(
+        select(profiles.c.id)
+        .where(profiles.c.workspace_id == workspace_id, profiles.c.merged_into.is_(None))
+        .order_by(profiles.c.last_seen_at.desc())
+        .limit(limit)
+    ).scalars()
+    return list(rows)
+
+
+def summary_rows(
+    conn: Connection, *, workspace_id: str, ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Rows of the given profiles (in the order of ``ids``, missing ones left out)."""
+    if not ids:
+        return []
+    rows = conn.execute(
+        select(
+            profiles.c.id,
+            profiles.c.traits,
+            profiles.c.computed,
+            profiles.c.last_seen_at,
+            profiles.c.merged_into,
+        ).where(profiles.c.workspace_id == workspace_id, profiles.c.id.in_(list(ids)))
+    ).mappings()
+    by_id = {r["id"]: dict(r) for r in rows}
+    return [by_id[i] for i in ids if i in by_id]

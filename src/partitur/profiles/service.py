@@ -6,7 +6,7 @@ resolution uses to keep profiles current, one batch at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -14,66 +14,59 @@ from sqlalchemy import Connection, bindparam
 
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import NotFound, ValidationFailed
-from partitur.events import resolution as event_log
-from partitur.identity import repository as identity_repo
-from partitur.identity.extract import normalise_email, normalise_id, normalise_phone, value_hash
-from partitur.privacy.service import subject_history
+from partitur.events import service as events
+from partitur.identity import service as identity
 from partitur.profiles import repository as repo
 from partitur.profiles.contracts import (
-    Erasure,
     Profile,
-    ProfileExport,
     ProfileMerge,
+    ProfileSnapshot,
+    ProfileSummary,
     TimelineEvent,
     TraitChange,
 )
-from partitur.profiles.importer import ImportTally, ProfileRow, external_columns_for, import_rows
+from partitur.profiles.importer import ID_COLUMNS as ID_COLUMNS
+from partitur.profiles.importer import ImportTally as ImportTally
+from partitur.profiles.importer import ProfileRow as ProfileRow
+from partitur.profiles.importer import external_columns_for, import_rows
+from partitur.profiles.importer import parse_row as parse_row
 from partitur.profiles.tables import profiles
 from partitur.profiles.traits import (
     HistoryRow,
     ProfileState,
     apply_traits,
-    merge_states,
 )
+from partitur.profiles.traits import merge_states as merge_states
 from partitur.storage.bulk import insert_rows, temp_table
 
-__all__ = [
-    "channel_addresses",
-    "erase_profile",
-    "export_profile",
-    "find_profile",
-    "get_profile",
-    "list_events",
-    "list_merges",
-    "merge_states",
-    "set_computed",
-    "update_traits",
-]
-
 LOOKUP_KINDS = ("user_id", "anonymous_id", "email", "phone")
-_MAX_CHAIN = 50
+
+#: How many ``merged_into`` links ``follow_merges`` follows. A merge re-points every profile
+#: already merged into the merged one at the new survivor (``repository.mark_merged``), so a
+#: merged profile names its final survivor and one hop is the rule; more only appear while a
+#: merge commits concurrently. A longer chain means corrupt data: the id counts as unknown.
+MAX_MERGE_HOPS = 8
 
 
 def normalise_lookup(kind: str, value: str) -> str:
     """Normalise a looked-up value the way resolution stored it."""
     if kind == "email":
-        out = normalise_email(value)
+        out = identity.normalise_email(value)
     elif kind == "phone":
-        out = normalise_phone(value)
+        out = identity.normalise_phone(value)
     else:
-        out = normalise_id(value)
+        out = identity.normalise_id(value)
     if out is None:
         raise ValidationFailed(f"{value!r} is not a valid {kind}", field=kind)
     return out
 
 
 def _resolve_id(conn: Connection, profile_id: str) -> Mapping[str, Any]:
-    """The row of ``profile_id`` or of the profile it was merged into (followed to the end)."""
+    """The row of ``profile_id`` or of the profile it was merged into."""
     row = repo.profile_row(conn, profile_id)
-    hops = 0
-    while row is not None and row["merged_into"] is not None and hops < _MAX_CHAIN:
-        row = repo.profile_row(conn, row["merged_into"])
-        hops += 1
+    if row is not None and row["merged_into"] is not None:
+        survivor = follow_merges(conn, [profile_id]).get(profile_id)
+        row = repo.profile_row(conn, survivor) if survivor else None
     if row is None:
         raise NotFound(f"no profile {profile_id}", field="profile_id")
     return row
@@ -94,7 +87,7 @@ def _to_profile(conn: Connection, row: Mapping[str, Any], requested: str) -> Pro
         locale=row["locale"],
         first_seen_at=row["first_seen_at"],
         last_seen_at=row["last_seen_at"],
-        identities=repo.identities_of(conn, row["id"]),
+        identities=identity.identities_of(conn, row["id"]),
         is_test=bool(row["is_test"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -116,10 +109,214 @@ def find_profile(conn: Connection, *, workspace_id: str, kind: str, value: str) 
     if kind not in LOOKUP_KINDS and not kind.startswith("external:"):
         raise ValidationFailed(f"cannot look profiles up by {kind}", field="kind")
     normal = normalise_lookup(kind, value)
-    profile_id = repo.profile_for_identity(conn, workspace_id=workspace_id, kind=kind, value=normal)
+    profile_id = identity.profile_for_identity(
+        conn, workspace_id=workspace_id, kind=kind, value=normal
+    )
     if profile_id is None:
         raise NotFound(f"no profile with this {kind}", field=kind)
     return get_profile(conn, profile_id=profile_id, workspace_id=workspace_id)
+
+
+# -- what other domains read -----------------------------------------------------------------
+
+
+def follow_merges(conn: Connection, profile_ids: Iterable[str]) -> dict[str, str]:
+    """The live profile each id stands for (merged ids followed to their survivor, at most
+    ``MAX_MERGE_HOPS`` links); unknown ids are absent. The one merge follower of partitur."""
+    wanted = list(dict.fromkeys(profile_ids))
+    links = repo.merge_links(conn, wanted)
+    target = {pid: pid for pid in wanted if pid in links}
+    for _ in range(MAX_MERGE_HOPS):
+        pending: dict[str, str] = {
+            pid: survivor for pid, t in target.items() if (survivor := links.get(t))
+        }
+        if not pending:
+            return target
+        unseen = {s for s in pending.values() if s is not None} - links.keys()
+        links.update(repo.merge_links(conn, unseen))
+        for pid, survivor in pending.items():
+            if survivor in links:
+                target[pid] = survivor
+            else:
+                del target[pid]
+    return {pid: t for pid, t in target.items() if not links.get(t)}
+
+
+def snapshots(
+    conn: Connection, *, workspace_id: str, profile_ids: Iterable[str]
+) -> dict[str, ProfileSnapshot]:
+    """Snapshots of the live profiles these ids stand for (merges followed), keyed by the id
+    asked for; ids unknown in this workspace are absent."""
+    target = follow_merges(conn, profile_ids)
+    found = repo.snapshot_rows(conn, workspace_id=workspace_id, profile_ids=set(target.values()))
+    return {pid: found[t] for pid, t in target.items() if t in found}
+
+
+def snapshot(conn: Connection, *, workspace_id: str, profile_id: str) -> ProfileSnapshot | None:
+    """One profile's snapshot (merges followed), or None; the decision API's hot path."""
+    current = profile_id
+    for _ in range(MAX_MERGE_HOPS + 1):
+        found = repo.snapshot_row(conn, current)
+        if found is None or found[0].workspace_id != workspace_id:
+            return None
+        snap, merged_into = found
+        if merged_into is None:
+            return snap
+        current = merged_into
+    return None
+
+
+def live_profiles(
+    conn: Connection, *, workspace_id: str, profile_ids: Iterable[str]
+) -> dict[str, ProfileSnapshot]:
+    """Snapshots of those of ``profile_ids`` that are live (not merged) in the workspace."""
+    return repo.snapshot_rows(conn, workspace_id=workspace_id, profile_ids=set(profile_ids))
+
+
+def iter_live_profiles(
+    conn: Connection, *, workspace_id: str, chunk: int = 5000
+) -> Iterator[list[ProfileSnapshot]]:
+    """Every live profile of the workspace, in chunks ordered by id."""
+    after = ""
+    while True:
+        rows = repo.live_profile_page(conn, workspace_id=workspace_id, after=after, limit=chunk)
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].id
+
+
+def profile_workspaces(conn: Connection, profile_ids: Iterable[str]) -> dict[str, str]:
+    """The workspace of each known profile id (for feeds that do not carry it)."""
+    return repo.workspaces_of(conn, list(profile_ids))
+
+
+def trait_changes(conn: Connection, *, after: int, limit: int) -> tuple[int, set[str]]:
+    """The profiles whose traits changed after trait-history id ``after`` (at most ``limit``
+    history rows) and the last id read (``after`` when there is nothing new)."""
+    return repo.trait_changes(conn, after=after, limit=limit)
+
+
+def merge_computed(
+    conn: Connection, *, workspace_id: str, values: dict[str, dict[str, Any]], now: datetime
+) -> int:
+    """Set computed traits per profile, merging nested objects (``scores``) one level deep so
+    one model's scores do not erase another's. Returns how many profiles were updated."""
+    updated = 0
+    ids = list(values)
+    for start in range(0, len(ids), 2000):
+        part = ids[start : start + 2000]
+        current = repo.computed_of(conn, workspace_id=workspace_id, profile_ids=part)
+        batch: dict[str, dict[str, Any]] = {}
+        for pid in part:
+            if pid not in current:
+                continue
+            keys = dict(values[pid])
+            for name, value in keys.items():
+                existing = current[pid].get(name)
+                if isinstance(value, dict) and isinstance(existing, dict):
+                    keys[name] = {**existing, **value}
+            batch[pid] = keys
+        updated += set_computed(conn, workspace_id=workspace_id, values=batch, now=now)
+    return updated
+
+
+def display_name(traits: Mapping[str, Any]) -> str | None:
+    """How a person is named in lists: first and last name, else the ``name`` trait, else the
+    email; None for someone without any (an anonymous visitor)."""
+    full = " ".join(str(traits[k]) for k in ("first_name", "last_name") if traits.get(k))
+    name = full or traits.get("name") or traits.get("email")
+    return str(name) if name else None
+
+
+def count_profiles(conn: Connection, *, workspace_id: str) -> int:
+    """How many people the workspace knows (profiles merged into another do not count)."""
+    return repo.count_profiles(conn, workspace_id=workspace_id)
+
+
+def _summary_rows(
+    conn: Connection, workspace_id: str, ids: Sequence[str]
+) -> list[tuple[dict[str, Any], str | None]]:
+    rows = repo.summary_rows(conn, workspace_id=workspace_id, ids=ids)
+    user_ids = identity.first_user_ids(
+        conn, workspace_id=workspace_id, profile_ids=[r["id"] for r in rows]
+    )
+    return [(row, user_ids.get(row["id"])) for row in rows]
+
+
+def profile_summaries(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> list[ProfileSummary]:
+    """One summary per known id, in the order given; a merged id is answered by its survivor
+    (``requested_id`` names the id asked for); unknown ids are left out."""
+    rows = _summary_rows(conn, workspace_id, profile_ids)
+    survivors: dict[str, str] = {}
+    for row, _ in rows:
+        if row["merged_into"] is not None:
+            survivors[row["id"]] = str(_resolve_id(conn, row["id"])["id"])
+    if survivors:
+        resolved = {
+            row["id"]: (row, user_id)
+            for row, user_id in _summary_rows(conn, workspace_id, sorted(set(survivors.values())))
+        }
+    out: list[ProfileSummary] = []
+    for row, user_id in rows:
+        requested = row["id"]
+        if requested in survivors:
+            row, user_id = resolved[survivors[requested]]
+        traits = row["traits"] or {}
+        count = (row["computed"] or {}).get("event_count")
+        out.append(
+            ProfileSummary(
+                id=row["id"],
+                name=display_name(traits),
+                email=traits.get("email"),
+                user_id=user_id,
+                last_seen_at=row["last_seen_at"],
+                event_count=int(count) if isinstance(count, int | float) else None,
+                requested_id=requested if requested != row["id"] else None,
+            )
+        )
+    return out
+
+
+def recent_profiles(
+    conn: Connection, *, workspace_id: str, limit: int = 25
+) -> list[ProfileSummary]:
+    """The most recently active people, newest first."""
+    ids = repo.recent_profile_ids(conn, workspace_id=workspace_id, limit=limit)
+    return profile_summaries(conn, workspace_id=workspace_id, profile_ids=ids)
+
+
+def search_profiles(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    query: str,
+    external_kinds: Sequence[str] = (),
+    limit: int = 20,
+) -> list[ProfileSummary]:
+    """People whose email, user id, anonymous id, phone, external id (``external_kinds``, e.g.
+    ``crm_id``) or profile id is ``query``, each identifier normalised the way identity
+    resolution stores it (an email in any case finds its profile)."""
+    text = query.strip()
+    if not text:
+        return []
+    ids: list[str] = []
+    for kind in [*LOOKUP_KINDS, *(f"external:{k}" for k in external_kinds)]:
+        try:
+            found = find_profile(conn, workspace_id=workspace_id, kind=kind, value=text)
+        except (NotFound, ValidationFailed):
+            continue
+        if found.id not in ids:
+            ids.append(found.id)
+    try:
+        direct = get_profile(conn, profile_id=text, workspace_id=workspace_id)
+    except NotFound:
+        direct = None
+    if direct is not None and direct.id not in ids:
+        ids.append(direct.id)
+    return profile_summaries(conn, workspace_id=workspace_id, profile_ids=ids[:limit])
 
 
 @action(
@@ -183,10 +380,10 @@ def set_computed(
 def channel_addresses(profile: Profile) -> dict[str, Any]:
     """Where to reach the person: email, phone and device tokens from traits and identities."""
     traits = profile.traits
-    email = normalise_email(traits.get("email")) or next(
+    email = identity.normalise_email(traits.get("email")) or next(
         iter(profile.identities.get("email", [])), None
     )
-    phone = normalise_phone(traits.get("phone")) or next(
+    phone = identity.normalise_phone(traits.get("phone")) or next(
         iter(profile.identities.get("phone", [])), None
     )
     tokens: list[str] = []
@@ -209,100 +406,36 @@ def list_events(
 ) -> tuple[Profile, list[TimelineEvent]]:
     """A page of the profile's timeline, newest first (merged profiles' events included)."""
     profile = get_profile(conn, profile_id=profile_id, workspace_id=workspace_id)
-    rows = event_log.profile_events(
+    rows = events.profile_events(
         conn, workspace_id=workspace_id, profile_ids=[profile.id], before=before, limit=limit
     )
     return profile, [TimelineEvent.model_validate(r._asdict()) for r in rows]
 
 
-@action(
-    "profile.export",
-    permission=Permission.erase_profiles,
-    subject="profile",
-    subject_key="profile_id",
-)
-def export_profile(
-    conn: Connection, *, workspace_id: str, profile_id: str, now: datetime, actor: Actor
-) -> ProfileExport:
-    """Everything about the person: profile, identities, trait history, events, merges, audit."""
-    profile = get_profile(conn, profile_id=profile_id, workspace_id=workspace_id)
-    rows = event_log.profile_events(conn, workspace_id=workspace_id, profile_ids=[profile.id])
-    audit = [
-        e.model_dump(mode="json")
-        for pid in [profile.id, *profile.merged_from]
-        for e in subject_history(
-            conn, workspace_id=workspace_id, subject_type="profile", subject_id=pid
-        )
-    ]
-    export = ProfileExport(
-        profile=profile,
-        trait_history=[
-            TraitChange.model_validate(dict(r)) for r in repo.history_of(conn, profile.id)
-        ],
-        merges=[ProfileMerge.model_validate(dict(r)) for r in repo.merges_of(conn, profile.id)],
-        events=[TimelineEvent.model_validate(r._asdict()) for r in rows],
-        audit=audit,
-        exported_at=now,
-    )
-    describe(subject_id=profile.id)
-    return export
+def trait_history(conn: Connection, *, profile_id: str) -> list[TraitChange]:
+    """Every recorded trait change of the profile, oldest first."""
+    return [TraitChange.model_validate(dict(r)) for r in repo.history_of(conn, profile_id)]
 
 
-@action(
-    "profile.erase",
-    permission=Permission.erase_profiles,
-    subject="profile",
-    subject_key="profile_id",
-)
-def erase_profile(
-    conn: Connection, *, workspace_id: str, profile_id: str, now: datetime, actor: Actor
-) -> Erasure:
-    """GDPR erasure: delete the profile (and profiles merged into it), identities, events,
-    trait history and merge records; hashes of the identifiers go on the suppression list so
-    later events for them are dropped and counted. The audit row names no personal data."""
+def merge_family(conn: Connection, *, workspace_id: str, profile_id: str) -> list[str]:
+    """The live profile ``profile_id`` stands for and every profile merged into it (merged
+    ids always name their final survivor). Raises ``NotFound``."""
     profile = get_profile(conn, profile_id=profile_id, workspace_id=workspace_id)
-    ids = _merge_family(conn, profile.id)
-    hashes: list[tuple[str, str]] = []
-    for pid in ids:
-        for kind, values in repo.identities_of(conn, pid).items():
-            hashes.extend((kind, value_hash(kind, v)) for v in values)
-    suppressed = identity_repo.suppress(conn, workspace_id=workspace_id, hashes=hashes, now=now)
-    events_erased = event_log.delete_profile_events(
-        conn, workspace_id=workspace_id, profile_ids=ids
-    )
-    counts = repo.erase_rows(conn, workspace_id=workspace_id, profile_ids=ids)
-    describe(
-        subject_id=profile.id,
-        details={
-            "profiles": counts["profiles"],
-            "identities": counts["identities"],
-            "events": events_erased,
-            "suppressed_identifiers": suppressed,
-        },
-    )
-    return Erasure(
-        profile_id=profile.id,
-        profiles_erased=counts["profiles"],
-        identities_erased=counts["identities"],
-        events_erased=events_erased,
-        suppressed_identifiers=suppressed,
-        erased_at=now,
-    )
+    return [profile.id, *repo.merged_ids(conn, profile.id)]
+
+
+def erase_rows(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str]
+) -> dict[str, int]:
+    """Delete these profiles, their trait history and import records (erasure; the privacy
+    domain's ``erase_profile`` calls every domain's part)."""
+    return repo.erase_rows(conn, workspace_id=workspace_id, profile_ids=profile_ids)
 
 
 def list_merges(conn: Connection, *, workspace_id: str, profile_id: str) -> list[ProfileMerge]:
     """The merges that formed this profile (oldest first)."""
     profile = get_profile(conn, profile_id=profile_id, workspace_id=workspace_id)
-    return [ProfileMerge.model_validate(dict(r)) for r in repo.merges_of(conn, profile.id)]
-
-
-def _merge_family(conn: Connection, survivor_id: str) -> list[str]:
-    """The survivor and every profile merged into it (merged_into always names the survivor)."""
-    return [survivor_id, *repo.merged_ids(conn, survivor_id)]
-
-
-def suppression_list(conn: Connection, *, workspace_id: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in identity_repo.suppression_rows(conn, workspace_id=workspace_id)]
+    return [ProfileMerge.model_validate(r) for r in identity.merges_of(conn, profile.id)]
 
 
 # -- bulk functions used by identity resolution -------------------------------------------------

@@ -1,4 +1,4 @@
-"""Compile a rule (segments/rules.py) to one SQL boolean over the ``profiles`` table.
+"""Compile a rule (core/rules.py) to one SQL boolean over the ``profiles`` table.
 
 The Python ``evaluate`` is the reference; this compiler reproduces it exactly for every rule it
 accepts and raises ``NotCompilable`` for the rest (``matches``, list/object comparison values,
@@ -28,9 +28,7 @@ from sqlalchemy import ColumnElement, FromClause
 from sqlalchemy.dialects import postgresql
 
 from partitur.core.durations import parse_duration
-from partitur.events.tables import events
-from partitur.profiles.tables import profiles
-from partitur.segments.rules import (
+from partitur.core.rules import (
     AllRule,
     AnyRule,
     EventCountRule,
@@ -42,6 +40,8 @@ from partitur.segments.rules import (
     SegmentRule,
     TraitRule,
 )
+from partitur.events.tables import events
+from partitur.profiles.tables import profiles
 from partitur.segments.tables import segment_memberships
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_\-$@ :/]+$")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from partitur.segments.rules import Rule
+from partitur.core.rules import Rule
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,99}$"
 

@@ -1,6 +1,6 @@
 """Demo step of the segments domain: segments built from the intelligence scores.
 
-``churn-risk`` (lapsed buyers with a churn score >= 0.7; the churn-winback journey enters
+``churn-risk`` (lapsed buyers with a churn probability >= 0.2; the churn-winback journey enters
 on it) and ``vip`` (value
 tier premium; the cart-abandonment discount) need the scores, so this step runs after the ml
 and decisions steps. They are built as of the start of the demo's replay window
@@ -24,12 +24,13 @@ DEMO_SEGMENTS: list[dict[str, Any]] = [
         "key": "churn-risk",
         "name": "Churn risk",
         "description": (
-            "Lapsed buyers with an elevated churn score (the ml domain's churn model): "
+            "Lapsed buyers with a churn probability of at least 0.2, above the base "
+            "rate (the ml domain's calibrated churn model): "
             "ordered in the last 180 days, but not in the last 45."
         ),
         "rule": {
             "all": [
-                {"score": "churn", "op": "gte", "value": 0.7},
+                {"score": "churn", "op": "gte", "value": 0.2},
                 {"event": "Order Completed", "within": "P180D"},
                 {"last_event": "Order Completed", "within": "P45D", "negate": True},
             ]

@@ -20,9 +20,11 @@ from datetime import datetime
 
 from partitur.context import Context
 from partitur.core.loops import LoopService
-from partitur.segments import facts as facts_adapter
+from partitur.events import service as events
+from partitur.identity import service as identity
+from partitur.profiles import service as profiles
+from partitur.segments import membership
 from partitur.segments import repository as repo
-from partitur.segments import service
 from partitur.storage.cursors import get_position, set_position
 
 log = logging.getLogger(__name__)
@@ -54,28 +56,26 @@ class EventMembershipLoop(_SegmentsLoop):
     def run_once(self, now: datetime) -> int:
         """Process up to ``batch`` event seqs; returns how many seqs were consumed."""
         with self.ctx.store.read() as conn:  # an idle pass takes no write lock
-            if facts_adapter.readable_position(conn) <= get_position(conn, EVENTS_CURSOR):
+            if identity.resolved_position(conn) <= get_position(conn, EVENTS_CURSOR):
                 return 0
         changed = 0
         with self.ctx.store.begin() as conn:
             repo.lock_memberships(conn)
             after = get_position(conn, EVENTS_CURSOR)
-            upto = min(facts_adapter.readable_position(conn), after + self.batch)
+            upto = min(identity.resolved_position(conn), after + self.batch)
             if upto <= after:
                 return 0
             wanted: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-            indexes: dict[str, service.SegmentIndex] = {}
-            for ws, pid, name, traits in facts_adapter.touched_by_events(
-                conn, after=after, upto=upto
-            ):
+            indexes: dict[str, membership.SegmentIndex] = {}
+            for ws, pid, name, traits in events.touched_by_events(conn, after=after, upto=upto):
                 if ws not in indexes:
-                    indexes[ws] = service.SegmentIndex.load(conn, ws)
+                    indexes[ws] = membership.SegmentIndex.load(conn, ws)
                 keys = indexes[ws].affected(name, traits)
                 if keys:
                     wanted[ws][pid] |= keys
             for ws, per_profile in wanted.items():
                 changed += len(
-                    service.refresh_profiles(
+                    membership.refresh_profiles(
                         conn, workspace_id=ws, wanted=dict(per_profile), now=now, index=indexes[ws]
                     )
                 )
@@ -92,24 +92,24 @@ class TraitMembershipLoop(_SegmentsLoop):
     def run_once(self, now: datetime) -> int:
         with self.ctx.store.read() as conn:  # an idle pass takes no write lock
             after = get_position(conn, TRAITS_CURSOR)
-            if facts_adapter.trait_changes(conn, after=after, limit=1)[0] <= after:
+            if profiles.trait_changes(conn, after=after, limit=1)[0] <= after:
                 return 0
         changed = 0
         with self.ctx.store.begin() as conn:
             repo.lock_memberships(conn)
             after = get_position(conn, TRAITS_CURSOR)
-            upto, touched = facts_adapter.trait_changes(conn, after=after, limit=self.batch)
+            upto, touched = profiles.trait_changes(conn, after=after, limit=self.batch)
             if upto <= after:
                 return 0
             by_ws: dict[str, list[str]] = defaultdict(list)
-            for pid, ws in facts_adapter.profile_workspaces(conn, touched).items():
+            for pid, ws in profiles.profile_workspaces(conn, touched).items():
                 by_ws[ws].append(pid)
             for ws, pids in by_ws.items():
-                index = service.SegmentIndex.load(conn, ws)
+                index = membership.SegmentIndex.load(conn, ws)
                 keys = index.by_traits | index.by_computed
                 if keys:
                     changed += len(
-                        service.refresh_profiles(
+                        membership.refresh_profiles(
                             conn,
                             workspace_id=ws,
                             wanted={pid: set(keys) for pid in pids},
@@ -133,23 +133,23 @@ class MergeMembershipLoop(_SegmentsLoop):
     def run_once(self, now: datetime) -> int:
         with self.ctx.store.read() as conn:  # an idle pass takes no write lock
             after = get_position(conn, MERGES_CURSOR)
-            if facts_adapter.merges_since(conn, after=after, limit=1)[0] <= after:
+            if identity.merges_since(conn, after=after, limit=1)[0] <= after:
                 return 0
         changed = 0
         with self.ctx.store.begin() as conn:
             repo.lock_memberships(conn)
             after = get_position(conn, MERGES_CURSOR)
-            upto, touched = facts_adapter.merges_since(conn, after=after, limit=self.batch)
+            upto, touched = identity.merges_since(conn, after=after, limit=self.batch)
             if upto <= after:
                 return 0
             by_ws: dict[str, set[str]] = defaultdict(set)
             for ws, pid in touched:
                 by_ws[ws].add(pid)
             for ws, pids in by_ws.items():
-                index = service.SegmentIndex.load(conn, ws)
+                index = membership.SegmentIndex.load(conn, ws)
                 everything = set(index.rules)
                 changed += len(
-                    service.refresh_profiles(
+                    membership.refresh_profiles(
                         conn,
                         workspace_id=ws,
                         wanted={pid: everything for pid in pids},
@@ -168,11 +168,11 @@ class WindowCheckLoop(_SegmentsLoop):
 
     def run_once(self, now: datetime) -> int:
         with self.ctx.store.read() as conn:  # an idle pass takes no write lock
-            if not service.checks_due(conn, now=now):
+            if not membership.checks_due(conn, now=now):
                 return 0
         with self.ctx.store.begin() as conn:
             repo.lock_memberships(conn)
-            checked, changed = service.run_due_checks(conn, now=now, limit=self.batch)
+            checked, changed = membership.run_due_checks(conn, now=now, limit=self.batch)
         self._announce(changed)
         return checked
 

@@ -389,6 +389,14 @@ def matching_ids(
 # --- reading memberships ---------------------------------------------------------------------
 
 
+def last_change_seq(conn: Connection, workspace_id: str) -> int:
+    c = segment_membership_changes
+    last = conn.execute(
+        select(sa.func.max(c.c.seq)).where(c.c.workspace_id == workspace_id)
+    ).scalar()
+    return int(last or 0)
+
+
 def changes_since(
     conn: Connection, workspace_id: str, after: int, limit: int
 ) -> list[MembershipChange]:

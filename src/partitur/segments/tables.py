@@ -16,7 +16,7 @@ segments = Table(
     Column("key", String(100), nullable=False),
     Column("name", String(200), nullable=False),
     Column("description", Text, nullable=False, default=""),
-    # the rule document (segments/rules.py), as JSON
+    # the rule document (core/rules.py), as JSON
     Column("rule", JsonDoc, nullable=False),
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),

@@ -1,281 +1,112 @@
-"""The web UI: server-rendered pages on the same server as the API (``/`` and ``/ui/...``).
+"""Serves the Studio, partitur's browser UI: the single-page app built from ``studio/`` into
+``partitur/web/studio/`` (by ``make run`` / ``make test``; the wheel ships it).
 
-Pages read through service functions and ``partitur.web.readmodel``; the browser carries the
-API token in an HttpOnly, SameSite=Strict cookie set by the login page. Other domains add pages
-through ``WEB_MODULES`` (see ``partitur.web.ui`` and docs/web-ui.md).
+- ``/ui/assets/*``: the build's hashed files, cached for a year (their names change with their
+  content), as the Brotli or gzip copy the build made when the browser accepts it;
+- any other path under ``/ui/`` that is not a file of the build answers ``index.html`` (the app
+  routes on the client), never cached, so a new build is picked up at the next load;
+- ``/`` sends the browser to ``/ui/``.
+
+The Studio reads and writes only through the public HTTP API (``/api/...``), signed in with the
+session cookie; nothing here reads the store.
 """
 
 from __future__ import annotations
 
-import importlib
+import importlib.resources
 import mimetypes
-from typing import Annotated
+from pathlib import Path
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-
-from partitur.api.deps import ContextDep
-from partitur.core.actions import Permission
-from partitur.core.errors import NotFound, Unauthorized
-from partitur.events import service as events_service
-from partitur.web import readmodel
-from partitur.web.charts import series_for, stacked_bars
-from partitur.web.ui import (
-    SESSION_COOKIE,
-    SESSION_MAX_AGE,
-    WEB_DIR,
-    NavItem,
-    UiPrincipal,
-    login_redirect,
-    register_nav,
-    render,
-)
-from partitur.workspaces import service as workspaces
 
 router = APIRouter(include_in_schema=False)
 
-#: Domains that add pages: each module exposes ``router`` and ``NAV_ITEMS`` (see web/ui.py).
-WEB_MODULES = [
-    "partitur.segments.web",
-    "partitur.journeys.web",
-    "partitur.channels.web",
-    "partitur.decisions.web",
-    "partitur.ml.web",
-    "partitur.analytics.web",
-    "partitur.journey_maps.web",
-]
+#: The Studio's build (``vite build`` writes it; see studio/vite.config.ts).
+STUDIO_DIR = Path(str(importlib.resources.files("partitur.web"))) / "studio"
+#: Hashed build files never change under their name.
+IMMUTABLE = "public, max-age=31536000, immutable"
+#: The page itself is revalidated on every load, so a new build takes effect at once.
+REVALIDATE = "no-cache"
+#: Security headers of the page: scripts and styles only from this server (style attributes
+#: are set by the component and chart libraries), no framing.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
 
-_STATIC = WEB_DIR / "static"
-#: Preferred order of the well-known sources in charts (others follow by name).
-_SOURCE_ORDER = ["web", "app", "shop", "email", "crm", "support", "surveys"]
-
-
-def _include_domain_pages() -> None:
-    for name in WEB_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
-                continue
-            raise
-        router.include_router(module.router)
-        items: list[NavItem] = getattr(module, "NAV_ITEMS", [])
-        for item in items:
-            register_nav(item)
+_NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>partitur</title>
+<body style="font-family: system-ui, sans-serif; margin: 3rem; max-width: 40rem">
+<h1>The Studio is not built</h1>
+<p>This partitur has no browser UI build. <code>make run</code> builds it (Node 20 and npm);
+the API works without it: <a href="/docs">/docs</a>.</p></body></html>"""
 
 
-def _safe_next(target: str | None) -> str:
-    """Only local paths: never redirect to another site after login."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/"
+def _file(relative: str) -> Path | None:
+    """The build file at ``relative`` (inside the build directory only), or None."""
+    root = STUDIO_DIR.resolve()
+    candidate = (root / relative).resolve()
+    if not candidate.is_relative_to(root) or not candidate.is_file():
+        return None
+    return candidate
 
 
-# --- session ---------------------------------------------------------------------------------
-
-
-@router.get("/ui/login", response_class=HTMLResponse)
-def login_page(request: Request, who: UiPrincipal, next: str | None = None) -> Response:
-    if who is not None:
-        return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "login.html", who=None, next=_safe_next(next), error=None)
-
-
-@router.post("/ui/login", response_class=HTMLResponse)
-def login(
-    request: Request,
-    ctx: ContextDep,
-    token: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",
-) -> Response:
-    token = token.strip()
-    error = None
-    if not token:
-        error = "Enter an API token."
-    else:
-        with ctx.store.read() as conn:
-            try:
-                principal = workspaces.authenticate(conn, token)
-            except Unauthorized:
-                principal = None
-        if principal is None:
-            error = "This token is unknown or has been revoked."
-        elif not principal.can(Permission.read):
-            error = "This token lacks the 'read' scope."
-    if error:
-        return render(
-            request, "login.html", who=None, next=_safe_next(next), error=error, status_code=401
-        )
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=SESSION_MAX_AGE,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
-    return response
-
-
-@router.post("/ui/logout")
-def logout() -> Response:
-    response = RedirectResponse("/ui/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
-    return response
-
-
-# --- pages -------------------------------------------------------------------------------------
-
-
-@router.get("/", response_class=HTMLResponse)
-def overview(request: Request, ctx: ContextDep, who: UiPrincipal) -> Response:
-    if who is None:
-        return login_redirect(request)
-    now = ctx.clock.now()
-    with ctx.store.read() as conn:
-        data = readmodel.overview(conn, workspace_id=who.workspace_id, now=now)
-    names = [n for n in _SOURCE_ORDER if n in data.sources] + [
-        n for n in data.sources if n not in _SOURCE_ORDER
-    ]
-    used = {n for d in data.daily for n in d.by_source}
-    series = series_for([n for n in names if n in used] + sorted(used - set(names)))
-    chart = stacked_bars(
-        [d.day for d in data.daily],
-        [d.by_source for d in data.daily],
-        series,
-        title="Events per day and source (UTC)",
-    )
-    return render(
-        request,
-        "overview.html",
-        who=who,
-        active="overview",
-        title="Overview",
-        data=data,
-        chart=chart,
-        series=series,
-        period_total=sum(d.total for d in data.daily),
+def _index() -> Response:
+    index = _file("index.html")
+    if index is None:
+        return HTMLResponse(_NOT_BUILT, status_code=503, headers={"Cache-Control": REVALIDATE})
+    return FileResponse(
+        index, media_type="text/html", headers={"Cache-Control": REVALIDATE, **PAGE_HEADERS}
     )
 
 
-@router.get("/ui/profiles", response_class=HTMLResponse)
-def profiles(
-    request: Request,
-    ctx: ContextDep,
-    who: UiPrincipal,
-    q: Annotated[str, Query(max_length=255)] = "",
-) -> Response:
-    if who is None:
-        return login_redirect(request)
-    with ctx.store.read() as conn:
-        if q.strip():
-            found = readmodel.find_profiles(
-                conn,
-                workspace_id=who.workspace_id,
-                query=q,
-                external_kinds=list(ctx.settings.identity_external_id_traits),
-            )
-            if len(found) == 1:
-                return RedirectResponse(f"/ui/profiles/{found[0].id}", status_code=303)
-        else:
-            found = readmodel.recent_profiles(conn, workspace_id=who.workspace_id)
-    return render(
-        request, "profiles.html", who=who, active="profiles", title="Profiles", q=q, found=found
-    )
+@router.get("/")
+def root() -> RedirectResponse:
+    return RedirectResponse("/ui/", status_code=307)
 
 
-@router.get("/ui/profiles/{profile_id}", response_class=HTMLResponse)
-def profile(
-    request: Request,
-    ctx: ContextDep,
-    who: UiPrincipal,
-    profile_id: str,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
-) -> Response:
-    if who is None:
-        return login_redirect(request)
-    with ctx.store.read() as conn:
-        view = readmodel.get_profile(conn, workspace_id=who.workspace_id, profile_id=profile_id)
-        if view is None:
-            return render(
-                request,
-                "not_found.html",
-                who=who,
-                active="profiles",
-                title="Profile not found",
-                detail=str(NotFound(f"There is no profile {profile_id}.").detail),
-                status_code=404,
-            )
-        if view.id != profile_id:
-            return RedirectResponse(f"/ui/profiles/{view.id}", status_code=303)
-        items, older = readmodel.timeline(
-            conn, workspace_id=who.workspace_id, profile_id=view.id, cursor=cursor, limit=50
-        )
-    return render(
-        request,
-        "profile.html",
-        who=who,
-        active="profiles",
-        title=view.name,
-        profile=view,
-        timeline=items,
-        older=older,
-    )
+@router.get("/ui")
+def studio_root() -> RedirectResponse:
+    return RedirectResponse("/ui/", status_code=307)
 
 
-@router.get("/ui/quarantine", response_class=HTMLResponse)
-def quarantine(
-    request: Request,
-    ctx: ContextDep,
-    who: UiPrincipal,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
-) -> Response:
-    if who is None:
-        return login_redirect(request)
-    with ctx.store.read() as conn:
-        items, next_cursor = events_service.list_quarantine(
-            conn, workspace_id=who.workspace_id, cursor=cursor, limit=50
-        )
-        names = {s.id: s.name for s in workspaces.list_sources(conn, workspace_id=who.workspace_id)}
-    return render(
-        request,
-        "quarantine.html",
-        who=who,
-        active="quarantine",
-        title="Quarantine",
-        items=items,
-        next_cursor=next_cursor,
-        sources=names,
-    )
+#: Compressed copies the build writes beside each text asset (studio/scripts/compress.mjs),
+#: best first.
+_ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
 
 
-@router.get("/ui/sources", response_class=HTMLResponse)
-def sources(request: Request, ctx: ContextDep, who: UiPrincipal) -> Response:
-    if who is None:
-        return login_redirect(request)
-    with ctx.store.read() as conn:
-        rows = workspaces.list_sources(conn, workspace_id=who.workspace_id)
-    return render(
-        request,
-        "sources.html",
-        who=who,
-        active="sources",
-        title="Sources",
-        sources=rows,
-        show_keys=who.can(Permission.manage_workspace),
-    )
+def _asset(path: str, accepted: str) -> Response:
+    asset = _file(path)
+    if asset is None:
+        return Response(status_code=404, headers={"Cache-Control": REVALIDATE})
+    media_type = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
+    headers = {
+        "Cache-Control": IMMUTABLE,
+        "X-Content-Type-Options": "nosniff",
+        "Vary": "Accept-Encoding",
+    }
+    offered = {part.split(";")[0].strip() for part in accepted.lower().split(",")}
+    for encoding, suffix in _ENCODINGS:
+        copy = asset.with_name(asset.name + suffix)
+        if encoding in offered and copy.is_file():
+            headers["Content-Encoding"] = encoding
+            return FileResponse(copy, media_type=media_type, headers=headers)
+    return FileResponse(asset, media_type=media_type, headers=headers)
 
 
-@router.get("/ui/static/{name}")
-def static(name: str) -> Response:
-    """The UI's CSS, JavaScript and images (a flat directory; no paths)."""
-    path = _STATIC / name
-    if "/" in name or "\\" in name or name.startswith(".") or not path.is_file():
-        raise NotFound(f"no static file {name!r}", field="name")
-    media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "max-age=300"})
-
-
-_include_domain_pages()
+@router.api_route("/ui/{path:path}", methods=["GET", "HEAD"])
+def studio(path: str, request: Request) -> Response:
+    """A file of the build, or the app's page for any client route."""
+    if path.startswith("assets/"):
+        return _asset(path, request.headers.get("accept-encoding", ""))
+    if path and "/" not in path and "." in path:  # favicon.svg and the like, at the top
+        top = _file(path)
+        if top is not None:
+            return FileResponse(top, headers={"Cache-Control": "public, max-age=3600"})
+    return _index()

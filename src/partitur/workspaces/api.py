@@ -16,7 +16,7 @@ from partitur.api.deps import (
     client_ip,
     request_id,
 )
-from partitur.core.actions import POLICY
+from partitur.core.actions import POLICY, Permission
 from partitur.core.errors import Unauthorized
 from partitur.workspaces import service
 from partitur.workspaces.contracts import (
@@ -26,6 +26,7 @@ from partitur.workspaces.contracts import (
     SessionInfo,
     SessionStart,
     Source,
+    SourceInfo,
 )
 
 router = APIRouter(prefix="/api", tags=["workspace"])
@@ -47,10 +48,15 @@ class TokenCreate(BaseModel):
     scopes: list[Scope] = Field(min_length=1)
 
 
-@router.get("/sources", response_model=list[Source])
-def list_sources(ctx: ContextDep, who: AdminPrincipal) -> list[Source]:
+@router.get("/sources", response_model=list[SourceInfo])
+def list_sources(ctx: ContextDep, who: ReadPrincipal) -> list[SourceInfo]:
+    """The workspace's sources; each write key only for a caller with the admin scope."""
     with ctx.store.read() as conn:
-        return service.list_sources(conn, workspace_id=who.workspace_id)
+        return service.source_infos(
+            conn,
+            workspace_id=who.workspace_id,
+            with_write_keys=who.can(Permission.manage_workspace),
+        )
 
 
 @router.post("/sources", response_model=Source, status_code=201)

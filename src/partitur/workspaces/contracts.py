@@ -32,6 +32,16 @@ class Source(BaseModel):
     disabled_at: datetime | None = None
 
 
+class SourceInfo(BaseModel):
+    """A source as every reader sees it: the write key only for admins."""
+
+    id: str
+    name: str
+    created_at: datetime
+    #: the source's write key; None unless the caller may administer the workspace
+    write_key: str | None = None
+
+
 class ApiToken(BaseModel):
     id: str
     workspace_id: str

@@ -13,7 +13,14 @@ from partitur.core.actions import Actor, Permission, Role, action, describe
 from partitur.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.storage.audit import AuditRecord, write_audit
-from partitur.workspaces.contracts import ApiToken, IssuedToken, Scope, Source, Workspace
+from partitur.workspaces.contracts import (
+    ApiToken,
+    IssuedToken,
+    Scope,
+    Source,
+    SourceInfo,
+    Workspace,
+)
 from partitur.workspaces.tables import api_tokens, sources, workspaces
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}$")
@@ -112,6 +119,20 @@ def list_sources(conn: Connection, *, workspace_id: str) -> list[Source]:
         select(sources).where(sources.c.workspace_id == workspace_id).order_by(sources.c.name)
     ).mappings()
     return [Source.model_validate(dict(r)) for r in rows]
+
+
+def source_infos(conn: Connection, *, workspace_id: str, with_write_keys: bool) -> list[SourceInfo]:
+    """The workspace's sources as readers see them: write keys only ``with_write_keys`` (for
+    callers who may administer the workspace)."""
+    return [
+        SourceInfo(
+            id=s.id,
+            name=s.name,
+            created_at=s.created_at,
+            write_key=s.write_key if with_write_keys else None,
+        )
+        for s in list_sources(conn, workspace_id=workspace_id)
+    ]
 
 
 def get_source_by_name(conn: Connection, *, workspace_id: str, name: str) -> Source:

@@ -15,26 +15,18 @@ from fastapi.testclient import TestClient
 
 from partitur.analytics.contracts import FunnelSpec
 from partitur.analytics.engine import AnalyticsEngine
+from partitur.analytics.experiments import compare
 from partitur.analytics.funnels import funnel
 from partitur.context import Context
 from partitur.core.actions import Actor
-from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
-from tests.support.analytics import D, event_row, insert_events, seed_journey
-
-
-@pytest.fixture
-def read_headers(ctx: Context) -> dict[str, str]:
-    with ctx.store.begin() as conn:
-        token = workspaces.create_token(
-            conn,
-            workspace_id=ctx.workspace_id,
-            name="r",
-            scopes=[Scope.read],
-            now=ctx.clock.now(),
-            actor=Actor.system(ctx.workspace_id, "test"),
-        ).token
-    return {"Authorization": f"Bearer {token}"}
+from tests.support.analytics import (
+    D,
+    event_row,
+    insert_events,
+    insert_messages,
+    seed_journey,
+    sent_message,
+)
 
 
 def shop_events(ctx: Context) -> None:
@@ -117,8 +109,6 @@ def test_journey_kpis_process_map_and_charts_by_api(
     assert png.content.startswith(b"\x89PNG")
     pm = client.get("/api/analytics/journeys/j1/process-map?format=png", headers=read_headers)
     assert pm.headers["content-type"] == "image/png"
-    split = client.get("/api/analytics/journeys/j1/experiments/split1", headers=read_headers)
-    assert split.json()[0]["variant"]["name"] == "B"
     assert client.get("/api/analytics/journeys/j1/kpis").status_code == 401
 
 
@@ -238,7 +228,10 @@ def test_cli_prints_json_and_writes_csv_and_charts(sqlite_url: str, tmp_path: Pa
         url=sqlite_url,
         cwd=tmp_path,
     )
-    assert json.loads(compared.stdout)["p_value"] == pytest.approx(0.0355, abs=1e-4)
+    figures = json.loads(compared.stdout)
+    expected = compare(control=(100, 1000), variant=(130, 1000))
+    assert figures["p_value"] == pytest.approx(expected.p_value)
+    assert figures["difference_ci_low"] < 0 < figures["difference_ci_high"]
     missing = run_cli("analytics", "kpis", "nope", url=sqlite_url, cwd=tmp_path)
     if missing.returncode != 0:  # the journeys domain may not be migrated on this branch yet
         assert missing.stderr.strip().count("\n") == 0 and "Traceback" not in missing.stderr
@@ -317,3 +310,45 @@ def test_journey_analytics_take_the_journey_key_as_well_as_its_id(
     assert sum(p["entered"] for p in points) == 2
     paths = client.get("/api/analytics/journeys/cart/process-map", headers=read_headers).json()
     assert paths["cases"] == 2
+
+
+def test_only_customer_touches_in_the_window_get_credit(
+    ctx: Context, client: TestClient, read_headers: dict[str, str]
+) -> None:
+    ws = ctx.workspace_id
+    insert_messages(
+        ctx.store,
+        [
+            sent_message(ws, "p1", "email", D),
+            # the agent task, the CRM webhook and the owner notice never reach the customer
+            sent_message(ws, "p1", "agent_task", D + timedelta(hours=1)),
+            sent_message(ws, "p1", "webhook", D + timedelta(hours=2)),
+            sent_message(
+                ws, "p1", "email", D + timedelta(hours=3), payload={"builtin": "owner_notice"}
+            ),
+            sent_message(ws, "p2", "sms", D + timedelta(days=2)),
+            sent_message(ws, "p3", "sms", D + timedelta(days=2)),
+        ],
+    )
+    insert_events(
+        ctx.store,
+        [
+            event_row(ws, "src", "Order Completed", D + timedelta(hours=4), actor="p1",
+                      properties={"revenue": 50}),
+            # after the window: p3's path is neither a conversion nor a non-converting path
+            event_row(ws, "src", "Order Completed", D + timedelta(days=6), actor="p3"),
+        ],
+    )  # fmt: skip
+    got = client.post(
+        "/api/analytics/attribution",
+        headers=read_headers,
+        json={
+            "conversion_event": "Order Completed",
+            "start": "2026-01-01T00:00:00Z",
+            "end": "2026-01-05T00:00:00Z",
+        },
+    ).json()
+    last = {c["channel"]: c["conversions"] for c in got["models"]["last_touch"]}
+    assert last == {"email": 1.0}
+    assert (got["converting_paths"], got["non_converting_paths"]) == (1, 1)  # p1; p2
+    assert set(got["removal_effects"]) == {"email", "sms"}

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
-from partitur.analytics import experiments, kpis, paths
+from partitur.analytics import kpis, paths
 from partitur.analytics.engine import AnalyticsEngine, open_engine
 from partitur.context import Context
 from partitur.core.errors import NotFound
-from tests.support.analytics import D, seed_journey
+from partitur.ml.journey_success import forecast
+from tests.support import forecasts
+from tests.support.analytics import D, seed_instances, seed_journey
 
 
 @pytest.fixture
@@ -59,18 +62,32 @@ def test_inactive_instances_have_no_transition_for_the_given_time(
     assert (k.inactive, k.inactive_share) == (1, 0.5)
 
 
-def test_active_instances_get_a_success_probability_by_their_age(
+def test_a_journey_without_older_cohorts_gets_no_forecast(
     engine: AnalyticsEngine, ctx: Context
 ) -> None:
     k = kpis.journey_kpis(engine, journey_id="j1", now=ctx.clock.now())
-    # By age in 24 h buckets: in the first day 9 instances were at risk, 3 reached the goal
-    # and 4 left without it (i7, 21 h old, is censored there); nobody older than a day ever
-    # converted. So i7 has a chance of 3/9 and i6 (93 h old) none.
-    assert k.expected_conversions == pytest.approx(0.3)
-    assert k.success_probability == pytest.approx((1 / 3) / 2, abs=1e-4)
-    assert k.forecast_conversion_rate == pytest.approx((3 + 1 / 3) / 9, abs=1e-4)
+    # four days of history, three conversions: too little to learn the time to goal from
+    assert k.forecast_conversion_rate is None and k.expected_conversions is None
+    assert k.forecast_note is not None and "20 conversions" in k.forecast_note
     without_now = kpis.journey_kpis(engine, journey_id="j1")
-    assert without_now.expected_conversions is None
+    assert without_now.forecast_horizon_hours is None
+
+
+def test_the_forecast_over_the_store_is_the_cure_rate_model(ctx: Context) -> None:
+    # older cohorts at 20 %, a new one at 30 % observed on its fourth day (tests/support)
+    j = forecasts.journey(np.random.default_rng(11), old_n=600, new_n=400)
+    now = forecasts.START + timedelta(days=4)
+    seed_instances(ctx.store, ctx.workspace_id, j, now)
+    with open_engine(ctx.store, ctx.workspace_id) as eng:
+        k = kpis.journey_kpis(eng, journey_id="jf", start=forecasts.START, now=now)
+    history, cohort = forecasts.inputs(j, 4 * forecasts.DAY)
+    expected = forecast(history, cohort)
+    assert k.entered == cohort.entered == 400
+    assert k.forecast_horizon_hours == history.horizon
+    assert k.forecast_conversion_rate == pytest.approx(expected.conversion_rate)
+    assert k.forecast_conversion_rate_low == pytest.approx(expected.conversion_rate_low)
+    assert k.forecast_conversion_rate_high == pytest.approx(expected.conversion_rate_high)
+    assert k.forecast_conversion_rate_low < j.final_rate < k.forecast_conversion_rate_high
 
 
 def test_nodes_show_drop_off_and_the_delivery_funnel(engine: AnalyticsEngine) -> None:
@@ -82,6 +99,9 @@ def test_nodes_show_drop_off_and_the_delivery_funnel(engine: AnalyticsEngine) ->
     assert wait.drop_off_rate == pytest.approx(2 / 6)
     assert (email.sent, email.delivered, email.opened, email.clicked) == (3, 3, 2, 1)
     assert (sms.reached, sms.sent, sms.delivered, sms.opened) == (4, 2, 1, 0)
+    # a failed send is a failure, with its reason
+    assert (sms.failed, sms.failure_reason) == (1, "no sms provider is configured")
+    assert (email.failed, email.failure_reason, email.not_sent, email.pending) == (0, None, 0, 0)
     assert nodes["goal"].reached == 2
 
 
@@ -104,13 +124,6 @@ def test_journey_process_map_counts_paths_through_nodes(engine: AnalyticsEngine)
     assert edges[("START", "email1")].count == 8
     assert edges[("email1", "END")].count == 2
     assert edges[("email1", "wait1")].median_seconds == 600
-
-
-def test_split_branches_are_compared_with_the_control(engine: AnalyticsEngine) -> None:
-    (result,) = experiments.journey_experiment(engine, journey_id="j1", split_node="split1")
-    assert (result.control.conversions, result.control.n) == (1, 3)
-    assert (result.variant.name, result.variant.conversions, result.variant.n) == ("B", 1, 4)
-    assert result.relative_lift == pytest.approx(-0.25)
 
 
 def test_missing_journey_tables_are_a_clear_not_found() -> None:

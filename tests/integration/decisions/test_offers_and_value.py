@@ -201,10 +201,14 @@ def test_value_tiers_from_weighted_features(
             workspace_id=ctx.workspace_id,
             profile_id="vip",
             now=now,
-            traits={"influence": 1},
             computed={
                 "clv": {"value": 5000},
-                "scores": {"churn": 0.05, "loyalty": 0.9, "digital_affinity": 0.8},
+                "scores": {
+                    "churn": 0.05,
+                    "loyalty": 0.9,
+                    "digital_affinity": 0.8,
+                    "influence": 1,
+                },
                 "service_cost": 20,
             },
         )
@@ -222,10 +226,22 @@ def test_value_tiers_from_weighted_features(
     vip = client.get("/api/decisions/value/vip", headers=admin_headers).json()
     assert vip["tier"] == "premium" and vip["service_level"]["queue"] == "specialist"
     assert vip["contributions"]["clv"] == pytest.approx(0.4)
+    # the reasons name each input with its value, largest contribution first
+    assert vip["reasons"][0].startswith("clv 5,000 EUR (cap 600): +0.400")
     low = client.get("/api/decisions/value/occasional", headers=admin_headers).json()
     assert low["tier"] == "low" and low["score"] < 0.2
+    assert any(r.startswith("service_cost 180 EUR") for r in low["reasons"])
     refreshed = client.post("/api/decisions/value/refresh", headers=admin_headers).json()
     assert refreshed["profiles_updated"] == 2
+    with ctx.store.read() as conn:
+        from partitur.decisions import service as decisions
+
+        assert decisions.tier_shares(conn, workspace_id=ctx.workspace_id) == {
+            "premium": 0.5,
+            "valuable": 0.0,
+            "standard": 0.0,
+            "low": 0.5,
+        }
     # the stored tier is what routing reads
     route = client.post(
         "/api/decisions/route",

@@ -135,3 +135,35 @@ def test_a_journey_is_backfilled_once_and_only_before_it_has_instances(
         backfill(ctx, keys=["running"], since=t0, actor=Actor.system(ctx.workspace_id, "test"))
     with ctx.store.read() as conn:
         assert service.was_backfilled_or_started(conn, workspace_id=ctx.workspace_id, key="cart")
+
+
+def test_replayed_sends_are_stamped_when_they_were_made(ctx: Context, clock: VirtualClock) -> None:
+    from partitur.channels.tables import messages
+
+    t0 = clock.now()
+    profile(ctx, "first")
+    profile(ctx, "second")
+    event(ctx, "first", "Cart Abandoned")
+    clock.advance(timedelta(minutes=40))  # same hour of the reminders, 40 minutes later
+    event(ctx, "second", "Cart Abandoned")
+    clock.set(t0 + timedelta(days=3))
+    publish(ctx, CART)
+    backfill(
+        ctx,
+        keys=["cart"],
+        since=t0 - timedelta(hours=1),
+        deliver=True,
+        actor=Actor.system(ctx.workspace_id, "test"),
+    )
+    with ctx.store.read() as conn:
+        made = {
+            (r.profile_id, r.template): (r.created_at, r.replayed_at)
+            for r in conn.execute(
+                select(messages.c.profile_id, messages.c.template, messages.c.created_at,
+                       messages.c.replayed_at)
+            )
+        }  # fmt: skip
+    # each reminder at its own moment, an hour after its own cart (not at the first of the hour)
+    assert made[("first", "cart")] == (t0 + timedelta(hours=1),) * 2
+    assert made[("second", "cart")] == (t0 + timedelta(hours=1, minutes=40),) * 2
+    assert made[("second", "cart-sms")] == (t0 + timedelta(days=1, hours=1, minutes=40),) * 2

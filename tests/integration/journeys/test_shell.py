@@ -16,7 +16,6 @@ from partitur.core.errors import Conflict, InvalidDocument
 from partitur.journeys import service
 from partitur.journeys.definition import parse_definition
 from partitur.journeys.loops import EventConsumer, TimerScheduler, take_lease
-from partitur.journeys.runtime import assign_variant
 from partitur.journeys.tables import journey_timers
 from partitur.profiles.tables import profiles
 from tests.support.journeys import add_event, add_profile, add_templates, channels_installed, sent
@@ -424,7 +423,15 @@ def test_segment_entry_triggers_and_segment_exit_criteria(
         service.process_segment_changes(
             conn,
             workspace_id=ctx.workspace_id,
-            changes=[MembershipChange(1, "churn-risk", "p1", "entered", clock.now())],
+            changes=[
+                MembershipChange(
+                    seq=1,
+                    segment_key="churn-risk",
+                    profile_id="p1",
+                    change="entered",
+                    at=clock.now(),
+                )
+            ],
             now=clock.now(),
         )
     assert history(ctx, "p1")[0].status == "active"
@@ -432,77 +439,19 @@ def test_segment_entry_triggers_and_segment_exit_criteria(
         service.process_segment_changes(
             conn,
             workspace_id=ctx.workspace_id,
-            changes=[MembershipChange(2, "churn-risk", "p1", "exited", clock.now())],
+            changes=[
+                MembershipChange(
+                    seq=2,
+                    segment_key="churn-risk",
+                    profile_id="p1",
+                    change="exited",
+                    at=clock.now(),
+                )
+            ],
             now=clock.now(),
         )
     (instance,) = history(ctx, "p1")
     assert (instance.status, instance.end_reason) == ("exited", "recovered")
-
-
-def test_auto_winner_routes_new_entries_to_the_significantly_better_variant(
-    ctx: Context, clock: VirtualClock
-) -> None:
-    publish(
-        ctx,
-        {
-            "key": "ab",
-            "name": "AB",
-            "entry": {"type": "manual"},
-            "re_entry": {"policy": "when_not_active"},
-            "goal": {"event": "Order Completed"},
-            "start": "split",
-            "nodes": [
-                {
-                    "id": "split",
-                    "type": "split",
-                    "variants": [
-                        {"key": "first", "weight": 1, "next": "wait_a"},
-                        {"key": "better", "weight": 1, "next": "wait_b"},
-                    ],
-                    "auto_winner": {"min_sample": 40, "significance": 0.05},
-                },
-                {"id": "wait_a", "type": "wait", "duration": "P7D"},
-                {"id": "wait_b", "type": "wait", "duration": "P7D"},
-            ],
-        },
-    )
-    ids = [f"p{i}" for i in range(200)]
-    later = [
-        p
-        for p in (f"n{i}" for i in range(40))
-        if assign_variant(p, "ab", "split", [("first", 1), ("better", 1)]) == "first"
-    ][:10]
-    with ctx.store.begin() as conn:
-        service.enrol(
-            conn,
-            workspace_id=ctx.workspace_id,
-            key="ab",
-            profile_ids=ids,
-            now=clock.now(),
-            actor=Actor.system(ctx.workspace_id, "test"),
-        )
-        instances = service.list_instances(
-            conn, workspace_id=ctx.workspace_id, key="ab", limit=1000
-        )
-    better = [i.profile_id for i in instances if (i.split_variants or {}).get("split") == "better"]
-    control = [i.profile_id for i in instances if i.profile_id not in better]
-    for pid in better[: len(better) // 2] + control[:2]:
-        event(ctx, pid, "Order Completed")
-    pump(ctx)
-    with ctx.store.begin() as conn:
-        assert (
-            service.update_auto_winners(conn, workspace_id=ctx.workspace_id, now=clock.now()) == 1
-        )
-        service.enrol(
-            conn,
-            workspace_id=ctx.workspace_id,
-            key="ab",
-            profile_ids=later,
-            now=clock.now(),
-            actor=Actor.system(ctx.workspace_id, "test"),
-        )
-    # new profiles that the hash would have put on the first path now take the winner
-    assert {history(ctx, pid)[0].split_variants["split"] for pid in later} == {"better"}
 
 
 def test_simulation_over_stored_history_sends_nothing(ctx: Context, clock: VirtualClock) -> None:

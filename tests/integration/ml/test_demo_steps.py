@@ -48,7 +48,7 @@ def test_demo_steps_fill_profiles_and_are_idempotent(ctx: Context) -> None:
     for step in steps:
         step(ctx, first)
     assert first.extras["CLV profiles"] > 100
-    assert first.extras["churn scores"] > 100
+    assert first.extras.get("churn scores", 0) > 50, first.notes
     assert first.extras["profiles with a value tier"] == 170
     assert first.extras["offers"] == 3
     with ctx.store.read() as conn:

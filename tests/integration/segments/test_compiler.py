@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from partitur.context import Context
 from partitur.core.ids import new_id
+from partitur.core.rules import EventFact, ProfileFacts, evaluate, parse_rule
 from partitur.events.tables import events
 from partitur.profiles.tables import profiles
 from partitur.segments.compiler import NotCompilable, compile_rule
-from partitur.segments.rules import EventFact, ProfileFacts, evaluate, parse_rule
 from partitur.segments.tables import segment_memberships
 from tests.conftest import START
 

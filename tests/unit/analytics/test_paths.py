@@ -58,3 +58,43 @@ def test_a_missing_column_names_the_argument() -> None:
     with pytest.raises(ValidationFailed) as caught:
         process_map(log(), case="case", activity="nope", timestamp="at")
     assert caught.value.field == "activity"
+
+
+def naive_process_map(frame: pd.DataFrame) -> tuple[dict, dict, list[int]]:
+    """A plain pandas reference: edges (with START/END), nodes and variant counts."""
+    rows = frame.dropna().sort_values(["case", "at", "step"], kind="stable")
+    edges: dict[tuple[str, str], int] = {}
+    variants: dict[tuple[str, ...], int] = {}
+    for _, group in rows.groupby("case", sort=False):
+        path = [str(a) for a in group["step"]]
+        for s, t in zip(["START", *path], [*path, "END"], strict=True):
+            edges[(s, t)] = edges.get((s, t), 0) + 1
+        variants[tuple(path)] = variants.get(tuple(path), 0) + 1
+    nodes = {
+        str(a): (len(g), g["case"].nunique())
+        for a, g in rows.assign(step=rows["step"].astype(str)).groupby("step")
+    }
+    return edges, nodes, sorted(variants.values(), reverse=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_counts_match_a_plain_reference_on_random_logs_with_string_ids(seed: int) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "case": [f"crm-{c}" for c in rng.integers(0, 60, n)],
+            "step": rng.choice(["a", "b", "c", "d"], n),
+            # whole minutes: some events of a case share a moment (ordered by name)
+            "at": T0 + pd.to_timedelta(rng.integers(0, 30, n), unit="min"),
+        }
+    )
+    frame.loc[rng.choice(n, 10, replace=False), "case"] = None  # left out
+    pm = process_map(frame, case="case", activity="step", timestamp="at", top_variants=100)
+    edges, nodes, variants = naive_process_map(frame)
+    assert {(e.source, e.target): e.count for e in pm.edges} == edges
+    assert {n.activity: (n.events, n.cases) for n in pm.nodes} == nodes
+    assert [v.cases for v in pm.variants] == variants[: len(pm.variants)]
+    assert pm.events == sum(n[0] for n in nodes.values())

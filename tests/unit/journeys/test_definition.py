@@ -10,6 +10,7 @@ import yaml
 from partitur.core.errors import InvalidDocument
 from partitur.journeys.definition import (
     NODE_TYPES,
+    SplitNode,
     json_schema,
     parse_definition,
     validate_definition,
@@ -166,3 +167,33 @@ def test_durations_must_be_iso_8601() -> None:
     problems = problems_of(doc([{"id": "w", "type": "wait", "duration": "3 days"}]))
     assert problems[0]["node"] == "w"
     assert "ISO 8601" in problems[0]["message"]
+
+
+def test_an_auto_winner_needs_a_goal_and_two_arms() -> None:
+    split = {
+        "id": "ab",
+        "type": "split",
+        "variants": [{"key": "a", "weight": 1, "next": "done"}],
+        "auto_winner": {"window": "P3D", "guardrails": [{"event": "Unsubscribed"}]},
+    }
+    problems = problems_of(doc([split, {"id": "done", "type": "exit"}]))
+    assert {p["message"].split(":")[0] for p in problems} == {
+        "auto_winner needs the journey's goal",
+        "auto_winner needs two arms",
+    }
+    held_out = {**split, "control_weight": 1}
+    definition = validate_definition(
+        doc([held_out, {"id": "done", "type": "exit"}], goal={"event": "Order Completed"})
+    )
+    node = definition.node_map()["ab"]
+    assert isinstance(node, SplitNode)
+    assert node.control == "control" and node.arms() == [("control", 1), ("a", 1)]
+    assert (
+        problems_of(
+            doc(
+                [{**held_out, "auto_winner": {"window": "a week"}}, {"id": "done", "type": "exit"}],
+                goal={"event": "Order Completed"},
+            )
+        )[0]["node"]
+        == "ab"
+    )

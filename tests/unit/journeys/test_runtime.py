@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from partitur.core.rules import ProfileFacts
 from partitur.journeys.definition import JourneyDefinition, WaitNode, parse_definition
 from partitur.journeys.runtime import (
     Decide,
@@ -31,7 +32,6 @@ from partitur.journeys.runtime import (
     wait_until,
 )
 from partitur.journeys.simulate import SimEvent, SimProfile, run_profile
-from partitur.segments.rules import ProfileFacts
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday
 

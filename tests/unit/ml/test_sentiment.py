@@ -1,8 +1,9 @@
 """Sentiment and language detection on a hand-written evaluation set, and topic finding.
 
-The evaluation sets (tests/data/sentiment_{en,de}.tsv) are support tickets, reviews and
-survey comments written for this test, separately from the lexicon; they are not used for
-training. Accuracy is over three labels (positive / neutral / negative).
+The evaluation sets are support tickets, reviews and survey comments written for this project:
+``sentiment_{en,de}.tsv`` is the tuning set (the lexicon was extended while looking at its
+misses), ``sentiment_{en,de}_heldout.tsv`` was written after the lexicon was frozen and never
+used to change it. Accuracy is over three labels (positive / neutral / negative).
 """
 
 from __future__ import annotations
@@ -22,14 +23,48 @@ def _labelled(language: str) -> list[tuple[str, str]]:
     return [tuple(line.split("\t", 1)) for line in lines if line.strip()]  # type: ignore[misc]
 
 
+def _accuracy(rows: list[tuple[str, str]]) -> float:
+    return sum(analyse(text).label == label for label, text in rows) / len(rows)
+
+
 @pytest.mark.parametrize("language", ["en", "de"])
-def test_accuracy_per_language_is_at_least_80_percent(language: str) -> None:
+def test_accuracy_per_language_on_the_tuning_set_is_at_least_90_percent(language: str) -> None:
     rows = _labelled(language)
-    assert len(rows) >= 150
-    correct = sum(analyse(text).label == label for label, text in rows)
-    accuracy = correct / len(rows)
-    print(f"sentiment accuracy {language}: {accuracy:.3f} on {len(rows)} texts")
-    assert accuracy >= 0.8
+    assert len(rows) >= 300
+    accuracy = _accuracy(rows)
+    print(f"sentiment accuracy {language} (tuning set): {accuracy:.3f} on {len(rows)} texts")
+    assert accuracy >= 0.9
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_accuracy_per_language_on_the_held_out_set(language: str) -> None:
+    """Texts written after the lexicon was frozen and never used to change it: the honest
+    figure for new text (printed; the floor guards against regressions only)."""
+    rows = _labelled(f"{language}_heldout")
+    accuracy = _accuracy(rows)
+    print(f"sentiment accuracy {language} (held out): {accuracy:.3f} on {len(rows)} texts")
+    assert accuracy >= 0.6
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Ich warte immer noch auf meine Gutschrift.", "negative"),
+        ("👎", "negative"),
+        ("Paket da 😍", "positive"),
+        ("Funktioniert der Gutschein auch im Laden?", "neutral"),
+        ("Why is it so hard to get an answer?", "negative"),
+        ("Could you tell me how the voucher works?", "neutral"),
+        ("Der Mitarbeiter war unfreundlich und hat mir nicht zugehört.", "negative"),
+        ("Riesenärger mit der Lieferverzögerung.", "negative"),
+        ("Topqualität, klare Empfehlung.", "positive"),
+        ("No more hassle since I switched.", "positive"),
+    ],
+)
+def test_signals_beyond_single_lexicon_words(text: str, label: str) -> None:
+    """Emoji, complaint cues ("immer noch"), questions, clause-bound German negation and
+    compounds (head or evaluative first part) decide texts that single words miss."""
+    assert analyse(text).label == label
 
 
 @pytest.mark.parametrize("language", ["en", "de"])

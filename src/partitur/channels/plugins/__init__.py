@@ -7,17 +7,23 @@ from functools import lru_cache
 from importlib.metadata import entry_points
 
 from partitur.channels.base import Channel
+from partitur.channels.plugins.builtin import AgentHandoff, InAppInbox
+from partitur.channels.plugins.email import SmtpEmail
+from partitur.channels.plugins.push import FcmPush
+from partitur.channels.plugins.sms import HttpSms, TwilioSms
+from partitur.channels.plugins.webhook import Webhook
 
 log = logging.getLogger(__name__)
 
-BUILTIN = {
-    "smtp": "partitur.channels.plugins.email:SmtpEmail",
-    "twilio": "partitur.channels.plugins.sms:TwilioSms",
-    "http_sms": "partitur.channels.plugins.sms:HttpSms",
-    "fcm": "partitur.channels.plugins.push:FcmPush",
-    "webhook": "partitur.channels.plugins.webhook:Webhook",
-    "in_app": "partitur.channels.plugins.builtin:InAppInbox",
-    "agent_task": "partitur.channels.plugins.builtin:AgentHandoff",
+#: The plugins partitur ships, by kind; others register in the ``partitur.channels`` group.
+BUILTIN: dict[str, type[Channel]] = {
+    "smtp": SmtpEmail,
+    "twilio": TwilioSms,
+    "http_sms": HttpSms,
+    "fcm": FcmPush,
+    "webhook": Webhook,
+    "in_app": InAppInbox,
+    "agent_task": AgentHandoff,
 }
 
 #: the plugin used for a channel when a workspace configured no provider for it
@@ -28,24 +34,20 @@ DEFAULT_KIND = {
 }
 
 
-def _load(target: str) -> type[Channel]:
-    import importlib
-
-    module_name, _, attr = target.partition(":")
-    plugin: type[Channel] = getattr(importlib.import_module(module_name), attr)
-    return plugin
-
-
 @lru_cache(maxsize=1)
 def registry() -> dict[str, type[Channel]]:
-    """Every installed plugin by kind (entry points first, the built-ins as a fallback)."""
-    found: dict[str, type[Channel]] = {kind: _load(target) for kind, target in BUILTIN.items()}
+    """Every plugin by kind: the built-ins, and those installed packages register in the
+    ``partitur.channels`` entry-point group. A registered plugin that does not load or is no
+    ``Channel`` stops the start with its name (never silently missing)."""
+    found = dict(BUILTIN)
     for ep in entry_points(group="partitur.channels"):
         try:
             plugin = ep.load()
         except (ImportError, AttributeError) as exc:
-            log.warning("channel plugin failed to load name=%s error=%s", ep.name, exc)
-            continue
-        if isinstance(plugin, type) and issubclass(plugin, Channel):
-            found[ep.name] = plugin
+            raise RuntimeError(
+                f"channel plugin {ep.name!r} ({ep.value}) does not load: {exc}"
+            ) from exc
+        if not (isinstance(plugin, type) and issubclass(plugin, Channel)):
+            raise RuntimeError(f"channel plugin {ep.name!r} ({ep.value}) is not a Channel")
+        found[ep.name] = plugin
     return found

@@ -45,6 +45,7 @@ class AgentHandoff(Channel):
     kind = "agent_task"
     channel = "agent_task"
     needs_template = False
+    audience = "internal"
 
     def address(self, recipient: Recipient, payload: dict[str, Any]) -> str | None:
         return str(payload.get("queue", "default"))

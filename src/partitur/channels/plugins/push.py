@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -26,7 +25,12 @@ from partitur.channels.base import (
     InvalidAddress,
     OutboundMessage,
 )
-from partitur.channels.plugins.http import TRANSIENT, json_body, make_client
+from partitur.channels.plugins.http import (
+    TRANSIENT,
+    ProviderClient,
+    TransportError,
+    json_body,
+)
 from partitur.channels.recipients import Recipient
 from partitur.core import jsonutil
 
@@ -61,7 +65,7 @@ class ServiceAccountTokens:
         self,
         account: dict[str, Any],
         *,
-        client: httpx.Client,
+        client: ProviderClient,
         token_uri: str | None = None,
         scope: str = FCM_SCOPE,
     ) -> None:
@@ -105,24 +109,22 @@ class ServiceAccountTokens:
                 return cached.token
             form = {"grant_type": JWT_BEARER, "assertion": self.assertion(now)}
             try:
-                response = self.client.post(self.token_uri, data=form)
-            except httpx.HTTPError as exc:
+                response = self.client.post(self.token_uri, form=form)
+            except (TransportError, ValueError) as exc:
                 raise TokenUnavailable(
-                    f"token endpoint {self.token_uri}: {type(exc).__name__}: {exc}",
-                    transient=True,
+                    f"token endpoint {self.token_uri}: {exc}",
+                    transient=isinstance(exc, TransportError),
                 ) from exc
             try:
                 answer = json_body(response, "token endpoint")
             except ValueError as exc:
-                raise TokenUnavailable(
-                    str(exc), transient=response.status_code in TRANSIENT
-                ) from exc
+                raise TokenUnavailable(str(exc), transient=response.status in TRANSIENT) from exc
             token = answer.get("access_token")
-            if response.status_code >= 300 or not isinstance(token, str) or not token:
+            if response.status >= 300 or not isinstance(token, str) or not token:
                 error = answer.get("error_description") or answer.get("error") or answer
                 raise TokenUnavailable(
-                    f"token endpoint answered {response.status_code}: {error}",
-                    transient=response.status_code in TRANSIENT,
+                    f"token endpoint answered {response.status}: {error}",
+                    transient=response.status in TRANSIENT,
                 )
             lifetime = answer.get("expires_in", 3600)
             seconds = float(lifetime) if isinstance(lifetime, int | float | str) else 3600.0
@@ -147,7 +149,7 @@ class FcmPush(Channel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.client = make_client(self.config)
+        self.client = ProviderClient(self.config)
         self.tokens: ServiceAccountTokens | None = None
         raw = self.secrets.get("service_account")
         if raw:
@@ -216,7 +218,7 @@ class FcmPush(Channel):
                 response = self.client.post(
                     url, json=body, headers={"Authorization": f"Bearer {bearer}"}
                 )
-                if response.status_code == 401 and self.tokens is not None:
+                if response.status == 401 and self.tokens is not None:
                     # the token was revoked or expired early: one fresh token, one more try
                     self.tokens.forget(bearer)
                     try:
@@ -226,26 +228,26 @@ class FcmPush(Channel):
                     response = self.client.post(
                         url, json=body, headers={"Authorization": f"Bearer {bearer}"}
                     )
-            except httpx.HTTPError as exc:
-                transient.append(f"{type(exc).__name__}: {exc}")
+            except TransportError as exc:
+                transient.append(str(exc))
                 continue
             try:
                 answer = json_body(response, "push provider")
             except ValueError as exc:
-                if response.status_code in TRANSIENT:
-                    transient.append(f"push provider answered {response.status_code}")
+                if response.status in TRANSIENT:
+                    transient.append(f"push provider answered {response.status}")
                     continue
                 return DeliveryResult.failed(f"push provider answered garbage: {exc}")
-            if response.status_code < 300 and "name" in answer:
+            if response.status < 300 and "name" in answer:
                 sent.append(str(answer["name"]))
             elif _error_status(answer) in INVALID_TOKEN_CODES:
                 invalid.append(token)
-            elif response.status_code in TRANSIENT:
-                transient.append(f"push provider answered {response.status_code}")
+            elif response.status in TRANSIENT:
+                transient.append(f"push provider answered {response.status}")
             else:
                 return DeliveryResult(
                     "failed",
-                    error=f"push provider answered {response.status_code}: {answer}",
+                    error=f"push provider answered {response.status}: {answer}",
                     invalid_tokens=invalid,
                 )
         if sent:

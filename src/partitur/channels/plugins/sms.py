@@ -6,8 +6,6 @@ import re
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
 from partitur.channels.base import (
     Channel,
     DeliveryContext,
@@ -16,9 +14,10 @@ from partitur.channels.base import (
     OutboundMessage,
 )
 from partitur.channels.plugins.http import (
+    ProviderClient,
+    TransportError,
+    answer_failure,
     json_body,
-    make_client,
-    status_failure,
     transport_failure,
 )
 from partitur.channels.recipients import Recipient
@@ -73,7 +72,7 @@ class _SmsBase(Channel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.client = make_client(self.config)
+        self.client = ProviderClient(self.config)
         self.sender = str(self.config.get("from", "partitur"))
         self.cost_per_segment = Decimal(str(self.config.get("cost_per_segment", "0")))
 
@@ -105,14 +104,14 @@ class TwilioSms(_SmsBase):
         try:
             response = self.client.post(
                 url,
-                data={"To": message.to or "", "From": self.sender, "Body": text},
+                form={"To": message.to or "", "From": self.sender, "Body": text},
                 auth=(sid, self.secrets.get("auth_token", "")),
                 headers={"I-Twilio-Idempotency-Token": message.idempotency_key},
             )
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             return transport_failure(exc, "twilio")
-        if response.status_code >= 300:
-            return status_failure(response, "twilio")
+        if response.status >= 300:
+            return answer_failure(response, "twilio")
         try:
             body = json_body(response, "twilio")
             provider_id = str(body["sid"])
@@ -148,10 +147,10 @@ class HttpSms(_SmsBase):
             headers["Authorization"] = f"Bearer {self.secrets['api_key']}"
         try:
             response = self.client.post(str(cfg.get("url", "")), json=body, headers=headers)
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             return transport_failure(exc, "sms gateway")
-        if response.status_code >= 300:
-            return status_failure(response, "sms gateway")
+        if response.status >= 300:
+            return answer_failure(response, "sms gateway")
         try:
             answer = json_body(response, "sms gateway")
             provider_id = str(answer[str(cfg.get("id_field", "id"))])

@@ -14,7 +14,12 @@ from partitur.channels.base import (
     InvalidAddress,
     OutboundMessage,
 )
-from partitur.channels.plugins.http import KeepAlivePool, TransportError, answer_failure
+from partitur.channels.plugins.http import (
+    ProviderClient,
+    TransportError,
+    answer_failure,
+    request_target,
+)
 from partitur.channels.recipients import Recipient
 from partitur.core import jsonutil
 
@@ -46,23 +51,22 @@ def webhook_body(message: OutboundMessage) -> Any:
 
 
 class Webhook(Channel):
-    """Config: url, timeout (seconds, default 10), max_attempts (default from the policy).
-    Secrets: signing_secret."""
+    """Config: url, timeout (seconds, default 10), verify_tls (default true), max_attempts
+    (default from the policy). Secrets: signing_secret."""
 
     kind = "webhook"
     channel = "webhook"
     needs_template = False
+    audience = "internal"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.url = str(self.config.get("url", ""))
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"webhook {self.name!r} needs an http(s) url")
-        self.pool = KeepAlivePool(
-            self.url,
-            timeout=float(self.config.get("timeout", 10)),
-            verify_tls=self.config.get("verify_tls") is not False,
-        )
+        try:
+            request_target(self.url)
+        except ValueError as exc:
+            raise ValueError(f"webhook {self.name!r} needs an http(s) url") from exc
+        self.client = ProviderClient(self.config)
 
     def address(self, recipient: Recipient, payload: dict[str, Any]) -> str | None:
         if not self.url:
@@ -89,7 +93,7 @@ class Webhook(Channel):
         if secret:
             headers[SIGNATURE_HEADER] = signature(secret, timestamp, body)
         try:
-            answer = self.pool.post(body, headers)
+            answer = self.client.post(self.url, body=body, headers=headers)
         except TransportError as exc:
             return DeliveryResult.retry(f"webhook {self.name}: {exc}")
         if answer.status >= 300:
@@ -97,4 +101,4 @@ class Webhook(Channel):
         return DeliveryResult("delivered", details={"status": answer.status})
 
     def close(self) -> None:
-        self.pool.close()
+        self.client.close()

@@ -1,0 +1,201 @@
+"""The outbox: sends are put in (idempotent by their key), withdrawn, read and listed. The
+dispatcher (``dispatch``) takes them out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from partitur.channels import repository
+from partitur.channels.contracts import CHANNELS, Message, QueuedMessage, SendRequest
+from partitur.channels.feedback import emit_events
+from partitur.channels.recipients import recipients_of_messages
+from partitur.core.actions import Actor, Permission, action, describe
+from partitur.core.errors import Conflict, NotFound
+from partitur.core.ids import new_ids
+from partitur.core.pagination import Page, decode_cursor, encode_cursor
+
+
+def known_channels() -> set[str]:
+    """Channels a journey may send on."""
+    return set(CHANNELS)
+
+
+def enqueue(conn: Connection, *, request: SendRequest, now: datetime) -> QueuedMessage:
+    """Put one message in the outbox inside the caller's transaction.
+
+    The idempotency key is unique: a repeat returns the existing message with
+    ``duplicate=True`` and is never sent twice. A ``not_before`` in the future defers the send.
+    """
+    return enqueue_many(conn, requests=[request], now=now)[0]
+
+
+def enqueue_many(
+    conn: Connection, *, requests: list[SendRequest], now: datetime
+) -> list[QueuedMessage]:
+    """Put many messages in the outbox inside the caller's transaction; one answer per request,
+    in order, exactly as if ``enqueue`` were called for each in turn.
+
+    Set-based: one lookup of the idempotency keys, one multi-row insert (``ON CONFLICT DO
+    NOTHING`` on the key, so a concurrent writer of the same key is never sent twice), the
+    recipients of all new messages loaded at once and their ``message.queued`` events ingested
+    as one batch per workspace. A key repeated within ``requests`` is inserted once; its later
+    requests answer ``duplicate=True`` with the first one's message.
+    """
+    if not requests:
+        return []
+    firsts: dict[str, SendRequest] = {}
+    for request in requests:
+        firsts.setdefault(request.idempotency_key, request)
+    rows = {
+        key: _outbox_row(request, now, message_id)
+        for (key, request), message_id in zip(
+            firsts.items(), new_ids("msg", len(firsts)), strict=True
+        )
+    }
+    existing = repository.messages_by_keys(conn, list(rows))
+    fresh = [row for key, row in rows.items() if key not in existing]
+    if repository.insert_messages(conn, fresh) != len(fresh):
+        # another transaction took some of these keys between the lookup and the insert
+        keys = [row["idempotency_key"] for row in fresh]
+        stored = repository.messages_by_keys(conn, keys)
+        for key in keys:
+            if key not in stored:  # pragma: no cover - the unique key was taken by another row
+                raise Conflict("idempotency key is taken", field="idempotency_key")
+            if stored[key][0] != rows[key]["id"]:
+                existing[key] = stored[key]
+        fresh = [row for row in fresh if row["idempotency_key"] not in existing]
+    if fresh:
+        recipients = recipients_of_messages(conn, fresh)
+        by_workspace: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
+        for row in fresh:
+            at = {"_at": row["replayed_at"]} if row["replayed_at"] else {}
+            by_workspace.setdefault(row["workspace_id"], []).append(("queued", row, at))
+        for workspace_id, items in by_workspace.items():
+            emit_events(
+                conn, workspace_id=workspace_id, items=items, now=now, recipients=recipients
+            )
+    answers: list[QueuedMessage] = []
+    answered: set[str] = set()
+    for request in requests:
+        key = request.idempotency_key
+        if key in existing:
+            message_id, status = existing[key]
+            answers.append(
+                QueuedMessage.model_validate(
+                    {"id": message_id, "status": status, "duplicate": True}
+                )
+            )
+        else:
+            row = rows[key]
+            answers.append(
+                QueuedMessage(id=row["id"], status=row["status"], duplicate=key in answered)
+            )
+        answered.add(key)
+    return answers
+
+
+def _outbox_row(request: SendRequest, now: datetime, message_id: str) -> dict[str, Any]:
+    """The ``messages`` row of a new send (deferred when ``not_before`` is in the future)."""
+    deferred = request.not_before is not None and request.not_before > now
+    return {
+        "id": message_id,
+        "workspace_id": request.workspace_id,
+        "profile_id": request.profile_id,
+        "channel": request.channel,
+        "template": request.template,
+        "category": request.category,
+        "journey_id": request.journey_id,
+        "journey_version": request.journey_version,
+        "instance_id": request.instance_id,
+        "node_id": request.node_id,
+        "status": "deferred" if deferred else "queued",
+        "attempts": 0,
+        "priority": request.priority,
+        # a replay of history stamps the send at the moment it was made on the journey's clock
+        "created_at": request.occurred_at or now,
+        "updated_at": now,
+        "replayed_at": request.occurred_at,
+        "idempotency_key": request.idempotency_key,
+        "next_attempt_at": request.not_before if deferred else None,
+        "payload": request.payload,
+        "data": request.data,
+        "clicks": 0,
+    }
+
+
+@action(
+    "message.send",
+    permission=Permission.send_messages,
+    subject="message",
+    wakes=("outbox", "events"),
+)
+def send_message(
+    conn: Connection, *, workspace_id: str, request: SendRequest, now: datetime, actor: Actor
+) -> QueuedMessage:
+    """Queue one message (idempotent by its key); the dispatcher sends it."""
+    queued = enqueue(conn, request=request, now=now)
+    describe(
+        subject_id=queued.id,
+        details={"channel": request.channel, "duplicate": queued.duplicate},
+    )
+    return queued
+
+
+def withdraw_queued(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    journey_ids: list[str],
+    created_before: datetime,
+    reason: str,
+    now: datetime,
+) -> int:
+    """Withdraw journey sends still waiting in the outbox that were made before
+    ``created_before`` (a journey backfill's replayed history): they become ``suppressed`` with
+    ``reason`` and are never delivered. Returns how many."""
+    if not journey_ids:
+        return 0
+    return repository.withdraw_queued(
+        conn,
+        workspace_id=workspace_id,
+        journey_ids=journey_ids,
+        created_before=created_before,
+        reason=reason,
+        now=now,
+    )
+
+
+def get_message(conn: Connection, *, workspace_id: str, message_id: str) -> Message:
+    """One message of the workspace; ``NotFound`` for an unknown id."""
+    row = repository.message_row(conn, message_id)
+    if row is None or row["workspace_id"] != workspace_id:
+        raise NotFound(f"no message {message_id}", field="message_id")
+    return Message.model_validate(row)
+
+
+def list_messages(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    profile_id: str | None = None,
+    status: str | None = None,
+    journey_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Message]:
+    """The workspace's messages, newest first, a page at a time."""
+    rows = repository.list_messages(
+        conn,
+        workspace_id=workspace_id,
+        profile_id=profile_id,
+        status=status,
+        journey_id=journey_id,
+        before_id=str(decode_cursor(cursor)) if cursor else None,
+        limit=limit + 1,
+    )
+    more = len(rows) > limit
+    items = [Message.model_validate(r) for r in rows[:limit]]
+    return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more and items else None)
