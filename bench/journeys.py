@@ -494,8 +494,9 @@ def bench_served_resume(
     """POST /v1/track -> identity resolution -> the waiting instance has resumed, on a served
     store: ``partitur serve --with-worker`` (one process, as ``make run`` starts it), or with
     ``split`` ``partitur serve`` and ``partitur worker`` as two processes on one SQLite file.
-    With ``redis_url`` the API's commits wake the worker through Redis (bus/signals.py);
-    without, the worker finds the event when it next looks (its idle backoff)."""
+    With ``redis_url`` the API's commits wake the worker through Redis
+    (core/redis_signals.py); without, the worker's commit watcher (``PRAGMA data_version``,
+    ``Store.watch_commits``) wakes it."""
     import httpx
 
     from partitur.profiles import service as profiles
