@@ -177,6 +177,11 @@ def check_template(conn: Connection, *, workspace_id: str, key: str, channel: st
     return list(channels.check_template(conn, workspace_id=workspace_id, key=key, channel=channel))
 
 
+def is_transactional_template(conn: Connection, *, workspace_id: str, key: str) -> bool:
+    """Whether an admin marked template ``key`` transactional (its sends may skip consent)."""
+    return channels.is_transactional(conn, workspace_id=workspace_id, key=key)
+
+
 def memberships(conn: Connection, *, workspace_id: str, profile_id: str) -> frozenset[str]:
     return frozenset(segments.memberships(conn, workspace_id=workspace_id, profile_id=profile_id))
 

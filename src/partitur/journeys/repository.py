@@ -2,7 +2,7 @@
 timers and enrolment records. Service, runner, feed and backfill call these; none of them
 writes a statement of its own.
 
-The runner's writes are bulk helpers (``journeys.bulk``) over rows it collected during a
+The runner's writes are bulk helpers (``storage.bulk``) over rows it collected during a
 batch of steps: one statement per table per flush, not one per instance.
 """
 
@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select
 
-from partitur.journeys.bulk import bulk_insert, bulk_update_checked
 from partitur.journeys.contracts import InstanceInfo, TransitionInfo
 from partitur.journeys.runtime import EnrolmentRecord
 from partitur.journeys.tables import (
@@ -25,6 +24,7 @@ from partitur.journeys.tables import (
     journey_versions,
     journeys,
 )
+from partitur.storage.bulk import bulk_insert, bulk_update_checked
 
 #: ids per ``IN (...)`` list: well below SQLite's bound-parameter limit
 CHUNK = 500

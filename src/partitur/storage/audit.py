@@ -85,7 +85,7 @@ def write_audit(conn: Connection, record: AuditRecord) -> None:
 def write_audits(conn: Connection, records: list[AuditRecord]) -> None:
     """Append many audit rows at once, straight through the driver (the merges of a bulk
     identity resolution make tens of thousands)."""
-    time = db_times(conn)
+    time = db_times(conn.dialect.name)
     insert_rows(
         conn,
         "audit_log",
