@@ -97,12 +97,15 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
-## benchmarks at full size, with the reference tools they compare against (the bench extra)
-bench: $(BENCH_STAMP) studio
-	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
+## every benchmark at full size, with the reference tools they compare against (the bench
+## extra): one summary table, a dated section in bench/RESULTS.md, and a non-zero exit at the
+## end if a target was missed (installs the services benches need, like `make test`)
+bench: system-deps $(BENCH_STAMP) studio
+	$(BIN)/python bench/_run.py
 
-bench-smoke: $(BENCH_STAMP) studio
-	for b in bench/[!_]*.py; do [ -e "$$b" ] || continue; $(BIN)/python $$b --smoke || exit 1; done
+## the same at small size, as CI runs it (records nothing)
+bench-smoke: system-deps $(BENCH_STAMP) studio
+	$(BIN)/python bench/_run.py --smoke
 
 clean:
 	rm -rf $(VENV) var/*.db* .mypy_cache .ruff_cache studio/node_modules studio/.stamps \

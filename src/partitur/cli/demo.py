@@ -6,8 +6,8 @@ from datetime import datetime
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, err_console, open_context
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import ValidationFailed
@@ -115,7 +115,7 @@ def _print_summary(report: DemoReport, *, base_url: str) -> None:
         )
     else:
         console.print(f"[bold green]Demo workspace '{report.workspace}' ready.[/]")
-    table = Table(show_header=False, box=None, pad_edge=False)
+    table = fmt.table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="dim")
     table.add_column()
     if not report.skipped:
@@ -142,7 +142,7 @@ def _print_summary(report: DemoReport, *, base_url: str) -> None:
             "took", ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items() if v >= 0.05)
         )
     console.print(table)
-    keys = Table("source", "write key", title="Sources", title_justify="left")
+    keys = fmt.table("source", "write key", title="Sources", title_justify="left")
     for name, key in report.write_keys.items():
         keys.add_row(name, key)
     console.print(keys)

@@ -27,7 +27,10 @@ from partitur.cli.common import err_console
 from partitur.cli.workspace import sources_app, tokens_app, users_app
 from partitur.core.errors import PartiturError
 
+# Every command group has plain (click) help: Typer's Rich help shows a flag as if it took a
+# value ("--json <bool>"); plain help shows "--json", "--publish / --draft".
 app = typer.Typer(
+    rich_markup_mode=None,
     help="partitur — customer journey orchestration.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

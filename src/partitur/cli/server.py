@@ -10,7 +10,7 @@ import threading
 import typer
 
 from partitur.channels import service as channels
-from partitur.cli.common import console, open_context
+from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core.errors import ValidationFailed
 from partitur.core.memory import freeze_startup_heap
 from partitur.settings import load_settings
@@ -20,19 +20,33 @@ log = logging.getLogger(__name__)
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def migrate() -> None:
+    def migrate(json: bool = JsonOpt) -> None:
         """Create or upgrade the database schema."""
+        from partitur.storage.migrate import current_revisions
+
         ctx = open_context()
-        console.print(f"database is up to date ({ctx.store.dialect})")
-        ctx.close()
+        try:
+            revisions = current_revisions(ctx.store)
+        finally:
+            ctx.close()
+        if json:
+            emit_json({"dialect": ctx.store.dialect, "revisions": revisions})
+            return
+        console.print(
+            f"database is up to date ({ctx.store.dialect}, {len(revisions)} migration branches)"
+        )
 
     @app.command()
     def serve(
         host: str = typer.Option("127.0.0.1", help="Interface to bind"),
         port: int = typer.Option(8000, help="TCP port"),
-        with_worker: bool = typer.Option(False, help="Also run the worker loops in-process"),
+        with_worker: bool = typer.Option(
+            False, "--with-worker", help="Also run the worker loops in-process"
+        ),
         with_smtp: bool = typer.Option(
-            False, help="Also run a local SMTP sink (demo) on the configured SMTP port"
+            False,
+            "--with-smtp",
+            help="Also run a local SMTP sink (demo) on the configured SMTP port",
         ),
     ) -> None:
         """Serve the API and UI (migrations are applied first)."""

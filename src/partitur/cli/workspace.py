@@ -3,23 +3,26 @@ from __future__ import annotations
 import secrets
 
 import typer
-from rich.table import Table
 
 from partitur.access import service as access
 from partitur.access.contracts import Scope, UserKind
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.context import Context
 from partitur.core.actions import Actor, Permission, Role
-from partitur.core.clock import isoformat
 from partitur.core.errors import NotFound
 from partitur.workspaces import service
 
 sources_app = typer.Typer(
-    help="Sources (web, app, crm, ...) and their write keys.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Sources (web, app, crm, ...) and their write keys.",
+    no_args_is_help=True,
 )
-tokens_app = typer.Typer(help="Management API tokens.", no_args_is_help=True)
+tokens_app = typer.Typer(rich_markup_mode=None, help="Management API tokens.", no_args_is_help=True)
 users_app = typer.Typer(
-    help="People and service accounts of the workspace, and their roles.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="People and service accounts of the workspace, and their roles.",
+    no_args_is_help=True,
 )
 
 
@@ -52,9 +55,9 @@ def sources_list(json: bool = JsonOpt) -> None:
     if json:
         emit_json(rows)
         return
-    table = Table("name", "id", "write key", "created")
+    table = fmt.table("name", "id", "write key", "created")
     for s in rows:
-        table.add_row(s.name, s.id, s.write_key, isoformat(s.created_at))
+        table.add_row(s.name, s.id, s.write_key, fmt.when(s.created_at))
     console.print(table)
 
 
@@ -112,21 +115,21 @@ def tokens_list(json: bool = JsonOpt) -> None:
     if json:
         emit_json(rows)
         return
-    table = Table("id", "name", "acts as", "permissions", "created", "revoked")
+    table = fmt.table("id", "name", "acts as", "permissions", "created", "revoked")
     for t in rows:
         table.add_row(
             t.id,
             t.name,
             t.owner_name,
             "all of the role" if t.permissions is None else ",".join(t.permissions),
-            isoformat(t.created_at),
-            isoformat(t.revoked_at) if t.revoked_at else "",
+            fmt.when(t.created_at),
+            fmt.when(t.revoked_at) if t.revoked_at else "",
         )
     console.print(table)
 
 
 @tokens_app.command("revoke")
-def tokens_revoke(token_id: str) -> None:
+def tokens_revoke(token_id: str, json: bool = JsonOpt) -> None:
     """Revoke a token by id."""
     ctx = open_context()
     with ctx.store.begin() as conn:
@@ -137,6 +140,9 @@ def tokens_revoke(token_id: str) -> None:
             now=ctx.clock.now(),
             actor=Actor.cli(ctx.workspace_id),
         )
+    if json:
+        emit_json({"revoked": token_id})
+        return
     console.print(f"revoked {token_id}")
 
 
@@ -202,7 +208,7 @@ def users_list(json: bool = JsonOpt) -> None:
     if json:
         emit_json(rows)
         return
-    table = Table("id", "kind", "e-mail", "name", "role", "status", "last sign-in")
+    table = fmt.table("id", "kind", "e-mail", "name", "role", "status", "last sign-in")
     for u in rows:
         table.add_row(
             u.id,
@@ -211,7 +217,7 @@ def users_list(json: bool = JsonOpt) -> None:
             u.name,
             u.role.value,
             u.status.value,
-            isoformat(u.last_sign_in_at) if u.last_sign_in_at else "",
+            fmt.when(u.last_sign_in_at) if u.last_sign_in_at else "",
         )
     console.print(table)
 
