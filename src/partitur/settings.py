@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     #: Key for signing links (unsubscribe, click tracking) and encrypting provider secrets.
     #: Empty: generated on first start into ``var_dir/secret_key`` (see core/secret_key.py).
     secret_key: str = ""
+    #: Keys used before the current one, newest first (JSON): links signed and secrets stored
+    #: with them still verify and decrypt; everything new uses ``secret_key``.
+    previous_secret_keys: list[str] = Field(default_factory=list)
     workspace: str = "default"
     redis_url: str | None = None
     #: Hosts, addresses and networks (CIDR) partitur may send requests to although they are not

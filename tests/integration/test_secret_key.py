@@ -13,6 +13,7 @@ import pytest
 
 from partitur.channels.signing import sign, verify
 from partitur.context import Context
+from partitur.core.crypto import decrypt_secrets, encrypt_secrets, keep_previous_keys
 from partitur.core.errors import PartiturError, ValidationFailed
 from partitur.core.secret_key import PUBLIC_DEFAULT, key_file
 from partitur.settings import Settings
@@ -59,3 +60,26 @@ def test_serving_other_machines_needs_an_explicit_key(tmp_path: Path) -> None:
         "error (PARTITUR_SECRET_KEY): serving on 0.0.0.0 needs an explicit PARTITUR_SECRET_KEY "
         "(a generated key is only for a server on this machine, 127.0.0.1)"
     )
+
+
+def test_after_a_rotation_old_links_and_stored_secrets_still_work(settings: Settings) -> None:
+    old = Context.open(settings.model_copy(update={"secret_key": "o" * 40}))
+    old.close()
+    link = sign(old.settings.secret_key, "unsubscribe", {"m": "msg_1"})
+    stored = encrypt_secrets(old.settings.secret_key, {"auth_token": "t0k3n"})
+    rotated = settings.model_copy(
+        update={"secret_key": "n" * 40, "previous_secret_keys": ["o" * 40]}
+    )
+    ctx = Context.open(rotated)
+    try:
+        assert verify(ctx.settings.secret_key, "unsubscribe", link) == {"m": "msg_1"}
+        assert decrypt_secrets(ctx.settings.secret_key, stored) == {"auth_token": "t0k3n"}
+        # new links are signed with the new key only
+        fresh = sign(ctx.settings.secret_key, "unsubscribe", {"m": "msg_2"})
+        keep_previous_keys([])
+        assert verify(ctx.settings.secret_key, "unsubscribe", fresh) == {"m": "msg_2"}
+        with pytest.raises(PartiturError):
+            verify(ctx.settings.secret_key, "unsubscribe", link)
+    finally:
+        keep_previous_keys([])
+        ctx.close()

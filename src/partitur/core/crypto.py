@@ -14,6 +14,21 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from partitur.core import jsonutil
 from partitur.core.errors import Forbidden
 
+#: keys used before the current one (newest first): they still decrypt and verify, never
+#: encrypt or sign (``PARTITUR_PREVIOUS_SECRET_KEYS``, set by ``Context.open``)
+_previous: tuple[str, ...] = ()
+
+
+def keep_previous_keys(keys: list[str]) -> None:
+    """Let ``keys`` (retired keys, newest first) still decrypt secrets and verify links."""
+    global _previous
+    _previous = tuple(k for k in keys if k)
+
+
+def verification_keys(secret_key: str) -> tuple[str, ...]:
+    """The current key, then the retired ones."""
+    return (secret_key, *(k for k in _previous if k != secret_key))
+
 
 def derive_key(secret_key: str, purpose: bytes) -> bytes:
     """A 32-byte key for one ``purpose``, derived from the server's secret key (HKDF)."""
@@ -38,8 +53,10 @@ def decrypt_secrets(secret_key: str, token: str | None) -> dict[str, str]:
     ``Forbidden``."""
     if not token:
         return {}
-    try:
-        values: dict[str, str] = jsonutil.loads(_fernet(secret_key).decrypt(token.encode()))
-    except InvalidToken as exc:
-        raise Forbidden("stored secrets cannot be decrypted with this secret_key") from exc
-    return values
+    for key in verification_keys(secret_key):
+        try:
+            values: dict[str, str] = jsonutil.loads(_fernet(key).decrypt(token.encode()))
+        except InvalidToken:
+            continue
+        return values
+    raise Forbidden("stored secrets cannot be decrypted with this secret_key")
