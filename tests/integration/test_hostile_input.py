@@ -153,7 +153,7 @@ def test_stall_probes_are_answered_within_a_second_and_healthz_stays_fast(
         answers["sink, declared 500 MB"] = _declared_but_not_sent(server, 500 << 20)
         probe("sink, streamed 5 MB", "POST", "/api/channels/webhook-sink", content=_stream(5 << 20))
         probe("sentiment, 9 MB", "POST", "/api/ml/sentiment", json={"texts": ["gut " * 2_300_000]})
-        while len(poller.latencies) < 100:  # enough polls for a 99th percentile
+        while len(poller.latencies) < 300:  # a 99th percentile that one hiccup does not make
             time.sleep(0.05)
 
     for name, (status, seconds, _) in answers.items():
