@@ -51,6 +51,7 @@ from partitur.channels.plugins.email import SmtpEmail
 from partitur.channels.plugins.http import HttpAnswer, TransportError
 from partitur.channels.plugins.webhook import Webhook
 from partitur.channels.recipients import Recipient
+from partitur.core import outbound as destinations
 from partitur.core.actions import Actor
 from partitur.settings import Settings
 from partitur.storage.engine import Store
@@ -572,6 +573,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     emails, hooks, decisions = (300, 500, 20_000) if args.smoke else (5_000, 10_000, 200_000)
+    # The stand-in SMTP and HTTP servers listen on loopback, which partitur refuses as a
+    # destination unless allowed: allowed here as `make bench` allows it, for the plugins this
+    # bench drives without a Context (Context.open applies the same setting).
+    os.environ.setdefault("PARTITUR_OUTBOUND_ALLOWED_HOSTS", '["127.0.0.1", "localhost", "::1"]')
+    destinations.allow(Settings().outbound_allowed_hosts)
     report = Report("channels", smoke=args.smoke)
     print(
         f"channels benchmark; load average at the start: "
