@@ -44,7 +44,7 @@ def test_the_tour_is_read_whole_from_the_readme() -> None:
     commands = tour_commands((ROOT / "README.md").read_text())
     assert commands[0] == ". .venv/bin/activate"
     assert any(c.startswith("curl ") and c.endswith("/v1/track") for c in commands)
-    assert len(commands) == 11
+    assert len(commands) == 12
 
 
 def _free_port() -> int:

@@ -226,6 +226,7 @@ def users_list(json: bool = JsonOpt) -> None:
 def users_set_role(
     user: str = typer.Argument(..., help="e-mail, service account name or id"),
     role: Role = typer.Argument(...),
+    json: bool = JsonOpt,
 ) -> None:
     """Give a person or service account another role."""
     ctx = open_context()
@@ -239,6 +240,9 @@ def users_set_role(
             now=ctx.clock.now(),
             actor=Actor.cli(ctx.workspace_id),
         )
+    if json:
+        emit_json(changed)
+        return
     console.print(f"{changed.email or changed.name}: {changed.role.value}")
 
 
@@ -246,6 +250,7 @@ def users_set_role(
 def users_disable(
     user: str = typer.Argument(..., help="e-mail, service account name or id"),
     enable: bool = typer.Option(False, "--enable", help="enable again instead"),
+    json: bool = JsonOpt,
 ) -> None:
     """Disable a person or service account (sessions end, tokens are refused at once)."""
     ctx = open_context()
@@ -259,12 +264,16 @@ def users_disable(
             now=ctx.clock.now(),
             actor=Actor.cli(ctx.workspace_id),
         )
+    if json:
+        emit_json(changed)
+        return
     console.print(f"{changed.email or changed.name}: {changed.status.value}")
 
 
 @users_app.command("reset-password")
 def users_reset_password(
     user: str = typer.Argument(..., help="e-mail or id"),
+    json: bool = JsonOpt,
 ) -> None:
     """End the person's sessions, void their password and print a one-time link to set one."""
     ctx = open_context()
@@ -278,4 +287,7 @@ def users_reset_password(
             now=ctx.clock.now(),
             actor=Actor.cli(ctx.workspace_id),
         )
+    if json:
+        emit_json(link)
+        return
     console.print(link.url)
