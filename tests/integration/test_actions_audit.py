@@ -27,6 +27,8 @@ from tests.channels.conftest import make_profile, send
 READS = {
     "POST /api/segments/preview",
     "POST /api/journeys/validate",
+    "POST /api/journeys/simulate",
+    "POST /api/journeys/export",
     "POST /api/channels/templates/{key}/preview",
     "POST /api/decisions/route",
     "POST /api/ml/sentiment",
