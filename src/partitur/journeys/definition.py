@@ -433,6 +433,8 @@ class CanvasLayout(_Doc):
     nothing about how the journey runs. Nodes without a position are placed automatically."""
 
     nodes: dict[str, NodePosition] = Field(default_factory=dict)
+    #: where the entry (how people enter, drawn before the first node) is drawn
+    entry: NodePosition | None = None
 
 
 class JourneyDefinition(_Doc):

@@ -183,3 +183,26 @@ def test_the_live_counts_show_each_nodes_instances_and_messages(
     after = counts()["email"]
     assert after["pending"] == 0
     assert after["sent"] + after["failed"] + after["not_sent"] == 1
+
+
+def test_the_event_picker_offers_the_names_received_most_often_first(
+    client: TestClient, admin_headers: dict[str, str], ctx: Context, clock: VirtualClock
+) -> None:
+    for pid in ("p1", "p2"):
+        profile(ctx, pid)
+        event(ctx, pid, "Product Added", price=10)
+    event(ctx, "p1", "Product Added", price=12)
+    event(ctx, "p1", "Order Completed")
+    clock.advance(timedelta(days=10))
+    event(ctx, "p2", "Order Completed")
+    answer = client.get("/api/analytics/events/names?days=30", headers=admin_headers)
+    assert answer.status_code == 200, answer.text
+    assert [(n["name"], n["events"], n["profiles"]) for n in answer.json()] == [
+        ("Product Added", 3, 2),
+        ("Order Completed", 2, 2),
+    ]
+    recent = client.get("/api/analytics/events/names?days=5", headers=admin_headers).json()
+    assert [n["name"] for n in recent] == ["Order Completed"]
+    assert (
+        client.get("/api/analytics/events/names?days=0", headers=admin_headers).status_code == 422
+    )

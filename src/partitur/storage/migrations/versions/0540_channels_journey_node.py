@@ -1,6 +1,6 @@
 """channels: find a journey's messages per node without reading the whole outbox
 
-Revision ID: 0540_channels_messages_by_journey
+Revision ID: 0540_channels_journey_node
 Revises: 0530_channels_replayed
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0540_channels_messages_by_journey"
+revision = "0540_channels_journey_node"
 down_revision = "0530_channels_replayed"
 branch_labels = None
 depends_on = None
