@@ -79,6 +79,12 @@ class Served:
     name: str
     end: datetime
     process: subprocess.Popen[bytes] = field(repr=False)
+    #: the folder of its database and var directory (a worker in the test may share them)
+    home: Path = field(default=Path("."), repr=False)
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.home / 'partitur.db'}"
 
     def api(self, path: str, **params: Any) -> Any:
         """GET an API path as the admin (for expectations)."""
@@ -145,7 +151,7 @@ def serve_demo(home: Path) -> Iterator[Served]:
                 raise RuntimeError(f"partitur serve did not start: {log_text}")
             time.sleep(0.2)
         email, name = _busiest_customer(end)
-        yield Served(base_url, report["admin_token"], email, name, end, process)
+        yield Served(base_url, report["admin_token"], email, name, end, process, home=home)
     finally:
         process.terminate()
         try:

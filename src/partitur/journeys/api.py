@@ -11,7 +11,7 @@ import yaml
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
-from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
+from partitur.api.deps import AnalysePrincipal, ContextDep, ReadPrincipal, WritePrincipal
 from partitur.core import jsonutil
 from partitur.core.errors import BadRequest
 from partitur.journeys import service
@@ -101,7 +101,11 @@ async def save_draft(
         )
 
 
-@router.post("/validate", response_model=ValidationResult)
+@router.post(
+    "/validate",
+    response_model=ValidationResult,
+    openapi_extra={"requestBody": {"content": {"application/json": {}, "application/yaml": {}}}},
+)
 async def validate(request: Request, ctx: ContextDep, who: ReadPrincipal) -> ValidationResult:
     """Validate a document without saving it: 200 when valid, else 422 listing every problem."""
     document = await read_document(request)
@@ -118,7 +122,7 @@ async def validate(request: Request, ctx: ContextDep, who: ReadPrincipal) -> Val
 async def simulate(
     request: Request,
     ctx: ContextDep,
-    who: ReadPrincipal,
+    who: AnalysePrincipal,
     days: Annotated[int, Query(ge=1, le=service.MAX_SIMULATION_DAYS)] = 30,
     samples: Annotated[int, Query(ge=0, le=20)] = 5,
 ) -> SimulationResult:
