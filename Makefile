@@ -8,6 +8,9 @@ PORT   ?= 8000
 export PARTITUR_DATABASE_URL ?= sqlite:///var/partitur.db
 # links in the demo summary, e-mails and tracking pixels point at the address actually served
 export PARTITUR_BASE_URL ?= http://$(HOST):$(PORT)
+# the demo's webhook and SMTP sinks, and the benches' provider stand-ins, listen on this machine:
+# allow loopback as a destination here (partitur refuses non-public destinations by default)
+export PARTITUR_OUTBOUND_ALLOWED_HOSTS ?= ["127.0.0.1", "localhost", "::1"]
 
 .PHONY: run test lint pytest bench bench-smoke install system-deps clean demo studio studio-lint
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,6 +22,10 @@ from partitur.workspaces.contracts import Scope
 from tests.support.postgres import PostgresServer
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+# the providers, sinks and servers of the tests listen on 127.0.0.1: allow them as destinations
+# (core/outbound.py refuses every address that is not public); subprocesses inherit it
+os.environ.setdefault("PARTITUR_OUTBOUND_ALLOWED_HOSTS", '["127.0.0.1", "localhost", "::1"]')
 
 
 @pytest.fixture(scope="session")

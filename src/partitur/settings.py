@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     secret_key: str = "partitur-dev-secret-change-me"
     workspace: str = "default"
     redis_url: str | None = None
+    #: Hosts, addresses and networks (CIDR) partitur may send requests to although they are not
+    #: public (loopback, private, link-local), e.g. ["127.0.0.1"] for the demo's sinks; JSON
+    #: in PARTITUR_OUTBOUND_ALLOWED_HOSTS. See core/outbound.py.
+    outbound_allowed_hosts: list[str] = Field(default_factory=list)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     log_level: str = "INFO"

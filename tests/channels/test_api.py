@@ -7,6 +7,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from partitur.context import Context
+from partitur.core.actions import Actor
+from partitur.workspaces import service as workspaces
+from partitur.workspaces.contracts import Scope
 from tests.channels.conftest import make_profile
 
 
@@ -159,3 +162,56 @@ def test_the_demo_step_makes_every_example_template_publishable_and_is_idempoten
             == []
         )
     assert client.post("/api/channels/webhook-sink", json={"x": 1}).status_code == 204
+
+
+def test_only_templates_an_admin_marked_may_send_transactional(
+    ctx: Context, client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    designer = {"Authorization": f"Bearer {_token(ctx, Scope.write)}"}
+    receipt = {"key": "receipt", "channel": "email", "subject": "Receipt", "body_text": "Thanks"}
+    refused = client.put(
+        "/api/channels/templates", json={**receipt, "transactional": True}, headers=designer
+    )
+    assert refused.status_code == 403 and refused.json()["field"] == "transactional"
+    assert client.put("/api/channels/templates", json=receipt, headers=designer).status_code == 200
+    pid = make_profile(ctx)
+    send = {"profile_id": pid, "channel": "email", "template": "receipt"}
+    unmarked = client.post(
+        "/api/channels/messages",
+        json={**send, "idempotency_key": "r1", "category": "transactional"},
+        headers=designer,
+    )
+    assert unmarked.status_code == 422 and unmarked.json()["field"] == "category"
+    unknown = client.post(
+        "/api/channels/messages",
+        json={**send, "idempotency_key": "r2", "category": "urgent"},
+        headers=designer,
+    )
+    assert unknown.status_code == 422 and unknown.json()["field"] == "category"
+    marked = client.put(
+        "/api/channels/templates", json={**receipt, "transactional": True}, headers=admin_headers
+    )
+    assert marked.status_code == 200 and marked.json()["transactional"] is True
+    # the designer may no longer change what the admin marked
+    edit = client.put(
+        "/api/channels/templates", json={**receipt, "body_text": "Buy more!"}, headers=designer
+    )
+    assert edit.status_code == 403
+    queued = client.post(
+        "/api/channels/messages",
+        json={**send, "idempotency_key": "r3", "category": "transactional"},
+        headers=designer,
+    )
+    assert queued.status_code == 202
+
+
+def _token(ctx: Context, scope: Scope) -> str:
+    with ctx.store.begin() as conn:
+        return workspaces.create_token(
+            conn,
+            workspace_id=ctx.workspace_id,
+            name=f"{scope.value} token",
+            scopes=[scope],
+            now=ctx.clock.now(),
+            actor=Actor.system(ctx.workspace_id, "test"),
+        ).token

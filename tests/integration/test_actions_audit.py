@@ -92,6 +92,8 @@ def dispatcher(ctx: Context) -> Dispatcher:
     return Dispatcher(ctx)
 
 
+# the whole demo (or every operation of the API) on each store: a hang guard, not a budget
+@pytest.mark.timeout(300)
 def test_every_mutating_operation_writes_exactly_one_audit_entry(
     ctx: Context, client: TestClient, admin_headers: dict[str, str], dispatcher: Dispatcher
 ) -> None:

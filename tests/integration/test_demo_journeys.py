@@ -56,6 +56,8 @@ def routes(ctx: Context, key: str) -> dict[str, list[str]]:
     return out
 
 
+# the whole demo (or every operation of the API) on each store: a hang guard, not a budget
+@pytest.mark.timeout(300)
 def test_the_demo_runs_its_example_journeys_over_the_recent_history(
     ctx: Context,
     client: TestClient,

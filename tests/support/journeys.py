@@ -140,6 +140,8 @@ def add_templates(
                 channel=channel,  # type: ignore[arg-type]
                 subject="Hello" if channel == "email" else None,
                 body_text="Hello",
+                # marked as an admin would: the example journeys send some as transactional
+                transactional=True,
             ),
             now=now,
             actor=Actor.system(workspace_id, "test"),

@@ -1,4 +1,5 @@
-"""CSV export of analytics results (flat rows; nested values as JSON)."""
+"""CSV export of analytics results (flat rows; nested values as JSON; formula-like text
+quoted so that a spreadsheet shows it instead of running it)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from partitur.core import jsonutil
+from partitur.core.csv_cells import safe_cell
 
 
 def to_csv(rows: Iterable[BaseModel | dict[str, Any]]) -> str:
@@ -22,7 +24,10 @@ def to_csv(rows: Iterable[BaseModel | dict[str, Any]]) -> str:
     writer.writeheader()
     for row in flat:
         writer.writerow(
-            {k: jsonutil.dumps_str(v) if isinstance(v, dict | list) else v for k, v in row.items()}
+            {
+                k: safe_cell(jsonutil.dumps_str(v) if isinstance(v, dict | list) else v)
+                for k, v in row.items()
+            }
         )
     return out.getvalue()
 

@@ -55,6 +55,7 @@ from partitur.analytics.paths import journey_process_map as journey_process_map
 from partitur.analytics.paths import process_map as process_map
 from partitur.channels import service as channels
 from partitur.context import Context
+from partitur.core import outbound
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.clock import isoformat
 from partitur.core.errors import NotFound, ValidationFailed
@@ -208,8 +209,11 @@ def update_config(
     actor: Actor,
 ) -> MonitorConfig:
     """Replace the monitor settings (webhook, thresholds, channel costs); audited."""
-    if config.webhook_url and not config.webhook_url.startswith(("http://", "https://")):
-        raise ValidationFailed("the webhook must be an http(s) URL", field="webhook_url")
+    if config.webhook_url:
+        try:
+            outbound.check_url(config.webhook_url)
+        except outbound.OutboundRefused as exc:
+            raise ValidationFailed(f"the webhook is refused: {exc}", field="webhook_url") from None
     repository.put_config(conn, workspace_id, config, now)
     describe(
         subject_id=workspace_id,
@@ -384,6 +388,7 @@ def deliver_webhooks(ctx: Context, *, config: MonitorConfig, now: datetime) -> l
     with httpx.Client(timeout=WEBHOOK_TIMEOUT_SECONDS) as client:
         for alert in pending:
             try:
+                outbound.check_url(config.webhook_url)
                 response = client.post(
                     config.webhook_url,
                     json={
@@ -394,7 +399,7 @@ def deliver_webhooks(ctx: Context, *, config: MonitorConfig, now: datetime) -> l
                 )
                 response.raise_for_status()
                 results.append((alert.id, now, None))
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, outbound.OutboundRefused) as exc:
                 log.warning("alert webhook failed alert=%s error=%s", alert.id, exc)
                 results.append((alert.id, None, str(exc)[:500]))
     with ctx.store.begin() as conn:

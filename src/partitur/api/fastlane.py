@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from partitur.api.body_limit import bounded_receive, declared_length, limit_for, refusal
 from partitur.api.problems import (
     REQUEST_ID_HEADER,
     new_request_id,
@@ -61,7 +62,15 @@ class PartiturApp(FastAPI):
                     message["headers"] = [*message.get("headers", []), header]
                 await send(message)
 
-            await super().__call__(scope, receive, send_with_id)
+            path = scope["path"]
+            limit = limit_for(path)
+            length = declared_length(scope)
+            if length is not None and length > limit:
+                # refused before a byte of the body is read
+                problem = refusal(path, limit).to_problem(instance=path)
+                await problem_response(413, problem)(scope, receive, send_with_id)
+                return
+            await super().__call__(scope, bounded_receive(receive, path, limit), send_with_id)
             return
         scope["app"] = self
         request = Request(scope, receive)

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from partitur.api.body_limit import cutoff_problem
 from partitur.core.errors import PartiturError
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        cut_off = cutoff_problem(exc, request.url.path)
+        if cut_off is not None:
+            return problem_response(exc.status_code, cut_off)
         return problem_response(
             exc.status_code,
             {

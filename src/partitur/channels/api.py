@@ -14,12 +14,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from partitur.api.body_limit import allow_body
 from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal, WritePrincipal
 from partitur.channels import service
 from partitur.channels.contracts import (
     AgentTask,
     BounceIn,
     BounceOutcome,
+    Category,
     ChannelName,
     ConsentChange,
     ConsentState,
@@ -60,7 +62,8 @@ class SendIn(BaseModel):
     template: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
     data: dict[str, Any] = Field(default_factory=dict)
-    category: str = "marketing"
+    #: ``transactional`` only with a template an admin marked transactional
+    category: Category = "marketing"
     priority: int = 0
     not_before: datetime | None = None
 
@@ -320,6 +323,7 @@ def report_bounce(body: BounceIn, ctx: ContextDep, principal: WritePrincipal) ->
 
 #: the largest bounce message the DSN endpoint reads (a DSN quotes at most the original mail)
 MAX_DSN_BYTES = 5 * 1024 * 1024
+allow_body("/api/channels/bounces/dsn", MAX_DSN_BYTES)
 
 
 @router.post("/bounces/dsn", response_model=list[BounceOutcome])

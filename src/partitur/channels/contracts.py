@@ -153,6 +153,9 @@ class TemplateIn(BaseModel):
     sample_profile_id: str | None = None
     #: template variables used by previews and publish checks
     sample_data: dict[str, Any] = Field(default_factory=dict)
+    #: only sends of a template an admin marked transactional (receipts, password resets,
+    #: service notices) may skip marketing consent and caps
+    transactional: bool = False
 
 
 class Template(TemplateIn):

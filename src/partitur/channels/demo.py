@@ -195,6 +195,21 @@ MESSAGES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
 }
 
 
+#: the service messages of the demo's transactional journeys (outage, care, surveys): an admin
+#: marks them transactional, so their sends need no marketing consent
+TRANSACTIONAL = {
+    "csat-survey",
+    "csat-recovery",
+    "outage-notice",
+    "outage-follow-up",
+    "outage-resolved",
+    "premium-callback",
+    "at-risk-callback",
+    "ticket-escalation",
+    "ticket-self-service",
+}
+
+
 def setup_channels(ctx: Context, report: Any) -> None:
     """Create what is missing: layout, footer snippets, templates, groups, webhook endpoint."""
     now = ctx.clock.now()
@@ -221,6 +236,7 @@ def setup_channels(ctx: Context, report: Any) -> None:
                         body_text=text,
                         body_html=html,
                         layout="brand" if html else None,
+                        transactional=key in TRANSACTIONAL,
                     )
                 )
         for template in wanted:

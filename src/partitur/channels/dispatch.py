@@ -37,6 +37,7 @@ from partitur.channels.delivery_outcomes import DeliveryOutcome, record_outcomes
 from partitur.channels.delivery_plan import EndpointLimits, Job, ProviderPlugins, plan_batch
 from partitur.channels.delivery_rules import CircuitBreaker, backoff, jitter_fraction
 from partitur.context import Context
+from partitur.core import outbound
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.ids import new_id
 
@@ -179,6 +180,8 @@ class Dispatcher:
         def one(job: Job) -> DeliveryResult:
             try:
                 return job.plugin.send(job.message, context)
+            except outbound.OutboundRefused as exc:
+                return DeliveryResult.failed(f"{job.plugin.kind}: {exc}")
             except Exception as exc:
                 log.exception(
                     "channel plugin failed kind=%s message=%s", job.plugin.kind, job.row["id"]

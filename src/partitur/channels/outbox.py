@@ -19,7 +19,7 @@ from partitur.channels.contracts import (
 from partitur.channels.feedback import emit_events
 from partitur.channels.recipients import recipients_of_messages
 from partitur.core.actions import Actor, Permission, action, describe
-from partitur.core.errors import Conflict, NotFound
+from partitur.core.errors import Conflict, NotFound, ValidationFailed
 from partitur.core.ids import new_ids
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
 
@@ -141,7 +141,24 @@ def _outbox_row(request: SendRequest, now: datetime, message_id: str) -> dict[st
 def send_message(
     conn: Connection, *, workspace_id: str, request: SendRequest, now: datetime, actor: Actor
 ) -> QueuedMessage:
-    """Queue one message (idempotent by its key); the dispatcher sends it."""
+    """Queue one message (idempotent by its key); the dispatcher sends it. A transactional
+    send needs a template an admin marked transactional, or, without a template (its content
+    in the payload), an admin sending it (``ValidationFailed`` otherwise)."""
+    if request.category == "transactional":
+        if request.template is None:
+            if not actor.can(Permission.manage_workspace):
+                raise ValidationFailed(
+                    "only an admin may send a message without a template as transactional",
+                    field="category",
+                )
+        elif not repository.transactional_template(
+            conn, workspace_id=workspace_id, key=request.template
+        ):
+            raise ValidationFailed(
+                f"template {request.template!r} is not marked transactional by an admin: "
+                "send it as marketing",
+                field="category",
+            )
     queued = enqueue(conn, request=request, now=now)
     describe(
         subject_id=queued.id,

@@ -4,6 +4,7 @@ encrypted at rest) and the delivery policy (quiet hours, caps, retries, bounce l
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -18,6 +19,7 @@ from partitur.channels.contracts import (
 )
 from partitur.channels.plugins import registry
 from partitur.channels.signing import encrypt_secrets
+from partitur.core import outbound
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import ValidationFailed
 
@@ -25,6 +27,28 @@ from partitur.core.errors import ValidationFailed
 def channel_kinds() -> dict[str, str]:
     """Every provider kind that can be configured and the channel it delivers on."""
     return {kind: plugin.channel for kind, plugin in sorted(registry().items())}
+
+
+#: the config fields of the built-in plugins that name a destination: URLs and the SMTP host
+URL_FIELDS = ("url", "base_url", "token_uri")
+
+
+def _check_destinations(config: dict[str, Any]) -> None:
+    """Refuse a config whose destinations are not public (``core.outbound``); a webhook
+    naming 169.254.169.254 would otherwise read a cloud's instance credentials."""
+    for field in URL_FIELDS:
+        value = config.get(field)
+        if value is None:
+            continue
+        try:
+            outbound.check_url(str(value))
+        except outbound.OutboundRefused as exc:
+            raise ValidationFailed(f"{field}: {exc}", field=f"config.{field}") from None
+    if config.get("host") is not None:
+        try:
+            outbound.check_host(str(config["host"]), int(config.get("port") or 25))
+        except (outbound.OutboundRefused, ValueError) as exc:
+            raise ValidationFailed(f"host: {exc}", field="config.host") from None
 
 
 @action("provider.save", permission=Permission.manage_workspace, subject="channel_provider")
@@ -50,6 +74,7 @@ def save_provider(
         raise ValidationFailed(
             f"{provider.kind} delivers {plugin.channel}, not {provider.channel}", field="channel"
         )
+    _check_destinations(provider.config)
     provider_id = repository.save_provider(
         conn,
         workspace_id=workspace_id,

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from partitur.core.types import BigId, JsonDoc, UtcDateTime
@@ -111,6 +112,8 @@ message_templates = Table(
     Column("layout", String(100), nullable=True),
     Column("sample_profile_id", String(40), nullable=True),
     Column("sample_data", JsonDoc, nullable=False),
+    # marked by an admin: sends of it may be "transactional" (exempt from marketing consent)
+    Column("transactional", Boolean, nullable=False, server_default=false()),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("workspace_id", "kind", "key", "locale", name="uq_message_templates_key"),

@@ -15,7 +15,7 @@ from partitur.channels.contracts import RenderedMessage, Template, TemplateIn
 from partitur.channels.recipients import Recipient, load_recipients
 from partitur.channels.templates import TemplateBook, TemplateProblem
 from partitur.core.actions import Actor, Permission, action, describe
-from partitur.core.errors import NotFound, ValidationFailed
+from partitur.core.errors import Forbidden, NotFound, ValidationFailed
 
 
 def template_book(conn: Connection, *, workspace_id: str) -> TemplateBook:
@@ -50,6 +50,16 @@ def save_template(
     A template that does not even parse is refused here (``ValidationFailed`` naming the part);
     missing variables are reported by ``check_template`` (publish time).
     """
+    if not actor.can(Permission.manage_workspace):
+        previous = repository.template_variant(
+            conn, workspace_id=workspace_id, kind=template.kind, key=template.key,
+            locale=template.locale,
+        )  # fmt: skip
+        if template.transactional or (previous is not None and previous["transactional"]):
+            # its sends skip consent: what it says is an admin's decision
+            raise Forbidden(
+                "only an admin may save a transactional template", field="transactional"
+            )
     book = TemplateBook({})
     for part, source in (
         ("subject", template.subject),
@@ -80,6 +90,11 @@ def list_templates(conn: Connection, *, workspace_id: str) -> list[Template]:
 def has_template(conn: Connection, *, workspace_id: str, key: str) -> bool:
     """Whether the workspace has a template ``key`` (in any locale)."""
     return repository.has_template(conn, workspace_id=workspace_id, key=key)
+
+
+def is_transactional(conn: Connection, *, workspace_id: str, key: str) -> bool:
+    """Whether an admin marked message template ``key`` (every locale variant) transactional."""
+    return repository.transactional_template(conn, workspace_id=workspace_id, key=key)
 
 
 def check_template(conn: Connection, *, workspace_id: str, key: str, channel: str) -> list[str]:

@@ -8,7 +8,9 @@ by ``check``; a snippet is included with ``{% include "snippet:footer" %}``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import operator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jinja2 import (
@@ -21,6 +23,7 @@ from jinja2 import (
     TemplateSyntaxError,
     UndefinedError,
 )
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from partitur.channels.contracts import RenderedMessage, TemplateIn
@@ -31,6 +34,55 @@ class TemplateProblem(ValueError):
 
 
 TemplateKey = tuple[str, str, str]  # (kind, key, locale)
+
+#: The most characters one part of a message (subject, text, HTML) may render to.
+MAX_RENDER_CHARS = 1_000_000
+#: The longest one part may take to render, in seconds.
+MAX_RENDER_SECONDS = 1.0
+#: The largest number (in bits) arithmetic in a template may make: ``9 ** 9 ** 7`` is refused
+#: instead of taking minutes.
+MAX_NUMBER_BITS = 4_096
+#: The most items ``range()`` may give over one rendering (loops nested in loops included).
+MAX_RANGE_ITEMS = 100_000
+
+
+def _bits(value: Any) -> int:
+    return abs(value).bit_length() if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox (no attribute access to internals) with bounded arithmetic: powers and
+    products that would make huge numbers or strings are refused."""
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "**":
+            exponent = right if isinstance(right, int | float) else 0
+            if _bits(left) * max(abs(exponent), 1) > MAX_NUMBER_BITS:
+                raise SecurityError("the power is too large for a template")
+            return operator.pow(left, right)
+        if _bits(left) + _bits(right) > MAX_NUMBER_BITS:
+            raise SecurityError("the product is too large for a template")
+        for seq, times in ((left, right), (right, left)):
+            repeated = isinstance(seq, str | list | tuple) and isinstance(times, int)
+            if repeated and len(seq) * times > MAX_RENDER_CHARS:
+                raise SecurityError("the repetition is too long for a template")
+        return operator.mul(left, right)
+
+
+class _RangeBudget:
+    """``range()`` for templates, with one budget of items for a whole rendering."""
+
+    def __init__(self) -> None:
+        self.left = MAX_RANGE_ITEMS
+
+    def __call__(self, *args: int) -> Iterator[int]:
+        numbers = range(*args)
+        if len(numbers) > self.left:
+            raise SecurityError(f"a template may loop over at most {MAX_RANGE_ITEMS:,} numbers")
+        self.left -= len(numbers)
+        return iter(numbers)
 
 
 class _SnippetLoader(BaseLoader):
@@ -56,6 +108,22 @@ def locale_chain(wanted: str | None, default: str) -> list[str]:
     return chain
 
 
+def _bounded_render(compiled: Template, context: Mapping[str, Any]) -> str:
+    """Render within ``MAX_RENDER_CHARS`` and ``MAX_RENDER_SECONDS`` (checked as the output
+    is produced) and the ``range()`` budget."""
+    deadline = time.monotonic() + MAX_RENDER_SECONDS
+    parts: list[str] = []
+    size = 0
+    for chunk in compiled.generate(**{**context, "range": _RangeBudget()}):
+        size += len(chunk)
+        if size > MAX_RENDER_CHARS:
+            raise SecurityError(f"the message is longer than {MAX_RENDER_CHARS:,} characters")
+        if time.monotonic() > deadline:
+            raise SecurityError(f"rendering took longer than {MAX_RENDER_SECONDS:g} s")
+        parts.append(chunk)
+    return "".join(parts)
+
+
 class TemplateBook:
     """The templates, layouts and snippets of one workspace, ready to render."""
 
@@ -65,13 +133,13 @@ class TemplateBook:
         self._locale = default_locale
         #: compiled templates by (environment, source): compiling costs far more than rendering
         self._compiled: dict[tuple[int, str], Template] = {}
-        self.env = SandboxedEnvironment(
+        self.env = _BoundedSandbox(
             undefined=StrictUndefined,
             autoescape=False,
             loader=_SnippetLoader(self._snippet),
             keep_trailing_newline=True,
         )
-        self.html_env = SandboxedEnvironment(
+        self.html_env = _BoundedSandbox(
             undefined=StrictUndefined,
             autoescape=True,
             loader=_SnippetLoader(self._snippet),
@@ -134,7 +202,7 @@ class TemplateBook:
             if compiled is None:
                 compiled = env.from_string(source)
                 self._compiled[(id(env), source)] = compiled
-            return compiled.render(**context)
+            return _bounded_render(compiled, context)
         except UndefinedError as exc:
             raise TemplateProblem(f"{key} ({part}): missing variable: {exc.message}") from exc
         except TemplateSyntaxError as exc:

@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from rich.progress import Progress
 from rich.table import Table
 
 from partitur.channels import service
 from partitur.channels.contracts import ProviderIn, SendRequest, TemplateIn
-from partitur.cli.common import JsonOpt, console, emit_json, open_context
+from partitur.cli.common import JsonOpt, console, emit_json, open_context, read_yaml_file
 from partitur.core.actions import Actor
 from partitur.core.clock import isoformat
 from partitur.core.errors import BadRequest, ValidationFailed
@@ -196,7 +195,7 @@ def templates_set(
     json: bool = JsonOpt,
 ) -> None:
     """Save templates from a YAML or JSON file (one document or a list)."""
-    documents = yaml.safe_load(path.read_text())
+    documents = read_yaml_file(path)
     items = documents if isinstance(documents, list) else [documents]
     ctx = open_context()
     saved = []

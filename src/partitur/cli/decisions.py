@@ -12,6 +12,7 @@ from rich.table import Table
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core.actions import Actor
 from partitur.core.errors import BadRequest
+from partitur.core.safe_yaml import YamlRefused, load_yaml
 from partitur.decisions import service
 from partitur.decisions.contracts import OfferIn, RouteRequest
 
@@ -20,8 +21,8 @@ app = typer.Typer(help="Decisions: routing, next best offer, value tiers.", no_a
 
 def _document(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
+        return load_yaml(path.read_text(encoding="utf-8"))
+    except YamlRefused as exc:
         raise BadRequest(f"{path} is not valid JSON/YAML: {exc}", field="file") from exc
 
 

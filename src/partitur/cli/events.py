@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-import yaml
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
 from partitur.cli.common import JsonOpt, console, emit_json, err_console, open_context
 from partitur.core.clock import isoformat
 from partitur.core.errors import BadRequest, NotFound, ValidationFailed
+from partitur.core.safe_yaml import YamlRefused, load_yaml
 from partitur.events import service
 from partitur.workspaces.service import ensure_source
 
@@ -20,12 +20,12 @@ app = typer.Typer(help="Bulk import of events; the quarantine of refused message
 
 def _load_mapping_file(path: Path) -> dict[str, str]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise NotFound(
             f"cannot read mapping file {path}: {exc.strerror}", field="mapping"
         ) from None
-    except yaml.YAMLError as exc:
+    except YamlRefused as exc:
         raise BadRequest(f"mapping file {path} is not JSON/YAML: {exc}", field="mapping") from None
     if not isinstance(document, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in document.items()

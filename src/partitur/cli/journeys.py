@@ -16,6 +16,7 @@ from partitur.core import jsonutil
 from partitur.core.actions import Actor
 from partitur.core.clock import isoformat, parse_iso8601
 from partitur.core.errors import BadRequest, InvalidDocument, ValidationFailed
+from partitur.core.safe_yaml import load_yaml
 from partitur.journeys import service
 from partitur.journeys.loops import run_audience
 
@@ -28,8 +29,8 @@ def read_document(path: Path) -> dict[str, Any]:
     """A journey document from a .json, .yaml or .yml file."""
     text = path.read_text(encoding="utf-8")
     try:
-        document = jsonutil.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
+        document = jsonutil.loads(text) if path.suffix.lower() == ".json" else load_yaml(text)
+    except ValueError as exc:
         raise BadRequest(f"{path}: not valid JSON/YAML: {exc}", field=str(path)) from exc
     if not isinstance(document, dict):
         raise BadRequest(f"{path}: a journey document is an object", field=str(path))

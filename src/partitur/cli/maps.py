@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from partitur.cli.common import JsonOpt, console, emit_json, open_context
+from partitur.cli.common import JsonOpt, console, emit_json, open_context, read_yaml_file
 from partitur.core.actions import Actor
 from partitur.core.clock import isoformat, parse_iso8601
 from partitur.core.errors import BadRequest
@@ -287,11 +287,9 @@ def taxonomy(
     """Show (or set) the workspace's stage taxonomy."""
     ctx = open_context()
     if file is not None:
-        import yaml
-
         if not file.is_file():
             raise BadRequest(f"{file}: no such file", field="file")
-        new = Taxonomy.model_validate(yaml.safe_load(file.read_text(encoding="utf-8")))
+        new = Taxonomy.model_validate(read_yaml_file(file))
         with ctx.store.begin() as conn:
             service.set_taxonomy(
                 conn,

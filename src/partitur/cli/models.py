@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from partitur.cli.common import JsonOpt, console, emit_json, open_context
+from partitur.cli.common import JsonOpt, console, emit_json, open_context, read_yaml_file
 from partitur.core.actions import Actor
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import ValidationFailed
@@ -276,13 +276,12 @@ def propensity_command(
 ) -> None:
     """Train a propensity model from a definition (population, label, features, horizon);
     activate and score it only if it beats the logistic baseline."""
-    import yaml
     from pydantic import ValidationError
 
     from partitur.core.errors import InvalidDocument
 
     try:
-        document = yaml.safe_load(definition.read_text(encoding="utf-8"))
+        document = read_yaml_file(definition, field="definition")
         parsed = PropensityDefinition.model_validate(document)
     except ValidationError as exc:
         raise InvalidDocument(

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from pydantic import ValidationError
 from rich.progress import Progress
 from rich.table import Table
@@ -17,6 +16,7 @@ from partitur.core import jsonutil
 from partitur.core.actions import Actor
 from partitur.core.clock import isoformat
 from partitur.core.errors import BadRequest
+from partitur.core.safe_yaml import load_yaml
 from partitur.segments import service
 from partitur.segments.contracts import PreviewRequest, SegmentDefinition, SegmentUpdate
 from partitur.segments.loops import build_loops
@@ -30,9 +30,9 @@ def _read_document(path: Path) -> Any:
     text = typer.get_text_stream("stdin").read() if str(path) == "-" else path.read_text()
     try:
         if path.suffix in (".yaml", ".yml") or (str(path) == "-" and text.lstrip()[:1] not in "{["):
-            return yaml.safe_load(text)
+            return load_yaml(text)
         return jsonutil.loads(text)
-    except (ValueError, yaml.YAMLError) as exc:
+    except ValueError as exc:
         raise BadRequest(f"{path}: not valid JSON or YAML: {exc}", field="file") from None
 
 

@@ -27,7 +27,6 @@ Leaves:
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,6 +42,7 @@ from pydantic import (
     model_validator,
 )
 
+from partitur.core import safe_regex
 from partitur.core.durations import parse_duration
 
 Op = Literal[
@@ -82,9 +82,9 @@ class Comparison(_Rule):
             if not isinstance(self.value, str):
                 raise ValueError("value must be a regular expression string for 'matches'")
             try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise ValueError(f"value is not a valid regular expression: {exc}") from exc
+                safe_regex.compile_pattern(self.value)
+            except safe_regex.UnsafePattern as exc:
+                raise ValueError(f"value is refused as a regular expression: {exc}") from None
         return self
 
 
@@ -279,8 +279,8 @@ def compare(actual: Any, op: str, expected: Any) -> bool:
         if op == "ends_with":
             return _both_str(actual, expected) and actual.casefold().endswith(expected.casefold())
         if op == "matches":
-            return isinstance(actual, str) and re.search(str(expected), actual) is not None
-    except (TypeError, ValueError, re.error):
+            return isinstance(actual, str) and safe_regex.search(str(expected), actual)
+    except (TypeError, ValueError):
         return False
     raise ValueError(f"unknown operator {op!r}")
 

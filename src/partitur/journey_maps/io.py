@@ -16,7 +16,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from partitur.core.csv_cells import SafeDictWriter, unquote_cell
 from partitur.core.errors import BadRequest, InvalidDocument
+from partitur.core.safe_yaml import YamlRefused, load_yaml
 from partitur.journey_maps.contracts import JourneyMapDocument, as_payload
 
 COLUMNS = [
@@ -86,8 +88,8 @@ def load_text(text: str, *, fmt: str) -> JourneyMapDocument:
     if fmt == "csv":
         return document_from_csv(text)
     try:
-        raw = json.loads(text) if fmt == "json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raw = json.loads(text) if fmt == "json" else load_yaml(text)
+    except (json.JSONDecodeError, YamlRefused) as exc:
         raise BadRequest(
             f"not valid {fmt.upper()}: {str(exc).splitlines()[0]}", field="document"
         ) from None
@@ -122,7 +124,7 @@ def _cell(value: Any) -> str:
 def document_to_csv(document: JourneyMapDocument) -> str:
     payload = as_payload(document)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer = SafeDictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerow(
         {
@@ -213,7 +215,8 @@ def document_from_csv(text: str) -> JourneyMapDocument:
         raise BadRequest(f"the CSV lacks the columns {', '.join(sorted(missing))}", field="file")
     doc: dict[str, Any] = {"stages": []}
     stages: dict[str, dict[str, Any]] = {}
-    for line, row in enumerate(reader, start=2):
+    for line, cells in enumerate(reader, start=2):
+        row = {k: unquote_cell(v) if isinstance(v, str) else v for k, v in cells.items()}
         kind = (row.get("kind") or "").strip()
         clean = {k: (v if v != "" else None) for k, v in row.items() if k in COLUMNS}
         if kind == "map":

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import yaml
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from partitur.api.deps import AnalysePrincipal, ContextDep, ReadPrincipal, WritePrincipal
 from partitur.core import jsonutil
 from partitur.core.errors import BadRequest
+from partitur.core.safe_yaml import load_yaml
 from partitur.journeys import service
 from partitur.journeys.backfill import backfill
 from partitur.journeys.contracts import (
@@ -37,10 +38,10 @@ async def read_document(request: Request) -> dict[str, Any]:
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
     try:
         if kind in ("application/yaml", "application/x-yaml", "text/yaml"):
-            document = yaml.safe_load(raw)
+            document = await run_in_threadpool(load_yaml, raw)
         else:
             document = jsonutil.loads(raw)
-    except (ValueError, yaml.YAMLError) as exc:
+    except ValueError as exc:
         raise BadRequest(f"the body is not valid {kind}: {exc}", field="body") from exc
     if not isinstance(document, dict):
         raise BadRequest("a journey document is an object", field="body")

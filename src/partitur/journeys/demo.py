@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from partitur.context import Context
 from partitur.core.actions import Actor
 from partitur.core.clock import parse_iso8601
+from partitur.core.safe_yaml import load_yaml
 from partitur.demo.steps import REPLAY_DAYS, DemoReport, examples_dir, replay_start
 from partitur.journeys import service
 from partitur.journeys.backfill import backfill
@@ -23,7 +22,7 @@ from partitur.journeys.backfill import backfill
 
 def publish_example_journeys(ctx: Context, report: DemoReport) -> None:
     documents: list[dict[str, Any]] = [
-        yaml.safe_load(path.read_text(encoding="utf-8"))
+        load_yaml(path.read_text(encoding="utf-8"))
         for path in sorted(examples_dir("journeys").glob("*.yaml"))
     ]
     with ctx.store.begin() as conn:

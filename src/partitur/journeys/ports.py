@@ -178,6 +178,11 @@ def messages_by_node(
     return {m.node_id: m for m in found}
 
 
+def is_transactional_template(conn: Connection, *, workspace_id: str, key: str) -> bool:
+    """Whether an admin marked template ``key`` transactional (its sends may skip consent)."""
+    return channels.is_transactional(conn, workspace_id=workspace_id, key=key)
+
+
 def memberships(conn: Connection, *, workspace_id: str, profile_id: str) -> frozenset[str]:
     return frozenset(segments.memberships(conn, workspace_id=workspace_id, profile_id=profile_id))
 

@@ -9,6 +9,7 @@ changes), the timer scheduler, enrolment and backfill all drive instances throug
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -46,6 +47,12 @@ from partitur.journeys.runtime import (
     admit,
     step,
 )
+
+log = logging.getLogger(__name__)
+
+#: How many journeys one stimulus may move a profile through by jumps (``jump: {journey}``);
+#: publishing refuses a cycle it can see, this stops one made of later changes.
+MAX_JOURNEY_JUMPS = 8
 
 #: The pseudo node of the timer that starts a bulk-enrolled (audience) instance.
 ENTER_NODE = "__enter__"
@@ -127,6 +134,8 @@ class Runner:
         self._throttle_loaded: set[str] = set()
         #: the newest instance per (journey, profile) created by this runner
         self._latest: dict[tuple[str, str], Live] = {}
+        #: journeys a profile was moved through by jumps in the stimulus being handled
+        self._jump_chain: list[str] = []
 
     # -- loading --
 
@@ -291,12 +300,26 @@ class Runner:
                     target = repository.active_journey_by_key(
                         self.conn, workspace_id=self.workspace_id, key=c.journey_key
                     )
-                    if target is not None and target.latest_version is not None:
+                    if target is None or target.latest_version is None:
+                        continue
+                    if len(self._jump_chain) >= MAX_JOURNEY_JUMPS:
+                        # journeys that jump into each other: stop here instead of recursing
+                        # until the stack runs out (which stalled every journey of the loop)
+                        log.warning(
+                            "journey jump limit reached profile=%s chain=%s",
+                            state.profile_id,
+                            " -> ".join([*self._jump_chain, c.journey_key]),
+                        )
+                        continue
+                    self._jump_chain.append(published.key)
+                    try:
                         self.try_enrol(
                             self.version(target.id, target.latest_version),
                             state.profile_id,
                             f"jump from {published.key}",
                         )
+                    finally:
+                        self._jump_chain.pop()
 
     def _send_request(self, live: Live, c: Send) -> dict[str, Any]:
         return {

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from partitur.context import Context
 from partitur.core.actions import Actor, Permission, action, describe
-from partitur.core.errors import Conflict, InvalidDocument, NotFound, ValidationFailed
+from partitur.core.errors import Conflict, NotFound, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.core.rules import referenced_events, referenced_segments
 from partitur.journeys import ports, repository
@@ -44,7 +44,6 @@ from partitur.journeys.definition import (
     SegmentEntry,
     SplitNode,
     document_text,
-    graph_problems,
 )
 from partitur.journeys.definition import document_of as document_of
 from partitur.journeys.definition import json_schema as json_schema
@@ -58,6 +57,7 @@ from partitur.journeys.runtime import Stop
 from partitur.journeys.simulate import SimEvent as SimEvent
 from partitur.journeys.simulate import SimProfile
 from partitur.journeys.simulate import simulate as simulate
+from partitur.journeys.validation import validate as validate
 
 #: "No audience run due" (a far-future time that sorts after every real one).
 NEVER = datetime(9999, 1, 1, tzinfo=UTC)
@@ -84,26 +84,6 @@ def _row(conn: Connection, workspace_id: str, key: str) -> Any:
     if row is None:
         raise NotFound(f"no journey {key!r}", field="key")
     return row
-
-
-def validate(conn: Connection, *, workspace_id: str, document: dict[str, Any]) -> JourneyDefinition:
-    """Shape and graph validation with the channels the platform knows and the workspace's
-    templates; raises ``InvalidDocument`` listing every problem with its node id."""
-    definition = parse_definition(document)
-    template_problems = {
-        (channel, key): ports.check_template(
-            conn, workspace_id=workspace_id, key=key, channel=channel
-        )
-        for channel, key in definition.template_refs()
-    }
-    problems = graph_problems(
-        definition, known_channels=ports.known_channels(), template_problems=template_problems
-    )
-    if problems:
-        raise InvalidDocument(
-            f"the journey {definition.key!r} has {len(problems)} problem(s)", problems=problems
-        )
-    return definition
 
 
 @action("journey.save_draft", permission=Permission.edit_journeys, subject="journey")

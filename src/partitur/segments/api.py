@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -13,6 +12,7 @@ from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
 from partitur.core import jsonutil
 from partitur.core.errors import BadRequest
 from partitur.core.pagination import Page
+from partitur.core.safe_yaml import load_yaml
 from partitur.segments import service
 from partitur.segments.contracts import (
     BuildResult,
@@ -43,9 +43,9 @@ async def _document(request: Request) -> Any:
     raw = await request.body()
     try:
         if "yaml" in request.headers.get("content-type", ""):
-            return yaml.safe_load(raw)
+            return await run_in_threadpool(load_yaml, raw)
         return jsonutil.loads(raw)
-    except (ValueError, yaml.YAMLError) as exc:
+    except ValueError as exc:
         raise BadRequest(f"the body is not valid JSON or YAML: {exc}", field="body") from None
 
 

@@ -832,6 +832,7 @@ export const de: Catalogue = {
       until_offset: "Das Datum braucht eine Zeitzone.",
       jump_kind: "Einen Schritt oder eine Journey als Sprungziel wählen.",
       exit_kind: "Ein Event oder ein Segment wählen.",
+      jump_cycle: "Journeys würden Personen im Kreis weiterreichen: {{journeys}}.",
       duplicate_node: "Ein anderer Schritt hat dieselbe ID.",
       unknown_start: "Der erste Schritt existiert nicht: den Eintritt neu verbinden.",
       greater_than: "Muss größer als {{value}} sein.",

@@ -813,6 +813,7 @@ export const en = {
       until_offset: "The date needs a time zone.",
       jump_kind: "Choose a step or a journey to jump to.",
       exit_kind: "Choose an event or a segment.",
+      jump_cycle: "Journeys would hand people round in a circle: {{journeys}}.",
       duplicate_node: "Another step has the same id.",
       unknown_start: "The first step does not exist: connect the entry again.",
       greater_than: "Must be greater than {{value}}.",

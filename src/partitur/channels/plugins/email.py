@@ -22,6 +22,7 @@ from partitur.channels.base import (
 )
 from partitur.channels.recipients import Recipient
 from partitur.channels.signing import sign
+from partitur.core import outbound
 
 _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -159,6 +160,7 @@ class SmtpEmail(Channel):
         return normalise_email(str(value))
 
     def _connect(self) -> smtplib.SMTP:
+        outbound.check_host(self.host, self.port)
         context = ssl.create_default_context()
         if self.config.get("verify_tls") is False:
             context.check_hostname = False

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.client import RemoteDisconnected
 from typing import Any
 from urllib.parse import urlencode
@@ -22,7 +23,7 @@ from urllib3.exceptions import HTTPError, ProtocolError
 from urllib3.util import make_headers
 
 from partitur.channels.base import DeliveryResult
-from partitur.core import jsonutil
+from partitur.core import jsonutil, outbound
 
 #: statuses worth another try: timeouts, conflicts in flight, rate limits, server errors
 TRANSIENT = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -84,6 +85,7 @@ class ProviderClient:
         route = self._routes.get(url)
         if route is None:
             target = request_target(url)  # first: refuses what is no http(s) URL
+            outbound.check_url(url)  # then a destination that is not public (after DNS)
             route = (self._manager.connection_from_url(url), target)
             with self._lock:
                 # a provider posting to ever new URLs starts over; the manager keeps twice as
@@ -104,7 +106,8 @@ class ProviderClient:
         auth: tuple[str, str] | None = None,
     ) -> HttpAnswer:
         """POST ``body`` (or ``json``, or a ``form``) to ``url``. Raises ``TransportError``
-        when no answer comes, ``ValueError`` for a URL or header that cannot be sent."""
+        when no answer comes, ``ValueError`` for a URL or header that cannot be sent
+        (``outbound.OutboundRefused`` for a destination that is not public)."""
         sent = dict(headers or {})
         for name, value in sent.items():
             if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
@@ -155,11 +158,19 @@ class ProviderClient:
         self._manager.clear()
 
 
+def _reason(status: int) -> str:
+    """The standard phrase of a status: a provider's own error text is not stored (it may
+    echo what was sent, or carry whatever an attacker put behind a URL)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "(non-standard status)"
+
+
 def answer_failure(answer: HttpAnswer, what: str) -> DeliveryResult:
     """The outcome of a non-2xx answer: a retry for ``TRANSIENT`` statuses (honouring a
     ``Retry-After`` in seconds), else a failure."""
-    snippet = answer.text[:200].replace("\n", " ")
-    error = f"{what} answered {answer.status}: {snippet}"
+    error = f"{what} answered {answer.status} {_reason(answer.status)}"
     if answer.status in TRANSIENT:
         retry_after = answer.headers.get("retry-after")
         seconds = float(retry_after) if retry_after and retry_after.isdigit() else None

@@ -64,4 +64,8 @@ from partitur.channels.repository.setup import save_policy as save_policy
 from partitur.channels.repository.setup import save_provider as save_provider
 from partitur.channels.repository.setup import save_template as save_template
 from partitur.channels.repository.setup import template_book_rows as template_book_rows
+from partitur.channels.repository.setup import template_variant as template_variant
 from partitur.channels.repository.setup import templates as templates
+from partitur.channels.repository.setup import (
+    transactional_template as transactional_template,
+)

@@ -119,6 +119,41 @@ def save_template(
     return template_id, now
 
 
+def template_variant(
+    conn: Connection, *, workspace_id: str, kind: str, key: str, locale: str
+) -> dict[str, Any] | None:
+    row = (
+        conn.execute(
+            select(message_templates).where(
+                message_templates.c.workspace_id == workspace_id,
+                message_templates.c.kind == kind,
+                message_templates.c.key == key,
+                message_templates.c.locale == locale,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def transactional_template(conn: Connection, *, workspace_id: str, key: str) -> bool:
+    """Whether every variant of message template ``key`` is marked transactional (and it
+    has one)."""
+    marks = (
+        conn.execute(
+            select(message_templates.c.transactional).where(
+                message_templates.c.workspace_id == workspace_id,
+                message_templates.c.kind == "message",
+                message_templates.c.key == key,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return bool(marks) and all(marks)
+
+
 def templates(conn: Connection, *, workspace_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(message_templates)

@@ -33,6 +33,7 @@ const KNOWN = new Set([
   "exit_kind",
   "duplicate_node",
   "unknown_start",
+  "jump_cycle",
   "key_in_use",
   "greater_than",
   "greater_than_equal",
@@ -134,6 +135,8 @@ export function problemText(problem: Problem, t: TFunction, doc: Definition): st
       return t("canvas.problem.loop_without_brake", { nodes: String(params.nodes ?? "") });
     case "unknown_channel":
       return t("canvas.problem.unknown_channel", { channel: String(params.channel ?? "") });
+    case "jump_cycle":
+      return t("canvas.problem.jump_cycle", { journeys: String(params.journeys ?? "") });
     default:
       return t(`canvas.problem.${problem.code as "required"}`);
   }
