@@ -31,6 +31,7 @@ const CODES = [
   "jump_kind",
   "exit_kind",
   "duplicate_node",
+  "jump_cycle",
   "unknown_start",
   "greater_than",
   "greater_than_equal",
