@@ -265,7 +265,7 @@ def test_a_new_user_builds_cart_abandonment_from_nothing_without_yaml(
         expect(page.locator("[data-live-panel]")).to_be_visible()
         assert served.api(f"/api/journeys/{key}")["status"] == "active"
         assert accessibility_problems(page) == []
-        screenshots(page, "journey-canvas-live", "en")
+        screenshots(page, "journey-canvas-built-live", "en")
 
         # a shopper adds to the cart; the canvas counts move without a reload
         write_key = next(s["write_key"] for s in served.api("/api/sources") if s.get("write_key"))
@@ -324,7 +324,7 @@ def test_the_same_journey_is_built_in_german_with_every_word_from_the_catalogue(
     try:
         build_cart_abandonment(page, served, "de", key)
         expect(page.get_by_role("button", name="Veröffentlichen")).to_be_visible()
-        screenshots(page, "journey-canvas", "de")
+        screenshots(page, "journey-canvas-built", "de")
         page.click("[data-action=publish]")
         expect(page.locator("[data-live-panel]")).to_contain_text("Live")
         assert accessibility_problems(page) == []

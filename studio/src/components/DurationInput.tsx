@@ -1,6 +1,6 @@
 // A duration as a person enters it: an amount and a unit ("1" "hour"), stored as the ISO 8601
 // text the documents use (PT1H). A person never sees or types PT1H.
-import { Group, NumberInput, Select } from "@mantine/core";
+import { Group, NumberInput, Select, Stack, Text } from "@mantine/core";
 import { useId } from "react";
 import { useTranslation } from "react-i18next";
 import { parseDuration } from "@/i18n/duration";
@@ -79,40 +79,48 @@ export function DurationInput({
   const amount = parsed?.amount;
   const unit = parsed?.unit ?? defaultUnit;
   const count = amount ?? 2;
+  const hintId = `${id}-hint`;
   return (
-    <Group gap="xs" align="flex-start" wrap="nowrap" data-field={rest["data-field"]}>
-      <NumberInput
-        id={id}
-        label={label}
-        description={description}
-        value={amount ?? ""}
-        min={1}
-        step={1}
-        allowDecimal={false}
-        allowNegative={false}
-        disabled={disabled}
-        error={error}
-        onChange={(next) => {
-          const n = typeof next === "number" ? next : Number.parseInt(String(next), 10);
-          onChange(Number.isFinite(n) && n > 0 ? joinDuration(n, unit) : null);
-        }}
-        style={{ flex: 1 }}
-      />
-      <Select
-        label={t("duration.unitLabel")}
-        aria-label={t("duration.unitOf", { label })}
-        value={unit}
-        allowDeselect={false}
-        disabled={disabled}
-        data={UNITS.map((u) => ({ value: u, label: t(`duration.unit.${u}`, { count }) }))}
-        onChange={(next) => {
-          if (next && amount) onChange(joinDuration(amount, next as DurationUnit));
-          else if (next && !amount) onChange(joinDuration(1, next as DurationUnit));
-        }}
-        w={130}
-        // the unit's label sits above like the amount's, so both line up
-        styles={{ label: { visibility: "hidden" } }}
-      />
-    </Group>
+    <Stack gap={4} data-field={rest["data-field"]}>
+      <Group gap="xs" align="flex-start" wrap="nowrap">
+        <NumberInput
+          id={id}
+          label={label}
+          aria-describedby={description ? hintId : undefined}
+          value={amount ?? ""}
+          min={1}
+          step={1}
+          allowDecimal={false}
+          allowNegative={false}
+          disabled={disabled}
+          error={error}
+          onChange={(next) => {
+            const n = typeof next === "number" ? next : Number.parseInt(String(next), 10);
+            onChange(Number.isFinite(n) && n > 0 ? joinDuration(n, unit) : null);
+          }}
+          style={{ flex: 1 }}
+        />
+        <Select
+          label={t("duration.unitLabel")}
+          aria-label={t("duration.unitOf", { label })}
+          value={unit}
+          allowDeselect={false}
+          disabled={disabled}
+          data={UNITS.map((u) => ({ value: u, label: t(`duration.unit.${u}`, { count }) }))}
+          onChange={(next) => {
+            if (next && amount) onChange(joinDuration(amount, next as DurationUnit));
+            else if (next && !amount) onChange(joinDuration(1, next as DurationUnit));
+          }}
+          w={130}
+          // the unit's label sits above like the amount's, so both line up
+          styles={{ label: { visibility: "hidden" } }}
+        />
+      </Group>
+      {description && (
+        <Text size="xs" c="dimmed" id={hintId}>
+          {description}
+        </Text>
+      )}
+    </Stack>
   );
 }

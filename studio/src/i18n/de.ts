@@ -685,6 +685,8 @@ export const de: Catalogue = {
     edgeAria: "von {{from}} ({{output}}) zu {{to}}",
     nodeDescription:
       "Ein Schritt der Journey. Auswählen zum Bearbeiten, ziehen zum Verschieben, Entf zum Entfernen.",
+    leaveUnsaved:
+      "Auf dem Canvas gibt es ungespeicherte Änderungen. Trotzdem verlassen und sie verwerfen?",
     unsaved: "ungespeicherte Änderungen",
     saved: "gespeichert",
     view: "Ansicht",

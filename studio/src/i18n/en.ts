@@ -675,6 +675,7 @@ export const en = {
     edgeAria: "from {{from}} ({{output}}) to {{to}}",
     nodeDescription:
       "A step of the journey. Select it to edit it; drag it to move it; press Delete to remove it.",
+    leaveUnsaved: "The canvas has changes that are not saved. Leave anyway and lose them?",
     unsaved: "unsaved changes",
     saved: "saved",
     view: "View",

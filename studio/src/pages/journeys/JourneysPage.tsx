@@ -165,6 +165,7 @@ export function JourneysPage() {
                               params={{ key: j.key }}
                               search={{ view: "edit" }}
                               size="xs"
+                              underline="always"
                               aria-label={`${t("journeys.edit")}: ${j.name}`}
                             >
                               {t("journeys.edit")}

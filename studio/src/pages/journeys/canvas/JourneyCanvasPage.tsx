@@ -24,7 +24,7 @@ import {
   Tooltip,
   UnstyledButton,
 } from "@mantine/core";
-import { useDebouncedValue } from "@mantine/hooks";
+import { useDebouncedValue, useMediaQuery } from "@mantine/hooks";
 import {
   IconArrowBackUp,
   IconArrowForwardUp,
@@ -38,7 +38,7 @@ import {
   IconUpload,
 } from "@tabler/icons-react";
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useNavigate } from "@tanstack/react-router";
+import { useBlocker, useNavigate } from "@tanstack/react-router";
 import {
   Background,
   type Connection,
@@ -209,6 +209,7 @@ function Editor(props: EditorProps) {
   const queryClient = useQueryClient();
   const navigate = useNavigate({ from: journeyCanvasRoute.fullPath });
   const flow = useReactFlow();
+  const wide = useMediaQuery("(min-width: 62em)");
   const [history, dispatch] = useReducer(historyReducer<Definition>, props.initial, start);
   const doc = history.present;
   const [exists, setExists] = useState(props.exists);
@@ -581,13 +582,16 @@ function Editor(props: EditorProps) {
     return () => window.removeEventListener("keydown", onKey);
   }, [copySelection, paste, live]);
 
-  // leaving the page with unsaved changes asks first
-  useEffect(() => {
-    if (!dirty || !canEdit) return;
-    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
-    window.addEventListener("beforeunload", warn);
-    return () => window.removeEventListener("beforeunload", warn);
-  }, [dirty, canEdit]);
+  // leaving the canvas with unsaved changes asks first (another page, reload, closing the tab);
+  // switching between editing and the live view stays on the canvas and keeps the changes
+  const unsaved = canEdit && (dirty || !exists) && doc.nodes.length > 0;
+  useBlocker({
+    shouldBlockFn: ({ next }) =>
+      unsaved &&
+      next.routeId !== journeyCanvasRoute.id &&
+      !window.confirm(t("canvas.leaveUnsaved")),
+    enableBeforeUnload: () => unsaved,
+  });
 
   // --- server actions --------------------------------------------------------------------------
   const refresh = useCallback(async () => {
@@ -1042,7 +1046,7 @@ function Editor(props: EditorProps) {
             >
               <Background gap={20} color="#e9ecef" />
               <Controls showInteractive={false} />
-              <MiniMap pannable zoomable ariaLabel={t("flow.minimap")} />
+              {wide && <MiniMap pannable zoomable ariaLabel={t("flow.minimap")} />}
             </ReactFlow>
           </section>
         </Grid.Col>
