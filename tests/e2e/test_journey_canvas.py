@@ -140,12 +140,34 @@ def build_cart_abandonment(page: Any, served: Served, language: str, key: str) -
     page.locator("input[data-field=new-key]").fill(key)
     page.locator("input[data-field=new-key]").press("Enter")
     page.wait_for_selector("[data-entry-form]")
-    expect(page.locator("[data-canvas-node=entry] [data-problem-count]")).to_be_visible()
-    page.locator("[data-entry-form] input[data-field='entry.event']").fill("Product Added")
-    expect(page.locator("[data-canvas-node=entry] [data-summary]")).to_contain_text("Product Added")
-
     wait = add_step(page, "wait_for_event", "wait_order")
     wait.locator("input[data-field=event]").fill("Order Completed")
+
+    # saving before the entry has its event: refused, the problem named, nothing lost
+    page.click("[data-action=save]")
+    expect(page.locator("[data-canvas-status=bad]")).to_be_visible()
+    expect(page.locator("[data-save-state=dirty]")).to_be_visible()
+    expect(page.locator("[data-canvas-node=entry] [data-first-problem]")).to_have_text(
+        words["required"]
+    )
+    assert (
+        httpx.get(
+            f"{served.base_url}/api/journeys/{key}",
+            headers={"Authorization": f"Bearer {served.admin_token}"},
+            timeout=30,
+        ).status_code
+        == 404
+    )
+    page.locator("[data-problem-node=entry]").first.click()  # the problem list leads there
+    entry_event = page.locator("[data-entry-form] input[data-field='entry.event']")
+    expect(entry_event).to_have_attribute("aria-invalid", "true")
+    entry_event.fill("Product Added")
+    expect(page.locator("[data-canvas-node=entry] [data-summary]")).to_contain_text("Product Added")
+    expect(page.locator("[data-canvas-node=entry] [data-problem-count]")).to_have_count(0)
+
+    select_node(page, "wait_order")
+    wait = form(page, "wait_order")
+    expect(wait.locator("input[data-field=event]")).to_have_value("Order Completed")
     wait.locator("[data-field=timeout] input").first.fill("1")
     choose(page, wait.locator("[data-field=timeout] input").nth(1), words["hour"])
     expect(page.locator("[data-canvas-node=wait_order] [data-summary]")).to_contain_text(
@@ -310,6 +332,13 @@ def test_a_new_user_builds_cart_abandonment_from_nothing_without_yaml(
         assert len(mails) == len(sent_to_shopper) >= 1
         assert all("cart" in str(m["Subject"]).lower() for m in mails)
         assert page.evaluate("window.__partiturMissingKeys") == []
+
+        page.click("[data-action=pause]")
+        expect(page.locator("[data-live-panel]")).to_contain_text("The journey is paused")
+        assert served.api(f"/api/journeys/{key}")["status"] == "paused"
+        page.click("[data-action=resume]")
+        expect(page.locator("[data-action=pause]")).to_be_visible()
+        assert served.api(f"/api/journeys/{key}")["status"] == "active"
     finally:
         page.context.close()
 

@@ -204,6 +204,11 @@ export function EntryNode({ data, selected }: NodeProps<EntryNodeType>) {
         <Text size="sm" fw={600} lineClamp={2} lh={1.3} data-summary>
           {data.summary}
         </Text>
+        {data.problems[0] && (
+          <Text size="xs" c="red.8" lineClamp={1} data-first-problem>
+            {data.problems[0]}
+          </Text>
+        )}
         {data.details.map((line) => (
           <Text key={line} size="xs" c="dimmed" truncate="end">
             {line}
