@@ -25,6 +25,7 @@ CONFIG = ROOT / "importlinter.ini"
 
 DOMAINS = [
     "workspaces",
+    "access",
     "events",
     "identity",
     "profiles",
@@ -70,10 +71,26 @@ EXCEPTIONS = [
         "domain's resolution module, made for it (units, identity documents, assignments)",
     ),
     (
-        "partitur.identity.service",
+        "partitur.identity.reader",
+        "partitur.events.resolution",
+        "(as above: a pass reads the units and identity documents)",
+    ),
+    (
+        "partitur.identity.planner",
+        "partitur.events.resolution",
+        "(as above: the pure planner takes the units and documents as they were read)",
+    ),
+    (
+        "partitur.identity.writer",
+        "partitur.events.resolution",
+        "(as above: a pass assigns the units and re-points merged profiles' events)",
+    ),
+    (
+        "partitur.identity.planner",
         "partitur.profiles.traits",
-        "identity resolution folds traits and activity into profile states in bulk with the "
-        "profiles domain's pure state functions",
+        "the pure planner folds merges, traits and activity into profile states with the "
+        "profiles domain's pure state functions (profiles.service would bring I/O into the "
+        "planner and close an import cycle: profiles.service uses identity.service)",
     ),
     (
         "partitur.segments.compiler",
@@ -127,6 +144,22 @@ forbidden_modules =
     httpx
     partitur.storage
     fastapi
+allow_indirect_imports = true
+
+[importlinter:contract:pure-identity-planner]
+name = identity resolution's planner does no I/O
+type = forbidden
+source_modules =
+    partitur.identity.planner
+    partitur.identity.graph
+    partitur.identity.extract
+forbidden_modules =
+    sqlalchemy
+    partitur.storage
+    partitur.identity.repository
+    partitur.identity.reader
+    partitur.identity.writer
+    partitur.identity.service
 allow_indirect_imports = true
 """
 

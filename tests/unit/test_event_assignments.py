@@ -17,7 +17,9 @@ def _unit(seqs: str) -> ResolveUnit:
 
 def test_every_seq_gets_its_units_profile_and_gaps_stay_empty() -> None:
     pairs = [(_unit("5,9"), "a"), (_unit("6"), "b"), (_unit("8,12,11"), "c")]
-    assert profiles_by_seq(pairs) == (5, ["a", "b", None, "c", "a", None, "c", "c"])
+    dense = profiles_by_seq(pairs)
+    assert dense is not None
+    assert (dense.first, dense.values) == (5, ["a", "b", None, "c", "a", None, "c", "c"])
 
 
 def test_a_sparse_or_empty_pass_is_left_to_the_unit_by_unit_way() -> None:

@@ -10,14 +10,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import numpy as np
 import orjson
 from sqlalchemy import Connection, and_, delete, func, or_, select
 
 from partitur.core.types import utc_moment
 from partitur.events.tables import events
 from partitur.storage import driver
-from partitur.storage.bulk import insert_rows, int_key, rebuilt_indexes, temp_table
+from partitur.storage.bulk import (
+    DenseKeys,
+    dense_by_key,
+    insert_dense,
+    insert_rows,
+    int_key,
+    rebuilt_indexes,
+    temp_table,
+)
 
 
 def pending_seqs(conn: Connection, *, after: int, limit: int) -> list[int]:
@@ -283,13 +290,7 @@ def assign_units(conn: Connection, assignments: Sequence[tuple[ResolveUnit, str]
     dense = profiles_by_seq(assignments) if conn.dialect.name == "sqlite" else None
     if dense is not None:
         # one array in seq order: its rows go into the scratch table's b-tree in key order
-        # (a fifth of the time of spreading each unit's seqs, which arrive in random order)
-        first, ids = dense
-        conn.exec_driver_sql(
-            "INSERT INTO tmp_event_profiles (seq, profile_id) SELECT j.key + ?, j.value "
-            "FROM json_each(?) j WHERE j.value IS NOT NULL",
-            (first, orjson.dumps(ids)),
-        )
+        insert_dense(conn, "tmp_event_profiles", ("seq", "profile_id"), dense)
     elif conn.dialect.name == "sqlite":
         # a row per unit; SQLite spreads its seqs text ("3,17,42") into a row per event
         temp_table(conn, "tmp_unit_profiles", "seqs TEXT, profile_id VARCHAR(40)")
@@ -311,29 +312,15 @@ def assign_units(conn: Connection, assignments: Sequence[tuple[ResolveUnit, str]
         conn.exec_driver_sql(_assignments_sql(conn))
 
 
-def profiles_by_seq(
-    assignments: Sequence[tuple[ResolveUnit, str]],
-) -> tuple[int, list[str | None]] | None:
-    """SQLite: the profile of each seq from the lowest assigned to the highest, as ``(lowest
-    seq, profile ids)`` with None for the seqs in between that are not assigned (other
-    workspaces' events). None when there is nothing to assign or when such gaps would
-    outnumber the events (a sparse pass: the unit by unit way is cheaper then)."""
+def profiles_by_seq(assignments: Sequence[tuple[ResolveUnit, str]]) -> DenseKeys | None:
+    """SQLite: the profile of each seq from the lowest assigned to the highest, None for the
+    seqs in between that are not assigned (other workspaces' events); None when there is
+    nothing to assign or when such gaps would outnumber the events (a sparse pass: the unit by
+    unit way is cheaper then). See ``storage.bulk.dense_by_key``."""
     texts = [unit.seqs for unit, _ in assignments]
-    if not texts or not all(isinstance(text, str) for text in texts):
+    if not all(isinstance(text, str) for text in texts):
         return None
-    counts = [text.count(",") + 1 for text in texts]
-    # parsed by numpy in C: this runs on the writer thread, beside a busy main thread
-    seqs = np.fromstring(",".join(texts), dtype=np.int64, sep=",")
-    if len(seqs) != sum(counts):
-        raise ValueError("unit seqs are not comma-separated integers")
-    first = int(seqs.min())
-    span = int(seqs.max()) - first + 1
-    if span > 2 * len(seqs) + 1024:
-        return None
-    owner = np.full(span, -1, dtype=np.int64)  # -1: the None at the end of ``ids``
-    owner[seqs - first] = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
-    ids = np.array([pid for _, pid in assignments] + [None], dtype=object)
-    return first, ids[owner].tolist()
+    return dense_by_key(texts, [pid for _, pid in assignments])
 
 
 #: the indexes (see events.tables) an event enters once assigned to a profile; a pass

@@ -13,7 +13,7 @@ Rules (see docs/identity-and-profiles.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,24 @@ class Merge:
     merged_id: str
     event_seq: int | None
     reason: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """The union-find's answer, before survivors are chosen: ``owner`` maps each identifier to
+    a component key; ``profiles`` gives the existing profiles of each component (distinct, in
+    the order met; none for a component that needs a new profile); ``first_link`` the first
+    link that joined two of them (seq, anchor kind, other kind), for components that hold
+    more than one; ``refused`` counts the links the limits refused."""
+
+    owner: dict[Identifier, int]
+    profiles: dict[int, tuple[str, ...]]
+    first_link: dict[int, tuple[int, str, str]]
+    refused: int
+
+    def merging(self) -> set[str]:
+        """The existing profiles about to merge (whose ages pick the survivors)."""
+        return {p for held in self.profiles.values() if len(held) > 1 for p in held}
 
 
 @dataclass
@@ -129,21 +147,16 @@ class _UnionFind:
         return True
 
 
-def resolve(
-    tuples: Sequence[tuple[int, tuple[Identifier, ...]]],
+def link(
+    tuples: Iterable[tuple[int, tuple[Identifier, ...]]],
     *,
     existing: Mapping[Identifier, str],
     profile_limited: Mapping[str, Mapping[str, set[str]]],
-    profile_age: Mapping[str, Any] | Callable[[list[str]], Mapping[str, Any]],
     limits: Mapping[str, int] = DEFAULT_LIMITS,
-) -> Resolution:
-    """Resolve ``tuples`` (first seq, identifiers anchor first) against the ``existing`` graph.
-
-    ``profile_limited`` holds each existing profile's values of limited kinds, ``profile_age``
-    a sort key per existing profile (older first: the survivor of a merge), or a function
-    that returns them for the profiles it is given: it is called once, with only the
-    profiles that are about to merge.
-    """
+) -> Links:
+    """Link ``tuples`` (first seq, identifiers anchor first; in seq order) against the
+    ``existing`` graph. ``profile_limited`` holds each existing profile's values of limited
+    kinds."""
     uf = _UnionFind(limits)
     refused = 0
     known = uf.parent
@@ -181,28 +194,42 @@ def resolve(
             continue
         root = uf.find(node)
         owner[node] = keys.setdefault(root, len(keys))
-    profile_of: dict[int, str | None] = {}
-    merges: list[Merge] = []
-    if callable(profile_age):
-        held = [c for c in (uf.comp.get(root) for root in keys) if c is not None]
-        merging = {p for c in held if len(set(c.profiles)) > 1 for p in c.profiles}
-        ages = profile_age(sorted(merging)) if merging else {}
-    else:
-        ages = profile_age
+    profiles: dict[int, tuple[str, ...]] = {}
+    first_link: dict[int, tuple[int, str, str]] = {}
     for root, key in keys.items():
         comp = uf.comp.get(root)
         if comp is None or not comp.profiles:
+            profiles[key] = ()  # a component that needs a new profile
+            continue
+        held = profiles[key] = tuple(dict.fromkeys(comp.profiles))
+        if len(held) > 1 and comp.links:
+            first_link[key] = min(comp.links)
+    return Links(owner=owner, profiles=profiles, first_link=first_link, refused=refused)
+
+
+def settle(
+    links: Links,
+    *,
+    profile_age: Mapping[str, Any],
+    profile_limited: Mapping[str, Mapping[str, set[str]]],
+) -> Resolution:
+    """Choose the survivor of every component that holds several existing profiles:
+    ``profile_age`` gives a sort key per such profile (older first)."""
+    profile_of: dict[int, str | None] = {}
+    merges: list[Merge] = []
+    for key, held in links.profiles.items():
+        if not held:
             profile_of[key] = None
             continue
-        if len(set(comp.profiles)) == 1:
-            profile_of[key] = comp.profiles[0]
+        if len(held) == 1:
+            profile_of[key] = held[0]
             continue
         # the oldest survives; of profiles as old (made in one pass), one that holds a
         # limited identifier (a known user's), then the smallest id
-        ordered = sorted(set(comp.profiles), key=lambda p: (ages[p], not profile_limited.get(p), p))
+        ordered = sorted(held, key=lambda p: (profile_age[p], not profile_limited.get(p), p))
         survivor = ordered[0]
         profile_of[key] = survivor
-        first = min(comp.links) if comp.links else None
+        first = links.first_link.get(key)
         for loser in ordered[1:]:
             merges.append(
                 Merge(
@@ -212,4 +239,20 @@ def resolve(
                     reason={"linked_kinds": sorted({first[1], first[2]})} if first else {},
                 )
             )
-    return Resolution(owner=owner, profile_of_component=profile_of, merges=merges, refused=refused)
+    return Resolution(
+        owner=links.owner, profile_of_component=profile_of, merges=merges, refused=links.refused
+    )
+
+
+def resolve(
+    tuples: Sequence[tuple[int, tuple[Identifier, ...]]],
+    *,
+    existing: Mapping[Identifier, str],
+    profile_limited: Mapping[str, Mapping[str, set[str]]],
+    profile_age: Mapping[str, Any],
+    limits: Mapping[str, int] = DEFAULT_LIMITS,
+) -> Resolution:
+    """``link`` then ``settle``, for a caller that knows every existing profile's age
+    (``profile_age``: a sort key, older first)."""
+    links = link(tuples, existing=existing, profile_limited=profile_limited, limits=limits)
+    return settle(links, profile_age=profile_age, profile_limited=profile_limited)

@@ -2,7 +2,7 @@
 timers and enrolment records. Service, runner, feed and backfill call these; none of them
 writes a statement of its own.
 
-The runner's writes are bulk helpers (``journeys.bulk``) over rows it collected during a
+The runner's writes are bulk helpers (``storage.bulk``) over rows it collected during a
 batch of steps: one statement per table per flush, not one per instance.
 """
 
@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select
 
-from partitur.journeys.bulk import bulk_insert, bulk_update_checked
 from partitur.journeys.contracts import InstanceInfo, TransitionInfo
 from partitur.journeys.runtime import EnrolmentRecord
 from partitur.journeys.tables import (
@@ -25,6 +24,7 @@ from partitur.journeys.tables import (
     journey_versions,
     journeys,
 )
+from partitur.storage.bulk import bulk_insert, bulk_update_checked
 
 #: ids per ``IN (...)`` list: well below SQLite's bound-parameter limit
 CHUNK = 500
@@ -516,6 +516,20 @@ def exit_active_instances(
 
 def insert_timers(conn: Connection, rows: list[dict[str, Any]]) -> None:
     bulk_insert(conn, journey_timers, rows)
+
+
+def next_timer_due(conn: Connection, *, workspace_id: str) -> datetime | None:
+    """When the workspace's next timer of an active journey falls due (None: no timer).
+
+    Walks the timers' due index in order, so it costs a lookup or two, not a scan."""
+    return conn.execute(
+        select(journey_timers.c.due_at)
+        .join(journey_instances, journey_instances.c.id == journey_timers.c.instance_id)
+        .join(journeys, journeys.c.id == journey_instances.c.journey_id)
+        .where(journey_timers.c.workspace_id == workspace_id, journeys.c.status == "active")
+        .order_by(journey_timers.c.due_at)
+        .limit(1)
+    ).scalar()
 
 
 def due_timers(conn: Connection, *, workspace_id: str, now: datetime, limit: int) -> list[Any]:

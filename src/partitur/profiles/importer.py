@@ -21,8 +21,9 @@ from partitur.core import jsonutil
 from partitur.core.ids import new_id
 from partitur.identity import service as identity
 from partitur.profiles import repository as repo
+from partitur.profiles.contracts import ProfileState
 from partitur.profiles.tables import profile_imports
-from partitur.profiles.traits import ProfileState, apply_traits
+from partitur.profiles.traits import apply_traits
 
 ID_COLUMNS = ("user_id", "anonymous_id", "email", "phone")
 

@@ -11,34 +11,26 @@ from sqlalchemy import Connection, bindparam, delete, func, select, text
 
 from partitur.core import jsonutil
 from partitur.core.types import UtcDateTime, utc_from_db, utc_moment
-from partitur.profiles.contracts import ProfileSnapshot
+from partitur.profiles.contracts import (
+    HistoryRow,
+    HistoryRows,
+    ProfileActivity,
+    ProfileRows,
+    ProfileSnapshot,
+    ProfileState,
+    StateColumns,
+)
 from partitur.profiles.tables import profile_imports, profiles, trait_history
-from partitur.profiles.traits import HistoryRow, ProfileState
+from partitur.profiles.traits import LOCALE_WIDTH, TIMEZONE_WIDTH, place_value, stamp
 from partitur.storage import driver
 from partitur.storage.bulk import (
     db_time,
     db_times,
+    insert_columns,
     insert_rows,
     rebuilt_indexes,
     temp_table,
 )
-
-Row = tuple[Any, ...]
-
-
-def _state(row: Mapping[str, Any]) -> ProfileState:
-    return ProfileState(
-        id=row["id"],
-        workspace_id=row["workspace_id"],
-        created_at=row["created_at"],
-        traits=dict(row["traits"] or {}),
-        trait_times=dict(row["trait_times"] or {}),
-        computed=dict(row["computed"] or {}),
-        first_seen_at=row["first_seen_at"],
-        last_seen_at=row["last_seen_at"],
-        timezone=row["timezone"],
-        locale=row["locale"],
-    )
 
 
 def load_states(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileState]:
@@ -79,21 +71,6 @@ def _doc(raw: Any) -> dict[str, Any]:
 _json = jsonutil.dumps_str
 
 
-_PROFILE_COLUMNS = (
-    "id",
-    "workspace_id",
-    "created_at",
-    "updated_at",
-    "merged_into",
-    "traits",
-    "trait_times",
-    "computed",
-    "first_seen_at",
-    "last_seen_at",
-    "timezone",
-    "locale",
-    "is_test",
-)
 _UPDATED_COLUMNS = (
     "traits",
     "trait_times",
@@ -105,67 +82,85 @@ _UPDATED_COLUMNS = (
 )
 
 
-def new_state_rows(conn: Connection, states: Sequence[ProfileState], now: datetime) -> list[Row]:
-    """Rows for ``insert_state_rows``."""
+def state_columns(states: Sequence[ProfileState], dialect: str) -> StateColumns:
+    """The states' updatable columns, formatted for the engine ``dialect``."""
+    time = db_times(dialect)
+    return StateColumns(
+        ids=[s.id for s in states],
+        traits=[_json(s.traits) for s in states],
+        trait_times=[_json(s.trait_times) for s in states],
+        computed=[_json(s.computed) for s in states],
+        first_seen_at=[time(s.first_seen_at) for s in states],
+        last_seen_at=[time(s.last_seen_at) for s in states],
+        timezones=[s.timezone for s in states],
+        locales=[s.locale for s in states],
+    )
+
+
+def profile_rows(
+    *, new: Sequence[ProfileState], changed: Sequence[ProfileState], now: datetime, dialect: str
+) -> ProfileRows:
+    """New and changed profiles formatted for ``insert_profiles`` and ``update_profiles``."""
+    time = db_times(dialect)
+    at = time(now)
+    return ProfileRows(
+        new=state_columns(new, dialect),
+        new_workspace_ids=[s.workspace_id for s in new],
+        # most new profiles are made by the pass that writes them, at its ``now``
+        new_created_at=[at if s.created_at is now else time(s.created_at) for s in new],
+        changed=state_columns(changed, dialect),
+    )
+
+
+def insert_profiles(conn: Connection, rows: ProfileRows, now: datetime) -> None:
+    """Insert the new profiles of ``rows`` (bulk, straight through the driver; as many as
+    there were already with the secondary indexes built afresh, see ``rebuilt_indexes``)."""
+    new = rows.new
+    n = len(new.ids)
+    if not n:
+        return
     at = db_time(conn, now)
-    time = db_times(conn)
-    return [
-        (
-            s.id,
-            s.workspace_id,
-            at if s.created_at is now else time(s.created_at),
-            at,
-            None,
-            _json(s.traits),
-            _json(s.trait_times),
-            _json(s.computed),
-            time(s.first_seen_at),
-            time(s.last_seen_at),
-            s.timezone,
-            s.locale,
-            False,
-        )
-        for s in states
-    ]
-
-
-def insert_state_rows(conn: Connection, rows: Sequence[Row]) -> None:
-    """Insert new profiles (bulk, straight through the driver; as many as there were already
-    with the secondary indexes built afresh, see ``rebuilt_indexes``)."""
-    with rebuilt_indexes(conn, "profiles", _PROFILE_INDEXES, rows=len(rows), adds=True):
-        insert_rows(conn, "profiles", _PROFILE_COLUMNS, rows)
+    columns = {
+        "id": new.ids,
+        "workspace_id": rows.new_workspace_ids,
+        "created_at": rows.new_created_at,
+        "updated_at": [at] * n,
+        "merged_into": [None] * n,
+        "traits": new.traits,
+        "trait_times": new.trait_times,
+        "computed": new.computed,
+        "first_seen_at": new.first_seen_at,
+        "last_seen_at": new.last_seen_at,
+        "timezone": new.timezones,
+        "locale": new.locales,
+        "is_test": [False] * n,
+    }
+    with rebuilt_indexes(conn, "profiles", _PROFILE_INDEXES, rows=n, adds=True):
+        insert_columns(conn, "profiles", columns)
 
 
 _PROFILE_INDEXES = sorted(str(index.name) for index in profiles.indexes)
 
 
 def insert_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
-    insert_state_rows(conn, new_state_rows(conn, states, now))
+    rows = profile_rows(new=states, changed=(), now=now, dialect=conn.dialect.name)
+    insert_profiles(conn, rows, now)
 
 
-def changed_state_rows(conn: Connection, states: Sequence[ProfileState]) -> list[Row]:
-    """Rows for ``update_state_rows``: the id, then ``_UPDATED_COLUMNS``."""
-    time = db_times(conn)
-    return [
-        (
-            s.id,
-            _json(s.traits),
-            _json(s.trait_times),
-            _json(s.computed),
-            time(s.first_seen_at),
-            time(s.last_seen_at),
-            s.timezone,
-            s.locale,
-        )
-        for s in states
-    ]
-
-
-def update_state_rows(conn: Connection, rows: Sequence[Row], now: datetime) -> None:
+def update_profiles(conn: Connection, changed: StateColumns, now: datetime) -> None:
     """Write changed profiles back (bulk)."""
-    if not rows:
+    if not changed.ids:
         return
     at = db_time(conn, now)
+    values = (
+        changed.traits,
+        changed.trait_times,
+        changed.computed,
+        changed.first_seen_at,
+        changed.last_seen_at,
+        changed.timezones,
+        changed.locales,
+    )
     if conn.dialect.name == "sqlite":
         # staged, then one statement (it runs without the GIL beside a background writer's
         # caller; executemany would need it for every row)
@@ -175,7 +170,11 @@ def update_state_rows(conn: Connection, rows: Sequence[Row], now: datetime) -> N
             "id VARCHAR(40) PRIMARY KEY, traits TEXT, trait_times TEXT, computed TEXT, "
             "first_seen_at TEXT, last_seen_at TEXT, timezone VARCHAR(64), locale VARCHAR(16)",
         )
-        insert_rows(conn, "tmp_profile_updates", ("id", *_UPDATED_COLUMNS), rows)
+        insert_columns(
+            conn,
+            "tmp_profile_updates",
+            dict(zip(("id", *_UPDATED_COLUMNS), (changed.ids, *values), strict=True)),
+        )
         conn.exec_driver_sql(
             f"UPDATE profiles SET ({', '.join(_UPDATED_COLUMNS)}, updated_at) = "
             f"(SELECT {', '.join(f'u.{c}' for c in _UPDATED_COLUMNS)}, ? "
@@ -188,12 +187,12 @@ def update_state_rows(conn: Connection, rows: Sequence[Row], now: datetime) -> N
         "UPDATE profiles SET traits = %s::jsonb, trait_times = %s::jsonb, "
         "computed = %s::jsonb, first_seen_at = %s, last_seen_at = %s, "
         "timezone = %s, locale = %s, updated_at = %s WHERE id = %s",
-        [(*row[1:], at, row[0]) for row in rows],
+        list(zip(*values, [at] * len(changed.ids), changed.ids, strict=True)),
     )
 
 
 def update_states(conn: Connection, states: Sequence[ProfileState], now: datetime) -> None:
-    update_state_rows(conn, changed_state_rows(conn, states), now)
+    update_profiles(conn, state_columns(states, conn.dialect.name), now)
 
 
 def mark_merged(conn: Connection, moves: Mapping[str, str], now: datetime) -> None:
@@ -233,27 +232,41 @@ def _move_sql(conn: Connection, table: str, column: str, moves: str) -> str:
     )
 
 
-def history_rows(conn: Connection, rows: Sequence[HistoryRow]) -> list[Row]:
-    """Rows for ``insert_history_rows``."""
-    values: list[Row] = []
+def history_rows(history: Sequence[HistoryRow], dialect: str) -> HistoryRows:
+    """Trait history formatted for ``insert_history_rows``, in the order given."""
+    time = db_times(dialect)
+    changed_at: list[Any] = []
     at: datetime | None = None
     at_db: Any = None
-    time = db_times(conn)
-    for r in rows:
-        if r.changed_at is not at:  # the traits of one message share their time
-            at, at_db = r.changed_at, time(r.changed_at)
-        values.append((r.profile_id, r.trait, _json(r.value), at_db, r.source))
-    return values
+    for h in history:
+        if h.changed_at is not at:  # the traits of one message share their time
+            at, at_db = h.changed_at, time(h.changed_at)
+        changed_at.append(at_db)
+    return HistoryRows(
+        profile_ids=[h.profile_id for h in history],
+        traits=[h.trait for h in history],
+        values=[_json(h.value) for h in history],
+        changed_at=changed_at,
+        sources=[h.source for h in history],
+    )
 
 
-def insert_history_rows(conn: Connection, rows: Sequence[Row]) -> None:
-    insert_rows(
-        conn, "trait_history", ("profile_id", "trait", "value", "changed_at", "source"), rows
+def insert_history_rows(conn: Connection, rows: HistoryRows) -> None:
+    insert_columns(
+        conn,
+        "trait_history",
+        {
+            "profile_id": rows.profile_ids,
+            "trait": rows.traits,
+            "value": rows.values,
+            "changed_at": rows.changed_at,
+            "source": rows.sources,
+        },
     )
 
 
 def insert_history(conn: Connection, rows: Sequence[HistoryRow]) -> None:
-    insert_history_rows(conn, history_rows(conn, rows))
+    insert_history_rows(conn, history_rows(rows, conn.dialect.name))
 
 
 def _place_newer(column: str, dialect: str) -> str:
@@ -273,10 +286,48 @@ _locale_times = (
 )
 
 
-def apply_activity(conn: Connection, *, table: str, now: datetime) -> None:
-    """Add the per-profile activity staged in ``table`` (see ``service.add_activity``) to the
-    profiles' computed traits, and take its locale and timezone where they are newer than the
-    profile's (the set-based twin of ``traits.add_activity`` and ``traits.apply_place``)."""
+def apply_activity(conn: Connection, activity: ProfileActivity, now: datetime) -> None:
+    """Add a batch's activity to the profiles' computed traits, and take its locale and
+    timezone where they are newer than the profile's (the set-based twin of
+    ``traits.fold_activity`` and ``traits.apply_place``): staged, then one ``UPDATE``."""
+    if not len(activity):
+        return
+    moment = "TEXT" if conn.dialect.name == "sqlite" else "TIMESTAMPTZ"
+    temp_table(
+        conn,
+        "tmp_profile_activity",
+        f"profile_id VARCHAR(40) PRIMARY KEY, n BIGINT, first_ts {moment}, last_ts {moment}, "
+        "orders BIGINT, revenue DOUBLE PRECISION, last_channel VARCHAR(200), "
+        "locale VARCHAR(16), locale_at VARCHAR(40), timezone VARCHAR(64), timezone_at VARCHAR(40)",
+    )
+    insert_columns(
+        conn,
+        "tmp_profile_activity",
+        {
+            "profile_id": activity.profile_ids,
+            "n": activity.events,
+            # timestamps as the driver returned them: compared with the stored ones as they are
+            "first_ts": activity.first_ts,
+            "last_ts": activity.last_ts,
+            "orders": activity.orders,
+            "revenue": activity.revenue,
+            "last_channel": activity.channels,
+            "locale": [place_value(v, LOCALE_WIDTH) for v in activity.locales],
+            "locale_at": [_set_at(ts) for ts in activity.locale_ts],
+            "timezone": [place_value(v, TIMEZONE_WIDTH) for v in activity.timezones],
+            "timezone_at": [_set_at(ts) for ts in activity.timezone_ts],
+        },
+    )
+    _apply_staged_activity(conn, table="tmp_profile_activity", now=now)
+
+
+def _set_at(raw: Any) -> str | None:
+    """When a locale or timezone was set, as ``trait_times`` keeps it (``traits.stamp``)."""
+    return None if raw is None else stamp(utc_moment(raw))
+
+
+def _apply_staged_activity(conn: Connection, *, table: str, now: datetime) -> None:
+    """The ``UPDATE`` of ``apply_activity`` from the activity staged in ``table``."""
     if conn.dialect.name == "sqlite":
         conn.execute(
             text(

@@ -1,6 +1,6 @@
 """Unified profiles: read, look up, change traits, set computed traits, export and erase.
 
-The bulk functions at the end (``load_states`` ... ``apply_activity``) are what identity
+The bulk functions at the end (``load_states`` ... ``write_states``) are what identity
 resolution uses to keep profiles current, one batch at a time.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection, bindparam
 
@@ -18,9 +18,14 @@ from partitur.events import service as events
 from partitur.identity import service as identity
 from partitur.profiles import repository as repo
 from partitur.profiles.contracts import (
+    HistoryRow,
+    HistoryRows,
     Profile,
+    ProfileActivity,
     ProfileMerge,
+    ProfileRows,
     ProfileSnapshot,
+    ProfileState,
     ProfileSummary,
     TimelineEvent,
     TraitChange,
@@ -31,13 +36,12 @@ from partitur.profiles.importer import ProfileRow as ProfileRow
 from partitur.profiles.importer import external_columns_for, import_rows
 from partitur.profiles.importer import parse_row as parse_row
 from partitur.profiles.tables import profiles
-from partitur.profiles.traits import (
-    HistoryRow,
-    ProfileState,
-    apply_traits,
-)
+
+# the pure state functions identity resolution folds a batch with (see the bulk functions)
+from partitur.profiles.traits import apply_place as apply_place
+from partitur.profiles.traits import apply_traits as apply_traits
+from partitur.profiles.traits import fold_activity as fold_activity
 from partitur.profiles.traits import merge_states as merge_states
-from partitur.storage.bulk import insert_rows, temp_table
 
 LOOKUP_KINDS = ("user_id", "anonymous_id", "email", "phone")
 
@@ -439,10 +443,56 @@ def list_merges(conn: Connection, *, workspace_id: str, profile_id: str) -> list
 
 
 # -- bulk functions used by identity resolution -------------------------------------------------
+#
+# A resolution pass holds the profiles it changes in memory (``load_states``), folds merges,
+# traits and activity into them with the pure functions of ``profiles.traits`` (re-exported
+# here: ``merge_states``, ``apply_traits``, ``apply_place``, ``fold_activity``), and writes
+# them back in bulk. Rows are formatted (``history_rows``, ``profile_rows``) apart from
+# writing them (``insert_history``, ``write_profile_rows``): a background writer's caller
+# formats the next rows while the writer writes the last ones, without touching the
+# connection the writer owns.
 
 
 def load_states(conn: Connection, ids: Iterable[str]) -> dict[str, ProfileState]:
+    """The states of the given profiles (unknown ids are left out)."""
     return repo.load_states(conn, ids)
+
+
+def history_rows(history: Sequence[HistoryRow], *, dialect: str) -> HistoryRows:
+    """Trait history formatted for ``insert_history`` on the engine ``dialect``, in the order
+    given (the resolver gives it in index order: appended to the index, not spread over it)."""
+    return repo.history_rows(history, dialect)
+
+
+def insert_history(conn: Connection, rows: HistoryRows) -> None:
+    """Add trait history rows."""
+    repo.insert_history_rows(conn, rows)
+
+
+def profile_rows(
+    *, new: Sequence[ProfileState], changed: Sequence[ProfileState], now: datetime, dialect: str
+) -> ProfileRows:
+    """New and changed profiles formatted for ``write_profile_rows`` on the engine
+    ``dialect``."""
+    return repo.profile_rows(new=new, changed=changed, now=now, dialect=dialect)
+
+
+def write_profile_rows(
+    conn: Connection, rows: ProfileRows, *, now: datetime, merged: Mapping[str, str] | None = None
+) -> None:
+    """Insert new profiles, update changed ones, point ``merged`` ones (keys) at their
+    survivors (values), emptied, with their trait history."""
+    repo.insert_profiles(conn, rows, now)
+    repo.update_profiles(conn, rows.changed, now)
+    if merged:
+        repo.mark_merged(conn, merged, now)
+
+
+def apply_activity(conn: Connection, activity: ProfileActivity, *, now: datetime) -> None:
+    """Add a batch's activity to the profiles of ``activity`` in the store (set-based; those
+    held in memory get ``fold_activity`` instead): counts add up, first/last seen widen, the
+    latest event's channel wins, locale and timezone where newer than the profile's."""
+    repo.apply_activity(conn, activity, now)
 
 
 def write_states(
@@ -454,88 +504,16 @@ def write_states(
     now: datetime,
     merged: Mapping[str, str] | None = None,
 ) -> None:
-    """Insert new profiles, update changed ones, add history, redirect merged profiles."""
-    rows = state_rows(conn, new=new, changed=changed, history=history, now=now)
-    write_state_rows(conn, rows, now=now, merged=merged)
-
-
-class StateRows(NamedTuple):
-    """What ``write_states`` writes, as rows (see ``state_rows``)."""
-
-    new: list[repo.Row]
-    changed: list[repo.Row]
-    history: list[repo.Row]
-
-
-def state_rows(
-    conn: Connection,
-    *,
-    new: Sequence[ProfileState],
-    changed: Sequence[ProfileState],
-    history: Sequence[HistoryRow],
-    now: datetime,
-) -> StateRows:
-    """The rows of ``write_states``, built apart from writing them: a background writer's
-    caller builds them while the writer works (see ``storage.background``)."""
-    return StateRows(
-        repo.new_state_rows(conn, new, now),
-        repo.changed_state_rows(conn, changed),
-        repo.history_rows(conn, history),
-    )
-
-
-def write_state_rows(
-    conn: Connection, rows: StateRows, *, now: datetime, merged: Mapping[str, str] | None = None
-) -> None:
-    repo.insert_state_rows(conn, rows.new)
-    repo.update_state_rows(conn, rows.changed, now)
-    if merged:
-        repo.mark_merged(conn, merged, now)
-    repo.insert_history_rows(conn, rows.history)
-
-
-def history_rows(conn: Connection, history: Sequence[HistoryRow]) -> list[repo.Row]:
-    """Trait history as rows for ``insert_history_rows`` (built apart from writing them)."""
-    return repo.history_rows(conn, history)
-
-
-def insert_history_rows(conn: Connection, rows: Sequence[repo.Row]) -> None:
-    repo.insert_history_rows(conn, rows)
-
-
-def add_activity(conn: Connection, rows: Sequence[tuple[Any, ...]], *, now: datetime) -> None:
-    """Add a batch's activity to profiles' computed traits: rows of (profile_id, events,
-    first ts, last ts, orders, revenue, last channel, locale, locale set at, timezone,
-    timezone set at); timestamps as the driver returned them, "set at" as ``traits.stamp``."""
-    if not rows:
-        return
-    moment = "TEXT" if conn.dialect.name == "sqlite" else "TIMESTAMPTZ"
-    temp_table(
+    """Insert new profiles, update changed ones, add history, redirect merged profiles: in
+    one call, for a few profiles."""
+    dialect = conn.dialect.name
+    write_profile_rows(
         conn,
-        "tmp_profile_activity",
-        f"profile_id VARCHAR(40) PRIMARY KEY, n BIGINT, first_ts {moment}, last_ts {moment}, "
-        "orders BIGINT, revenue DOUBLE PRECISION, last_channel VARCHAR(200), "
-        "locale VARCHAR(16), locale_at VARCHAR(40), timezone VARCHAR(64), timezone_at VARCHAR(40)",
+        profile_rows(new=new, changed=changed, now=now, dialect=dialect),
+        now=now,
+        merged=merged,
     )
-    insert_rows(
-        conn,
-        "tmp_profile_activity",
-        (
-            "profile_id",
-            "n",
-            "first_ts",
-            "last_ts",
-            "orders",
-            "revenue",
-            "last_channel",
-            "locale",
-            "locale_at",
-            "timezone",
-            "timezone_at",
-        ),
-        rows,
-    )
-    repo.apply_activity(conn, table="tmp_profile_activity", now=now)
+    insert_history(conn, history_rows(history, dialect=dialect))
 
 
 # -- CSV import --------------------------------------------------------------------------------

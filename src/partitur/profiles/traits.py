@@ -1,39 +1,15 @@
-"""Pure trait bookkeeping: apply traits by recency, merge two profiles' states."""
+"""Pure trait bookkeeping: apply traits by recency, merge two profiles' states, fold a batch's
+activity into a profile held in memory."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
+
+from partitur.profiles.contracts import HistoryRow, ProfileState
 
 #: computed keys that add up when two profiles merge
 ADDITIVE = ("event_count", "order_count", "revenue")
-
-
-@dataclass
-class ProfileState:
-    id: str
-    workspace_id: str
-    created_at: datetime
-    traits: dict[str, Any] = field(default_factory=dict)
-    trait_times: dict[str, str] = field(default_factory=dict)
-    computed: dict[str, Any] = field(default_factory=dict)
-    first_seen_at: datetime | None = None
-    last_seen_at: datetime | None = None
-    timezone: str | None = None
-    locale: str | None = None
-    is_new: bool = False
-    dirty: bool = False
-
-
-class HistoryRow(NamedTuple):
-    """One change of one trait (a tuple: the resolver makes hundreds of thousands)."""
-
-    profile_id: str
-    trait: str
-    value: Any
-    changed_at: datetime
-    source: str
 
 
 def stamp(moment: datetime) -> str:
@@ -134,7 +110,7 @@ def merge_states(survivor: ProfileState, loser: ProfileState) -> None:
     loser.dirty = True
 
 
-def add_activity(
+def fold_activity(
     state: ProfileState,
     *,
     events: int,
@@ -144,9 +120,10 @@ def add_activity(
     revenue: float,
     channel: str | None,
 ) -> None:
-    """Add a batch's activity to a profile held in memory: the same arithmetic as the
-    set-based update that profiles not in memory get (counts add up, revenue rounded to cents,
-    first/last seen widen, the channel of the latest event wins)."""
+    """Fold a batch's activity into a profile held in memory: the same arithmetic as the
+    set-based update that profiles not in memory get (``repository.apply_activity``): counts
+    add up, revenue rounded to cents, first/last seen widen, the channel of the latest event
+    wins."""
     computed = state.computed
     computed["event_count"] = (computed.get("event_count") or 0) + events
     computed["order_count"] = (computed.get("order_count") or 0) + orders

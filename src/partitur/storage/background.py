@@ -3,7 +3,7 @@
 SQLite (and psycopg) run a statement without holding the GIL, so a long ``UPDATE`` or
 ``INSERT ... SELECT`` on one thread and Python work on another use both cores. Only single
 statements overlap well: ``executemany`` takes the GIL back for every row and would crawl
-beside a busy Python thread, so while jobs run, ``storage.scratch.insert_rows`` sends SQLite
+beside a busy Python thread, so while jobs run, ``storage.bulk.insert_rows`` sends SQLite
 thousands of rows per statement (see ``ONE_STATEMENT``).
 
 Other engines run the jobs at once, on the caller's thread.

@@ -5,7 +5,7 @@ time in SQLAlchemy building, caching and processing statements, not in the datab
 write their SQL once (``sql()`` fills in the driver's placeholder) and run it here, inside the
 same SQLAlchemy transaction, converting values the way the column types would: JSON with
 ``json_value``, datetimes out with ``core.types.utc_from_db`` and in with
-``storage.scratch.db_time``. Everything else keeps using SQLAlchemy.
+``storage.bulk.db_time``. Everything else keeps using SQLAlchemy.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from partitur.profiles.traits import ProfileState, apply_traits, merge_states
+from partitur.profiles.contracts import ProfileState
+from partitur.profiles.traits import apply_traits, merge_states
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
