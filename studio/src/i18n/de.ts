@@ -753,6 +753,7 @@ export const de: Catalogue = {
     lastDays_other: "die letzten {{count}} Tage",
     simulate: "Simulieren",
     save: "Entwurf speichern",
+    submit: "Zur Freigabe einreichen",
     publish: "Veröffentlichen",
     pause: "Pausieren",
     resume: "Fortsetzen",
@@ -821,6 +822,12 @@ export const de: Catalogue = {
       updated: "Aktualisiert {{time}}",
     },
     status: {
+      fourEyes:
+        "In diesem Workspace gilt das Vier-Augen-Prinzip: den Entwurf einreichen, eine zweite Person mit Veröffentlichungsrecht gibt ihn frei.",
+      submitted:
+        "Zur Freigabe eingereicht: Eine zweite Person mit Veröffentlichungsrecht gibt ihn frei und veröffentlicht ihn.",
+      submitRefused:
+        "Nicht eingereicht: Die Probleme sind an den Schritten und in den Formularen markiert.",
       saved: "Entwurf gespeichert.",
       saveRefused:
         "Nicht gespeichert: Die Probleme sind an den Schritten und in den Formularen markiert. Auf dem Canvas ging nichts verloren.",
@@ -848,6 +855,7 @@ export const de: Catalogue = {
       imported: "{{file}} importiert: prüfen, dann speichern.",
     },
     action: {
+      submit: "Einreichen",
       save: "Speichern",
       publish: "Veröffentlichen",
       simulate: "Simulieren",

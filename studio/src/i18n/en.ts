@@ -740,6 +740,7 @@ export const en = {
     lastDays_other: "the last {{count}} days",
     simulate: "Simulate",
     save: "Save draft",
+    submit: "Submit for approval",
     publish: "Publish",
     pause: "Pause",
     resume: "Resume",
@@ -805,6 +806,11 @@ export const en = {
       updated: "Updated {{time}}",
     },
     status: {
+      fourEyes:
+        "This workspace publishes with four eyes: submit the draft, and a second person with the right to publish approves it.",
+      submitted:
+        "Submitted for approval: a second person with the right to publish approves and publishes it.",
+      submitRefused: "Not submitted: the problems are marked on the steps and in the forms.",
       saved: "Draft saved.",
       saveRefused:
         "Not saved: the problems are marked on the steps and in the forms. Nothing on the canvas was lost.",
@@ -828,6 +834,7 @@ export const en = {
       imported: "Imported {{file}}: check it, then save.",
     },
     action: {
+      submit: "Submitting",
       save: "Saving",
       publish: "Publishing",
       simulate: "Simulating",

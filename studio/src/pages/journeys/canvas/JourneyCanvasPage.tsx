@@ -85,6 +85,7 @@ import {
   publishJourney,
   saveDraft,
   simulateDocument,
+  submitForApproval,
   validateDocument,
 } from "./api";
 import { type EntryNodeType, type LiveFigures, nodeTypes, type StepNodeType } from "./CanvasNodes";
@@ -223,6 +224,8 @@ function Editor(props: EditorProps) {
   const [busy, setBusy] = useState<string | null>(null);
   const [simulation, setSimulation] = useState<Simulation | null>(null);
   const [days, setDays] = useState<number>(30);
+  // the workspace publishes with four eyes: the draft is submitted for approval instead
+  const [fourEyes, setFourEyes] = useState(false);
   const clipboard = useRef<{ nodes: JourneyNode[]; at: Record<string, Position> } | null>(null);
 
   const published = detail?.published ? asDefinition(detail.published) : null;
@@ -602,7 +605,10 @@ function Editor(props: EditorProps) {
   }, [queryClient, key]);
 
   const refused = useCallback(
-    (error: unknown, what: "save" | "publish" | "simulate" | "export" | "import" | "status") => {
+    (
+      error: unknown,
+      what: "save" | "publish" | "submit" | "simulate" | "export" | "import" | "status",
+    ) => {
       const found = problemsOfError(error);
       if (found) {
         setEngineOverride(fromEngine(found));
@@ -665,11 +671,29 @@ function Editor(props: EditorProps) {
       await refresh();
       void navigate({ search: (s) => ({ ...s, view: "live" }), replace: true });
     } catch (error) {
-      refused(error, "publish");
+      if (error instanceof ApiError && error.status === 403) {
+        setFourEyes(true);
+        setStatus({ tone: "info", text: t("canvas.status.fourEyes") });
+      } else {
+        refused(error, "publish");
+      }
     } finally {
       setBusy(null);
     }
   }, [dirty, exists, save, key, refresh, refused, navigate, t]);
+
+  const submit = useCallback(async () => {
+    if ((dirty || !exists) && !(await save())) return;
+    setBusy("submit");
+    try {
+      await submitForApproval(key);
+      setStatus({ tone: "good", text: t("canvas.status.submitted") });
+    } catch (error) {
+      refused(error, "submit");
+    } finally {
+      setBusy(null);
+    }
+  }, [dirty, exists, save, key, refused, t]);
 
   const setJourneyStatus = useCallback(
     async (action: "pause" | "resume") => {
@@ -945,6 +969,17 @@ function Editor(props: EditorProps) {
                 data-action="publish"
               >
                 {t("canvas.publish")}
+              </Button>
+            )}
+            {editable && fourEyes && (
+              <Button
+                size="xs"
+                variant="light"
+                loading={busy === "submit"}
+                onClick={() => void submit()}
+                data-action="submit"
+              >
+                {t("canvas.submit")}
               </Button>
             )}
             {canPublish && exists && journeyStatus === "active" && (

@@ -73,3 +73,10 @@ export async function importDocument(text: string, fileName: string): Promise<De
   );
   return JSON.parse(answer as string) as Definition;
 }
+
+/** Submit the draft for a second person to approve and publish (four-eyes workspaces). */
+export function submitForApproval(key: string) {
+  return call(
+    api.POST("/api/journeys/{key}/submissions", { params: { path: { key } }, body: null }),
+  );
+}
