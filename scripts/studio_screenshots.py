@@ -28,21 +28,27 @@ def shoot(browser: StudioBrowser, base: str, token: str) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     people = httpx.get(f"{base}/api/profiles/search", headers=headers, timeout=60).json()
     named = next(p for p in people if p.get("name") and p.get("email"))
-    # page, and the section to scroll to the top of the screen first
-    pages = {
-        "overview": ("/ui/", None),
-        "profile": (f"/ui/profiles/{named['id']}", None),
-        "journey": ("/ui/journeys/cart-abandonment", "#flow"),
-        "map": ("/ui/maps/online-purchase", "#board"),
+    # page, the section to scroll to the top of the screen first, and what to click before
+    canvas = "/ui/journeys/cart-abandonment/canvas"
+    pages: dict[str, tuple[str, str | None, list[str]]] = {
+        "overview": ("/ui/", None, []),
+        "profile": (f"/ui/profiles/{named['id']}", None, []),
+        "journey": ("/ui/journeys/cart-abandonment", "#flow", []),
+        "canvas": (canvas, None, ["[data-action=simulate]", "[data-canvas-node=wait_order]"]),
+        "canvas-live": (f"{canvas}?view=live", None, []),
+        "map": ("/ui/maps/online-purchase", "#board", []),
     }
     OUT.mkdir(parents=True, exist_ok=True)
     for language in ("en", "de"):
         page = browser.page(language=language, token=token)
         try:
-            for name, (path, section) in pages.items():
+            for name, (path, section, clicks) in pages.items():
                 visit(page, path)
                 if section:
                     page.locator(section).evaluate("el => el.scrollIntoView({block: 'start'})")
+                for selector in clicks:
+                    page.click(selector)
+                    page.wait_for_timeout(600)
                 page.wait_for_timeout(800)  # charts and the diagram settle
                 target = OUT / f"studio-{language}-{name}.jpg"
                 page.screenshot(path=str(target), type="jpeg", quality=78)

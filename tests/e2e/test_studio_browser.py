@@ -39,6 +39,8 @@ def pages(served: Served) -> list[tuple[str, str]]:
         ("sources", "/ui/sources"),
         ("journeys", "/ui/journeys"),
         ("journey", "/ui/journeys/cart-abandonment"),
+        ("journey-canvas", "/ui/journeys/cart-abandonment/canvas"),
+        ("journey-canvas-live", "/ui/journeys/cart-abandonment/canvas?view=live"),
         ("maps", "/ui/maps"),
         ("map", "/ui/maps/online-purchase"),
         ("not-found", "/ui/no-such-page"),

@@ -29,6 +29,8 @@ from tests.support.access import PASSWORD, make_person, token_for
 READS = {
     "POST /api/segments/preview",
     "POST /api/journeys/validate",
+    "POST /api/journeys/simulate",
+    "POST /api/journeys/export",
     "POST /api/channels/templates/{key}/preview",
     "POST /api/decisions/route",
     "POST /api/ml/sentiment",

@@ -83,6 +83,12 @@ class Served:
     name: str
     end: datetime
     process: subprocess.Popen[bytes] = field(repr=False)
+    #: the folder of its database and var directory (a worker in the test may share them)
+    home: Path = field(default=Path("."), repr=False)
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.home / 'partitur.db'}"
 
     def api(self, path: str, **params: Any) -> Any:
         """GET an API path as the admin (for expectations)."""
@@ -172,6 +178,7 @@ def serve_demo(home: Path) -> Iterator[Served]:
             name,
             end,
             process,
+            home=home,
         )
     finally:
         process.terminate()

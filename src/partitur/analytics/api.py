@@ -12,6 +12,7 @@ from partitur.analytics import charts, experiments, kpis, paths, scores, service
 from partitur.analytics.contracts import (
     Alert,
     AttributionResult,
+    EventName,
     ExperimentReport,
     ExperimentResult,
     FunnelResult,
@@ -59,6 +60,16 @@ def _image(data: bytes, fmt: str) -> Response:
 class JourneyKpiReport(BaseModel):
     summary: JourneyKpis
     nodes: list[NodeKpis]
+
+
+@router.get("/events/names", response_model=list[EventName])
+def event_names(
+    ctx: ContextDep, who: ReadPrincipal, days: int = Query(90, ge=1, le=366)
+) -> list[EventName]:
+    """The event names received in the last ``days`` days, the most frequent first."""
+    return service.event_names(
+        ctx.store, workspace_id=who.workspace_id, now=ctx.clock.now(), days=days
+    )
 
 
 @router.get("/journeys/kpis", response_model=list[JourneyKpis])

@@ -60,6 +60,16 @@ class JourneyKpis(BaseModel):
     forecast_note: str | None = None
 
 
+class EventName(BaseModel):
+    """An event name the workspace received (``track`` calls), how often, from how many
+    profiles, and when last (pickers offer these instead of a typed name)."""
+
+    name: str
+    events: int
+    profiles: int
+    last_seen: datetime
+
+
 class NodeKpis(BaseModel):
     """One node's figures. Its messages by outcome: ``sent`` (accepted by the provider; for
     e-mail, by the mail server), ``delivered`` (confirmed: in-app, agent tasks, delivery

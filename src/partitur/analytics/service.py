@@ -19,6 +19,7 @@ from partitur.analytics.charts import process_map_chart as process_map_chart
 from partitur.analytics.contracts import (
     Alert,
     AttributionResult,
+    EventName,
     ExperimentDecision,
     ExperimentReport,
     JourneyKpis,
@@ -110,6 +111,37 @@ def journey_headlines(store: Store, *, workspace_id: str, now: datetime) -> list
             kpis.journey_kpis(engine, journey_id=j.id, channel_costs=costs, now=now)
             for j in published
         ]
+
+
+#: The most event names a picker is offered.
+MAX_EVENT_NAMES = 500
+
+
+def event_names(store: Store, *, workspace_id: str, now: datetime, days: int) -> list[EventName]:
+    """The event names of ``track`` calls received in the last ``days`` days, the most
+    frequent first (at most ``MAX_EVENT_NAMES``). Raises ``ValidationFailed`` for ``days``
+    outside 1..366."""
+    if not 1 <= days <= 366:
+        raise ValidationFailed("days is between 1 and 366", field="days")
+    with open_engine(store, workspace_id) as engine:
+        engine.require("events")
+        rows = engine.rows(
+            """SELECT event AS name, count(*) AS events,
+                      count(DISTINCT profile_id) AS profiles, max("timestamp") AS last_seen
+               FROM events
+               WHERE type = 'track' AND event IS NOT NULL AND "timestamp" >= $since
+               GROUP BY 1 ORDER BY events DESC, name LIMIT $limit""",
+            {"since": naive_utc(now - timedelta(days=days), "since"), "limit": MAX_EVENT_NAMES},
+        )
+    return [
+        EventName(
+            name=r["name"],
+            events=int(r["events"]),
+            profiles=int(r["profiles"]),
+            last_seen=r["last_seen"].replace(tzinfo=UTC),
+        )
+        for r in rows
+    ]
 
 
 def _timeseries(engine: AnalyticsEngine, journey_id: str) -> tuple[str, list[KpiPoint]]:

@@ -57,6 +57,19 @@ class QueuedMessage(BaseModel):
     duplicate: bool = False
 
 
+class NodeMessages(BaseModel):
+    """The messages one journey node put in the outbox, by outcome: ``sent`` (accepted by the
+    provider), ``delivered`` (confirmed), ``failed`` (failed or bounced), ``not_sent``
+    (suppressed, capped or withdrawn) and ``pending`` (queued, deferred or being sent)."""
+
+    node_id: str
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    not_sent: int = 0
+    pending: int = 0
+
+
 class Message(BaseModel):
     """A row of the outbox, as the API shows it."""
 

@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from partitur.channels import repository
-from partitur.channels.contracts import CHANNELS, Message, QueuedMessage, SendRequest
+from partitur.channels.contracts import (
+    CHANNELS,
+    Message,
+    NodeMessages,
+    QueuedMessage,
+    SendRequest,
+)
 from partitur.channels.feedback import emit_events
 from partitur.channels.recipients import recipients_of_messages
 from partitur.core.actions import Actor, Permission, action, describe
@@ -191,6 +197,34 @@ def get_message(conn: Connection, *, workspace_id: str, message_id: str) -> Mess
     if row is None or row["workspace_id"] != workspace_id:
         raise NotFound(f"no message {message_id}", field="message_id")
     return Message.model_validate(row)
+
+
+#: outcomes of a message that was not and will not be sent
+_NOT_SENT = ("suppressed", "capped")
+_FAILED = ("failed", "bounced")
+
+
+def messages_by_node(
+    conn: Connection, *, workspace_id: str, journey_id: str, version: int | None = None
+) -> list[NodeMessages]:
+    """The messages each node of a journey put in the outbox, by outcome (of one ``version``
+    when given), read from the outbox itself, so a send shows up as soon as it happens."""
+    found: dict[str, NodeMessages] = {}
+    for node, status, sent, delivered, count in repository.outcomes_by_node(
+        conn, workspace_id=workspace_id, journey_id=journey_id, version=version
+    ):
+        tally = found.setdefault(node, NodeMessages(node_id=node))
+        if sent:
+            tally.sent += count
+        if delivered:
+            tally.delivered += count
+        if status in _FAILED:
+            tally.failed += count
+        elif status in _NOT_SENT:
+            tally.not_sent += count
+        elif status in repository.DUE or status == "sending":
+            tally.pending += count
+    return sorted(found.values(), key=lambda t: t.node_id)
 
 
 def list_messages(

@@ -35,6 +35,7 @@ from partitur.channels.outbox import enqueue_many as enqueue_many
 from partitur.channels.outbox import get_message as get_message
 from partitur.channels.outbox import known_channels as known_channels
 from partitur.channels.outbox import list_messages as list_messages
+from partitur.channels.outbox import messages_by_node as messages_by_node
 from partitur.channels.outbox import send_message as send_message
 from partitur.channels.outbox import withdraw_queued as withdraw_queued
 from partitur.channels.providers import channel_kinds as channel_kinds

@@ -64,6 +64,8 @@ messages = Table(
     Index("ix_messages_due", "status", "next_attempt_at"),
     Index("ix_messages_profile_sent", "profile_id", "sent_at"),
     Index("ix_messages_ws_created", "workspace_id", "created_at"),
+    # a journey's messages per node (the canvas's live counts)
+    Index("ix_messages_journey_node", "journey_id", "node_id"),
 )
 
 channel_providers = Table(

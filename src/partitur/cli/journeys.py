@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,32 @@ def show(key: str, json: bool = JsonOpt) -> None:
         emit_json(detail)
     else:
         console.print(yaml.safe_dump(detail.model_dump(mode="json"), sort_keys=False))
+
+
+@app.command("export")
+def export(
+    key: str,
+    draft: bool = typer.Option(False, "--draft", help="The draft instead of the published one."),
+    fmt: str = typer.Option("yaml", "--format", help="yaml or json."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+) -> None:
+    """Write a journey as the file `journeys save` loads back (the Studio's canvas exports the
+    same): its published version, or its draft."""
+    if fmt not in ("yaml", "json"):
+        raise ValidationFailed("--format is yaml or json", field="format")
+    ctx = open_context()
+    with ctx.store.read() as conn:
+        definition = service.get_definition(
+            conn, workspace_id=ctx.workspace_id, key=key, draft=draft
+        )
+    text = service.export_document(
+        service.document_of(definition), fmt="json" if fmt == "json" else "yaml"
+    )
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"{key}: written to {output}")
 
 
 @app.command("publish")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
+from partitur.api.deps import AnalysePrincipal, ContextDep, ReadPrincipal, WritePrincipal
 from partitur.core import jsonutil
 from partitur.core.errors import BadRequest
 from partitur.core.safe_yaml import load_yaml
@@ -26,6 +26,7 @@ from partitur.journeys.contracts import (
     JourneySummary,
     NodeCount,
     PublishedVersion,
+    SimulationResult,
     SubmissionReview,
     ValidationResult,
 )
@@ -82,7 +83,14 @@ def schema(who: ReadPrincipal) -> dict[str, Any]:
     status_code=201,
     openapi_extra={"requestBody": {"content": {"application/json": {}, "application/yaml": {}}}},
 )
-async def save_draft(request: Request, ctx: ContextDep, who: WritePrincipal) -> JourneySummary:
+async def save_draft(
+    request: Request,
+    ctx: ContextDep,
+    who: WritePrincipal,
+    create: bool = Query(
+        False, description="only create a new journey: 409 if the key is in use already"
+    ),
+) -> JourneySummary:
     """Create a journey, or replace the draft of the journey with the document's key."""
     document = await read_document(request)
     with ctx.store.begin() as conn:
@@ -92,16 +100,74 @@ async def save_draft(request: Request, ctx: ContextDep, who: WritePrincipal) -> 
             document=document,
             now=ctx.clock.now(),
             actor=who,
+            create=create,
         )
 
 
-@router.post("/validate", response_model=ValidationResult)
+@router.post(
+    "/validate",
+    response_model=ValidationResult,
+    openapi_extra={"requestBody": {"content": {"application/json": {}, "application/yaml": {}}}},
+)
 async def validate(request: Request, ctx: ContextDep, who: ReadPrincipal) -> ValidationResult:
     """Validate a document without saving it: 200 when valid, else 422 listing every problem."""
     document = await read_document(request)
     with ctx.store.read() as conn:
         service.validate(conn, workspace_id=who.workspace_id, document=document)
     return ValidationResult(valid=True, problems=[])
+
+
+@router.post(
+    "/simulate",
+    response_model=SimulationResult,
+    openapi_extra={"requestBody": {"content": {"application/json": {}, "application/yaml": {}}}},
+)
+async def simulate(
+    request: Request,
+    ctx: ContextDep,
+    who: AnalysePrincipal,
+    days: Annotated[int, Query(ge=1, le=service.MAX_SIMULATION_DAYS)] = 30,
+    samples: Annotated[int, Query(ge=0, le=20)] = 5,
+) -> SimulationResult:
+    """Run a journey document (saved or not) over the stored history of the last ``days``
+    days on a virtual clock; nothing is sent and nothing is saved (422 for a document of the
+    wrong shape)."""
+    document = await read_document(request)
+    with ctx.store.read() as conn:
+        return service.simulate_document(
+            conn,
+            workspace_id=who.workspace_id,
+            document=document,
+            days=days,
+            now=ctx.clock.now(),
+            samples=samples,
+        )
+
+
+@router.post(
+    "/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The document as a file the CLI loads",
+            "content": {"application/yaml": {"schema": {"type": "string"}},
+                        "application/json": {"schema": {"type": "string"}}},
+        }
+    },
+    openapi_extra={"requestBody": {"content": {"application/json": {}, "application/yaml": {}}}},
+)  # fmt: skip
+async def export(
+    request: Request,
+    who: ReadPrincipal,
+    format: Literal["yaml", "json"] = Query("yaml", description="the file format"),
+) -> Response:
+    """A journey document (JSON or YAML, saved or not) as the file ``partitur journeys save``
+    loads: every default written out, the canvas positions included (422 for a document of
+    the wrong shape)."""
+    document = await read_document(request)
+    text = service.export_document(document, fmt=format)
+    media = "application/yaml" if format == "yaml" else "application/json"
+    return Response(text, media_type=f"{media}; charset=utf-8")
 
 
 @router.get("/by-profile/{profile_id}", response_model=list[InstanceInfo])
@@ -216,7 +282,8 @@ def latest_instances(
 def node_counts(
     key: str, ctx: ContextDep, who: ReadPrincipal, version: int | None = None
 ) -> list[NodeCount]:
-    """Per node: instances that entered it and instances waiting there now."""
+    """Per node, live: instances that entered it, wait there now and exited there, and the
+    messages it sent by outcome (the canvas's live view polls this)."""
     with ctx.store.read() as conn:
         return service.node_counts(conn, workspace_id=who.workspace_id, key=key, version=version)
 

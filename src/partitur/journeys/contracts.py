@@ -58,15 +58,52 @@ class InstanceInfo(BaseModel):
 
 
 class NodeCount(BaseModel):
+    """One node of a journey, live from the operational store: instances that entered it,
+    wait there now and exited there, and the messages it sent by outcome (``sent``: accepted
+    by the provider, ``delivered``: confirmed, ``failed``: failed or bounced, ``not_sent``:
+    suppressed, capped or withdrawn, ``pending``: queued or being sent)."""
+
     node_id: str
     entered: int
     active_here: int
+    exited_here: int = 0
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    not_sent: int = 0
+    pending: int = 0
 
 
 class EnrolResult(BaseModel):
     enrolled: int
     skipped: int
     reasons: dict[str, int]
+
+
+class SimulatedStep(BaseModel):
+    """A step of a sample profile's simulated path: the node it reached (None: it ended)."""
+
+    at: datetime
+    node: str | None
+    reason: str
+
+
+class SimulationResult(BaseModel):
+    """A journey run over stored history on a virtual clock (nothing sent): how many profiles
+    had history that concerns it, how many entered (``audience``: distinct profiles,
+    ``entered``: instances), how often each node was reached, how the instances ended, what
+    would have been sent (``channel:template``) and the paths of a few sample profiles."""
+
+    journey: str
+    since: datetime
+    until: datetime
+    profiles: int
+    audience: int
+    entered: int
+    node_counts: dict[str, int]
+    outcomes: dict[str, int]
+    sends: dict[str, int]
+    samples: dict[str, list[SimulatedStep]]
 
 
 class ValidationResult(BaseModel):

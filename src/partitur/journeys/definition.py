@@ -8,12 +8,15 @@ format of :mod:`partitur.core.rules`. This module is pure: no I/O.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from partitur.core.durations import parse_duration
 from partitur.core.errors import InvalidDocument
@@ -124,7 +127,9 @@ class ExitCriterion(_Doc):
 
     def model_post_init(self, _context: Any) -> None:
         if (self.event is None) == (self.segment is None):
-            raise ValueError("an exit criterion names exactly one of 'event' or 'segment'")
+            raise PydanticCustomError(
+                "exit_kind", "an exit criterion names exactly one of 'event' or 'segment'"
+            )
 
 
 # --- nodes ---------------------------------------------------------------------------------
@@ -177,11 +182,15 @@ class WaitNode(_Linear):
     def model_post_init(self, _context: Any) -> None:
         kinds = [self.duration is not None, self.until is not None, self.attribute is not None]
         if sum(kinds) > 1:
-            raise ValueError("a wait names one of 'duration', 'until' or 'attribute'")
+            raise PydanticCustomError(
+                "wait_kind_many", "a wait names one of 'duration', 'until' or 'attribute'"
+            )
         if not any(kinds) and self.local_time is None:
-            raise ValueError("a wait needs 'duration', 'until', 'local_time' or 'attribute'")
+            raise PydanticCustomError(
+                "wait_kind_missing", "a wait needs 'duration', 'until', 'local_time' or 'attribute'"
+            )
         if self.until is not None and self.until.tzinfo is None:
-            raise ValueError("'until' needs a UTC offset")
+            raise PydanticCustomError("until_offset", "'until' needs a UTC offset")
 
     def edges(self) -> list[tuple[str, str]]:
         out = super().edges()
@@ -368,7 +377,9 @@ class JumpNode(_Node):
 
     def model_post_init(self, _context: Any) -> None:
         if (self.to is None) == (self.journey is None):
-            raise ValueError("a jump names exactly one of 'to' (a node) or 'journey'")
+            raise PydanticCustomError(
+                "jump_kind", "a jump names exactly one of 'to' (a node) or 'journey'"
+            )
 
     def edges(self) -> list[tuple[str, str]]:
         return [(k, v) for k, v in (("to", self.to), ("then", self.then)) if v]
@@ -409,6 +420,23 @@ NODE_TYPES = (
 )
 
 
+class NodePosition(_Doc):
+    """Where a node is drawn on the canvas (pixels from the canvas origin, top-left corner)."""
+
+    x: int
+    y: int
+
+
+class CanvasLayout(_Doc):
+    """How the Studio's canvas draws the journey: the position of each node by id. Only the
+    canvas reads it; the engine, validation and analytics ignore it, so moving a node changes
+    nothing about how the journey runs. Nodes without a position are placed automatically."""
+
+    nodes: dict[str, NodePosition] = Field(default_factory=dict)
+    #: where the entry (how people enter, drawn before the first node) is drawn
+    entry: NodePosition | None = None
+
+
 class JourneyDefinition(_Doc):
     """One version of a journey."""
 
@@ -423,6 +451,8 @@ class JourneyDefinition(_Doc):
     exits: list[ExitCriterion] = Field(default_factory=list)
     start: str
     nodes: list[Node] = Field(min_length=1)
+    #: the canvas's drawing of the journey (ignored by the engine)
+    layout: CanvasLayout | None = None
 
     @field_validator("key")
     @classmethod
@@ -509,8 +539,26 @@ def validate_definition(
     return definition
 
 
+_ENTRY_TYPES = ("event", "segment", "audience", "manual")
+
+
+def _shape_field(loc: list[Any]) -> str | None:
+    """The field a pydantic error is about, without the union tags pydantic puts in its path:
+    inside a node relative to the node (``timeout``, ``cases.0.next``), else from the document
+    (``entry.event``, ``goal.event``); None when the error is about a whole node."""
+    if len(loc) >= 2 and loc[0] == "nodes":
+        rest = loc[3:] if len(loc) >= 3 and loc[2] in NODE_TYPES else loc[2:]
+        return ".".join(str(p) for p in rest) or None
+    if len(loc) >= 2 and loc[0] == "entry" and loc[1] in _ENTRY_TYPES:
+        loc = [loc[0], *loc[2:]]
+    return ".".join(str(p) for p in loc) or None
+
+
 def shape_problems(document: Any, exc: ValidationError) -> list[dict[str, Any]]:
-    """Pydantic errors as problems, naming the node id when the error is inside a node."""
+    """Pydantic errors as problems: ``path`` and ``message`` as pydantic says them, ``code``
+    (pydantic's error type, or this module's: ``wait_kind_missing``, ``jump_kind``, ...) and
+    its ``params`` for people's words in any language, the ``node`` id when the error is
+    inside a node and the ``field`` it is about (relative to the node)."""
     problems: list[dict[str, Any]] = []
     nodes = document.get("nodes") if isinstance(document, dict) else None
     for err in exc.errors():
@@ -518,7 +566,16 @@ def shape_problems(document: Any, exc: ValidationError) -> list[dict[str, Any]]:
         problem: dict[str, Any] = {
             "path": ".".join(str(p) for p in loc) or "document",
             "message": err.get("msg", "invalid"),
+            "code": err.get("type", "invalid"),
         }
+        params = {
+            k: v for k, v in (err.get("ctx") or {}).items() if isinstance(v, str | int | float)
+        }
+        if params:
+            problem["params"] = params
+        field = _shape_field(loc)
+        if field is not None:
+            problem["field"] = field
         index = loc[1] if len(loc) >= 2 and loc[0] == "nodes" else None
         if isinstance(index, int) and isinstance(nodes, list) and index < len(nodes):
             node_doc = nodes[index]
@@ -536,44 +593,86 @@ def graph_problems(
 ) -> list[dict[str, Any]]:
     """Every structural problem: duplicate ids, a missing start, dangling edges, unreachable
     nodes, branches without else, loops without a wait or a limit, unknown channels/templates.
-    Each problem is ``{"node": id | None, "message": ...}``."""
+    Each problem is ``{"node": id | None, "message": ..., "code": ...}`` with the ``field`` of
+    the node it is about (an edge name such as ``else`` or ``timeout_next``, ``channel``,
+    ``template``) and the ``params`` of its message, so a UI can say it in its own words."""
     problems: list[dict[str, Any]] = []
 
-    def add(node: str | None, message: str) -> None:
-        problems.append({"node": node, "message": message})
+    def add(
+        node: str | None, message: str, code: str, field: str | None = None, **params: Any
+    ) -> None:
+        problem: dict[str, Any] = {"node": node, "message": message, "code": code}
+        if field is not None:
+            problem["field"] = field
+        if params:
+            problem["params"] = params
+        problems.append(problem)
 
     seen: set[str] = set()
     for n in definition.nodes:
         if n.id in seen:
-            add(n.id, f"duplicate node id {n.id!r}")
+            add(n.id, f"duplicate node id {n.id!r}", "duplicate_node", "id")
         seen.add(n.id)
     nodes = definition.node_map()
     if definition.start not in nodes:
-        add(None, f"start node {definition.start!r} does not exist")
+        add(
+            None,
+            f"start node {definition.start!r} does not exist",
+            "unknown_start",
+            "start",
+            start=definition.start,
+        )
     for n in definition.nodes:
         for edge, target in n.edges():
             if target not in nodes:
-                add(n.id, f"edge {edge} points to unknown node {target!r}")
+                add(
+                    n.id,
+                    f"edge {edge} points to unknown node {target!r}",
+                    "unknown_target",
+                    edge,
+                    edge=edge,
+                    target=target,
+                )
         if isinstance(n, BranchNode) and not n.else_:
-            add(n.id, "branch has no else path")
+            add(n.id, "branch has no else path", "branch_without_else", "else")
         if isinstance(n, DecideNode) and not n.else_:
-            add(n.id, "decide has no else path (no offer)")
+            add(n.id, "decide has no else path (no offer)", "decide_without_else", "else")
         if isinstance(n, SplitNode):
             keys = [v.key for v in n.variants]
             if len(set(keys)) != len(keys):
-                add(n.id, "split variant keys must be unique")
+                add(n.id, "split variant keys must be unique", "split_keys_repeat", "variants")
             if CONTROL_GROUP in keys:
-                add(n.id, "'control' is reserved for the control group (control_weight)")
+                add(
+                    n.id,
+                    "'control' is reserved for the control group (control_weight)",
+                    "split_control_key",
+                    "variants",
+                )
             if n.auto_winner is not None and definition.goal is None:
-                add(n.id, "auto_winner needs the journey's goal: it decides on conversion")
+                add(
+                    n.id,
+                    "auto_winner needs the journey's goal: it decides on conversion",
+                    "auto_winner_without_goal",
+                    "auto_winner",
+                )
             if n.auto_winner is not None and len(n.arms()) < 2:
-                add(n.id, "auto_winner needs two arms: a second variant or a control_weight")
+                add(
+                    n.id,
+                    "auto_winner needs two arms: a second variant or a control_weight",
+                    "auto_winner_one_arm",
+                    "auto_winner",
+                )
         if (
             isinstance(n, WaitNode)
             and n.weekdays is not None
             and (not n.weekdays or any(d < 0 or d > 6 for d in n.weekdays))
         ):
-            add(n.id, "weekdays must be a non-empty list of 0 (Monday) .. 6 (Sunday)")
+            add(
+                n.id,
+                "weekdays must be a non-empty list of 0 (Monday) .. 6 (Sunday)",
+                "bad_weekdays",
+                "weekdays",
+            )
     # reachability
     if definition.start in nodes:
         reached: set[str] = set()
@@ -586,17 +685,29 @@ def graph_problems(
             todo.extend(t for _, t in nodes[current].edges())
         for n in definition.nodes:
             if n.id not in reached:
-                add(n.id, "node is unreachable from the start")
+                add(n.id, "node is unreachable from the start", "unreachable")
     # loops: every cycle must pass a wait or a jump with max_times
     for cycle in _cycles_without_brake(nodes):
-        add(cycle[0], "loop without a wait or a jump limit: " + " -> ".join(cycle))
+        add(
+            cycle[0],
+            "loop without a wait or a jump limit: " + " -> ".join(cycle),
+            "loop_without_brake",
+            nodes=" -> ".join(cycle),
+        )
     # channels and templates
     channels = set(known_channels) if known_channels is not None else set(CHANNELS)
     for n in definition.nodes:
         if isinstance(n, SendNode):
-            for ch in (n.channel,) if n.channel != "preferred" else (n.fallback_channel,):
+            preferred = n.channel == "preferred"
+            for ch in (n.fallback_channel,) if preferred else (n.channel,):
                 if ch not in channels:
-                    add(n.id, f"unknown channel {ch!r} (known: {', '.join(sorted(channels))})")
+                    add(
+                        n.id,
+                        f"unknown channel {ch!r} (known: {', '.join(sorted(channels))})",
+                        "unknown_channel",
+                        "fallback_channel" if preferred else "channel",
+                        channel=ch,
+                    )
     if template_problems:
         for n in definition.nodes:
             pairs = {
@@ -611,7 +722,15 @@ def graph_problems(
             for pair in pairs:
                 assert pair is not None
                 for message in template_problems.get(pair, []):
-                    add(n.id, f"template {pair[1]!r} ({pair[0]}): {message}")
+                    add(
+                        n.id,
+                        f"template {pair[1]!r} ({pair[0]}): {message}",
+                        "template_problem",
+                        "template",
+                        template=pair[1],
+                        channel=pair[0],
+                        problem=message,
+                    )
     return problems
 
 
@@ -672,6 +791,25 @@ def _cycles_without_brake(nodes: dict[str, Node]) -> list[list[str]]:
         if nid not in index:
             visit(nid)
     return out
+
+
+#: The file formats a journey document is written in.
+DocumentFormat = Literal["yaml", "json"]
+
+
+def document_of(definition: JourneyDefinition) -> dict[str, Any]:
+    """The definition as its stored document (what saving, publishing and export write): by
+    alias, defaults filled in, unset optional fields left out."""
+    return definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def document_text(definition: JourneyDefinition, fmt: DocumentFormat) -> str:
+    """The definition as a file that ``partitur journeys save FILE`` loads back into the same
+    document: YAML (block style, keys in the model's order, text as it is) or JSON."""
+    document = document_of(definition)
+    if fmt == "json":
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 
 def json_schema() -> dict[str, Any]:

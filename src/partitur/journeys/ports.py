@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from partitur.channels import service as channels
-from partitur.channels.contracts import SendRequest
+from partitur.channels.contracts import NodeMessages, SendRequest
 from partitur.core.actions import Actor
 from partitur.core.errors import NotFound
 from partitur.core.rules import EventFact
@@ -175,6 +175,16 @@ def known_channels() -> set[str]:
 def check_template(conn: Connection, *, workspace_id: str, key: str, channel: str) -> list[str]:
     """Problems with a template a send step names (checked at publish)."""
     return list(channels.check_template(conn, workspace_id=workspace_id, key=key, channel=channel))
+
+
+def messages_by_node(
+    conn: Connection, *, workspace_id: str, journey_id: str, version: int | None
+) -> dict[str, NodeMessages]:
+    """The messages each node of the journey sent, by outcome (live, from the outbox)."""
+    found = channels.messages_by_node(
+        conn, workspace_id=workspace_id, journey_id=journey_id, version=version
+    )
+    return {m.node_id: m for m in found}
 
 
 def is_transactional_template(conn: Connection, *, workspace_id: str, key: str) -> bool:

@@ -111,13 +111,15 @@ def instances_of_profile(
 
 def node_tallies(
     conn: Connection, *, journey_id: str, version: int | None
-) -> tuple[dict[str, int], dict[str, int]]:
-    """(entries per node, active instances per current node)."""
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """(entries per node, active instances per current node, exited instances per the node
+    they exited at)."""
     entered = select(journey_transitions.c.node_id, func.count()).where(
         journey_transitions.c.journey_id == journey_id, journey_transitions.c.node_id.is_not(None)
     )
-    here = select(journey_instances.c.current_node, func.count()).where(
-        journey_instances.c.journey_id == journey_id, journey_instances.c.status == "active"
+    here = select(journey_instances.c.current_node, journey_instances.c.status, func.count()).where(
+        journey_instances.c.journey_id == journey_id,
+        journey_instances.c.status.in_(("active", "exited")),
     )
     if version is not None:
         entered = entered.where(journey_transitions.c.version == version)
@@ -126,11 +128,14 @@ def node_tallies(
         str(n): int(c)
         for n, c in conn.execute(entered.group_by(journey_transitions.c.node_id)).all()
     }
-    active = {
-        str(n): int(c)
-        for n, c in conn.execute(here.group_by(journey_instances.c.current_node)).all()
-    }
-    return counts, active
+    active: dict[str, int] = {}
+    exited: dict[str, int] = {}
+    for node, status, count in conn.execute(
+        here.group_by(journey_instances.c.current_node, journey_instances.c.status)
+    ).all():
+        if node is not None:
+            (active if status == "active" else exited)[str(node)] = int(count)
+    return counts, active, exited
 
 
 def status_counts(conn: Connection, *, journey_id: str) -> dict[str, int]:

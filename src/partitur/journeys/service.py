@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -33,14 +33,20 @@ from partitur.journeys.contracts import (
     JourneySummary,
     NodeCount,
     PublishedVersion,
+    SimulatedStep,
+    SimulationResult,
     SplitArm,
     SplitExperiment,
 )
 from partitur.journeys.definition import (
     AudienceEntry,
+    DocumentFormat,
     JourneyDefinition,
+    SegmentEntry,
     SplitNode,
+    document_text,
 )
+from partitur.journeys.definition import document_of as document_of
 from partitur.journeys.definition import json_schema as json_schema
 from partitur.journeys.definition import parse_definition as parse_definition
 from partitur.journeys.feed import process_events as process_events
@@ -94,11 +100,16 @@ def save_draft(
     document: dict[str, Any],
     now: datetime,
     actor: Actor,
+    create: bool = False,
 ) -> JourneySummary:
-    """Create a journey or replace its draft (shape-checked; graph problems allowed in drafts)."""
+    """Create a journey or replace its draft (shape-checked; graph problems allowed in drafts).
+    With ``create`` only a new journey is made: a key in use raises ``Conflict`` (a journey
+    started on the canvas never overwrites another one's draft)."""
     definition = parse_definition(document)
     existing = repository.journey_id_of(conn, workspace_id=workspace_id, key=definition.key)
-    doc = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if existing is not None and create:
+        raise Conflict(f"a journey with the key {definition.key!r} exists already", field="key")
+    doc = document_of(definition)
     if existing is None:
         journey_id = new_id("jny")
         repository.insert_journey(
@@ -182,7 +193,7 @@ def publish_document(
         workspace_id=workspace_id,
         journey_id=row.id,
         version=version,
-        definition=definition.model_dump(mode="json", by_alias=True, exclude_none=True),
+        definition=document_of(definition),
         now=now,
     )
     status = "active" if row.status == "draft" else row.status
@@ -577,14 +588,28 @@ def profile_journeys(conn: Connection, *, workspace_id: str, profile_id: str) ->
 def node_counts(
     conn: Connection, *, workspace_id: str, key: str, version: int | None = None
 ) -> list[NodeCount]:
-    """Per node (in document order): instances that entered it and instances there now."""
+    """Per node (in document order): instances that entered it, are there now and exited
+    there, and its messages by outcome; live from the store (the canvas polls it)."""
     row = _row(conn, workspace_id, key)
-    entered, here = repository.node_tallies(conn, journey_id=row.id, version=version)
+    entered, here, exited = repository.node_tallies(conn, journey_id=row.id, version=version)
+    messages = ports.messages_by_node(
+        conn, workspace_id=workspace_id, journey_id=row.id, version=version
+    )
     nodes = list(row.draft.get("nodes", []))
     order = [n["id"] for n in nodes] + sorted(set(entered) - {n["id"] for n in nodes})
-    return [
-        NodeCount(node_id=n, entered=entered.get(n, 0), active_here=here.get(n, 0)) for n in order
-    ]
+    counts = []
+    for n in order:
+        sent = messages.get(n)
+        counts.append(
+            NodeCount(
+                node_id=n,
+                entered=entered.get(n, 0),
+                active_here=here.get(n, 0),
+                exited_here=exited.get(n, 0),
+                **(sent.model_dump(exclude={"node_id"}) if sent else {}),
+            )
+        )
+    return counts
 
 
 def outcome_counts(conn: Connection, *, workspace_id: str, key: str) -> dict[str, int]:
@@ -618,7 +643,9 @@ def simulation_input(
     events: Sequence[SimEvent] | None = None,
 ) -> tuple[list[SimProfile], list[SimEvent]]:
     """Profiles and events for a simulation: the stored history of the window (events the
-    journey or its rules refer to), or the given events with the stored profiles they name."""
+    journey or its rules refer to; for a segment or audience entry also the segment's current
+    members), or the given events with the stored profiles they name."""
+    given = events
     if events is None:
         names = set(definition.referenced_events())
         for rule in definition.rules():
@@ -627,10 +654,16 @@ def simulation_input(
             conn, workspace_id=workspace_id, since=since, until=until, names=names
         )
         events = [SimEvent(e.profile_id, e.event, e.timestamp, e.properties) for e in logged]
-    pids = sorted({e.profile_id for e in events})
-    found = ports.load_profiles(conn, workspace_id=workspace_id, profile_ids=pids)
+    pids = {e.profile_id for e in events}
+    if isinstance(definition.entry, AudienceEntry | SegmentEntry) and given is None:
+        # who enters by segment: its members now (the history of memberships is not replayed)
+        for chunk in ports.audience(
+            conn, workspace_id=workspace_id, segment_key=definition.entry.segment
+        ):
+            pids.update(chunk)
+    found = ports.load_profiles(conn, workspace_id=workspace_id, profile_ids=sorted(pids))
     profiles = []
-    for pid in pids:
+    for pid in sorted(pids):
         snap = found.get(pid, ports.ProfileSnapshot(id=pid, workspace_id=workspace_id))
         segments = (
             ports.memberships(conn, workspace_id=workspace_id, profile_id=pid)
@@ -641,6 +674,56 @@ def simulation_input(
             SimProfile(pid, dict(snap.traits), dict(snap.computed), snap.timezone, segments)
         )
     return profiles, list(events)
+
+
+#: The longest history a simulation replays on request.
+MAX_SIMULATION_DAYS = 90
+
+
+def simulate_document(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    document: dict[str, Any],
+    days: int,
+    now: datetime,
+    samples: int = 5,
+) -> SimulationResult:
+    """Run a journey document (saved or not) over the stored history of the last ``days``
+    days on a virtual clock, sending nothing: the audience it would have had, how often each
+    node would have been reached, how instances would have ended and what would have been
+    sent. Raises ``InvalidDocument`` for a document of the wrong shape, ``ValidationFailed``
+    for ``days`` outside 1..``MAX_SIMULATION_DAYS``."""
+    if not 1 <= days <= MAX_SIMULATION_DAYS:
+        raise ValidationFailed(f"days is between 1 and {MAX_SIMULATION_DAYS}", field="days")
+    definition = parse_definition(document)
+    since = now - timedelta(days=days)
+    profiles, events = simulation_input(
+        conn, workspace_id=workspace_id, definition=definition, since=since, until=now
+    )
+    report = simulate(definition, profiles, events, start=since, end=now, samples=samples)
+    return SimulationResult(
+        journey=report.journey,
+        since=since,
+        until=now,
+        profiles=report.profiles,
+        audience=report.audience,
+        entered=report.entered,
+        node_counts=report.node_counts,
+        outcomes=report.outcomes,
+        sends=report.sends,
+        samples={
+            pid: [SimulatedStep.model_validate(step) for step in steps]
+            for pid, steps in report.samples.items()
+        },
+    )
+
+
+def export_document(document: dict[str, Any], *, fmt: DocumentFormat) -> str:
+    """A journey document (JSON or YAML read into a dict) as the file the CLI loads: YAML or
+    JSON with every default written out, positions on the canvas included. Raises
+    ``InvalidDocument`` for a document of the wrong shape."""
+    return document_text(parse_definition(document), fmt)
 
 
 def load_documents(
@@ -658,7 +741,7 @@ def load_documents(
     for document in documents:
         definition = parse_definition(document)
         current = repository.journey_id_of(conn, workspace_id=workspace_id, key=definition.key)
-        doc = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+        doc = document_of(definition)
         if current is not None:
             detail = get_journey(conn, workspace_id=workspace_id, key=definition.key)
             if detail.published == doc:

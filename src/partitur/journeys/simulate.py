@@ -194,6 +194,8 @@ class SimulationReport:
     journey: str
     profiles: int
     entered: int
+    #: profiles that entered at least once
+    audience: int
     node_counts: dict[str, int]
     outcomes: dict[str, int]
     sends: dict[str, int]
@@ -204,6 +206,7 @@ class SimulationReport:
             "journey": self.journey,
             "profiles": self.profiles,
             "entered": self.entered,
+            "audience": self.audience,
             "node_counts": self.node_counts,
             "outcomes": self.outcomes,
             "sends": self.sends,
@@ -230,6 +233,7 @@ def simulate(
     sends: Counter[str] = Counter()
     sample_paths: dict[str, list[dict[str, Any]]] = {}
     entered = 0
+    audience = 0
     n = 0
     for profile in profiles:
         n += 1
@@ -242,6 +246,7 @@ def simulate(
             decide=decide,
         )
         entered += len(run.instances)
+        audience += 1 if run.instances else 0
         for t in run.transitions:
             if t.node is not None:
                 node_counts[t.node] += 1
@@ -257,6 +262,7 @@ def simulate(
         journey=definition.key,
         profiles=n,
         entered=entered,
+        audience=audience,
         node_counts=dict(node_counts),
         outcomes=dict(outcomes),
         sends=dict(sends),

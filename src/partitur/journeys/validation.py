@@ -75,7 +75,15 @@ def _jump_cycles(
         path = _path_back(graph, target, definition.key)
         if path is not None:
             chain = " -> ".join([definition.key, *path])
-            problems.append({"node": node_id, "message": f"journeys jump into each other: {chain}"})
+            problems.append(
+                {
+                    "node": node_id,
+                    "message": f"journeys jump into each other: {chain}",
+                    "code": "jump_cycle",
+                    "field": "journey",
+                    "params": {"journeys": chain},
+                }
+            )
     return problems
 
 

@@ -16,6 +16,9 @@ export interface Problem {
   detail?: string;
   field?: string;
   errors?: { field: string; message: string }[];
+  /** Every problem of a declarative document (journey, segment, ...): ``node``, ``field``,
+   * ``code``, ``params``, ``message``. */
+  problems?: Record<string, unknown>[];
   instance?: string;
   request_id?: string;
 }

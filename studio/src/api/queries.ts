@@ -143,3 +143,29 @@ export const segmentsQuery = queryOptions({
   queryFn: () => call(api.GET("/api/segments")),
   staleTime: 5 * 60_000,
 });
+
+export const eventNamesQuery = queryOptions({
+  queryKey: ["analytics", "events", "names"],
+  queryFn: () => call(api.GET("/api/analytics/events/names", { params: { query: { days: 90 } } })),
+  staleTime: 5 * 60_000,
+});
+
+export const templatesQuery = queryOptions({
+  queryKey: ["channels", "templates"],
+  queryFn: () => call(api.GET("/api/channels/templates")),
+  staleTime: 60_000,
+});
+
+export const offersQuery = queryOptions({
+  queryKey: ["decisions", "catalogue"],
+  queryFn: () => call(api.GET("/api/decisions/catalogue")),
+  staleTime: 5 * 60_000,
+});
+
+/** A journey's per-node counts, live from the store; the canvas's live view polls them. */
+export const journeyNodeCountsQuery = (key: string, refetchInterval: number | false = false) =>
+  queryOptions({
+    queryKey: ["journeys", key, "nodes"],
+    queryFn: () => call(api.GET("/api/journeys/{key}/nodes", { params: { path: { key } } })),
+    refetchInterval,
+  });

@@ -12,6 +12,7 @@ import {
 } from "@tanstack/react-router";
 import { z } from "zod";
 import {
+  eventNamesQuery,
   eventVolumeQuery,
   journeyDefinitionQuery,
   journeyHeadlinesQuery,
@@ -26,9 +27,11 @@ import {
   profileQuery,
   profileSearchQuery,
   quarantineQuery,
+  segmentsQuery,
   sessionQuery,
   sourcesQuery,
   taxonomyQuery,
+  templatesQuery,
   timelineQuery,
 } from "@/api/queries";
 import { RouteError } from "@/components/RouteError";
@@ -174,6 +177,26 @@ export const journeyRoute = createRoute({
   component: lazyRouteComponent(() => import("@/pages/journeys/JourneyPage"), "JourneyPage"),
 });
 
+export const journeyCanvasRoute = createRoute({
+  getParentRoute: () => studioRoute,
+  path: "/journeys/$key/canvas",
+  validateSearch: z.object({
+    view: z.enum(["edit", "live"]).optional().catch(undefined),
+    /** The name of a journey that does not exist yet (the "new journey" dialog sets it). */
+    name: z.string().max(200).optional().catch(undefined),
+  }),
+  loader: ({ context: { queryClient }, params }) => {
+    void queryClient.prefetchQuery({ ...journeyQuery(params.key), retry: false });
+    void queryClient.prefetchQuery(segmentsQuery);
+    void queryClient.prefetchQuery(eventNamesQuery);
+    void queryClient.prefetchQuery(templatesQuery);
+  },
+  component: lazyRouteComponent(
+    () => import("@/pages/journeys/canvas/JourneyCanvasPage"),
+    "JourneyCanvasPage",
+  ),
+});
+
 const day = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/)
@@ -219,6 +242,7 @@ const routeTree = rootRoute.addChildren([
     sourcesRoute,
     journeysRoute,
     journeyRoute,
+    journeyCanvasRoute,
     mapsRoute,
     mapRoute,
   ]),

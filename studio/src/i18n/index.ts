@@ -59,7 +59,17 @@ function applyToDocument(language: UiLanguage): void {
   dayjs.locale(base === "de" ? "de" : "en-gb");
 }
 
+/** Every key asked for that a catalogue does not have, in the order first asked for. It is
+ * also ``window.__partiturMissingKeys``, which the browser tests read: a page that shows a key
+ * instead of words fails them. */
+export const missingKeys: string[] = [];
+
+function recordMissing(_languages: readonly string[], _namespace: string, key: string): void {
+  if (!missingKeys.includes(key)) missingKeys.push(key);
+}
+
 export async function initI18n(language: UiLanguage = startLanguage()): Promise<void> {
+  (globalThis as { __partiturMissingKeys?: string[] }).__partiturMissingKeys = missingKeys;
   await i18next.use(initReactI18next).init({
     resources: {
       de: { translation: de },
@@ -71,6 +81,8 @@ export async function initI18n(language: UiLanguage = startLanguage()): Promise<
     fallbackLng: false,
     interpolation: { escapeValue: false },
     returnNull: false,
+    saveMissing: true,
+    missingKeyHandler: recordMissing,
   });
   applyToDocument(language);
 }

@@ -147,3 +147,26 @@ def test_backfill_replays_history_once_and_names_bad_input(cli: CliRunner) -> No
     again = run("welcome", "--days", "3")
     assert again.returncode != 0 and again.stderr.strip().count("\n") == 0
     assert "journey 'welcome' was backfilled already" in again.stderr
+
+
+def test_an_exported_journey_saves_back_into_the_same_document(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    saved = cli.invoke(app, ["journeys", "save", str(EXAMPLES / "cart-abandonment.yaml")])
+    assert saved.exit_code == 0, saved.output
+    shown = json.loads(cli.invoke(app, ["journeys", "show", "cart-abandonment", "--json"]).stdout)
+    exported = cli.invoke(app, ["journeys", "export", "cart-abandonment", "--draft"])
+    assert exported.exit_code == 0, exported.output
+    assert yaml.safe_load(exported.stdout) == shown["draft"]
+    path = tmp_path / "cart.json"
+    written = cli.invoke(
+        app,
+        ["journeys", "export", "cart-abandonment", "--draft", "--format", "json", "-o", str(path)],
+    )
+    assert written.exit_code == 0, written.output
+    assert json.loads(path.read_text()) == shown["draft"]
+    assert cli.invoke(app, ["journeys", "save", str(path)]).exit_code == 0
+    again = json.loads(cli.invoke(app, ["journeys", "show", "cart-abandonment", "--json"]).stdout)
+    assert again["draft"] == shown["draft"]
+    unpublished = cli.invoke(app, ["journeys", "export", "nope"])
+    assert unpublished.exit_code != 0

@@ -28,6 +28,7 @@ from partitur.channels.repository.outbox import lock_endpoint_states as lock_end
 from partitur.channels.repository.outbox import mark_read as mark_read
 from partitur.channels.repository.outbox import message_row as message_row
 from partitur.channels.repository.outbox import messages_by_keys as messages_by_keys
+from partitur.channels.repository.outbox import outcomes_by_node as outcomes_by_node
 from partitur.channels.repository.outbox import profiles_messaged_at as profiles_messaged_at
 from partitur.channels.repository.outbox import recent_sends as recent_sends
 from partitur.channels.repository.outbox import save_endpoint_states as save_endpoint_states

@@ -111,6 +111,30 @@ def list_messages(
     return [dict(r) for r in rows]
 
 
+def outcomes_by_node(
+    conn: Connection, *, workspace_id: str, journey_id: str, version: int | None
+) -> list[tuple[str, str, bool, bool, int]]:
+    """(node id, status, has been sent, has been delivered, messages) of a journey's messages
+    (of one version when given), one row per combination."""
+    query = select(
+        messages.c.node_id,
+        messages.c.status,
+        messages.c.sent_at.is_not(None),
+        messages.c.delivered_at.is_not(None),
+        func.count(),
+    ).where(
+        messages.c.workspace_id == workspace_id,
+        messages.c.journey_id == journey_id,
+        messages.c.node_id.is_not(None),
+    )
+    if version is not None:
+        query = query.where(messages.c.journey_version == version)
+    rows = conn.execute(query.group_by(*query.selected_columns[:4])).all()
+    return [
+        (str(n), str(s), bool(sent), bool(delivered), int(c)) for n, s, sent, delivered, c in rows
+    ]
+
+
 def withdraw_queued(
     conn: Connection,
     *,

@@ -21,6 +21,7 @@ import { Empty } from "@/components/Empty";
 import { ErrorNotice } from "@/components/ErrorNotice";
 import { Kpi } from "@/components/Kpi";
 import { Loading } from "@/components/Loading";
+import { ButtonLink } from "@/components/links";
 import { Page } from "@/components/Page";
 import { Person } from "@/components/Person";
 import { Section } from "@/components/Section";
@@ -182,7 +183,24 @@ export function JourneyPage() {
     void navigate({ search: { node: nodeId }, replace: true, resetScroll: false });
 
   return (
-    <Page title={j.name} crumbs={crumbs} ready={ready} subtitle={<Code>{j.key}</Code>}>
+    <Page
+      title={j.name}
+      crumbs={crumbs}
+      ready={ready}
+      subtitle={<Code>{j.key}</Code>}
+      actions={
+        <ButtonLink
+          to="/journeys/$key/canvas"
+          params={{ key }}
+          search={{ view: published ? "live" : "edit" }}
+          variant="light"
+          size="sm"
+          data-action="open-canvas"
+        >
+          {t("canvas.openCanvas")}
+        </ButtonLink>
+      }
+    >
       <Section id="about" title={t("journey.about")}>
         {d.description && (
           <Text size="sm" c="dimmed" mb="sm">

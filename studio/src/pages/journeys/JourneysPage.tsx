@@ -1,9 +1,10 @@
-import { Code, Table, Text } from "@mantine/core";
-import { IconRoute } from "@tabler/icons-react";
+import { Button, Code, Group, Modal, Stack, Table, Text, TextInput } from "@mantine/core";
+import { IconPlus, IconRoute } from "@tabler/icons-react";
 import { useQuery } from "@tanstack/react-query";
-import { useMemo } from "react";
+import { useNavigate } from "@tanstack/react-router";
+import { type FormEvent, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { journeyHeadlinesQuery, journeysQuery } from "@/api/queries";
+import { journeyHeadlinesQuery, journeysQuery, sessionQuery } from "@/api/queries";
 import { Empty } from "@/components/Empty";
 import { ErrorNotice } from "@/components/ErrorNotice";
 import { Loading } from "@/components/Loading";
@@ -12,13 +13,94 @@ import { Page } from "@/components/Page";
 import { Section } from "@/components/Section";
 import { Tag } from "@/components/Tag";
 import { useFormat } from "@/i18n";
+import { JOURNEY_KEY, keyFromName } from "./canvas/document";
 import { JourneyStatus } from "./status";
+
+/** Name a new journey and choose its key, then build it on the canvas. */
+function NewJourney({ taken }: { taken: Set<string> }) {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const [opened, setOpened] = useState(false);
+  const [name, setName] = useState("");
+  const [key, setKey] = useState("");
+  const [keyEdited, setKeyEdited] = useState(false);
+  const [tried, setTried] = useState(false);
+  const shownKey = keyEdited ? key : keyFromName(name);
+  const nameError = tried && !name.trim() ? t("journeys.nameRequired") : undefined;
+  const keyError =
+    shownKey && !JOURNEY_KEY.test(shownKey)
+      ? t("journeys.keyInvalid")
+      : taken.has(shownKey)
+        ? t("journeys.keyTaken")
+        : tried && !shownKey
+          ? t("journeys.keyInvalid")
+          : undefined;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setTried(true);
+    if (!name.trim() || !shownKey || !JOURNEY_KEY.test(shownKey) || taken.has(shownKey)) return;
+    void navigate({
+      to: "/journeys/$key/canvas",
+      params: { key: shownKey },
+      search: { name: name.trim(), view: "edit" },
+    });
+  };
+  return (
+    <>
+      <Button
+        size="sm"
+        leftSection={<IconPlus size={16} aria-hidden="true" />}
+        onClick={() => setOpened(true)}
+        data-action="new-journey"
+      >
+        {t("journeys.newJourney")}
+      </Button>
+      <Modal opened={opened} onClose={() => setOpened(false)} title={t("journeys.newTitle")}>
+        <form onSubmit={submit} noValidate>
+          <Stack gap="sm">
+            <TextInput
+              label={t("journeys.newName")}
+              description={t("journeys.newNameHint")}
+              value={name}
+              onChange={(event) => setName(event.currentTarget.value)}
+              error={nameError}
+              required
+              data-autofocus
+              data-field="new-name"
+            />
+            <TextInput
+              label={t("journeys.newKey")}
+              description={t("journeys.newKeyHint")}
+              value={shownKey}
+              onChange={(event) => {
+                setKeyEdited(true);
+                setKey(event.currentTarget.value);
+              }}
+              error={keyError}
+              required
+              data-field="new-key"
+            />
+            <Group justify="flex-end" gap="xs">
+              <Button variant="default" onClick={() => setOpened(false)}>
+                {t("journeys.cancel")}
+              </Button>
+              <Button type="submit">{t("journeys.create")}</Button>
+            </Group>
+          </Stack>
+        </form>
+      </Modal>
+    </>
+  );
+}
 
 export function JourneysPage() {
   const { t } = useTranslation();
   const fmt = useFormat();
   const journeys = useQuery(journeysQuery);
   const headlines = useQuery(journeyHeadlinesQuery);
+  const session = useQuery(sessionQuery);
+  const canEdit = (session.data?.permissions ?? []).includes("journeys.edit");
+  const taken = useMemo(() => new Set((journeys.data ?? []).map((j) => j.key)), [journeys.data]);
   const figures = useMemo(
     () => new Map((headlines.data ?? []).map((k) => [k.journey_id, k])),
     [headlines.data],
@@ -27,7 +109,12 @@ export function JourneysPage() {
 
   return (
     <Page title={t("journeys.title")} ready={journeys.isSuccess && !headlines.isPending}>
-      <Section id="journeys" title={t("journeys.heading")} hint={t("journeys.hint")}>
+      <Section
+        id="journeys"
+        title={t("journeys.heading")}
+        hint={t("journeys.hint")}
+        actions={canEdit ? <NewJourney taken={taken} /> : undefined}
+      >
         {journeys.isPending ? (
           <Loading lines={6} />
         ) : journeys.isError ? (
@@ -72,7 +159,17 @@ export function JourneysPage() {
                             {j.name}
                           </AnchorLink>
                           <Text size="xs" c="dimmed">
-                            <Code>{j.key}</Code>
+                            <Code>{j.key}</Code> ·{" "}
+                            <AnchorLink
+                              to="/journeys/$key/canvas"
+                              params={{ key: j.key }}
+                              search={{ view: "edit" }}
+                              size="xs"
+                              underline="always"
+                              aria-label={`${t("journeys.edit")}: ${j.name}`}
+                            >
+                              {t("journeys.edit")}
+                            </AnchorLink>
                           </Text>
                         </Table.Td>
                         <Table.Td>

@@ -1,0 +1,22 @@
+"""channels: find a journey's messages per node without reading the whole outbox
+
+Revision ID: 0540_channels_journey_node
+Revises: 0530_channels_replayed
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0540_channels_journey_node"
+down_revision = "0530_channels_replayed"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_messages_journey_node", "messages", ["journey_id", "node_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_messages_journey_node", table_name="messages")
