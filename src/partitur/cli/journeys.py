@@ -177,9 +177,11 @@ def export(
     draft: bool = typer.Option(False, "--draft", help="The draft instead of the published one."),
     fmt: str = typer.Option("yaml", "--format", help="yaml or json."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file."),
+    json: bool = JsonOpt,
 ) -> None:
     """Write a journey as the file `journeys save` loads back (the Studio's canvas exports the
-    same): its published version, or its draft."""
+    same): its published version, or its draft. With --json and no --output the document is
+    written as JSON; with --output, --json reports what was written."""
     if fmt not in ("yaml", "json"):
         raise ValidationFailed("--format is yaml or json", field="format")
     ctx = open_context()
@@ -187,13 +189,24 @@ def export(
         definition = service.get_definition(
             conn, workspace_id=ctx.workspace_id, key=key, draft=draft
         )
+    as_json = fmt == "json" or (json and output is None)
     text = service.export_document(
-        service.document_of(definition), fmt="json" if fmt == "json" else "yaml"
+        service.document_of(definition), fmt="json" if as_json else "yaml"
     )
     if output is None:
         sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    if json:
+        emit_json(
+            {
+                "key": key,
+                "draft": draft,
+                "format": "json" if as_json else "yaml",
+                "path": str(output),
+            }
+        )
     else:
-        output.write_text(text, encoding="utf-8")
         console.print(f"{key}: written to {output}")
 
 

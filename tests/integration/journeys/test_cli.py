@@ -168,5 +168,7 @@ def test_an_exported_journey_saves_back_into_the_same_document(
     assert cli.invoke(app, ["journeys", "save", str(path)]).exit_code == 0
     again = json.loads(cli.invoke(app, ["journeys", "show", "cart-abandonment", "--json"]).stdout)
     assert again["draft"] == shown["draft"]
+    as_json = cli.invoke(app, ["journeys", "export", "cart-abandonment", "--draft", "--json"])
+    assert json.loads(as_json.stdout) == shown["draft"]
     unpublished = cli.invoke(app, ["journeys", "export", "nope"])
     assert unpublished.exit_code != 0
