@@ -1,15 +1,15 @@
 """channels: find a journey's messages per node without reading the whole outbox
 
-Revision ID: 0540_channels_journey_node
-Revises: 0530_channels_replayed
+Revision ID: 0550_channels_journey_node
+Revises: 0540_channels_transactional
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0540_channels_journey_node"
-down_revision = "0530_channels_replayed"
+revision = "0550_channels_journey_node"
+down_revision = "0540_channels_transactional"
 branch_labels = None
 depends_on = None
 
