@@ -253,6 +253,11 @@ def authenticate(conn: Connection, token: str) -> Actor:
     )
 
 
+def get_source(conn: Connection, *, workspace_id: str, source_id: str) -> Source:
+    """One source of the workspace; ``NotFound`` (field ``source_id``) otherwise."""
+    return _source_row(conn, workspace_id, source_id)
+
+
 def _source_row(conn: Connection, workspace_id: str, source_id: str) -> Source:
     row = (
         conn.execute(

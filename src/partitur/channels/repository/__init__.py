@@ -16,6 +16,7 @@ from partitur.channels.repository.outbox import claim_open_task as claim_open_ta
 from partitur.channels.repository.outbox import engagement_times as engagement_times
 from partitur.channels.repository.outbox import finish_many as finish_many
 from partitur.channels.repository.outbox import held as held
+from partitur.channels.repository.outbox import inbox_item_ids as inbox_item_ids
 from partitur.channels.repository.outbox import inbox_rows as inbox_rows
 from partitur.channels.repository.outbox import (
     insert_ignoring_duplicates as insert_ignoring_duplicates,
