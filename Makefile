@@ -12,7 +12,11 @@ export PARTITUR_BASE_URL ?= http://$(HOST):$(PORT)
 # allow loopback as a destination here (partitur refuses non-public destinations by default)
 export PARTITUR_OUTBOUND_ALLOWED_HOSTS ?= ["127.0.0.1", "localhost", "::1"]
 
-.PHONY: run test lint pytest bench bench-smoke install system-deps clean demo studio studio-lint
+.PHONY: run test lint pytest bench bench-smoke install system-deps test-deps clean demo studio \
+        studio-lint
+
+# the OpenID provider the sign-in tests start (Node; installed from its lock file)
+OIDC_PROVIDER := tests/support/oidc_provider
 
 # The Studio (browser UI, studio/): npm ci from the committed lock file, then the build into the
 # Python package. Stamp-based: an unchanged tree costs a few file checks; a change to the API's
@@ -58,6 +62,11 @@ studio-lint: $(NPM_STAMP)
 system-deps:
 	bash scripts/system-deps.sh
 
+$(OIDC_PROVIDER)/node_modules/.package-lock.json: $(OIDC_PROVIDER)/package-lock.json
+	cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
+
+test-deps: $(OIDC_PROVIDER)/node_modules/.package-lock.json
+
 ## serve API, worker and UI on 127.0.0.1 with the demo workspace loaded (once)
 run: $(STAMP) studio
 	mkdir -p var
@@ -80,7 +89,7 @@ lint: $(STAMP) studio-lint
 	$(BIN)/python scripts/import_contracts.py --check
 	$(BIN)/lint-imports importlinter.ini
 
-pytest: $(STAMP) studio
+pytest: $(STAMP) studio test-deps
 	$(BIN)/pytest -q -p no:cacheprovider
 
 BENCH_STAMP := $(VENV)/.bench-installed
@@ -88,12 +97,16 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
-## benchmarks at full size, with the reference tools they compare against (the bench extra)
-bench: $(BENCH_STAMP) studio
-	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
+## every benchmark at full size, with the reference tools they compare against (the bench
+## extra): one summary table, a dated section in bench/RESULTS.md, and a non-zero exit at the
+## end if a target was missed (installs the services benches need, like `make test`)
+bench: system-deps $(BENCH_STAMP) studio
+	$(BIN)/python bench/_run.py
 
-bench-smoke: $(BENCH_STAMP) studio
-	for b in bench/[!_]*.py; do [ -e "$$b" ] || continue; $(BIN)/python $$b --smoke || exit 1; done
+## the same at small size, as CI runs it (records nothing)
+bench-smoke: system-deps $(BENCH_STAMP) studio
+	$(BIN)/python bench/_run.py --smoke
 
 clean:
-	rm -rf $(VENV) var/*.db* .mypy_cache .ruff_cache studio/node_modules studio/.stamps src/partitur/web/studio
+	rm -rf $(VENV) var/*.db* .mypy_cache .ruff_cache studio/node_modules studio/.stamps \
+	  src/partitur/web/studio $(OIDC_PROVIDER)/node_modules

@@ -31,22 +31,65 @@ def free_port() -> int:
 
 
 def start_serve(
-    env: dict[str, str], profile: Path | None = None
+    env: dict[str, str], profile: Path | None = None, extra_args: list[str] | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
-    """``partitur serve`` as a subprocess (environment: ``PARTITUR_*`` settings); waits until it
-    accepts connections. With ``profile``, py-spy records the server's collapsed stacks there."""
+    """``partitur serve`` as a subprocess (environment: ``PARTITUR_*`` settings; ``extra_args``
+    such as ``--with-worker``); waits until it accepts connections. With ``profile``, py-spy
+    records the server's collapsed stacks there."""
     port = free_port()
-    command = [sys.executable, "-m", "partitur", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "partitur", "serve", "--port", str(port), *(extra_args or [])]
     if profile is not None:
         spy = str(Path(sys.executable).with_name("py-spy"))
-        command = [spy, "record", "--format", "raw", "-r", "200", "-o", str(profile), "--"]
-        command += [sys.executable, "-m", "partitur", "serve", "--port", str(port)]
+        command = [
+            spy,
+            "record",
+            "--format",
+            "raw",
+            "-r",
+            "200",
+            "-o",
+            str(profile),
+            "--",
+            *command,
+        ]
     proc = spawn(command, env)
-    deadline = time.monotonic() + 60
+    wait_accepting(proc, port)
+    return proc, port
+
+
+#: a bare ASGI app on uvicorn (the server's HTTP stack with nothing behind it): reads the body
+#: and answers ``200 {}``; the raw limit the HTTP benchmarks compare against
+BARE_SERVER = """
+import sys
+import uvicorn
+
+async def app(scope, receive, send):
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", lifespan="off")
+"""
+
+
+def start_bare() -> tuple[subprocess.Popen[bytes], int]:
+    """The bare uvicorn server (``BARE_SERVER``) on a free loopback port, accepting."""
+    port = free_port()
+    proc = spawn([sys.executable, "-c", BARE_SERVER, str(port)], {})
+    wait_accepting(proc, port)
+    return proc, port
+
+
+def wait_accepting(proc: subprocess.Popen[bytes], port: int, timeout: float = 60) -> None:
+    """Until ``proc`` accepts connections on ``port`` (an error if it dies or never does)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
+                return
         except OSError:
             if proc.poll() is not None:
                 raise RuntimeError(stderr_of(proc) or "server died") from None

@@ -7,9 +7,11 @@
 2. Scoring: churn features in DuckDB + calibrated LightGBM + value tiers for 1,000,000
    profiles (synthetic event log of ~4 events per profile); plus the rate of writing
    computed traits into SQLite.
-3. Decision API: ``partitur serve`` on 127.0.0.1, load from two client processes
-   (bench/_httpload.py: raw HTTP/1.1 over keep-alive asyncio sockets): decisions per second and
-   latency percentiles for POST /api/decisions/route and POST /api/decisions/offers.
+3. Decision API: ``partitur serve`` on 127.0.0.1 with its own settings, load from two client
+   processes (bench/_httpload.py: raw HTTP/1.1 over keep-alive asyncio sockets): decisions per
+   second and latency percentiles for POST /api/decisions/route and POST /api/decisions/offers,
+   cold (the first requests after the server started, its caches empty) and warm. The baseline
+   is the same load against a bare ASGI app on uvicorn.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ import pandas as pd
 from partitur.core.actions import Actor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _httpload import cpu_seconds, post, run_load, start_serve, stop
+from _httpload import cpu_seconds, post, run_load, start_bare, start_serve, stop
+from _report import Report, Target, at_least, below
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -44,7 +47,7 @@ def _timed(fn, *args, **kwargs):
 # --- 1. CLV -----------------------------------------------------------------------------------
 
 
-def bench_clv(customers: int) -> None:
+def bench_clv(report: Report, customers: int) -> None:
     from partitur.ml import clv
 
     rng = np.random.default_rng(1)
@@ -53,29 +56,29 @@ def bench_clv(customers: int) -> None:
     )
     m = clv.simulate_gamma_gamma(6.25, 3.74, 15.44, x, rng=rng)
     (bg, gg), seconds = _timed(lambda: (clv.fit_bg_nbd(x, t_x, big_t), clv.fit_gamma_gamma(x, m)))
-    print(
-        f"CLV fit, {customers} customers: {seconds:.2f} s "
-        f"(r={bg.r:.3f} alpha={bg.alpha:.3f} a={bg.a:.3f} b={bg.b:.3f}; "
-        f"p={gg.p:.2f} q={gg.q:.2f} v={gg.v:.2f})  target < 2 s"
-    )
+    reference = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import lifetimes
-    except ImportError:
-        print("  lifetimes is not installed: no speed ratio (pip install lifetimes to compare)")
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _, ref_seconds = _timed(
-            lambda: (
-                lifetimes.BetaGeoFitter().fit(x, t_x, big_t),
-                lifetimes.GammaGammaFitter().fit(x[x > 0], m[x > 0]),
+
+            _, reference = _timed(
+                lambda: (
+                    lifetimes.BetaGeoFitter().fit(x, t_x, big_t),
+                    lifetimes.GammaGammaFitter().fit(x[x > 0], m[x > 0]),
+                )
             )
-        )
-    print(
-        f"  lifetimes on the same data: {ref_seconds:.2f} s -> partitur/lifetimes time ratio "
-        f"{seconds / ref_seconds:.2f}"
+    except ImportError:
+        print("  lifetimes is not installed: no baseline (pip install lifetimes to compare)")
+    report.figure(
+        f"CLV fit (BG/NBD + Gamma-Gamma), {customers:,} customers",
+        seconds,
+        "s",
+        baseline=reference,
+        baseline_name="lifetimes on the same data",
+        target=below(2.0),
+        note=f"r={bg.r:.3f} alpha={bg.alpha:.3f} a={bg.a:.3f} b={bg.b:.3f}; "
+        f"p={gg.p:.2f} q={gg.q:.2f} v={gg.v:.2f}",
     )
 
 
@@ -109,7 +112,7 @@ def _event_log(profiles: int, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-def bench_scoring(profiles: int, store_profiles: int, train_profiles: int) -> None:
+def bench_scoring(report: Report, profiles: int, store_profiles: int, train_profiles: int) -> None:
     from partitur.decisions import logic
     from partitur.decisions.contracts import ValueModel
     from partitur.decisions.defaults import DEFAULT_VALUE_MODEL
@@ -119,10 +122,11 @@ def bench_scoring(profiles: int, store_profiles: int, train_profiles: int) -> No
     rng = np.random.default_rng(2)
     train_frame = _event_log(train_profiles, rng)
     definition = churn_definition(horizon_days=60)
-    model, report = propensity.train(train_frame, definition, now=NOW)
+    model, trained = propensity.train(train_frame, definition, now=NOW)
     print(
         f"churn model on {train_profiles:,} synthetic customers: out-of-time ROC-AUC "
-        f"{report['model']['roc_auc']:.3f} (logistic baseline {report['baseline']['roc_auc']:.3f})"
+        f"{trained['model']['roc_auc']:.3f} (logistic baseline "
+        f"{trained['baseline']['roc_auc']:.3f})"
     )
     frame, gen_seconds = _timed(_event_log, profiles, rng)
     print(
@@ -145,14 +149,16 @@ def bench_scoring(profiles: int, store_profiles: int, train_profiles: int) -> No
     (values, _), value_seconds = _timed(logic.score_matrix, value_model, raw)
     tiers, tier_seconds = _timed(logic.tiers_of, value_model, values)
     total = feature_seconds + predict_seconds + value_seconds + tier_seconds
-    print(
-        f"  {len(scores):,} profiles scored in {total:.1f} s (features in DuckDB "
-        f"{feature_seconds:.1f} s, LightGBM+calibration {predict_seconds:.1f} s, value tiers "
-        f"{value_seconds + tier_seconds:.2f} s)  target < 60 s; "
-        "tiers "
-        + ", ".join(
-            f"{t} {int(n):,}" for t, n in zip(*np.unique(tiers, return_counts=True), strict=True)
-        )
+    tier_counts = ", ".join(
+        f"{t} {int(n):,}" for t, n in zip(*np.unique(tiers, return_counts=True), strict=True)
+    )
+    report.figure(
+        f"scoring {len(scores):,} profiles (DuckDB features, LightGBM, value tiers)",
+        total,
+        "s",
+        target=below(60),
+        note=f"features {feature_seconds:.1f} s, model {predict_seconds:.1f} s, tiers "
+        f"{value_seconds + tier_seconds:.2f} s; {tier_counts}",
     )
     # writing computed traits: SQLite, merge into existing computed documents
     from partitur.context import Context
@@ -161,11 +167,7 @@ def bench_scoring(profiles: int, store_profiles: int, train_profiles: int) -> No
     from partitur.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
-        ctx = Context.open(
-            Settings(
-                database_url=f"sqlite:///{tmp}/b.db", var_dir=Path(tmp), sqlite_synchronous="NORMAL"
-            )
-        )
+        ctx = Context.open(Settings(database_url=f"sqlite:///{tmp}/b.db", var_dir=Path(tmp)))
         ids = features["profile_id"].iloc[:store_profiles].tolist()
         with ctx.store.begin() as conn:
             conn.execute(
@@ -195,10 +197,11 @@ def bench_scoring(profiles: int, store_profiles: int, train_profiles: int) -> No
             )
         seconds = time.perf_counter() - start
         ctx.close()
-    print(
-        f"  storing computed.scores.churn: {written:,} profiles in {seconds:.1f} s "
-        f"({written / seconds:,.0f}/s on SQLite) -> 1,000,000 would take "
-        f"~{1_000_000 / (written / seconds):.0f} s"
+    report.figure(
+        "storing computed.scores.churn in SQLite",
+        written / seconds,
+        "profiles/s",
+        note=f"{written:,} profiles in {seconds:.1f} s",
     )
 
 
@@ -208,16 +211,16 @@ def bench_scoring(profiles: int, store_profiles: int, train_profiles: int) -> No
 def _prepare(db_url: str, var_dir: Path, profiles: int) -> str:
     from decimal import Decimal
 
+    from partitur.access import service as access
+    from partitur.access.contracts import Scope
     from partitur.context import Context
     from partitur.decisions import service
     from partitur.decisions.contracts import OfferIn
     from partitur.events.tables import events
     from partitur.profiles.tables import profiles as profiles_table
     from partitur.settings import Settings
-    from partitur.workspaces import service as workspaces
-    from partitur.workspaces.contracts import Scope
 
-    ctx = Context.open(Settings(database_url=db_url, var_dir=var_dir, sqlite_synchronous="NORMAL"))
+    ctx = Context.open(Settings(database_url=db_url, var_dir=var_dir))
     rng = np.random.default_rng(3)
     tiers = rng.choice(["premium", "valuable", "standard", "low"], profiles)
     with ctx.store.begin() as conn:
@@ -273,7 +276,7 @@ def _prepare(db_url: str, var_dir: Path, profiles: int) -> str:
                 now=NOW,
                 actor=Actor.system(ctx.workspace_id, "bench"),
             )
-        token = workspaces.create_token(
+        token = access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name="bench",
@@ -285,62 +288,97 @@ def _prepare(db_url: str, var_dir: Path, profiles: int) -> str:
     return token
 
 
-def bench_api(profiles: int, requests: int, connections: int, profile: Path | None = None) -> None:
+def bench_api(
+    report: Report, profiles: int, requests: int, connections: int, profile: Path | None = None
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite:///{tmp}/api.db"
         token = _prepare(db_url, Path(tmp), profiles)
-        env = {
-            "PARTITUR_DATABASE_URL": db_url,
-            "PARTITUR_VAR_DIR": tmp,
-            "PARTITUR_SQLITE_SYNCHRONOUS": "NORMAL",
-        }
-        server, port = start_serve(env, profile)
+        env = {"PARTITUR_DATABASE_URL": db_url, "PARTITUR_VAR_DIR": tmp}
+        rng = np.random.default_rng(4)
+        urgencies = ["low", "normal", "high", "critical"]
         headers = {"Authorization": f"Bearer {token}"}
-        try:
-            rng = np.random.default_rng(4)
-            urgencies = ["low", "normal", "high", "critical"]
-            for path, bodies in (
-                (
+        loads = {
+            "/api/decisions/route": [
+                post(
                     "/api/decisions/route",
-                    [
+                    orjson.dumps(
                         {
                             "profile_id": f"p{int(i):07d}",
                             "intent": "billing",
                             "channel": "phone",
                             "urgency": urgencies[int(i) % 4],
                         }
-                        for i in rng.integers(0, profiles, requests)
-                    ],
-                ),
-                (
-                    "/api/decisions/offers",
-                    [
-                        {"profile_id": f"p{int(i):07d}", "placement": "app-home"}
-                        for i in rng.integers(0, profiles, requests)
-                    ],
-                ),
-            ):
-                prepared = [post(path, orjson.dumps(body), headers) for body in bodies]
-                cpu = cpu_seconds(server.pid)
-                load = run_load(port, prepared, 2, connections // 2)
-                cpu = cpu_seconds(server.pid) - cpu
-                print(
-                    f"decision API {path}: {load['requests'] / load['seconds']:,.0f} "
-                    f"decisions/s, p50 {load['p50_ms']:.1f} ms, p99 {load['p99_ms']:.1f} ms, "
-                    f"{load['failures']} errors ({connections} connections from 2 client "
-                    f"processes, {load['requests']:,} requests in {load['seconds']:.1f} s; server "
-                    f"{load['requests'] / cpu:,.0f} decisions per CPU-second, one process)  "
-                    "target >= 2,000/s, p99 < 20 ms"
+                    ),
+                    headers,
                 )
-                if load["failure_samples"]:
-                    print("  failures:", load["failure_samples"])
+                for i in rng.integers(0, profiles, requests)
+            ],
+            "/api/decisions/offers": [
+                post(
+                    "/api/decisions/offers",
+                    orjson.dumps({"profile_id": f"p{int(i):07d}", "placement": "app-home"}),
+                    headers,
+                )
+                for i in rng.integers(0, profiles, requests)
+            ],
+        }
+        cold_n = min(500, requests // 4)
+        server, port = start_serve(env, profile)
+        measured: dict[str, tuple[dict, dict, float]] = {}
+        try:
+            for path, prepared in loads.items():
+                # cold: the first requests of a fresh server (caches of policies, offers, pages
+                # of the profiles still empty), then warm: the full load
+                cold = run_load(port, prepared[:cold_n], 2, connections // 2)
+                cpu = cpu_seconds(server.pid)
+                warm = run_load(port, prepared, 2, connections // 2)
+                measured[path] = (cold, warm, cpu_seconds(server.pid) - cpu)
+                for load in (cold, warm):
+                    if load["failure_samples"]:
+                        print("  failures:", load["failure_samples"])
         finally:
             stop(server, "partitur serve")
+        bare, bare_port = start_bare()
+        try:
+            for path, (cold, warm, cpu) in measured.items():
+                base = run_load(bare_port, loads[path], 2, connections // 2)
+                rate = warm["requests"] / warm["seconds"]
+                report.figure(
+                    f"decision API {path}, warm",
+                    rate,
+                    "decisions/s",
+                    baseline=base["requests"] / base["seconds"],
+                    baseline_name="bare uvicorn app, same load",
+                    target=at_least(2_000),
+                    note=f"{warm['failures']} errors; {connections} connections from 2 client "
+                    f"processes; server {warm['requests'] / cpu:,.0f} decisions per CPU-second",
+                )
+                report.figure(
+                    f"decision API {path}, warm p99",
+                    warm["p99_ms"],
+                    "ms",
+                    baseline=base["p99_ms"],
+                    baseline_name="bare uvicorn app, same load",
+                    target=Target("<", 20),
+                    note=f"p50 {warm['p50_ms']:.1f} ms",
+                )
+                report.figure(
+                    f"decision API {path}, cold p99 (first {cold_n} requests)",
+                    cold["p99_ms"],
+                    "ms",
+                    baseline=warm["p99_ms"],
+                    baseline_name="warm p99",
+                    note=f"p50 {cold['p50_ms']:.1f} ms, "
+                    f"{cold['requests'] / cold['seconds']:,.0f} decisions/s",
+                )
+        finally:
+            stop(bare, "bare uvicorn")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--smoke", action="store_true", help="small sizes (< 20 s)")
+    parser.add_argument("--smoke", action="store_true", help="small sizes (< 1 min)")
     parser.add_argument(
         "--only", default="clv,scoring,api", help="comma-separated parts: clv, scoring, api"
     )
@@ -349,21 +387,23 @@ def main() -> None:
     args = parser.parse_args()
     parts = {p.strip() for p in args.only.split(",")}
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    report = Report("decisions", smoke=args.smoke)
     started = time.perf_counter()
-    print(f"machine: {os.cpu_count()} cores (shared; figures are noisy)")
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     if "clv" in parts:
-        bench_clv(2_000 if args.smoke else 10_000)
+        bench_clv(report, 2_000 if args.smoke else 10_000)
     if "scoring" in parts:
         if args.smoke:
-            bench_scoring(20_000, 5_000, 3_000)
+            bench_scoring(report, 20_000, 5_000, 3_000)
         else:
-            bench_scoring(1_000_000, 100_000, 20_000)
+            bench_scoring(report, 1_000_000, 100_000, 20_000)
     if "api" in parts:
         if args.smoke:
-            bench_api(1_000, args.requests or 3_000, 8, args.profile)
+            bench_api(report, 1_000, args.requests or 3_000, 8, args.profile)
         else:
-            bench_api(100_000, args.requests or 30_000, 16, args.profile)
+            bench_api(report, 100_000, args.requests or 30_000, 16, args.profile)
     print(f"total {time.perf_counter() - started:.1f} s")
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -4,19 +4,25 @@
     python bench/demo.py --smoke    # 500 customers, 30 days (CI)
 
 The baseline is the raw rate of inserting the same messages, as JSON text, into a bare SQLite
-table in one transaction (what the storage allows with no validation, dedupe or indexes).
+table in one transaction at the server's ``synchronous=FULL`` (what the storage allows with no
+validation, dedupe or indexes).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import Report
 
 from partitur.context import Context
 from partitur.demo.generator import DemoConfig, generate
@@ -29,6 +35,7 @@ END = datetime(2026, 1, 5, tzinfo=UTC)
 def raw_insert_rate(messages: list[dict[str, object]], path: Path) -> float:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
     conn.execute("CREATE TABLE raw (id INTEGER PRIMARY KEY, body TEXT)")
     began = time.perf_counter()
     with conn:
@@ -63,17 +70,32 @@ def main() -> None:
         total_s = time.perf_counter() - began
         ctx.close()
     load_rate = n / report.timings["load"]
+    figures = Report("demo", smoke=args.smoke)
     print(
         f"demo: {customers:,} customers, {days} days -> {n:,} messages, "
-        f"{report.profiles:,} profiles"
+        f"{report.profiles:,} profiles; load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"  generate        {generate_s:7.1f} s   {n / generate_s:10,.0f} messages/s")
-    print(
-        f"  load (ingest)   {report.timings['load']:7.1f} s   {load_rate:10,.0f} events/s"
-        f"   ratio to raw SQLite insert ({baseline:,.0f}/s): {load_rate / baseline:.2f}"
+    figures.figure(
+        f"demo generation ({n:,} messages)",
+        n / generate_s,
+        "messages/s",
+        note=f"{generate_s:.1f} s",
     )
-    print(f"  identity        {report.timings['identity']:7.1f} s")
-    print(f"  total           {total_s:7.1f} s   (make run waits this long once)")
+    figures.figure(
+        "demo load (ingestion into SQLite)",
+        load_rate,
+        "events/s",
+        baseline=baseline,
+        baseline_name="raw insert of the messages as JSON",
+        note=f"{report.timings['load']:.1f} s",
+    )
+    figures.figure("demo identity resolution", report.timings["identity"], "s")
+    figures.figure(
+        f"demo total, {customers:,} customers and {days} days (make run waits this once)",
+        total_s,
+        "s",
+    )
+    figures.finish()
 
 
 if __name__ == "__main__":

@@ -20,11 +20,16 @@ and sample size (the sizes docs/analytics.md states). Seeds are printed with the
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import Report
 
 from partitur.analytics.experiment_sim import DAY, Scenario, simulate
 
@@ -74,10 +79,18 @@ def baseline_share(scenario: Scenario, *, runs: int, seed: int, min_sample: int 
     return sum(baseline_run(scenario, rng, min_sample) > 0 for rng in rngs) / runs
 
 
-def line(name: str, new: float, old: float | None, runs: int, seed: int) -> None:
+def line(report: Report, name: str, new: float, old: float | None, runs: int, seed: int) -> None:
+    """Record a share of runs (in %) with its simulation error and, where the former rule was
+    run on the same experiments, the former rule's share as the baseline."""
     se = np.sqrt(max(new * (1 - new), 0.05 * 0.95) / runs)
-    baseline = f"   former rule {old * 100:6.1f} %" if old is not None else ""
-    print(f"{name:<52} {new * 100:6.1f} % (± {2 * se * 100:.1f}){baseline}   seed {seed}")
+    report.figure(
+        name,
+        new * 100,
+        "%",
+        baseline=None if old is None else old * 100,
+        baseline_name="former rule",
+        note=f"± {2 * se * 100:.1f} points, seed {seed}",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -87,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     runs = 100 if args.smoke else 1000
     per_arm = 5000 if args.smoke else 20_000
     began = time.perf_counter()
+    report = Report("experiments", smoke=args.smoke)
     print(
         f"partitur experiments bench ({'smoke' if args.smoke else 'full'}: {runs} runs per "
         f"figure, hourly looks, 4 weeks of entries, 7-day window; ± two simulation errors)"
@@ -97,7 +111,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         seed = SEED + arms
         found = simulate(scenario, runs=runs, seed=seed)
         old = baseline_share(scenario, runs=runs, seed=seed)
-        line(f"{arms} arms, {per_arm:,} per arm", found.false_winner_share, old, runs, seed)
+        line(
+            report,
+            f"A/A false winners, {arms} arms, {per_arm:,} per arm",
+            found.false_winner_share,
+            old,
+            runs,
+            seed,
+        )
 
     print("\nSame final rate (10 %), the variant converts within 1 day, the control within 6")
     sooner = Scenario(
@@ -105,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     found = simulate(sooner, runs=runs, seed=SEED + 10)
     old = baseline_share(sooner, runs=runs, seed=SEED + 10)
-    line("sooner converter declared winner", found.winner_share(1), old, runs, SEED + 10)
+    line(report, "sooner converter declared winner", found.winner_share(1), old, runs, SEED + 10)
 
     print("\nPower: +20 % relative lift, two arms (one variant), share of runs that find it")
     sizes = {
@@ -123,7 +144,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             old = baseline_share(scenario, runs=runs, seed=seed)
             days = np.median(found.decision_days) if found.decision_days else float("nan")
             line(
-                f"baseline {baseline:.0%}, {count:,} per arm (median day {days:.0f})",
+                report,
+                f"power at +20 %, baseline {baseline:.0%}, {count:,} per arm "
+                f"(median day {days:.0f})",
                 found.winner_share(1),
                 old,
                 runs,
@@ -135,15 +158,23 @@ def main(argv: Sequence[str] | None = None) -> None:
             scenario = Scenario(rates=[0.10, 0.12, 0.12], profiles=3 * count)
             seed = SEED + 200 + count
             found = simulate(scenario, runs=runs, seed=seed)
-            line(f"{count:,} per arm", found.share("winner"), None, runs, seed)
+            line(
+                report,
+                f"power, three arms, {count:,} per arm",
+                found.share("winner"),
+                None,
+                runs,
+                seed,
+            )
         print("\nGuardrail: the variant converts +20 % but unsubscribes 2 % -> 4 % (bound +0.5)")
         scenario = Scenario(
             rates=[0.10, 0.12], profiles=14_000, guard_rates=[0.02, 0.04], guard_bound=0.005
         )
         found = simulate(scenario, runs=runs, seed=SEED + 300)
-        line("stopped by the guardrail", found.share("guardrail"), None, runs, SEED + 300)
-        line("declared winner", found.share("winner"), None, runs, SEED + 300)
+        line(report, "guardrail: stopped by it", found.share("guardrail"), None, runs, SEED + 300)
+        line(report, "guardrail: declared winner", found.share("winner"), None, runs, SEED + 300)
     print(f"\ntook {time.perf_counter() - began:.1f} s")
+    report.finish()
 
 
 if __name__ == "__main__":

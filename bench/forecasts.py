@@ -30,7 +30,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _report import Report
 from tests.support.forecasts import DAY, inputs, journey, observed
 
 from partitur.ml import journey_success as js
@@ -107,7 +109,19 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{np.mean(widths[d]):>7.4f}   {f.mean():+.4f}, {np.abs(f).max():.4f}"
         )
     per = forecast_seconds / (runs * len(DAYS)) * 1000
-    print(f"\none forecast {per:.1f} ms; took {time.perf_counter() - began:.1f} s")
+    print(f"\ntook {time.perf_counter() - began:.1f} s")
+    report = Report("forecasts", smoke=args.smoke)
+    for d in DAYS:
+        report.figure(
+            f"day {d}: mean absolute error of the forecast conversion rate",
+            float(np.abs(np.asarray(errors[d])).mean()) * 100,
+            "points",
+            baseline=float(np.abs(np.asarray(former[d])).mean()) * 100,
+            baseline_name="former estimator",
+            note=f"95 % interval covers the final rate in {covered[d] / runs:.1%} of journeys",
+        )
+    report.figure("one forecast", per, "ms")
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 1,000,000 events from 200,000 people, 50,000 of whom browse anonymously and sign in on another
 device first, then link the two (anonymous-to-known merges of two existing profiles).
-Prints the resolution rate and its ratio to the raw SQLite insert rate of the same rows.
+Prints the resolution rate and its ratio to the raw SQLite insert rate of the same rows, both
+with the server's setting (``synchronous=FULL``). Target: 1,000,000 events resolved in < 30 s.
 
     python bench/identity.py [--smoke] [--events N --people N --merges N]
 """
@@ -19,6 +20,9 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import Report, below
 
 from partitur.context import Context
 from partitur.core.clock import VirtualClock
@@ -105,9 +109,10 @@ def build_rows(
 
 
 def insert_raw(db: Path, rows: list[tuple]) -> float:
-    """Insert the rows with plain sqlite3 (the storage limit); returns seconds."""
+    """Insert the rows with plain sqlite3 (the storage limit, at the server's ``synchronous``);
+    returns seconds."""
     raw = sqlite3.connect(db, isolation_level=None)
-    raw.execute("PRAGMA synchronous=NORMAL")
+    raw.execute("PRAGMA synchronous=FULL")
     marks = ", ".join("?" for _ in COLUMNS.split(","))
     t0 = time.perf_counter()
     raw.execute("BEGIN IMMEDIATE")
@@ -133,7 +138,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
-        settings = Settings(database_url=f"sqlite:///{db}", sqlite_synchronous="NORMAL")
+        settings = Settings(database_url=f"sqlite:///{db}", var_dir=Path(tmp) / "var")
         ctx = Context.open(settings, clock=VirtualClock(datetime(2026, 6, 1, tzinfo=UTC)))
         first, links = build_rows(args.events, args.people, args.merges, ctx.workspace_id)
         resolver = IdentityResolver(ctx, batch_size=args.batch)
@@ -165,28 +170,34 @@ def main() -> None:
 
     n = len(rows)
     insert_rate, resolve_rate = n / insert_s, handled / resolve_s
-    print(f"events                  {n:>12,}")
+    report = Report("identity", smoke=args.smoke)
     print(f"people / merges         {args.people:>12,} / {args.merges:,}")
     print(f"events per pass (max)   {batch:>12,}")
-    print(f"raw SQLite insert       {insert_s:>10.2f} s  {insert_rate:>12,.0f} events/s")
-    print(f"identity resolution     {resolve_s:>10.2f} s  {resolve_rate:>12,.0f} events/s")
-    print(f"ratio to raw insert     {resolve_rate / insert_rate:>12.2f}")
-    print(f"then WAL checkpoint     {checkpoint_s:>10.2f} s  (side thread, not counted above)")
-    # on a shared machine the CPU time says more than the wall clock
-    cpu_rate = handled / resolve_cpu
-    print(f"resolution CPU time     {resolve_cpu:>10.2f} s  {cpu_rate:>12,.0f} events/CPU-s")
     print(f"load average            {os.getloadavg()[0]:>12.1f} on {os.cpu_count()} cores")
     print(f"profiles (live)         {profiles:>12,}")
     print(f"merges recorded         {merged:>12,}")
     print(f"events without profile  {open_:>12,}")
-    ok = profiles == args.people and merged == args.merges and open_ == 0
-    limit = 20 if args.smoke else 30
-    if not ok:
+    if not (profiles == args.people and merged == args.merges and open_ == 0):
         print("FAILED: unexpected profile/merge counts", file=sys.stderr)
         sys.exit(1)
-    if resolve_s > limit:
-        print(f"SLOW: resolution took {resolve_s:.1f} s (target < {limit} s)", file=sys.stderr)
-        sys.exit(1)
+    report.figure(
+        f"identity resolution, {n:,} events",
+        resolve_rate,
+        "events/s",
+        baseline=insert_rate,
+        baseline_name="raw SQLite insert of the same rows",
+        note=f"{handled / resolve_cpu:,.0f} events per CPU-second; then WAL checkpoint "
+        f"{checkpoint_s:.2f} s on a side thread",
+    )
+    report.figure(
+        f"identity resolution time, {n:,} events",
+        resolve_s,
+        "s",
+        baseline=insert_s,
+        baseline_name="raw SQLite insert",
+        target=below(20 if args.smoke else 30, smoke=True),
+    )
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -1,27 +1,31 @@
-"""Journey runtime benchmarks on SQLite.
+"""Journey runtime benchmarks on SQLite, through the loops and settings production uses.
 
     python bench/journeys.py [--smoke]
 
-1. Event-triggered enrolments through a 5-node journey: instance steps (node executions) per
-   second, target >= 10,000/s.
-2. Audience entry of a segment of N profiles (bulk insert of instances + start timers), target
-   1,000,000 in < 60 s.
-3. Timers due within one hour of simulated time, fired by the scheduler on a clock running
-   SPEED times faster than real time: firing lateness p99 (in real seconds, under SPEED times
-   the real load), target < 1 s.
-4. Event ingested over HTTP (``POST /v1/track`` on a served app) -> identity resolution ->
-   waiting instance resumed (its row committed), p95 target < 200 ms.
-5. Backfill: a journey with a 6-hour wait published after 14 days of history and replayed over
-   it (``journeys.backfill``; no target: the figure is compared with figure 1, the live rate).
+1. Event-triggered enrolments through a 5-node journey, consumed by the production event
+   consumer (its batch, ``synchronous=FULL``): instance steps per second, target >= 10,000/s.
+2. Backfill: a journey with a 6-hour wait published after 14 days of history and replayed over
+   it (``journeys.backfill``; compared with figure 1, the live rate).
+3. Audience entry as users start it: a trait segment over N profiles is built (segment
+   evaluation), the audience scheduler enrols its members and the timer loop takes every
+   instance through its first step (a send queued in the outbox). Target 1,000,000 in < 60 s.
+4. Timers due within one hour of simulated time, fired by the production timer loop (its batch
+   and interval, in its own thread) on a clock running SPEED times faster than real time:
+   firing lateness p99 in real seconds, target < 1 s.
+5. An event over HTTP -> identity resolution -> waiting instance resumed (its row committed),
+   with ``partitur serve --with-worker`` as ``make run`` starts it; p95 target < 200 ms. Also
+   ``partitur serve`` and ``partitur worker`` as two processes, with wake-ups through Redis
+   and without.
 
-Each figure is printed with a baseline measured in the same run: a raw executemany insert of
-rows of the same width into SQLite (what the store can do without any journey logic).
+Baselines, measured in the same run: a raw executemany of rows as wide as the transitions
+(figures 1-3, at the same ``synchronous``), and the latency of the same POST against a bare
+ASGI app on uvicorn (figure 5).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import os
 import statistics
 import sys
 import tempfile
@@ -35,9 +39,11 @@ from sqlalchemy import select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from bench._httpload import spawn, start_serve, stderr_of, stop  # noqa: E402
-from tests.support.journeys import add_event, add_events, add_templates  # noqa: E402
+from _report import Report, at_least, below  # noqa: E402
+from bench._httpload import spawn, start_bare, start_serve, stderr_of, stop  # noqa: E402
+from tests.support.journeys import add_events, add_templates  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
 
 from partitur.context import Context  # noqa: E402
@@ -45,9 +51,9 @@ from partitur.core.actions import Actor  # noqa: E402
 from partitur.core.clock import Clock, SystemClock, VirtualClock  # noqa: E402
 from partitur.core.errors import NotFound  # noqa: E402
 from partitur.core.ids import new_id  # noqa: E402
-from partitur.journeys import ports, service  # noqa: E402
+from partitur.journeys import service  # noqa: E402
 from partitur.journeys.definition import parse_definition  # noqa: E402
-from partitur.journeys.loops import EventConsumer  # noqa: E402
+from partitur.journeys.loops import AudienceScheduler, EventConsumer, TimerScheduler  # noqa: E402
 from partitur.journeys.tables import (  # noqa: E402
     journey_instances,
     journey_timers,
@@ -86,8 +92,9 @@ FIVE_NODES = {
 
 
 def open_ctx(directory: Path, name: str, clock: Clock) -> Context:
+    """A fresh store with the server's settings (``synchronous=FULL``)."""
     url = f"sqlite:///{directory / name}"
-    return Context.open(Settings(database_url=url, sqlite_synchronous="NORMAL"), clock=clock)
+    return Context.open(Settings(database_url=url, var_dir=directory / "var"), clock=clock)
 
 
 def publish(ctx: Context, document: dict[str, Any], now: datetime) -> str:
@@ -114,16 +121,20 @@ def publish(ctx: Context, document: dict[str, Any], now: datetime) -> str:
         ).journey_id
 
 
-def baseline_rows_per_second(ctx: Context, n: int) -> float:
-    """Raw executemany into a table as wide as journey_transitions (the store's ceiling)."""
+def baseline_rows_per_second(ctx: Context, n: int, per_transaction: int) -> float:
+    """Raw executemany into a table as wide as journey_transitions, ``per_transaction`` rows
+    per transaction, on the same store (the store's ceiling at its ``synchronous``)."""
     with ctx.store.begin() as conn:
         conn.execute(text("CREATE TABLE IF NOT EXISTS bench_raw (a TEXT, b TEXT, c TEXT, d TEXT)"))
     rows = [
         {"a": f"i{i}", "b": "node", "c": "2026-01-05 09:00:00", "d": "reason"} for i in range(n)
     ]
     started = time.perf_counter()
-    with ctx.store.begin() as conn:
-        conn.execute(text("INSERT INTO bench_raw VALUES (:a, :b, :c, :d)"), rows)
+    for i in range(0, n, per_transaction):
+        with ctx.store.begin() as conn:
+            conn.execute(
+                text("INSERT INTO bench_raw VALUES (:a, :b, :c, :d)"), rows[i : i + per_transaction]
+            )
     return n / (time.perf_counter() - started)
 
 
@@ -138,7 +149,7 @@ def bench_event_enrolments(directory: Path, n: int) -> dict[str, float]:
                 workspace_id=ctx.workspace_id,
                 rows=[(f"p{j:07d}", "Signed Up", T0) for j in range(i, min(n, i + 10_000))],
             )
-    consumer = EventConsumer(ctx, batch=2000)
+    consumer = EventConsumer(ctx)  # the production batch
     started, cpu = time.perf_counter(), time.process_time()
     while consumer.run_once(clock.now()):
         pass
@@ -148,7 +159,7 @@ def bench_event_enrolments(directory: Path, n: int) -> dict[str, float]:
             select(text("count(*)")).select_from(journey_transitions)
         ).scalar()
         instances = conn.execute(select(text("count(*)")).select_from(journey_instances)).scalar()
-    baseline = baseline_rows_per_second(ctx, 100_000)
+    baseline = baseline_rows_per_second(ctx, min(n, 100_000), consumer.batch * 6)
     ctx.close()
     assert instances == n, (instances, n)
     return {
@@ -158,6 +169,7 @@ def bench_event_enrolments(directory: Path, n: int) -> dict[str, float]:
         "node_steps_per_cpu_s": float(node_steps or 0) / cpu,
         "instances_per_s": n / elapsed,
         "baseline_rows_per_s": baseline,
+        "batch": float(consumer.batch),
     }
 
 
@@ -210,40 +222,100 @@ def bench_backfill(directory: Path, n: int) -> dict[str, float]:
     }
 
 
+def seed_profiles(ctx: Context, n: int) -> None:
+    """``n`` profiles, a third of them on the "pro" plan (an arrangement, not measured)."""
+    from partitur.profiles.tables import profiles
+
+    with ctx.store.begin() as conn:
+        for start in range(0, n, 20_000):
+            conn.execute(
+                profiles.insert(),
+                [
+                    {
+                        "id": f"p{i:07d}",
+                        "workspace_id": ctx.workspace_id,
+                        "created_at": T0,
+                        "updated_at": T0,
+                        "traits": {"plan": "pro" if i % 3 == 0 else "free"},
+                        "trait_times": {},
+                        "computed": {},
+                        "timezone": "UTC",
+                        "locale": "en",
+                        "is_test": False,
+                    }
+                    for i in range(start, min(n, start + 20_000))
+                ],
+            )
+
+
 def bench_audience(directory: Path, n: int) -> dict[str, float]:
+    """Segment over ``n`` profiles (every one a member) -> audience run -> first step."""
+    from partitur.segments import service as segments
+    from partitur.segments.contracts import SegmentDefinition
+
     clock = VirtualClock(T0)
     ctx = open_ctx(directory, "audience.db", clock)
-    journey_id = publish(
-        ctx,
-        {
-            "key": "aud",
-            "name": "Audience",
-            "entry": {"type": "audience", "segment": "all"},
-            "start": "hello",
-            "nodes": [{"id": "hello", "type": "send", "channel": "email", "template": "x"}],
-        },
-        T0,
-    )
-    ids = [f"p{i:07d}" for i in range(n)]
+    seed_profiles(ctx, n)
+    journey = {
+        "key": "aud",
+        "name": "Audience",
+        "entry": {"type": "audience", "segment": "everyone"},
+        "start": "hello",
+        "nodes": [{"id": "hello", "type": "send", "channel": "email", "template": "x"}],
+    }
+    system = Actor.system(ctx.workspace_id, "bench")
+    timings: dict[str, float] = {}
     started, cpu = time.perf_counter(), time.process_time()
-    for i in range(0, n, 20_000):
-        with ctx.store.begin() as conn:
-            service.enrol_bulk(
-                conn,
-                workspace_id=ctx.workspace_id,
-                journey_id=journey_id,
-                version=1,
-                profile_ids=ids[i : i + 20_000],
-                now=T0,
-            )
+    with ctx.store.begin() as conn:  # segment evaluation: the initial build over every profile
+        segments.create_segment(
+            conn,
+            workspace_id=ctx.workspace_id,
+            definition=SegmentDefinition.model_validate(
+                {"key": "everyone", "name": "Everyone", "rule": {"trait": "plan", "op": "exists"}}
+            ),
+            now=T0,
+            actor=system,
+        )
+    timings["segment"] = time.perf_counter() - started
+    publish(ctx, journey, T0)
+    mark = time.perf_counter()
+    entered = AudienceScheduler(ctx).run_once(clock.now())  # what the worker runs
+    timings["enrol"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    timers = TimerScheduler(ctx)  # the production batch: every instance's first step
+    fired = 0
+    while done := timers.run_once(clock.now()):
+        fired += done
+    timings["first step"] = time.perf_counter() - mark
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    with ctx.store.read() as conn:
+        sent = conn.execute(
+            select(text("count(*)"))
+            .select_from(journey_transitions)
+            .where(journey_transitions.c.node_id == "hello")
+        ).scalar()
+    baseline = baseline_rows_per_second(ctx, min(n, 100_000), 20_000)
     ctx.close()
+    assert entered == n and fired == n and sent == n, (entered, fired, sent, n)
     return {
         "profiles": float(n),
         "seconds": elapsed,
         "profiles_per_s": n / elapsed,
         "profiles_per_cpu_s": n / cpu,
+        "baseline_rows_per_s": baseline,
+        **{f"{k} s": v for k, v in timings.items()},
     }
+
+
+class _CountingTimers(TimerScheduler):
+    """The timer loop, counting what it fires."""
+
+    fired = 0
+
+    def run_once(self, now: datetime) -> int:
+        done = super().run_once(now)
+        self.fired += done
+        return done
 
 
 class ScaledClock:
@@ -324,17 +396,16 @@ def bench_timers(directory: Path, n: int, speed: float, window: float) -> dict[s
     clock = ScaledClock(T0, speed)
     end = T0 + lead + timedelta(hours=window)
     expected = int(n * window)
-    fired = 0
-    while clock.now() < end or fired < expected:
-        with ctx.store.begin() as conn:
-            done = service.fire_timers(
-                conn, workspace_id=ctx.workspace_id, now=clock.now(), limit=2000
-            )
-        fired += done
-        if not done:
-            time.sleep(0.01)
+    scheduler = _CountingTimers(ctx)  # the production batch and interval
+    scheduler.clock = clock
+    thread = threading.Thread(target=scheduler.run_forever, daemon=True)
+    thread.start()
+    while clock.now() < end or scheduler.fired < expected:
+        time.sleep(0.05)
         if clock.now() > end + timedelta(hours=2):
             break
+    scheduler.stop()
+    thread.join(timeout=30)
     lateness = []
     with ctx.store.read() as conn:
         for row in conn.execute(
@@ -355,58 +426,6 @@ def bench_timers(directory: Path, n: int, speed: float, window: float) -> dict[s
         "p50_s": statistics.median(lateness) if lateness else float("nan"),
         "p99_s": p99,
         "max_s": lateness[-1] if lateness else float("nan"),
-    }
-
-
-def bench_commit_resume_latency(directory: Path, samples: int) -> dict[str, float]:
-    """Without identity resolution: event committed (with its profile_id) -> resumed."""
-    ctx = open_ctx(directory, "latency.db", SystemClock())
-    now = SystemClock().now()
-    publish(ctx, RESUME_JOURNEY, now)
-    with ctx.store.begin() as conn:
-        service.enrol(
-            conn,
-            workspace_id=ctx.workspace_id,
-            key="resume",
-            profile_ids=[f"p{i}" for i in range(samples)],
-            now=now,
-            actor=Actor.system(ctx.workspace_id, "bench"),
-        )
-    consumer = EventConsumer(ctx)
-    consumer.interval_seconds = 1.0
-    thread = threading.Thread(target=consumer.run_forever, daemon=True)
-    thread.start()
-    latencies = []
-    for i in range(samples):
-        with ctx.store.begin() as conn:
-            add_event(
-                conn,
-                workspace_id=ctx.workspace_id,
-                profile_id=f"p{i}",
-                event="Clicked",
-                at=SystemClock().now(),
-            )
-        committed = time.perf_counter()
-        ctx.signals.notify("events")  # what ingestion says after its commit
-        while True:
-            with ctx.store.read() as conn:
-                status = conn.execute(
-                    select(journey_instances.c.status).where(
-                        journey_instances.c.profile_id == f"p{i}"
-                    )
-                ).scalar()
-            if status != "active":
-                break
-            time.sleep(0.001)
-        latencies.append(time.perf_counter() - committed)
-    consumer.stop()
-    thread.join(timeout=5)
-    ctx.close()
-    latencies.sort()
-    return {
-        "samples": float(samples),
-        "p50_ms": 1000 * statistics.median(latencies),
-        "p95_ms": 1000 * latencies[int(len(latencies) * 0.95) - 1],
     }
 
 
@@ -443,93 +462,47 @@ def track_until_resumed(ctx: Context, http: Any, ids: list[str]) -> list[float]:
     return latencies
 
 
-def bench_http_resume_latency(directory: Path, samples: int) -> dict[str, float]:
-    """Served app (uvicorn on 127.0.0.1) + identity resolver + journey event consumer threads:
-    POST /v1/track -> the waiting instance has resumed (its row committed)."""
-    import socket
-
-    import httpx
-    import uvicorn
-
-    from partitur.app import create_app
-    from partitur.identity.loops import IdentityResolver
-    from partitur.profiles import service as profiles
-    from partitur.workspaces import service as workspaces
-
-    ctx = open_ctx(directory, "latency.db", SystemClock())
-    now = SystemClock().now()
-    publish(ctx, RESUME_JOURNEY, now)
-    with ctx.store.begin() as conn:
-        write_key = workspaces.create_source(
-            conn,
-            workspace_id=ctx.workspace_id,
-            name="web",
-            now=now,
-            actor=Actor.system(ctx.workspace_id, "bench"),
-        ).write_key
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(ctx.settings, ctx=ctx), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.01)
-    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=(write_key, ""))
-    for i in range(samples):
-        http.post("/v1/identify", json={"userId": f"u{i}", "traits": {"n": i}}).raise_for_status()
-    resolver = IdentityResolver(ctx)
-    resolver.run_until_idle()
-    with ctx.store.begin() as conn:
-        ids = [
-            profiles.find_profile(
-                conn, workspace_id=ctx.workspace_id, kind="user_id", value=f"u{i}"
-            ).id
-            for i in range(samples)
-        ]
-        service.enrol(
-            conn,
-            workspace_id=ctx.workspace_id,
-            key="resume",
-            profile_ids=ids,
-            now=now,
-            actor=Actor.system(ctx.workspace_id, "bench"),
-        )
-    consumer = EventConsumer(ctx)
-    loops = [resolver, consumer]
-    threads = [threading.Thread(target=loop.run_forever, daemon=True) for loop in loops]
-    for t in threads:
-        t.start()
-    latencies = track_until_resumed(ctx, http, ids)
-    for loop in loops:
-        loop.stop()
-    for t in threads:
-        t.join(timeout=5)
-    server.should_exit = True
-    http.close()
-    ctx.close()
-    latencies.sort()
+def percentiles(latencies: list[float]) -> dict[str, float]:
+    latencies = sorted(latencies)
     return {
-        "samples": float(samples),
+        "samples": float(len(latencies)),
         "p50_ms": 1000 * statistics.median(latencies),
-        "p95_ms": 1000 * latencies[int(len(latencies) * 0.95) - 1],
+        "p95_ms": 1000 * latencies[max(0, int(len(latencies) * 0.95) - 1)],
     }
 
 
-def bench_scaleout_resume(directory: Path, samples: int, redis_url: str | None) -> dict[str, float]:
-    """``partitur serve`` (API only) and ``partitur worker`` as two processes on one SQLite file:
-    POST /v1/track -> the waiting instance has resumed. With ``redis_url`` the API's commits wake
-    the worker through Redis (bus/signals.py); without, the worker finds the event at its next
-    poll (loops poll every second)."""
+def bare_post_latency(samples: int) -> dict[str, float]:
+    """The same POSTs, one after the other, against a bare ASGI app on uvicorn."""
+    import httpx
+
+    server, port = start_bare()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            latencies = []
+            for i in range(samples):
+                started = time.perf_counter()
+                http.post("/v1/track", json={"userId": f"u{i}", "event": "Clicked"})
+                latencies.append(time.perf_counter() - started)
+    finally:
+        stop(server, "bare uvicorn")
+    return percentiles(latencies)
+
+
+def bench_served_resume(
+    directory: Path, samples: int, *, split: bool, redis_url: str | None = None
+) -> dict[str, float]:
+    """POST /v1/track -> identity resolution -> the waiting instance has resumed, on a served
+    store: ``partitur serve --with-worker`` (one process, as ``make run`` starts it), or with
+    ``split`` ``partitur serve`` and ``partitur worker`` as two processes on one SQLite file.
+    With ``redis_url`` the API's commits wake the worker through Redis
+    (core/redis_signals.py); without, the worker's commit watcher (``PRAGMA data_version``,
+    ``Store.watch_commits``) wakes it."""
     import httpx
 
     from partitur.profiles import service as profiles
     from partitur.workspaces import service as workspaces
 
-    name = "scaleout-redis.db" if redis_url else "scaleout-poll.db"
+    name = f"resume-{'two' if split else 'one'}-{'redis' if redis_url else 'local'}.db"
     ctx = open_ctx(directory, name, SystemClock())
     now = SystemClock().now()
     publish(ctx, RESUME_JOURNEY, now)
@@ -544,14 +517,15 @@ def bench_scaleout_resume(directory: Path, samples: int, redis_url: str | None) 
     env = {
         "PARTITUR_DATABASE_URL": f"sqlite:///{directory / name}",
         "PARTITUR_VAR_DIR": str(directory / "var"),
-        "PARTITUR_SQLITE_SYNCHRONOUS": "NORMAL",
         "PARTITUR_SMTP_PORT": "1",  # nothing listens: sends fail and retry, off the measured path
         "PARTITUR_WORKER_STOP_SECONDS": "10",
     }
     if redis_url:
         env["PARTITUR_REDIS_URL"] = redis_url
-    api, port = start_serve(env)
-    worker = spawn([sys.executable, "-m", "partitur", "worker"], env)
+    api, port = start_serve(env, extra_args=[] if split else ["--with-worker"])
+    processes = [(api, "partitur serve")]
+    if split:
+        processes.append((spawn([sys.executable, "-m", "partitur", "worker"], env), "worker"))
     http = httpx.Client(base_url=f"http://127.0.0.1:{port}", auth=(write_key, ""))
     try:
         for i in range(samples):
@@ -580,25 +554,20 @@ def bench_scaleout_resume(directory: Path, samples: int, redis_url: str | None) 
                 now=now,
                 actor=Actor.system(ctx.workspace_id, "bench"),
             )
-        time.sleep(1.5)  # the worker has seen the enrolments
+        time.sleep(6.0)  # the loops have seen the enrolments and backed off, as when idle
         latencies = track_until_resumed(ctx, http, ids)
     finally:
         http.close()
-        for proc, what in ((api, "partitur serve"), (worker, "partitur worker")):
+        for proc, what in processes:
             if stop(proc, what) != 0:
                 print(f"WARNING: {what} exited with {proc.returncode}:\n{stderr_of(proc)}")
         ctx.close()
-    latencies.sort()
-    return {
-        "samples": float(samples),
-        "p50_ms": 1000 * statistics.median(latencies),
-        "p95_ms": 1000 * latencies[int(len(latencies) * 0.95) - 1],
-    }
+    return percentiles(latencies)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="small sizes (< 20 s)")
+    parser.add_argument("--smoke", action="store_true", help="small sizes (~1 min)")
     args = parser.parse_args()
     sizes = (
         {
@@ -621,69 +590,90 @@ def main() -> None:
             "latency": 200,
         }
     )
-    assert ports.known_channels() is None or "email" in (ports.known_channels() or set())
+    report = Report("journeys", smoke=args.smoke)
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         ev = bench_event_enrolments(directory, sizes["events"])
-        print(
-            f"event-triggered enrolments: {ev['instances']:.0f} instances in "
-            f"{ev['seconds']:.1f} s = {ev['instances_per_s']:.0f} instances/s, "
-            f"{ev['node_steps_per_s']:.0f} instance steps/s "
-            f"(target >= 10000; ratio {ev['node_steps_per_s'] / 10000:.2f}); per CPU second "
-            f"{ev['node_steps_per_cpu_s']:.0f}/s; "
-            f"raw SQLite insert baseline {ev['baseline_rows_per_s']:.0f} rows/s "
-            f"(steps/baseline {ev['node_steps_per_s'] / ev['baseline_rows_per_s']:.3f})"
+        report.figure(
+            f"event-triggered enrolments, 5-node journey ({ev['instances']:,.0f})",
+            ev["node_steps_per_s"],
+            "instance steps/s",
+            baseline=ev["baseline_rows_per_s"],
+            baseline_name="raw executemany of transition-wide rows",
+            target=at_least(10_000),
+            note=f"{ev['seconds']:.1f} s, {ev['instances_per_s']:,.0f} instances/s, "
+            f"{ev['node_steps_per_cpu_s']:,.0f} steps per CPU-second; consumer batch "
+            f"{ev['batch']:.0f}",
         )
         bf = bench_backfill(directory, sizes["backfill"])
-        print(
-            f"backfill: {bf['instances']:.0f} instances over {bf['days']:.0f} days of history in "
-            f"{bf['seconds']:.1f} s = {bf['steps_per_s']:.0f} instance steps/s "
-            f"({bf['steps_per_cpu_s']:.0f} per CPU s; ratio to the live rate above "
-            f"{bf['steps_per_s'] / ev['node_steps_per_s']:.2f})"
+        report.figure(
+            f"backfill, {bf['instances']:,.0f} instances over {bf['days']:.0f} days",
+            bf["steps_per_s"],
+            "instance steps/s",
+            baseline=ev["node_steps_per_s"],
+            baseline_name="the live rate above",
+            note=f"{bf['seconds']:.1f} s; {bf['steps_per_cpu_s']:,.0f} per CPU-second",
         )
         au = bench_audience(directory, sizes["audience"])
-        print(
-            f"audience entry: {au['profiles']:.0f} profiles in {au['seconds']:.1f} s = "
-            f"{au['profiles_per_s']:.0f}/s (target 1,000,000 in < 60 s; projected "
-            f"{1_000_000 / au['profiles_per_s']:.1f} s wall, "
-            f"{1_000_000 / au['profiles_per_cpu_s']:.1f} s CPU)"
+        report.figure(
+            f"audience entry with segment build and first step ({au['profiles']:,.0f})",
+            au["seconds"] * 1_000_000 / au["profiles"],
+            "s per 1,000,000 profiles",
+            baseline=1_000_000 / au["baseline_rows_per_s"],
+            baseline_name="raw executemany of 1,000,000 rows",
+            target=below(60),
+            note=f"{au['seconds']:.1f} s: segment {au['segment s']:.1f} s, enrolment "
+            f"{au['enrol s']:.1f} s, first step {au['first step s']:.1f} s; "
+            f"{1_000_000 / au['profiles_per_cpu_s']:.1f} CPU-s per 1,000,000",
         )
         tm = bench_timers(directory, sizes["timers"], sizes["speed"], sizes["window"])
-        print(
-            f"timers: {tm['timers']:.0f} due within 1 h of simulated time; the first "
-            f"{60 * tm['window']:.0f} min ({tm['fired']:.0f} timers) run at "
-            f"{tm['speed']:.0f}x real load; lateness p50 {tm['p50_s']:.3f} s, "
-            f"p99 {tm['p99_s']:.3f} s, "
-            f"max {tm['max_s']:.3f} s (target p99 < 1 s)"
+        report.figure(
+            f"timer lateness p99, {tm['timers']:,.0f} timers due in 1 h at {tm['speed']:g}x "
+            "real load",
+            tm["p99_s"],
+            "s",
+            target=below(1.0),
+            note=f"first {60 * tm['window']:.0f} min ({tm['fired']:,.0f} timers); p50 "
+            f"{tm['p50_s']:.3f} s, max {tm['max_s']:.3f} s; production timer loop",
         )
-        if importlib.util.find_spec("partitur.identity.loops") is None:
-            la = bench_commit_resume_latency(directory, sizes["latency"])
-            print(
-                f"event committed -> waiting instance resumed: p50 {la['p50_ms']:.1f} ms, "
-                f"p95 {la['p95_ms']:.1f} ms over {la['samples']:.0f} events (target p95 < 200 ms; "
-                "identity resolution is not installed, so measured from the event's commit)"
-            )
-            return
-        la = bench_http_resume_latency(directory, sizes["latency"])
-        print(
-            f"event over HTTP -> waiting instance resumed: p50 {la['p50_ms']:.1f} ms, "
-            f"p95 {la['p95_ms']:.1f} ms over {la['samples']:.0f} events (target p95 < 200 ms; "
-            "POST /v1/track, identity resolution and the journey consumer in one process)"
+        bare = bare_post_latency(sizes["latency"])
+        one = bench_served_resume(directory, sizes["latency"], split=False)
+        report.figure(
+            "event over HTTP -> waiting instance resumed, serve --with-worker, p95",
+            one["p95_ms"],
+            "ms",
+            baseline=bare["p95_ms"],
+            baseline_name="POST to a bare uvicorn app",
+            target=below(200),
+            note=f"p50 {one['p50_ms']:.1f} ms over {one['samples']:.0f} events",
         )
-        scale = sizes["latency"] // 2
-        polled = bench_scaleout_resume(directory, scale, None)
+        half = max(10, sizes["latency"] // 2)
         redis = RedisServer()
         redis.start()
         try:
-            woken = bench_scaleout_resume(directory, scale, redis.url)
+            woken = bench_served_resume(directory, half, split=True, redis_url=redis.url)
         finally:
             redis.stop()
-        print(
-            f"  API and worker as two processes: p50 {woken['p50_ms']:.1f} ms, p95 "
-            f"{woken['p95_ms']:.1f} ms with wake-ups through Redis; p50 {polled['p50_ms']:.1f} "
-            f"ms, p95 {polled['p95_ms']:.1f} ms when the worker only polls (ratio "
-            f"{polled['p95_ms'] / woken['p95_ms']:.1f}x)"
+        polled = bench_served_resume(directory, half, split=True)
+        report.figure(
+            "the same, serve and worker as two processes with Redis wake-ups, p95",
+            woken["p95_ms"],
+            "ms",
+            baseline=bare["p95_ms"],
+            baseline_name="POST to a bare uvicorn app",
+            note=f"p50 {woken['p50_ms']:.1f} ms over {woken['samples']:.0f} events",
         )
+        report.figure(
+            "the same, two processes without Redis, p95",
+            polled["p95_ms"],
+            "ms",
+            baseline=bare["p95_ms"],
+            baseline_name="POST to a bare uvicorn app",
+            note=f"p50 {polled['p50_ms']:.1f} ms over {polled['samples']:.0f} events",
+        )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -20,13 +20,18 @@ bootstrap interval of the difference and which one scores.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from datetime import UTC, datetime
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import Report
 
 from partitur.core.money import ReportingCurrency
 from partitur.ml import propensity
@@ -35,8 +40,16 @@ from partitur.ml.service import TEXT_PROPERTIES, churn_definition
 from partitur.ml.tabular import train_classifier
 
 
-def show(name: str, report: dict[str, Any], seconds: float) -> None:
+def show(out: Report, name: str, report: dict[str, Any], seconds: float) -> None:
     low, high = report["auc_difference_interval"]
+    out.figure(
+        f"{name}: ROC-AUC out of time",
+        report["model"]["roc_auc"],
+        "",
+        baseline=report["baseline"]["roc_auc"],
+        baseline_name="logistic baseline",
+        note=f"serving the {report['serving']}",
+    )
     print(
         f"{name:<34} model ROC-AUC {report['model']['roc_auc']:.3f}   baseline "
         f"{report['baseline']['roc_auc']:.3f}   difference {report['auc_difference']:+.4f} "
@@ -149,18 +162,20 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="small sizes (CI)")
     args = parser.parse_args()
     customers = 1_000 if args.smoke else 10_000
+    out = Report("models", smoke=args.smoke)
     started = time.perf_counter()
     frame, now = demo_frame(customers)
     built = time.perf_counter() - started
     started = time.perf_counter()
     _, report = propensity.train(frame, churn_definition(horizon_days=60), now=now)
-    show(f"demo churn, {customers:,} customers", report, time.perf_counter() - started)
+    show(out, f"demo churn, {customers:,} customers", report, time.perf_counter() - started)
     print(f"{'':<34} (event frame of {len(frame):,} events built in {built:.1f} s)")
     table = cdnow_frame(args.smoke)
     started = time.perf_counter()
     _, report = train_classifier(table, label="churned", time_column="as_of")
     customers_cdnow = table["as_of"].value_counts().iloc[0]
-    show(f"CDNOW churn, {customers_cdnow:,} customers", report, time.perf_counter() - started)
+    show(out, f"CDNOW churn, {customers_cdnow:,} customers", report, time.perf_counter() - started)
+    out.finish()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
     python bench/segments.py            # 1,000,000 profiles, 100,000 events
     python bench/segments.py --smoke    # small sizes, < 20 s (CI)
 
-Prints, each with a baseline measured in the same run:
+On a store with the server's settings (``synchronous=FULL``). Prints, each with a baseline
+measured in the same run:
 * initial build of a trait segment over every profile (set-based SQL) vs a hand-written
   ``SELECT COUNT(*)`` with the same predicate over the same table, and reading the audience in
   chunks (what a journey's audience entry does downstream; target < 60 s for 1,000,000);
@@ -13,13 +14,18 @@ Prints, each with a baseline measured in the same run:
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import Report, below
 
 from partitur.context import Context
 from partitur.core.actions import Actor
@@ -104,11 +110,11 @@ def main() -> None:
     n_profiles = args.profiles or (20_000 if args.smoke else 1_000_000)
     n_events = args.events or (5_000 if args.smoke else 100_000)
     rng = random.Random(7)
+    report = Report("segments", smoke=args.smoke)
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            database_url=f"sqlite:///{tmp}/bench.db", var_dir=Path(tmp), sqlite_synchronous="NORMAL"
-        )
+        settings = Settings(database_url=f"sqlite:///{tmp}/bench.db", var_dir=Path(tmp))
         ctx = Context.open(settings, clock=VirtualClock(NOW))
         t0 = time.perf_counter()
         ids = seed_profiles(ctx, n_profiles, rng)
@@ -147,11 +153,19 @@ def main() -> None:
             )
             audience_s = time.perf_counter() - started
         assert size == baseline_count == read, (size, baseline_count, read)
-        print(
-            f"initial build over {n_profiles:,} profiles: {build:.2f} s for {size:,} members "
-            f"(baseline COUNT {baseline:.2f} s, ratio {build / max(baseline, 1e-9):.1f}x); "
-            f"audience read in chunks {audience_s:.2f} s; "
-            f"build + audience {'<' if build + audience_s < 60 else '>='} 60 s target"
+        report.figure(
+            f"segment initial build over {n_profiles:,} profiles ({size:,} members)",
+            build,
+            "s",
+            baseline=baseline,
+            baseline_name="hand-written COUNT(*), same predicate",
+        )
+        report.figure(
+            f"segment build + reading the audience in chunks, {n_profiles:,} profiles",
+            build + audience_s,
+            "s",
+            target=below(60),
+            note=f"audience read {audience_s:.2f} s",
         )
 
         # --- incremental ------------------------------------------------------------------
@@ -188,13 +202,16 @@ def main() -> None:
                 service.changes_since(conn, workspace_id=ctx.workspace_id, after=0, limit=10**9)
             )
         rate = consumed / incremental
-        print(
-            f"incremental: {consumed:,} events over {len(active):,} profiles in "
-            f"{incremental:.2f} s = {rate:,.0f} events/s (baseline: reading the events "
-            f"{consumed / max(read_s, 1e-9):,.0f} events/s, ratio "
-            f"{(consumed / max(read_s, 1e-9)) / rate:.1f}x); {changes:,} membership changes in all"
+        report.figure(
+            f"incremental membership, {consumed:,} events over {len(active):,} profiles",
+            rate,
+            "events/s",
+            baseline=consumed / max(read_s, 1e-9),
+            baseline_name="reading the same events",
+            note=f"{incremental:.2f} s; {changes:,} membership changes",
         )
         ctx.close()
+    report.finish()
 
 
 if __name__ == "__main__":

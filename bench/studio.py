@@ -40,6 +40,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _report import Report, below  # noqa: E402
 from tests.support.studio import (  # noqa: E402
     BUILD,
     CHROMIUM,
@@ -57,7 +60,6 @@ def served(store: str | None, home: Path, smoke: bool) -> Iterator[tuple[str, st
     env = {
         **os.environ,
         "PARTITUR_VAR_DIR": str(home / "var"),
-        "PARTITUR_SQLITE_SYNCHRONOUS": "NORMAL",
         "PARTITUR_ANALYTICS_SNAPSHOT_SECONDS": "15",
     }
     token = os.environ.get("PARTITUR_BENCH_TOKEN", "")
@@ -194,7 +196,7 @@ def main() -> None:
         f"partitur Studio bench ({'smoke' if args.smoke else 'full'}),"
         f" {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.1f}"
     )
-    missed = False
+    report = Report("studio", smoke=args.smoke)
     with (
         tempfile.TemporaryDirectory() as home,
         served(args.store, Path(home), args.smoke) as (
@@ -207,28 +209,31 @@ def main() -> None:
         try:
             baseline = measure(browser, base, token, "/ui/no-such-page", repeat)
             print(
-                f"{'page':<14} {'cold':>7} {'warm':>7} {'cold/base':>10} {'warm/base':>10}"
-                f"   slowest API request (cold)"
-            )
-            print(
-                f"{'baseline':<14} {baseline['cold']:6.2f}s {baseline['warm']:6.2f}s"
-                f" {1:9.1f}x {1:9.1f}x   (the app without data: not-found page)"
+                f"baseline (the app without data, the not-found page): cold "
+                f"{baseline['cold']:.2f} s, warm {baseline['warm']:.2f} s"
             )
             for name, path in pages(base, token):
                 m = measure(browser, base, token, path, repeat)
-                ok = m["warm"] < WARM_TARGET and m["cold"] < COLD_TARGET
-                missed |= not ok and not args.smoke
-                verdict = "" if args.smoke else ("  ok" if ok else "  MISSED")
-                print(
-                    f"{name:<14} {m['cold']:6.2f}s {m['warm']:6.2f}s"
-                    f" {m['cold'] / baseline['cold']:9.1f}x"
-                    f" {m['warm'] / baseline['warm']:9.1f}x   {m['slowest']}{verdict}"
+                report.figure(
+                    f"{name}, cold",
+                    m["cold"],
+                    "s",
+                    baseline=baseline["cold"],
+                    baseline_name="not-found page, cold",
+                    target=below(COLD_TARGET),
+                    note=f"slowest API request: {m['slowest']}",
+                )
+                report.figure(
+                    f"{name}, warm",
+                    m["warm"],
+                    "s",
+                    baseline=baseline["warm"],
+                    baseline_name="not-found page, warm",
+                    target=below(WARM_TARGET),
                 )
         finally:
             browser.close()
-    print(f"targets: warm < {WARM_TARGET} s, cold < {COLD_TARGET} s")
-    if missed:
-        sys.exit(1)
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ CONFIG = ROOT / "importlinter.ini"
 
 DOMAINS = [
     "workspaces",
+    "access",
     "events",
     "identity",
     "profiles",

@@ -12,13 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from partitur.access import service as access
+from partitur.access.contracts import Scope
 from partitur.app import create_app
 from partitur.context import Context
 from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.settings import Settings
 from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
 from tests.support.postgres import PostgresServer
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -91,7 +92,7 @@ def client(ctx: Context, settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def admin_token(ctx: Context) -> str:
     with ctx.store.begin() as conn:
-        return workspaces.create_token(
+        return access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name="test",

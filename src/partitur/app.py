@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from partitur import __version__
+from partitur.access import api as access_api
 from partitur.analytics import api as analytics_api
 from partitur.api.fastlane import PartiturApp
 from partitur.api.problems import install_problem_handlers
@@ -32,11 +33,13 @@ log = logging.getLogger(__name__)
 #: Every router, listed once (a module that fails to import stops the server with its error).
 ROUTERS: list[APIRouter] = [
     workspaces_api.router,
+    access_api.router,
     events_api.router,
     identity_api.router,
     profiles_api.router,
     segments_api.router,
     journeys_api.router,
+    journeys_api.review_router,
     channels_api.router,
     decisions_api.router,
     ml_api.router,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from partitur.core import outbound
+from partitur.core import outbound, secret_key
 from partitur.core.clock import Clock, SystemClock
 from partitur.core.signals import Signals
 from partitur.settings import Settings
@@ -37,6 +37,9 @@ class Context:
         if migrate:
             upgrade(store)
         outbound.allow(settings.outbound_allowed_hosts)
+        settings = settings.model_copy(
+            update={"secret_key": secret_key.resolve(settings.secret_key, settings.var_dir)}
+        )
         ctx = cls(settings=settings, store=store, clock=clock or SystemClock())
         if settings.redis_url:
             # several processes: wake-ups travel through Redis (see core/redis_signals.py)

@@ -24,7 +24,8 @@ class Settings(BaseSettings):
     analytics_snapshot_seconds: float = 0.0
     base_url: str = "http://127.0.0.1:8000"
     #: Key for signing links (unsubscribe, click tracking) and encrypting provider secrets.
-    secret_key: str = "partitur-dev-secret-change-me"
+    #: Empty: generated on first start into ``var_dir/secret_key`` (see core/secret_key.py).
+    secret_key: str = ""
     workspace: str = "default"
     redis_url: str | None = None
     #: Hosts, addresses and networks (CIDR) partitur may send requests to although they are not

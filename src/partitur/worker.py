@@ -52,6 +52,7 @@ class Worker:
     def __init__(self, ctx: Context, loops: list[LoopService] | None = None) -> None:
         self.ctx = ctx
         self.loops = build_loops(ctx) if loops is None else loops
+        self._watching = threading.Event()
 
     def start_threads(self) -> list[threading.Thread]:
         threads = []
@@ -59,9 +60,19 @@ class Worker:
             t = threading.Thread(target=loop.run_forever, name=loop.name, daemon=True)
             t.start()
             threads.append(t)
+        topics = sorted({loop.wake_topic for loop in self.loops if loop.wake_topic})
+        if self.ctx is not None and topics:
+            # commits of other processes (an import, a second API process) wake the loops as
+            # this process's own do, instead of waiting for their next idle look
+            def wake() -> None:
+                for topic in topics:
+                    self.ctx.signals.notify_local(topic)
+
+            self.ctx.store.watch_commits(wake, self._watching)
         return threads
 
     def stop(self) -> None:
+        self._watching.set()
         for loop in self.loops:
             loop.stop()
 

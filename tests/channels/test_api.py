@@ -6,10 +6,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from partitur.access import service as access
+from partitur.access.contracts import Scope
 from partitur.context import Context
 from partitur.core.actions import Actor
-from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
 from tests.channels.conftest import make_profile
 
 
@@ -207,7 +207,7 @@ def test_only_templates_an_admin_marked_may_send_transactional(
 
 def _token(ctx: Context, scope: Scope) -> str:
     with ctx.store.begin() as conn:
-        return workspaces.create_token(
+        return access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name=f"{scope.value} token",

@@ -1,5 +1,6 @@
-"""The Studio in headless Chromium against a served demo workspace: signing in, every page with
-its figures, German and English, accessibility, the untranslated-text check and screenshots."""
+"""The Studio in headless Chromium against a served demo workspace: signing in (e-mail and
+password, single sign-on through a real OpenID provider, an API token), every page with its
+figures, German and English, accessibility, the untranslated-text check and screenshots."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.openid import OpenIdProvider, ProviderAccount
 from tests.support.studio import (
     DESKTOP,
     PHONE,
@@ -21,6 +23,9 @@ from tests.support.studio import (
 )
 
 pytestmark = pytest.mark.browser
+
+ADA = ProviderAccount("ada@example.com", "ada-provider-pw", "Ada Lovelace")
+MALLORY = ProviderAccount("mallory@elsewhere.example", "mallory-pw", "Mallory")
 
 
 def pages(served: Served) -> list[tuple[str, str]]:
@@ -55,10 +60,14 @@ def test_every_page_is_accessible_and_pictured_in_both_languages(
             screenshots(page, name, language)
         signed_out = studio.page(language=language, signed_in=False)
         try:
-            visit(signed_out, "/ui/sign-in")
-            if found := accessibility_problems(signed_out):
-                problems["sign-in"] = found
-            screenshots(signed_out, "sign-in", language)
+            for name, path in [
+                ("sign-in", "/ui/sign-in"),
+                ("set-password", "/ui/set-password#token=a-link-that-was-never-issued"),
+            ]:
+                visit(signed_out, path)
+                if found := accessibility_problems(signed_out):
+                    problems[name] = found
+                screenshots(signed_out, name, language)
         finally:
             signed_out.context.close()
     finally:
@@ -86,7 +95,7 @@ def test_no_page_shows_a_word_that_is_not_from_the_catalogue_or_the_data(
     assert found == {}, json.dumps(found, indent=1, ensure_ascii=False)
 
 
-def test_sign_in_refuses_a_wrong_token_then_returns_to_the_page_asked_for(
+def test_sign_in_refuses_a_wrong_password_then_returns_to_the_page_asked_for(
     studio: StudioBrowser, served: Served
 ) -> None:
     from playwright.sync_api import expect
@@ -95,14 +104,130 @@ def test_sign_in_refuses_a_wrong_token_then_returns_to_the_page_asked_for(
     try:
         page.goto("/ui/profiles?q=nobody%40example.com")
         expect(page).to_have_url(re.compile(r"/ui/sign-in\?next="))
-        page.get_by_label("API token").fill("ptk_wrong")
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_text("This token is unknown or has been revoked.")).to_be_visible()
-        page.get_by_label("API token").fill(served.admin_token)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_label("E-mail", exact=True).fill(served.owner_email)
+        page.get_by_label("Password", exact=True).fill("not-the-password")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.get_by_text("Wrong e-mail or password.")).to_be_visible()
+        page.get_by_label("Password", exact=True).fill(served.owner_password)
+        page.get_by_role("button", name="Sign in", exact=True).click()
         expect(page).to_have_url(re.compile(r"/ui/profiles\?q=nobody%40example\.com$"))
         nobody = page.get_by_text("No profile has the identifier “nobody@example.com”.")
         expect(nobody).to_be_visible()
+        signed_in = page.locator("[data-signed-in]")
+        expect(signed_in).to_contain_text("Demo Owner")
+        expect(signed_in).to_contain_text("Owner")
+        session = page.request.get("/api/session").json()
+        assert session["email"] == served.owner_email and session["role"] == "owner"
+    finally:
+        page.context.close()
+
+
+def test_sign_in_with_an_api_token_instead(studio: StudioBrowser, served: Served) -> None:
+    from playwright.sync_api import expect
+
+    page = studio.page(signed_in=False)
+    try:
+        page.goto("/ui/journeys")
+        expect(page).to_have_url(re.compile(r"/ui/sign-in\?next="))
+        page.get_by_role("button", name="Sign in with an API token instead").click()
+        page.get_by_label("API token", exact=True).fill("ptk_wrong")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page.get_by_text("This token is unknown or has been revoked.")).to_be_visible()
+        page.get_by_label("API token", exact=True).fill(served.admin_token)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(page).to_have_url(re.compile(r"/ui/journeys$"))
+        expect(page.locator("[data-table=journeys]")).to_be_visible()
+        session = page.request.get("/api/session").json()
+        assert session["kind"] == "service" and session["role"] == "admin"
+    finally:
+        page.context.close()
+
+
+def _sign_in_at_the_provider(page: Any, account: ProviderAccount) -> None:
+    """On the provider's own login page (a plain form of the test provider)."""
+    page.locator("input[name=email]").fill(account.email)
+    page.locator("input[name=password]").fill(account.password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_single_sign_on_through_a_real_openid_provider(
+    studio: StudioBrowser, served: Served
+) -> None:
+    """An invited person signs in with the workspace's OpenID provider (oidc-provider on
+    Node) from the sign-in page and lands on the page they asked for; someone the workspace
+    does not know comes back to the sign-in page, told why, in their language."""
+    from playwright.sync_api import expect
+
+    client = {"client_id": "partitur-studio", "client_secret": "studio-test-secret"}
+    provider = OpenIdProvider(
+        clients=[
+            {**client, "redirect_uris": [f"{served.base_url}/api/session/oidc/callback"]},
+        ],
+        accounts={a.email: a for a in (ADA, MALLORY)},
+    )
+    provider.start()
+    setup = {**client, "issuer": provider.issuer}
+    try:
+        served.change("POST", "/api/users", {"email": ADA.email, "role": "analyst"})
+        served.change("PUT", "/api/access/oidc", {**setup, "enabled": True})
+        page = studio.page(signed_in=False)
+        try:
+            page.goto("/ui/journeys")
+            expect(page).to_have_url(re.compile(r"/ui/sign-in\?next="))
+            page.get_by_role("link", name="Sign in with single sign-on").click()
+            expect(page).to_have_url(re.compile("^" + re.escape(provider.issuer)))
+            _sign_in_at_the_provider(page, ADA)
+            expect(page).to_have_url(re.compile(r"/ui/journeys$"))
+            expect(page.locator("[data-table=journeys]")).to_be_visible()
+            expect(page.locator("[data-signed-in]")).to_contain_text("Analyst")
+            session = page.request.get("/api/session").json()
+            assert session["email"] == ADA.email and session["role"] == "analyst"
+        finally:
+            page.context.close()
+
+        stranger = studio.page(language="de", signed_in=False)
+        try:
+            visit(stranger, "/ui/sign-in")
+            stranger.get_by_role("link", name="Mit Single Sign-on anmelden").click()
+            _sign_in_at_the_provider(stranger, MALLORY)
+            expect(stranger).to_have_url(re.compile(r"/ui/sign-in\?sso_error=not_allowed"))
+            expect(stranger.get_by_role("alert")).to_contain_text("keinen Zugang")
+            assert stranger.request.get("/api/session").status == 401
+        finally:
+            stranger.context.close()
+    finally:
+        served.change("PUT", "/api/access/oidc", {**setup, "enabled": False})
+        provider.stop()
+    assert served.api("/api/session/methods")["sso"] is False
+
+
+def test_an_invited_person_sets_a_password_with_the_link_then_signs_in(
+    studio: StudioBrowser, served: Served
+) -> None:
+    from playwright.sync_api import expect
+
+    link = served.change("POST", "/api/users", {"email": "grace@example.com", "role": "viewer"})
+    page = studio.page(language="de", signed_in=False)
+    try:
+        visit(page, link["url"].removeprefix(served.base_url))
+        page.get_by_label("Neues Passwort", exact=True).fill("short")
+        page.get_by_role("button", name="Passwort festlegen").click()
+        expect(page.get_by_text("Mindestens 12 Zeichen.")).to_be_visible()
+        page.get_by_label("Neues Passwort", exact=True).fill("a long enough password")
+        page.get_by_label("Passwort wiederholen", exact=True).fill("a long enough password")
+        page.get_by_role("button", name="Passwort festlegen").click()
+        expect(page.locator("[data-account-email]")).to_have_text("grace@example.com")
+        page.get_by_role("link", name="Zur Anmeldung").click()
+        page.get_by_label("E-Mail", exact=True).fill("grace@example.com")
+        page.get_by_label("Passwort", exact=True).fill("a long enough password")
+        page.get_by_role("button", name="Anmelden", exact=True).click()
+        expect(page.locator("[data-signed-in]")).to_contain_text("Lesezugriff")
+        # the link is used up
+        visit(page, link["url"].removeprefix(served.base_url))
+        page.get_by_label("Neues Passwort", exact=True).fill("another long password")
+        page.get_by_label("Passwort wiederholen", exact=True).fill("another long password")
+        page.get_by_role("button", name="Passwort festlegen").click()
+        expect(page.get_by_role("alert")).to_contain_text("schon benutzt oder abgelaufen")
     finally:
         page.context.close()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,8 +20,10 @@ from sqlalchemy import func, select
 from partitur.channels.dispatch import Dispatcher
 from partitur.channels.signing import sign
 from partitur.context import Context
+from partitur.core.actions import Role
 from partitur.storage.audit import audit_log
 from tests.channels.conftest import make_profile, send
+from tests.support.access import PASSWORD, make_person, token_for
 
 #: POST operations that only read (a query that does not fit a URL) or validate
 READS = {
@@ -63,6 +65,9 @@ class Step:
     action: str
     request: Callable[[], dict[str, Any]]
     status: int = 200
+    #: who calls: the admin token (a service account), a person's token, or nobody (signed
+    #: links: the link is the credential)
+    caller: Literal["admin", "person", "nobody"] = "admin"
 
 
 def _audit_count(ctx: Context) -> int:
@@ -109,6 +114,8 @@ def test_every_mutating_operation_writes_exactly_one_audit_entry(
 
     inbox = sign(ctx.settings.secret_key, "inbox", {"w": ctx.workspace_id, "p": pid})
     sms = sign(ctx.settings.secret_key, "sms-inbound", {"w": ctx.workspace_id})
+    owner = make_person(ctx, "owner@example.com", Role.owner)
+    person_headers = token_for(ctx, owner.id)
 
     steps = [
         Step("POST /api/sources", "source.create", lambda: {"json": {"name": "shop"}}, 201),
@@ -140,6 +147,91 @@ def test_every_mutating_operation_writes_exactly_one_audit_entry(
             lambda: {"json": {"token": admin_headers["Authorization"].split()[1]}},
         ),
         Step("DELETE /api/session", "session.sign_out", dict, 204),
+        Step(
+            "POST /api/session",
+            "session.sign_in",
+            lambda: {"json": {"email": "owner@example.com", "password": PASSWORD}},
+            caller="nobody",
+        ),
+        Step(
+            "DELETE /api/sessions/{session_id}",
+            "session.revoke",
+            lambda: {"path": {"session_id": made["session"]["session_id"]}},
+            204,
+        ),
+        Step(
+            "POST /api/users",
+            "user.invite",
+            lambda: {"json": {"email": "ada@example.com", "role": "designer"}},
+            201,
+        ),
+        Step(
+            "POST /api/account/activate",
+            "account.activate",
+            lambda: {"json": {"token": made["invitation"]["token"], "password": PASSWORD}},
+            caller="nobody",
+        ),
+        Step(
+            "PUT /api/users/{user_id}/role",
+            "user.change_role",
+            lambda: {
+                "path": {"user_id": made["invitation"]["user"]["id"]},
+                "json": {"role": "analyst"},
+            },
+        ),
+        Step(
+            "POST /api/users/{user_id}/password-reset",
+            "user.reset_password",
+            lambda: {"path": {"user_id": made["invitation"]["user"]["id"]}},
+        ),
+        Step(
+            "DELETE /api/users/{user_id}/sessions",
+            "user.end_sessions",
+            lambda: {"path": {"user_id": made["invitation"]["user"]["id"]}},
+        ),
+        Step(
+            "PUT /api/users/{user_id}/enabled",
+            "user.set_enabled",
+            lambda: {
+                "path": {"user_id": made["invitation"]["user"]["id"]},
+                "json": {"enabled": False},
+            },
+        ),
+        Step(
+            "POST /api/service-accounts",
+            "service_account.create",
+            lambda: {"json": {"name": "crm sync", "role": "agent"}},
+            201,
+        ),
+        Step(
+            "PUT /api/account",
+            "account.update",
+            lambda: {"json": {"name": "The Owner", "language": "de"}},
+            caller="person",
+        ),
+        Step(
+            "POST /api/account/password",
+            "account.change_password",
+            lambda: {"json": {"current_password": PASSWORD, "new_password": PASSWORD + "!"}},
+            204,
+            caller="person",
+        ),
+        Step(
+            "PUT /api/access/settings",
+            "access_settings.save",
+            lambda: {"json": {"four_eyes_publish": False, "session_idle_minutes": 60}},
+        ),
+        Step(
+            "PUT /api/access/oidc",
+            "oidc.configure",
+            lambda: {
+                "json": {
+                    "issuer": "https://login.example.com",
+                    "client_id": "partitur",
+                    "client_secret": "s3cret",
+                }
+            },
+        ),
         Step("POST /api/segments", "segment.create", lambda: {"json": SEGMENT}, 201),
         Step(
             "PUT /api/segments/{key}",
@@ -181,6 +273,33 @@ def test_every_mutating_operation_writes_exactly_one_audit_entry(
             lambda: {"path": {"key": "welcome", "action": "pause"}},
         ),
         Step(
+            "POST /api/journeys/{key}/submissions",
+            "journey.submit",
+            lambda: {"path": {"key": "welcome"}, "json": {"comment": "ready"}},
+            201,
+            caller="person",
+        ),
+        Step(
+            "POST /api/journeys/{key}/submissions/{submission_id}/approve",
+            "journey.approve",
+            lambda: {"path": {"key": "welcome", "submission_id": made["submission"]["id"]}},
+        ),
+        Step(
+            "POST /api/journeys/{key}/submissions",
+            "journey.submit",
+            lambda: {"path": {"key": "welcome"}},
+            201,
+            caller="person",
+        ),
+        Step(
+            "POST /api/journeys/{key}/submissions/{submission_id}/reject",
+            "journey.reject",
+            lambda: {
+                "path": {"key": "welcome", "submission_id": made["submission"]["id"]},
+                "json": {"comment": "not yet"},
+            },
+        ),
+        Step(
             "PUT /api/channels/providers",
             "provider.save",
             lambda: {
@@ -188,7 +307,9 @@ def test_every_mutating_operation_writes_exactly_one_audit_entry(
                     "channel": "webhook",
                     "name": "crm",
                     "kind": "webhook",
-                    "config": {"url": "https://crm.example.com/hook"},
+                    # an address the tests allow: a public name would need DNS, and the
+                    # tests reach only loopback
+                    "config": {"url": "http://127.0.0.1:9/hook"},
                 }
             },
         ),
@@ -362,7 +483,8 @@ def test_every_mutating_operation_writes_exactly_one_audit_entry(
         method, template = step.operation.split(" ", 1)
         request = step.request()
         path = template.format(**request.pop("path", {}))
-        headers = {**admin_headers, **request.pop("headers", {})}
+        caller = {"admin": admin_headers, "person": person_headers, "nobody": {}}[step.caller]
+        headers = {**caller, **request.pop("headers", {})}
         if "X-Inbox-Token" in headers or "/inbound/sms/" in path:
             headers.pop("Authorization")
         before = _audit_count(ctx)
@@ -372,11 +494,23 @@ def test_every_mutating_operation_writes_exactly_one_audit_entry(
             keep("source", response.json())
         if step.operation == "POST /api/tokens":
             keep("token", response.json())
+        if step.operation == "POST /api/session":
+            keep("session", response.json())
+        if step.operation == "POST /api/users":
+            keep("invitation", response.json())
+        if step.operation == "POST /api/journeys/{key}/submissions":
+            keep("submission", response.json())
         assert _audit_count(ctx) - before == 1, step.operation
         entry = _last_entry(ctx)
         assert entry.action == step.action, step.operation
         assert entry.workspace_id == ctx.workspace_id
-        expected_actor = "customer:" if "X-Inbox-Token" in headers or "/sms/" in path else "token:"
+        if "X-Inbox-Token" in headers or "/sms/" in path:
+            expected_actor = "customer:"
+        elif step.caller == "admin":
+            # the test's admin token is an early token: the service account of its scope
+            expected_actor = "service:"
+        else:
+            expected_actor = "user:"
         assert entry.actor.startswith(expected_actor), (step.operation, entry.actor)
 
 

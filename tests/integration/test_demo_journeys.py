@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from partitur.access.contracts import Scope
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
 from partitur.demo.loader import run_demo
 from partitur.journeys import service as journeys
 from partitur.journeys.contracts import InstanceInfo
 from partitur.settings import Settings
-from partitur.workspaces.contracts import Scope
 from tests.channels.conftest import MailSink, smtp_server  # noqa: F401 - a fixture
 from tests.integration.test_studio_api import token
 

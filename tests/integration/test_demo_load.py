@@ -9,12 +9,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from partitur.access import service as access
 from partitur.context import Context
 from partitur.core.actions import Permission
 from partitur.demo.generator import DemoConfig, generate
 from partitur.demo.loader import run_demo
 from partitur.demo.steps import DemoReport
-from partitur.workspaces import service as workspaces
 
 END = datetime(2026, 1, 5, 12, tzinfo=UTC)
 SMALL = {"customers": 80, "days": 21, "seed": 5, "end": END}
@@ -32,8 +32,19 @@ def test_the_demo_loads_every_valid_message_resolves_profiles_and_quarantines_th
     assert report.profiles >= 80
     assert set(report.write_keys) == {"web", "app", "shop", "email", "crm", "support", "surveys"}
     with ctx.store.read() as conn:
-        principal = workspaces.authenticate(conn, report.admin_token)
+        principal = access.authenticate_token(conn, report.admin_token)
         assert principal.can(Permission.manage_access)
+    with ctx.store.read() as conn:
+        verdict = access.check_password(
+            conn,
+            workspace_id=ctx.workspace_id,
+            email=report.owner_email,
+            password=report.owner_password,
+            now=ctx.clock.now(),
+        )
+        owner = access.user_by_email(conn, workspace_id=ctx.workspace_id, email=report.owner_email)
+    assert verdict.reason is None and owner is not None and owner.role.value == "owner"
+    with ctx.store.read() as conn:
         signup = next(m for m in data.messages if m.get("event") == "Signed Up")
         anonymous_history = [
             m
@@ -64,6 +75,9 @@ def test_if_empty_skips_the_load_but_runs_the_idempotent_steps_again(ctx: Contex
     assert calls == [first.events, first.events]
     assert again.extras == {"example things": 3}
     assert again.admin_token != first.admin_token
+    # the owner is kept, with a new password printed at each load
+    assert again.owner_email == first.owner_email == "owner@demo.partitur.dev"
+    assert again.owner_password != first.owner_password
 
 
 def test_loading_twice_without_if_empty_stores_each_message_once(sqlite_url: str) -> None:
@@ -87,6 +101,7 @@ def test_the_demo_command_prints_json_for_scripts(sqlite_url: str, tmp_path: Pat
     )  # fmt: skip
     report = json.loads(out.stdout)
     assert report["events"] > 100 and report["admin_token"].startswith("ptk_")
+    assert report["owner_email"] == "owner@demo.partitur.dev" and report["owner_password"]
     assert report["facts"]["customers"] == 30
     bad = subprocess.run(
         [sys.executable, "-m", "partitur", "demo", "--end", "yesterday"],

@@ -31,12 +31,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, Select, Text, cast, literal, literal_column, select, union_all
 
 from partitur.channels.dispatch import Dispatcher
+from partitur.access import service as access
+from partitur.access.contracts import Scope
 from partitur.context import Context
 from partitur.core.actions import Actor
 from partitur.identity.loops import IdentityResolver
 from partitur.ml import registry
 from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
 
 #: written into every name, title and trait of workspace B: no answer to A may contain it
 B_MARK = "Sealed-B"
@@ -618,7 +619,7 @@ def _after_dispatch(client: TestClient, ids: Ids) -> None:
 
 def _admin(ctx: Context, workspace_id: str) -> dict[str, str]:
     with ctx.store.begin() as conn:
-        token = workspaces.create_token(
+        token = access.create_token(
             conn,
             workspace_id=workspace_id,
             name="admin",

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from partitur.access import service as access
+from partitur.access.contracts import Scope
 from partitur.context import Context
 from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
@@ -15,13 +17,12 @@ from partitur.events.tables import events, quarantine
 from partitur.identity.tables import identities
 from partitur.profiles.tables import profiles
 from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
 
 
 def token(ctx: Context, scope: Scope) -> dict[str, str]:
     """Bearer headers of a new token with ``scope``."""
     with ctx.store.begin() as conn:
-        issued = workspaces.create_token(
+        issued = access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name="ui",

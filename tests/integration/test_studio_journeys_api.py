@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from partitur.access.contracts import Scope
 from partitur.analytics import kpis
 from partitur.analytics.engine import open_engine
 from partitur.context import Context
@@ -20,7 +21,6 @@ from partitur.journey_maps import service as maps
 from partitur.journey_maps.contracts import JourneyMapDocument
 from partitur.journeys import service as journeys
 from partitur.journeys.runtime import assign_variant
-from partitur.workspaces.contracts import Scope
 from tests.integration.journeys.test_shell import event, profile, publish, pump
 from tests.integration.test_studio_api import token
 from tests.journey_maps.conftest import MAP, EventLog

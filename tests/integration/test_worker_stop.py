@@ -24,6 +24,7 @@ from partitur.core.loops import LoopService
 from partitur.journeys.tables import journey_leases
 from partitur.settings import Settings
 from partitur.worker import Worker
+from tests.support.journeys import add_events
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -184,7 +185,8 @@ def test_the_watchdog_ends_a_process_whose_exit_hangs_and_shows_where() -> None:
 
 
 def _wait_for_lease(ctx: Context, owner_pid: int, proc: subprocess.Popen[Any]) -> None:
-    """Until the worker process holds the journey consumer's lease (its loops are running)."""
+    """Until the worker process holds the journey consumer's lease (its loops are running and
+    have found the event the test left for them: an idle consumer takes no lease)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the worker is running"
@@ -200,6 +202,8 @@ def _wait_for_lease(ctx: Context, owner_pid: int, proc: subprocess.Popen[Any]) -
 def test_partitur_worker_exits_cleanly_on_a_stop_signal(tmp_path: Path, signum: int) -> None:
     url = f"sqlite:///{tmp_path / 'stop.db'}"
     ctx = Context.open(Settings(database_url=url, sqlite_synchronous="NORMAL"))
+    with ctx.store.begin() as conn:
+        add_events(conn, workspace_id=ctx.workspace_id, rows=[("p1", "Signed Up", ctx.clock.now())])
     env = {
         **os.environ,
         "PARTITUR_DATABASE_URL": url,

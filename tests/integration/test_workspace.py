@@ -37,11 +37,11 @@ def test_duplicate_source_name_is_a_conflict_naming_the_field(
 
 def test_missing_or_weak_token_is_refused(client: TestClient, ctx: Context) -> None:
     assert client.get("/api/sources").status_code == 401
-    from partitur.workspaces import service
-    from partitur.workspaces.contracts import Scope
+    from partitur.access import service as access
+    from partitur.access.contracts import Scope
 
     with ctx.store.begin() as conn:
-        read = service.create_token(
+        read = access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name="r",
@@ -49,7 +49,8 @@ def test_missing_or_weak_token_is_refused(client: TestClient, ctx: Context) -> N
             now=ctx.clock.now(),
             actor=Actor.system(ctx.workspace_id, "test"),
         ).token
-    refused = client.get("/api/tokens", headers={"Authorization": f"Bearer {read}"})
+    # people and their roles are for those who manage access
+    refused = client.get("/api/users", headers={"Authorization": f"Bearer {read}"})
     assert refused.status_code == 403
     assert refused.json()["field"] == "Authorization"
 
@@ -107,7 +108,9 @@ def test_audit_trail_records_who_created_a_source(
     (entry,) = trail.json()["items"]
     assert entry["action"] == "source.create"
     assert entry["after"] == {"name": "shop"}
-    assert entry["actor"].startswith("token:tok_")
+    # an early token acts as the service account of its scope, and the entry names the token
+    assert entry["actor"].startswith("service:svc_")
+    assert entry["credential"].startswith("tok_")
     every_source = client.get(
         "/api/audit", params={"action": "source."}, headers=admin_headers
     ).json()

@@ -26,9 +26,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(ctx: Context) -> Iterator[str]:
-    """Serve ``ctx`` over HTTP; yields the base URL and stops the server on exit."""
-    port = free_port()
+def live_server(ctx: Context, port: int | None = None) -> Iterator[str]:
+    """Serve ``ctx`` over HTTP (on ``port``, or a free one); yields the base URL and stops
+    the server on exit."""
+    port = port or free_port()
     config = uvicorn.Config(
         create_app(ctx.settings, ctx=ctx),
         host="127.0.0.1",

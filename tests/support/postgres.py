@@ -31,6 +31,8 @@ class PostgresServer:
         self.dir = Path(tempfile.mkdtemp(prefix="partitur-pg-"))
         self.port = free_port()
         self.data = self.dir / "data"
+        #: the process deleting the data folder after ``stop``
+        self.cleanup: subprocess.Popen[bytes] | None = None
 
     def _as_postgres(self, *args: str) -> list[str]:
         if os.geteuid() == 0:
@@ -93,4 +95,11 @@ class PostgresServer:
             check=False,
             capture_output=True,
         )
-        shutil.rmtree(self.dir, ignore_errors=True)
+        # hundreds of test databases take minutes to delete on a busy disk: a process of its
+        # own removes them, so the last test's teardown does not wait (or time out) for it
+        self.cleanup = subprocess.Popen(
+            ["rm", "-rf", str(self.dir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )

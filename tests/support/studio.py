@@ -3,8 +3,9 @@
 
 - ``serve_demo(home)`` loads a seeded demo (200 customers, 30 days up to the current hour) and
   starts ``partitur serve`` on a free port of 127.0.0.1;
-- ``StudioBrowser.page(language=...)`` opens a browser context signed in through
-  ``POST /api/session`` (the session cookie lands in the context), 1440x900, Berlin time;
+- ``StudioBrowser.page(language=...)`` opens a browser context signed in as the demo's owner
+  with e-mail and password through ``POST /api/session`` (the session cookie lands in the
+  context; ``token=`` signs in with an API token instead), 1440x900, Berlin time;
 - ``visit(page, path)`` navigates and waits until the page marks itself ready
   (``[data-page-ready=true]``, set once its data is shown);
 - ``accessibility_problems(page)`` runs axe-core (injected from studio/node_modules) and
@@ -74,6 +75,9 @@ class Served:
 
     base_url: str
     admin_token: str
+    #: the demo workspace's owner, who signs in with e-mail and password
+    owner_email: str
+    owner_password: str
     #: the demo customer with the most identify calls (surely resolved): email and name
     email: str
     name: str
@@ -85,6 +89,18 @@ class Served:
         answer = httpx.get(
             self.base_url + path,
             params=params,
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        return answer.json()
+
+    def change(self, method: str, path: str, body: Any) -> Any:
+        """Change something through the API as the admin (to set up a test)."""
+        answer = httpx.request(
+            method,
+            self.base_url + path,
+            json=body,
             headers={"Authorization": f"Bearer {self.admin_token}"},
             timeout=30,
         )
@@ -111,11 +127,15 @@ def serve_demo(home: Path) -> Iterator[Served]:
     if not BUILD.exists():
         raise RuntimeError("the Studio is not built: run `make studio` (make test does)")
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "PARTITUR_DATABASE_URL": f"sqlite:///{home / 'partitur.db'}",
         "PARTITUR_VAR_DIR": str(home / "var"),
         "PARTITUR_SQLITE_SYNCHRONOUS": "NORMAL",
+        # the address single sign-on sends the browser back to
+        "PARTITUR_BASE_URL": base_url,
     }
     demo = subprocess.run(
         [sys.executable, "-m", "partitur", "demo", "--customers", str(CUSTOMERS), "--days",
@@ -123,7 +143,6 @@ def serve_demo(home: Path) -> Iterator[Served]:
         env=env, capture_output=True, text=True, timeout=180, check=True,
     )  # fmt: skip
     report = json.loads(demo.stdout)
-    port = free_port()
     log = (home / "serve.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "partitur", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -131,7 +150,6 @@ def serve_demo(home: Path) -> Iterator[Served]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -145,7 +163,16 @@ def serve_demo(home: Path) -> Iterator[Served]:
                 raise RuntimeError(f"partitur serve did not start: {log_text}")
             time.sleep(0.2)
         email, name = _busiest_customer(end)
-        yield Served(base_url, report["admin_token"], email, name, end, process)
+        yield Served(
+            base_url,
+            report["admin_token"],
+            report["owner_email"],
+            report["owner_password"],
+            email,
+            name,
+            end,
+            process,
+        )
     finally:
         process.terminate()
         try:
@@ -192,9 +219,12 @@ class StudioBrowser:
             f" localStorage.setItem({json.dumps(LANGUAGE_KEY)}, {json.dumps(language)});"
         )
         if signed_in:
-            answer = context.request.post(
-                "/api/session", data={"token": token or self.served.admin_token}
+            credentials = (
+                {"token": token}
+                if token
+                else {"email": self.served.owner_email, "password": self.served.owner_password}
             )
+            answer = context.request.post("/api/session", data=credentials)
             assert answer.ok, f"sign-in failed: {answer.status} {answer.text()}"
         page = context.new_page()
         page.set_default_timeout(20_000)

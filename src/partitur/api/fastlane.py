@@ -22,11 +22,12 @@ from starlette.types import Message, Receive, Scope, Send
 from partitur.api.body_limit import bounded_receive, declared_length, limit_for, refusal
 from partitur.api.problems import (
     REQUEST_ID_HEADER,
+    error_response,
     new_request_id,
-    problem_response,
     unexpected_problem,
     validation_problem,
 )
+from partitur.api.security import with_security_headers
 from partitur.core.errors import PartiturError
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -40,11 +41,14 @@ def hot_route(method: str, path: str, endpoint: Endpoint) -> None:
 
 
 class PartiturApp(FastAPI):
-    """FastAPI with the fast lane in front. Every request outside the fast lane gets a request
-    id (``request.state.request_id``, answered as ``X-Request-Id``) that a 500 names; in the
-    fast lane only an unexpected error makes one."""
+    """FastAPI with the fast lane in front, and the security headers (``api/security.py``)
+    on every answer. Every request outside the fast lane gets a request id
+    (``request.state.request_id``, answered as ``X-Request-Id``) that a 500 and the audit
+    entries it writes name; in the fast lane only an unexpected error makes one."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = with_security_headers(scope, send)
         endpoint = _HOT.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
         if endpoint is None:
             if scope["type"] != "http":
@@ -67,8 +71,7 @@ class PartiturApp(FastAPI):
             length = declared_length(scope)
             if length is not None and length > limit:
                 # refused before a byte of the body is read
-                problem = refusal(path, limit).to_problem(instance=path)
-                await problem_response(413, problem)(scope, receive, send_with_id)
+                await error_response(refusal(path, limit), path)(scope, receive, send_with_id)
                 return
             await super().__call__(scope, bounded_receive(receive, path, limit), send_with_id)
             return
@@ -77,7 +80,7 @@ class PartiturApp(FastAPI):
         try:
             response = await endpoint(request)
         except PartiturError as exc:
-            response = problem_response(exc.status, exc.to_problem(instance=scope["path"]))
+            response = error_response(exc, scope["path"])
         except RequestValidationError as exc:
             response = validation_problem(exc, scope["path"])
         except Exception:  # noqa: BLE001 - logged, answered with a 500 problem

@@ -22,8 +22,16 @@ REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
-def problem_response(status: int, body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+def problem_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def error_response(exc: PartiturError, path: str) -> JSONResponse:
+    """The problem document of one of partitur's errors, with the headers it asks for
+    (``Retry-After`` of a rate limit)."""
+    return problem_response(exc.status, exc.to_problem(instance=path), exc.headers() or None)
 
 
 def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -80,7 +88,7 @@ def unexpected_problem(path: str, request_id: str | None = None) -> JSONResponse
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(PartiturError)
     async def _partitur_error(request: Request, exc: PartiturError) -> JSONResponse:
-        return problem_response(exc.status, exc.to_problem(instance=request.url.path))
+        return error_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from partitur.channels import repository
 from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
 from partitur.core.loops import LoopService
@@ -21,9 +22,17 @@ class DispatcherLoop(LoopService):
 
     def __init__(self, ctx: Context, dispatcher: Dispatcher) -> None:
         super().__init__(clock=ctx.clock, signals=ctx.signals)
+        self.ctx = ctx
         self.dispatcher = dispatcher
 
     def run_once(self, now: datetime) -> int:
+        with self.ctx.store.read() as conn:  # an idle pass takes no write lock
+            due = repository.earliest_due(conn, now=now)
+        if due is None:
+            return 0
+        if due > now:  # a retry or a deferred send: wake for it, however long the backoff
+            self.due_in((due - now).total_seconds())
+            return 0
         return self.dispatcher.run_once(now).claimed
 
     def close(self) -> None:
@@ -38,9 +47,13 @@ class RetryLoop(LoopService):
 
     def __init__(self, ctx: Context, dispatcher: Dispatcher) -> None:
         super().__init__(clock=ctx.clock, signals=ctx.signals)
+        self.ctx = ctx
         self.dispatcher = dispatcher
 
     def run_once(self, now: datetime) -> int:
+        with self.ctx.store.read() as conn:  # an idle pass takes no write lock
+            if not repository.has_stale_sending(conn, now=now):
+                return 0
         return self.dispatcher.recover(now)
 
 

@@ -1,5 +1,6 @@
 """Signed tokens for links (unsubscribe, open pixel, click redirect, inbox, opt-in) and the
-encryption of provider secrets at rest. Both keys are derived from ``settings.secret_key``."""
+encryption of provider secrets at rest (``core.crypto``). Both keys are derived from
+``settings.secret_key``."""
 
 from __future__ import annotations
 
@@ -9,43 +10,16 @@ import hmac
 from functools import lru_cache
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from partitur.core import jsonutil
-from partitur.core.errors import BadRequest, Forbidden
-
-
-def _derive(secret_key: str, purpose: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"partitur", info=purpose).derive(
-        secret_key.encode()
-    )
-
-
-@lru_cache(maxsize=8)
-def _fernet(secret_key: str) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(_derive(secret_key, b"provider-secrets")))
+from partitur.core.crypto import decrypt_secrets as decrypt_secrets
+from partitur.core.crypto import derive_key
+from partitur.core.crypto import encrypt_secrets as encrypt_secrets
+from partitur.core.errors import BadRequest
 
 
 @lru_cache(maxsize=8)
 def _link_key(secret_key: str) -> bytes:
-    return _derive(secret_key, b"signed-links")
-
-
-def encrypt_secrets(secret_key: str, values: dict[str, str]) -> str:
-    return _fernet(secret_key).encrypt(jsonutil.dumps(values)).decode()
-
-
-def decrypt_secrets(secret_key: str, token: str | None) -> dict[str, str]:
-    """Decrypt provider secrets; a token made with another key raises ``Forbidden``."""
-    if not token:
-        return {}
-    try:
-        values: dict[str, str] = jsonutil.loads(_fernet(secret_key).decrypt(token.encode()))
-    except InvalidToken as exc:
-        raise Forbidden("provider secrets cannot be decrypted with this secret_key") from exc
-    return values
+    return derive_key(secret_key, b"signed-links")
 
 
 def _b64(data: bytes) -> str:

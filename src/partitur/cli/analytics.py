@@ -9,21 +9,25 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from partitur.analytics import service as analytics
 from partitur.analytics.contracts import FunnelSpec, MonitorConfig, ProcessMap
 from partitur.analytics.service import AnalyticsEngine, open_engine
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, err_console, open_context
 from partitur.core.actions import Actor
-from partitur.core.clock import isoformat, parse_iso8601
+from partitur.core.clock import parse_iso8601
 from partitur.core.durations import parse_duration
 from partitur.core.errors import ValidationFailed
 
 app = typer.Typer(
-    help="Journey analytics, experiments and data-quality monitoring.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Journey analytics, experiments and data-quality monitoring.",
+    no_args_is_help=True,
 )
-monitor_app = typer.Typer(help="The data-quality monitor and its alerts.", no_args_is_help=True)
+monitor_app = typer.Typer(
+    rich_markup_mode=None, help="The data-quality monitor and its alerts.", no_args_is_help=True
+)
 app.add_typer(monitor_app, name="monitor")
 
 CsvOpt = typer.Option(None, "--csv", help="Also write the rows as CSV to this file.")
@@ -64,25 +68,23 @@ def _csv(path: Path | None, rows: Any) -> None:
 
 
 def _print_rows(title: str, rows: list[dict[str, Any]]) -> None:
-    table = Table(title=title)
+    """Result rows as a table; each value shown by what its column holds (``cli.format``)."""
     if not rows:
         console.print(f"{title}: nothing yet")
         return
-    for name in rows[0]:
-        table.add_column(str(name))
+    names = list(rows[0])
+    table = fmt.table(*(str(name).replace("_", " ") for name in names), title=title)
     for row in rows:
-        table.add_row(*[_cell(v) for v in row.values()])
+        table.add_row(*[fmt.cell(str(name), row.get(name)) for name in names])
     console.print(table)
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.4g}"
-    if isinstance(value, datetime):
-        return isoformat(value)
-    return str(value)
+def _print_figures(title: str, figures: dict[str, Any], label: str = "figure") -> None:
+    """Named figures as a two-column table, each value shown by what its name says it is."""
+    table = fmt.table(label, "value", title=title)
+    for name, value in figures.items():
+        table.add_row(name.replace("_", " "), fmt.cell(name, value))
+    console.print(table)
 
 
 def _journey(value: str) -> str:
@@ -112,7 +114,10 @@ def kpis_command(
     ctx = open_context()
     with ctx.store.read() as conn:
         costs = analytics.get_config(conn, workspace_id=ctx.workspace_id).channel_costs
-    with open_engine(ctx.store, ctx.workspace_id) as engine:
+    with (
+        fmt.working("measuring the journey", quiet=json),
+        open_engine(ctx.store, ctx.workspace_id) as engine,
+    ):
         summary = analytics.journey_kpis(
             engine,
             journey_id=journey_id,
@@ -142,7 +147,7 @@ def kpis_command(
         return
     flat = summary.model_dump(exclude={"exited_by_reason"})
     flat["exited_by_reason"] = ", ".join(f"{r.reason}: {r.count}" for r in summary.exited_by_reason)
-    _print_rows(f"journey {journey_id}", [{"kpi": k, "value": v} for k, v in flat.items()])
+    _print_figures(f"journey {journey_id}", flat, label="kpi")
     _print_rows("nodes", [n.model_dump() for n in nodes])
 
 
@@ -212,7 +217,8 @@ def funnel_command(
         )
     engine = _engine()
     try:
-        result = analytics.funnel(engine, spec)
+        with fmt.working("counting the funnel", quiet=json):
+            result = analytics.funnel(engine, spec)
     finally:
         engine.close()
     _csv(csv, analytics.funnel_rows(result))
@@ -229,7 +235,7 @@ def _show_map(pm: ProcessMap, title: str, json: bool, csv: Path | None, chart: P
     if json:
         emit_json(pm)
         return
-    console.print(f"{pm.cases:,} cases, {pm.events:,} events")
+    console.print(f"{fmt.count(pm.cases)} cases, {fmt.count(pm.events)} events")
     _print_rows("edges", [e.model_dump() for e in pm.edges[:30]])
     _print_rows(
         "variants",
@@ -256,17 +262,18 @@ def paths_command(
         raise ValidationFailed("give either --journey or --conversion", field="--journey")
     engine = _engine()
     try:
-        if journey is not None:
-            pm = analytics.journey_process_map(
-                engine, journey_id=_journey(journey), version=version, top_variants=top
-            )
-        else:
-            pm = analytics.conversion_paths(
-                engine,
-                conversion_event=str(conversion),
-                lookback=_duration(lookback, "lookback"),
-                top_variants=top,
-            )
+        with fmt.working("mapping the paths", quiet=json):
+            if journey is not None:
+                pm = analytics.journey_process_map(
+                    engine, journey_id=_journey(journey), version=version, top_variants=top
+                )
+            else:
+                pm = analytics.conversion_paths(
+                    engine,
+                    conversion_event=str(conversion),
+                    lookback=_duration(lookback, "lookback"),
+                    top_variants=top,
+                )
     finally:
         engine.close()
     _show_map(pm, journey or str(conversion), json, csv, chart)
@@ -323,7 +330,7 @@ def compare_command(
     flat = result.model_dump(exclude={"control", "variant", "srm"})
     flat["control_rate"], flat["variant_rate"] = result.control.rate, result.variant.rate
     flat["sample_ratio_mismatch"] = result.srm.mismatch
-    _print_rows("experiment", [{"figure": k, "value": v} for k, v in flat.items()])
+    _print_figures("experiment", flat)
 
 
 @app.command("experiment")
@@ -417,8 +424,9 @@ def attribution_command(
         for c in credits
     ]
     _print_rows(
-        f"{result.conversions} conversions, revenue {result.revenue:,.2f} "
-        f"({result.converting_paths} converting, {result.non_converting_paths} other paths)",
+        f"{fmt.number(result.conversions)} conversions, revenue {fmt.money(result.revenue)} "
+        f"({fmt.number(result.converting_paths)} converting, "
+        f"{fmt.number(result.non_converting_paths)} other paths)",
         rows,
     )
 
@@ -436,7 +444,7 @@ def score_command(
     if json:
         emit_json(summary)
     else:
-        _print_rows(scale, [{"figure": k, "value": v} for k, v in summary.model_dump().items()])
+        _print_figures(scale, summary.model_dump())
 
 
 @app.command("journey-score")
@@ -484,14 +492,14 @@ def snapshot_command(
     """Append new events to the Parquet copy (incremental by seq)."""
     ctx = open_context()
     with (
-        console.status("copying new events to Parquet"),
+        fmt.working("copying new events to Parquet", quiet=json),
         open_engine(ctx.store, ctx.workspace_id) as engine,
     ):
         done = engine.snapshot(directory)
     if json:
         emit_json(done)
     else:
-        console.print(f"{done['rows']:,} events added (up to seq {done['to_seq']})")
+        console.print(f"{fmt.count(done['rows'])} events added (up to seq {done['to_seq']})")
 
 
 @monitor_app.command("run")
@@ -505,12 +513,14 @@ def monitor_run(
     if rewind:
         with ctx.store.begin() as conn:
             analytics.rewind_monitor(conn, workspace_id=ctx.workspace_id, hours=rewind, now=now)
-    with console.status("judging event volumes"):
+    with fmt.working("judging event volumes", quiet=json):
         run = analytics.run_monitor(ctx, now=now)
     if json:
         emit_json(run)
     else:
-        console.print(f"{run.hours_evaluated} hours, {run.series} series judged")
+        console.print(
+            f"{fmt.count(run.hours_evaluated)} hours, {fmt.count(run.series)} series judged"
+        )
         _print_alerts(run.alerts)
 
 
@@ -590,4 +600,4 @@ def monitor_config(
     if json:
         emit_json(config)
     else:
-        _print_rows("monitor", [{"setting": k, "value": v} for k, v in config.model_dump().items()])
+        _print_figures("monitor", config.model_dump(), label="setting")

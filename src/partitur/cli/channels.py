@@ -8,22 +8,26 @@ from typing import Any
 
 import typer
 from rich.progress import Progress
-from rich.table import Table
 
 from partitur.channels import service
 from partitur.channels.contracts import ProviderIn, SendRequest, TemplateIn
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, open_context, read_yaml_file
 from partitur.core.actions import Actor
-from partitur.core.clock import isoformat
 from partitur.core.errors import BadRequest, ValidationFailed
 from partitur.core.ids import new_id
 
 app = typer.Typer(
+    rich_markup_mode=None,
     help="Channels and delivery: send, dispatch, providers, templates, consent.",
     no_args_is_help=True,
 )
-providers_app = typer.Typer(help="Provider settings per workspace.", no_args_is_help=True)
-templates_app = typer.Typer(help="Message templates, layouts and snippets.", no_args_is_help=True)
+providers_app = typer.Typer(
+    rich_markup_mode=None, help="Provider settings per workspace.", no_args_is_help=True
+)
+templates_app = typer.Typer(
+    rich_markup_mode=None, help="Message templates, layouts and snippets.", no_args_is_help=True
+)
 app.add_typer(providers_app, name="providers")
 app.add_typer(templates_app, name="templates")
 
@@ -47,7 +51,7 @@ def plugins(json: bool = JsonOpt) -> None:
     if json:
         emit_json(found)
         return
-    table = Table("kind", "channel")
+    table = fmt.table("kind", "channel")
     for kind, channel in found.items():
         table.add_row(kind, channel)
     console.print(table)
@@ -61,7 +65,9 @@ def send(
     data: str | None = typer.Option(None, help="Template variables as JSON"),
     payload: str | None = typer.Option(None, help="Payload as JSON (text, subject, endpoint...)"),
     key: str | None = typer.Option(None, help="Idempotency key (default: a new one)"),
-    transactional: bool = typer.Option(False, help="Transactional (exempt from consent/caps)"),
+    transactional: bool = typer.Option(
+        False, "--transactional", help="Transactional (exempt from consent/caps)"
+    ),
     json: bool = JsonOpt,
 ) -> None:
     """Queue one message in the outbox."""
@@ -119,10 +125,10 @@ def messages(
     if json:
         emit_json(page.items)
         return
-    table = Table("id", "channel", "status", "profile", "created", "error")
+    table = fmt.table("id", "channel", "status", "profile", "created", "error")
     for m in page.items:
         table.add_row(
-            m.id, m.channel, m.status, m.profile_id, isoformat(m.created_at), m.error or ""
+            m.id, m.channel, m.status, m.profile_id, fmt.when(m.created_at), m.error or ""
         )
     console.print(table)
 
@@ -181,7 +187,7 @@ def providers_list(json: bool = JsonOpt) -> None:
     if json:
         emit_json(rows)
         return
-    table = Table("channel", "name", "kind", "default", "secrets")
+    table = fmt.table("channel", "name", "kind", "default", "secrets")
     for p in rows:
         table.add_row(
             p.channel, p.name, p.kind, "yes" if p.is_default else "", ",".join(p.secret_names)
@@ -226,7 +232,7 @@ def templates_list(json: bool = JsonOpt) -> None:
     if json:
         emit_json(rows)
         return
-    table = Table("kind", "key", "locale", "channel", "subject")
+    table = fmt.table("kind", "key", "locale", "channel", "subject")
     for t in rows:
         table.add_row(t.kind, t.key, t.locale, t.channel or "", t.subject or "")
     console.print(table)
@@ -288,9 +294,9 @@ def suppressions(json: bool = JsonOpt) -> None:
     if json:
         emit_json(rows)
         return
-    table = Table("channel", "address", "reason", "since")
+    table = fmt.table("channel", "address", "reason", "since")
     for s in rows:
-        table.add_row(s.channel, s.address, s.reason, isoformat(s.created_at))
+        table.add_row(s.channel, s.address, s.reason, fmt.when(s.created_at))
     console.print(table)
 
 
@@ -307,7 +313,7 @@ def tasks(
     if json:
         emit_json(rows)
         return
-    table = Table("id", "queue", "priority", "profile", "reason", "status")
+    table = fmt.table("id", "queue", "priority", "profile", "reason", "status")
     for t in rows:
         table.add_row(t.id, t.queue, str(t.priority), t.profile_id, t.reason, t.status)
     console.print(table)

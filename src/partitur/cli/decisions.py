@@ -7,8 +7,8 @@ from typing import Any
 
 import typer
 import yaml
-from rich.table import Table
 
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core.actions import Actor
 from partitur.core.errors import BadRequest
@@ -16,7 +16,11 @@ from partitur.core.safe_yaml import YamlRefused, load_yaml
 from partitur.decisions import service
 from partitur.decisions.contracts import OfferIn, RouteRequest
 
-app = typer.Typer(help="Decisions: routing, next best offer, value tiers.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode=None,
+    help="Decisions: routing, next best offer, value tiers.",
+    no_args_is_help=True,
+)
 
 
 def _document(path: Path) -> Any:
@@ -88,7 +92,7 @@ def offer_command(
 def refresh_values_command(json: bool = JsonOpt) -> None:
     """Recompute value score and tier of every profile into computed traits."""
     ctx = open_context()
-    with ctx.store.begin() as conn:
+    with fmt.working("scoring every profile's value", quiet=json), ctx.store.begin() as conn:
         updated = service.score_all_values(
             conn,
             workspace_id=ctx.workspace_id,
@@ -98,7 +102,7 @@ def refresh_values_command(json: bool = JsonOpt) -> None:
     if json:
         emit_json({"profiles_updated": updated})
     else:
-        console.print(f"updated {updated} profiles")
+        console.print(f"updated {fmt.count(updated)} profiles")
 
 
 @app.command("policy")
@@ -139,14 +143,14 @@ def offers_command(json: bool = JsonOpt) -> None:
     if json:
         emit_json(offers)
         return
-    table = Table("key", "name", "priority", "margin", "cost", "placements", "active")
+    table = fmt.table("key", "name", "priority", "margin", "cost", "placements", "active")
     for o in offers:
         table.add_row(
             o.key,
             o.name,
             str(o.priority),
-            str(o.margin),
-            str(o.cost),
+            fmt.money(o.margin),
+            fmt.money(o.cost),
             ",".join(o.placements) or "any",
             "yes" if o.active else "no",
         )

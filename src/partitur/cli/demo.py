@@ -6,8 +6,8 @@ from datetime import datetime
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, err_console, open_context
 from partitur.core.clock import parse_iso8601
 from partitur.core.errors import ValidationFailed
@@ -39,7 +39,8 @@ def register(app: typer.Typer) -> None:
         """Create a realistic demo workspace: customers, six months of events, profiles.
 
         Deterministic: the same --seed, sizes and --end give the same data. Prints the write keys
-        of the demo sources and an admin token for the web UI and the API.
+        of the demo sources, the owner's e-mail and a new password for the Studio, and an admin
+        token for the API.
         """
         window_end = _parse_end(end)
         ctx = open_context()
@@ -114,7 +115,7 @@ def _print_summary(report: DemoReport, *, base_url: str) -> None:
         )
     else:
         console.print(f"[bold green]Demo workspace '{report.workspace}' ready.[/]")
-    table = Table(show_header=False, box=None, pad_edge=False)
+    table = fmt.table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="dim")
     table.add_column()
     if not report.skipped:
@@ -141,11 +142,14 @@ def _print_summary(report: DemoReport, *, base_url: str) -> None:
             "took", ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items() if v >= 0.05)
         )
     console.print(table)
-    keys = Table("source", "write key", title="Sources", title_justify="left")
+    keys = fmt.table("source", "write key", title="Sources", title_justify="left")
     for name, key in report.write_keys.items():
         keys.add_row(name, key)
     console.print(keys)
     for line in report.notes:
         console.print(f"• {line}")
-    console.print(f"\nAdmin token (shown once): [bold]{report.admin_token}[/]")
-    console.print(f"Studio: {base_url}/ui/  — sign in with the token above.")
+    console.print(
+        f"\nStudio: {base_url}/ui/ — sign in as [bold]{report.owner_email}[/] with the password"
+    )
+    console.print(f"  [bold]{report.owner_password}[/]  (new at each load, shown once)")
+    console.print(f"Admin API token (shown once): [bold]{report.admin_token}[/]")

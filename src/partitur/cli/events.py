@@ -6,16 +6,17 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-from rich.table import Table
 
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, err_console, open_context
-from partitur.core.clock import isoformat
 from partitur.core.errors import BadRequest, NotFound, ValidationFailed
 from partitur.core.safe_yaml import YamlRefused, load_yaml
 from partitur.events import service
 from partitur.workspaces.service import ensure_source
 
-app = typer.Typer(help="Bulk import of events; the quarantine of refused messages.")
+app = typer.Typer(
+    rich_markup_mode=None, help="Bulk import of events; the quarantine of refused messages."
+)
 
 
 def _load_mapping_file(path: Path) -> dict[str, str]:
@@ -40,7 +41,7 @@ def _load_mapping_file(path: Path) -> dict[str, str]:
 def events_command(
     file: Path = typer.Argument(..., help="JSONL of Segment messages, or CSV (with --map)"),
     source: str = typer.Option("import", "--source", help="Source name (created if missing)"),
-    fmt: str | None = typer.Option(
+    file_format: str | None = typer.Option(
         None, "--format", help="jsonl or csv (default: from the file extension)"
     ),
     map_: list[str] = typer.Option(
@@ -92,7 +93,7 @@ def events_command(
                 source_name=src.name,
                 path=file,
                 received_at=ctx.clock.now(),
-                fmt=fmt,
+                fmt=file_format,
                 mapping=mapping,
                 default_type=type_,
                 rejects_path=rejects,
@@ -107,9 +108,9 @@ def events_command(
         emit_json(summary)
         return
     console.print(
-        f"{summary.lines:,} lines: {summary.accepted:,} imported, "
-        f"{summary.duplicates:,} already there, {summary.rejected:,} rejected "
-        f"in {summary.seconds:.1f} s ({summary.events_per_second:,.0f} events/s)",
+        f"{fmt.count(summary.lines)} lines: {fmt.count(summary.accepted)} imported, "
+        f"{fmt.count(summary.duplicates)} already there, {fmt.count(summary.rejected)} rejected "
+        f"in {fmt.duration(summary.seconds)} ({fmt.count(summary.events_per_second)} events/s)",
         highlight=False,
     )
     if summary.rejects_file:
@@ -133,9 +134,9 @@ def quarantine_command(
     if json:
         emit_json(items)
         return
-    table = Table("received", "origin", "position", "field", "reason")
+    table = fmt.table("received", "origin", "position", "field", "reason")
     for q in items:
-        table.add_row(isoformat(q.received_at), q.origin, q.position or "", q.field or "", q.reason)
+        table.add_row(fmt.when(q.received_at), q.origin, q.position or "", q.field or "", q.reason)
     console.print(table)
 
 

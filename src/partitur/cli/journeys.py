@@ -8,19 +8,21 @@ from typing import Any
 
 import typer
 import yaml
-from rich.table import Table
 
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core import jsonutil
 from partitur.core.actions import Actor
-from partitur.core.clock import isoformat, parse_iso8601
+from partitur.core.clock import parse_iso8601
 from partitur.core.errors import BadRequest, InvalidDocument, ValidationFailed
 from partitur.core.safe_yaml import load_yaml
 from partitur.journeys import service
 from partitur.journeys.loops import run_audience
 
 app = typer.Typer(
-    help="Journeys: define, publish, run, inspect and simulate.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Journeys: define, publish, run, inspect and simulate.",
+    no_args_is_help=True,
 )
 
 
@@ -43,8 +45,8 @@ def print_problems(exc: InvalidDocument) -> None:
 
 
 @app.command("schema")
-def schema() -> None:
-    """Print the JSON Schema of journey documents."""
+def schema(json: bool = JsonOpt) -> None:
+    """Print the JSON Schema of journey documents (JSON with or without --json)."""
     emit_json(service.json_schema())
 
 
@@ -143,7 +145,7 @@ def list_(json: bool = JsonOpt) -> None:
     if json:
         emit_json(rows)
         return
-    table = Table("key", "name", "status", "version", "test mode", "updated")
+    table = fmt.table("key", "name", "status", "version", "test mode", "updated")
     for j in rows:
         table.add_row(
             j.key,
@@ -151,7 +153,7 @@ def list_(json: bool = JsonOpt) -> None:
             j.status,
             str(j.latest_version or "-"),
             "yes" if j.test_mode else "",
-            isoformat(j.updated_at),
+            fmt.when(j.updated_at),
         )
     console.print(table)
 
@@ -274,7 +276,8 @@ def enrol(key: str, profile_ids: list[str], json: bool = JsonOpt) -> None:
 def audience(key: str, json: bool = JsonOpt) -> None:
     """Enrol the members of an audience journey's segment now."""
     ctx = open_context()
-    entered = run_audience(ctx, key=key, now=ctx.clock.now())
+    with fmt.working(f"enrolling the audience of {key}", quiet=json):
+        entered = run_audience(ctx, key=key, now=ctx.clock.now())
     if json:
         emit_json({"enrolled": entered})
     else:
@@ -297,7 +300,7 @@ def instances(
     if json:
         emit_json(rows)
         return
-    table = Table("instance", "profile", "version", "status", "node", "entered", "reason")
+    table = fmt.table("instance", "profile", "version", "status", "node", "entered", "reason")
     for i in rows:
         table.add_row(
             i.id,
@@ -305,7 +308,7 @@ def instances(
             str(i.version),
             i.status,
             i.current_node or "",
-            isoformat(i.entered_at),
+            fmt.when(i.entered_at),
             i.end_reason or "",
         )
     console.print(table)
@@ -324,7 +327,7 @@ def history(profile_id: str, json: bool = JsonOpt) -> None:
         console.print(f"[bold]{i.journey_key}[/bold] v{i.version} {i.status} ({i.id})")
         for t in i.history or []:
             console.print(
-                f"  {isoformat(t.at)}  {t.node_id or 'end':<20} {t.reason}", highlight=False
+                f"  {fmt.when(t.at)}  {t.node_id or 'end':<20} {t.reason}", highlight=False
             )
 
 
@@ -337,7 +340,7 @@ def nodes(key: str, json: bool = JsonOpt) -> None:
     if json:
         emit_json(rows)
         return
-    table = Table("node", "entered", "here now")
+    table = fmt.table("node", "entered", "here now")
     for n in rows:
         table.add_row(n.node_id, str(n.entered), str(n.active_here))
     console.print(table)
@@ -389,25 +392,29 @@ def backfill_cmd(
             start = parse_iso8601(since)
         except ValueError as exc:
             raise ValidationFailed(f"not an ISO 8601 time: {since!r}", field="--since") from exc
-    result = service.backfill(
-        ctx, keys=keys, since=start, actor=Actor.cli(ctx.workspace_id), deliver=deliver
-    )
+    with fmt.working("replaying the history into " + ", ".join(keys), quiet=json):
+        result = service.backfill(
+            ctx, keys=keys, since=start, actor=Actor.cli(ctx.workspace_id), deliver=deliver
+        )
     if json:
         emit_json(result.model_dump(mode="json"))
         return
     console.print(
-        f"replayed {result.events} events and {result.segment_changes} segment changes "
-        f"({isoformat(result.since)} .. {isoformat(result.until)}) in {result.seconds:.1f} s; "
+        f"replayed {fmt.count(result.events)} events and "
+        f"{fmt.count(result.segment_changes)} segment changes "
+        f"({fmt.when(result.since)} .. {fmt.when(result.until)}) in "
+        f"{fmt.duration(result.seconds)}; "
         + (
             "sends queued for delivery"
             if deliver
-            else f"{result.withdrawn_sends} sends recorded, not delivered"
+            else f"{fmt.count(result.withdrawn_sends)} sends recorded, not delivered"
         )
     )
-    table = Table("journey", "active", "converted", "completed", "exited")
+    table = fmt.table("journey", "active", "converted", "completed", "exited")
     for key, counts in result.instances.items():
         table.add_row(
-            key, *(str(counts.get(s, 0)) for s in ("active", "converted", "completed", "exited"))
+            key,
+            *(fmt.count(counts.get(s, 0)) for s in ("active", "converted", "completed", "exited")),
         )
     console.print(table)
 
@@ -447,15 +454,18 @@ def simulate_cmd(
             until=end,
             events=given,
         )
-    report = service.simulate(definition, profiles, replay, start=start, end=end, samples=samples)
+    with fmt.working(f"simulating {definition.key}", quiet=json):
+        report = service.simulate(
+            definition, profiles, replay, start=start, end=end, samples=samples
+        )
     if json:
         emit_json(report.to_json())
         return
     console.print(
         f"[bold]{report.journey}[/bold]: {report.profiles} profiles, {report.entered} entered "
-        f"({isoformat(start)} .. {isoformat(end)}), nothing sent"
+        f"({fmt.when(start)} .. {fmt.when(end)}), nothing sent"
     )
-    table = Table("node", "entered")
+    table = fmt.table("node", "entered")
     for node in definition.nodes:
         table.add_row(node.id, str(report.node_counts.get(node.id, 0)))
     console.print(table)

@@ -24,10 +24,13 @@ from partitur.cli import (
     server,
 )
 from partitur.cli.common import err_console
-from partitur.cli.workspace import sources_app, tokens_app
+from partitur.cli.workspace import sources_app, tokens_app, users_app
 from partitur.core.errors import PartiturError
 
+# Every command group has plain (click) help: Typer's Rich help shows a flag as if it took a
+# value ("--json <bool>"); plain help shows "--json", "--publish / --draft".
 app = typer.Typer(
+    rich_markup_mode=None,
     help="partitur — customer journey orchestration.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -35,6 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(sources_app, name="sources")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(users_app, name="users")
 
 # Every command group, listed once: a module that fails to import stops the CLI with its error.
 app.add_typer(events.app, name="import")

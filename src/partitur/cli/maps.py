@@ -8,17 +8,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, open_context, read_yaml_file
 from partitur.core.actions import Actor
-from partitur.core.clock import isoformat, parse_iso8601
+from partitur.core.clock import parse_iso8601
 from partitur.core.errors import BadRequest
 from partitur.journey_maps import service
 from partitur.journey_maps.contracts import JourneyMapDocument, Taxonomy
 
 app = typer.Typer(
-    help="Journey maps: stages, touchpoints, pain points, measured KPIs.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Journey maps: stages, touchpoints, pain points, measured KPIs.",
+    no_args_is_help=True,
 )
 
 SinceOpt = typer.Option(None, help="Start of the period (ISO 8601); default 90 days before --until")
@@ -35,7 +37,7 @@ def _period(now: datetime, since: str | None, until: str | None) -> tuple[dateti
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}"
+    return "–" if value is None else fmt.percent(value)
 
 
 @app.command("list")
@@ -51,7 +53,7 @@ def list_maps(
     if json:
         emit_json(maps)
         return
-    table = Table("key", "name", "state", "status", "version", "stages", "updated")
+    table = fmt.table("key", "name", "state", "status", "version", "stages", "updated")
     for m in maps:
         d = m.document
         table.add_row(
@@ -61,7 +63,7 @@ def list_maps(
             d.status.value,
             str(m.version),
             str(len(d.stages)),
-            isoformat(m.updated_at),
+            fmt.when(m.updated_at),
         )
     console.print(table)
 
@@ -99,12 +101,16 @@ def export_map(
         "json", "--format", "-f", help="json, yaml, csv, svg, png, md or html"
     ),
     output: Path | None = typer.Option(None, "--output", "-o", help="File (default: stdout)"),
-    measured: bool = typer.Option(True, help="Include measured data in pictures and reports"),
+    measured: bool = typer.Option(
+        True, "--measured/--no-measured", help="Include measured data in pictures and reports"
+    ),
     since: str | None = SinceOpt,
     until: str | None = UntilOpt,
     version: int | None = typer.Option(None, help="An earlier version"),
+    json: bool = JsonOpt,
 ) -> None:
-    """Export a map as a document, CSV of elements, picture or report."""
+    """Export a map as a document, CSV of elements, picture or report. Without --output the
+    export itself goes to stdout; with it, --json reports the file written as JSON."""
     ctx = open_context()
     start, end = _period(ctx.clock.now(), since, until)
     content = service.export_map(
@@ -120,9 +126,12 @@ def export_map(
         if format == "png":
             raise BadRequest("PNG goes to a file: pass --output", field="output")
         sys.stdout.write(content.decode())
+        return
+    output.write_bytes(content)
+    if json:
+        emit_json({"file": str(output), "format": format, "bytes": len(content)})
     else:
-        output.write_bytes(content)
-        console.print(f"wrote {output} ({len(content):,} bytes)")
+        console.print(f"wrote {output} ({fmt.count(len(content))} bytes)")
 
 
 @app.command("show")
@@ -138,7 +147,7 @@ def show(key: str, json: bool = JsonOpt) -> None:
     console.print(
         f"[bold]{d.name}[/] ({d.key}, v{found.version}, {d.state.value}, {d.status.value})"
     )
-    table = Table("stage", "touchpoints", "needs", "pain points", "opportunities", "emotion")
+    table = fmt.table("stage", "touchpoints", "needs", "pain points", "opportunities", "emotion")
     for s in d.stages:
         table.add_row(
             s.key,
@@ -160,9 +169,9 @@ def history(key: str, json: bool = JsonOpt) -> None:
     if json:
         emit_json(versions)
         return
-    table = Table("version", "changed", "by", "note")
+    table = fmt.table("version", "changed", "by", "note")
     for v in versions:
-        table.add_row(str(v.version), isoformat(v.changed_at), v.changed_by, v.note)
+        table.add_row(str(v.version), fmt.when(v.changed_at), v.changed_by, v.note)
     console.print(table)
 
 
@@ -206,7 +215,7 @@ def measure(
     if json:
         emit_json(result)
         return
-    table = Table(
+    table = fmt.table(
         "stage",
         "customers",
         "→ next",
@@ -251,14 +260,18 @@ def insights(
         ctx.store, workspace_id=ctx.workspace_id, key=key, since=start, until=end
     )
     if matrix is not None:
-        fmt = matrix.suffix.lower().lstrip(".")
-        if fmt not in ("svg", "png"):
+        kind = matrix.suffix.lower().lstrip(".")
+        if kind not in ("svg", "png"):
             raise BadRequest("--matrix must end in .svg or .png", field="matrix")
-        matrix.write_bytes(service.render_matrix(ranked, title=f"{key}: impact vs effort", fmt=fmt))  # type: ignore[arg-type]
+        matrix.write_bytes(
+            service.render_matrix(ranked, title=f"{key}: impact vs effort", fmt=kind)  # type: ignore[arg-type]
+        )
     if json:
         emit_json(ranked)
         return
-    table = Table("#", "insight", "stage", "affected", "drop-off", "impact", "effort", "quadrant")
+    table = fmt.table(
+        "#", "insight", "stage", "affected", "drop-off", "impact", "effort", "quadrant"
+    )
     for n, i in enumerate(ranked, start=1):
         table.add_row(
             str(n),
@@ -274,8 +287,8 @@ def insights(
 
 
 @app.command("schema")
-def schema() -> None:
-    """Print the JSON Schema of the map document."""
+def schema(json: bool = JsonOpt) -> None:
+    """Print the JSON Schema of the map document (JSON with or without --json)."""
     sys.stdout.write(jsonlib.dumps(JourneyMapDocument.model_json_schema(), indent=2) + "\n")
 
 
@@ -303,7 +316,7 @@ def taxonomy(
     if json:
         emit_json(current)
         return
-    table = Table("#", "key", "name", "description")
+    table = fmt.table("#", "key", "name", "description")
     for n, s in enumerate(current.stages, start=1):
         table.add_row(str(n), s.key, s.name, s.description)
     console.print(table)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
-from rich.table import Table
 
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, open_context, read_yaml_file
 from partitur.core.actions import Actor
 from partitur.core.clock import parse_iso8601
@@ -18,7 +18,9 @@ from partitur.ml import service as ml_service
 from partitur.ml.contracts import ModelComparison, PropensityDefinition
 
 app = typer.Typer(
-    help="Models: CLV, sentiment, topics and the model registry.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Models: CLV, sentiment, topics and the model registry.",
+    no_args_is_help=True,
 )
 
 
@@ -32,21 +34,33 @@ def _date(value: str, field: str) -> datetime:
 
 @app.command("clv")
 def clv_command(
-    until: str = typer.Option(..., help="Calibration cut-off (ISO 8601); later orders validate."),
+    until: str | None = typer.Option(
+        None,
+        help="Calibration cut-off (ISO 8601); later orders validate the fit. "
+        "Default: --holdout-days before now.",
+    ),
+    holdout_days: int = typer.Option(
+        90, min=1, help="Without --until: validate on the orders of the last N days."
+    ),
     unit: str = typer.Option("days", help="Time unit of the model: days or weeks."),
     event: str = typer.Option("Order Completed", help="The order event name."),
     revenue: str = typer.Option("revenue", help="The revenue property of the order event."),
     horizon_days: int = typer.Option(365, help="CLV horizon in days."),
     discount_rate: float = typer.Option(0.01, help="Discount rate per 30-day period."),
-    chart: Path = typer.Option(Path("clv-holdout.png"), help="Where to write the holdout chart."),
+    chart: Path | None = typer.Option(
+        None, "--chart", help="Also draw the holdout chart to this .png file."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Fit and report without storing."),
     json: bool = JsonOpt,
 ) -> None:
     """Fit BG/NBD + Gamma-Gamma on orders, validate on the holdout, store CLV traits."""
     if unit not in ("days", "weeks"):
         raise ValidationFailed("unit must be days or weeks", field="unit")
-    cut_off = _date(until, "until")
+    if chart is not None and chart.suffix.lower() != ".png":
+        raise ValidationFailed("the chart file must end in .png", field="--chart")
     ctx = open_context()
+    now = ctx.clock.now()
+    cut_off = now - timedelta(days=holdout_days) if until is None else _date(until, "until")
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -60,7 +74,7 @@ def clv_command(
                 conn,
                 workspace_id=ctx.workspace_id,
                 until=cut_off,
-                now=ctx.clock.now(),
+                now=now,
                 var_dir=ctx.settings.var_dir,
                 unit=unit,  # type: ignore[arg-type]
                 event=event,
@@ -77,7 +91,8 @@ def clv_command(
         return
     bg = report.bg_nbd
     console.print(
-        f"BG/NBD on {report.customers} customers ({report.repeat_customers} repeat): "
+        f"BG/NBD on {fmt.count(report.customers)} customers "
+        f"({fmt.count(report.repeat_customers)} repeat): "
         f"r={bg['r']:.3f} alpha={bg['alpha']:.3f} a={bg['a']:.3f} b={bg['b']:.3f} "
         f"LL={bg['log_likelihood']:.1f}"
     )
@@ -87,10 +102,10 @@ def clv_command(
     console.print(f"spend model: {report.gamma_gamma_status}; amounts in {report.currency}")
     if report.unconverted_orders:
         console.print(
-            f"{report.unconverted_orders} orders in a currency without a rate were left out "
-            "of the spend (PARTITUR_CURRENCY_RATES)"
+            f"{fmt.count(report.unconverted_orders)} orders in a currency without a rate were "
+            "left out of the spend (PARTITUR_CURRENCY_RATES)"
         )
-    table = Table(
+    table = fmt.table(
         "calibration purchases",
         "customers",
         "predicted",
@@ -98,24 +113,33 @@ def clv_command(
         title=f"holdout: {report.holdout_length:.1f} {report.unit}",
     )
     for b in report.buckets:
-        table.add_row(b.frequency, str(b.customers), f"{b.predicted:.2f}", f"{b.actual:.2f}")
+        table.add_row(
+            b.frequency, fmt.count(b.customers), fmt.number(b.predicted), fmt.number(b.actual)
+        )
     console.print(table)
-    calibration = Table(
+    calibration = fmt.table(
         "predicted purchases", "customers", "predicted", "actual", title="holdout calibration"
     )
     for b in report.calibration:
-        calibration.add_row(b.frequency, str(b.customers), f"{b.predicted:.2f}", f"{b.actual:.2f}")
+        calibration.add_row(
+            b.frequency, fmt.count(b.customers), fmt.number(b.predicted), fmt.number(b.actual)
+        )
     console.print(calibration)
     correlation = (
         "n/a" if report.holdout_correlation is None else f"{report.holdout_correlation:.3f}"
     )
     ratio = "n/a" if report.holdout_ratio is None else f"{report.holdout_ratio:.3f}"
     console.print(
-        f"holdout purchases predicted {report.predicted_holdout_purchases:.0f}, actual "
-        f"{report.actual_holdout_purchases:.0f} (ratio {ratio}), MAE per customer "
-        f"{report.holdout_mae:.3f}, correlation per customer {correlation}"
+        f"holdout purchases predicted {fmt.count(report.predicted_holdout_purchases)}, actual "
+        f"{fmt.count(report.actual_holdout_purchases)} (ratio {ratio}), MAE per customer "
+        f"{fmt.number(report.holdout_mae, 3)}, correlation per customer {correlation}"
     )
-    console.print(f"chart: {report.chart}; profiles updated: {report.profiles_updated}")
+    stored = (
+        "not stored (--dry-run)"
+        if dry_run
+        else f"{fmt.count(report.profiles_updated)} profiles updated"
+    )
+    console.print(stored + (f"; chart: {report.chart}" if report.chart else ""))
 
 
 @app.command("list")
@@ -129,10 +153,10 @@ def list_command(
     if json:
         emit_json(rows)
         return
-    table = Table("name", "version", "kind", "active", "created")
+    table = fmt.table("name", "version", "kind", "active", "created")
     for r in rows:
         table.add_row(
-            r.name, str(r.version), r.kind, "yes" if r.active else "", r.created_at.isoformat()
+            r.name, str(r.version), r.kind, "yes" if r.active else "", fmt.when(r.created_at)
         )
     console.print(table)
 
@@ -168,7 +192,7 @@ def sentiment_command(
     if json:
         emit_json(results)
         return
-    table = Table("language", "score", "label", "text")
+    table = fmt.table("language", "score", "label", "text")
     for t, r in zip(texts, results, strict=True):
         table.add_row(r.language, f"{r.score:+.2f}", r.label, t[:80])
     console.print(table)
@@ -187,7 +211,7 @@ def topics_command(
     if json:
         emit_json(model)
         return
-    table = Table("topic", "label", "size", "keywords")
+    table = fmt.table("topic", "label", "size", "keywords")
     for t in model.topics:
         table.add_row(str(t.id), t.label, str(t.size), ", ".join(t.keywords))
     console.print(table)
@@ -195,7 +219,9 @@ def topics_command(
 
 def _print_comparison(c: ModelComparison) -> None:
     console.print(f"{c.name}@{c.version}: scoring with the {c.serving} — {c.reason}")
-    table = Table("", "ROC-AUC", "Brier", title=f"{c.split} test: {c.test_rows} rows")
+    table = fmt.table(
+        "", "ROC-AUC", "Brier", title=f"{c.split} test: {fmt.count(c.test_rows)} rows"
+    )
     table.add_row("model (LightGBM, calibrated)", f"{c.model_roc_auc:.3f}", f"{c.model_brier:.3f}")
     table.add_row("baseline (logistic, L2)", f"{c.baseline_roc_auc:.3f}", f"{c.baseline_brier:.3f}")
     console.print(table)
@@ -251,8 +277,8 @@ def _train_and_score(definition: PropensityDefinition, score: bool, json: bool) 
     _print_comparison(comparison)
     if drift is not None:
         console.print(
-            f"scored {updated} profiles; score PSI {drift.score_psi:.3f} against the training "
-            "population" + (f"; ALERTS: {'; '.join(drift.alerts)}" if drift.alert else "")
+            f"scored {fmt.count(updated)} profiles; score PSI {drift.score_psi:.3f} against the "
+            "training population" + (f"; ALERTS: {'; '.join(drift.alerts)}" if drift.alert else "")
         )
 
 
@@ -319,7 +345,7 @@ def score_command(
 ) -> None:
     """Batch-score every profile with the active model version and check drift."""
     ctx = open_context()
-    with ctx.store.begin() as conn:
+    with fmt.working(f"scoring every profile with {name}", quiet=json), ctx.store.begin() as conn:
         updated, drift = ml_service.score_profiles(
             conn,
             workspace_id=ctx.workspace_id,
@@ -332,7 +358,7 @@ def score_command(
         emit_json({"profiles_scored": updated, "drift": drift.model_dump(mode="json")})
         return
     console.print(
-        f"scored {updated} profiles; score PSI {drift.score_psi:.3f}"
+        f"scored {fmt.count(updated)} profiles; score PSI {drift.score_psi:.3f}"
         + (f"; ALERTS: {'; '.join(drift.alerts)}" if drift.alert else "")
     )
 
@@ -344,11 +370,11 @@ def sentiment_refresh_command(
 ) -> None:
     """Store computed.sentiment on profiles from their tickets, survey answers and reviews."""
     ctx = open_context()
-    with ctx.store.begin() as conn:
+    with fmt.working("reading the customers' texts", quiet=json), ctx.store.begin() as conn:
         updated = ml_service.refresh_profile_sentiment(
             conn, workspace_id=ctx.workspace_id, now=ctx.clock.now(), days=days
         )
     if json:
         emit_json({"profiles_updated": updated})
     else:
-        console.print(f"updated {updated} profiles")
+        console.print(f"updated {fmt.count(updated)} profiles")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.cli.profiles_import import import_profiles_command
 from partitur.core import jsonutil
@@ -15,13 +15,15 @@ from partitur.profiles import service
 from partitur.profiles.contracts import Profile
 
 app = typer.Typer(
-    help="Unified profiles: show, look up, GDPR export and erasure.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Unified profiles: show, look up, GDPR export and erasure.",
+    no_args_is_help=True,
 )
 app.command("import")(import_profiles_command)
 
 
 def _print(profile: Profile) -> None:
-    table = Table("field", "value", show_header=False)
+    table = fmt.table("field", "value", show_header=False)
     table.add_row("id", profile.id)
     if profile.requested_id:
         table.add_row("merged id", f"{profile.requested_id} (merged into this profile)")

@@ -9,19 +9,20 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 from rich.progress import Progress
-from rich.table import Table
 
+from partitur.cli import format as fmt
 from partitur.cli.common import JsonOpt, console, emit_json, open_context
 from partitur.core import jsonutil
 from partitur.core.actions import Actor
-from partitur.core.clock import isoformat
 from partitur.core.errors import BadRequest
 from partitur.core.safe_yaml import load_yaml
 from partitur.segments import service
 from partitur.segments.contracts import PreviewRequest, SegmentDefinition, SegmentUpdate
 from partitur.segments.loops import build_loops
 
-app = typer.Typer(help="Rule-based segments and their members.", no_args_is_help=True)
+app = typer.Typer(
+    rich_markup_mode=None, help="Rule-based segments and their members.", no_args_is_help=True
+)
 
 FileArg = typer.Argument(..., help="A segment document (.json, .yaml or .yml); - for stdin")
 
@@ -41,7 +42,7 @@ def _print_segment(segment: Any) -> None:
     if segment.description:
         console.print(segment.description)
     if hasattr(segment, "size"):
-        console.print(f"members: {segment.size}")
+        console.print(f"members: {fmt.count(segment.size)}")
     console.print_json(jsonutil.dumps_str(segment.rule))
 
 
@@ -58,9 +59,11 @@ def list_segments(json: bool = JsonOpt) -> None:
     if json:
         emit_json([{**s.model_dump(mode="json"), "size": sizes[s.key]} for s in rows])
         return
-    table = Table("key", "name", "version", "members", "updated")
+    table = fmt.table("key", "name", "version", "members", "updated")
     for s in rows:
-        table.add_row(s.key, s.name, str(s.version), str(sizes[s.key]), isoformat(s.updated_at))
+        table.add_row(
+            s.key, s.name, str(s.version), fmt.count(sizes[s.key]), fmt.when(s.updated_at)
+        )
     console.print(table)
 
 
@@ -89,7 +92,7 @@ def create(file: Path = FileArg, json: bool = JsonOpt) -> None:
     if json:
         emit_json(segment)
     else:
-        console.print(f"created {segment.key} (version 1): {segment.size} members")
+        console.print(f"created {segment.key} (version 1): {fmt.count(segment.size)} members")
 
 
 @app.command()
@@ -109,16 +112,21 @@ def update(file: Path = FileArg, json: bool = JsonOpt) -> None:
     if json:
         emit_json(segment)
     else:
-        console.print(f"updated {segment.key} to version {segment.version}: {segment.size} members")
+        console.print(
+            f"updated {segment.key} to version {segment.version}: {fmt.count(segment.size)} members"
+        )
 
 
 @app.command()
-def delete(key: str) -> None:
+def delete(key: str, json: bool = JsonOpt) -> None:
     """Delete a segment and its memberships."""
     ctx = open_context()
     with ctx.store.begin() as conn:
         service.delete_segment(conn, workspace_id=ctx.workspace_id, key=key, now=ctx.clock.now(),
                                actor=Actor.cli(ctx.workspace_id))  # fmt: skip
+    if json:
+        emit_json({"deleted": key})
+        return
     console.print(f"deleted {key}")
 
 
@@ -138,9 +146,9 @@ def members(
     if json:
         emit_json(page)
         return
-    table = Table("profile", "entered")
+    table = fmt.table("profile", "entered")
     for m in page.items:
-        table.add_row(m.profile_id, isoformat(m.entered_at))
+        table.add_row(m.profile_id, fmt.when(m.entered_at))
     console.print(table)
     if page.next_cursor:
         console.print(f"more: --cursor {page.next_cursor}")
@@ -169,7 +177,9 @@ def preview(
     if json:
         emit_json(result)
     else:
-        console.print(f"{result.size} profiles match (evaluated by {result.evaluated_by})")
+        console.print(
+            f"{fmt.count(result.size)} profiles match (evaluated by {result.evaluated_by})"
+        )
         for pid in result.sample:
             console.print(f"  {pid}")
 
@@ -178,7 +188,7 @@ def preview(
 def rebuild(key: str, json: bool = JsonOpt) -> None:
     """Recompute a segment's membership from scratch."""
     ctx = open_context()
-    with console.status(f"building {key}"), ctx.store.begin() as conn:
+    with fmt.working(f"building {key}", quiet=json), ctx.store.begin() as conn:
         result = service.rebuild(
             conn,
             workspace_id=ctx.workspace_id,
@@ -208,9 +218,9 @@ def changes(
     if json:
         emit_json(rows)
         return
-    table = Table("seq", "segment", "profile", "change", "at")
+    table = fmt.table("seq", "segment", "profile", "change", "at")
     for c in rows:
-        table.add_row(str(c.seq), c.segment_key, c.profile_id, c.change, isoformat(c.at))
+        table.add_row(str(c.seq), c.segment_key, c.profile_id, c.change, fmt.when(c.at))
     console.print(table)
 
 
@@ -235,6 +245,6 @@ def refresh(json: bool = JsonOpt) -> None:
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of a segment document."""
+def schema(json: bool = JsonOpt) -> None:
+    """Print the JSON Schema of a segment document (JSON with or without --json)."""
     emit_json(SegmentDefinition.model_json_schema(by_alias=True))

@@ -99,6 +99,17 @@ POLICY: dict[Role, frozenset[Permission]] = {
     Role.customer: frozenset({_P.own_preferences}),
 }
 
+#: The roles a person or a service account may hold (``system`` and ``customer`` are partitur's).
+ASSIGNABLE_ROLES: tuple[Role, ...] = (
+    Role.owner,
+    Role.admin,
+    Role.publisher,
+    Role.designer,
+    Role.analyst,
+    Role.agent,
+    Role.viewer,
+)
+
 #: What each role is for, in the words the Studio and the docs use.
 ROLE_DESCRIPTIONS: dict[Role, str] = {
     Role.owner: "everything, including the workspace's people and its deletion",
@@ -112,12 +123,61 @@ ROLE_DESCRIPTIONS: dict[Role, str] = {
     Role.customer: "a customer changing their own preferences through a signed link",
 }
 
-ActorKind = Literal["user", "token", "system", "cli", "customer"]
+#: ``user`` a person, ``service`` a service account (both also through their API tokens),
+#: ``token`` an API token of before people and service accounts (old audit entries)
+#: What each permission allows, in the words of the docs' policy table.
+PERMISSION_DESCRIPTIONS: dict[Permission, str] = {
+    Permission.read: "read everything of the workspace",
+    Permission.analyse: "run analytics, previews and simulations",
+    Permission.edit_journeys: "edit journey drafts and test mode, submit drafts for approval",
+    Permission.publish_journeys: "publish, approve, pause, resume, stop, enrol and backfill",
+    Permission.edit_segments: "create, change and rebuild segments",
+    Permission.edit_templates: "edit message templates and subscription groups",
+    Permission.send_messages: "send messages",
+    Permission.edit_maps: "edit journey maps, their taxonomy and comments",
+    Permission.edit_profiles: "change traits, consents, suppressions and devices",
+    Permission.erase_profiles: "export and erase a person's data",
+    Permission.work_tasks: "claim and complete agent tasks",
+    Permission.manage_models: "scoring models, value tiers, the data-quality monitor",
+    Permission.manage_offers: "offers and decision policies",
+    Permission.manage_workspace: "sources, providers, delivery policy, outbox, audit log",
+    Permission.manage_access: "people, service accounts, others' tokens and sessions, sign-in",
+    Permission.ingest: "events and delivery outcomes through the management API",
+    Permission.own_preferences: "a customer's own preferences and inbox",
+}
+
+
+def policy_table(actions: dict[str, ActionSpec] | None = None) -> str:
+    """The role policy in Markdown: which role holds which permission, then the actions that
+    need each permission (``actions``: every registered one — build the app first, so that
+    every domain's actions are registered). docs/security.md holds it; a test keeps the two
+    the same, ``python scripts/policy_table.py`` rewrites it."""
+    registered = ACTIONS if actions is None else actions
+    roles = ASSIGNABLE_ROLES
+    lines = [
+        "| permission | what it allows | " + " | ".join(r.value for r in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
+    for permission in Permission:
+        if permission is Permission.own_preferences:
+            continue  # customers only, through signed links; no role of a person holds it
+        marks = " | ".join("✓" if permission in POLICY[r] else "" for r in roles)
+        lines.append(f"| `{permission.value}` | {PERMISSION_DESCRIPTIONS[permission]} | {marks} |")
+    lines += ["", "| permission | actions that need it |", "|---|---|"]
+    for permission in Permission:
+        names = sorted(n for n, spec in registered.items() if spec.permission is permission)
+        if names:
+            lines.append(f"| `{permission.value}` | " + ", ".join(f"`{n}`" for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+ActorKind = Literal["user", "service", "token", "system", "cli", "customer"]
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who performs an action: a signed-in person, an API token, partitur itself or the CLI."""
+    """Who performs an action: a person or a service account (signed in, or through one of
+    their API tokens), partitur itself, the CLI or a customer."""
 
     workspace_id: str
     kind: ActorKind
@@ -128,10 +188,12 @@ class Actor:
     name: str = ""
     request_id: str | None = None
     ip: str | None = None
+    #: what the actor came through: a browser session (``ses_…``) or an API token (``tok_…``)
+    credential: str | None = None
 
     @property
     def label(self) -> str:
-        """How the audit log names the actor: ``user:usr_…``, ``token:tok_…``, ``system:…``."""
+        """How the audit log names the actor: ``user:usr_…``, ``service:svc_…``, ``system:…``."""
         return f"{self.kind}:{self.id}"
 
     def can(self, permission: Permission) -> bool:
@@ -294,6 +356,7 @@ def action(
                     details=frame.details,
                     request_id=actor.request_id,
                     ip=actor.ip,
+                    credential=actor.credential,
                 ),
             )
             if frame.wakes:

@@ -34,6 +34,10 @@ class PartiturError(Exception):
         body.update(self.extra)
         return body
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the problem document."""
+        return {}
+
 
 class ValidationFailed(PartiturError):
     """Input is well-formed but not acceptable (a field has a bad value)."""
@@ -89,10 +93,19 @@ class PayloadTooLarge(BadRequest):
 
 
 class RateLimited(PartiturError):
+    """Too many attempts; ``retry_after`` says in how many seconds to try again."""
+
     status = 429
     problem = "rate-limited"
     title = "Too many requests"
     exit_code = 6
+
+    def __init__(self, detail: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(detail, field=field, retry_after=retry_after)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class DependencyFailed(PartiturError):

@@ -21,6 +21,11 @@ class Signals:
             self._versions[topic] = self._versions.get(topic, 0) + 1
             self._cond.notify_all()
 
+    def notify_local(self, topic: str) -> None:
+        """Wake this process's waiters only (``notify`` of a bus-backed implementation also
+        tells the other processes; news they can see for themselves need not travel)."""
+        Signals.notify(self, topic)
+
     def version(self, topic: str) -> int:
         with self._cond:
             return self._versions.get(topic, 0)

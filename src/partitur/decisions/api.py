@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection
 
+from partitur.access import service as access
 from partitur.api.deps import AdminPrincipal, ContextDep, ReadPrincipal, WritePrincipal
 from partitur.api.fastlane import hot_route
 from partitur.context import Context
@@ -29,7 +30,6 @@ from partitur.decisions.contracts import (
 )
 from partitur.decisions.service import OfferImpression
 from partitur.storage.group_commit import GroupCommitWriter
-from partitur.workspaces.service import authenticate
 
 router = APIRouter(prefix="/api/decisions", tags=["decisions"])
 M = TypeVar("M", bound=BaseModel)
@@ -163,7 +163,7 @@ def _principal(ctx: Context, request: Request, permission: Permission) -> Actor:
     cached = _tokens.get(token)
     if cached is None or cached[1] < now:
         with ctx.store.read() as conn:
-            principal = authenticate(conn, token)
+            principal = access.authenticate_token(conn, token)
         if len(_tokens) > 10_000:
             _tokens.clear()
         cached = (principal, now + TOKEN_CACHE_SECONDS)

@@ -9,6 +9,7 @@ runs until it has nothing left to do, so that profiles exist when the UI opens.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,9 +17,11 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from partitur.access import service as access
+from partitur.access.contracts import Scope
 from partitur.channels import demo as channels_demo
 from partitur.context import Context
-from partitur.core.actions import Actor
+from partitur.core.actions import Actor, Role
 from partitur.decisions import demo as decisions_demo
 from partitur.demo.generator import SOURCES, DemoConfig, DemoDataset, generate
 from partitur.demo.steps import DemoReport, DemoStep, step_name
@@ -28,7 +31,6 @@ from partitur.journeys import demo as journeys_demo
 from partitur.ml import demo as ml_demo
 from partitur.segments import demo as segments_demo
 from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +66,13 @@ def newest_event_time(conn: Connection, *, workspace_id: str) -> datetime | None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+#: the demo workspace's owner, who signs in to the Studio with the password the demo prints
+DEMO_OWNER_EMAIL = "owner@demo.partitur.dev"
+
+
 def issue_admin_token(ctx: Context, *, name: str = "demo") -> str:
     with ctx.store.begin() as conn:
-        return workspaces.create_token(
+        return access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name=name,
@@ -74,6 +80,36 @@ def issue_admin_token(ctx: Context, *, name: str = "demo") -> str:
             now=ctx.clock.now(),
             actor=Actor.system(ctx.workspace_id, "demo"),
         ).token
+
+
+def ensure_demo_owner(ctx: Context) -> tuple[str, str]:
+    """The demo's owner (created when missing) with a new random password: (e-mail,
+    password). Each load prints a fresh one, since the old one is never shown again."""
+    password = secrets.token_urlsafe(15)
+    actor = Actor.system(ctx.workspace_id, "demo")
+    with ctx.store.begin() as conn:
+        owner = access.user_by_email(conn, workspace_id=ctx.workspace_id, email=DEMO_OWNER_EMAIL)
+        if owner is None:
+            access.create_user(
+                conn,
+                workspace_id=ctx.workspace_id,
+                email=DEMO_OWNER_EMAIL,
+                name="Demo Owner",
+                role=Role.owner,
+                password=password,
+                now=ctx.clock.now(),
+                actor=actor,
+            )
+        else:
+            access.set_password(
+                conn,
+                workspace_id=ctx.workspace_id,
+                user_id=owner.id,
+                password=password,
+                now=ctx.clock.now(),
+                actor=actor,
+            )
+    return DEMO_OWNER_EMAIL, password
 
 
 def ensure_demo_sources(ctx: Context) -> dict[str, str]:
@@ -227,6 +263,7 @@ def run_demo(
     run_steps(ctx, report, steps=steps, progress=progress)
     report.timings["steps"] = round(time.perf_counter() - began, 2)
     report.admin_token = issue_admin_token(ctx)
+    report.owner_email, report.owner_password = ensure_demo_owner(ctx)
     return report
 
 

@@ -39,6 +39,9 @@ class DemoReport:
     #: source name -> write key
     write_keys: dict[str, str] = field(default_factory=dict)
     admin_token: str = ""
+    #: the workspace owner's e-mail and (new at each load) password for the Studio
+    owner_email: str = ""
+    owner_password: str = ""
     #: the end of the demo history (the newest event when the load was skipped)
     history_end: datetime | None = None
     #: seconds per phase: generate, load, identity, steps
@@ -66,6 +69,8 @@ class DemoReport:
             "profiles": self.profiles,
             "write_keys": self.write_keys,
             "admin_token": self.admin_token,
+            "owner_email": self.owner_email,
+            "owner_password": self.owner_password,
             "timings": self.timings,
             "facts": self.facts,
             "extras": self.extras,

@@ -420,7 +420,12 @@ def import_events(
             ready = _parallel(job, handle, chunk_lines, workers)
         else:
             ready = (_prepare_file_block(job, *span) for span in _line_spans(handle, chunk_lines))
-        with _bulk_connection(store) as conn, contextlib.closing(ready), collector_paused():
+        with (
+            store.bulk_writing(),
+            _bulk_connection(store) as conn,
+            contextlib.closing(ready),
+            collector_paused(),
+        ):
             for chunk in ready:
                 batch = chunk.batch
                 try:

@@ -2,7 +2,7 @@
 in ``seq`` order, windows of history and analysis frames. Exposed through ``events.service``.
 
 The event log is append-only and ordered by ``seq``; a feed reads only what is past its cursor
-through the ``seq`` index (``ix_events_workspace_seq``), never the log from the start.
+through the log's primary key (``seq``), never the log from the start.
 """
 
 from __future__ import annotations
@@ -89,29 +89,47 @@ def profile_event_facts(
 
 
 def events_after(
-    conn: Connection, *, workspace_id: str, after: int, upto: int, limit: int
-) -> list[LoggedEvent]:
-    """The workspace's events with ``after < seq <= upto`` in ``seq`` order (at most
-    ``limit``): a feed's next page."""
-    rows = conn.execute(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    after: int,
+    upto: int,
+    limit: int,
+    names: Collection[str] | None = None,
+) -> tuple[list[LoggedEvent], int]:
+    """A feed's next page: the workspace's resolved events with ``after < seq <= upto`` in
+    ``seq`` order, only those named in ``names`` when given, at most ``limit``; and the seq up
+    to which the log was read (``upto`` when fewer than ``limit`` matched), where the feed's
+    cursor moves.
+
+    The log is read through its primary key only: a workspace condition in SQL lets SQLite
+    pick the (workspace, source, message) index and sort the whole workspace's log in a
+    temporary B-tree on every pass, so the workspace is checked on the rows read."""
+    query = (
         select(
             events.c.seq,
+            events.c.workspace_id,
             events.c.profile_id,
             events.c.event,
             events.c.timestamp,
             events.c.properties,
             events.c.received_at,
         )
-        .where(events.c.workspace_id == workspace_id, events.c.seq > after, events.c.seq <= upto)
+        .where(events.c.seq > after, events.c.seq <= upto, events.c.profile_id.is_not(None))
         .order_by(events.c.seq)
         .limit(limit)
     )
+    if names is not None:
+        query = query.where(events.c.event.in_(sorted(names)))
+    rows = conn.execute(query).all()
+    through = rows[-1].seq if len(rows) == limit else upto
     return [
         LoggedEvent(
             r.seq, r.profile_id or "", r.event or "", r.timestamp, r.properties or {}, r.received_at
         )
         for r in rows
-    ]
+        if r.workspace_id == workspace_id
+    ], through
 
 
 def events_between(

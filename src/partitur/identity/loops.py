@@ -7,9 +7,17 @@ from datetime import datetime
 
 from partitur.context import Context
 from partitur.core.loops import LoopService
-from partitur.identity.service import GapWatch, ResolverConfig, run_resolution_pass
+from partitur.identity.service import (
+    GapWatch,
+    ResolverConfig,
+    has_pending,
+    run_resolution_pass,
+)
 
 log = logging.getLogger(__name__)
+
+#: how often a resolver waiting for a bulk import looks whether it has ended
+BULK_RECHECK_SECONDS = 0.5
 
 
 class IdentityResolver(LoopService):
@@ -29,7 +37,18 @@ class IdentityResolver(LoopService):
         self.gap = GapWatch()
 
     def run_once(self, now: datetime) -> int:
-        """Resolve one batch (one transaction); returns the number of events handled."""
+        """Resolve one batch (one transaction); returns the number of events handled. While
+        an import writes (``Store.bulk_writing``), nothing: its events are resolved after."""
+        if self.ctx.store.bulk_writer_active():
+            # an import holds SQLite's single writer: resolve its events once it is done
+            self.due_in(BULK_RECHECK_SECONDS)
+            return 0
+        return self._resolve(now)
+
+    def _resolve(self, now: datetime) -> int:
+        with self.ctx.store.read() as conn:  # an idle pass takes no write lock
+            if not has_pending(conn):
+                return 0
         # a backlog pass is one large transaction: its WAL checkpoint runs on a side thread
         with self.ctx.store.begin(bulk=True) as conn:
             result = run_resolution_pass(conn, config=self.config, now=now, gap=self.gap)
@@ -46,10 +65,10 @@ class IdentityResolver(LoopService):
         return result.events
 
     def run_until_idle(self, now: datetime | None = None) -> int:
-        """Resolve until nothing is pending (tests, imports, the CLI)."""
+        """Resolve until nothing is pending (tests, benchmarks), imports or not."""
         total = 0
         while True:
-            done = self.run_once(now or self.clock.now())
+            done = self._resolve(now or self.clock.now())
             total += done
             if done == 0:
                 return total

@@ -99,6 +99,14 @@ def resolved_position(conn: Connection) -> int:
     return position if first_open is None else min(position, first_open - 1)
 
 
+def has_pending(conn: Connection) -> bool:
+    """Whether events wait for resolution: new ones after the cursor, or older ones committed
+    late (PostgreSQL). Two index lookups and no write, so an idle resolver pass stays a read."""
+    after = get_position(conn, CURSOR)
+    count, _ = event_log.pending_window(conn, after=after, limit=1)
+    return count > 0 or event_log.first_unresolved_seq(conn, upto=after) is not None
+
+
 def _lock_cursor(conn: Connection, now: datetime) -> int:
     """Take the resolver's lease: on PostgreSQL the cursor row is locked ``FOR UPDATE`` until
     commit; on SQLite ``BEGIN IMMEDIATE`` already serialises writers."""

@@ -15,16 +15,18 @@ from partitur.api.deps import ContextDep, ReadPrincipal, WritePrincipal
 from partitur.core import jsonutil
 from partitur.core.errors import BadRequest
 from partitur.core.safe_yaml import load_yaml
-from partitur.journeys import service
+from partitur.journeys import reviews, service
 from partitur.journeys.backfill import backfill
 from partitur.journeys.contracts import (
     BackfillResult,
     EnrolResult,
     InstanceInfo,
     JourneyDetail,
+    JourneySubmission,
     JourneySummary,
     NodeCount,
     PublishedVersion,
+    SubmissionReview,
     ValidationResult,
 )
 from partitur.journeys.definition import JourneyDefinition, json_schema
@@ -219,6 +221,97 @@ def node_counts(
         return service.node_counts(conn, workspace_id=who.workspace_id, key=key, version=version)
 
 
+# --- four-eyes publishing ----------------------------------------------------------------------
+
+
+class SubmissionBody(BaseModel):
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class RejectionBody(BaseModel):
+    comment: str = Field(max_length=2000)
+
+
+@router.post("/{key}/submissions", response_model=JourneySubmission, status_code=201)
+def submit(
+    key: str, ctx: ContextDep, who: WritePrincipal, body: SubmissionBody | None = None
+) -> JourneySubmission:
+    """Submit the draft for publishing by a second person (validated like a publish; 422
+    with the problems). Where the workspace publishes with four eyes, this is how a journey
+    gets published."""
+    with ctx.store.begin() as conn:
+        return reviews.submit_draft(
+            conn,
+            workspace_id=who.workspace_id,
+            key=key,
+            comment=body.comment if body else None,
+            now=ctx.clock.now(),
+            actor=who,
+        )
+
+
+@router.get("/{key}/submissions", response_model=list[JourneySubmission])
+def journey_submissions(
+    key: str,
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    status: Literal["pending", "approved", "rejected", "withdrawn"] | None = None,
+) -> list[JourneySubmission]:
+    """The journey's submissions, newest first."""
+    with ctx.store.read() as conn:
+        return reviews.list_submissions(conn, workspace_id=who.workspace_id, key=key, status=status)
+
+
+@router.get("/{key}/submissions/{submission_id}", response_model=SubmissionReview)
+def review_submission(
+    key: str, submission_id: str, ctx: ContextDep, who: ReadPrincipal
+) -> SubmissionReview:
+    """What the reviewer decides on: the published version, the submitted draft and every
+    difference between them (by path: ``nodes[id=wait].duration``)."""
+    with ctx.store.read() as conn:
+        return reviews.review(
+            conn, workspace_id=who.workspace_id, key=key, submission_id=submission_id
+        )
+
+
+@router.post("/{key}/submissions/{submission_id}/approve", response_model=JourneySubmission)
+def approve_submission(
+    key: str,
+    submission_id: str,
+    ctx: ContextDep,
+    who: WritePrincipal,
+    body: SubmissionBody | None = None,
+) -> JourneySubmission:
+    """Approve and publish the submitted draft: a publisher, never its submitter."""
+    with ctx.store.begin() as conn:
+        return reviews.approve(
+            conn,
+            workspace_id=who.workspace_id,
+            key=key,
+            submission_id=submission_id,
+            comment=body.comment if body else None,
+            now=ctx.clock.now(),
+            actor=who,
+        )
+
+
+@router.post("/{key}/submissions/{submission_id}/reject", response_model=JourneySubmission)
+def reject_submission(
+    key: str, submission_id: str, body: RejectionBody, ctx: ContextDep, who: WritePrincipal
+) -> JourneySubmission:
+    """Reject with a comment saying why (a publisher), or withdraw one's own submission."""
+    with ctx.store.begin() as conn:
+        return reviews.reject(
+            conn,
+            workspace_id=who.workspace_id,
+            key=key,
+            submission_id=submission_id,
+            comment=body.comment,
+            now=ctx.clock.now(),
+            actor=who,
+        )
+
+
 @router.post("/{key}/{action}", response_model=JourneySummary)
 def change_status(
     key: str,
@@ -231,3 +324,19 @@ def change_status(
         return service.STATUS_ACTIONS[action](
             conn, workspace_id=who.workspace_id, key=key, now=ctx.clock.now(), actor=who
         )
+
+
+#: the review queue across journeys (outside ``/api/journeys/{key}``, so no journey key is
+#: ever mistaken for it)
+review_router = APIRouter(prefix="/api/journey-submissions", tags=["journeys"])
+
+
+@review_router.get("", response_model=list[JourneySubmission])
+def all_submissions(
+    ctx: ContextDep,
+    who: ReadPrincipal,
+    status: Literal["pending", "approved", "rejected", "withdrawn"] | None = "pending",
+) -> list[JourneySubmission]:
+    """Submissions of every journey, newest first (by default those awaiting a decision)."""
+    with ctx.store.read() as conn:
+        return reviews.list_submissions(conn, workspace_id=who.workspace_id, status=status)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -88,6 +88,51 @@ class BackfillResult(BaseModel):
     #: instances per journey key and status after the replay
     instances: dict[str, dict[str, int]]
     seconds: float
+
+
+class JourneySubmission(BaseModel):
+    """A draft submitted for publishing where the workspace publishes with four eyes."""
+
+    id: str
+    journey_key: str
+    #: pending, approved (then published as ``published_version``), rejected, withdrawn
+    status: str
+    #: the version published when the draft was submitted (None: never published)
+    base_version: int | None
+    #: as the audit log names them (``user:usr_…``) and by name
+    submitted_by: str
+    submitted_by_name: str
+    submitted_at: datetime
+    comment: str | None = None
+    decided_by: str | None = None
+    decided_by_name: str | None = None
+    decided_at: datetime | None = None
+    decision_comment: str | None = None
+    published_version: int | None = None
+
+
+class DocumentChange(BaseModel):
+    """One difference between the published journey and the submitted draft."""
+
+    #: where, e.g. ``nodes[id=wait].duration`` or ``entry.event``
+    path: str
+    kind: Literal["added", "removed", "changed"]
+    before: Any = None
+    after: Any = None
+
+
+class SubmissionReview(BaseModel):
+    """What a reviewer decides on: both documents and the differences between them."""
+
+    submission: JourneySubmission
+    #: the version published now (None: the journey was never published)
+    published: dict[str, Any] | None
+    published_version: int | None
+    #: the draft as submitted (what approval publishes)
+    proposed: dict[str, Any]
+    changes: list[DocumentChange]
+    #: the journey's draft has been edited since it was submitted
+    draft_changed_since: bool
 
 
 class SplitArm(BaseModel):

@@ -4,15 +4,16 @@ audience/auto-winner scheduler. Each exposes ``run_once(now)`` (what tests call)
 Per-profile ordering: events are consumed in ``seq`` order by whoever holds the shard's lease
 (``journey_leases``). Shards are ``crc32(profile_id) % shards`` (``PARTITUR_JOURNEY_SHARDS``,
 default 1); each worker runs one event consumer per shard. With one shard a single consumer
-holds the lease and a second worker idles until the lease expires (30 s after the holder
-stopped renewing it). With several shards the workers share them: each live worker announces
-itself with a presence lease (``workers.<owner>``), takes a free shard only while it holds fewer
-than its fair share (shards / live workers, rounded up) and hands back its highest shard when it
-holds more, so a worker that joins gets shards within a lease period and the shards of one
-that died are taken over once its leases expire. A shard changes hands only between committed
-batches, and its cursor moves with it, so one profile's events stay in order. Every instance
-write is also guarded by a revision check, so two workers can never both advance one instance
-(the loser's transaction rolls back).
+holds the lease while it works and a second worker idles until the lease expires (30 s after
+the holder last renewed it; an idle holder renews nothing, so after a quiet spell whoever
+finds new events first takes the lease). With several shards the workers share them: each live
+worker announces itself with a presence lease (``workers.<owner>``), takes a free shard only
+while it holds fewer than its fair share (shards / live workers, rounded up) and hands back its
+highest shard when it holds more, so a worker that joins gets shards within a lease period and
+the shards of one that died are taken over once its leases expire. A shard changes hands only
+between committed batches, and its cursor moves with it, so one profile's events stay in order.
+Every instance write is also guarded by a revision check, so two workers can never both advance
+one instance (the loser's transaction rolls back).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from partitur.context import Context
 from partitur.core.durations import parse_duration
 from partitur.core.errors import Conflict
 from partitur.core.loops import LoopService
-from partitur.journeys import ports, service
+from partitur.journeys import ports, repository, service
 from partitur.journeys.definition import AudienceEntry, JourneyDefinition
 from partitur.journeys.tables import journey_leases, journey_versions, journeys
 from partitur.storage.cursors import get_position, set_position
@@ -151,7 +152,17 @@ class EventConsumer(LoopService):
                 return False  # more workers now: hand the highest shard over
         return take_lease(conn, name=self.cursor, owner=self.owner, now=now)
 
+    def _behind(self) -> bool:
+        """Whether resolved events wait beyond this consumer's cursor (a read)."""
+        with self.ctx.store.read() as conn:
+            return get_position(conn, self.cursor) < ports.resolved_position(conn)
+
     def run_once(self, now: datetime) -> int:
+        # With one shard an idle pass is a read and takes no write lock (its lease may expire
+        # meanwhile: whoever finds work first takes it). With several, every pass renews the
+        # worker's presence and shares, so shards move to a joining worker while all is idle.
+        if self.shards == 1 and not self._behind():
+            return 0
         for _ in range(3):
             try:
                 with self.ctx.store.begin() as conn:
@@ -159,15 +170,22 @@ class EventConsumer(LoopService):
                         return 0
                     position = get_position(conn, self.cursor)
                     upto = ports.resolved_position(conn)
-                    rows = ports.events_after(
-                        conn,
-                        workspace_id=self.ctx.workspace_id,
-                        after=position,
-                        upto=upto,
-                        limit=self.batch,
-                    )
-                    if not rows:
+                    if upto <= position:
                         return 0
+                    # only events some active journey reacts to are read (in SQL); with no
+                    # journey reacting, the cursor moves past the new events without reading
+                    reacting = reacting_events(conn, workspace_id=self.ctx.workspace_id, now=now)
+                    rows: list[ports.LoggedEvent] = []
+                    through = upto
+                    if reacting:
+                        rows, through = ports.events_after(
+                            conn,
+                            workspace_id=self.ctx.workspace_id,
+                            after=position,
+                            upto=upto,
+                            limit=self.batch,
+                            names=reacting,
+                        )
                     mine = [
                         r
                         for r in rows
@@ -176,11 +194,17 @@ class EventConsumer(LoopService):
                     service.process_events(
                         conn, workspace_id=self.ctx.workspace_id, events=mine, now=now
                     )
-                    set_position(conn, self.cursor, rows[-1].seq, now)
-                    return len(rows)
+                    set_position(conn, self.cursor, through, now)
+                    return max(len(rows), 1)
             except Conflict:
                 log.info("journey instance changed concurrently; retrying the event batch")
         return 0
+
+
+def reacting_events(conn: Connection, *, workspace_id: str, now: datetime) -> set[str]:
+    """The event names the active journeys react to (entries, waits, goals, exits)."""
+    runner = service.Runner(conn, workspace_id=workspace_id, now=now)
+    return {name for p in runner.active_journeys() for name in p.definition.referenced_events()}
 
 
 class SegmentConsumer(LoopService):
@@ -197,6 +221,12 @@ class SegmentConsumer(LoopService):
         self.owner = owner_name()
 
     def run_once(self, now: datetime) -> int:
+        with self.ctx.store.read() as conn:  # an idle pass takes no write lock
+            position = get_position(conn, "journeys.segments")
+            if not ports.segment_changes(
+                conn, workspace_id=self.ctx.workspace_id, after=position, limit=1
+            ):
+                return 0
         with self.ctx.store.begin() as conn:
             if not take_lease(conn, name="journeys.segments", owner=self.owner, now=now):
                 return 0
@@ -214,10 +244,14 @@ class SegmentConsumer(LoopService):
 
 
 class TimerScheduler(LoopService):
-    """Fires due timers (oldest first) in batches; each batch is one transaction."""
+    """Fires due timers (oldest first) in batches; each batch is one transaction.
+
+    Between batches it sleeps until the next timer is due (at most the idle backoff's bound);
+    a step that schedules a timer wakes it ("timers"), so a short wait is not overslept."""
 
     name = "journeys.timers"
     interval_seconds = 0.2
+    wake_topic = "timers"
 
     def __init__(self, ctx: Context, *, batch: int = 1000) -> None:
         super().__init__(ctx.clock, ctx.signals)
@@ -225,6 +259,13 @@ class TimerScheduler(LoopService):
         self.batch = batch
 
     def run_once(self, now: datetime) -> int:
+        with self.ctx.store.read() as conn:  # an idle pass takes no write lock
+            due = repository.next_timer_due(conn, workspace_id=self.ctx.workspace_id)
+        if due is None:
+            return 0
+        if due > now:
+            self.due_in((due - now).total_seconds())
+            return 0
         try:
             with self.ctx.store.begin() as conn:
                 return service.fire_timers(

@@ -117,10 +117,19 @@ def resolved_position(conn: Connection) -> int:
 
 
 def events_after(
-    conn: Connection, *, workspace_id: str, after: int, upto: int, limit: int
-) -> list[LoggedEvent]:
-    """The workspace's events past the engine's cursor, in ``seq`` order."""
-    return events.events_after(conn, workspace_id=workspace_id, after=after, upto=upto, limit=limit)
+    conn: Connection,
+    *,
+    workspace_id: str,
+    after: int,
+    upto: int,
+    limit: int,
+    names: set[str] | None = None,
+) -> tuple[list[LoggedEvent], int]:
+    """The workspace's resolved events past the engine's cursor in ``seq`` order (only those
+    named in ``names`` when given), and the seq up to which the log was read."""
+    return events.events_after(
+        conn, workspace_id=workspace_id, after=after, upto=upto, limit=limit, names=names
+    )
 
 
 def events_between(

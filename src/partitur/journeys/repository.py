@@ -520,6 +520,20 @@ def insert_timers(conn: Connection, rows: list[dict[str, Any]]) -> None:
     bulk_insert(conn, journey_timers, rows)
 
 
+def next_timer_due(conn: Connection, *, workspace_id: str) -> datetime | None:
+    """When the workspace's next timer of an active journey falls due (None: no timer).
+
+    Walks the timers' due index in order, so it costs a lookup or two, not a scan."""
+    return conn.execute(
+        select(journey_timers.c.due_at)
+        .join(journey_instances, journey_instances.c.id == journey_timers.c.instance_id)
+        .join(journeys, journeys.c.id == journey_instances.c.journey_id)
+        .where(journey_timers.c.workspace_id == workspace_id, journeys.c.status == "active")
+        .order_by(journey_timers.c.due_at)
+        .limit(1)
+    ).scalar()
+
+
 def due_timers(conn: Connection, *, workspace_id: str, now: datetime, limit: int) -> list[Any]:
     """Up to ``limit`` timers due by ``now`` of active journeys, oldest first."""
     return list(

@@ -47,6 +47,7 @@ from partitur.journeys.runtime import (
     admit,
     step,
 )
+from partitur.storage.engine import notify_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -458,6 +459,8 @@ class Runner:
             and self.live[t["instance_id"]].state.active
         ]
         repository.insert_timers(conn, timers)
+        if timers:
+            notify_after_commit(conn, "timers")  # the timer loop may sleep past a short wait
         ports.enqueue_many(conn, requests=self.sends, now=self.now)
         self._write_enrolments(ended)
         self.transitions, self.timers, self.sends, self.enrolled = [], [], [], []

@@ -18,9 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from partitur.access import service as access
 from partitur.context import Context
-from partitur.core.actions import Actor, Permission, action, describe
-from partitur.core.errors import Conflict, NotFound, ValidationFailed
+from partitur.core.actions import Actor, Permission, Role, action, describe
+from partitur.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.core.rules import referenced_events, referenced_segments
 from partitur.journeys import ports, repository
@@ -78,6 +79,11 @@ def _row(conn: Connection, workspace_id: str, key: str) -> Any:
     if row is None:
         raise NotFound(f"no journey {key!r}", field="key")
     return row
+
+
+def journey_row(conn: Connection, *, workspace_id: str, key: str) -> Any:
+    """The journey's row (inside the domain: its reviews); raises ``NotFound``."""
+    return _row(conn, workspace_id, key)
 
 
 @action("journey.save_draft", permission=Permission.edit_journeys, subject="journey")
@@ -162,11 +168,27 @@ def publish(
     conn: Connection, *, workspace_id: str, key: str, now: datetime, actor: Actor
 ) -> PublishedVersion:
     """Validate the draft and freeze it as the next immutable version; new entries use it,
-    running instances stay on theirs. A draft journey becomes active."""
+    running instances stay on theirs. A draft journey becomes active. Where the workspace
+    publishes with four eyes, people submit the draft instead (``journeys.reviews``); only
+    partitur itself and the operator's CLI publish directly there."""
+    if actor.role is not Role.system and access.four_eyes_publish(conn, workspace_id=workspace_id):
+        raise Forbidden(
+            "this workspace publishes with four eyes: submit the draft for approval "
+            f"(POST /api/journeys/{key}/submissions)",
+            field="key",
+        )
     row = _row(conn, workspace_id, key)
+    return publish_document(conn, workspace_id=workspace_id, row=row, document=row.draft, now=now)
+
+
+def publish_document(
+    conn: Connection, *, workspace_id: str, row: Any, document: dict[str, Any], now: datetime
+) -> PublishedVersion:
+    """Freeze ``document`` as the journey's next version (inside a publishing action)."""
+    key = row.key
     if row.status == "stopped":
         raise Conflict(f"journey {key!r} is stopped; create a new journey", field="status")
-    definition = validate(conn, workspace_id=workspace_id, document=row.draft)
+    definition = validate(conn, workspace_id=workspace_id, document=document)
     version = (row.latest_version or 0) + 1
     repository.insert_version(
         conn,

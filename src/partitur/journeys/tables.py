@@ -1,5 +1,5 @@
 """Tables of the journeys domain: journeys, immutable versions, instances, transitions, timers,
-enrolment bookkeeping, shard leases and (until the channels outbox is on main) sends."""
+enrolment bookkeeping, shard leases, and submissions awaiting a second person's approval."""
 
 from __future__ import annotations
 
@@ -129,4 +129,31 @@ journey_leases = Table(
     Column("name", String(100), primary_key=True),
     Column("owner", String(100), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
+)
+
+journey_submissions = Table(
+    "journey_submissions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("workspace_id", String(40), nullable=False),
+    Column("journey_id", String(40), nullable=False),
+    Column("journey_key", String(100), nullable=False),
+    # the draft as submitted: what an approval publishes, whatever the draft became since
+    Column("document", JsonDoc, nullable=False),
+    # the version that was published when it was submitted (None: never published)
+    Column("base_version", Integer, nullable=True),
+    # pending | approved | rejected | withdrawn
+    Column("status", String(10), nullable=False),
+    # actors as the audit log names them (``user:usr_…``), and their names then
+    Column("submitted_by", String(200), nullable=False),
+    Column("submitted_by_name", String(200), nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_by_name", String(200), nullable=True),
+    Column("decided_at", UtcDateTime, nullable=True),
+    Column("decision_comment", Text, nullable=True),
+    Column("published_version", Integer, nullable=True),
+    Index("ix_journey_submissions_status", "workspace_id", "status"),
+    Index("ix_journey_submissions_journey", "journey_id", "submitted_at"),
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,13 @@ def render_clv_chart(report: ClvReport) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _finite(value: Any, digits: int) -> float | None:
+    """A model output as stored on a profile: rounded, or None where the fit gave no number
+    (a degenerate fit on little data yields NaN or infinity, which JSON cannot hold)."""
+    number = float(value)
+    return round(number, digits) if math.isfinite(number) else None
 
 
 def run_clv(
@@ -267,14 +275,14 @@ def run_clv(
         for pid, v, e, a, s in zip(full["profile_id"], value, expected, alive, spend, strict=True):
             values[str(pid)] = {
                 "clv": {
-                    "value": round(float(v), 2),
-                    "expected_purchases": round(float(e), 4),
-                    "p_alive": round(float(a), 4),
-                    "expected_spend": round(float(s), 2),
+                    "value": _finite(v, 2),
+                    "expected_purchases": _finite(e, 4),
+                    "p_alive": _finite(a, 4),
+                    "expected_spend": _finite(s, 2),
                     "horizon_days": horizon_days,
                     "as_of": as_of,
                 },
-                "scores": {"clv": round(float(v), 2), "p_alive": round(float(a), 4)},
+                "scores": {"clv": _finite(v, 2), "p_alive": _finite(a, 4)},
             }
         report.profiles_updated = ports.merge_computed(
             conn, workspace_id=workspace_id, values=values, now=now

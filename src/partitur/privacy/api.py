@@ -26,10 +26,12 @@ def audit_trail(
     until: AwareDatetime | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    credential: Annotated[str | None, Query(max_length=40)] = None,
 ) -> AuditPage:
     """Who changed what and when, newest first: filter by subject (a profile, journey, source,
-    map, ...), actor (``token:tok_…``), action (``journey.publish``, or ``journey.`` for every
-    journey action) and time; page with ``cursor``."""
+    user, ...), actor (``user:usr_…``, ``service:svc_…``, ``anonymous`` for failed sign-ins),
+    action (``journey.publish``, or ``session.`` for every sign-in and sign-out), the session
+    or token the actor came through (``credential``) and time; page with ``cursor``."""
     with ctx.store.read() as conn:
         return service.audit_trail(
             conn,
@@ -42,4 +44,5 @@ def audit_trail(
             until=until,
             cursor=cursor,
             limit=limit,
+            credential=credential,
         )

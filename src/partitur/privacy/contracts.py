@@ -13,7 +13,9 @@ from partitur.profiles.contracts import Profile, ProfileMerge, TimelineEvent, Tr
 class AuditEntry(BaseModel):
     id: int
     at: datetime
-    #: ``user:usr_…``, ``token:tok_…``, ``system:journeys``, ``cli:<login>``
+    #: ``user:usr_…`` (a person), ``service:svc_…`` (a service account), ``system:journeys``,
+    #: ``cli:<login>``, ``customer:prf_…``, ``anonymous`` (a failed sign-in); ``token:tok_…``
+    #: in entries from before people and service accounts
     actor: str
     #: the action's name, e.g. ``journey.publish``
     action: str
@@ -24,6 +26,8 @@ class AuditEntry(BaseModel):
     after: Any = None
     request_id: str | None = None
     ip: str | None = None
+    #: the browser session (``ses_…``) or API token (``tok_…``) the actor came through
+    credential: str | None = None
 
 
 class AuditPage(BaseModel):

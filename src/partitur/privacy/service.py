@@ -28,9 +28,11 @@ def audit_trail(
     until: datetime | None = None,
     cursor: str | None = None,
     limit: int = 100,
+    credential: str | None = None,
 ) -> AuditPage:
     """The workspace's audit entries, newest first, filtered by any of subject, actor, action
-    (an exact name, or a prefix ending in ``.`` such as ``journey.``) and time."""
+    (an exact name, or a prefix ending in ``.`` such as ``journey.``), the session or token
+    the actor came through, and time."""
     query = select(audit_log).where(audit_log.c.workspace_id == workspace_id)
     if subject_type is not None:
         query = query.where(audit_log.c.subject_type == subject_type)
@@ -38,6 +40,8 @@ def audit_trail(
         query = query.where(audit_log.c.subject_id == subject_id)
     if actor is not None:
         query = query.where(audit_log.c.actor == actor)
+    if credential is not None:
+        query = query.where(audit_log.c.credential == credential)
     if action is not None:
         if action.endswith("."):
             query = query.where(audit_log.c.action.startswith(action, autoescape=True))

@@ -55,6 +55,9 @@ class EventMembershipLoop(_SegmentsLoop):
 
     def run_once(self, now: datetime) -> int:
         """Process up to ``batch`` event seqs; returns how many seqs were consumed."""
+        with self.ctx.store.read() as conn:  # an idle pass takes no write lock
+            if identity.resolved_position(conn) <= get_position(conn, EVENTS_CURSOR):
+                return 0
         changed = 0
         with self.ctx.store.begin() as conn:
             repo.lock_memberships(conn)
@@ -87,6 +90,10 @@ class TraitMembershipLoop(_SegmentsLoop):
     interval_seconds = 2.0
 
     def run_once(self, now: datetime) -> int:
+        with self.ctx.store.read() as conn:  # an idle pass takes no write lock
+            after = get_position(conn, TRAITS_CURSOR)
+            if profiles.trait_changes(conn, after=after, limit=1)[0] <= after:
+                return 0
         changed = 0
         with self.ctx.store.begin() as conn:
             repo.lock_memberships(conn)
@@ -124,6 +131,10 @@ class MergeMembershipLoop(_SegmentsLoop):
     interval_seconds = 2.0
 
     def run_once(self, now: datetime) -> int:
+        with self.ctx.store.read() as conn:  # an idle pass takes no write lock
+            after = get_position(conn, MERGES_CURSOR)
+            if identity.merges_since(conn, after=after, limit=1)[0] <= after:
+                return 0
         changed = 0
         with self.ctx.store.begin() as conn:
             repo.lock_memberships(conn)
@@ -156,6 +167,9 @@ class WindowCheckLoop(_SegmentsLoop):
     interval_seconds = 15.0
 
     def run_once(self, now: datetime) -> int:
+        with self.ctx.store.read() as conn:  # an idle pass takes no write lock
+            if not membership.checks_due(conn, now=now):
+                return 0
         with self.ctx.store.begin() as conn:
             repo.lock_memberships(conn)
             checked, changed = membership.run_due_checks(conn, now=now, limit=self.batch)

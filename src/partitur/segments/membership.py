@@ -191,6 +191,11 @@ def _load_facts(
     )
 
 
+def checks_due(conn: Connection, *, now: datetime) -> bool:
+    """Whether a profile/segment pair's window edge has passed (a read, for idle passes)."""
+    return bool(repo.due_checks(conn, now, 1))
+
+
 def run_due_checks(conn: Connection, *, now: datetime, limit: int = 5000) -> tuple[int, int]:
     """Re-evaluate the profile/segment pairs whose window edge has passed; returns how many
     pairs were checked and how many memberships changed. Callers hold the lock."""

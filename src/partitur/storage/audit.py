@@ -34,6 +34,8 @@ audit_log = Table(
     Column("after", JsonDoc, nullable=True),
     Column("request_id", String(100), nullable=True),
     Column("ip", String(64), nullable=True),
+    # the session (``ses_…``) or API token (``tok_…``) the actor came through
+    Column("credential", String(40), nullable=True),
     Index("ix_audit_log_subject", "workspace_id", "subject_type", "subject_id"),
     Index("ix_audit_log_workspace_at", "workspace_id", "at"),
 )
@@ -52,6 +54,7 @@ class AuditRecord:
     after: Any = None
     request_id: str | None = None
     ip: str | None = None
+    credential: str | None = None
 
 
 def _json(value: Any) -> Any:
@@ -78,6 +81,7 @@ def write_audit(conn: Connection, record: AuditRecord) -> None:
             after=_json(record.after),
             request_id=record.request_id,
             ip=record.ip,
+            credential=record.credential,
         )
     )
 

@@ -8,6 +8,7 @@ SQLAlchemy ``Connection``; leaving the block commits, an exception rolls back.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import sqlite3
@@ -25,6 +26,12 @@ log = logging.getLogger(__name__)
 
 #: where actions leave the topics to notify once their transaction commits (core.actions)
 WAKES_KEY = "partitur.wakes"
+
+
+def notify_after_commit(conn: Connection, *topics: str) -> None:
+    """Have the store notify ``topics`` once the write transaction of ``conn`` commits (the
+    loops waiting on them wake at once; nothing is notified if it rolls back)."""
+    conn.info.setdefault(WAKES_KEY, set()).update(topics)
 
 
 class Store:
@@ -114,6 +121,79 @@ class Store:
                 raw.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")  # type: ignore[union-attr]
                 self._checkpointer.request()
             self._committed(conn)
+
+    @contextlib.contextmanager
+    def bulk_writing(self) -> Iterator[None]:
+        """Mark a bulk write (an import) for its duration, for every process on this SQLite
+        store: background work that would compete with it for SQLite's single writer (identity
+        resolution) waits until it ends, then catches up (see ``bulk_writer_active``). The mark
+        is a shared advisory lock on a file beside the database, so it ends with the process
+        that holds it, however that ends. On other engines writers do not queue: nothing."""
+        path = self._bulk_marker()
+        if path is None:
+            yield
+            return
+        with open(path, "ab") as marker:
+            fcntl.flock(marker, fcntl.LOCK_SH)  # imports may run side by side
+            try:
+                yield
+            finally:
+                fcntl.flock(marker, fcntl.LOCK_UN)
+
+    def bulk_writer_active(self) -> bool:
+        """Whether some process is in ``bulk_writing`` on this store (a system call, no
+        query)."""
+        path = self._bulk_marker()
+        if path is None or not os.path.exists(path):
+            return False
+        with open(path, "ab") as marker:
+            try:
+                fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(marker, fcntl.LOCK_UN)
+            return False
+
+    def watch_commits(
+        self, on_change: Callable[[], None], stop: threading.Event, every: float = 0.1
+    ) -> threading.Thread | None:
+        """On SQLite, call ``on_change`` within ``every`` seconds of any commit to the database
+        by any process (``PRAGMA data_version`` on a connection of the watcher's own: one cheap
+        read per look, nothing while no one writes), until ``stop`` is set; returns the
+        watching thread. Loops of this process wake at once for work that another process
+        (``partitur import events``, a second API process) committed. While a bulk write is
+        under way (``bulk_writing``) the commits are its own: one call follows its end instead
+        of one per chunk. Other engines: None (they wake through Redis,
+        ``PARTITUR_REDIS_URL``)."""
+        path = self.sqlite_path
+        if path is None:
+            return None
+
+        def watch() -> None:
+            conn = sqlite3.connect(path, check_same_thread=False)
+            try:
+                seen = conn.execute("PRAGMA data_version").fetchone()[0]
+                deferred = False
+                while not stop.wait(every):
+                    version = conn.execute("PRAGMA data_version").fetchone()[0]
+                    changed, seen = version != seen, version
+                    if (changed or deferred) and self.bulk_writer_active():
+                        deferred = True
+                    elif changed or deferred:
+                        deferred = False
+                        on_change()
+            except sqlite3.Error as exc:  # the loops still poll; only their latency suffers
+                log.warning("watching the store for commits stopped: %s", exc)
+            finally:
+                conn.close()
+
+        thread = threading.Thread(target=watch, name="partitur-commit-watch", daemon=True)
+        thread.start()
+        return thread
+
+    def _bulk_marker(self) -> str | None:
+        path = self.sqlite_path
+        return f"{path}-bulk.lock" if path else None
 
     def _committed(self, conn: Connection) -> None:
         topics: set[str] | None = conn.info.pop(WAKES_KEY, None)

@@ -61,6 +61,12 @@ class GroupCommitWriter(Generic[T, R]):
         #: how many transactions were committed (observability and tests)
         self.commits = 0
 
+    @property
+    def waiting(self) -> int:
+        """Items submitted and not yet taken into a transaction (observability and tests)."""
+        with self._cond:
+            return len(self._pending)
+
     def submit(self, item: T) -> Future[R]:
         """Queue an item; the future resolves once it is committed (or fails)."""
         future: Future[R] = Future()

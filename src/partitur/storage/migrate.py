@@ -10,6 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 
 from partitur.storage.engine import Store
 
@@ -27,3 +28,9 @@ def alembic_config(store: Store) -> Config:
 def upgrade(store: Store) -> None:
     """Bring the database schema up to date (idempotent)."""
     command.upgrade(alembic_config(store), "heads")
+
+
+def current_revisions(store: Store) -> list[str]:
+    """The migration revisions the database is at (one per domain branch), sorted."""
+    with store.engine.connect() as conn:
+        return sorted(MigrationContext.configure(conn).get_current_heads())

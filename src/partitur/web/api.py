@@ -20,6 +20,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from partitur.api.security import CONTENT_SECURITY_POLICY
+
 router = APIRouter(include_in_schema=False)
 
 #: The Studio's build (``vite build`` writes it; see studio/vite.config.ts).
@@ -28,14 +30,10 @@ STUDIO_DIR = Path(str(importlib.resources.files("partitur.web"))) / "studio"
 IMMUTABLE = "public, max-age=31536000, immutable"
 #: The page itself is revalidated on every load, so a new build takes effect at once.
 REVALIDATE = "no-cache"
-#: Security headers of the page: scripts and styles only from this server (style attributes
-#: are set by the component and chart libraries), no framing.
+#: Security headers of the page (every answer gets them from ``partitur.api.security``; the
+#: page names them itself so that it is never served without them).
 PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
-    ),
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",

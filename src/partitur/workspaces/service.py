@@ -1,27 +1,20 @@
-"""Workspaces, sources (write keys) and management API tokens."""
+"""Workspaces and their sources (write keys). Who may act in a workspace — people, service
+accounts, API tokens, sessions — is the access domain's (``partitur.access``)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from partitur.core.actions import Actor, Permission, Role, action, describe
+from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from partitur.core.ids import new_id
 from partitur.storage.audit import AuditRecord, write_audit
-from partitur.workspaces.contracts import (
-    ApiToken,
-    IssuedToken,
-    Scope,
-    Source,
-    SourceInfo,
-    Workspace,
-)
-from partitur.workspaces.tables import api_tokens, sources, workspaces
+from partitur.workspaces.contracts import Source, SourceInfo, Workspace
+from partitur.workspaces.tables import sources, workspaces
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}$")
 
@@ -34,10 +27,6 @@ def _check_name(name: str, field: str) -> str:
             field=field,
         )
     return name
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def ensure_workspace(conn: Connection, *, name: str, now: datetime) -> Workspace:
@@ -162,97 +151,6 @@ def source_for_write_key(conn: Connection, write_key: str) -> Source:
     return Source.model_validate(dict(row))
 
 
-@action("token.create", permission=Permission.manage_access, subject="token")
-def create_token(
-    conn: Connection,
-    *,
-    workspace_id: str,
-    name: str,
-    scopes: list[Scope],
-    now: datetime,
-    actor: Actor,
-) -> IssuedToken:
-    """Issue a management API token; the token text is returned only here."""
-    if not scopes:
-        raise ValidationFailed("a token needs at least one scope", field="scopes")
-    token = "ptk_" + secrets.token_urlsafe(32)
-    issued = IssuedToken(
-        id=new_id("tok"),
-        workspace_id=workspace_id,
-        name=name,
-        scopes=scopes,
-        created_at=now,
-        token=token,
-    )
-    conn.execute(
-        api_tokens.insert().values(
-            id=issued.id,
-            workspace_id=workspace_id,
-            name=name,
-            token_hash=_hash(token),
-            scopes=[s.value for s in scopes],
-            created_at=now,
-        )
-    )
-    describe(subject_id=issued.id, after={"name": name, "scopes": [s.value for s in scopes]})
-    return issued
-
-
-def list_tokens(conn: Connection, *, workspace_id: str) -> list[ApiToken]:
-    rows = conn.execute(
-        select(api_tokens)
-        .where(api_tokens.c.workspace_id == workspace_id)
-        .order_by(api_tokens.c.created_at)
-    ).mappings()
-    return [ApiToken.model_validate(dict(r)) for r in rows]
-
-
-@action(
-    "token.revoke", permission=Permission.manage_access, subject="token", subject_key="token_id"
-)
-def revoke_token(
-    conn: Connection, *, workspace_id: str, token_id: str, now: datetime, actor: Actor
-) -> None:
-    done = conn.execute(
-        api_tokens.update()
-        .where(api_tokens.c.id == token_id, api_tokens.c.workspace_id == workspace_id)
-        .values(revoked_at=now)
-    )
-    if done.rowcount == 0:
-        raise NotFound(f"no token {token_id}", field="token_id")
-
-
-def role_for_scopes(scopes: list[Scope]) -> tuple[Role, frozenset[Permission] | None]:
-    """The role a token of these scopes acts with: ``admin`` an admin, ``write`` a publisher,
-    ``read`` an analyst limited to reading and analyses."""
-    if Scope.admin in scopes:
-        return Role.admin, None
-    if Scope.write in scopes:
-        return Role.publisher, None
-    return Role.analyst, frozenset({Permission.read, Permission.analyse})
-
-
-def authenticate(conn: Connection, token: str) -> Actor:
-    """Resolve a bearer token to the actor it stands for; raises ``Unauthorized`` for an
-    unknown or revoked one."""
-    row = (
-        conn.execute(select(api_tokens).where(api_tokens.c.token_hash == _hash(token)))
-        .mappings()
-        .first()
-    )
-    if not row or row["revoked_at"] is not None:
-        raise Unauthorized("unknown or revoked token")
-    role, permissions = role_for_scopes([Scope(s) for s in row["scopes"]])
-    return Actor(
-        workspace_id=row["workspace_id"],
-        kind="token",
-        id=row["id"],
-        role=role,
-        permissions=permissions,
-        name=row["name"],
-    )
-
-
 def get_source(conn: Connection, *, workspace_id: str, source_id: str) -> Source:
     """One source of the workspace; ``NotFound`` (field ``source_id``) otherwise."""
     return _source_row(conn, workspace_id, source_id)
@@ -311,19 +209,16 @@ def set_source_enabled(
     return source.model_copy(update={"disabled_at": disabled_at})
 
 
+def workspace_by_name(conn: Connection, *, name: str) -> Workspace:
+    """The workspace called ``name``; raises ``NotFound``."""
+    row = conn.execute(select(workspaces).where(workspaces.c.name == name)).mappings().first()
+    if not row:
+        raise NotFound(f"no workspace named {name!r}", field="workspace")
+    return Workspace.model_validate(dict(row))
+
+
 def get_workspace(conn: Connection, *, workspace_id: str) -> Workspace:
     row = conn.execute(select(workspaces).where(workspaces.c.id == workspace_id)).mappings().first()
     if not row:
         raise NotFound(f"no workspace {workspace_id}", field="workspace_id")
     return Workspace.model_validate(dict(row))
-
-
-@action("session.sign_in", permission=Permission.read, subject="session")
-def sign_in(conn: Connection, *, workspace_id: str, now: datetime, actor: Actor) -> None:
-    """Record that ``actor`` signed in to a browser session (the audit entry is the point)."""
-    describe(subject_id=actor.label, details={"name": actor.name})
-
-
-@action("session.sign_out", permission=Permission.read, subject="session")
-def sign_out(conn: Connection, *, workspace_id: str, now: datetime, actor: Actor) -> None:
-    describe(subject_id=actor.label)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint
 
-from partitur.core.types import JsonDoc, UtcDateTime
+from partitur.core.types import UtcDateTime
 from partitur.storage.base import metadata
 
 workspaces = Table(
@@ -24,17 +24,4 @@ sources = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("disabled_at", UtcDateTime, nullable=True),
     UniqueConstraint("workspace_id", "name"),
-)
-
-api_tokens = Table(
-    "api_tokens",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("workspace_id", String(40), ForeignKey("workspaces.id"), nullable=False),
-    Column("name", String(200), nullable=False),
-    # Only a SHA-256 of the token is kept; the token itself is shown once, at creation.
-    Column("token_hash", String(64), nullable=False, unique=True),
-    Column("scopes", JsonDoc, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("revoked_at", UtcDateTime, nullable=True),
 )

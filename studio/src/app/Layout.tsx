@@ -20,11 +20,12 @@ import {
   IconSearch,
   IconUsers,
 } from "@tabler/icons-react";
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Outlet, useNavigate, useRouterState } from "@tanstack/react-router";
 import { type FormEvent, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { signOut } from "@/api/auth";
+import { sessionQuery } from "@/api/queries";
 import { NavLinkLink, PlainLink } from "@/components/links";
 import { changeLanguage, type Language, useLanguage } from "@/i18n";
 
@@ -100,6 +101,30 @@ function LanguageSwitch() {
   );
 }
 
+/** The roles a person may have (``GET /api/access/roles``), as the catalogue names them. */
+const ROLES = ["owner", "admin", "publisher", "designer", "analyst", "agent", "viewer"] as const;
+
+/** Who is signed in: their name (their e-mail on hover) and role. */
+function SignedInAs() {
+  const { t } = useTranslation();
+  const { data: session } = useQuery(sessionQuery);
+  if (!session) return null;
+  const role = ROLES.find((r) => r === session.role);
+  return (
+    <Stack gap={0} data-signed-in={session.actor}>
+      <Text size="xs" c="dimmed">
+        {t("app.signedInAs")}
+      </Text>
+      <Text size="sm" fw={600} truncate="end" title={session.email ?? undefined}>
+        {session.name}
+      </Text>
+      <Text size="xs" c="dimmed">
+        {role ? t(`roles.${role}`) : session.role}
+      </Text>
+    </Stack>
+  );
+}
+
 export function Layout() {
   const { t } = useTranslation();
   const [opened, { toggle, close }] = useDisclosure(false);
@@ -159,6 +184,7 @@ export function Layout() {
         </AppShell.Section>
         <AppShell.Section>
           <Stack gap="sm" pt="sm" style={{ borderTop: "1px solid var(--mantine-color-gray-3)" }}>
+            <SignedInAs />
             <LanguageSwitch />
             <NavLink
               component="button"

@@ -51,8 +51,20 @@ const rootRoute = createRootRouteWithContext<RouterContext>()({
 export const signInRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: "/sign-in",
-  validateSearch: z.object({ next: z.string().optional().catch(undefined) }),
+  validateSearch: z.object({
+    next: z.string().optional().catch(undefined),
+    // why a single sign-on came back without a session (the server's callback sets it)
+    sso_error: z.string().max(80).optional().catch(undefined),
+  }),
   component: lazyRouteComponent(() => import("@/pages/SignInPage"), "SignInPage"),
+});
+
+/** Where the one-time link of an invitation or a password reset leads (the token follows in
+ * the address's fragment, which never reaches a server log). */
+export const setPasswordRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: "/set-password",
+  component: lazyRouteComponent(() => import("@/pages/SetPasswordPage"), "SetPasswordPage"),
 });
 
 /** Every page behind sign-in: without a session the visitor goes to the sign-in page and
@@ -198,6 +210,7 @@ export const mapRoute = createRoute({
 
 const routeTree = rootRoute.addChildren([
   signInRoute,
+  setPasswordRoute,
   studioRoute.addChildren([
     overviewRoute,
     profilesRoute,

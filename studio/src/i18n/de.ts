@@ -20,6 +20,16 @@ export const de: Catalogue = {
     searchLabel: "Profil finden",
     language: "Sprache",
     signOut: "Abmelden",
+    signedInAs: "Angemeldet als",
+  },
+  roles: {
+    owner: "Owner",
+    admin: "Admin",
+    publisher: "Publisher",
+    designer: "Journey-Designer",
+    analyst: "Analyst",
+    agent: "Service-Agent",
+    viewer: "Lesezugriff",
   },
   languages: { de: "Deutsch", en: "English" },
   nav: {
@@ -53,6 +63,23 @@ export const de: Catalogue = {
   },
   signIn: {
     title: "Anmelden",
+    email: "E-Mail",
+    password: "Passwort",
+    showPassword: "Passwort anzeigen",
+    emailRequired: "Bitte die E-Mail-Adresse eingeben.",
+    passwordRequired: "Bitte das Passwort eingeben.",
+    wrongPassword: "E-Mail oder Passwort ist falsch.",
+    sso: "Mit Single Sign-on anmelden",
+    or: "oder",
+    ssoExpired:
+      "Das Single Sign-on hat zu lange gedauert oder wurde in einem anderen Browser begonnen. Bitte erneut versuchen.",
+    ssoNotAllowed:
+      "Das Konto beim Identitätsanbieter hat keinen Zugang zu diesem Workspace. Bitte die Administration um eine Einladung bitten.",
+    ssoRefused: "Der Identitätsanbieter hat die Anmeldung nicht bestätigt.",
+    ssoFailed:
+      "Das Single Sign-on ist fehlgeschlagen. Bitte erneut versuchen; wenn es weiter fehlschlägt, die Administration informieren.",
+    useToken: "Stattdessen mit einem API-Token anmelden",
+    usePassword: "Stattdessen mit E-Mail und Passwort anmelden",
     explain: "Ein API-Token mit mindestens dem Bereich read einfügen.",
     makeRun: "make run",
     orCreate: "gibt eines aus; oder eines erzeugen mit",
@@ -62,10 +89,31 @@ export const de: Catalogue = {
     showToken: "Token anzeigen",
     tokenRequired: "Bitte ein API-Token eingeben.",
     unknownToken: "Dieses Token ist unbekannt oder wurde widerrufen.",
-    forbidden: "Mit diesem Token ist keine Anmeldung im Studio möglich.",
-    tooMany: "Zu viele Versuche. Bitte eine Minute warten und erneut versuchen.",
+    forbidden: "Mit diesem Konto ist keine Anmeldung im Studio möglich.",
+    tooMany_one: "Zu viele fehlgeschlagene Versuche. Bitte in einer Minute erneut versuchen.",
+    tooMany_other:
+      "Zu viele fehlgeschlagene Versuche. Bitte in {{count}} Minuten erneut versuchen.",
     failed: "Die Anmeldung ist auf dem Server fehlgeschlagen. Bitte gleich noch einmal versuchen.",
     submit: "Anmelden",
+  },
+  setPassword: {
+    title: "Passwort festlegen",
+    explain_one: "Ein Passwort mit mindestens {{count}} Zeichen für das partitur-Konto wählen.",
+    explain_other: "Ein Passwort mit mindestens {{count}} Zeichen für das partitur-Konto wählen.",
+    password: "Neues Passwort",
+    repeat: "Passwort wiederholen",
+    tooShort_one: "Mindestens {{count}} Zeichen.",
+    tooShort_other: "Mindestens {{count}} Zeichen.",
+    different: "Die beiden Passwörter stimmen nicht überein.",
+    refused:
+      "Dieses Passwort kann nicht verwendet werden (es darf nicht die E-Mail-Adresse sein). Bitte ein anderes wählen.",
+    invalidLink:
+      "Dieser Link ist unvollständig, schon benutzt oder abgelaufen. Bitte die Administration um einen neuen bitten.",
+    failed:
+      "Das Passwort konnte wegen eines Serverproblems nicht gesetzt werden. Bitte gleich noch einmal versuchen.",
+    done: "Das Passwort ist gesetzt. Jetzt mit ihm und dieser E-Mail-Adresse anmelden:",
+    signIn: "Zur Anmeldung",
+    submit: "Passwort festlegen",
   },
   kpi: {
     entered: "Eingetreten",

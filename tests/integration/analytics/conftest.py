@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from partitur.access import service as access
+from partitur.access.contracts import Scope
 from partitur.context import Context
 from partitur.core.actions import Actor
-from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
 
 
 @pytest.fixture
 def read_headers(ctx: Context) -> dict[str, str]:
     """Headers of a token with the read scope."""
     with ctx.store.begin() as conn:
-        token = workspaces.create_token(
+        token = access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name="r",

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from partitur.access import service as access
+from partitur.access.contracts import Scope
 from partitur.analytics import service
 from partitur.analytics.contracts import MonitorConfig
 from partitur.context import Context
 from partitur.core.actions import Actor
-from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
 from tests.support.analytics import event_row, insert_events
 from tests.support.webhook import WebhookReceiver
 
@@ -123,7 +123,7 @@ def test_failed_webhook_deliveries_are_retried_on_the_next_run(ctx: Context) -> 
 def test_alerts_are_listed_by_the_api_with_a_read_token(ctx: Context, client: TestClient) -> None:
     seed_traffic(ctx)
     with ctx.store.begin() as conn:
-        write = workspaces.create_token(
+        write = access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name="w",
@@ -131,7 +131,7 @@ def test_alerts_are_listed_by_the_api_with_a_read_token(ctx: Context, client: Te
             now=ctx.clock.now(),
             actor=Actor.system(ctx.workspace_id, "test"),
         ).token
-        read = workspaces.create_token(
+        read = access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name="r",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,13 @@ from partitur.events import service
 from partitur.events.group_commit import event_writer
 from partitur.settings import Settings
 from partitur.workspaces.service import ensure_source
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.005)
 
 
 @pytest.fixture
@@ -46,10 +53,12 @@ def test_waiting_requests_are_committed_together_and_only_then_answered(
     blocker = sqlite3.connect(ctx.store.sqlite_path or "", isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     futures = [writer.submit(request(0))]
-    time.sleep(0.2)  # the writer has taken request 0 and waits for the lock
+    wait_until(lambda: writer.waiting == 0)  # the writer took request 0; the lock stops it
     futures += [writer.submit(request(i)) for i in range(1, 20)]
-    time.sleep(0.2)
-    assert not any(f.done() for f in futures)  # nobody is answered before the commit
+    # while the commit of request 0 waits for the lock, the others pile up and nobody is
+    # answered (the writer cannot commit before the blocker lets go)
+    assert writer.waiting == 19
+    assert not any(f.done() for f in futures)
     blocker.execute("COMMIT")
     blocker.close()
     results = [f.result(timeout=30) for f in futures]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +26,9 @@ def store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return Settings(database_url=url, var_dir=tmp_path / "var")
 
 
-def test_models_clv_prints_the_holdout_report_and_writes_a_chart(store_env: Settings) -> None:
+def test_models_clv_reports_the_holdout_and_draws_a_chart_only_when_asked(
+    store_env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     now = datetime.now(UTC)
     rng = np.random.default_rng(5)
     ctx = Context.open(store_env)
@@ -45,14 +48,30 @@ def test_models_clv_prints_the_holdout_report_and_writes_a_chart(store_env: Sett
                 )
         add_events(conn, workspace_id=ctx.workspace_id, rows=rows)
     ctx.close()
-    until = (now - timedelta(days=60)).date().isoformat()
-    result = CliRunner().invoke(
-        app, ["models", "clv", "--until", until, "--unit", "weeks", "--json"]
-    )
+    # without --until the last 90 days validate the fit; nothing is written to the folder
+    folder = tmp_path / "work"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    result = CliRunner().invoke(app, ["models", "clv", "--unit", "weeks", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["customers"] > 50 and report["profiles_updated"] == 120
-    assert report["unit"] == "weeks" and Path(report["chart"]).is_file()
+    assert report["unit"] == "weeks" and report["chart"] is None
+    assert list(folder.iterdir()) == []
+    # what the fit could not estimate is stored as null, never as NaN (which JSON cannot read)
+    with sqlite3.connect(store_env.database_url.removeprefix("sqlite:///")) as db:
+        stored = [row[0] for row in db.execute("SELECT computed FROM profiles")]
+    assert len(stored) == 120
+    for document in stored:
+        json.loads(document, parse_constant=lambda name: pytest.fail(f"{name} stored"))
+    until = (now - timedelta(days=60)).date().isoformat()
+    chart = tmp_path / "holdout.png"
+    drawn = CliRunner().invoke(
+        app, ["models", "clv", "--until", until, "--chart", str(chart), "--dry-run"]
+    )
+    assert drawn.exit_code == 0, drawn.output
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert "holdout purchases predicted" in drawn.stdout
     listed = CliRunner().invoke(app, ["models", "list", "--json"])
     assert json.loads(listed.stdout)[0]["name"] == "clv"
     bad = CliRunner().invoke(app, ["models", "clv", "--until", "not-a-date"])

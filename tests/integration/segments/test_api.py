@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from partitur.access import service as access
+from partitur.access.contracts import Scope
 from partitur.context import Context
 from partitur.core.actions import Actor
-from partitur.workspaces import service as workspaces
-from partitur.workspaces.contracts import Scope
 from tests.support.segments import Population
 
 PRO = {"key": "pro", "name": "Pro plan", "rule": {"trait": "plan", "value": "pro"}}
@@ -19,7 +19,7 @@ PRO = {"key": "pro", "name": "Pro plan", "rule": {"trait": "plan", "value": "pro
 @pytest.fixture
 def writer(ctx: Context) -> dict[str, str]:
     with ctx.store.begin() as conn:
-        token = workspaces.create_token(
+        token = access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name="w",
@@ -33,7 +33,7 @@ def writer(ctx: Context) -> dict[str, str]:
 @pytest.fixture
 def reader(ctx: Context) -> dict[str, str]:
     with ctx.store.begin() as conn:
-        token = workspaces.create_token(
+        token = access.create_token(
             conn,
             workspace_id=ctx.workspace_id,
             name="r",

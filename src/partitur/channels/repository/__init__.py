@@ -13,8 +13,10 @@ from partitur.channels.repository.outbox import add_agent_task as add_agent_task
 from partitur.channels.repository.outbox import add_inbox_item as add_inbox_item
 from partitur.channels.repository.outbox import claim_due as claim_due
 from partitur.channels.repository.outbox import claim_open_task as claim_open_task
+from partitur.channels.repository.outbox import earliest_due as earliest_due
 from partitur.channels.repository.outbox import engagement_times as engagement_times
 from partitur.channels.repository.outbox import finish_many as finish_many
+from partitur.channels.repository.outbox import has_stale_sending as has_stale_sending
 from partitur.channels.repository.outbox import held as held
 from partitur.channels.repository.outbox import inbox_item_ids as inbox_item_ids
 from partitur.channels.repository.outbox import inbox_rows as inbox_rows

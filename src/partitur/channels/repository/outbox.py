@@ -202,6 +202,37 @@ def held(conn: Connection, *, ids: Sequence[str], claim_id: str) -> set[str]:
     return set(rows.scalars())
 
 
+def earliest_due(conn: Connection, *, now: datetime) -> datetime | None:
+    """When the outbox's next message falls due: ``now`` if one is due already, else the
+    earliest retry or deferral, None when nothing waits. A few lookups in the due index (the
+    dispatcher's idle pass reads this instead of claiming)."""
+    earliest: datetime | None = None
+    for status in DUE:
+        waiting = messages.c.status == status
+        if conn.execute(
+            select(messages.c.id).where(waiting, messages.c.next_attempt_at.is_(None)).limit(1)
+        ).first():
+            return now
+        first = conn.execute(select(func.min(messages.c.next_attempt_at)).where(waiting)).scalar()
+        if first is not None and (earliest is None or first < earliest):
+            earliest = first
+    if earliest is not None and earliest <= now:
+        return now
+    return earliest
+
+
+def has_stale_sending(conn: Connection, *, now: datetime) -> bool:
+    """Whether a message's sender died mid-send (its lease ran out); a read for idle passes."""
+    return (
+        conn.execute(
+            select(messages.c.id)
+            .where(messages.c.status == "sending", messages.c.locked_until < now)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def stale_sending(conn: Connection, *, now: datetime, limit: int) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(messages)
