@@ -30,9 +30,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, Select, Text, cast, literal, literal_column, select, union_all
 
-from partitur.channels.dispatch import Dispatcher
 from partitur.access import service as access
 from partitur.access.contracts import Scope
+from partitur.channels.dispatch import Dispatcher
 from partitur.context import Context
 from partitur.core.actions import Actor
 from partitur.identity.loops import IdentityResolver
@@ -53,6 +53,9 @@ PARAMETERS: dict[str | tuple[str, str], str] = {
     "journey_id": "journey_id",
     "split_node": "split_node",
     "insight_id": "insight",
+    ("user_id", "/api/users/"): "user",
+    "session_id": "session",
+    "submission_id": "submission",
     ("name", "/api/ml/models/"): "model",
     ("version", "/api/ml/models/"): "model_version",
     ("key", "/api/segments/"): "segment",
@@ -112,6 +115,15 @@ NOT_IDS = {
     "variant_of",
     # the customer's own credential (inbox) is checked by its signature
     "token",
+    # sign-in: the workspace a person signs in to (by name, before any credential) and the
+    # OpenID Connect round trip's parameters, checked against the state it started with
+    "workspace",
+    "next",
+    "code",
+    "iss",
+    "error",
+    # a filter of the audit trail: the caller's own entries made with a credential
+    "credential",
 }
 #: kinds whose value only means something inside another object (checked with that object)
 SCOPED = {"model_version", "split_node", "insight"}
@@ -123,8 +135,24 @@ NO_FOREIGN_ID = {
     "GET /api/sources": "list",
     "POST /api/sources": "creates in the caller's workspace",
     "GET /api/tokens": "list",
-    "POST /api/tokens": "creates in the caller's workspace",
     "GET /api/session": "the caller",
+    "GET /api/session/methods": "public: the sign-in methods of a workspace named",
+    "GET /api/session/oidc/start": "sign-in flow",
+    "GET /api/session/oidc/callback": "sign-in flow (state bound to its start)",
+    "GET /api/sessions": "the caller's own sessions",
+    "PUT /api/account": "the caller's own account",
+    "POST /api/account/password": "the caller's own account",
+    # the one-time link in the body is the credential, verified by its hash
+    "POST /api/account/activate": "credential",
+    "GET /api/access/roles": "the policy table",
+    "GET /api/users": "list",
+    "POST /api/users": "invites into the caller's workspace",
+    "POST /api/service-accounts": "creates in the caller's workspace",
+    "GET /api/access/settings": "settings",
+    "PUT /api/access/settings": "settings",
+    "GET /api/access/oidc": "settings",
+    "PUT /api/access/oidc": "settings",
+    "GET /api/journey-submissions": "list",
     # the token in the body is the credential: it signs in to its own workspace by design
     "POST /api/session": "credential",
     "DELETE /api/session": "the caller",
@@ -244,6 +272,10 @@ NOWHERE: dict[str, Any] = {
     "map": "nowhere-map",
     "group": "nowhere-group",
     "inbox_item": "inb_nowhere000000000000",
+    "user": "usr_nowhere000000000000",
+    "service_account": "svc_nowhere000000000000",
+    "session": "ses_nowhere000000000000",
+    "submission": "sub_nowhere000000000000",
     "parent_map": "nowhere-map",
 }
 
@@ -262,6 +294,12 @@ class Body:
 
 
 BODIES: dict[str, Body] = {
+    "POST /api/tokens": Body(lambda v: {"name": "sealed", "user_id": v("service_account")}),
+    "PUT /api/users/{user_id}/role": Body(lambda v: {"role": "viewer"}),
+    "PUT /api/users/{user_id}/enabled": Body(lambda v: {"enabled": True}),
+    "POST /api/journeys/{key}/submissions/{submission_id}/reject": Body(
+        lambda v: {"comment": "not yet"}
+    ),
     "PUT /api/sources/{source_id}/enabled": Body(lambda v: {"enabled": True}),
     "PATCH /api/profiles/{profile_id}": Body(lambda v: {"traits": {"plan": "basic"}}),
     "PUT /api/segments/{key}": Body(
@@ -586,6 +624,17 @@ def _furnish(ctx: Context, client: TestClient, ids: Ids, tag: str, mark: str) ->
             activate=False,
             actor=Actor.system(ids.workspace_id, "test"),
         ).version
+    invited = {"email": f"analyst@{tag}-workspace.example", "role": "analyst", "name": mark}
+    user = _check(post("/api/users", json=invited, headers=h), 201)["user"]["id"]
+    robot = {"name": f"{mark} robot", "role": "analyst"}
+    service_account = _check(post("/api/service-accounts", json=robot, headers=h), 201)["id"]
+    # a browser session of the workspace (signed in with its admin token)
+    session = _check(post("/api/session", json={"token": h["Authorization"][7:]}))["session_id"]
+    client.cookies.clear()
+    # a draft after the published version, submitted for a second person's approval
+    draft = _journey_document(journey, f"{mark} welcome again", split, template)
+    _check(post("/api/journeys", json=draft, headers=h), 201)
+    submission = _check(post(f"/api/journeys/{journey}/submissions", json={}, headers=h), 201)["id"]
     ids.inbox_token = inbox_token
     ids.values |= {
         "profile": profile,
@@ -606,6 +655,10 @@ def _furnish(ctx: Context, client: TestClient, ids: Ids, tag: str, mark: str) ->
         "offer": offer,
         "model": model,
         "model_version": version,
+        "user": user,
+        "service_account": service_account,
+        "session": session,
+        "submission": submission,
     }
 
 
@@ -931,9 +984,12 @@ def test_no_operation_reaches_into_another_workspace(
             if kind not in SCOPED:
                 attempt(plan, kind, "B's", b[kind], {nowhere} if document else {403, 404})
 
-    # reads that take no id: the caller's own rows only
+    # reads that take no id: the caller's own rows only (the sign-in round trip of a browser
+    # is no read)
     for path, operations in spec["paths"].items():
         if "get" not in operations or f"GET {path}" not in NO_FOREIGN_ID or "{" in path:
+            continue
+        if path.startswith("/api/session/oidc/"):
             continue
         headers = {"X-Inbox-Token": a.inbox_token} if "/inbox" in path else a.headers
         params = {"seconds": 1} if path.endswith("/stream") else {}
@@ -958,4 +1014,6 @@ CONTROL_REFUSED = {
     "GET /api/ml/models/{name}/comparison",
     # A's journey has instances already: a backfill is refused as a conflict
     "POST /api/journeys/{key}/backfill",
+    # four eyes: the token that submitted the draft may not approve it
+    "POST /api/journeys/{key}/submissions/{submission_id}/approve",
 }
