@@ -259,7 +259,7 @@ def test_api_map_lifecycle_pictures_and_problem_json(
         json={"body": "?", "element_id": "nowhere"},
         headers=admin_headers,
     )
-    assert unknown.status_code == 422 and unknown.json()["field"] == "element_id"
+    assert unknown.status_code == 404 and unknown.json()["field"] == "element_id"
     assert client.get("/api/maps/nope", headers=admin_headers).status_code == 404
 
 

@@ -311,6 +311,17 @@ def seed_journey(store: Store, ws: str) -> None:
         msg("m6", "i6", "p6", "sms", "sms1", 0, 0.05, "failed", "no sms provider is configured"),
     ]
     with store.begin() as conn:
+        if "journeys" in inspect(conn).get_table_names():
+            # the journeys themselves, where the store has them (the API answers 404 otherwise)
+            _insert(
+                conn,
+                "journeys",
+                [
+                    {"id": j, "workspace_id": ws, "key": j, "name": j, "status": "active",
+                     "latest_version": 2 if j == "j1" else 1, "created_at": D, "updated_at": D}
+                    for j in ("j1", "j2")
+                ],
+            )  # fmt: skip
         _insert(conn, "journey_instances", inst)
         _insert(conn, "journey_transitions", transitions)
         _insert(conn, "messages", outbox)

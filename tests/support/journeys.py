@@ -10,7 +10,7 @@ import itertools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from partitur.core.actions import Actor
 from partitur.events.tables import events
@@ -43,6 +43,23 @@ def add_profile(
         )
     )
     return profile_id
+
+
+def ensure_profiles(
+    conn: Connection, *, workspace_id: str, profile_ids: list[str], now: datetime
+) -> None:
+    """Add the profiles of ``profile_ids`` that the workspace does not have yet (enrolment
+    takes only profiles the workspace has)."""
+    have = set(
+        conn.execute(
+            select(profiles.c.id).where(
+                profiles.c.workspace_id == workspace_id, profiles.c.id.in_(profile_ids)
+            )
+        ).scalars()
+    )
+    for pid in dict.fromkeys(profile_ids):
+        if pid not in have:
+            add_profile(conn, workspace_id=workspace_id, profile_id=pid, now=now)
 
 
 def add_event(

@@ -37,6 +37,7 @@ from partitur.context import Context
 from partitur.core.actions import Actor
 from partitur.core.errors import Forbidden, NotFound
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
+from partitur.workspaces import service as workspaces
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
@@ -376,6 +377,9 @@ def volume(
 ) -> Any:
     """Hourly volume with the seasonal expectation and the alerts (anomaly timeline)."""
     now = ctx.clock.now()
+    if source_id is not None:
+        with ctx.store.read() as conn:
+            workspaces.get_source(conn, workspace_id=who.workspace_id, source_id=source_id)
     with open_engine(ctx.store, who.workspace_id) as engine:
         moments, observed, expected = volume_series(
             engine,

@@ -395,6 +395,10 @@ def exposures(
         for i, condition in enumerate(metrics)
         if "events" in engine.available
     )
+    if not ctes:
+        # a split without goal and guardrails measures exposure only: DuckDB refuses a
+        # named parameter that the statement does not use
+        del params["window"]
     delays = "".join(
         f", epoch(m{i}.at) - epoch(u.exposed_at)"
         if "events" in engine.available

@@ -76,12 +76,9 @@ WEBHOOK_TIMEOUT_SECONDS = 5.0
 
 
 def journey_id_of(conn: Connection, *, workspace_id: str, value: str) -> str:
-    """The id of the journey ``value`` names: its key (``cart-abandonment``) or its id. A value
-    that is no journey's key is taken as an id (instances may outlive their journey)."""
-    try:
-        return journeys.get_journey(conn, workspace_id=workspace_id, key=value).id
-    except NotFound:
-        return value
+    """The id of the journey ``value`` names: its key (``cart-abandonment``) or its id.
+    Raises ``NotFound`` (field ``journey_id``) when the workspace has no such journey."""
+    return journeys.find_journey(conn, workspace_id=workspace_id, value=value).id
 
 
 #: The journey tables a page of journey figures queries again and again: copied into DuckDB once
@@ -437,7 +434,7 @@ def _journey_key(conn: Connection, workspace_id: str, value: str) -> str:
     for journey in journeys.list_journeys(conn, workspace_id=workspace_id):
         if value in (journey.key, journey.id):
             return journey.key
-    raise NotFound(f"no journey {value!r}", field="journey")
+    raise NotFound(f"no journey {value!r}", field="journey_id")
 
 
 def experiment_reports(

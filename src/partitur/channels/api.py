@@ -45,8 +45,9 @@ from partitur.channels.contracts import (
 from partitur.channels.signing import sign, verify
 from partitur.core import jsonutil
 from partitur.core.actions import Actor
-from partitur.core.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized
+from partitur.core.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
 from partitur.core.pagination import Page
+from partitur.journeys import service as journeys
 
 router = APIRouter(prefix="/api/channels", tags=["channels"])
 
@@ -92,7 +93,13 @@ def list_messages(
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=500),
 ) -> Page[Message]:
+    """The workspace's messages, newest first; a ``profile_id`` or ``journey_id`` (id or key)
+    that the workspace does not have is 404."""
     with ctx.store.read() as conn:
+        if journey_id is not None:
+            journey_id = journeys.find_journey(
+                conn, workspace_id=principal.workspace_id, value=journey_id
+            ).id
         return service.list_messages(
             conn,
             workspace_id=principal.workspace_id,
@@ -197,8 +204,14 @@ class CheckResult(BaseModel):
 def check_template(
     key: str, channel: ChannelName, ctx: ContextDep, principal: ReadPrincipal
 ) -> CheckResult:
-    """What publishing a journey that sends ``key`` on ``channel`` would complain about."""
+    """What publishing a journey that sends ``key`` on ``channel`` would complain about; 404
+    for a key the workspace has no template of (webhooks and agent tasks, which may send
+    without one, are checked all the same)."""
     with ctx.store.read() as conn:
+        if channel not in ("webhook", "agent_task") and not service.has_template(
+            conn, workspace_id=principal.workspace_id, key=key, kind="message"
+        ):
+            raise NotFound(f"no template {key!r}", field="key")
         problems = service.check_template(
             conn, workspace_id=principal.workspace_id, key=key, channel=channel
         )

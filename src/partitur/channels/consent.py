@@ -25,6 +25,7 @@ from partitur.channels.template_library import has_template
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, NotFound, ValidationFailed
 from partitur.core.ids import new_id
+from partitur.profiles import service as profiles
 
 
 @action(
@@ -81,7 +82,9 @@ def set_consent(
     actor: Actor,
 ) -> ConsentState:
     """Grant or revoke consent. Granting an email group with double opt-in makes it pending and
-    queues a confirmation mail; the grant happens when the link in it is followed."""
+    queues a confirmation mail; the grant happens when the link in it is followed. The profile
+    must be the workspace's (``NotFound``)."""
+    profiles.require_profile(conn, workspace_id=workspace_id, profile_id=change.profile_id)
     group = _check_group(conn, workspace_id, change.channel, change.group)
     status: str = change.status
     change_kind: str = change.status
@@ -165,7 +168,9 @@ def confirm_opt_in(conn: Connection, *, token: str, secret_key: str, now: dateti
 
 
 def list_consents(conn: Connection, *, workspace_id: str, profile_id: str) -> list[ConsentState]:
-    """A profile's current consent, by channel and group."""
+    """A profile's current consent, by channel and group; ``NotFound`` for a profile unknown
+    in the workspace."""
+    profiles.require_profile(conn, workspace_id=workspace_id, profile_id=profile_id)
     rows = repository.consent_states(conn, workspace_id=workspace_id, profile_id=profile_id)
     return [
         ConsentState(
@@ -177,7 +182,9 @@ def list_consents(conn: Connection, *, workspace_id: str, profile_id: str) -> li
 
 
 def consent_history(conn: Connection, *, workspace_id: str, profile_id: str) -> list[LedgerEntry]:
-    """Every consent change of a profile, oldest first (the ledger)."""
+    """Every consent change of a profile, oldest first (the ledger); ``NotFound`` for a
+    profile unknown in the workspace."""
+    profiles.require_profile(conn, workspace_id=workspace_id, profile_id=profile_id)
     rows = repository.consent_ledger_rows(conn, workspace_id=workspace_id, profile_id=profile_id)
     return [
         LedgerEntry(

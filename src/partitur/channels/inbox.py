@@ -11,6 +11,8 @@ from partitur.channels import repository
 from partitur.channels.contracts import DeviceTokenIn, InboxItem
 from partitur.channels.signing import sign, verify
 from partitur.core.actions import Actor, Permission, action, describe
+from partitur.core.errors import NotFound
+from partitur.profiles import service as profiles
 
 # --- push device tokens --------------------------------------------------------------------
 
@@ -33,7 +35,9 @@ def register_device_token(
 def register_device(
     conn: Connection, *, workspace_id: str, device: DeviceTokenIn, now: datetime, actor: Actor
 ) -> None:
-    """Register a push token of a profile's device (a token moves with its latest owner)."""
+    """Register a push token of a profile's device (a token moves with its latest owner); the
+    profile must be the workspace's (``NotFound``)."""
+    profiles.require_profile(conn, workspace_id=workspace_id, profile_id=device.profile_id)
     register_device_token(conn, workspace_id=workspace_id, device=device, now=now)
     describe(subject_id=device.profile_id, details={"platform": device.platform})
 
@@ -76,7 +80,9 @@ def issue_inbox_token(
     now: datetime,
     actor: Actor,
 ) -> str:
-    """The token an app's user reads their in-app inbox with."""
+    """The token an app's user reads their in-app inbox with; the profile must be the
+    workspace's (``NotFound``)."""
+    profiles.require_profile(conn, workspace_id=workspace_id, profile_id=profile_id)
     return inbox_token(secret_key, workspace_id=workspace_id, profile_id=profile_id)
 
 
@@ -117,7 +123,14 @@ def mark_read(
     now: datetime,
     actor: Actor,
 ) -> int:
-    """The customer read these items of their in-app inbox."""
+    """The customer read these items of their in-app inbox; an id that is not an item of it
+    is ``NotFound`` (field ``ids``) and nothing is marked."""
+    held = repository.inbox_item_ids(
+        conn, workspace_id=workspace_id, profile_id=profile_id, item_ids=item_ids
+    )
+    unknown = [i for i in dict.fromkeys(item_ids) if i not in held]
+    if unknown:
+        raise NotFound(f"no inbox item {', '.join(unknown[:3])}", field="ids")
     marked = repository.mark_read(
         conn, workspace_id=workspace_id, profile_id=profile_id, item_ids=item_ids, now=now
     )

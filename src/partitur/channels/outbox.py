@@ -18,10 +18,12 @@ from partitur.channels.contracts import (
 )
 from partitur.channels.feedback import emit_events
 from partitur.channels.recipients import recipients_of_messages
+from partitur.channels.template_library import has_template
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Conflict, NotFound, ValidationFailed
 from partitur.core.ids import new_ids
 from partitur.core.pagination import Page, decode_cursor, encode_cursor
+from partitur.profiles import service as profiles
 
 
 def known_channels() -> set[str]:
@@ -143,7 +145,13 @@ def send_message(
 ) -> QueuedMessage:
     """Queue one message (idempotent by its key); the dispatcher sends it. A transactional
     send needs a template an admin marked transactional, or, without a template (its content
-    in the payload), an admin sending it (``ValidationFailed`` otherwise)."""
+    in the payload), an admin sending it (``ValidationFailed`` otherwise). The profile and
+    the template must be the workspace's (``NotFound``)."""
+    profiles.require_profile(conn, workspace_id=workspace_id, profile_id=request.profile_id)
+    if request.template is not None and not has_template(
+        conn, workspace_id=workspace_id, key=request.template, kind="message"
+    ):
+        raise NotFound(f"no template {request.template!r}", field="template")
     if request.category == "transactional":
         if request.template is None:
             if not actor.can(Permission.manage_workspace):
@@ -237,7 +245,10 @@ def list_messages(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[Message]:
-    """The workspace's messages, newest first, a page at a time."""
+    """The workspace's messages, newest first, a page at a time; a ``profile_id`` unknown in
+    the workspace is ``NotFound``."""
+    if profile_id is not None:
+        profiles.require_profile(conn, workspace_id=workspace_id, profile_id=profile_id)
     rows = repository.list_messages(
         conn,
         workspace_id=workspace_id,

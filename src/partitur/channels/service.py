@@ -54,6 +54,7 @@ from partitur.channels.tasks import claim_task as claim_task
 from partitur.channels.tasks import complete_task as complete_task
 from partitur.channels.tasks import list_tasks as list_tasks
 from partitur.channels.template_library import check_template as check_template
+from partitur.channels.template_library import has_template as has_template
 from partitur.channels.template_library import is_transactional as is_transactional
 from partitur.channels.template_library import list_templates as list_templates
 from partitur.channels.template_library import preview_template as preview_template

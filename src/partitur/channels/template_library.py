@@ -16,6 +16,7 @@ from partitur.channels.recipients import Recipient, load_recipients
 from partitur.channels.templates import TemplateBook, TemplateProblem
 from partitur.core.actions import Actor, Permission, action, describe
 from partitur.core.errors import Forbidden, NotFound, ValidationFailed
+from partitur.profiles import service as profiles
 
 
 def template_book(conn: Connection, *, workspace_id: str) -> TemplateBook:
@@ -48,8 +49,16 @@ def save_template(
     """Create or replace one locale variant of a template, layout or snippet.
 
     A template that does not even parse is refused here (``ValidationFailed`` naming the part);
-    missing variables are reported by ``check_template`` (publish time).
+    missing variables are reported by ``check_template`` (publish time). A sample profile must
+    be one of the workspace's (``NotFound``).
     """
+    if template.sample_profile_id is not None:
+        profiles.require_profile(
+            conn,
+            workspace_id=workspace_id,
+            profile_id=template.sample_profile_id,
+            field="sample_profile_id",
+        )
     if not actor.can(Permission.manage_workspace):
         previous = repository.template_variant(
             conn, workspace_id=workspace_id, kind=template.kind, key=template.key,
@@ -87,9 +96,9 @@ def list_templates(conn: Connection, *, workspace_id: str) -> list[Template]:
     return [Template.model_validate(r) for r in rows]
 
 
-def has_template(conn: Connection, *, workspace_id: str, key: str) -> bool:
-    """Whether the workspace has a template ``key`` (in any locale)."""
-    return repository.has_template(conn, workspace_id=workspace_id, key=key)
+def has_template(conn: Connection, *, workspace_id: str, key: str, kind: str | None = None) -> bool:
+    """Whether the workspace has a template ``key`` (in any locale; of ``kind`` if given)."""
+    return repository.has_template(conn, workspace_id=workspace_id, key=key, kind=kind)
 
 
 def is_transactional(conn: Connection, *, workspace_id: str, key: str) -> bool:
@@ -140,8 +149,11 @@ def preview_template(
     data: dict[str, Any] | None = None,
 ) -> RenderedMessage:
     """Render ``key`` for a real profile (its locale picks the variant). Raises
-    ``NotFound`` for an unknown profile and ``ValidationFailed`` when it does not render."""
+    ``NotFound`` for an unknown template or profile and ``ValidationFailed`` when it does not
+    render."""
     book = template_book(conn, workspace_id=workspace_id)
+    if not book.locales(key):
+        raise NotFound(f"no template {key!r}", field="key")
     recipient = None
     if profile_id:
         recipient = load_recipients(conn, workspace_id=workspace_id, profile_ids=[profile_id]).get(

@@ -271,7 +271,7 @@ def add_comment(
     if not body.strip():
         raise ValidationFailed("a comment needs text", field="body")
     if element_id is not None and element_id not in element_ids(current.document):
-        raise ValidationFailed(f"no element {element_id!r} on map {key!r}", field="element_id")
+        raise NotFound(f"no element {element_id!r} on map {key!r}", field="element_id")
     comment = Comment(
         id=new_id("cmt"),
         map_key=key,
@@ -325,7 +325,7 @@ def _stage_of(document: JourneyMapDocument, insight_id: str) -> tuple[str, Insig
         for item in stage.pain_points + stage.opportunities:
             if item.id == insight_id:
                 return stage.key, item
-    raise NotFound(f"no pain point or opportunity {insight_id!r}", field="insight")
+    raise NotFound(f"no pain point or opportunity {insight_id!r}", field="insight_id")
 
 
 def measure(
@@ -502,7 +502,7 @@ def insight_before_after(
     stage_key, insight = _stage_of(document, insight_id)
     if insight.linked_at is None:
         raise ValidationFailed(
-            f"{insight_id} is not linked to a journey with a date (linked_at)", field="insight"
+            f"{insight_id} is not linked to a journey with a date (linked_at)", field="insight_id"
         )
     if not since < insight.linked_at < until:
         raise ValidationFailed("linked_at must lie between since and until", field="since")

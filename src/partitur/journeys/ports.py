@@ -41,6 +41,7 @@ __all__ = [
     "memberships",
     "next_best_offer",
     "recent_events",
+    "require_profiles",
     "resolved_position",
     "segment_changes",
     "segment_changes_between",
@@ -56,6 +57,16 @@ def load_profiles(
 ) -> dict[str, ProfileSnapshot]:
     """Profiles by the id asked for (unknown ones are absent), merges followed."""
     return profiles.snapshots(conn, workspace_id=workspace_id, profile_ids=profile_ids)
+
+
+def require_profiles(
+    conn: Connection, *, workspace_id: str, profile_ids: Sequence[str], field: str
+) -> dict[str, ProfileSnapshot]:
+    """Profiles by the id asked for, merges followed; ``NotFound`` naming ``field`` when one
+    is unknown in the workspace."""
+    return profiles.require_profiles(
+        conn, workspace_id=workspace_id, profile_ids=profile_ids, field=field
+    )
 
 
 def update_traits(

@@ -157,6 +157,13 @@ def journey_row(conn: Connection, *, workspace_id: str, key: str) -> Any:
     ).first()
 
 
+def journey_row_by_id(conn: Connection, *, workspace_id: str, journey_id: str) -> Any:
+    """The journey's row by its id (None: no such journey in the workspace)."""
+    return conn.execute(
+        select(journeys).where(journeys.c.workspace_id == workspace_id, journeys.c.id == journey_id)
+    ).first()
+
+
 def journey_id_of(conn: Connection, *, workspace_id: str, key: str) -> str | None:
     return conn.execute(
         select(journeys.c.id).where(journeys.c.workspace_id == workspace_id, journeys.c.key == key)

@@ -50,6 +50,7 @@ def _submission(row: Any) -> JourneySubmission:
 
 
 def _row(conn: Connection, *, workspace_id: str, key: str, submission_id: str) -> Any:
+    service.journey_row(conn, workspace_id=workspace_id, key=key)  # NotFound naming ``key``
     row = conn.execute(
         select(journey_submissions).where(
             journey_submissions.c.workspace_id == workspace_id,

@@ -148,6 +148,19 @@ def get_journey(conn: Connection, *, workspace_id: str, key: str) -> JourneyDeta
     return JourneyDetail(**_summary(row).model_dump(), draft=row.draft, published=published)
 
 
+def find_journey(
+    conn: Connection, *, workspace_id: str, value: str, field: str = "journey_id"
+) -> JourneySummary:
+    """The journey ``value`` names, by its key or its id; ``NotFound`` naming ``field`` when
+    the workspace has no such journey."""
+    row = repository.journey_row(conn, workspace_id=workspace_id, key=value)
+    if row is None:
+        row = repository.journey_row_by_id(conn, workspace_id=workspace_id, journey_id=value)
+    if row is None:
+        raise NotFound(f"no journey {value!r}", field=field)
+    return _summary(row)
+
+
 def get_definition(
     conn: Connection, *, workspace_id: str, key: str, draft: bool = False
 ) -> JourneyDefinition:
@@ -369,10 +382,14 @@ def enrol(
     actor: Actor,
     reason: str = "enrolled by API",
 ) -> EnrolResult:
-    """Enrol profiles now (API/manual entry), each through its first step."""
+    """Enrol profiles now (API/manual entry), each through its first step. Every profile must
+    be the workspace's (``NotFound`` naming ``profile_ids``, and nobody is enrolled)."""
     row = _row(conn, workspace_id, key)
     if row.latest_version is None:
         raise Conflict(f"journey {key!r} has no published version", field="key")
+    ports.require_profiles(
+        conn, workspace_id=workspace_id, profile_ids=profile_ids, field="profile_ids"
+    )
     runner = Runner(conn, workspace_id=workspace_id, now=now)
     published = runner.version(row.id, row.latest_version)
     reasons: Counter[str] = Counter()
@@ -581,7 +598,11 @@ def latest_instances(
 
 
 def profile_journeys(conn: Connection, *, workspace_id: str, profile_id: str) -> list[InstanceInfo]:
-    """A profile's instances, newest first, each with its transitions (node, time, reason)."""
+    """A profile's instances, newest first, each with its transitions (node, time, reason);
+    ``NotFound`` for a profile unknown in the workspace."""
+    ports.require_profiles(
+        conn, workspace_id=workspace_id, profile_ids=[profile_id], field="profile_id"
+    )
     return repository.instances_of_profile(conn, workspace_id=workspace_id, profile_id=profile_id)
 
 

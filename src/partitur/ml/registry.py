@@ -97,6 +97,8 @@ def get_version(
     )
     row = conn.execute(query).first()
     if row is None:
+        if version is not None and list_versions(conn, workspace_id=workspace_id, name=name):
+            raise NotFound(f"model {name} has no version {version}", field="version")
         which = f"version {version}" if version is not None else "an active version"
         raise NotFound(f"model {name} has no {which}", field="name")
     return _to_version(row)

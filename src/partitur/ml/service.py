@@ -204,11 +204,13 @@ def comparison_of(version: ModelVersion) -> ModelComparison:
 def model_comparison(
     conn: Connection, *, workspace_id: str, name: str, version: int | None = None
 ) -> ModelComparison:
-    """The stored comparison of a version (default: the newest). Raises ``NotFound``."""
+    """The stored comparison of a version (default: the newest). Raises ``NotFound`` naming
+    ``name`` or ``version``."""
+    every = registry.list_versions(conn, workspace_id=workspace_id, name=name)
+    if version is not None and every and all(v.version != version for v in every):
+        raise NotFound(f"model {name} has no version {version}", field="version")
     versions = [
-        v
-        for v in registry.list_versions(conn, workspace_id=workspace_id, name=name)
-        if v.kind == PROPENSITY_KIND and (version is None or v.version == version)
+        v for v in every if v.kind == PROPENSITY_KIND and (version is None or v.version == version)
     ]
     if not versions:
         raise NotFound(f"no propensity model {name}", field="name")
@@ -356,11 +358,11 @@ def score_profile(
     currency: ReportingCurrency | None = None,
 ) -> ScoreResult:
     """Score one profile on demand (features from its own events); a profile outside the
-    model's population gets no score. Raises ``NotFound``."""
-    version, model = _load(conn, workspace_id, name, var_dir)
+    model's population gets no score. Raises ``NotFound`` (the profile is looked up first)."""
     snapshot = ports.get_profile_snapshot(conn, workspace_id=workspace_id, profile_id=profile_id)
     if snapshot is None:
         raise NotFound(f"no profile {profile_id}", field="profile_id")
+    version, model = _load(conn, workspace_id, name, var_dir)
     frame = customer_events(
         conn,
         workspace_id=workspace_id,

@@ -156,6 +156,35 @@ def snapshots(
     return {pid: found[t] for pid, t in target.items() if t in found}
 
 
+def require_profiles(
+    conn: Connection,
+    *,
+    workspace_id: str,
+    profile_ids: Iterable[str],
+    field: str = "profile_id",
+) -> dict[str, ProfileSnapshot]:
+    """Snapshots of these profiles (merges followed), keyed by the id asked for. Raises
+    ``NotFound`` naming ``field`` when any id is unknown in the workspace: a profile of another
+    workspace is unknown here, so nothing is ever stored or sent for it."""
+    wanted = list(dict.fromkeys(profile_ids))
+    found = snapshots(conn, workspace_id=workspace_id, profile_ids=wanted)
+    unknown = [pid for pid in wanted if pid not in found]
+    if unknown:
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        raise NotFound(f"no profile {', '.join(unknown[:3])}{more}", field=field)
+    return found
+
+
+def require_profile(
+    conn: Connection, *, workspace_id: str, profile_id: str, field: str = "profile_id"
+) -> ProfileSnapshot:
+    """One profile's snapshot (merges followed); ``NotFound`` naming ``field`` otherwise."""
+    found = snapshot(conn, workspace_id=workspace_id, profile_id=profile_id)
+    if found is None:
+        raise NotFound(f"no profile {profile_id}", field=field)
+    return found
+
+
 def snapshot(conn: Connection, *, workspace_id: str, profile_id: str) -> ProfileSnapshot | None:
     """One profile's snapshot (merges followed), or None; the decision API's hot path."""
     current = profile_id

@@ -151,6 +151,11 @@ def source_for_write_key(conn: Connection, write_key: str) -> Source:
     return Source.model_validate(dict(row))
 
 
+def get_source(conn: Connection, *, workspace_id: str, source_id: str) -> Source:
+    """One source of the workspace; ``NotFound`` (field ``source_id``) otherwise."""
+    return _source_row(conn, workspace_id, source_id)
+
+
 def _source_row(conn: Connection, workspace_id: str, source_id: str) -> Source:
     row = (
         conn.execute(

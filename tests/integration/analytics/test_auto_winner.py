@@ -20,7 +20,7 @@ from partitur.journeys import service as journeys
 from partitur.journeys.runtime import assign_variant
 from tests.integration.analytics.test_api_and_cli import run_cli
 from tests.integration.journeys.test_shell import event, history, profile, publish, pump
-from tests.support.journeys import add_events
+from tests.support.journeys import add_events, ensure_profiles
 
 AB: dict[str, Any] = {
     "key": "ab",
@@ -49,6 +49,7 @@ AB: dict[str, Any] = {
 
 def enrol(ctx: Context, ids: list[str]) -> None:
     with ctx.store.begin() as conn:
+        ensure_profiles(conn, workspace_id=ctx.workspace_id, profile_ids=ids, now=ctx.clock.now())
         journeys.enrol(
             conn,
             workspace_id=ctx.workspace_id,

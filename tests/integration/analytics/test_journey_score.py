@@ -15,6 +15,7 @@ from partitur.core.actions import Actor
 from partitur.core.clock import VirtualClock
 from partitur.journeys import service as journeys
 from tests.integration.journeys.test_shell import event, publish, pump
+from tests.support.journeys import ensure_profiles
 
 WELCOME: dict[str, Any] = {
     "key": "welcome-score",
@@ -32,6 +33,7 @@ def test_a_journey_is_scored_from_its_own_data(
     publish(ctx, WELCOME)
     people = [f"p{i}" for i in range(20)]
     with ctx.store.begin() as conn:
+        ensure_profiles(conn, workspace_id=ctx.workspace_id, profile_ids=people, now=clock.now())
         journeys.enrol(
             conn,
             workspace_id=ctx.workspace_id,

@@ -18,6 +18,7 @@ from partitur.channels.repository.outbox import engagement_times as engagement_t
 from partitur.channels.repository.outbox import finish_many as finish_many
 from partitur.channels.repository.outbox import has_stale_sending as has_stale_sending
 from partitur.channels.repository.outbox import held as held
+from partitur.channels.repository.outbox import inbox_item_ids as inbox_item_ids
 from partitur.channels.repository.outbox import inbox_rows as inbox_rows
 from partitur.channels.repository.outbox import (
     insert_ignoring_duplicates as insert_ignoring_duplicates,

@@ -442,6 +442,20 @@ def inbox_rows(
     return [dict(r) for r in conn.execute(query.limit(limit)).mappings()]
 
 
+def inbox_item_ids(
+    conn: Connection, *, workspace_id: str, profile_id: str, item_ids: list[str]
+) -> set[str]:
+    """Those of ``item_ids`` that are items of this profile's inbox."""
+    rows = conn.execute(
+        select(inbox_items.c.id).where(
+            inbox_items.c.workspace_id == workspace_id,
+            inbox_items.c.profile_id == profile_id,
+            inbox_items.c.id.in_(item_ids),
+        )
+    )
+    return {str(r[0]) for r in rows}
+
+
 def mark_read(
     conn: Connection, *, workspace_id: str, profile_id: str, item_ids: list[str], now: datetime
 ) -> int:

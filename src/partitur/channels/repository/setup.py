@@ -163,10 +163,10 @@ def templates(conn: Connection, *, workspace_id: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-def has_template(conn: Connection, *, workspace_id: str, key: str) -> bool:
-    found = conn.execute(
-        select(message_templates.c.id).where(
-            message_templates.c.workspace_id == workspace_id, message_templates.c.key == key
-        )
-    ).first()
-    return found is not None
+def has_template(conn: Connection, *, workspace_id: str, key: str, kind: str | None = None) -> bool:
+    query = select(message_templates.c.id).where(
+        message_templates.c.workspace_id == workspace_id, message_templates.c.key == key
+    )
+    if kind is not None:
+        query = query.where(message_templates.c.kind == kind)
+    return conn.execute(query.limit(1)).first() is not None
