@@ -47,6 +47,8 @@ CHOICES: dict[str | tuple[str, str], str] = {
 }
 #: query parameters that are not ids: paging, formats, periods, flags and free filters
 NOT_IDS = {
+    "create",
+    "samples",
     "cursor",
     "limit",
     "after",
@@ -143,6 +145,10 @@ NO_FOREIGN_ID = {
     "GET /api/segments/changes": "feed of the caller's workspace",
     "GET /api/journeys": "list",
     "GET /api/journeys/schema": "schema",
+    # a draft from the canvas, run over the caller's own history (nothing is written)
+    "POST /api/journeys/simulate": "document over the caller's history",
+    "POST /api/journeys/export": "converts the document sent",
+    "GET /api/analytics/events/names": "list",
     # a draft may name templates that do not exist yet: publishing checks them with the same
     # validation as POST /api/journeys/validate, which is walked below
     "POST /api/journeys": "creates (the document's key is its own)",
